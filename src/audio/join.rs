@@ -1,0 +1,174 @@
+//! The streaming join: segment WAVs in plan order, trimmed of silence, faded at the edges, with pauses between,
+//! written straight to the output so memory holds one segment at a time however long the essay is.
+
+use std::io::{Seek, Write};
+use std::path::{Path, PathBuf};
+
+use crate::error::{Error, Result};
+use crate::timeline::{Chapter, Span, Timeline};
+
+/// One segment to join.
+#[derive(Debug, Clone)]
+pub struct Piece {
+    pub id: String,
+    /// The segment's audio file (from the cache).
+    pub path: PathBuf,
+    pub chapter: usize,
+    /// Silence written after it.
+    pub pause_after_ms: u32,
+}
+
+/// Samples quieter than this (about -40 dBFS) count as silence when trimming.
+const SILENCE: i16 = 328;
+/// Silence kept before and after the speech so consonants are not clipped.
+const MARGIN_MS: u32 = 20;
+/// Fade at each edge so no join clicks.
+const FADE_MS: u32 = 5;
+
+/// The part of `samples` to keep: the speech plus a margin either side. `None` when all of it is silence.
+pub fn trim_bounds(samples: &[i16], sample_rate: u32) -> Option<(usize, usize)> {
+    let loud = |s: &i16| s.unsigned_abs() > SILENCE as u16;
+    let first = samples.iter().position(loud)?;
+    let last = samples.iter().rposition(loud)?;
+    let margin = (MARGIN_MS * sample_rate / 1000) as usize;
+    Some((first.saturating_sub(margin), (last + 1 + margin).min(samples.len())))
+}
+
+/// Applies a linear fade-in and fade-out of `FADE_MS` (or half the length, if shorter).
+fn fade_edges(samples: &mut [i16], sample_rate: u32) {
+    let n = ((FADE_MS * sample_rate / 1000) as usize).min(samples.len() / 2);
+    let len = samples.len();
+    for i in 0..n {
+        let g = i as f32 / n as f32;
+        samples[i] = (f32::from(samples[i]) * g) as i16;
+        samples[len - 1 - i] = (f32::from(samples[len - 1 - i]) * g) as i16;
+    }
+}
+
+/// What the join produced.
+pub struct Joined {
+    pub timeline: Timeline,
+    /// Notes for the user (a segment that was all silence, say).
+    pub warnings: Vec<String>,
+}
+
+/// Joins `pieces` into a 16-bit mono WAV written to `out`. Chapter `i` starts at the first sample of its first
+/// piece (chapter 0 at sample 0) and runs to the start of the next.
+/// `out_path` names the file in error messages.
+pub fn join<W: Write + Seek>(out: W, out_path: &Path, pieces: &[Piece], chapter_titles: &[String]) -> Result<Joined> {
+    let mut writer: Option<hound::WavWriter<W>> = None;
+    let mut out = Some(out);
+    let mut position = 0u64;
+    let mut sample_rate = 0u32;
+    let mut segments = Vec::with_capacity(pieces.len());
+    let mut chapter_starts: Vec<Option<u64>> = vec![None; chapter_titles.len()];
+    let mut warnings = Vec::new();
+    let write_err = |e: hound::Error| Error::Output {
+        path: out_path.to_owned(),
+        source: super::wav::io_error(e),
+    };
+
+    for piece in pieces {
+        let mut audio = super::wav::read(&piece.path).map_err(|e| Error::CorruptCache {
+            path: piece.path.clone(),
+            reason: e.to_string(),
+        })?;
+        if writer.is_none() {
+            sample_rate = audio.sample_rate;
+            let w = hound::WavWriter::new(out.take().expect("writer made once"), super::wav::spec(sample_rate))
+                .map_err(write_err)?;
+            writer = Some(w);
+        }
+        if audio.sample_rate != sample_rate {
+            return Err(Error::Invalid(format!(
+                "segment {} is at {} Hz but the edition is at {} Hz; build with one backend and voice",
+                piece.id, audio.sample_rate, sample_rate
+            )));
+        }
+        let (from, to) = match trim_bounds(&audio.samples, sample_rate) {
+            Some(b) => b,
+            None => {
+                warnings.push(format!(
+                    "segment {} is silent; listen to it and run `narrate regen` on it",
+                    piece.id
+                ));
+                (0, audio.samples.len())
+            }
+        };
+        let speech = &mut audio.samples[from..to];
+        fade_edges(speech, sample_rate);
+        let w = writer.as_mut().expect("writer exists");
+        let start = position;
+        write_samples(w, speech.iter().copied()).map_err(write_err)?;
+        position += speech.len() as u64;
+        segments.push(Span { start, end: position });
+        if let Some(slot) = chapter_starts.get_mut(piece.chapter) {
+            slot.get_or_insert(if piece.chapter == 0 { 0 } else { start });
+        }
+        let pause = u64::from(piece.pause_after_ms) * u64::from(sample_rate) / 1000;
+        write_samples(w, std::iter::repeat_n(0, pause as usize)).map_err(write_err)?;
+        position += pause;
+    }
+    let Some(writer) = writer else {
+        return Err(Error::Invalid("nothing to join: the plan has no segments".into()));
+    };
+    writer.finalize().map_err(write_err)?;
+
+    let starts: Vec<u64> = chapter_starts
+        .iter()
+        .map(|s| s.ok_or_else(|| Error::Invalid("a chapter has no segments".into())))
+        .collect::<Result<_>>()?;
+    let chapters = chapter_titles
+        .iter()
+        .enumerate()
+        .map(|(i, title)| Chapter {
+            title: title.clone(),
+            span: Span {
+                start: starts[i],
+                end: starts.get(i + 1).copied().unwrap_or(position),
+            },
+        })
+        .collect();
+    Ok(Joined {
+        timeline: Timeline {
+            sample_rate,
+            total_samples: position,
+            chapters,
+            segments,
+        },
+        warnings,
+    })
+}
+
+fn write_samples<W: Write + Seek>(
+    w: &mut hound::WavWriter<W>,
+    samples: impl Iterator<Item = i16>,
+) -> Result<(), hound::Error> {
+    for s in samples {
+        w.write_sample(s)?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn trims_to_speech_plus_margin() {
+        let mut s = vec![0i16; 1000];
+        s[400..600].fill(5000);
+        let (a, b) = trim_bounds(&s, 10_000).unwrap(); // margin = 200 samples
+        assert_eq!((a, b), (200, 800));
+        assert!(trim_bounds(&[0, 10, -10], 10_000).is_none());
+    }
+
+    #[test]
+    fn fades_start_and_end_at_zero() {
+        let mut s = vec![10_000i16; 1000];
+        fade_edges(&mut s, 22_050);
+        assert_eq!(s[0], 0);
+        assert_eq!(s[999], 0);
+        assert_eq!(s[500], 10_000);
+    }
+}

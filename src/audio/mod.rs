@@ -1,0 +1,4 @@
+//! Audio I/O and the streaming join of segment audio into one edition.
+
+pub mod join;
+pub mod wav;

@@ -1,0 +1,135 @@
+//! Command-line definitions (clap derive). No logic lives here.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "narrate",
+    version,
+    about = "Turn an essay into a narrated audio edition: one WAV with a chapter per section",
+    after_help = "Start with `narrate build essay.md`; `narrate plan essay.md` lists segment ids for `narrate regen`."
+)]
+pub struct Cli {
+    /// No progress or notes on stderr (errors are still printed).
+    #[arg(long, short, global = true)]
+    pub quiet: bool,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Narrate an essay into DIR/<stem>.wav (with chapter markers) and DIR/<stem>.json.
+    Build(BuildArgs),
+    /// List every segment with its id, chapter, whether it is cached, and its text.
+    Plan(PlanArgs),
+    /// Make a new take of some segments (or go back to one with --take) and re-join the edition.
+    Regen(RegenArgs),
+    /// List the speech backends and their voices.
+    Voices(VoicesArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct BuildArgs {
+    /// The essay: Markdown (.md) or plain text.
+    pub essay: PathBuf,
+    /// Output directory [default: audio/out/<stem>/].
+    #[arg(short, long, value_name = "DIR")]
+    pub output: Option<PathBuf>,
+    /// Print a JSON summary on stdout.
+    #[arg(long)]
+    pub json: bool,
+    #[command(flatten)]
+    pub synth: SynthArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct PlanArgs {
+    pub essay: PathBuf,
+    /// Print the plan as JSON.
+    #[arg(long)]
+    pub json: bool,
+    #[command(flatten)]
+    pub synth: SynthArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct RegenArgs {
+    pub essay: PathBuf,
+    /// Segment ids (from `narrate plan`); a unique prefix is enough.
+    #[arg(required = true, value_name = "ID")]
+    pub ids: Vec<String>,
+    /// Use this take instead of a new one (1 is the first take).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    pub take: Option<u32>,
+    /// Output directory [default: audio/out/<stem>/].
+    #[arg(short, long, value_name = "DIR")]
+    pub output: Option<PathBuf>,
+    /// Print a JSON summary on stdout.
+    #[arg(long)]
+    pub json: bool,
+    #[command(flatten)]
+    pub synth: SynthArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct VoicesArgs {
+    /// Only this backend.
+    #[arg(long, short)]
+    pub backend: Option<String>,
+    /// Print JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Options shared by every command that plans or synthesizes. Unset ones come from narrate.toml, then defaults.
+#[derive(Debug, Args, Clone, Default)]
+pub struct SynthArgs {
+    /// Speech backend (see `narrate voices`) [default: espeak].
+    #[arg(long, env = "NARRATE_BACKEND")]
+    pub backend: Option<String>,
+    /// Voice of the backend [default: the backend's default].
+    #[arg(long)]
+    pub voice: Option<String>,
+    /// Speaking rate in words per minute [default: the backend's].
+    #[arg(long, value_name = "WPM", value_parser = clap::value_parser!(u32).range(60..=500))]
+    pub rate: Option<u32>,
+    /// Segments synthesized at once [default: number of cores; a backend may cap it].
+    #[arg(long, short, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    pub jobs: Option<u32>,
+    /// Cache directory [default: $XDG_CACHE_HOME/narrate or ~/.cache/narrate].
+    #[arg(long, env = "NARRATE_CACHE", value_name = "DIR")]
+    pub cache: Option<PathBuf>,
+    /// How chapters are made: auto = by heading, or by paragraph when there are no headings below the title.
+    #[arg(long, value_enum)]
+    pub chapters: Option<ChapterMode>,
+    /// Longest segment in characters; longer sentences are split at clauses, then words [default: 300].
+    #[arg(long, value_name = "CHARS", value_parser = clap::value_parser!(u32).range(40..))]
+    pub max_chars: Option<u32>,
+    /// Pause between sentences in milliseconds [default: 250].
+    #[arg(long, value_name = "MS")]
+    pub pause_sentence: Option<u32>,
+    /// Pause between paragraphs in milliseconds [default: 700].
+    #[arg(long, value_name = "MS")]
+    pub pause_paragraph: Option<u32>,
+    /// Pause before a new section in milliseconds [default: 1500].
+    #[arg(long, value_name = "MS")]
+    pub pause_section: Option<u32>,
+    /// Author written into the WAV and manifest [default: the essay's "By …" line].
+    #[arg(long)]
+    pub author: Option<String>,
+    /// Settings file [default: narrate.toml beside the essay, if there is one].
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, serde::Deserialize, serde::Serialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum ChapterMode {
+    #[default]
+    Auto,
+    Heading,
+    Paragraph,
+}

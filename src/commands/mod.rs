@@ -1,0 +1,49 @@
+//! One file per subcommand; `run` dispatches. Commands write data to stdout and notes to stderr.
+
+mod build;
+mod plan;
+mod regen;
+mod voices;
+
+use std::io::Write;
+use std::path::Path;
+
+use crate::cli::{Cli, Command};
+use crate::error::Result;
+
+/// Runs a parsed command line.
+pub fn run(cli: Cli) -> Result<()> {
+    match cli.command {
+        Command::Build(args) => build::run(args, cli.quiet),
+        Command::Plan(args) => plan::run(args),
+        Command::Regen(args) => regen::run(args, cli.quiet),
+        Command::Voices(args) => voices::run(args),
+    }
+}
+
+/// Prints data on stdout; a closed pipe (`narrate plan x | head`) is not an error.
+fn print(text: &str) {
+    let mut out = std::io::stdout().lock();
+    let _ = out.write_all(text.as_bytes()).and_then(|()| out.flush());
+}
+
+fn print_json(value: &impl serde::Serialize) {
+    print(&(serde_json::to_string_pretty(value).expect("plain data serializes") + "\n"));
+}
+
+/// Prints the parser's and the join's warnings, naming the essay.
+fn warn_all(essay: &Path, warnings: &[String]) {
+    for w in warnings {
+        eprintln!("warning: {}: {w}", essay.display());
+    }
+}
+
+/// `m:ss` or `h:mm:ss`.
+fn clock(seconds: f64) -> String {
+    let s = seconds.round() as u64;
+    if s >= 3600 {
+        format!("{}:{:02}:{:02}", s / 3600, s / 60 % 60, s % 60)
+    } else {
+        format!("{}:{:02}", s / 60, s % 60)
+    }
+}

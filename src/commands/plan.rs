@@ -1,0 +1,56 @@
+//! `narrate plan`: every segment with its id, chapter, cache state and text, without synthesizing anything.
+
+use crate::cli::PlanArgs;
+use crate::error::Result;
+use crate::pipeline::Job;
+use crate::settings::Settings;
+
+pub fn run(args: PlanArgs) -> Result<()> {
+    let settings = Settings::resolve(&args.synth, &args.essay)?;
+    let job = Job::prepare(&args.essay, settings)?;
+    super::warn_all(&args.essay, &job.essay.warnings);
+    let plan = &job.plan;
+    let cached: Vec<bool> = plan.segments.iter().map(|s| job.cache.contains(&s.cache_key)).collect();
+    if args.json {
+        let segments: Vec<_> = plan
+            .segments
+            .iter()
+            .zip(&cached)
+            .map(|(s, &cached)| {
+                serde_json::json!({
+                    "id": s.id, "chapter": s.chapter, "line": s.line, "cached": cached, "take": s.take,
+                    "pause_after_ms": s.pause_after_ms, "text": s.text, "spoken": s.spoken,
+                })
+            })
+            .collect();
+        super::print_json(&serde_json::json!({
+            "title": plan.title,
+            "author": plan.author,
+            "backend": plan.backend,
+            "voice": plan.voice,
+            "chapters": plan.chapters,
+            "segments": segments,
+            "cached": cached.iter().filter(|&&c| c).count(),
+        }));
+        return Ok(());
+    }
+    let mut out = format!(
+        "{} — {} chapters, {} segments ({} cached), backend {} voice {}\n",
+        plan.title,
+        plan.chapters.len(),
+        plan.segments.len(),
+        cached.iter().filter(|&&c| c).count(),
+        plan.backend,
+        plan.voice
+    );
+    for (ci, chapter) in plan.chapters.iter().enumerate() {
+        out.push_str(&format!("\n[{}] {}\n", ci + 1, chapter.title));
+        for (s, &c) in plan.segments.iter().zip(&cached).filter(|(s, _)| s.chapter == ci) {
+            let take = if s.take > 1 { format!(" take {}", s.take) } else { String::new() };
+            let state = if c { "cached" } else { "new   " };
+            out.push_str(&format!("  {:<10} {state} {:>4}{take}  {}\n", s.id, format!("l{}", s.line), s.text));
+        }
+    }
+    super::print(&out);
+    Ok(())
+}

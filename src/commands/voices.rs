@@ -1,0 +1,40 @@
+//! `narrate voices`: the backends this build has, whether each can run here, and their voices.
+
+use crate::cli::VoicesArgs;
+use crate::error::Result;
+use crate::settings::DEFAULT_BACKEND;
+use crate::synth;
+
+pub fn run(args: VoicesArgs) -> Result<()> {
+    let backends: Vec<Box<dyn synth::Backend>> = match &args.backend {
+        Some(name) => vec![synth::create(name)?],
+        None => synth::BACKENDS.iter().map(|(_, make)| make()).collect(),
+    };
+    let mut out = String::new();
+    let mut json = Vec::new();
+    for b in &backends {
+        let default = if b.name() == DEFAULT_BACKEND { " (default backend)" } else { "" };
+        match b.voices() {
+            Ok(voices) => {
+                out.push_str(&format!("{}{default}: {}\n", b.name(), b.describe()));
+                for v in &voices {
+                    let mark = if v.name == b.default_voice() { "*" } else { " " };
+                    out.push_str(&format!("  {mark} {:<20} {}\n", v.name, v.description));
+                }
+                json.push(serde_json::json!({
+                    "backend": b.name(), "available": true, "default_voice": b.default_voice(), "voices": voices,
+                }));
+            }
+            Err(e) => {
+                out.push_str(&format!("{}{default}: {} — not available: {e}\n", b.name(), b.describe()));
+                json.push(serde_json::json!({"backend": b.name(), "available": false, "error": e.to_string()}));
+            }
+        }
+    }
+    if args.json {
+        super::print_json(&json);
+    } else {
+        super::print(&out);
+    }
+    Ok(())
+}

@@ -1,0 +1,77 @@
+//! User-facing errors: each names what went wrong and what the user can do about it.
+
+use std::path::PathBuf;
+
+/// Every error the library reports to a user. `main` prints the message on one line and the hint, if any, below.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("{path}: cannot read the essay: {source}")]
+    ReadEssay {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{path}: the essay is empty; write some text into it (Markdown or plain text)")]
+    EmptyEssay { path: PathBuf },
+    #[error("{path}:{line}: not valid UTF-8 text (byte {byte}); save the essay as UTF-8")]
+    NotUtf8 {
+        path: PathBuf,
+        line: usize,
+        byte: usize,
+    },
+    #[error("{path}:{line}: looks like a binary file, not an essay; give a Markdown (.md) or plain-text (.txt) file")]
+    Binary { path: PathBuf, line: usize },
+    #[error("unknown segment id `{id}` in {path}; run `narrate plan {path}` to list the segment ids")]
+    UnknownSegment { id: String, path: PathBuf },
+    #[error("segment id `{id}` is ambiguous in {path}: it matches {matches}; give more characters")]
+    AmbiguousSegment {
+        id: String,
+        path: PathBuf,
+        matches: String,
+    },
+    #[error("{path}: cannot write output here: {source}; choose another directory with -o DIR")]
+    Output {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{path}: cache error: {source}; pick another cache with --cache DIR or NARRATE_CACHE")]
+    Cache {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{path}: corrupt cached audio ({reason}); delete the file and build again")]
+    CorruptCache { path: PathBuf, reason: String },
+    #[error("backend `{backend}` is not available: {reason}")]
+    BackendUnavailable { backend: String, reason: String },
+    #[error("unknown backend `{name}`; run `narrate voices` to list backends")]
+    UnknownBackend { name: String },
+    #[error("segment {id} (line {line}): {backend} failed: {reason}")]
+    Synthesis {
+        id: String,
+        line: usize,
+        backend: String,
+        reason: String,
+    },
+    #[error("{path}: bad state file: {reason}; fix or delete it (it only records chosen takes)")]
+    State { path: PathBuf, reason: String },
+    #[error("{path}: unreadable manifest: {reason}; delete it and build again")]
+    Manifest { path: PathBuf, reason: String },
+    #[error("{path}: bad settings file: {reason}")]
+    Settings { path: PathBuf, reason: String },
+    #[error("{0}")]
+    Invalid(String),
+}
+
+impl Error {
+    /// An optional second line telling the user how to fix the problem.
+    pub fn hint(&self) -> Option<String> {
+        match self {
+            Error::BackendUnavailable { backend, .. } if backend == "espeak" => Some(
+                "install it with `apt-get install espeak-ng` (scripts/demo does this), or use --backend tone to test"
+                    .into(),
+            ),
+            _ => None,
+        }
+    }
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -1,0 +1,157 @@
+//! The essay as narrate understands it: a title, sections with optional headings, and paragraphs of text.
+
+pub mod parse;
+pub mod segment;
+
+use std::path::Path;
+
+use serde::Serialize;
+
+pub use parse::{load, parse_str};
+
+/// A heading or title, with the line it came from in the source file.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Heading {
+    pub text: String,
+    pub level: u8,
+    pub line: usize,
+}
+
+/// One paragraph of prose (a list item or quotation counts as one too).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Paragraph {
+    pub text: String,
+    pub line: usize,
+}
+
+/// Text under one heading; the first section may have no heading (an introduction, or a whole op-ed).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Default)]
+pub struct Section {
+    pub heading: Option<Heading>,
+    pub paragraphs: Vec<Paragraph>,
+}
+
+/// A parsed essay.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Default)]
+pub struct Essay {
+    pub title: Option<Heading>,
+    /// A "By Name" line right under the title.
+    pub byline: Option<Paragraph>,
+    pub sections: Vec<Section>,
+    /// Things the parser skipped (code blocks, images, tables), one line each, naming the source line.
+    pub warnings: Vec<String>,
+}
+
+impl Essay {
+    /// Whether any section has a heading of its own (below the title).
+    pub fn has_headings(&self) -> bool {
+        self.sections.iter().any(|s| s.heading.is_some())
+    }
+
+    /// The title to use in metadata: the essay's own, or one made from the file name.
+    pub fn display_title(&self, path: &Path) -> String {
+        match &self.title {
+            Some(t) => t.text.clone(),
+            None => path
+                .file_stem()
+                .map(|s| s.to_string_lossy().replace(['-', '_'], " "))
+                .unwrap_or_else(|| "Untitled".into()),
+        }
+    }
+
+    /// The author named by the byline, if any ("By Ada Lovelace" gives "Ada Lovelace").
+    pub fn byline_author(&self) -> Option<String> {
+        let b = self.byline.as_ref()?;
+        let rest = b.text.strip_prefix("By ").or_else(|| b.text.strip_prefix("by "))?;
+        Some(rest.trim().to_string())
+    }
+
+    fn push_paragraph(&mut self, text: String, line: usize) {
+        if text.is_empty() {
+            return;
+        }
+        if self.sections.is_empty() {
+            self.sections.push(Section::default());
+        }
+        let section = self.sections.last_mut().expect("a section was just pushed");
+        section.paragraphs.push(Paragraph { text, line });
+    }
+
+    fn push_heading(&mut self, heading: Heading) {
+        if heading.text.is_empty() {
+            return;
+        }
+        self.sections.push(Section {
+            heading: Some(heading),
+            paragraphs: Vec::new(),
+        });
+    }
+
+    /// Moves a short "By Name" paragraph that opens the essay into `byline`, and drops empty sections.
+    fn finish(mut self) -> Self {
+        if self.title.is_some() {
+            if let Some(first) = self.sections.first_mut() {
+                if first.heading.is_none() {
+                    if let Some(p) = first.paragraphs.first() {
+                        if is_byline(&p.text) {
+                            self.byline = Some(first.paragraphs.remove(0));
+                        }
+                    }
+                }
+            }
+        }
+        self.sections
+            .retain(|s| s.heading.is_some() || !s.paragraphs.is_empty());
+        self
+    }
+}
+
+fn is_byline(text: &str) -> bool {
+    (text.starts_with("By ") || text.starts_with("by "))
+        && text.chars().count() <= 60
+        && !ends_with_sentence_punctuation(text)
+}
+
+/// Whether a line ends like a sentence (so it is prose, not a heading or title).
+pub fn ends_with_sentence_punctuation(text: &str) -> bool {
+    let trimmed = text.trim_end_matches(['"', '\'', '”', '’', ')', ']', '*', '_']);
+    trimmed.ends_with(['.', '!', '?', ':', ';', ',', '…'])
+}
+
+/// Tidies inline text: one space between words, no invisible characters (zero-width, soft hyphen, BOM).
+pub fn tidy(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut pending_space = false;
+    for c in text.chars() {
+        match c {
+            '\u{200B}' | '\u{200C}' | '\u{200D}' | '\u{2060}' | '\u{FEFF}' | '\u{00AD}' => {}
+            c if c.is_whitespace() => pending_space = true,
+            c => {
+                if pending_space && !out.is_empty() {
+                    out.push(' ');
+                }
+                pending_space = false;
+                out.push(c);
+            }
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tidy_collapses_space_and_drops_invisibles() {
+        assert_eq!(tidy("  a\u{00A0}\u{00A0}b\n\tc\u{200B}d\u{00AD}e "), "a b cde");
+    }
+
+    #[test]
+    fn sentence_punctuation() {
+        assert!(ends_with_sentence_punctuation("Done."));
+        assert!(ends_with_sentence_punctuation("“Done?”"));
+        assert!(!ends_with_sentence_punctuation("A Title"));
+        assert!(!ends_with_sentence_punctuation("Part 3"));
+    }
+}

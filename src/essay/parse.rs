@@ -1,0 +1,327 @@
+//! Reading an essay file (Markdown or plain text) into an [`Essay`], with errors that name the file and line.
+
+use std::path::Path;
+
+use pulldown_cmark::{Event, HeadingLevel, Options, Parser, Tag, TagEnd};
+
+use super::{ends_with_sentence_punctuation, tidy, Essay, Heading};
+use crate::error::{Error, Result};
+
+/// Which parser reads a file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    Markdown,
+    Text,
+}
+
+impl Format {
+    /// `.md`, `.markdown`, `.mdown` and `.mkd` are Markdown; everything else is plain text.
+    pub fn from_path(path: &Path) -> Self {
+        match path
+            .extension()
+            .and_then(|e| e.to_str())
+            .map(|e| e.to_ascii_lowercase())
+            .as_deref()
+        {
+            Some("md" | "markdown" | "mdown" | "mkd") => Format::Markdown,
+            _ => Format::Text,
+        }
+    }
+}
+
+/// Reads and parses an essay file.
+pub fn load(path: &Path) -> Result<Essay> {
+    let bytes = std::fs::read(path).map_err(|source| Error::ReadEssay {
+        path: path.to_owned(),
+        source,
+    })?;
+    let text = decode(path, &bytes)?;
+    let essay = parse_str(&text, Format::from_path(path));
+    if essay.title.is_none() && essay.sections.is_empty() {
+        return Err(Error::EmptyEssay {
+            path: path.to_owned(),
+        });
+    }
+    Ok(essay)
+}
+
+/// Checks that the bytes are UTF-8 text and returns them with a BOM removed and line endings as `\n`.
+fn decode(path: &Path, bytes: &[u8]) -> Result<String> {
+    let line_of = |offset: usize| bytes[..offset].iter().filter(|&&b| b == b'\n').count() + 1;
+    if let Some(nul) = bytes.iter().position(|&b| b == 0) {
+        return Err(Error::Binary {
+            path: path.to_owned(),
+            line: line_of(nul),
+        });
+    }
+    let text = std::str::from_utf8(bytes).map_err(|e| Error::NotUtf8 {
+        path: path.to_owned(),
+        line: line_of(e.valid_up_to()),
+        byte: e.valid_up_to() + 1,
+    })?;
+    let text = text.strip_prefix('\u{FEFF}').unwrap_or(text);
+    if text.trim().is_empty() {
+        return Err(Error::EmptyEssay {
+            path: path.to_owned(),
+        });
+    }
+    Ok(text.replace("\r\n", "\n").replace('\r', "\n"))
+}
+
+/// Parses essay text in the given format. Never fails: odd input gives fewer paragraphs and some warnings.
+pub fn parse_str(text: &str, format: Format) -> Essay {
+    match format {
+        Format::Markdown => parse_markdown(text),
+        Format::Text => parse_text(text),
+    }
+    .finish()
+}
+
+/// What the Markdown walker is inside of.
+enum Skip {
+    None,
+    /// Inside a code block, image or table: depth of nested starts of the same kind.
+    Block,
+}
+
+fn parse_markdown(text: &str) -> Essay {
+    let line_starts: Vec<usize> = std::iter::once(0)
+        .chain(text.match_indices('\n').map(|(i, _)| i + 1))
+        .collect();
+    let line_at = |offset: usize| line_starts.partition_point(|&s| s <= offset);
+
+    let mut essay = Essay::default();
+    let mut buf = String::new();
+    let mut buf_line = 0usize;
+    let mut heading: Option<(u8, usize)> = None;
+    let mut skip = Skip::None;
+    let mut skip_depth = 0usize;
+    let mut seen_heading = false;
+
+    let flush = |essay: &mut Essay, buf: &mut String, line: usize| {
+        let t = tidy(buf);
+        buf.clear();
+        essay.push_paragraph(t, line);
+    };
+
+    let options = Options::ENABLE_TABLES | Options::ENABLE_STRIKETHROUGH | Options::ENABLE_FOOTNOTES;
+    for (event, range) in Parser::new_ext(text, options).into_offset_iter() {
+        let line = line_at(range.start);
+        if let Skip::Block = skip {
+            match event {
+                Event::Start(Tag::CodeBlock(_) | Tag::Image { .. } | Tag::Table(_)) => skip_depth += 1,
+                Event::End(TagEnd::CodeBlock | TagEnd::Image | TagEnd::Table) => {
+                    skip_depth -= 1;
+                    if skip_depth == 0 {
+                        skip = Skip::None;
+                    }
+                }
+                _ => {}
+            }
+            continue;
+        }
+        match event {
+            Event::Start(Tag::CodeBlock(_)) => {
+                essay
+                    .warnings
+                    .push(format!("line {line}: code block skipped (code is not narrated)"));
+                skip = Skip::Block;
+                skip_depth = 1;
+            }
+            Event::Start(Tag::Table(_)) => {
+                essay
+                    .warnings
+                    .push(format!("line {line}: table skipped (tables are not narrated)"));
+                skip = Skip::Block;
+                skip_depth = 1;
+            }
+            Event::Start(Tag::Image { .. }) => {
+                essay
+                    .warnings
+                    .push(format!("line {line}: image skipped (its alt text is not narrated)"));
+                skip = Skip::Block;
+                skip_depth = 1;
+            }
+            Event::Start(Tag::Heading { level, .. }) => {
+                flush(&mut essay, &mut buf, buf_line);
+                heading = Some((heading_level(level), line));
+            }
+            Event::End(TagEnd::Heading(_)) => {
+                let (level, hline) = heading.take().unwrap_or((2, line));
+                let text = tidy(&buf);
+                buf.clear();
+                if level == 1 && essay.title.is_none() && !seen_heading {
+                    essay.title = Some(Heading {
+                        text,
+                        level,
+                        line: hline,
+                    });
+                } else {
+                    essay.push_heading(Heading {
+                        text,
+                        level,
+                        line: hline,
+                    });
+                }
+                seen_heading = true;
+            }
+            Event::Start(Tag::Paragraph | Tag::Item | Tag::BlockQuote(_) | Tag::List(_)) => {
+                flush(&mut essay, &mut buf, buf_line);
+                buf_line = line;
+            }
+            Event::End(TagEnd::Paragraph | TagEnd::Item | TagEnd::BlockQuote(_) | TagEnd::List(_)) => {
+                flush(&mut essay, &mut buf, buf_line);
+            }
+            Event::Text(t) | Event::Code(t) => {
+                if buf.is_empty() {
+                    buf_line = line;
+                }
+                buf.push_str(&t);
+            }
+            Event::SoftBreak | Event::HardBreak => buf.push(' '),
+            _ => {}
+        }
+    }
+    flush(&mut essay, &mut buf, buf_line);
+    essay
+}
+
+fn heading_level(level: HeadingLevel) -> u8 {
+    match level {
+        HeadingLevel::H1 => 1,
+        HeadingLevel::H2 => 2,
+        HeadingLevel::H3 => 3,
+        HeadingLevel::H4 => 4,
+        HeadingLevel::H5 => 5,
+        HeadingLevel::H6 => 6,
+    }
+}
+
+/// Longest line taken for a heading in plain text (a title may be a little longer).
+const MAX_HEADING_CHARS: usize = 80;
+const MAX_TITLE_CHARS: usize = 150;
+
+fn parse_text(text: &str) -> Essay {
+    // Blocks are runs of non-blank lines. A file with no blank lines at all has one paragraph per line.
+    let lines: Vec<(usize, &str)> = text.lines().enumerate().map(|(i, l)| (i + 1, l.trim())).collect();
+    let has_blank = lines
+        .iter()
+        .skip_while(|(_, l)| l.is_empty())
+        .any(|(_, l)| l.is_empty());
+    let mut blocks: Vec<(usize, Vec<&str>)> = Vec::new();
+    let mut current: Option<(usize, Vec<&str>)> = None;
+    for &(n, l) in &lines {
+        if l.is_empty() || !has_blank {
+            if let Some(b) = current.take() {
+                blocks.push(b);
+            }
+            if l.is_empty() {
+                continue;
+            }
+        }
+        current.get_or_insert_with(|| (n, Vec::new())).1.push(l);
+    }
+    if let Some(b) = current.take() {
+        blocks.push(b);
+    }
+
+    let mut essay = Essay::default();
+    for (i, (line, block)) in blocks.into_iter().enumerate() {
+        let joined = tidy(&block.join(" "));
+        let standalone = block.len() == 1 && !ends_with_sentence_punctuation(&joined);
+        if i == 0 && standalone && joined.chars().count() <= MAX_TITLE_CHARS {
+            essay.title = Some(Heading {
+                text: joined,
+                level: 1,
+                line,
+            });
+        } else if i > 0 && standalone && joined.chars().count() <= MAX_HEADING_CHARS && !super::is_byline(&joined)
+        {
+            essay.push_heading(Heading {
+                text: joined,
+                level: 2,
+                line,
+            });
+        } else {
+            essay.push_paragraph(joined, line);
+        }
+    }
+    essay
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn paragraphs(e: &Essay) -> Vec<&str> {
+        e.sections
+            .iter()
+            .flat_map(|s| s.paragraphs.iter().map(|p| p.text.as_str()))
+            .collect()
+    }
+
+    #[test]
+    fn markdown_title_sections_and_skips() {
+        let md = "# The Title\n\nBy Ada Writer\n\nIntro *with* [a link](http://x).\n\n## First\n\nOne.\nStill one.\n\n```\ncode();\n```\n\n![alt text](p.png)\n\n| a | b |\n|---|---|\n| 1 | 2 |\n\nSecond Part\n-----------\n\n- item one\n- item two\n";
+        let e = parse_str(md, Format::Markdown);
+        assert_eq!(e.title.as_ref().unwrap().text, "The Title");
+        assert_eq!(e.byline_author().as_deref(), Some("Ada Writer"));
+        assert_eq!(e.sections.len(), 3);
+        assert!(e.sections[0].heading.is_none());
+        assert_eq!(e.sections[1].heading.as_ref().unwrap().text, "First");
+        assert_eq!(e.sections[1].heading.as_ref().unwrap().line, 7);
+        assert_eq!(e.sections[2].heading.as_ref().unwrap().text, "Second Part");
+        assert_eq!(
+            paragraphs(&e),
+            vec!["Intro with a link.", "One. Still one.", "item one", "item two"]
+        );
+        assert_eq!(e.sections[1].paragraphs[0].line, 9);
+        assert_eq!(e.warnings.len(), 3, "{:?}", e.warnings);
+        assert!(e.warnings[0].starts_with("line 12: code block"));
+    }
+
+    #[test]
+    fn markdown_without_h1_has_no_title() {
+        let e = parse_str("## Only a section\n\nText here.\n", Format::Markdown);
+        assert!(e.title.is_none());
+        assert!(e.has_headings());
+    }
+
+    #[test]
+    fn text_title_headings_and_wrapped_paragraphs() {
+        let t = "A Plain Title\n\nFirst paragraph\nwraps here.\n\nA Heading\n\nSecond paragraph.\n";
+        let e = parse_str(t, Format::Text);
+        assert_eq!(e.title.as_ref().unwrap().text, "A Plain Title");
+        assert_eq!(e.sections.len(), 2);
+        assert_eq!(e.sections[1].heading.as_ref().unwrap().text, "A Heading");
+        assert_eq!(paragraphs(&e), vec!["First paragraph wraps here.", "Second paragraph."]);
+        assert_eq!(e.sections[1].paragraphs[0].line, 8);
+    }
+
+    #[test]
+    fn text_without_blank_lines_is_one_paragraph_per_line() {
+        let e = parse_str("Title Here\nOne sentence.\nTwo sentence.\n", Format::Text);
+        assert_eq!(e.title.as_ref().unwrap().text, "Title Here");
+        assert_eq!(paragraphs(&e), vec!["One sentence.", "Two sentence."]);
+        assert!(!e.has_headings());
+    }
+
+    #[test]
+    fn text_first_line_with_punctuation_is_not_a_title() {
+        let e = parse_str("It begins.\n\nAnd goes on.\n", Format::Text);
+        assert!(e.title.is_none());
+        assert_eq!(paragraphs(&e).len(), 2);
+    }
+
+    #[test]
+    fn decode_reports_line_of_bad_bytes() {
+        let p = Path::new("x.txt");
+        match decode(p, b"ok\nfine\n\xff bad") {
+            Err(Error::NotUtf8 { line, .. }) => assert_eq!(line, 3),
+            other => panic!("{other:?}"),
+        }
+        assert!(matches!(decode(p, b"a\n\0b"), Err(Error::Binary { line: 2, .. })));
+        assert!(matches!(decode(p, b" \n\t\n"), Err(Error::EmptyEssay { .. })));
+        assert_eq!(decode(p, b"\xEF\xBB\xBFhi\r\nthere").unwrap(), "hi\nthere");
+    }
+}

@@ -1,0 +1,232 @@
+//! Splitting paragraphs into narration segments (sentences, abbreviation-aware) and giving each a stable ID.
+
+use std::collections::HashMap;
+
+/// Abbreviations that come before a name or number, so a capital letter after them does not start a sentence.
+const TITLES: &[&str] = &[
+    "mr", "mrs", "ms", "mx", "dr", "prof", "st", "sr", "jr", "rev", "hon", "gen", "col", "capt", "lt", "sgt", "mt",
+    "ft", "no", "nos", "vol", "vols", "p", "pp", "fig", "figs", "ch", "art", "sec", "vs", "cf", "approx", "ca",
+    "jan", "feb", "mar", "apr", "jun", "jul", "aug", "sep", "sept", "oct", "nov", "dec",
+];
+
+/// Abbreviations that usually sit inside a sentence; they end one only when a capitalised word follows.
+const INNER: &[&str] = &["etc", "e.g", "i.e", "inc", "ltd", "co", "corp", "al", "viz", "eg", "ie"];
+
+/// Splits a paragraph into sentences. Every sentence is trimmed and non-empty; their concatenation (with
+/// spaces) is the paragraph.
+pub fn sentences(paragraph: &str) -> Vec<String> {
+    let chars: Vec<(usize, char)> = paragraph.char_indices().collect();
+    let mut out = Vec::new();
+    let mut start = 0usize; // byte offset
+    let mut i = 0usize;
+    while i < chars.len() {
+        let (_, c) = chars[i];
+        if !matches!(c, '.' | '!' | '?' | '…') {
+            i += 1;
+            continue;
+        }
+        // Take the whole run of terminators and closing marks: `?!`, `...`, `."`, `.)”`.
+        let mut j = i;
+        while j + 1 < chars.len()
+            && matches!(chars[j + 1].1, '.' | '!' | '?' | '…' | '"' | '\'' | '”' | '’' | ')' | ']' | '»')
+        {
+            j += 1;
+        }
+        let end = chars.get(j + 1).map_or(paragraph.len(), |&(b, _)| b);
+        let next_word = paragraph[end..].trim_start();
+        let at_space = chars.get(j + 1).is_none_or(|&(_, c)| c.is_whitespace());
+        if at_space && (next_word.is_empty() || is_sentence_boundary(&paragraph[start..end], c, j > i, next_word)) {
+            push_trimmed(&mut out, &paragraph[start..end]);
+            start = end;
+        }
+        i = j + 1;
+    }
+    push_trimmed(&mut out, &paragraph[start..]);
+    out
+}
+
+fn push_trimmed(out: &mut Vec<String>, s: &str) {
+    let s = s.trim();
+    if !s.is_empty() {
+        out.push(s.to_string());
+    }
+}
+
+/// Decides whether text ending in a terminator `term` ends a sentence, given the text that follows it.
+fn is_sentence_boundary(sentence: &str, term: char, run: bool, next: &str) -> bool {
+    let first = next.chars().next().unwrap_or(' ');
+    let starts_new = first.is_uppercase()
+        || first.is_ascii_digit()
+        || matches!(first, '"' | '“' | '‘' | '\'' | '(' | '[' | '¿' | '¡' | '—' | '-');
+    if !starts_new {
+        return false;
+    }
+    if term != '.' || run {
+        return true;
+    }
+    // A single full stop: look at the word before it.
+    let word = sentence[..sentence.len() - 1]
+        .rsplit(|c: char| c.is_whitespace() || matches!(c, '(' | '"' | '“' | '‘' | '['))
+        .next()
+        .unwrap_or("");
+    let lower = word.to_lowercase();
+    if TITLES.contains(&lower.as_str()) {
+        return false;
+    }
+    // A single capital initial ("J. R. Tolkien") is part of a name.
+    let mut letters = word.chars();
+    if let (Some(c), None) = (letters.next(), letters.next()) {
+        if c.is_uppercase() {
+            return false;
+        }
+    }
+    // Inner abbreviations and initialisms (U.K., e.g.) end a sentence only before a capital, which `starts_new`
+    // already checked; a number or quote after them is still read as the same sentence.
+    let initialism = word.contains('.') && word.split('.').all(|p| p.chars().count() <= 1);
+    if INNER.contains(&lower.as_str()) || initialism {
+        return first.is_uppercase();
+    }
+    true
+}
+
+/// Splits a sentence longer than `max` characters: at clause punctuation (`;`, `:`, `,`, dashes) where it can,
+/// at a word boundary where it cannot, and mid-word only for a single word longer than `max`.
+pub fn split_long(sentence: &str, max: usize) -> Vec<String> {
+    let max = max.max(20);
+    let mut out = Vec::new();
+    let mut rest = sentence.trim();
+    while rest.chars().count() > max {
+        let limit = rest.char_indices().nth(max).map_or(rest.len(), |(b, _)| b);
+        let window = &rest[..limit];
+        let min = limit / 3; // avoid tiny first pieces
+        let at_clause = window
+            .char_indices()
+            .filter(|&(b, c)| b >= min && matches!(c, ';' | ':' | ',' | '—' | '–'))
+            .map(|(b, c)| b + c.len_utf8())
+            .next_back();
+        let at_space = || window.rfind(char::is_whitespace).filter(|&b| b > 0);
+        let cut = at_clause.or_else(at_space).unwrap_or(limit);
+        push_trimmed(&mut out, &rest[..cut]);
+        rest = rest[cut..].trim_start();
+    }
+    push_trimmed(&mut out, rest);
+    out
+}
+
+/// The text a backend is given for a written segment: typographic quotes, dashes and ellipses turned into the
+/// plain forms every speech engine reads as punctuation. (Numbers and abbreviations are a later stage's job.)
+pub fn spoken(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '“' | '”' | '„' | '«' | '»' => out.push('"'),
+            '‘' | '’' | '‚' => out.push('\''),
+            '—' | '―' => out.push_str(", "),
+            '–' => out.push_str(" - "),
+            '…' => out.push_str("..."),
+            c => out.push(c),
+        }
+    }
+    let out = super::tidy(&out.replace(" ,", ","));
+    out.trim_start_matches([',', ' ']).to_string()
+}
+
+/// Gives IDs to segment texts in document order: 8 hex digits of the BLAKE3 hash of the text, plus `-N` for the
+/// N-th repeat of the same text. An ID depends only on its own text (and how often that text came before), so
+/// editing other sentences never changes it.
+#[derive(Default)]
+pub struct IdMaker {
+    seen: HashMap<String, u32>,
+}
+
+impl IdMaker {
+    pub fn next(&mut self, text: &str) -> String {
+        let hash = blake3::hash(super::tidy(text).as_bytes()).to_hex();
+        let base = &hash.as_str()[..8];
+        let n = self.seen.entry(base.to_string()).or_insert(0);
+        *n += 1;
+        if *n == 1 {
+            base.to_string()
+        } else {
+            format!("{base}-{n}")
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn abbreviation_aware_sentences() {
+        let table: &[(&str, &[&str])] = &[
+            ("Dr. Smith met Mr. Jones. They talked.", &["Dr. Smith met Mr. Jones.", "They talked."]),
+            ("It costs 3.5 dollars. Cheap!", &["It costs 3.5 dollars.", "Cheap!"]),
+            ("Bring fruit, e.g. apples, etc. and more.", &["Bring fruit, e.g. apples, etc. and more."]),
+            ("We moved to the U.K. Then it rained.", &["We moved to the U.K.", "Then it rained."]),
+            ("He said, “Stop.” Then he left.", &["He said, “Stop.”", "Then he left."]),
+            ("Wait... what? Yes... Really.", &["Wait... what?", "Yes...", "Really."]),
+            ("“Why?” she asked. No reply.", &["“Why?” she asked.", "No reply."]),
+            ("J. R. Tolkien wrote. St. Paul is a city.", &["J. R. Tolkien wrote.", "St. Paul is a city."]),
+            ("See i.e. the rule (it holds.) Next one.", &["See i.e. the rule (it holds.)", "Next one."]),
+            ("No terminal punctuation", &["No terminal punctuation"]),
+            ("Version 2.0 is out.Next", &["Version 2.0 is out.Next"]),
+        ];
+        for (input, want) in table {
+            assert_eq!(sentences(input), *want, "input: {input}");
+        }
+    }
+
+    #[test]
+    fn long_sentences_split_at_clauses_then_words() {
+        let s = "This sentence has a clause, and then another clause that keeps going for a while; it ends here.";
+        let parts = split_long(s, 60);
+        assert!(parts.iter().all(|p| p.chars().count() <= 60), "{parts:?}");
+        assert_eq!(parts[0], "This sentence has a clause,");
+        let words = "word ".repeat(40);
+        let parts = split_long(&words, 50);
+        assert!(parts.iter().all(|p| p.chars().count() <= 50 && !p.ends_with(' ')));
+        assert_eq!(parts.join(" "), words.trim());
+        let giant = "x".repeat(130);
+        assert_eq!(split_long(&giant, 50).concat(), giant);
+    }
+
+    #[test]
+    fn spoken_text_is_plain() {
+        assert_eq!(spoken("“Yes”—she said… ‘no’"), "\"Yes\", she said... 'no'");
+        assert_eq!(spoken("pages 5–10"), "pages 5 - 10");
+    }
+
+    #[test]
+    fn ids_are_content_derived_with_occurrence() {
+        let mut m = IdMaker::default();
+        let a = m.next("Hello there.");
+        let b = m.next("Something else.");
+        let a2 = m.next("Hello there.");
+        assert_eq!(a.len(), 8);
+        assert_ne!(a, b);
+        assert_eq!(a2, format!("{a}-2"));
+        let mut m2 = IdMaker::default();
+        m2.next("An edited first sentence.");
+        assert_eq!(m2.next("Something else."), b);
+    }
+
+    proptest! {
+        #[test]
+        fn sentences_cover_the_text_in_order(words in proptest::collection::vec("[A-Za-z]{1,8}[.!?,]?", 1..60)) {
+            let text = words.join(" ");
+            let parts = sentences(&text);
+            prop_assert!(parts.iter().all(|p| !p.trim().is_empty()));
+            prop_assert_eq!(parts.join(" "), text);
+        }
+
+        #[test]
+        fn long_splits_are_bounded_and_lossless(text in "[a-z ,;]{0,400}", max in 20usize..120) {
+            let parts = split_long(&text, max);
+            prop_assert!(parts.iter().all(|p| !p.is_empty() && p.chars().count() <= max));
+            let squash = |s: &str| s.split_whitespace().collect::<String>();
+            prop_assert_eq!(squash(&parts.join(" ")), squash(&text));
+        }
+    }
+}

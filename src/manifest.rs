@@ -1,0 +1,138 @@
+//! The manifest `<stem>.json` written beside each edition: chapters and segments with their positions.
+//! `regen` and later exports read it; docs/FORMATS.md describes it.
+
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, Result};
+use crate::pipeline::plan::Plan;
+use crate::timeline::Timeline;
+
+pub const FORMAT: &str = "narrate-manifest";
+pub const VERSION: u32 = 1;
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Manifest {
+    pub format: String,
+    pub version: u32,
+    pub title: String,
+    pub author: Option<String>,
+    /// The essay file, as given on the command line.
+    pub source: String,
+    /// The WAV file's name (it sits beside the manifest).
+    pub audio: String,
+    pub sample_rate: u32,
+    pub channels: u16,
+    pub bits_per_sample: u16,
+    pub total_samples: u64,
+    pub duration_seconds: f64,
+    pub backend: String,
+    pub voice: String,
+    pub chapters: Vec<ManifestChapter>,
+    pub segments: Vec<ManifestSegment>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct ManifestChapter {
+    pub index: usize,
+    pub title: String,
+    pub start_sample: u64,
+    pub end_sample: u64,
+    pub start_seconds: f64,
+    pub end_seconds: f64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct ManifestSegment {
+    pub id: String,
+    pub chapter: usize,
+    pub line: usize,
+    pub text: String,
+    pub spoken: String,
+    pub start_sample: u64,
+    pub end_sample: u64,
+    pub start_seconds: f64,
+    pub end_seconds: f64,
+    pub take: u32,
+    pub cache_key: String,
+}
+
+fn secs(samples: u64, rate: u32) -> f64 {
+    // Millisecond precision keeps the JSON readable; samples are exact.
+    (samples as f64 / f64::from(rate) * 1000.0).round() / 1000.0
+}
+
+impl Manifest {
+    pub fn new(plan: &Plan, timeline: &Timeline, source: &Path, audio_name: &str) -> Manifest {
+        let rate = timeline.sample_rate;
+        Manifest {
+            format: FORMAT.into(),
+            version: VERSION,
+            title: plan.title.clone(),
+            author: plan.author.clone(),
+            source: source.display().to_string(),
+            audio: audio_name.into(),
+            sample_rate: rate,
+            channels: 1,
+            bits_per_sample: 16,
+            total_samples: timeline.total_samples,
+            duration_seconds: secs(timeline.total_samples, rate),
+            backend: plan.backend.clone(),
+            voice: plan.voice.clone(),
+            chapters: timeline
+                .chapters
+                .iter()
+                .enumerate()
+                .map(|(index, c)| ManifestChapter {
+                    index,
+                    title: c.title.clone(),
+                    start_sample: c.span.start,
+                    end_sample: c.span.end,
+                    start_seconds: secs(c.span.start, rate),
+                    end_seconds: secs(c.span.end, rate),
+                })
+                .collect(),
+            segments: plan
+                .segments
+                .iter()
+                .zip(&timeline.segments)
+                .map(|(s, span)| ManifestSegment {
+                    id: s.id.clone(),
+                    chapter: s.chapter,
+                    line: s.line,
+                    text: s.text.clone(),
+                    spoken: s.spoken.clone(),
+                    start_sample: span.start,
+                    end_sample: span.end,
+                    start_seconds: secs(span.start, rate),
+                    end_seconds: secs(span.end, rate),
+                    take: s.take,
+                    cache_key: s.cache_key.clone(),
+                })
+                .collect(),
+        }
+    }
+
+    /// Reads a manifest; `Ok(None)` when there is none yet.
+    pub fn load(path: &Path) -> Result<Option<Manifest>> {
+        let text = match std::fs::read_to_string(path) {
+            Ok(t) => t,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => {
+                return Err(Error::Manifest {
+                    path: path.to_owned(),
+                    reason: e.to_string(),
+                })
+            }
+        };
+        serde_json::from_str(&text).map(Some).map_err(|e| Error::Manifest {
+            path: path.to_owned(),
+            reason: e.to_string(),
+        })
+    }
+
+    pub fn to_json(&self) -> String {
+        serde_json::to_string_pretty(self).expect("manifest serializes") + "\n"
+    }
+}

@@ -1,0 +1,201 @@
+//! The pipeline from essay file to finished edition: plan, synthesize in parallel, join, write the manifest.
+
+pub mod cache;
+pub mod plan;
+pub mod run;
+pub mod takes;
+
+use std::io::BufWriter;
+use std::path::{Path, PathBuf};
+
+use crate::atomic;
+use crate::audio::join::{self, Piece};
+use crate::error::{Error, Result};
+use crate::essay::{self, Essay};
+use crate::export::wav_cue;
+use crate::manifest::Manifest;
+use crate::settings::Settings;
+use crate::synth::{self, Backend};
+use crate::timeline::Timeline;
+
+use cache::Cache;
+use plan::{Plan, PlanInputs};
+use run::SynthStats;
+use takes::Takes;
+
+/// An essay loaded and planned, ready to produce.
+pub struct Job {
+    pub essay_path: PathBuf,
+    pub settings: Settings,
+    pub essay: Essay,
+    pub backend: Box<dyn Backend>,
+    pub voice: String,
+    pub fingerprint: String,
+    pub cache: Cache,
+    pub takes_path: PathBuf,
+    pub takes: Takes,
+    pub plan: Plan,
+}
+
+/// What producing an edition did.
+pub struct Report {
+    pub wav: PathBuf,
+    pub manifest_path: PathBuf,
+    pub manifest: Manifest,
+    pub stats: SynthStats,
+    pub timeline: Timeline,
+    pub warnings: Vec<String>,
+}
+
+impl Job {
+    /// Loads the essay, its takes and the backend, and plans it.
+    pub fn prepare(essay_path: &Path, settings: Settings) -> Result<Job> {
+        let essay = essay::load(essay_path)?;
+        let backend = synth::create(&settings.backend)?;
+        let voice = settings.voice.clone().unwrap_or_else(|| backend.default_voice());
+        let fingerprint = backend.fingerprint(&voice)?;
+        let takes_path = takes::path_for(essay_path);
+        let takes = Takes::load(&takes_path)?;
+        let mut job = Job {
+            essay_path: essay_path.to_owned(),
+            cache: Cache::new(&settings.cache_dir),
+            settings,
+            essay,
+            backend,
+            voice,
+            fingerprint,
+            takes_path,
+            takes,
+            plan: Plan {
+                title: String::new(),
+                author: None,
+                backend: String::new(),
+                voice: String::new(),
+                rate: None,
+                chapters: vec![],
+                segments: vec![],
+            },
+        };
+        job.replan();
+        Ok(job)
+    }
+
+    /// Plans again (after the takes changed).
+    pub fn replan(&mut self) {
+        let author = self.settings.author.clone().or_else(|| self.essay.byline_author());
+        self.plan = plan::build(
+            &self.essay,
+            &PlanInputs {
+                title: self.essay.display_title(&self.essay_path),
+                author,
+                chapters: self.settings.chapters,
+                max_chars: self.settings.max_chars,
+                pauses: self.settings.pauses,
+                backend: self.backend.name(),
+                fingerprint: &self.fingerprint,
+                voice: &self.voice,
+                rate: self.settings.rate,
+                takes: &self.takes,
+            },
+        );
+    }
+
+    /// The file stem of the essay, used for output names.
+    pub fn stem(&self) -> String {
+        self.essay_path
+            .file_stem()
+            .map_or_else(|| "essay".into(), |s| s.to_string_lossy().into_owned())
+    }
+
+    /// The output directory: `dir` if given, else `audio/out/<stem>/`.
+    pub fn out_dir(&self, dir: Option<&Path>) -> PathBuf {
+        dir.map_or_else(|| Path::new("audio").join("out").join(self.stem()), Path::to_owned)
+    }
+
+    pub fn manifest_path(&self, dir: &Path) -> PathBuf {
+        dir.join(format!("{}.json", self.stem()))
+    }
+
+    /// Synthesizes what is missing, joins the edition into `dir/<stem>.wav` with chapter chunks and writes
+    /// `dir/<stem>.json`. Both files are replaced atomically.
+    pub fn produce(&self, dir: &Path, quiet: bool) -> Result<Report> {
+        let out_err = |path: &Path| {
+            let path = path.to_owned();
+            move |source| Error::Output {
+                path: path.clone(),
+                source,
+            }
+        };
+        std::fs::create_dir_all(dir).map_err(out_err(dir))?;
+        // Fail before synthesizing for minutes if the output cannot be written.
+        tempfile::tempfile_in(dir).map_err(out_err(dir))?;
+
+        let stats = run::synthesize(
+            &self.plan,
+            self.backend.as_ref(),
+            &self.cache,
+            self.settings.jobs,
+            quiet,
+        )?;
+
+        let stem = self.stem();
+        let wav = dir.join(format!("{stem}.wav"));
+        let pieces: Vec<Piece> = self
+            .plan
+            .segments
+            .iter()
+            .map(|s| Piece {
+                id: s.id.clone(),
+                path: self.cache.path(&s.cache_key),
+                chapter: s.chapter,
+                pause_after_ms: s.pause_after_ms,
+            })
+            .collect();
+        let titles: Vec<String> = self.plan.chapters.iter().map(|c| c.title.clone()).collect();
+        let joined = atomic::write(
+            &wav,
+            |file| {
+                let joined = join::join(BufWriter::new(&mut *file), &wav, &pieces, &titles)?;
+                let tags = wav_cue::Tags {
+                    title: &self.plan.title,
+                    author: self.plan.author.as_deref(),
+                };
+                wav_cue::append(file, &joined.timeline, &tags).map_err(out_err(&wav))?;
+                Ok(joined)
+            },
+            out_err(&wav),
+        )?;
+        verify(&wav, &joined.timeline)?;
+
+        let manifest = Manifest::new(&self.plan, &joined.timeline, &self.essay_path, &format!("{stem}.wav"));
+        let manifest_path = self.manifest_path(dir);
+        atomic::write_bytes(&manifest_path, manifest.to_json().as_bytes()).map_err(out_err(&manifest_path))?;
+
+        Ok(Report {
+            wav,
+            manifest_path,
+            manifest,
+            stats,
+            timeline: joined.timeline,
+            warnings: joined.warnings,
+        })
+    }
+}
+
+/// Reads the written WAV's header back and checks it holds every sample the timeline accounts for, so audio
+/// is never silently lost.
+fn verify(wav: &Path, timeline: &Timeline) -> Result<()> {
+    let reader = hound::WavReader::open(wav).map_err(|e| Error::Output {
+        path: wav.to_owned(),
+        source: crate::audio::wav::io_error(e),
+    })?;
+    let found = u64::from(reader.duration());
+    if found != timeline.total_samples {
+        return Err(Error::Invalid(format!(
+            "{}: holds {found} samples but {} were joined; the disk may be full",
+            wav.display(),
+            timeline.total_samples
+        )));
+    }
+    Ok(())
+}

@@ -1,0 +1,289 @@
+//! The plan: every segment of an essay, in order, with its ID, chapter, spoken text, pause, take and cache key.
+//! Pure data: `narrate plan` prints it, `build` executes it, `regen` changes takes in it.
+
+use serde::Serialize;
+
+use super::cache::KeyInput;
+use super::takes::Takes;
+use crate::cli::ChapterMode;
+use crate::essay::{segment, Essay};
+use crate::settings::Pauses;
+
+#[derive(Debug, Clone, Serialize)]
+pub struct PlanChapter {
+    pub title: String,
+    /// Source line where the chapter begins.
+    pub line: usize,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct PlanSegment {
+    pub id: String,
+    pub chapter: usize,
+    pub line: usize,
+    /// The text as written in the essay.
+    pub text: String,
+    /// The text the backend is given.
+    pub spoken: String,
+    pub take: u32,
+    pub pause_after_ms: u32,
+    pub cache_key: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Plan {
+    pub title: String,
+    pub author: Option<String>,
+    pub backend: String,
+    pub voice: String,
+    pub rate: Option<u32>,
+    pub chapters: Vec<PlanChapter>,
+    pub segments: Vec<PlanSegment>,
+}
+
+/// What a build needs to know besides the essay.
+pub struct PlanInputs<'a> {
+    pub title: String,
+    pub author: Option<String>,
+    pub chapters: ChapterMode,
+    pub max_chars: usize,
+    pub pauses: Pauses,
+    pub backend: &'a str,
+    pub fingerprint: &'a str,
+    pub voice: &'a str,
+    pub rate: Option<u32>,
+    pub takes: &'a Takes,
+}
+
+/// Which block of the essay a segment belongs to; pauses come from how blocks change.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Block {
+    Title,
+    Byline,
+    Heading(usize),
+    Paragraph(usize, usize),
+}
+
+struct Draft {
+    text: String,
+    line: usize,
+    chapter: usize,
+    block: Block,
+    /// Index of the sentence within its block; pieces of one long sentence share it.
+    sentence: usize,
+}
+
+/// Words in a chapter title made from a paragraph.
+const TITLE_WORDS: usize = 6;
+
+/// The first words of a paragraph, as a chapter title: "It was a bright cold day…".
+pub fn paragraph_title(text: &str) -> String {
+    let words: Vec<&str> = text.split_whitespace().collect();
+    if words.len() <= TITLE_WORDS {
+        return text.trim_end_matches(['.', ',', ';', ':']).to_string();
+    }
+    let head = words[..TITLE_WORDS].join(" ");
+    format!("{}…", head.trim_end_matches(|c: char| c.is_ascii_punctuation() && c != '?' && c != '!'))
+}
+
+/// Builds the plan for an essay.
+pub fn build(essay: &Essay, inputs: &PlanInputs) -> Plan {
+    let mode = match inputs.chapters {
+        ChapterMode::Auto if essay.has_headings() => ChapterMode::Heading,
+        ChapterMode::Auto => ChapterMode::Paragraph,
+        m => m,
+    };
+    let mut chapters: Vec<PlanChapter> = Vec::new();
+    let mut drafts: Vec<Draft> = Vec::new();
+    let add = |drafts: &mut Vec<Draft>, text: &str, line: usize, chapter: usize, block: Block| {
+        for (sentence, s) in segment::sentences(text).iter().enumerate() {
+            for piece in segment::split_long(s, inputs.max_chars) {
+                drafts.push(Draft {
+                    text: piece,
+                    line,
+                    chapter,
+                    block,
+                    sentence,
+                });
+            }
+        }
+    };
+
+    if let Some(title) = &essay.title {
+        chapters.push(PlanChapter {
+            title: title.text.clone(),
+            line: title.line,
+        });
+        add(&mut drafts, &title.text, title.line, 0, Block::Title);
+        if let Some(by) = &essay.byline {
+            add(&mut drafts, &by.text, by.line, 0, Block::Byline);
+        }
+    }
+    for (si, section) in essay.sections.iter().enumerate() {
+        let first_para = section.paragraphs.first();
+        if mode == ChapterMode::Heading || section.heading.is_some() {
+            let title = match (&section.heading, first_para) {
+                (Some(h), _) => h.text.clone(),
+                (None, Some(p)) => paragraph_title(&p.text),
+                (None, None) => continue,
+            };
+            let line = section.heading.as_ref().map_or_else(|| first_para.map_or(0, |p| p.line), |h| h.line);
+            chapters.push(PlanChapter { title, line });
+        }
+        if let Some(h) = &section.heading {
+            add(&mut drafts, &h.text, h.line, chapters.len() - 1, Block::Heading(si));
+        }
+        for (pi, p) in section.paragraphs.iter().enumerate() {
+            let continues_heading = pi == 0 && section.heading.is_some();
+            if mode == ChapterMode::Paragraph && !continues_heading {
+                chapters.push(PlanChapter {
+                    title: paragraph_title(&p.text),
+                    line: p.line,
+                });
+            }
+            add(&mut drafts, &p.text, p.line, chapters.len() - 1, Block::Paragraph(si, pi));
+        }
+    }
+
+    let mut ids = segment::IdMaker::default();
+    let segments = drafts
+        .iter()
+        .enumerate()
+        .map(|(i, d)| {
+            let id = ids.next(&d.text);
+            let spoken = segment::spoken(&d.text);
+            let take = inputs.takes.take(&id);
+            let cache_key = KeyInput {
+                backend: inputs.backend,
+                fingerprint: inputs.fingerprint,
+                voice: inputs.voice,
+                rate: inputs.rate,
+                spoken: &spoken,
+                take,
+            }
+            .key();
+            PlanSegment {
+                id,
+                chapter: d.chapter,
+                line: d.line,
+                text: d.text.clone(),
+                spoken,
+                take,
+                pause_after_ms: drafts.get(i + 1).map_or(0, |next| pause_between(d, next, inputs.pauses)),
+                cache_key,
+            }
+        })
+        .collect();
+
+    Plan {
+        title: inputs.title.clone(),
+        author: inputs.author.clone(),
+        backend: inputs.backend.to_string(),
+        voice: inputs.voice.to_string(),
+        rate: inputs.rate,
+        chapters,
+        segments,
+    }
+}
+
+fn pause_between(a: &Draft, b: &Draft, p: Pauses) -> u32 {
+    let section = |block: Block| match block {
+        Block::Heading(s) | Block::Paragraph(s, _) => Some(s),
+        Block::Title | Block::Byline => None,
+    };
+    if a.block == b.block {
+        if a.sentence == b.sentence {
+            p.sentence_ms / 2 // a long sentence split at a clause
+        } else {
+            p.sentence_ms
+        }
+    } else if b.block == Block::Byline || section(a.block) == section(b.block) {
+        p.paragraph_ms
+    } else {
+        p.section_ms
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::essay::parse::{parse_str, Format};
+
+    const PAUSES: Pauses = Pauses {
+        sentence_ms: 250,
+        paragraph_ms: 700,
+        section_ms: 1500,
+    };
+
+    fn plan(text: &str, format: Format, mode: ChapterMode) -> Plan {
+        let essay = parse_str(text, format);
+        let takes = Takes::default();
+        build(
+            &essay,
+            &PlanInputs {
+                title: "T".into(),
+                author: None,
+                chapters: mode,
+                max_chars: 300,
+                pauses: PAUSES,
+                backend: "tone",
+                fingerprint: "f",
+                voice: "sine",
+                rate: None,
+                takes: &takes,
+            },
+        )
+    }
+
+    #[test]
+    fn headings_make_chapters_and_title_is_first() {
+        let p = plan(
+            "# Title\n\nIntro one. Intro two.\n\n## Part A\n\nA text.\n\n## Part B\n\nB text.\n",
+            Format::Markdown,
+            ChapterMode::Auto,
+        );
+        let titles: Vec<&str> = p.chapters.iter().map(|c| c.title.as_str()).collect();
+        assert_eq!(titles, vec!["Title", "Intro one. Intro two", "Part A", "Part B"]);
+        let texts: Vec<&str> = p.segments.iter().map(|s| s.text.as_str()).collect();
+        assert_eq!(texts, vec!["Title", "Intro one.", "Intro two.", "Part A", "A text.", "Part B", "B text."]);
+        let pauses: Vec<u32> = p.segments.iter().map(|s| s.pause_after_ms).collect();
+        assert_eq!(pauses, vec![1500, 250, 1500, 700, 1500, 700, 0]);
+        let chapters: Vec<usize> = p.segments.iter().map(|s| s.chapter).collect();
+        assert_eq!(chapters, vec![0, 1, 1, 2, 2, 3, 3]);
+    }
+
+    #[test]
+    fn no_headings_means_a_chapter_per_paragraph() {
+        let p = plan(
+            "A Title\n\nThe first paragraph has quite a few words in it. Two.\n\nShort one.\n",
+            Format::Text,
+            ChapterMode::Auto,
+        );
+        let titles: Vec<&str> = p.chapters.iter().map(|c| c.title.as_str()).collect();
+        assert_eq!(titles, vec!["A Title", "The first paragraph has quite a…", "Short one"]);
+        let pauses: Vec<u32> = p.segments.iter().map(|s| s.pause_after_ms).collect();
+        assert_eq!(pauses, vec![1500, 250, 700, 0]);
+        let heading = plan(
+            "A Title\n\nOne para.\n\nTwo para.\n",
+            Format::Text,
+            ChapterMode::Heading,
+        );
+        assert_eq!(heading.chapters.len(), 2);
+    }
+
+    #[test]
+    fn long_sentences_become_several_segments_with_short_pauses() {
+        let long = format!("{}, {}.", "word ".repeat(50).trim(), "more ".repeat(30).trim());
+        let p = plan(&format!("Title\n\n{long}\n"), Format::Text, ChapterMode::Auto);
+        assert!(p.segments.len() >= 3, "{:?}", p.segments);
+        assert!(p.segments.iter().all(|s| s.text.chars().count() <= 300));
+        assert_eq!(p.segments[1].pause_after_ms, 125);
+    }
+
+    #[test]
+    fn paragraph_titles() {
+        assert_eq!(paragraph_title("One two three four five six seven."), "One two three four five six…");
+        assert_eq!(paragraph_title("One two, three four five six, seven."), "One two, three four five six…");
+        assert_eq!(paragraph_title("Short."), "Short");
+    }
+}

@@ -1,0 +1,86 @@
+//! Parallel synthesis of the segments a plan needs that the cache does not have yet.
+
+use std::collections::HashSet;
+use std::io::IsTerminal;
+
+use rayon::prelude::*;
+
+use super::cache::Cache;
+use super::plan::{Plan, PlanSegment};
+use crate::error::{Error, Result};
+use crate::synth::{Backend, SpeechRequest};
+
+/// How a plan's segments were obtained.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+pub struct SynthStats {
+    /// Requests sent to the backend (a sentence repeated word for word is synthesized once).
+    pub synthesized: usize,
+    /// Segments whose audio was already in the cache.
+    pub cached: usize,
+    /// Parallel requests actually used.
+    pub jobs: usize,
+}
+
+/// Synthesizes every segment missing from the cache, `jobs` at a time (capped by the backend), storing each in
+/// the cache as soon as it is done, so an interrupted run keeps what it finished.
+pub fn synthesize(plan: &Plan, backend: &dyn Backend, cache: &Cache, jobs: usize, quiet: bool) -> Result<SynthStats> {
+    let mut seen = HashSet::new();
+    let mut cached = 0;
+    let mut todo: Vec<&PlanSegment> = Vec::new();
+    for s in &plan.segments {
+        if cache.contains(&s.cache_key) {
+            cached += 1;
+        } else if seen.insert(s.cache_key.as_str()) {
+            todo.push(s);
+        }
+    }
+    let jobs = backend.max_parallel().map_or(jobs, |cap| jobs.min(cap)).max(1);
+    let stats = SynthStats {
+        synthesized: todo.len(),
+        cached,
+        jobs,
+    };
+    if todo.is_empty() {
+        return Ok(stats);
+    }
+    backend.check()?;
+
+    let bar = if quiet || !std::io::stderr().is_terminal() {
+        indicatif::ProgressBar::hidden()
+    } else {
+        indicatif::ProgressBar::new(todo.len() as u64).with_style(
+            indicatif::ProgressStyle::with_template("{spinner} synthesizing {bar:30} {pos}/{len} segments, {eta} left")
+                .expect("valid template"),
+        )
+    };
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(jobs)
+        .build()
+        .map_err(|e| Error::Invalid(format!("cannot start {jobs} worker threads: {e}")))?;
+    let result = pool.install(|| {
+        todo.par_iter().try_for_each(|segment| {
+            let fail = |reason: String| Error::Synthesis {
+                id: segment.id.clone(),
+                line: segment.line,
+                backend: backend.name().to_string(),
+                reason,
+            };
+            let audio = backend
+                .synthesize(&SpeechRequest {
+                    text: &segment.spoken,
+                    voice: &plan.voice,
+                    rate: plan.rate,
+                    take: segment.take,
+                })
+                .map_err(fail)?;
+            if audio.samples.is_empty() {
+                return Err(fail("the backend returned no audio".into()));
+            }
+            cache.store(&segment.cache_key, &audio)?;
+            bar.inc(1);
+            Ok(())
+        })
+    });
+    bar.finish_and_clear();
+    result.map(|()| stats)
+}

@@ -1,0 +1,141 @@
+//! The espeak-ng backend: one `espeak-ng` process per request, so any number can run in parallel safely.
+
+use std::io::Write;
+use std::process::{Command, Stdio};
+use std::sync::OnceLock;
+
+use super::{Audio, Backend, SpeechRequest, VoiceInfo};
+use crate::error::{Error, Result};
+
+const PROGRAM: &str = "espeak-ng";
+/// espeak-ng's default pitch (0-99); later takes move around it.
+const BASE_PITCH: i32 = 50;
+/// Pitch offsets for takes 1, 2, 3…: a new take sounds slightly different, as espeak-ng is otherwise
+/// deterministic.
+const TAKE_PITCH: [i32; 8] = [0, 6, -6, 12, -12, 3, -3, 9];
+
+#[derive(Default)]
+pub struct Espeak {
+    version: OnceLock<std::result::Result<String, String>>,
+}
+
+impl Espeak {
+    /// `espeak-ng --version`, run once.
+    fn version(&self) -> Result<&str> {
+        self.version
+            .get_or_init(|| {
+                let out = Command::new(PROGRAM)
+                    .arg("--version")
+                    .output()
+                    .map_err(|e| match e.kind() {
+                        std::io::ErrorKind::NotFound => "espeak-ng is not installed (not found on PATH)".to_string(),
+                        _ => format!("cannot run espeak-ng: {e}"),
+                    })?;
+                if !out.status.success() {
+                    return Err(format!("`espeak-ng --version` failed with {}", out.status));
+                }
+                Ok(String::from_utf8_lossy(&out.stdout).trim().to_string())
+            })
+            .as_deref()
+            .map_err(|reason| Error::BackendUnavailable {
+                backend: "espeak".into(),
+                reason: reason.clone(),
+            })
+    }
+}
+
+impl Backend for Espeak {
+    fn name(&self) -> &'static str {
+        "espeak"
+    }
+    fn describe(&self) -> &'static str {
+        "espeak-ng formant synthesis (fast, robotic, 100+ languages)"
+    }
+    fn check(&self) -> Result<()> {
+        self.version().map(|_| ())
+    }
+    fn default_voice(&self) -> String {
+        "en-us".into()
+    }
+    fn voices(&self) -> Result<Vec<VoiceInfo>> {
+        self.check()?;
+        let out = Command::new(PROGRAM)
+            .arg("--voices")
+            .output()
+            .map_err(|e| Error::BackendUnavailable {
+                backend: "espeak".into(),
+                reason: e.to_string(),
+            })?;
+        Ok(String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .skip(1)
+            .filter_map(|line| {
+                let cols: Vec<&str> = line.split_whitespace().collect();
+                (cols.len() >= 5).then(|| VoiceInfo {
+                    name: cols[1].to_string(),
+                    language: cols[1].to_string(),
+                    description: cols[3].replace('_', " "),
+                })
+            })
+            .collect())
+    }
+    fn fingerprint(&self, voice: &str) -> Result<String> {
+        Ok(format!("{} voice={voice}", self.version()?))
+    }
+    fn synthesize(&self, request: &SpeechRequest) -> std::result::Result<Audio, String> {
+        let out = tempfile::Builder::new()
+            .prefix("narrate-espeak-")
+            .suffix(".wav")
+            .tempfile()
+            .map_err(|e| format!("cannot make a temporary file: {e}"))?;
+        let pitch = BASE_PITCH + TAKE_PITCH[(request.take.max(1) as usize - 1) % TAKE_PITCH.len()];
+        let mut cmd = Command::new(PROGRAM);
+        cmd.arg("-v")
+            .arg(request.voice)
+            .arg("-p")
+            .arg(pitch.to_string())
+            .arg("-w")
+            .arg(out.path())
+            .arg("--stdin");
+        if let Some(wpm) = request.rate {
+            cmd.arg("-s").arg(wpm.to_string());
+        }
+        let mut child = cmd
+            .stdin(Stdio::piped())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .map_err(|e| format!("cannot run espeak-ng: {e}"))?;
+        let mut stdin = child.stdin.take().ok_or("espeak-ng has no stdin")?;
+        stdin
+            .write_all(request.text.as_bytes())
+            .map_err(|e| format!("cannot send text to espeak-ng: {e}"))?;
+        drop(stdin);
+        let status = child
+            .wait_with_output()
+            .map_err(|e| format!("espeak-ng did not finish: {e}"))?;
+        if !status.status.success() {
+            let err = String::from_utf8_lossy(&status.stderr);
+            return Err(format!(
+                "espeak-ng exited with {}: {}",
+                status.status,
+                err.lines().next().unwrap_or("no message")
+            ));
+        }
+        // espeak-ng exits 0 even for an unknown voice, writing nothing useful; report what it said.
+        let audio = crate::audio::wav::read(out.path()).map_err(|e| {
+            let err = String::from_utf8_lossy(&status.stderr);
+            match err.lines().next() {
+                Some(msg) => format!("espeak-ng: {msg}"),
+                None => format!("espeak-ng wrote no usable audio: {e}"),
+            }
+        })?;
+        if audio.samples.is_empty() {
+            return Err(format!(
+                "espeak-ng produced no audio for voice `{}`; run `narrate voices` to list voices",
+                request.voice
+            ));
+        }
+        Ok(audio)
+    }
+}

@@ -1,0 +1,60 @@
+//! Speech backends: one trait, one file per backend, one line each in the registry.
+
+pub mod espeak;
+pub mod registry;
+pub mod tone;
+
+pub use registry::{create, BACKENDS};
+
+/// Mono 16-bit audio at a given sample rate.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Audio {
+    pub sample_rate: u32,
+    pub samples: Vec<i16>,
+}
+
+impl Audio {
+    pub fn seconds(&self) -> f64 {
+        self.samples.len() as f64 / self.sample_rate as f64
+    }
+}
+
+/// One thing to say.
+#[derive(Debug, Clone)]
+pub struct SpeechRequest<'a> {
+    /// The spoken text (already normalized).
+    pub text: &'a str,
+    pub voice: &'a str,
+    /// Speaking rate in words per minute; `None` for the backend's default.
+    pub rate: Option<u32>,
+    /// Take number, from 1. A backend makes each take sound a little different.
+    pub take: u32,
+}
+
+/// A voice a backend offers.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct VoiceInfo {
+    pub name: String,
+    pub language: String,
+    pub description: String,
+}
+
+/// A speech engine. Implementations must be safe to call from many threads at once.
+pub trait Backend: Send + Sync {
+    /// The name used on the command line and in cache keys.
+    fn name(&self) -> &'static str;
+    /// One line saying what it is.
+    fn describe(&self) -> &'static str;
+    /// Checks that the backend can run here (its program or model is installed).
+    fn check(&self) -> crate::Result<()>;
+    fn default_voice(&self) -> String;
+    fn voices(&self) -> crate::Result<Vec<VoiceInfo>>;
+    /// What identifies the engine's exact version and voice data, so an upgrade invalidates the cache.
+    fn fingerprint(&self, voice: &str) -> crate::Result<String>;
+    /// Most requests it takes at once (`None`: as many as there are jobs).
+    fn max_parallel(&self) -> Option<usize> {
+        None
+    }
+    /// Synthesizes one request. The error is a one-line reason; the caller adds the segment.
+    fn synthesize(&self, request: &SpeechRequest) -> Result<Audio, String>;
+}

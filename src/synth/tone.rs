@@ -1,0 +1,87 @@
+//! A deterministic test backend: a tone whose length follows the text and whose pitch changes with each take.
+//!
+//! It exists so tests and benchmarks of the pipeline run fast and repeatably; it is never a narration voice.
+
+use super::{Audio, Backend, SpeechRequest, VoiceInfo};
+
+pub struct Tone;
+
+pub const SAMPLE_RATE: u32 = 22_050;
+/// Milliseconds of tone per character of text.
+const MS_PER_CHAR: u32 = 40;
+/// Silence the tone is wrapped in, as real engines do, so the join's trimming is exercised.
+const PAD_MS: u32 = 60;
+
+impl Backend for Tone {
+    fn name(&self) -> &'static str {
+        "tone"
+    }
+    fn describe(&self) -> &'static str {
+        "test tones (length follows the text; for tests, not narration)"
+    }
+    fn check(&self) -> crate::Result<()> {
+        Ok(())
+    }
+    fn default_voice(&self) -> String {
+        "sine".into()
+    }
+    fn voices(&self) -> crate::Result<Vec<VoiceInfo>> {
+        Ok(vec![VoiceInfo {
+            name: "sine".into(),
+            language: "none".into(),
+            description: "a sine tone, 40 ms per character".into(),
+        }])
+    }
+    fn fingerprint(&self, voice: &str) -> crate::Result<String> {
+        Ok(format!("tone-1 {voice} {MS_PER_CHAR}ms/char"))
+    }
+    fn synthesize(&self, request: &SpeechRequest) -> Result<Audio, String> {
+        let chars = request.text.chars().filter(|c| !c.is_whitespace()).count() as u32;
+        if chars == 0 {
+            return Err("nothing to say".into());
+        }
+        let rate_factor = request.rate.map_or(1.0, |wpm| 175.0 / wpm.max(1) as f64);
+        let tone_len = (f64::from(chars * MS_PER_CHAR) * rate_factor * f64::from(SAMPLE_RATE) / 1000.0) as usize;
+        let pad = (PAD_MS * SAMPLE_RATE / 1000) as usize;
+        let seed = blake3::hash(request.text.as_bytes()).as_bytes()[0] as f64;
+        let freq = 200.0 + seed + 40.0 * f64::from(request.take.saturating_sub(1) % 8);
+        let ramp = (SAMPLE_RATE / 200) as usize; // 5 ms in and out
+        let mut samples = vec![0i16; pad];
+        samples.extend((0..tone_len).map(|n| {
+            let envelope = (n.min(tone_len - 1 - n).min(ramp) as f64) / ramp as f64;
+            let t = n as f64 / f64::from(SAMPLE_RATE);
+            (8000.0 * envelope * (2.0 * std::f64::consts::PI * freq * t).sin()) as i16
+        }));
+        samples.extend(std::iter::repeat_n(0, pad));
+        Ok(Audio {
+            sample_rate: SAMPLE_RATE,
+            samples,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn say(text: &str, take: u32) -> Audio {
+        Tone.synthesize(&SpeechRequest {
+            text,
+            voice: "sine",
+            rate: None,
+            take,
+        })
+        .unwrap()
+    }
+
+    #[test]
+    fn length_follows_text_and_takes_differ() {
+        let short = say("Hi there.", 1);
+        let long = say("Hi there, this is a much longer sentence.", 1);
+        assert!(long.samples.len() > 3 * short.samples.len() / 2);
+        assert_eq!(say("Hi there.", 1), short);
+        let take2 = say("Hi there.", 2);
+        assert_eq!(take2.samples.len(), short.samples.len());
+        assert_ne!(take2.samples, short.samples);
+    }
+}
