@@ -82,12 +82,16 @@ fn cue(timeline: &Timeline) -> Vec<u8> {
     chunk(b"cue ", &body)
 }
 
+/// All `labl` chunks come before the `ltxt` chunks: libsndfile 1.2 stops reading an `adtl` list at its first
+/// `ltxt`, so labels placed after one would be invisible to every program built on it.
 fn adtl(timeline: &Timeline) -> Vec<u8> {
     let mut body = b"adtl".to_vec();
     for (i, ch) in timeline.chapters.iter().enumerate() {
         let mut labl = cue_id(i).to_le_bytes().to_vec();
         labl.extend(zstr(&ch.title));
         body.extend(chunk(b"labl", &labl));
+    }
+    for (i, ch) in timeline.chapters.iter().enumerate() {
         let mut ltxt = cue_id(i).to_le_bytes().to_vec();
         ltxt.extend_from_slice(&sample_u32(ch.span.len()).to_le_bytes()); // dwSampleLength
         ltxt.extend_from_slice(b"rgn "); // dwPurpose
