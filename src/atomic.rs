@@ -16,7 +16,9 @@ pub fn write<T, E>(
         Some(p) if !p.as_os_str().is_empty() => p,
         _ => Path::new("."),
     };
-    let name = path.file_name().map_or("out".into(), |n| n.to_string_lossy());
+    let name = path
+        .file_name()
+        .map_or("out".into(), |n| n.to_string_lossy());
     let mut tmp = tempfile::Builder::new()
         .prefix(&format!(".{name}."))
         .suffix(".partial")

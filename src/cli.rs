@@ -125,7 +125,9 @@ pub struct SynthArgs {
     pub config: Option<PathBuf>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, serde::Deserialize, serde::Serialize, Default)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, ValueEnum, serde::Deserialize, serde::Serialize, Default,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum ChapterMode {
     #[default]

@@ -20,9 +20,13 @@ pub enum Error {
     },
     #[error("{path}:{line}: looks like a binary file, not an essay; give a Markdown (.md) or plain-text (.txt) file")]
     Binary { path: PathBuf, line: usize },
-    #[error("unknown segment id `{id}` in {path}; run `narrate plan {path}` to list the segment ids")]
+    #[error(
+        "unknown segment id `{id}` in {path}; run `narrate plan {path}` to list the segment ids"
+    )]
     UnknownSegment { id: String, path: PathBuf },
-    #[error("segment id `{id}` is ambiguous in {path}: it matches {matches}; give more characters")]
+    #[error(
+        "segment id `{id}` is ambiguous in {path}: it matches {matches}; give more characters"
+    )]
     AmbiguousSegment {
         id: String,
         path: PathBuf,

@@ -126,10 +126,12 @@ impl Manifest {
                 })
             }
         };
-        serde_json::from_str(&text).map(Some).map_err(|e| Error::Manifest {
-            path: path.to_owned(),
-            reason: e.to_string(),
-        })
+        serde_json::from_str(&text)
+            .map(Some)
+            .map_err(|e| Error::Manifest {
+                path: path.to_owned(),
+                reason: e.to_string(),
+            })
     }
 
     pub fn to_json(&self) -> String {

@@ -55,7 +55,10 @@ impl Settings {
         let file = match &args.config {
             Some(path) => load_file(path)?,
             None => {
-                let beside = essay.parent().unwrap_or(Path::new(".")).join("narrate.toml");
+                let beside = essay
+                    .parent()
+                    .unwrap_or(Path::new("."))
+                    .join("narrate.toml");
                 if beside.is_file() {
                     load_file(&beside)?
                 } else {
@@ -73,7 +76,11 @@ impl Settings {
             voice: args.voice.clone().or(file.voice),
             rate: args.rate.or(file.rate),
             jobs: args.jobs.or(file.jobs).map_or(cores, |j| j.max(1) as usize),
-            cache_dir: args.cache.clone().or(file.cache).unwrap_or_else(default_cache_dir),
+            cache_dir: args
+                .cache
+                .clone()
+                .or(file.cache)
+                .unwrap_or_else(default_cache_dir),
             chapters: args.chapters.or(file.chapters).unwrap_or_default(),
             max_chars: args
                 .max_chars

@@ -31,7 +31,10 @@ pub fn trim_bounds(samples: &[i16], sample_rate: u32) -> Option<(usize, usize)> 
     let first = samples.iter().position(loud)?;
     let last = samples.iter().rposition(loud)?;
     let margin = (MARGIN_MS * sample_rate / 1000) as usize;
-    Some((first.saturating_sub(margin), (last + 1 + margin).min(samples.len())))
+    Some((
+        first.saturating_sub(margin),
+        (last + 1 + margin).min(samples.len()),
+    ))
 }
 
 /// Applies a linear fade-in and fade-out of `FADE_MS` (or half the length, if shorter).
@@ -55,7 +58,12 @@ pub struct Joined {
 /// Joins `pieces` into a 16-bit mono WAV written to `out`. Chapter `i` starts at the first sample of its first
 /// piece (chapter 0 at sample 0) and runs to the start of the next.
 /// `out_path` names the file in error messages.
-pub fn join<W: Write + Seek>(out: W, out_path: &Path, pieces: &[Piece], chapter_titles: &[String]) -> Result<Joined> {
+pub fn join<W: Write + Seek>(
+    out: W,
+    out_path: &Path,
+    pieces: &[Piece],
+    chapter_titles: &[String],
+) -> Result<Joined> {
     let mut writer: Option<hound::WavWriter<W>> = None;
     let mut out = Some(out);
     let mut position = 0u64;
@@ -75,8 +83,11 @@ pub fn join<W: Write + Seek>(out: W, out_path: &Path, pieces: &[Piece], chapter_
         })?;
         if writer.is_none() {
             sample_rate = audio.sample_rate;
-            let w = hound::WavWriter::new(out.take().expect("writer made once"), super::wav::spec(sample_rate))
-                .map_err(write_err)?;
+            let w = hound::WavWriter::new(
+                out.take().expect("writer made once"),
+                super::wav::spec(sample_rate),
+            )
+            .map_err(write_err)?;
             writer = Some(w);
         }
         if audio.sample_rate != sample_rate {
@@ -101,7 +112,10 @@ pub fn join<W: Write + Seek>(out: W, out_path: &Path, pieces: &[Piece], chapter_
         let start = position;
         write_samples(w, speech.iter().copied()).map_err(write_err)?;
         position += speech.len() as u64;
-        segments.push(Span { start, end: position });
+        segments.push(Span {
+            start,
+            end: position,
+        });
         if let Some(slot) = chapter_starts.get_mut(piece.chapter) {
             slot.get_or_insert(if piece.chapter == 0 { 0 } else { start });
         }
@@ -110,7 +124,9 @@ pub fn join<W: Write + Seek>(out: W, out_path: &Path, pieces: &[Piece], chapter_
         position += pause;
     }
     let Some(writer) = writer else {
-        return Err(Error::Invalid("nothing to join: the plan has no segments".into()));
+        return Err(Error::Invalid(
+            "nothing to join: the plan has no segments".into(),
+        ));
     };
     writer.finalize().map_err(write_err)?;
 

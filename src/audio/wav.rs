@@ -29,7 +29,9 @@ pub fn read(path: &Path) -> Result<Audio, hound::Error> {
         });
     }
     let raw: Vec<f32> = match (s.sample_format, s.bits_per_sample) {
-        (hound::SampleFormat::Float, _) => reader.into_samples::<f32>().collect::<Result<_, _>>()?,
+        (hound::SampleFormat::Float, _) => {
+            reader.into_samples::<f32>().collect::<Result<_, _>>()?
+        }
         (hound::SampleFormat::Int, bits) => {
             let scale = 1.0 / (1u64 << (bits - 1)) as f32;
             reader

@@ -8,10 +8,10 @@ use crate::settings::Settings;
 pub fn run(args: BuildArgs, quiet: bool) -> Result<()> {
     let settings = Settings::resolve(&args.synth, &args.essay)?;
     let job = Job::prepare(&args.essay, settings)?;
-    super::warn_all(&args.essay, &job.essay.warnings);
+    super::warn_all(&args.essay, &job.essay.warnings, ":");
     let dir = job.out_dir(args.output.as_deref());
     let report = job.produce(&dir, quiet)?;
-    super::warn_all(&args.essay, &report.warnings);
+    super::warn_all(&args.essay, &report.warnings, ": ");
     if args.json {
         super::print_json(&summary(&report));
     } else {

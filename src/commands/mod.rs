@@ -31,10 +31,11 @@ fn print_json(value: &impl serde::Serialize) {
     print(&(serde_json::to_string_pretty(value).expect("plain data serializes") + "\n"));
 }
 
-/// Prints the parser's and the join's warnings, naming the essay.
-fn warn_all(essay: &Path, warnings: &[String]) {
+/// Prints warnings, each naming the essay: `warning: essay.md:12: code block skipped …` for the parser's,
+/// `warning: essay.md: segment 1a2b3c4d is silent …` for the join's.
+fn warn_all(essay: &Path, warnings: &[impl std::fmt::Display], separator: &str) {
     for w in warnings {
-        eprintln!("warning: {}: {w}", essay.display());
+        eprintln!("warning: {}{separator}{w}", essay.display());
     }
 }
 

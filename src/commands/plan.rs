@@ -8,9 +8,13 @@ use crate::settings::Settings;
 pub fn run(args: PlanArgs) -> Result<()> {
     let settings = Settings::resolve(&args.synth, &args.essay)?;
     let job = Job::prepare(&args.essay, settings)?;
-    super::warn_all(&args.essay, &job.essay.warnings);
+    super::warn_all(&args.essay, &job.essay.warnings, ":");
     let plan = &job.plan;
-    let cached: Vec<bool> = plan.segments.iter().map(|s| job.cache.contains(&s.cache_key)).collect();
+    let cached: Vec<bool> = plan
+        .segments
+        .iter()
+        .map(|s| job.cache.contains(&s.cache_key))
+        .collect();
     if args.json {
         let segments: Vec<_> = plan
             .segments
@@ -45,10 +49,24 @@ pub fn run(args: PlanArgs) -> Result<()> {
     );
     for (ci, chapter) in plan.chapters.iter().enumerate() {
         out.push_str(&format!("\n[{}] {}\n", ci + 1, chapter.title));
-        for (s, &c) in plan.segments.iter().zip(&cached).filter(|(s, _)| s.chapter == ci) {
-            let take = if s.take > 1 { format!(" take {}", s.take) } else { String::new() };
+        for (s, &c) in plan
+            .segments
+            .iter()
+            .zip(&cached)
+            .filter(|(s, _)| s.chapter == ci)
+        {
+            let take = if s.take > 1 {
+                format!(" take {}", s.take)
+            } else {
+                String::new()
+            };
             let state = if c { "cached" } else { "new   " };
-            out.push_str(&format!("  {:<10} {state} {:>4}{take}  {}\n", s.id, format!("l{}", s.line), s.text));
+            out.push_str(&format!(
+                "  {:<10} {state} {:>4}{take}  {}\n",
+                s.id,
+                format!("l{}", s.line),
+                s.text
+            ));
         }
     }
     super::print(&out);

@@ -21,7 +21,13 @@ pub fn run(args: RegenArgs, quiet: bool) -> Result<()> {
 
     let mut changes = Vec::new();
     for id in &ids {
-        let text = job.plan.segments.iter().find(|s| &s.id == id).map(|s| s.text.clone()).unwrap_or_default();
+        let text = job
+            .plan
+            .segments
+            .iter()
+            .find(|s| &s.id == id)
+            .map(|s| s.text.clone())
+            .unwrap_or_default();
         let old = job.takes.take(id);
         let new = job.takes.choose(id, &text, args.take);
         changes.push((id.clone(), old, new, text));
@@ -30,7 +36,7 @@ pub fn run(args: RegenArgs, quiet: bool) -> Result<()> {
     let report = job.produce(&dir, quiet)?;
     // Only remember the takes once the edition that uses them is written.
     job.takes.save(&job.takes_path)?;
-    super::warn_all(&args.essay, &report.warnings);
+    super::warn_all(&args.essay, &report.warnings, ": ");
 
     if args.json {
         let mut summary = super::build::summary(&report);
@@ -49,7 +55,10 @@ pub fn run(args: RegenArgs, quiet: bool) -> Result<()> {
     };
     let mut out = String::new();
     for (id, old, new, text) in &changes {
-        let length = match (before.as_ref().and_then(|m| span(m, id)), span(&report.manifest, id)) {
+        let length = match (
+            before.as_ref().and_then(|m| span(m, id)),
+            span(&report.manifest, id),
+        ) {
             (Some(a), Some(b)) => format!("{a:.2} s → {b:.2} s"),
             (_, Some(b)) => format!("{b:.2} s"),
             _ => String::new(),

@@ -13,12 +13,20 @@ pub fn run(args: VoicesArgs) -> Result<()> {
     let mut out = String::new();
     let mut json = Vec::new();
     for b in &backends {
-        let default = if b.name() == DEFAULT_BACKEND { " (default backend)" } else { "" };
+        let default = if b.name() == DEFAULT_BACKEND {
+            " (default backend)"
+        } else {
+            ""
+        };
         match b.voices() {
             Ok(voices) => {
                 out.push_str(&format!("{}{default}: {}\n", b.name(), b.describe()));
                 for v in &voices {
-                    let mark = if v.name == b.default_voice() { "*" } else { " " };
+                    let mark = if v.name == b.default_voice() {
+                        "*"
+                    } else {
+                        " "
+                    };
                     out.push_str(&format!("  {mark} {:<20} {}\n", v.name, v.description));
                 }
                 json.push(serde_json::json!({
@@ -26,7 +34,11 @@ pub fn run(args: VoicesArgs) -> Result<()> {
                 }));
             }
             Err(e) => {
-                out.push_str(&format!("{}{default}: {} — not available: {e}\n", b.name(), b.describe()));
+                out.push_str(&format!(
+                    "{}{default}: {} — not available: {e}\n",
+                    b.name(),
+                    b.describe()
+                ));
                 json.push(serde_json::json!({"backend": b.name(), "available": false, "error": e.to_string()}));
             }
         }

@@ -31,6 +31,23 @@ pub struct Section {
     pub paragraphs: Vec<Paragraph>,
 }
 
+/// Something in the source that is not narrated, and where it is.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Skipped {
+    pub line: usize,
+    pub what: &'static str,
+}
+
+impl std::fmt::Display for Skipped {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{}: {} skipped ({}s are not narrated)",
+            self.line, self.what, self.what
+        )
+    }
+}
+
 /// A parsed essay.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Default)]
 pub struct Essay {
@@ -38,8 +55,8 @@ pub struct Essay {
     /// A "By Name" line right under the title.
     pub byline: Option<Paragraph>,
     pub sections: Vec<Section>,
-    /// Things the parser skipped (code blocks, images, tables), one line each, naming the source line.
-    pub warnings: Vec<String>,
+    /// Things the parser skipped (code blocks, images, tables).
+    pub warnings: Vec<Skipped>,
 }
 
 impl Essay {
@@ -62,7 +79,10 @@ impl Essay {
     /// The author named by the byline, if any ("By Ada Lovelace" gives "Ada Lovelace").
     pub fn byline_author(&self) -> Option<String> {
         let b = self.byline.as_ref()?;
-        let rest = b.text.strip_prefix("By ").or_else(|| b.text.strip_prefix("by "))?;
+        let rest = b
+            .text
+            .strip_prefix("By ")
+            .or_else(|| b.text.strip_prefix("by "))?;
         Some(rest.trim().to_string())
     }
 
@@ -144,7 +164,10 @@ mod tests {
 
     #[test]
     fn tidy_collapses_space_and_drops_invisibles() {
-        assert_eq!(tidy("  a\u{00A0}\u{00A0}b\n\tc\u{200B}d\u{00AD}e "), "a b cde");
+        assert_eq!(
+            tidy("  a\u{00A0}\u{00A0}b\n\tc\u{200B}d\u{00AD}e "),
+            "a b cde"
+        );
     }
 
     #[test]

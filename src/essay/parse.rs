@@ -4,7 +4,7 @@ use std::path::Path;
 
 use pulldown_cmark::{Event, HeadingLevel, Options, Parser, Tag, TagEnd};
 
-use super::{ends_with_sentence_punctuation, tidy, Essay, Heading};
+use super::{ends_with_sentence_punctuation, tidy, Essay, Heading, Skipped};
 use crate::error::{Error, Result};
 
 /// Which parser reads a file.
@@ -104,12 +104,15 @@ fn parse_markdown(text: &str) -> Essay {
         essay.push_paragraph(t, line);
     };
 
-    let options = Options::ENABLE_TABLES | Options::ENABLE_STRIKETHROUGH | Options::ENABLE_FOOTNOTES;
+    let options =
+        Options::ENABLE_TABLES | Options::ENABLE_STRIKETHROUGH | Options::ENABLE_FOOTNOTES;
     for (event, range) in Parser::new_ext(text, options).into_offset_iter() {
         let line = line_at(range.start);
         if let Skip::Block = skip {
             match event {
-                Event::Start(Tag::CodeBlock(_) | Tag::Image { .. } | Tag::Table(_)) => skip_depth += 1,
+                Event::Start(Tag::CodeBlock(_) | Tag::Image { .. } | Tag::Table(_)) => {
+                    skip_depth += 1
+                }
                 Event::End(TagEnd::CodeBlock | TagEnd::Image | TagEnd::Table) => {
                     skip_depth -= 1;
                     if skip_depth == 0 {
@@ -122,23 +125,26 @@ fn parse_markdown(text: &str) -> Essay {
         }
         match event {
             Event::Start(Tag::CodeBlock(_)) => {
-                essay
-                    .warnings
-                    .push(format!("line {line}: code block skipped (code is not narrated)"));
+                essay.warnings.push(Skipped {
+                    line,
+                    what: "code block",
+                });
                 skip = Skip::Block;
                 skip_depth = 1;
             }
             Event::Start(Tag::Table(_)) => {
-                essay
-                    .warnings
-                    .push(format!("line {line}: table skipped (tables are not narrated)"));
+                essay.warnings.push(Skipped {
+                    line,
+                    what: "table",
+                });
                 skip = Skip::Block;
                 skip_depth = 1;
             }
             Event::Start(Tag::Image { .. }) => {
-                essay
-                    .warnings
-                    .push(format!("line {line}: image skipped (its alt text is not narrated)"));
+                essay.warnings.push(Skipped {
+                    line,
+                    what: "image",
+                });
                 skip = Skip::Block;
                 skip_depth = 1;
             }
@@ -169,7 +175,9 @@ fn parse_markdown(text: &str) -> Essay {
                 flush(&mut essay, &mut buf, buf_line);
                 buf_line = line;
             }
-            Event::End(TagEnd::Paragraph | TagEnd::Item | TagEnd::BlockQuote(_) | TagEnd::List(_)) => {
+            Event::End(
+                TagEnd::Paragraph | TagEnd::Item | TagEnd::BlockQuote(_) | TagEnd::List(_),
+            ) => {
                 flush(&mut essay, &mut buf, buf_line);
             }
             Event::Text(t) | Event::Code(t) => {
@@ -203,7 +211,11 @@ const MAX_TITLE_CHARS: usize = 150;
 
 fn parse_text(text: &str) -> Essay {
     // Blocks are runs of non-blank lines. A file with no blank lines at all has one paragraph per line.
-    let lines: Vec<(usize, &str)> = text.lines().enumerate().map(|(i, l)| (i + 1, l.trim())).collect();
+    let lines: Vec<(usize, &str)> = text
+        .lines()
+        .enumerate()
+        .map(|(i, l)| (i + 1, l.trim()))
+        .collect();
     let has_blank = lines
         .iter()
         .skip_while(|(_, l)| l.is_empty())
@@ -235,7 +247,10 @@ fn parse_text(text: &str) -> Essay {
                 level: 1,
                 line,
             });
-        } else if i > 0 && standalone && joined.chars().count() <= MAX_HEADING_CHARS && !super::is_byline(&joined)
+        } else if i > 0
+            && standalone
+            && joined.chars().count() <= MAX_HEADING_CHARS
+            && !super::is_byline(&joined)
         {
             essay.push_heading(Heading {
                 text: joined,
@@ -273,11 +288,19 @@ mod tests {
         assert_eq!(e.sections[2].heading.as_ref().unwrap().text, "Second Part");
         assert_eq!(
             paragraphs(&e),
-            vec!["Intro with a link.", "One. Still one.", "item one", "item two"]
+            vec![
+                "Intro with a link.",
+                "One. Still one.",
+                "item one",
+                "item two"
+            ]
         );
         assert_eq!(e.sections[1].paragraphs[0].line, 9);
         assert_eq!(e.warnings.len(), 3, "{:?}", e.warnings);
-        assert!(e.warnings[0].starts_with("line 12: code block"));
+        assert_eq!(
+            e.warnings[0].to_string(),
+            "12: code block skipped (code blocks are not narrated)"
+        );
     }
 
     #[test]
@@ -294,7 +317,10 @@ mod tests {
         assert_eq!(e.title.as_ref().unwrap().text, "A Plain Title");
         assert_eq!(e.sections.len(), 2);
         assert_eq!(e.sections[1].heading.as_ref().unwrap().text, "A Heading");
-        assert_eq!(paragraphs(&e), vec!["First paragraph wraps here.", "Second paragraph."]);
+        assert_eq!(
+            paragraphs(&e),
+            vec!["First paragraph wraps here.", "Second paragraph."]
+        );
         assert_eq!(e.sections[1].paragraphs[0].line, 8);
     }
 
@@ -320,8 +346,14 @@ mod tests {
             Err(Error::NotUtf8 { line, .. }) => assert_eq!(line, 3),
             other => panic!("{other:?}"),
         }
-        assert!(matches!(decode(p, b"a\n\0b"), Err(Error::Binary { line: 2, .. })));
-        assert!(matches!(decode(p, b" \n\t\n"), Err(Error::EmptyEssay { .. })));
+        assert!(matches!(
+            decode(p, b"a\n\0b"),
+            Err(Error::Binary { line: 2, .. })
+        ));
+        assert!(matches!(
+            decode(p, b" \n\t\n"),
+            Err(Error::EmptyEssay { .. })
+        ));
         assert_eq!(decode(p, b"\xEF\xBB\xBFhi\r\nthere").unwrap(), "hi\nthere");
     }
 }

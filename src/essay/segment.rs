@@ -4,13 +4,16 @@ use std::collections::HashMap;
 
 /// Abbreviations that come before a name or number, so a capital letter after them does not start a sentence.
 const TITLES: &[&str] = &[
-    "mr", "mrs", "ms", "mx", "dr", "prof", "st", "sr", "jr", "rev", "hon", "gen", "col", "capt", "lt", "sgt", "mt",
-    "ft", "no", "nos", "vol", "vols", "p", "pp", "fig", "figs", "ch", "art", "sec", "vs", "cf", "approx", "ca",
-    "jan", "feb", "mar", "apr", "jun", "jul", "aug", "sep", "sept", "oct", "nov", "dec",
+    "mr", "mrs", "ms", "mx", "dr", "prof", "st", "sr", "jr", "rev", "hon", "gen", "col", "capt",
+    "lt", "sgt", "mt", "ft", "no", "nos", "vol", "vols", "p", "pp", "fig", "figs", "ch", "art",
+    "sec", "vs", "cf", "approx", "ca", "jan", "feb", "mar", "apr", "jun", "jul", "aug", "sep",
+    "sept", "oct", "nov", "dec",
 ];
 
 /// Abbreviations that usually sit inside a sentence; they end one only when a capitalised word follows.
-const INNER: &[&str] = &["etc", "e.g", "i.e", "inc", "ltd", "co", "corp", "al", "viz", "eg", "ie"];
+const INNER: &[&str] = &[
+    "etc", "e.g", "i.e", "inc", "ltd", "co", "corp", "al", "viz", "eg", "ie",
+];
 
 /// Splits a paragraph into sentences. Every sentence is trimmed and non-empty; their concatenation (with
 /// spaces) is the paragraph.
@@ -28,14 +31,20 @@ pub fn sentences(paragraph: &str) -> Vec<String> {
         // Take the whole run of terminators and closing marks: `?!`, `...`, `."`, `.)”`.
         let mut j = i;
         while j + 1 < chars.len()
-            && matches!(chars[j + 1].1, '.' | '!' | '?' | '…' | '"' | '\'' | '”' | '’' | ')' | ']' | '»')
+            && matches!(
+                chars[j + 1].1,
+                '.' | '!' | '?' | '…' | '"' | '\'' | '”' | '’' | ')' | ']' | '»'
+            )
         {
             j += 1;
         }
         let end = chars.get(j + 1).map_or(paragraph.len(), |&(b, _)| b);
         let next_word = paragraph[end..].trim_start();
         let at_space = chars.get(j + 1).is_none_or(|&(_, c)| c.is_whitespace());
-        if at_space && (next_word.is_empty() || is_sentence_boundary(&paragraph[start..end], c, j > i, next_word)) {
+        if at_space
+            && (next_word.is_empty()
+                || is_sentence_boundary(&paragraph[start..end], c, j > i, next_word))
+        {
             push_trimmed(&mut out, &paragraph[start..end]);
             start = end;
         }
@@ -57,7 +66,10 @@ fn is_sentence_boundary(sentence: &str, term: char, run: bool, next: &str) -> bo
     let first = next.chars().next().unwrap_or(' ');
     let starts_new = first.is_uppercase()
         || first.is_ascii_digit()
-        || matches!(first, '"' | '“' | '‘' | '\'' | '(' | '[' | '¿' | '¡' | '—' | '-');
+        || matches!(
+            first,
+            '"' | '“' | '‘' | '\'' | '(' | '[' | '¿' | '¡' | '—' | '-'
+        );
     if !starts_new {
         return false;
     }
@@ -161,15 +173,42 @@ mod tests {
     #[test]
     fn abbreviation_aware_sentences() {
         let table: &[(&str, &[&str])] = &[
-            ("Dr. Smith met Mr. Jones. They talked.", &["Dr. Smith met Mr. Jones.", "They talked."]),
-            ("It costs 3.5 dollars. Cheap!", &["It costs 3.5 dollars.", "Cheap!"]),
-            ("Bring fruit, e.g. apples, etc. and more.", &["Bring fruit, e.g. apples, etc. and more."]),
-            ("We moved to the U.K. Then it rained.", &["We moved to the U.K.", "Then it rained."]),
-            ("He said, “Stop.” Then he left.", &["He said, “Stop.”", "Then he left."]),
-            ("Wait... what? Yes... Really.", &["Wait... what?", "Yes...", "Really."]),
-            ("“Why?” she asked. No reply.", &["“Why?” she asked.", "No reply."]),
-            ("J. R. Tolkien wrote. St. Paul is a city.", &["J. R. Tolkien wrote.", "St. Paul is a city."]),
-            ("See i.e. the rule (it holds.) Next one.", &["See i.e. the rule (it holds.)", "Next one."]),
+            (
+                "Dr. Smith met Mr. Jones. They talked.",
+                &["Dr. Smith met Mr. Jones.", "They talked."],
+            ),
+            (
+                "It costs 3.5 dollars. Cheap!",
+                &["It costs 3.5 dollars.", "Cheap!"],
+            ),
+            (
+                "Bring fruit, e.g. apples, etc. and more.",
+                &["Bring fruit, e.g. apples, etc. and more."],
+            ),
+            (
+                "We moved to the U.K. Then it rained.",
+                &["We moved to the U.K.", "Then it rained."],
+            ),
+            (
+                "He said, “Stop.” Then he left.",
+                &["He said, “Stop.”", "Then he left."],
+            ),
+            (
+                "Wait... what? Yes... Really.",
+                &["Wait... what?", "Yes...", "Really."],
+            ),
+            (
+                "“Why?” she asked. No reply.",
+                &["“Why?” she asked.", "No reply."],
+            ),
+            (
+                "J. R. Tolkien wrote. St. Paul is a city.",
+                &["J. R. Tolkien wrote.", "St. Paul is a city."],
+            ),
+            (
+                "See i.e. the rule (it holds.) Next one.",
+                &["See i.e. the rule (it holds.)", "Next one."],
+            ),
             ("No terminal punctuation", &["No terminal punctuation"]),
             ("Version 2.0 is out.Next", &["Version 2.0 is out.Next"]),
         ];
@@ -186,7 +225,9 @@ mod tests {
         assert_eq!(parts[0], "This sentence has a clause,");
         let words = "word ".repeat(40);
         let parts = split_long(&words, 50);
-        assert!(parts.iter().all(|p| p.chars().count() <= 50 && !p.ends_with(' ')));
+        assert!(parts
+            .iter()
+            .all(|p| p.chars().count() <= 50 && !p.ends_with(' ')));
         assert_eq!(parts.join(" "), words.trim());
         let giant = "x".repeat(130);
         assert_eq!(split_long(&giant, 50).concat(), giant);

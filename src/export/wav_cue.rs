@@ -15,12 +15,19 @@ pub struct Tags<'a> {
 }
 
 /// Appends the chapter chunks after the existing chunks of a finished WAV file and fixes the RIFF size.
-pub fn append<F: Read + Write + Seek>(file: &mut F, timeline: &Timeline, tags: &Tags) -> io::Result<()> {
+pub fn append<F: Read + Write + Seek>(
+    file: &mut F,
+    timeline: &Timeline,
+    tags: &Tags,
+) -> io::Result<()> {
     let mut header = [0u8; 12];
     file.seek(SeekFrom::Start(0))?;
     file.read_exact(&mut header)?;
     if &header[0..4] != b"RIFF" || &header[8..12] != b"WAVE" {
-        return Err(io::Error::new(io::ErrorKind::InvalidData, "not a RIFF/WAVE file"));
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidData,
+            "not a RIFF/WAVE file",
+        ));
     }
     let mut end = file.seek(SeekFrom::End(0))?;
     if end % 2 == 1 {
@@ -107,7 +114,10 @@ fn info(tags: &Tags) -> Vec<u8> {
     if let Some(author) = tags.author {
         body.extend(chunk(b"IART", &zstr(author)));
     }
-    body.extend(chunk(b"ISFT", &zstr(concat!("narrate ", env!("CARGO_PKG_VERSION")))));
+    body.extend(chunk(
+        b"ISFT",
+        &zstr(concat!("narrate ", env!("CARGO_PKG_VERSION"))),
+    ));
     chunk(b"LIST", &body)
 }
 
@@ -168,7 +178,10 @@ mod tests {
         assert_eq!(ids, vec![*b"fmt ", *b"data", *b"cue ", *b"LIST", *b"LIST"]);
         let cue = chunks(&bytes)[2].1;
         assert_eq!(u32::from_le_bytes(cue[0..4].try_into().unwrap()), 2);
-        assert_eq!(u32::from_le_bytes(cue[4 + 24 + 20..4 + 24 + 24].try_into().unwrap()), 1000);
+        assert_eq!(
+            u32::from_le_bytes(cue[4 + 24 + 20..4 + 24 + 24].try_into().unwrap()),
+            1000
+        );
         let adtl = chunks(&bytes)[3].1;
         assert_eq!(&adtl[0..4], b"adtl");
         assert!(adtl.windows(4).any(|w| w == b"Odd\0"));

@@ -47,7 +47,10 @@ impl Cache {
     }
 
     pub fn path(&self, key: &str) -> PathBuf {
-        self.root.join("segments").join(&key[..2]).join(format!("{key}.wav"))
+        self.root
+            .join("segments")
+            .join(&key[..2])
+            .join(format!("{key}.wav"))
     }
 
     pub fn contains(&self, key: &str) -> bool {
@@ -65,7 +68,10 @@ impl Cache {
         std::fs::create_dir_all(dir).map_err(cache_err)?;
         atomic::write(
             &path,
-            |f| crate::audio::wav::write_to(std::io::BufWriter::new(f), audio).map_err(crate::audio::wav::io_error),
+            |f| {
+                crate::audio::wav::write_to(std::io::BufWriter::new(f), audio)
+                    .map_err(crate::audio::wav::io_error)
+            },
             |e| e,
         )
         .map_err(cache_err)

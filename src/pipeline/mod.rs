@@ -52,7 +52,10 @@ impl Job {
     pub fn prepare(essay_path: &Path, settings: Settings) -> Result<Job> {
         let essay = essay::load(essay_path)?;
         let backend = synth::create(&settings.backend)?;
-        let voice = settings.voice.clone().unwrap_or_else(|| backend.default_voice());
+        let voice = settings
+            .voice
+            .clone()
+            .unwrap_or_else(|| backend.default_voice());
         let fingerprint = backend.fingerprint(&voice)?;
         let takes_path = takes::path_for(essay_path);
         let takes = Takes::load(&takes_path)?;
@@ -82,7 +85,11 @@ impl Job {
 
     /// Plans again (after the takes changed).
     pub fn replan(&mut self) {
-        let author = self.settings.author.clone().or_else(|| self.essay.byline_author());
+        let author = self
+            .settings
+            .author
+            .clone()
+            .or_else(|| self.essay.byline_author());
         self.plan = plan::build(
             &self.essay,
             &PlanInputs {
@@ -109,7 +116,10 @@ impl Job {
 
     /// The output directory: `dir` if given, else `audio/out/<stem>/`.
     pub fn out_dir(&self, dir: Option<&Path>) -> PathBuf {
-        dir.map_or_else(|| Path::new("audio").join("out").join(self.stem()), Path::to_owned)
+        dir.map_or_else(
+            || Path::new("audio").join("out").join(self.stem()),
+            Path::to_owned,
+        )
     }
 
     pub fn manifest_path(&self, dir: &Path) -> PathBuf {
@@ -167,9 +177,15 @@ impl Job {
         )?;
         verify(&wav, &joined.timeline)?;
 
-        let manifest = Manifest::new(&self.plan, &joined.timeline, &self.essay_path, &format!("{stem}.wav"));
+        let manifest = Manifest::new(
+            &self.plan,
+            &joined.timeline,
+            &self.essay_path,
+            &format!("{stem}.wav"),
+        );
         let manifest_path = self.manifest_path(dir);
-        atomic::write_bytes(&manifest_path, manifest.to_json().as_bytes()).map_err(out_err(&manifest_path))?;
+        atomic::write_bytes(&manifest_path, manifest.to_json().as_bytes())
+            .map_err(out_err(&manifest_path))?;
 
         Ok(Report {
             wav,

@@ -76,14 +76,22 @@ struct Draft {
 /// Words in a chapter title made from a paragraph.
 const TITLE_WORDS: usize = 6;
 
-/// The first words of a paragraph, as a chapter title: "It was a bright cold day…".
+/// The first words of a paragraph, as a chapter title: "It was a bright cold day…". The title stops at the end
+/// of the first sentence, and ends with an ellipsis whenever the paragraph goes on.
 pub fn paragraph_title(text: &str) -> String {
-    let words: Vec<&str> = text.split_whitespace().collect();
-    if words.len() <= TITLE_WORDS {
-        return text.trim_end_matches(['.', ',', ';', ':']).to_string();
+    let first = segment::sentences(text)
+        .into_iter()
+        .next()
+        .unwrap_or_default();
+    let words: Vec<&str> = first.split_whitespace().collect();
+    let head = words[..words.len().min(TITLE_WORDS)].join(" ");
+    let head = head.trim_end_matches(|c: char| c.is_ascii_punctuation() && c != '?' && c != '!');
+    let whole = words.len() <= TITLE_WORDS && first.len() == text.trim().len();
+    if whole {
+        head.to_string()
+    } else {
+        format!("{head}…")
     }
-    let head = words[..TITLE_WORDS].join(" ");
-    format!("{}…", head.trim_end_matches(|c: char| c.is_ascii_punctuation() && c != '?' && c != '!'))
 }
 
 /// Builds the plan for an essay.
@@ -127,11 +135,20 @@ pub fn build(essay: &Essay, inputs: &PlanInputs) -> Plan {
                 (None, Some(p)) => paragraph_title(&p.text),
                 (None, None) => continue,
             };
-            let line = section.heading.as_ref().map_or_else(|| first_para.map_or(0, |p| p.line), |h| h.line);
+            let line = section
+                .heading
+                .as_ref()
+                .map_or_else(|| first_para.map_or(0, |p| p.line), |h| h.line);
             chapters.push(PlanChapter { title, line });
         }
         if let Some(h) = &section.heading {
-            add(&mut drafts, &h.text, h.line, chapters.len() - 1, Block::Heading(si));
+            add(
+                &mut drafts,
+                &h.text,
+                h.line,
+                chapters.len() - 1,
+                Block::Heading(si),
+            );
         }
         for (pi, p) in section.paragraphs.iter().enumerate() {
             let continues_heading = pi == 0 && section.heading.is_some();
@@ -141,7 +158,13 @@ pub fn build(essay: &Essay, inputs: &PlanInputs) -> Plan {
                     line: p.line,
                 });
             }
-            add(&mut drafts, &p.text, p.line, chapters.len() - 1, Block::Paragraph(si, pi));
+            add(
+                &mut drafts,
+                &p.text,
+                p.line,
+                chapters.len() - 1,
+                Block::Paragraph(si, pi),
+            );
         }
     }
 
@@ -169,7 +192,9 @@ pub fn build(essay: &Essay, inputs: &PlanInputs) -> Plan {
                 text: d.text.clone(),
                 spoken,
                 take,
-                pause_after_ms: drafts.get(i + 1).map_or(0, |next| pause_between(d, next, inputs.pauses)),
+                pause_after_ms: drafts
+                    .get(i + 1)
+                    .map_or(0, |next| pause_between(d, next, inputs.pauses)),
                 cache_key,
             }
         })
@@ -243,9 +268,20 @@ mod tests {
             ChapterMode::Auto,
         );
         let titles: Vec<&str> = p.chapters.iter().map(|c| c.title.as_str()).collect();
-        assert_eq!(titles, vec!["Title", "Intro one. Intro two", "Part A", "Part B"]);
+        assert_eq!(titles, vec!["Title", "Intro one…", "Part A", "Part B"]);
         let texts: Vec<&str> = p.segments.iter().map(|s| s.text.as_str()).collect();
-        assert_eq!(texts, vec!["Title", "Intro one.", "Intro two.", "Part A", "A text.", "Part B", "B text."]);
+        assert_eq!(
+            texts,
+            vec![
+                "Title",
+                "Intro one.",
+                "Intro two.",
+                "Part A",
+                "A text.",
+                "Part B",
+                "B text."
+            ]
+        );
         let pauses: Vec<u32> = p.segments.iter().map(|s| s.pause_after_ms).collect();
         assert_eq!(pauses, vec![1500, 250, 1500, 700, 1500, 700, 0]);
         let chapters: Vec<usize> = p.segments.iter().map(|s| s.chapter).collect();
@@ -260,7 +296,10 @@ mod tests {
             ChapterMode::Auto,
         );
         let titles: Vec<&str> = p.chapters.iter().map(|c| c.title.as_str()).collect();
-        assert_eq!(titles, vec!["A Title", "The first paragraph has quite a…", "Short one"]);
+        assert_eq!(
+            titles,
+            vec!["A Title", "The first paragraph has quite a…", "Short one"]
+        );
         let pauses: Vec<u32> = p.segments.iter().map(|s| s.pause_after_ms).collect();
         assert_eq!(pauses, vec![1500, 250, 700, 0]);
         let heading = plan(
@@ -273,8 +312,16 @@ mod tests {
 
     #[test]
     fn long_sentences_become_several_segments_with_short_pauses() {
-        let long = format!("{}, {}.", "word ".repeat(50).trim(), "more ".repeat(30).trim());
-        let p = plan(&format!("Title\n\n{long}\n"), Format::Text, ChapterMode::Auto);
+        let long = format!(
+            "{}, {}.",
+            "word ".repeat(50).trim(),
+            "more ".repeat(30).trim()
+        );
+        let p = plan(
+            &format!("Title\n\n{long}\n"),
+            Format::Text,
+            ChapterMode::Auto,
+        );
         assert!(p.segments.len() >= 3, "{:?}", p.segments);
         assert!(p.segments.iter().all(|s| s.text.chars().count() <= 300));
         assert_eq!(p.segments[1].pause_after_ms, 125);
@@ -282,8 +329,19 @@ mod tests {
 
     #[test]
     fn paragraph_titles() {
-        assert_eq!(paragraph_title("One two three four five six seven."), "One two three four five six…");
-        assert_eq!(paragraph_title("One two, three four five six, seven."), "One two, three four five six…");
+        assert_eq!(
+            paragraph_title("One two three four five six seven."),
+            "One two three four five six…"
+        );
+        assert_eq!(
+            paragraph_title("One two, three four five six, seven."),
+            "One two, three four five six…"
+        );
         assert_eq!(paragraph_title("Short."), "Short");
+        assert_eq!(
+            paragraph_title("The answer is thrift. Cooking at home is cheap."),
+            "The answer is thrift…"
+        );
+        assert_eq!(paragraph_title("Why not? Because."), "Why not?…");
     }
 }

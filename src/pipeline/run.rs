@@ -23,7 +23,13 @@ pub struct SynthStats {
 
 /// Synthesizes every segment missing from the cache, `jobs` at a time (capped by the backend), storing each in
 /// the cache as soon as it is done, so an interrupted run keeps what it finished.
-pub fn synthesize(plan: &Plan, backend: &dyn Backend, cache: &Cache, jobs: usize, quiet: bool) -> Result<SynthStats> {
+pub fn synthesize(
+    plan: &Plan,
+    backend: &dyn Backend,
+    cache: &Cache,
+    jobs: usize,
+    quiet: bool,
+) -> Result<SynthStats> {
     let mut seen = HashSet::new();
     let mut cached = 0;
     let mut todo: Vec<&PlanSegment> = Vec::new();
@@ -34,7 +40,10 @@ pub fn synthesize(plan: &Plan, backend: &dyn Backend, cache: &Cache, jobs: usize
             todo.push(s);
         }
     }
-    let jobs = backend.max_parallel().map_or(jobs, |cap| jobs.min(cap)).max(1);
+    let jobs = backend
+        .max_parallel()
+        .map_or(jobs, |cap| jobs.min(cap))
+        .max(1);
     let stats = SynthStats {
         synthesized: todo.len(),
         cached,
@@ -49,8 +58,10 @@ pub fn synthesize(plan: &Plan, backend: &dyn Backend, cache: &Cache, jobs: usize
         indicatif::ProgressBar::hidden()
     } else {
         indicatif::ProgressBar::new(todo.len() as u64).with_style(
-            indicatif::ProgressStyle::with_template("{spinner} synthesizing {bar:30} {pos}/{len} segments, {eta} left")
-                .expect("valid template"),
+            indicatif::ProgressStyle::with_template(
+                "{spinner} synthesizing {bar:30} {pos}/{len} segments, {eta} left",
+            )
+            .expect("valid template"),
         )
     };
     let pool = rayon::ThreadPoolBuilder::new()

@@ -26,7 +26,8 @@ pub struct Takes {
     pub segments: BTreeMap<String, Entry>,
 }
 
-const HEADER: &str = "# narrate takes: the take of each segment that builds use (segments not listed use take 1).\n\
+const HEADER: &str =
+    "# narrate takes: the take of each segment that builds use (segments not listed use take 1).\n\
 # Written by `narrate regen`; safe to edit, or to delete to go back to first takes everywhere.\n\n";
 
 /// The takes file for an essay.
@@ -54,9 +55,11 @@ impl Takes {
 
     pub fn save(&self, path: &Path) -> Result<()> {
         let body = toml::to_string(self).expect("takes serialize");
-        atomic::write_bytes(path, format!("{HEADER}{body}").as_bytes()).map_err(|source| Error::Output {
-            path: path.to_owned(),
-            source,
+        atomic::write_bytes(path, format!("{HEADER}{body}").as_bytes()).map_err(|source| {
+            Error::Output {
+                path: path.to_owned(),
+                source,
+            }
         })
     }
 

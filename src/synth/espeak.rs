@@ -28,7 +28,9 @@ impl Espeak {
                     .arg("--version")
                     .output()
                     .map_err(|e| match e.kind() {
-                        std::io::ErrorKind::NotFound => "espeak-ng is not installed (not found on PATH)".to_string(),
+                        std::io::ErrorKind::NotFound => {
+                            "espeak-ng is not installed (not found on PATH)".to_string()
+                        }
                         _ => format!("cannot run espeak-ng: {e}"),
                     })?;
                 if !out.status.success() {

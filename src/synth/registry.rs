@@ -3,8 +3,11 @@
 use super::Backend;
 use crate::error::{Error, Result};
 
+/// Makes a backend.
+pub type Maker = fn() -> Box<dyn Backend>;
+
 /// Every backend this build knows, by name, in the order `narrate voices` lists them.
-pub const BACKENDS: &[(&str, fn() -> Box<dyn Backend>)] = &[
+pub const BACKENDS: &[(&str, Maker)] = &[
     ("espeak", || Box::new(super::espeak::Espeak::default())),
     ("tone", || Box::new(super::tone::Tone)),
 ];

@@ -1,0 +1,249 @@
+//! `narrate build` and `narrate plan` with the tone backend: outputs, chapters, cache reuse, stable ids.
+
+use crate::support::*;
+
+#[test]
+fn build_writes_wav_and_manifest_with_a_chapter_per_heading() {
+    let env = Env::new();
+    let essay = env.fixture("headings.md");
+    let out = env.cmd().arg("build").arg(&essay).assert().success();
+    let stderr = String::from_utf8_lossy(&out.get_output().stderr).to_string();
+    assert!(
+        stderr.contains("headings.md:11: code block skipped"),
+        "{stderr}"
+    );
+
+    let dir = env.path("audio/out/headings");
+    let wav = dir.join("headings.wav");
+    let manifest = read_json(dir.join("headings.json"));
+    let titles: Vec<&str> = manifest["chapters"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["title"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        titles,
+        vec![
+            "Notes on Small Rivers",
+            "Small rivers get less attention than…",
+            "Where They Start",
+            "Where They Go",
+            "Why It Matters"
+        ]
+    );
+    assert_eq!(manifest["author"], "Ada Fenwick");
+    assert_eq!(manifest["format"], "narrate-manifest");
+    check_chapters(&wav, &manifest);
+    let segments = manifest["segments"].as_array().unwrap();
+    assert_eq!(segments[0]["text"], "Notes on Small Rivers");
+    assert!(segments.iter().all(|s| s["text"] != "not narrated"));
+    // The abbreviation and the decimal stay inside their sentences.
+    assert!(segments
+        .iter()
+        .any(|s| s["text"] == "Dr. Okafor counted 14 of them on one farm in 2019."));
+    assert!(segments
+        .iter()
+        .any(|s| s["text"]
+            == "A river 3.5 km long can drain a whole parish, e.g. the one we walked."));
+    // Segments lie in order, inside their chapters, and none is empty.
+    let chapters = manifest["chapters"].as_array().unwrap();
+    for pair in segments.windows(2) {
+        assert!(pair[0]["end_sample"].as_u64() <= pair[1]["start_sample"].as_u64());
+    }
+    for s in segments {
+        let ch = &chapters[s["chapter"].as_u64().unwrap() as usize];
+        assert!(s["start_sample"].as_u64() >= ch["start_sample"].as_u64());
+        assert!(s["end_sample"].as_u64() <= ch["end_sample"].as_u64());
+        assert!(s["end_sample"].as_u64() > s["start_sample"].as_u64());
+    }
+    if have("sndfile-info") {
+        check_wav_against_manifest(&wav, &manifest);
+        let info = sndfile_info(&wav);
+        assert!(info.info.contains(&("IART".into(), "Ada Fenwick".into())));
+    }
+}
+
+#[test]
+fn plain_text_without_headings_gets_a_chapter_per_paragraph() {
+    let env = Env::new();
+    let essay = env.fixture("op-ed.txt");
+    let summary = env.build(&essay, &["-o", "out"]);
+    assert_eq!(summary["chapters"], 12, "title + 11 paragraphs");
+    let manifest = read_json(env.path("out/op-ed.json"));
+    assert_eq!(
+        manifest["chapters"][0]["title"],
+        "The Case for Slower Kitchens"
+    );
+    assert_eq!(
+        manifest["chapters"][1]["title"],
+        "Every few years someone announces that…"
+    );
+    check_chapters(&env.path("out/op-ed.wav"), &manifest);
+
+    let by_heading = env.build(&essay, &["-o", "out2", "--chapters", "heading"]);
+    assert_eq!(by_heading["chapters"], 2, "title + one untitled section");
+}
+
+#[test]
+fn the_samples_build_with_valid_chapters() {
+    let env = Env::new();
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    for (file, stem) in [
+        ("tide-clocks.md", "tide-clocks"),
+        ("the-borrowed-ladder.txt", "the-borrowed-ladder"),
+    ] {
+        let essay = root.join("audio/samples").join(file);
+        let summary = env.build(&essay, &[]);
+        assert!(
+            summary["chapters"].as_u64().unwrap() >= 4,
+            "{file}: {summary}"
+        );
+        let dir = env.path(&format!("audio/out/{stem}"));
+        let manifest = read_json(dir.join(format!("{stem}.json")));
+        check_chapters(&dir.join(format!("{stem}.wav")), &manifest);
+    }
+}
+
+#[test]
+fn rebuild_with_nothing_changed_synthesizes_nothing() {
+    let env = Env::new();
+    let essay = env.fixture("headings.md");
+    let first = env.build(&essay, &[]);
+    assert_eq!(first["cached"], 0);
+    assert!(first["synthesized"].as_u64().unwrap() > 5);
+    let wav = env.path("audio/out/headings/headings.wav");
+    let before = std::fs::read(&wav).unwrap();
+    let again = env.build(&essay, &[]);
+    assert_eq!(again["synthesized"], 0);
+    assert_eq!(again["cached"], first["segments"]);
+    assert_eq!(
+        std::fs::read(&wav).unwrap(),
+        before,
+        "same inputs, same bytes"
+    );
+    let plan = env.json(&["plan", essay.to_str().unwrap()]);
+    assert!(plan["segments"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|s| s["cached"] == true));
+}
+
+#[test]
+fn editing_one_sentence_resynthesizes_only_it_and_keeps_other_ids() {
+    let env = Env::new();
+    let essay = env.fixture("headings.md");
+    env.build(&essay, &[]);
+    let before = read_json(env.path("audio/out/headings/headings.json"));
+    let text = std::fs::read_to_string(&essay).unwrap();
+    std::fs::write(
+        &essay,
+        text.replace("They deserve more.", "They deserve far more than that."),
+    )
+    .unwrap();
+    let summary = env.build(&essay, &[]);
+    assert_eq!(summary["synthesized"], 1);
+    let after = read_json(env.path("audio/out/headings/headings.json"));
+    let (a, b) = (ids(&before), ids(&after));
+    assert_eq!(a.len(), b.len());
+    let changed: Vec<usize> = (0..a.len()).filter(|&i| a[i] != b[i]).collect();
+    assert_eq!(changed.len(), 1, "{a:?}\n{b:?}");
+    assert_eq!(
+        after["segments"][changed[0]]["text"],
+        "They deserve far more than that."
+    );
+}
+
+#[test]
+fn plan_lists_segments_and_cache_state() {
+    let env = Env::new();
+    let essay = env.fixture("headings.md");
+    let plan = env.json(&["plan", essay.to_str().unwrap()]);
+    let segments = plan["segments"].as_array().unwrap();
+    assert!(segments
+        .iter()
+        .all(|s| s["cached"] == false && s["id"].as_str().unwrap().len() >= 8));
+    assert_eq!(plan["chapters"].as_array().unwrap().len(), 5);
+    let human = env
+        .cmd()
+        .arg("plan")
+        .arg(&essay)
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let human = String::from_utf8(human).unwrap();
+    assert!(human.contains("[3] Where They Start"), "{human}");
+    assert!(human.contains(segments[0]["id"].as_str().unwrap()));
+}
+
+#[test]
+fn results_join_in_document_order_whatever_the_job_count() {
+    let env = Env::new();
+    let essay = env.fixture("op-ed.txt");
+    env.build(&essay, &["-o", "one", "--jobs", "1", "--cache", "c1"]);
+    env.build(&essay, &["-o", "many", "--jobs", "4", "--cache", "c4"]);
+    assert_eq!(
+        std::fs::read(env.path("one/op-ed.wav")).unwrap(),
+        std::fs::read(env.path("many/op-ed.wav")).unwrap()
+    );
+}
+
+#[test]
+fn pauses_and_settings_file_are_honoured() {
+    let env = Env::new();
+    let essay = env.fixture("headings.md");
+    let short = env.build(&essay, &["-o", "short", "--pause-section", "500"]);
+    env.essay(
+        "narrate.toml",
+        "pause_section = 3000\nauthor = \"Someone Else\"\n",
+    );
+    let long = env.build(&essay, &["-o", "long"]);
+    let gap =
+        long["duration_seconds"].as_f64().unwrap() - short["duration_seconds"].as_f64().unwrap();
+    // Four section breaks (byline to intro, and three headings), each 2.5 s longer.
+    assert!(gap > 9.0 && gap < 11.0, "{gap}");
+    assert_eq!(
+        read_json(env.path("long/headings.json"))["author"],
+        "Someone Else"
+    );
+    env.essay("narrate.toml", "pause_sectoin = 3000\n");
+    env.cmd()
+        .arg("build")
+        .arg(&essay)
+        .assert()
+        .failure()
+        .stderr(predicates::str::contains(
+            "narrate.toml: bad settings file: unknown field `pause_sectoin`",
+        ));
+}
+
+#[test]
+fn cache_location_follows_flag_env_and_xdg() {
+    let env = Env::new();
+    let essay = env.fixture("headings.md");
+    env.cmd()
+        .env_remove("NARRATE_CACHE")
+        .env("XDG_CACHE_HOME", env.path("xdg"))
+        .arg("build")
+        .arg(&essay)
+        .assert()
+        .success();
+    assert!(env.path("xdg/narrate/segments").is_dir());
+    env.build(&essay, &["--cache", "flagged"]);
+    assert!(env.path("flagged/segments").is_dir());
+    assert!(
+        !env.cache.join("segments").exists(),
+        "NARRATE_CACHE is overridden by --cache"
+    );
+}
+
+#[test]
+fn voices_lists_backends() {
+    let env = Env::new();
+    let v = env.json(&["voices", "--backend", "tone"]);
+    assert_eq!(v[0]["backend"], "tone");
+    assert_eq!(v[0]["voices"][0]["name"], "sine");
+}

@@ -1,0 +1,257 @@
+//! Helpers shared by the integration tests: a scratch folder with its own cache, and readers for the outputs.
+
+use std::path::{Path, PathBuf};
+use std::process::Command as StdCommand;
+
+use assert_cmd::Command;
+use serde_json::Value;
+
+/// A scratch folder (the working directory of every command) with its own cache; the tone backend by default.
+pub struct Env {
+    pub dir: tempfile::TempDir,
+    pub cache: PathBuf,
+}
+
+impl Env {
+    pub fn new() -> Env {
+        let dir = tempfile::tempdir().unwrap();
+        let cache = dir.path().join("cache");
+        Env { dir, cache }
+    }
+
+    pub fn path(&self, rel: &str) -> PathBuf {
+        self.dir.path().join(rel)
+    }
+
+    /// Writes an essay into the scratch folder.
+    pub fn essay(&self, name: &str, text: &str) -> PathBuf {
+        let p = self.path(name);
+        std::fs::write(&p, text).unwrap();
+        p
+    }
+
+    /// Copies a file from tests/data into the scratch folder.
+    pub fn fixture(&self, name: &str) -> PathBuf {
+        let src = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/data")
+            .join(name);
+        let p = self.path(name);
+        std::fs::copy(src, &p).unwrap();
+        p
+    }
+
+    pub fn cmd(&self) -> Command {
+        let mut c = Command::cargo_bin("narrate").unwrap();
+        c.current_dir(self.dir.path())
+            .env_remove("NARRATE_BACKEND")
+            .env_remove("XDG_CACHE_HOME")
+            .env("NARRATE_CACHE", &self.cache)
+            .env("NARRATE_BACKEND", "tone");
+        c
+    }
+
+    /// Runs a command that must succeed and print JSON.
+    pub fn json(&self, args: &[&str]) -> Value {
+        let out = self
+            .cmd()
+            .args(args)
+            .arg("--json")
+            .assert()
+            .success()
+            .get_output()
+            .stdout
+            .clone();
+        serde_json::from_slice(&out)
+            .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out)))
+    }
+
+    /// `narrate build ESSAY --json` plus extra flags.
+    pub fn build(&self, essay: &Path, extra: &[&str]) -> Value {
+        let mut args = vec!["build", essay.to_str().unwrap()];
+        args.extend_from_slice(extra);
+        self.json(&args)
+    }
+}
+
+pub fn read_json(path: impl AsRef<Path>) -> Value {
+    let text = std::fs::read_to_string(path.as_ref()).unwrap();
+    serde_json::from_str(&text).unwrap()
+}
+
+/// The samples of a WAV, read with hound.
+pub fn samples(path: impl AsRef<Path>) -> Vec<i16> {
+    hound::WavReader::open(path)
+        .unwrap()
+        .into_samples::<i16>()
+        .collect::<Result<_, _>>()
+        .unwrap()
+}
+
+/// Whether a program the tests need is installed. `scripts/test` sets NARRATE_REQUIRE_TOOLS=1 after
+/// installing them, so there a missing tool fails the test instead of skipping it.
+pub fn have(program: &str) -> bool {
+    let found = StdCommand::new("sh")
+        .arg("-c")
+        .arg(format!("command -v {program}"))
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !found {
+        assert!(
+            std::env::var_os("NARRATE_REQUIRE_TOOLS").is_none(),
+            "{program} is not installed; scripts/test installs it"
+        );
+        eprintln!("skipping: {program} is not installed (scripts/test installs it)");
+    }
+    found
+}
+
+/// What `sndfile-info` (libsndfile, independent of narrate) reports about a WAV.
+pub struct SndfileInfo {
+    pub frames: u64,
+    /// The cue count from the `cue ` chunk header. sndfile-info lists only the first ten cues and nine labels.
+    pub cue_count: usize,
+    pub sample_rate: u32,
+    /// (cue id, sample position)
+    pub cues: Vec<(u32, u64)>,
+    /// (cue id, label)
+    pub labels: Vec<(u32, String)>,
+    pub info: Vec<(String, String)>,
+}
+
+pub fn sndfile_info(path: &Path) -> SndfileInfo {
+    let out = StdCommand::new("sndfile-info").arg(path).output().unwrap();
+    assert!(out.status.success());
+    let text = String::from_utf8_lossy(&out.stdout);
+    let field = |line: &str, name: &str| -> Option<String> {
+        let rest = line.split(name).nth(1)?;
+        Some(
+            rest.trim_start_matches([' ', ':'])
+                .split_whitespace()
+                .next()?
+                .to_string(),
+        )
+    };
+    let mut info = SndfileInfo {
+        frames: 0,
+        cue_count: 0,
+        sample_rate: 0,
+        cues: vec![],
+        labels: vec![],
+        info: vec![],
+    };
+    for line in text.lines() {
+        let t = line.trim();
+        if t.starts_with("Count") {
+            info.cue_count = field(t, "Count").unwrap().parse().unwrap();
+        } else if t.starts_with("Cue ID") {
+            let id = field(t, "Cue ID").unwrap().parse().unwrap();
+            let pos = field(t, "Pos").unwrap().parse().unwrap();
+            info.cues.push((id, pos));
+        } else if let Some(rest) = t.strip_prefix("labl : ") {
+            let (id, label) = rest.split_once(" : ").unwrap();
+            info.labels.push((id.parse().unwrap(), label.to_string()));
+        } else if t.starts_with("Frames") {
+            info.frames = field(t, "Frames").unwrap().parse().unwrap();
+        } else if t.starts_with("Sample Rate") && info.sample_rate == 0 {
+            info.sample_rate = field(t, "Sample Rate").unwrap().parse().unwrap();
+        } else if let Some((k, v)) = t.split_once(" : ") {
+            if ["INAM", "IART", "ISFT"].contains(&k) {
+                info.info.push((k.to_string(), v.to_string()));
+            }
+        }
+    }
+    info
+}
+
+/// Checks the WAV against its manifest with two readers that share no code with narrate: sndfile-info
+/// (libsndfile) for the cue count, the cues and labels it lists, the length and the INFO title; ffprobe (FFmpeg)
+/// for every chapter's start, end and title.
+pub fn check_wav_against_manifest(wav: &Path, manifest: &Value) {
+    let info = sndfile_info(wav);
+    let chapters = manifest["chapters"].as_array().unwrap();
+    assert_eq!(
+        info.frames,
+        manifest["total_samples"].as_u64().unwrap(),
+        "length"
+    );
+    assert_eq!(
+        u64::from(info.sample_rate),
+        manifest["sample_rate"].as_u64().unwrap()
+    );
+    assert_eq!(info.cue_count, chapters.len(), "one cue per chapter");
+    assert_eq!(info.cues.len(), chapters.len().min(10));
+    assert_eq!(info.labels.len(), chapters.len().min(9));
+    for (i, &(id, pos)) in info.cues.iter().enumerate() {
+        assert_eq!(
+            (id, pos),
+            (i as u32 + 1, chapters[i]["start_sample"].as_u64().unwrap()),
+            "cue {id}"
+        );
+    }
+    for (i, (id, label)) in info.labels.iter().enumerate() {
+        assert_eq!(
+            (*id, label.as_str()),
+            (i as u32 + 1, chapters[i]["title"].as_str().unwrap()),
+            "label {id}"
+        );
+    }
+    assert!(info
+        .info
+        .contains(&("INAM".into(), manifest["title"].as_str().unwrap().into())));
+
+    if !have("ffprobe") {
+        return;
+    }
+    let out = StdCommand::new("ffprobe")
+        .args(["-v", "error", "-show_chapters", "-of", "json"])
+        .arg(wav)
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let probed: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let probed = probed["chapters"].as_array().unwrap();
+    assert_eq!(probed.len(), chapters.len(), "ffprobe chapters");
+    for (p, c) in probed.iter().zip(chapters) {
+        assert_eq!(p["time_base"], format!("1/{}", manifest["sample_rate"]));
+        assert_eq!(p["start"].as_u64(), c["start_sample"].as_u64(), "{p}");
+        assert_eq!(p["end"].as_u64(), c["end_sample"].as_u64(), "{p}");
+        assert_eq!(p["tags"]["title"], c["title"], "{p}");
+    }
+}
+
+/// The invariants every edition keeps: chapters start at 0, strictly increase, tile the file, each lasts at least
+/// half a second, and the WAV holds exactly the manifest's samples.
+pub fn check_chapters(wav: &Path, manifest: &Value) {
+    let chapters = manifest["chapters"].as_array().unwrap();
+    let rate = manifest["sample_rate"].as_f64().unwrap();
+    let total = manifest["total_samples"].as_u64().unwrap();
+    assert_eq!(chapters[0]["start_sample"], 0);
+    for pair in chapters.windows(2) {
+        assert!(pair[1]["start_sample"].as_u64() > pair[0]["start_sample"].as_u64());
+        assert_eq!(pair[0]["end_sample"], pair[1]["start_sample"]);
+    }
+    assert_eq!(
+        chapters.last().unwrap()["end_sample"].as_u64().unwrap(),
+        total
+    );
+    for ch in chapters {
+        let len = ch["end_sample"].as_u64().unwrap() - ch["start_sample"].as_u64().unwrap();
+        assert!(
+            len as f64 / rate >= 0.5,
+            "chapter {} lasts {} s",
+            ch["title"],
+            len as f64 / rate
+        );
+    }
+    assert_eq!(samples(wav).len() as u64, total);
+}
+
+/// Segment ids in plan order.
+pub fn ids(manifest: &Value) -> Vec<String> {
+    manifest["segments"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["id"].as_str().unwrap().to_string())
+        .collect()
+}
