@@ -22,6 +22,8 @@ pub struct Heading {
 pub struct Paragraph {
     pub text: String,
     pub line: usize,
+    /// A Markdown list item: part of the paragraph before it, not a new chapter of its own.
+    pub list_item: bool,
 }
 
 /// Text under one heading; the first section may have no heading (an introduction, or a whole op-ed).
@@ -54,6 +56,8 @@ pub struct Essay {
     pub title: Option<Heading>,
     /// A "By Name" line right under the title.
     pub byline: Option<Paragraph>,
+    /// `author:` from Markdown front matter.
+    pub front_matter_author: Option<String>,
     pub sections: Vec<Section>,
     /// Things the parser skipped (code blocks, images, tables).
     pub warnings: Vec<Skipped>,
@@ -77,16 +81,19 @@ impl Essay {
     }
 
     /// The author named by the byline, if any ("By Ada Lovelace" gives "Ada Lovelace").
+    /// Falls back to the front matter's `author:`.
     pub fn byline_author(&self) -> Option<String> {
-        let b = self.byline.as_ref()?;
-        let rest = b
-            .text
-            .strip_prefix("By ")
-            .or_else(|| b.text.strip_prefix("by "))?;
-        Some(rest.trim().to_string())
+        let from_byline = self.byline.as_ref().and_then(|b| {
+            let rest = b
+                .text
+                .strip_prefix("By ")
+                .or_else(|| b.text.strip_prefix("by "))?;
+            Some(rest.trim().to_string())
+        });
+        from_byline.or_else(|| self.front_matter_author.clone())
     }
 
-    fn push_paragraph(&mut self, text: String, line: usize) {
+    fn push_paragraph(&mut self, text: String, line: usize, list_item: bool) {
         if text.is_empty() {
             return;
         }
@@ -94,7 +101,11 @@ impl Essay {
             self.sections.push(Section::default());
         }
         let section = self.sections.last_mut().expect("a section was just pushed");
-        section.paragraphs.push(Paragraph { text, line });
+        section.paragraphs.push(Paragraph {
+            text,
+            line,
+            list_item,
+        });
     }
 
     fn push_heading(&mut self, heading: Heading) {

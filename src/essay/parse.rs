@@ -97,15 +97,19 @@ fn parse_markdown(text: &str) -> Essay {
     let mut skip = Skip::None;
     let mut skip_depth = 0usize;
     let mut seen_heading = false;
+    let mut list_depth = 0usize;
+    let mut front_matter: Option<String> = None;
 
-    let flush = |essay: &mut Essay, buf: &mut String, line: usize| {
+    let flush = |essay: &mut Essay, buf: &mut String, line: usize, list_depth: usize| {
         let t = tidy(buf);
         buf.clear();
-        essay.push_paragraph(t, line);
+        essay.push_paragraph(t, line, list_depth > 0);
     };
 
-    let options =
-        Options::ENABLE_TABLES | Options::ENABLE_STRIKETHROUGH | Options::ENABLE_FOOTNOTES;
+    let options = Options::ENABLE_TABLES
+        | Options::ENABLE_STRIKETHROUGH
+        | Options::ENABLE_FOOTNOTES
+        | Options::ENABLE_YAML_STYLE_METADATA_BLOCKS;
     for (event, range) in Parser::new_ext(text, options).into_offset_iter() {
         let line = line_at(range.start);
         if let Skip::Block = skip {
@@ -123,7 +127,19 @@ fn parse_markdown(text: &str) -> Essay {
             }
             continue;
         }
+        if let Some(meta) = front_matter.as_mut() {
+            match event {
+                Event::Text(t) => meta.push_str(&t),
+                Event::End(TagEnd::MetadataBlock(_)) => {
+                    let meta = front_matter.take().unwrap_or_default();
+                    read_front_matter(&meta, &mut essay);
+                }
+                _ => {}
+            }
+            continue;
+        }
         match event {
+            Event::Start(Tag::MetadataBlock(_)) => front_matter = Some(String::new()),
             Event::Start(Tag::CodeBlock(_)) => {
                 essay.warnings.push(Skipped {
                     line,
@@ -149,7 +165,7 @@ fn parse_markdown(text: &str) -> Essay {
                 skip_depth = 1;
             }
             Event::Start(Tag::Heading { level, .. }) => {
-                flush(&mut essay, &mut buf, buf_line);
+                flush(&mut essay, &mut buf, buf_line, list_depth);
                 heading = Some((heading_level(level), line));
             }
             Event::End(TagEnd::Heading(_)) => {
@@ -172,13 +188,19 @@ fn parse_markdown(text: &str) -> Essay {
                 seen_heading = true;
             }
             Event::Start(Tag::Paragraph | Tag::Item | Tag::BlockQuote(_) | Tag::List(_)) => {
-                flush(&mut essay, &mut buf, buf_line);
+                flush(&mut essay, &mut buf, buf_line, list_depth);
                 buf_line = line;
+                if let Event::Start(Tag::List(_)) = event {
+                    list_depth += 1;
+                }
             }
             Event::End(
                 TagEnd::Paragraph | TagEnd::Item | TagEnd::BlockQuote(_) | TagEnd::List(_),
             ) => {
-                flush(&mut essay, &mut buf, buf_line);
+                flush(&mut essay, &mut buf, buf_line, list_depth);
+                if let Event::End(TagEnd::List(_)) = event {
+                    list_depth = list_depth.saturating_sub(1);
+                }
             }
             Event::Text(t) | Event::Code(t) => {
                 if buf.is_empty() {
@@ -190,8 +212,33 @@ fn parse_markdown(text: &str) -> Essay {
             _ => {}
         }
     }
-    flush(&mut essay, &mut buf, buf_line);
+    flush(&mut essay, &mut buf, buf_line, list_depth);
     essay
+}
+
+/// Takes `title:` and `author:` from YAML front matter (simple `key: value` lines; other keys are ignored).
+/// The title is used, and spoken, only when the document has no `#` title of its own.
+fn read_front_matter(meta: &str, essay: &mut Essay) {
+    for (i, line) in meta.lines().enumerate() {
+        let Some((key, value)) = line.split_once(':') else {
+            continue;
+        };
+        let value = tidy(value.trim().trim_matches(['"', '\'']));
+        if value.is_empty() {
+            continue;
+        }
+        match key.trim() {
+            "title" if essay.title.is_none() => {
+                essay.title = Some(Heading {
+                    text: value,
+                    level: 1,
+                    line: i + 2,
+                })
+            }
+            "author" => essay.front_matter_author = Some(value),
+            _ => {}
+        }
+    }
 }
 
 fn heading_level(level: HeadingLevel) -> u8 {
@@ -258,7 +305,7 @@ fn parse_text(text: &str) -> Essay {
                 line,
             });
         } else {
-            essay.push_paragraph(joined, line);
+            essay.push_paragraph(joined, line, false);
         }
     }
     essay
@@ -301,6 +348,28 @@ mod tests {
             e.warnings[0].to_string(),
             "12: code block skipped (code blocks are not narrated)"
         );
+    }
+
+    #[test]
+    fn front_matter_gives_title_and_author_and_is_not_read_aloud() {
+        let md =
+            "---\ntitle: \"From Front Matter\"\nauthor: Bo Reed\ntags: [a, b]\n---\n\nBody text.\n";
+        let e = parse_str(md, Format::Markdown);
+        assert_eq!(e.title.as_ref().unwrap().text, "From Front Matter");
+        assert_eq!(e.byline_author().as_deref(), Some("Bo Reed"));
+        assert_eq!(paragraphs(&e), vec!["Body text."]);
+        assert!(!e.has_headings());
+    }
+
+    #[test]
+    fn list_items_are_marked() {
+        let e = parse_str("Intro:\n\n- one\n- two\n\nAfter.\n", Format::Markdown);
+        let flags: Vec<bool> = e.sections[0]
+            .paragraphs
+            .iter()
+            .map(|p| p.list_item)
+            .collect();
+        assert_eq!(flags, vec![false, true, true, false]);
     }
 
     #[test]

@@ -151,8 +151,9 @@ pub fn build(essay: &Essay, inputs: &PlanInputs) -> Plan {
             );
         }
         for (pi, p) in section.paragraphs.iter().enumerate() {
-            let continues_heading = pi == 0 && section.heading.is_some();
-            if mode == ChapterMode::Paragraph && !continues_heading {
+            // A heading's first paragraph, and a list under a paragraph, belong to the chapter already open.
+            let continues = (pi == 0 && section.heading.is_some()) || (pi > 0 && p.list_item);
+            if mode == ChapterMode::Paragraph && !continues {
                 chapters.push(PlanChapter {
                     title: paragraph_title(&p.text),
                     line: p.line,
@@ -308,6 +309,17 @@ mod tests {
             ChapterMode::Heading,
         );
         assert_eq!(heading.chapters.len(), 2);
+    }
+
+    #[test]
+    fn a_list_stays_in_the_chapter_of_the_paragraph_before_it() {
+        let p = plan(
+            "# T\n\nThree reasons:\n\n- one\n- two\n\nA new thought.\n",
+            Format::Markdown,
+            ChapterMode::Auto,
+        );
+        let titles: Vec<&str> = p.chapters.iter().map(|c| c.title.as_str()).collect();
+        assert_eq!(titles, vec!["T", "Three reasons", "A new thought"]);
     }
 
     #[test]
