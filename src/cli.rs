@@ -35,12 +35,8 @@ pub enum Command {
 pub struct BuildArgs {
     /// The essay: Markdown (.md) or plain text.
     pub essay: PathBuf,
-    /// Output directory [default: audio/out/<stem>/].
-    #[arg(short, long, value_name = "DIR")]
-    pub output: Option<PathBuf>,
-    /// Print a JSON summary on stdout.
-    #[arg(long)]
-    pub json: bool,
+    #[command(flatten)]
+    pub out: OutputArgs,
     #[command(flatten)]
     pub synth: SynthArgs,
 }
@@ -64,14 +60,21 @@ pub struct RegenArgs {
     /// Use this take instead of a new one (1 is the first take).
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
     pub take: Option<u32>,
+    #[command(flatten)]
+    pub out: OutputArgs,
+    #[command(flatten)]
+    pub synth: SynthArgs,
+}
+
+/// Where an edition goes and how the result is reported.
+#[derive(Debug, Args)]
+pub struct OutputArgs {
     /// Output directory [default: audio/out/<stem>/].
     #[arg(short, long, value_name = "DIR")]
     pub output: Option<PathBuf>,
     /// Print a JSON summary on stdout.
     #[arg(long)]
     pub json: bool,
-    #[command(flatten)]
-    pub synth: SynthArgs,
 }
 
 #[derive(Debug, Args)]

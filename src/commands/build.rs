@@ -9,10 +9,10 @@ pub fn run(args: BuildArgs, quiet: bool) -> Result<()> {
     let settings = Settings::resolve(&args.synth, &args.essay)?;
     let job = Job::prepare(&args.essay, settings)?;
     super::warn_all(&args.essay, &job.essay.warnings, ":");
-    let dir = job.out_dir(args.output.as_deref());
+    let dir = job.out_dir(args.out.output.as_deref());
     let report = job.produce(&dir, quiet)?;
     super::warn_all(&args.essay, &report.warnings, ": ");
-    if args.json {
+    if args.out.json {
         super::print_json(&summary(&report));
     } else {
         super::print(&format!("{}\n", describe(&report)));

@@ -16,7 +16,7 @@ pub fn run(args: RegenArgs, quiet: bool) -> Result<()> {
             ids.push(id);
         }
     }
-    let dir = job.out_dir(args.output.as_deref());
+    let dir = job.out_dir(args.out.output.as_deref());
     let before = Manifest::load(&job.manifest_path(&dir))?;
 
     let mut changes = Vec::new();
@@ -38,7 +38,7 @@ pub fn run(args: RegenArgs, quiet: bool) -> Result<()> {
     job.takes.save(&job.takes_path)?;
     super::warn_all(&args.essay, &report.warnings, ": ");
 
-    if args.json {
+    if args.out.json {
         let mut summary = super::build::summary(&report);
         summary["regenerated"] = changes
             .iter()

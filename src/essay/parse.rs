@@ -77,13 +77,6 @@ pub fn parse_str(text: &str, format: Format) -> Essay {
     .finish()
 }
 
-/// What the Markdown walker is inside of.
-enum Skip {
-    None,
-    /// Inside a code block, image or table: depth of nested starts of the same kind.
-    Block,
-}
-
 fn parse_markdown(text: &str) -> Essay {
     let line_starts: Vec<usize> = std::iter::once(0)
         .chain(text.match_indices('\n').map(|(i, _)| i + 1))
@@ -94,7 +87,7 @@ fn parse_markdown(text: &str) -> Essay {
     let mut buf = String::new();
     let mut buf_line = 0usize;
     let mut heading: Option<(u8, usize)> = None;
-    let mut skip = Skip::None;
+    // Inside a skipped code block, image or table: how deeply (images nest in tables).
     let mut skip_depth = 0usize;
     let mut seen_heading = false;
     let mut list_depth = 0usize;
@@ -112,17 +105,12 @@ fn parse_markdown(text: &str) -> Essay {
         | Options::ENABLE_YAML_STYLE_METADATA_BLOCKS;
     for (event, range) in Parser::new_ext(text, options).into_offset_iter() {
         let line = line_at(range.start);
-        if let Skip::Block = skip {
+        if skip_depth > 0 {
             match event {
                 Event::Start(Tag::CodeBlock(_) | Tag::Image { .. } | Tag::Table(_)) => {
                     skip_depth += 1
                 }
-                Event::End(TagEnd::CodeBlock | TagEnd::Image | TagEnd::Table) => {
-                    skip_depth -= 1;
-                    if skip_depth == 0 {
-                        skip = Skip::None;
-                    }
-                }
+                Event::End(TagEnd::CodeBlock | TagEnd::Image | TagEnd::Table) => skip_depth -= 1,
                 _ => {}
             }
             continue;
@@ -140,28 +128,13 @@ fn parse_markdown(text: &str) -> Essay {
         }
         match event {
             Event::Start(Tag::MetadataBlock(_)) => front_matter = Some(String::new()),
-            Event::Start(Tag::CodeBlock(_)) => {
-                essay.warnings.push(Skipped {
-                    line,
-                    what: "code block",
-                });
-                skip = Skip::Block;
-                skip_depth = 1;
-            }
-            Event::Start(Tag::Table(_)) => {
-                essay.warnings.push(Skipped {
-                    line,
-                    what: "table",
-                });
-                skip = Skip::Block;
-                skip_depth = 1;
-            }
-            Event::Start(Tag::Image { .. }) => {
-                essay.warnings.push(Skipped {
-                    line,
-                    what: "image",
-                });
-                skip = Skip::Block;
+            Event::Start(tag @ (Tag::CodeBlock(_) | Tag::Table(_) | Tag::Image { .. })) => {
+                let what = match tag {
+                    Tag::CodeBlock(_) => "code block",
+                    Tag::Table(_) => "table",
+                    _ => "image",
+                };
+                essay.warnings.push(Skipped { line, what });
                 skip_depth = 1;
             }
             Event::Start(Tag::Heading { level, .. }) => {
