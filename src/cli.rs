@@ -90,7 +90,7 @@ pub struct VoicesArgs {
 /// Options shared by every command that plans or synthesizes. Unset ones come from narrate.toml, then defaults.
 #[derive(Debug, Args, Clone, Default)]
 pub struct SynthArgs {
-    /// Speech backend (see `narrate voices`) [default: espeak].
+    /// Speech backend (see `narrate voices`) [default: piper if its voice is installed, else espeak].
     #[arg(long, env = "NARRATE_BACKEND")]
     pub backend: Option<String>,
     /// Voice of the backend [default: the backend's default].

@@ -46,7 +46,6 @@ struct FileSettings {
     author: Option<String>,
 }
 
-pub const DEFAULT_BACKEND: &str = "espeak";
 pub const DEFAULT_MAX_CHARS: usize = 300;
 
 impl Settings {
@@ -72,7 +71,7 @@ impl Settings {
                 .backend
                 .clone()
                 .or(file.backend)
-                .unwrap_or_else(|| DEFAULT_BACKEND.into()),
+                .unwrap_or_else(|| crate::synth::registry::default_name().into()),
             voice: args.voice.clone().or(file.voice),
             rate: args.rate.or(file.rate),
             jobs: args.jobs.or(file.jobs).map_or(cores, |j| j.max(1) as usize),

@@ -2,7 +2,6 @@
 
 use crate::cli::VoicesArgs;
 use crate::error::Result;
-use crate::settings::DEFAULT_BACKEND;
 use crate::synth;
 
 pub fn run(args: VoicesArgs) -> Result<()> {
@@ -12,8 +11,9 @@ pub fn run(args: VoicesArgs) -> Result<()> {
     };
     let mut out = String::new();
     let mut json = Vec::new();
+    let default_backend = synth::registry::default_name();
     for b in &backends {
-        let default = if b.name() == DEFAULT_BACKEND {
+        let default = if b.name() == default_backend {
             " (default backend)"
         } else {
             ""

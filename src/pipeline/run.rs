@@ -53,6 +53,7 @@ pub fn synthesize(
         return Ok(stats);
     }
     backend.check()?;
+    backend.prepare(jobs);
 
     let bar = if quiet || !std::io::stderr().is_terminal() {
         indicatif::ProgressBar::hidden()

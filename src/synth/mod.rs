@@ -1,6 +1,8 @@
 //! Speech backends: one trait, one file per backend, one line each in the registry.
 
 pub mod espeak;
+#[cfg(feature = "piper")]
+pub mod piper;
 pub mod registry;
 pub mod tone;
 
@@ -51,6 +53,12 @@ pub trait Backend: Send + Sync {
     fn voices(&self) -> crate::Result<Vec<VoiceInfo>>;
     /// What identifies the engine's exact version and voice data, so an upgrade invalidates the cache.
     fn fingerprint(&self, voice: &str) -> crate::Result<String>;
+    /// Whether it can run here with its default voice (the default backend is the first one that can).
+    fn installed(&self) -> bool {
+        self.check().is_ok()
+    }
+    /// Told how many requests will run at once, before the first one.
+    fn prepare(&self, _jobs: usize) {}
     /// Most requests it takes at once (`None`: as many as there are jobs).
     fn max_parallel(&self) -> Option<usize> {
         None

@@ -8,6 +8,8 @@ pub type Maker = fn() -> Box<dyn Backend>;
 
 /// Every backend this build knows, by name, in the order `narrate voices` lists them.
 pub const BACKENDS: &[(&str, Maker)] = &[
+    #[cfg(feature = "piper")]
+    ("piper", || Box::new(super::piper::Piper::default())),
     ("espeak", || Box::new(super::espeak::Espeak::default())),
     ("tone", || Box::new(super::tone::Tone)),
 ];
@@ -19,4 +21,16 @@ pub fn create(name: &str) -> Result<Box<dyn Backend>> {
         .find(|(n, _)| *n == name)
         .map(|(_, make)| make())
         .ok_or_else(|| Error::UnknownBackend { name: name.into() })
+}
+
+/// Backends a build uses when none is chosen, best first: the first one installed here wins.
+const PREFERRED: &[&str] = &["piper", "espeak"];
+
+/// The default backend: Piper when it and its default voice are installed, else espeak-ng.
+pub fn default_name() -> &'static str {
+    PREFERRED
+        .iter()
+        .copied()
+        .find(|name| create(name).is_ok_and(|b| b.installed()))
+        .unwrap_or("espeak")
 }

@@ -1,0 +1,173 @@
+//! Text to phonemes the way Piper does it: libespeak-ng's IPA, clause by clause, with each clause's punctuation
+//! kept, decomposed into Unicode code points (NFD) and grouped by sentence.
+//!
+//! libespeak-ng is loaded at run time (`libespeak-ng.so.1`), so narrate builds without its headers. It keeps
+//! global state and is not thread-safe, so every call goes through one lock; a sentence takes well under a
+//! millisecond, so the lock is never where time goes.
+
+use std::ffi::{c_char, c_int, c_void, CStr, CString};
+use std::sync::{Mutex, OnceLock};
+
+use unicode_normalization::UnicodeNormalization;
+
+type Initialize = unsafe extern "C" fn(c_int, c_int, *const c_char, c_int) -> c_int;
+type SetVoiceByName = unsafe extern "C" fn(*const c_char) -> c_int;
+type TextToPhonemes = unsafe extern "C" fn(*mut *const c_void, c_int, c_int) -> *const c_char;
+type Info = unsafe extern "C" fn(*mut *const c_char) -> *const c_char;
+
+const AUDIO_OUTPUT_SYNCHRONOUS: c_int = 2;
+/// Return errors instead of calling `exit()` when the data cannot be loaded.
+const INITIALIZE_DONT_EXIT: c_int = 0x8000;
+const CHARS_UTF8: c_int = 1;
+const PHONEMES_IPA: c_int = 0x02;
+
+struct Espeak {
+    _lib: libloading::Library,
+    set_voice: SetVoiceByName,
+    text_to_phonemes: TextToPhonemes,
+    voice: Option<String>,
+    version: String,
+}
+
+// The raw function pointers are only used under the mutex.
+unsafe impl Send for Espeak {}
+
+static ESPEAK: OnceLock<Result<Mutex<Espeak>, String>> = OnceLock::new();
+
+fn espeak() -> Result<&'static Mutex<Espeak>, String> {
+    ESPEAK.get_or_init(load).as_ref().map_err(Clone::clone)
+}
+
+fn load() -> Result<Mutex<Espeak>, String> {
+    let missing = |e: libloading::Error| {
+        format!("libespeak-ng is not installed ({e}); install it with `apt-get install libespeak-ng1`")
+    };
+    // SAFETY: loading a shared library runs its initializers; libespeak-ng's are plain C.
+    let lib = unsafe { libloading::Library::new("libespeak-ng.so.1") }.map_err(missing)?;
+    // SAFETY: the symbol types match espeak-ng's speak_lib.h (stable since 1.49).
+    unsafe {
+        let initialize: Initialize = *lib.get(b"espeak_Initialize\0").map_err(missing)?;
+        let set_voice: SetVoiceByName = *lib.get(b"espeak_SetVoiceByName\0").map_err(missing)?;
+        let text_to_phonemes: TextToPhonemes = *lib.get(b"espeak_TextToPhonemes\0").map_err(missing)?;
+        let info: Info = *lib.get(b"espeak_Info\0").map_err(missing)?;
+        if initialize(AUDIO_OUTPUT_SYNCHRONOUS, 0, std::ptr::null(), INITIALIZE_DONT_EXIT) < 0 {
+            return Err("libespeak-ng could not load its data (is espeak-ng-data installed?)".into());
+        }
+        let version = CStr::from_ptr(info(std::ptr::null_mut())).to_string_lossy().into_owned();
+        Ok(Mutex::new(Espeak {
+            _lib: lib,
+            set_voice,
+            text_to_phonemes,
+            voice: None,
+            version,
+        }))
+    }
+}
+
+/// libespeak-ng's version, e.g. `1.51`.
+pub fn version() -> Result<String, String> {
+    Ok(espeak()?.lock().unwrap_or_else(|e| e.into_inner()).version.clone())
+}
+
+/// Phonemes of `text` in the espeak voice `voice`, one list per sentence, as Piper builds them.
+pub fn phonemize(voice: &str, text: &str) -> Result<Vec<Vec<char>>, String> {
+    let clauses = clauses(voice, text)?;
+    let mut sentences = Vec::new();
+    let mut current = String::new();
+    for (ipa, terminator) in clauses {
+        current.push_str(&strip_language_flags(&ipa));
+        if let Some(t) = terminator {
+            current.push(t);
+            if matches!(t, ',' | ':' | ';') {
+                current.push(' ');
+            }
+        }
+        if matches!(terminator, Some('.' | '?' | '!')) {
+            sentences.push(std::mem::take(&mut current).nfd().collect());
+        }
+    }
+    if !current.is_empty() {
+        sentences.push(current.nfd().collect());
+    }
+    Ok(sentences)
+}
+
+/// Each clause's IPA and the punctuation that ended it, as libespeak-ng splits the text.
+fn clauses(voice: &str, text: &str) -> Result<Vec<(String, Option<char>)>, String> {
+    let c_text = CString::new(text.replace('\0', " ")).expect("NULs removed");
+    let bytes = c_text.as_bytes();
+    let mut engine = espeak()?.lock().unwrap_or_else(|e| e.into_inner());
+    if engine.voice.as_deref() != Some(voice) {
+        let c_voice = CString::new(voice).map_err(|_| "bad voice name".to_string())?;
+        // SAFETY: a valid C string; the engine is initialized and we hold its lock.
+        if unsafe { (engine.set_voice)(c_voice.as_ptr()) } != 0 {
+            return Err(format!("espeak-ng has no voice `{voice}` (the voice config's espeak.voice)"));
+        }
+        engine.voice = Some(voice.to_string());
+    }
+    let start = c_text.as_ptr() as usize;
+    let mut ptr = c_text.as_ptr() as *const c_void;
+    let mut out = Vec::new();
+    while !ptr.is_null() {
+        let before = ptr as usize - start;
+        // SAFETY: `ptr` points into `c_text`, which outlives the loop; espeak advances it to the next clause or
+        // sets it to NULL at the end. The returned string is espeak's own buffer, copied at once.
+        let ipa = unsafe {
+            let p = (engine.text_to_phonemes)(&mut ptr, CHARS_UTF8, PHONEMES_IPA);
+            if p.is_null() {
+                String::new()
+            } else {
+                CStr::from_ptr(p).to_string_lossy().into_owned()
+            }
+        };
+        let after = if ptr.is_null() {
+            bytes.len()
+        } else {
+            (ptr as usize - start).min(bytes.len())
+        };
+        let consumed = String::from_utf8_lossy(&bytes[before.min(after)..after]);
+        out.push((ipa, terminator(&consumed)));
+        if after <= before && !ptr.is_null() {
+            break; // no progress: never loop forever on odd input
+        }
+    }
+    Ok(out)
+}
+
+/// The punctuation that ends a clause of source text (closing quotes and brackets after it are skipped).
+fn terminator(clause: &str) -> Option<char> {
+    let t = clause.trim_end().trim_end_matches(['"', '\'', '”', '’', ')', ']', '»']);
+    match t.chars().last()? {
+        c @ ('.' | ',' | '?' | '!' | ':' | ';') => Some(c),
+        '…' => Some('.'),
+        _ => None,
+    }
+}
+
+/// Removes espeak's language-switch flags such as `(fr)` and `(en)`.
+fn strip_language_flags(ipa: &str) -> String {
+    let mut out = String::with_capacity(ipa.len());
+    let mut depth = 0;
+    for c in ipa.chars() {
+        match c {
+            '(' => depth += 1,
+            ')' if depth > 0 => depth -= 1,
+            c if depth == 0 => out.push(c),
+            _ => {}
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn terminators_and_flags() {
+        assert_eq!(terminator("Hello, "), Some(','));
+        assert_eq!(terminator("he said.” "), Some('.'));
+        assert_eq!(terminator("no end"), None);
+        assert_eq!(strip_language_flags("(fr)bɔ̃ʒˈuːɹ(en) wˈɜːld"), "bɔ̃ʒˈuːɹ wˈɜːld");
+    }
+}

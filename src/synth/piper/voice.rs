@@ -1,0 +1,222 @@
+//! Finding Piper voices (`NAME.onnx` + `NAME.onnx.json`) and the ONNX Runtime library, and reading a voice's
+//! config.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+/// The parts of a Piper `.onnx.json` narrate uses.
+#[derive(Debug, Clone, Deserialize)]
+pub struct VoiceConfig {
+    pub audio: AudioConfig,
+    pub espeak: EspeakConfig,
+    #[serde(default)]
+    pub inference: InferenceConfig,
+    #[serde(default = "default_phoneme_type")]
+    pub phoneme_type: String,
+    pub phoneme_id_map: HashMap<String, Vec<i64>>,
+    #[serde(default)]
+    pub num_symbols: Option<i64>,
+    #[serde(default = "one")]
+    pub num_speakers: i64,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct AudioConfig {
+    pub sample_rate: u32,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct EspeakConfig {
+    pub voice: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct InferenceConfig {
+    #[serde(default = "noise_scale")]
+    pub noise_scale: f32,
+    #[serde(default = "one_f")]
+    pub length_scale: f32,
+    #[serde(default = "noise_w")]
+    pub noise_w: f32,
+}
+
+impl Default for InferenceConfig {
+    fn default() -> Self {
+        InferenceConfig {
+            noise_scale: noise_scale(),
+            length_scale: one_f(),
+            noise_w: noise_w(),
+        }
+    }
+}
+
+fn default_phoneme_type() -> String {
+    "espeak".into()
+}
+fn one() -> i64 {
+    1
+}
+fn one_f() -> f32 {
+    1.0
+}
+fn noise_scale() -> f32 {
+    0.667
+}
+fn noise_w() -> f32 {
+    0.8
+}
+
+impl VoiceConfig {
+    pub fn load(path: &Path) -> Result<VoiceConfig, String> {
+        let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
+        let config: VoiceConfig =
+            serde_json::from_str(&text).map_err(|e| format!("{}: not a Piper voice config: {e}", path.display()))?;
+        if config.phoneme_type != "espeak" {
+            return Err(format!(
+                "{}: phoneme_type `{}` is not supported (only espeak)",
+                path.display(),
+                config.phoneme_type
+            ));
+        }
+        for key in ["^", "$", "_"] {
+            if !config.phoneme_id_map.contains_key(key) {
+                return Err(format!("{}: phoneme_id_map has no `{key}`", path.display()));
+            }
+        }
+        if let Some(n) = config.num_symbols {
+            if let Some((p, id)) = config
+                .phoneme_id_map
+                .iter()
+                .flat_map(|(p, ids)| ids.iter().map(move |id| (p, *id)))
+                .find(|&(_, id)| id < 0 || id >= n)
+            {
+                return Err(format!(
+                    "{}: phoneme `{p}` has id {id}, outside the model's {n} symbols",
+                    path.display()
+                ));
+            }
+        }
+        Ok(config)
+    }
+}
+
+/// A voice on disk.
+#[derive(Debug, Clone)]
+pub struct VoiceFiles {
+    pub name: String,
+    pub model: PathBuf,
+    pub config: PathBuf,
+}
+
+/// Where voices are looked for: `$NARRATE_VOICES` (colon-separated), then `$XDG_DATA_HOME/narrate/voices` or
+/// `~/.local/share/narrate/voices` (where `scripts/fetch-voice` puts them).
+pub fn voice_dirs() -> Vec<PathBuf> {
+    let mut dirs: Vec<PathBuf> = std::env::var_os("NARRATE_VOICES")
+        .map(|v| std::env::split_paths(&v).collect())
+        .unwrap_or_default();
+    dirs.push(data_dir().join("voices"));
+    dirs
+}
+
+/// `$XDG_DATA_HOME/narrate`, else `~/.local/share/narrate`.
+pub fn data_dir() -> PathBuf {
+    if let Some(x) = std::env::var_os("XDG_DATA_HOME").filter(|v| !v.is_empty()) {
+        return PathBuf::from(x).join("narrate");
+    }
+    let home = std::env::var_os("HOME").map(PathBuf::from).unwrap_or_default();
+    home.join(".local/share/narrate")
+}
+
+/// Finds a voice by name (`en_US-joe-medium`) or by path to its `.onnx` file.
+pub fn find(voice: &str) -> Result<VoiceFiles, String> {
+    let as_path = Path::new(voice);
+    let candidates: Vec<PathBuf> = if voice.ends_with(".onnx") || as_path.components().count() > 1 {
+        vec![as_path.to_path_buf()]
+    } else {
+        voice_dirs().iter().map(|d| d.join(format!("{voice}.onnx"))).collect()
+    };
+    for model in candidates {
+        if model.is_file() {
+            let mut config = model.clone().into_os_string();
+            config.push(".json");
+            let config = PathBuf::from(config);
+            if !config.is_file() {
+                return Err(format!(
+                    "{} has no config beside it ({}); download both files of the voice",
+                    model.display(),
+                    config.display()
+                ));
+            }
+            let name = model.file_stem().unwrap_or_default().to_string_lossy().into_owned();
+            return Ok(VoiceFiles { name, model, config });
+        }
+    }
+    let dirs: Vec<String> = voice_dirs().iter().map(|d| d.display().to_string()).collect();
+    Err(format!(
+        "voice `{voice}` not found in {}; run scripts/fetch-voice, or give --voice PATH/TO/VOICE.onnx",
+        dirs.join(", ")
+    ))
+}
+
+/// Every voice in the voice folders.
+pub fn installed() -> Vec<VoiceFiles> {
+    let mut out: Vec<VoiceFiles> = Vec::new();
+    for dir in voice_dirs() {
+        let Ok(entries) = std::fs::read_dir(&dir) else { continue };
+        let mut names: Vec<String> = entries
+            .filter_map(|e| e.ok())
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .filter_map(|n| n.strip_suffix(".onnx").map(str::to_string))
+            .collect();
+        names.sort();
+        for name in names {
+            if out.iter().all(|v| v.name != name) {
+                if let Ok(v) = find(&dir.join(format!("{name}.onnx")).to_string_lossy()) {
+                    out.push(v);
+                }
+            }
+        }
+    }
+    out
+}
+
+/// Finds `libonnxruntime.so`: `$ORT_DYLIB_PATH`, then the copy `scripts/fetch-voice` installs, then a Python
+/// `onnxruntime` package.
+pub fn onnxruntime_library() -> Result<PathBuf, String> {
+    if let Some(p) = std::env::var_os("ORT_DYLIB_PATH").filter(|v| !v.is_empty()) {
+        let p = PathBuf::from(p);
+        return if p.is_file() {
+            Ok(p)
+        } else {
+            Err(format!("ORT_DYLIB_PATH={} does not exist", p.display()))
+        };
+    }
+    let mut dirs = vec![data_dir().join("onnxruntime")];
+    if let Ok(out) = std::process::Command::new("python3")
+        .args(["-c", "import onnxruntime, os; print(os.path.dirname(onnxruntime.__file__))"])
+        .output()
+    {
+        if out.status.success() {
+            dirs.push(PathBuf::from(String::from_utf8_lossy(&out.stdout).trim()).join("capi"));
+        }
+    }
+    for dir in dirs {
+        let Ok(entries) = std::fs::read_dir(&dir) else { continue };
+        let mut libs: Vec<PathBuf> = entries
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| {
+                p.file_name()
+                    .is_some_and(|n| n.to_string_lossy().starts_with("libonnxruntime.so"))
+            })
+            .collect();
+        libs.sort();
+        if let Some(lib) = libs.pop() {
+            return Ok(lib);
+        }
+    }
+    Err("the ONNX Runtime library (libonnxruntime.so) is not installed; run scripts/fetch-voice, or set \
+         ORT_DYLIB_PATH"
+        .into())
+}
