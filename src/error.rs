@@ -44,7 +44,7 @@ pub enum Error {
     },
     #[error("{path}: corrupt cached audio ({reason}); delete the file and build again")]
     CorruptCache { path: PathBuf, reason: String },
-    #[error("backend `{backend}` is not available: {reason}")]
+    #[error("backend `{backend}` is not available: {}", reason.split_whitespace().collect::<Vec<_>>().join(" "))]
     BackendUnavailable { backend: String, reason: String },
     #[error("unknown backend `{name}`; run `narrate voices` to list backends")]
     UnknownBackend { name: String },
@@ -71,6 +71,10 @@ impl Error {
         match self {
             Error::BackendUnavailable { backend, .. } if backend == "espeak" => Some(
                 "install it with `apt-get install espeak-ng` (scripts/demo does this), or use --backend tone to test"
+                    .into(),
+            ),
+            Error::BackendUnavailable { backend, .. } if backend == "piper" => Some(
+                "scripts/fetch-voice installs the en_US-joe-medium voice and ONNX Runtime; or use --backend espeak"
                     .into(),
             ),
             _ => None,

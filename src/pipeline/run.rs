@@ -75,7 +75,8 @@ pub fn synthesize(
                 id: segment.id.clone(),
                 line: segment.line,
                 backend: backend.name().to_string(),
-                reason,
+                // Engines' messages can span lines; an error is one line.
+                reason: reason.split_whitespace().collect::<Vec<_>>().join(" "),
             };
             let audio = backend
                 .synthesize(&SpeechRequest {

@@ -3,5 +3,7 @@
 mod build;
 mod errors;
 mod espeak;
+#[cfg(feature = "piper")]
+mod piper;
 mod regen;
 mod support;

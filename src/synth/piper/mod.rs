@@ -38,7 +38,8 @@ pub struct Piper {
     jobs: AtomicUsize,
 }
 
-static ENVIRONMENT: OnceLock<std::result::Result<ort::environment::Environment, String>> = OnceLock::new();
+static ENVIRONMENT: OnceLock<std::result::Result<ort::environment::Environment, String>> =
+    OnceLock::new();
 
 fn environment() -> std::result::Result<&'static ort::environment::Environment, String> {
     ENVIRONMENT
@@ -116,21 +117,20 @@ impl Piper {
         let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
         let threads = (cores / self.jobs.load(Ordering::Relaxed).max(1)).max(1);
         let path = &model.files.model;
-        let session = Session::builder(env)
-            .and_then(|b| {
-                b.with_optimization_level(GraphOptimizationLevel::All)
-                    .and_then(|b| b.with_intra_threads(threads))
-                    .and_then(|b| b.with_inter_threads(1))
-                    .and_then(|b| b.with_config_entry("session.intra_op.allow_spinning", "0"))
-                    .map_err(Into::into)
-            })
-            .and_then(|mut b| b.commit_from_file(path))
-            .map_err(|e| {
-                format!(
-                    "{}: cannot load the model ({e}); the file may be damaged: fetch it again with scripts/fetch-voice",
-                    path.display()
-                )
-            })?;
+        let open = || -> ort::Result<Session> {
+            Session::builder(env)?
+                .with_optimization_level(GraphOptimizationLevel::All)?
+                .with_intra_threads(threads)?
+                .with_inter_threads(1)?
+                .with_config_entry("session.intra_op.allow_spinning", "0")?
+                .commit_from_file(path)
+        };
+        let session = open().map_err(|e| {
+            format!(
+                "{}: cannot load the model ({e}); the file may be damaged: fetch it again with scripts/fetch-voice",
+                path.display()
+            )
+        })?;
         let inputs: Vec<&str> = session.inputs().iter().map(|i| i.name()).collect();
         let mut wanted = vec!["input", "input_lengths", "scales"];
         if model.config.num_speakers > 1 {
@@ -163,13 +163,20 @@ impl Piper {
                 "scales" => Tensor::from_array(([3usize], vec![inf.noise_scale, inf.length_scale, inf.noise_w]))?,
             ];
             if model.config.num_speakers > 1 {
-                inputs.push(("sid".into(), Tensor::from_array(([1usize], vec![0i64]))?.into()));
+                inputs.push((
+                    "sid".into(),
+                    Tensor::from_array(([1usize], vec![0i64]))?.into(),
+                ));
             }
             let outputs = session.run(inputs)?;
             let (_, samples) = outputs[0].try_extract_tensor::<f32>()?;
             Ok(samples.to_vec())
         })();
-        model.pool.lock().unwrap_or_else(|e| e.into_inner()).push(session);
+        model
+            .pool
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(session);
         result.map_err(|e| {
             format!(
                 "inference failed ({e}); if this voice's config does not belong to its model, use the pair \
@@ -192,7 +199,9 @@ impl Backend for Piper {
         Ok(())
     }
     fn installed(&self) -> bool {
-        voice::find(DEFAULT_VOICE).is_ok() && voice::onnxruntime_library().is_ok() && phonemize::version().is_ok()
+        voice::find(DEFAULT_VOICE).is_ok()
+            && voice::onnxruntime_library().is_ok()
+            && phonemize::version().is_ok()
     }
     fn default_voice(&self) -> String {
         DEFAULT_VOICE.into()
@@ -234,7 +243,11 @@ impl Backend for Piper {
         for sentence in sentences.iter().filter(|s| !s.is_empty()) {
             let ids = phoneme_ids(sentence, &model.config.phoneme_id_map);
             let audio = self.infer(&model, ids)?;
-            samples.extend(audio.iter().map(|&v| (v * 32767.0).clamp(-32767.0, 32767.0) as i16));
+            samples.extend(
+                audio
+                    .iter()
+                    .map(|&v| (v * 32767.0).clamp(-32767.0, 32767.0) as i16),
+            );
         }
         Ok(Audio {
             sample_rate: model.config.audio.sample_rate,

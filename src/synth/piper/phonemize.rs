@@ -40,7 +40,9 @@ fn espeak() -> Result<&'static Mutex<Espeak>, String> {
 
 fn load() -> Result<Mutex<Espeak>, String> {
     let missing = |e: libloading::Error| {
-        format!("libespeak-ng is not installed ({e}); install it with `apt-get install libespeak-ng1`")
+        format!(
+            "libespeak-ng is not installed ({e}); install it with `apt-get install libespeak-ng1`"
+        )
     };
     // SAFETY: loading a shared library runs its initializers; libespeak-ng's are plain C.
     let lib = unsafe { libloading::Library::new("libespeak-ng.so.1") }.map_err(missing)?;
@@ -48,12 +50,23 @@ fn load() -> Result<Mutex<Espeak>, String> {
     unsafe {
         let initialize: Initialize = *lib.get(b"espeak_Initialize\0").map_err(missing)?;
         let set_voice: SetVoiceByName = *lib.get(b"espeak_SetVoiceByName\0").map_err(missing)?;
-        let text_to_phonemes: TextToPhonemes = *lib.get(b"espeak_TextToPhonemes\0").map_err(missing)?;
+        let text_to_phonemes: TextToPhonemes =
+            *lib.get(b"espeak_TextToPhonemes\0").map_err(missing)?;
         let info: Info = *lib.get(b"espeak_Info\0").map_err(missing)?;
-        if initialize(AUDIO_OUTPUT_SYNCHRONOUS, 0, std::ptr::null(), INITIALIZE_DONT_EXIT) < 0 {
-            return Err("libespeak-ng could not load its data (is espeak-ng-data installed?)".into());
+        if initialize(
+            AUDIO_OUTPUT_SYNCHRONOUS,
+            0,
+            std::ptr::null(),
+            INITIALIZE_DONT_EXIT,
+        ) < 0
+        {
+            return Err(
+                "libespeak-ng could not load its data (is espeak-ng-data installed?)".into(),
+            );
         }
-        let version = CStr::from_ptr(info(std::ptr::null_mut())).to_string_lossy().into_owned();
+        let version = CStr::from_ptr(info(std::ptr::null_mut()))
+            .to_string_lossy()
+            .into_owned();
         Ok(Mutex::new(Espeak {
             _lib: lib,
             set_voice,
@@ -66,7 +79,11 @@ fn load() -> Result<Mutex<Espeak>, String> {
 
 /// libespeak-ng's version, e.g. `1.51`.
 pub fn version() -> Result<String, String> {
-    Ok(espeak()?.lock().unwrap_or_else(|e| e.into_inner()).version.clone())
+    Ok(espeak()?
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .version
+        .clone())
 }
 
 /// Phonemes of `text` in the espeak voice `voice`, one list per sentence, as Piper builds them.
@@ -75,7 +92,12 @@ pub fn phonemize(voice: &str, text: &str) -> Result<Vec<Vec<char>>, String> {
     let mut sentences = Vec::new();
     let mut current = String::new();
     for (ipa, terminator) in clauses {
-        current.push_str(&strip_language_flags(&ipa));
+        let mut ipa = linking_yod(&strip_language_flags(&ipa));
+        if voice == "en-us" {
+            // espeak-ng 1.52's en-us data merged FORCE into NORTH: "four" is fˈɔːɹ, where 1.51 has fˈoːɹ.
+            ipa = ipa.replace("oːɹ", "ɔːɹ");
+        }
+        current.push_str(&ipa);
         if let Some(t) = terminator {
             current.push(t);
             if matches!(t, ',' | ':' | ';') {
@@ -101,7 +123,9 @@ fn clauses(voice: &str, text: &str) -> Result<Vec<(String, Option<char>)>, Strin
         let c_voice = CString::new(voice).map_err(|_| "bad voice name".to_string())?;
         // SAFETY: a valid C string; the engine is initialized and we hold its lock.
         if unsafe { (engine.set_voice)(c_voice.as_ptr()) } != 0 {
-            return Err(format!("espeak-ng has no voice `{voice}` (the voice config's espeak.voice)"));
+            return Err(format!(
+                "espeak-ng has no voice `{voice}` (the voice config's espeak.voice)"
+            ));
         }
         engine.voice = Some(voice.to_string());
     }
@@ -126,7 +150,17 @@ fn clauses(voice: &str, text: &str) -> Result<Vec<(String, Option<char>)>, Strin
             (ptr as usize - start).min(bytes.len())
         };
         let consumed = String::from_utf8_lossy(&bytes[before.min(after)..after]);
-        out.push((ipa, terminator(&consumed)));
+        // espeak reads one character past a clause (the first of the next one) before it returns; that
+        // character is not part of this clause's punctuation.
+        let clause = if ptr.is_null() {
+            &consumed[..]
+        } else {
+            consumed
+                .char_indices()
+                .last()
+                .map_or("", |(i, _)| &consumed[..i])
+        };
+        out.push((ipa, terminator(clause)));
         if after <= before && !ptr.is_null() {
             break; // no progress: never loop forever on odd input
         }
@@ -134,14 +168,59 @@ fn clauses(voice: &str, text: &str) -> Result<Vec<(String, Option<char>)>, Strin
     Ok(out)
 }
 
-/// The punctuation that ends a clause of source text (closing quotes and brackets after it are skipped).
+/// The punctuation that ends a clause of source text (closing quotes and brackets after it are skipped), as
+/// espeak-ng 1.52's `espeak_TextToPhonemesWithTerminator` reports it to Piper: an ellipsis ends no clause and
+/// adds nothing; a dash reads as a semicolon.
 fn terminator(clause: &str) -> Option<char> {
-    let t = clause.trim_end().trim_end_matches(['"', '\'', '”', '’', ')', ']', '»']);
+    let t = clause
+        .trim_end()
+        .trim_end_matches(['"', '\'', '”', '’', ')', ']', '»']);
+    if t.ends_with("..") || t.ends_with('…') {
+        return None;
+    }
     match t.chars().last()? {
         c @ ('.' | ',' | '?' | '!' | ':' | ';') => Some(c),
-        '…' => Some('.'),
+        '—' | '–' => Some(';'),
         _ => None,
     }
+}
+
+/// espeak-ng 1.52 (the version inside piper-tts, whose phonemes Piper voices are trained on) writes a linking
+/// `ʲ` after an /i/ or /ɪ/ that runs into a vowel: "three apples" is `θɹˈiːʲ ˈæpəlz`, "busiest" `bˈɪziʲɪst`.
+/// Debian's 1.51 does not, so it is added here: after `i`, `iː` or a lone `ɪ` (not the end of `aɪ`, `eɪ`, `ɔɪ`),
+/// before a vowel in the same word (except `ə`, which makes the diphthong `iə`) or at the start of the next.
+pub fn linking_yod(ipa: &str) -> String {
+    const VOWELS: &[char] = &[
+        'a', 'æ', 'ɑ', 'ɐ', 'ɒ', 'ɔ', 'o', 'ɛ', 'e', 'ɪ', 'i', 'ʊ', 'u', 'ʌ', 'ə', 'ɜ', 'ɚ',
+    ];
+    let chars: Vec<char> = ipa.chars().collect();
+    let mut out = String::with_capacity(ipa.len() + 8);
+    for (i, &c) in chars.iter().enumerate() {
+        out.push(c);
+        let high_front = match c {
+            'i' => true,
+            'ɪ' => !matches!(chars.get(i.wrapping_sub(1)), Some('a' | 'e' | 'ɔ' | 'o')) || i == 0,
+            'ː' => i > 0 && chars[i - 1] == 'i',
+            _ => false,
+        };
+        if !high_front || chars.get(i + 1) == Some(&'ː') {
+            continue;
+        }
+        let mut j = i + 1;
+        let crosses_word = chars.get(j) == Some(&' ');
+        if crosses_word {
+            j += 1;
+        }
+        while matches!(chars.get(j), Some('ˈ' | 'ˌ')) {
+            j += 1;
+        }
+        match chars.get(j) {
+            Some('ə') if !crosses_word => {}
+            Some(v) if VOWELS.contains(v) => out.push('ʲ'),
+            _ => {}
+        }
+    }
+    out
 }
 
 /// Removes espeak's language-switch flags such as `(fr)` and `(en)`.
@@ -168,6 +247,28 @@ mod tests {
         assert_eq!(terminator("Hello, "), Some(','));
         assert_eq!(terminator("he said.” "), Some('.'));
         assert_eq!(terminator("no end"), None);
-        assert_eq!(strip_language_flags("(fr)bɔ̃ʒˈuːɹ(en) wˈɜːld"), "bɔ̃ʒˈuːɹ wˈɜːld");
+        assert_eq!(
+            strip_language_flags("(fr)bɔ̃ʒˈuːɹ(en) wˈɜːld"),
+            "bɔ̃ʒˈuːɹ wˈɜːld"
+        );
+        assert_eq!(terminator("Wait... "), None);
+        assert_eq!(terminator("short — "), Some(';'));
+    }
+
+    #[test]
+    fn linking_yod_as_espeak_1_52_writes_it() {
+        let table = [
+            ("θɹˈiː ˈæpəlz", "θɹˈiːʲ ˈæpəlz"),
+            ("bˈɪziɪst", "bˈɪziʲɪst"),
+            ("ɹˈeɪʃɪˌoʊ", "ɹˈeɪʃɪʲˌoʊ"),
+            ("ðɪ ɐɡɹˈiːmənt", "ðɪʲ ɐɡɹˈiːmənt"),
+            ("kjˈʊɹɹiəs", "kjˈʊɹɹiəs"),
+            ("ˌaɪˌiːˈeɪ", "ˌaɪˌiːʲˈeɪ"),
+            ("ˈɛvɹi twˈɛlv", "ˈɛvɹi twˈɛlv"),
+            ("mˈiːɾɪŋ", "mˈiːɾɪŋ"),
+        ];
+        for (input, want) in table {
+            assert_eq!(linking_yod(input), want, "{input}");
+        }
     }
 }

@@ -71,8 +71,8 @@ fn noise_w() -> f32 {
 impl VoiceConfig {
     pub fn load(path: &Path) -> Result<VoiceConfig, String> {
         let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
-        let config: VoiceConfig =
-            serde_json::from_str(&text).map_err(|e| format!("{}: not a Piper voice config: {e}", path.display()))?;
+        let config: VoiceConfig = serde_json::from_str(&text)
+            .map_err(|e| format!("{}: not a Piper voice config: {e}", path.display()))?;
         if config.phoneme_type != "espeak" {
             return Err(format!(
                 "{}: phoneme_type `{}` is not supported (only espeak)",
@@ -125,7 +125,9 @@ pub fn data_dir() -> PathBuf {
     if let Some(x) = std::env::var_os("XDG_DATA_HOME").filter(|v| !v.is_empty()) {
         return PathBuf::from(x).join("narrate");
     }
-    let home = std::env::var_os("HOME").map(PathBuf::from).unwrap_or_default();
+    let home = std::env::var_os("HOME")
+        .map(PathBuf::from)
+        .unwrap_or_default();
     home.join(".local/share/narrate")
 }
 
@@ -135,7 +137,10 @@ pub fn find(voice: &str) -> Result<VoiceFiles, String> {
     let candidates: Vec<PathBuf> = if voice.ends_with(".onnx") || as_path.components().count() > 1 {
         vec![as_path.to_path_buf()]
     } else {
-        voice_dirs().iter().map(|d| d.join(format!("{voice}.onnx"))).collect()
+        voice_dirs()
+            .iter()
+            .map(|d| d.join(format!("{voice}.onnx")))
+            .collect()
     };
     for model in candidates {
         if model.is_file() {
@@ -149,11 +154,22 @@ pub fn find(voice: &str) -> Result<VoiceFiles, String> {
                     config.display()
                 ));
             }
-            let name = model.file_stem().unwrap_or_default().to_string_lossy().into_owned();
-            return Ok(VoiceFiles { name, model, config });
+            let name = model
+                .file_stem()
+                .unwrap_or_default()
+                .to_string_lossy()
+                .into_owned();
+            return Ok(VoiceFiles {
+                name,
+                model,
+                config,
+            });
         }
     }
-    let dirs: Vec<String> = voice_dirs().iter().map(|d| d.display().to_string()).collect();
+    let dirs: Vec<String> = voice_dirs()
+        .iter()
+        .map(|d| d.display().to_string())
+        .collect();
     Err(format!(
         "voice `{voice}` not found in {}; run scripts/fetch-voice, or give --voice PATH/TO/VOICE.onnx",
         dirs.join(", ")
@@ -164,7 +180,9 @@ pub fn find(voice: &str) -> Result<VoiceFiles, String> {
 pub fn installed() -> Vec<VoiceFiles> {
     let mut out: Vec<VoiceFiles> = Vec::new();
     for dir in voice_dirs() {
-        let Ok(entries) = std::fs::read_dir(&dir) else { continue };
+        let Ok(entries) = std::fs::read_dir(&dir) else {
+            continue;
+        };
         let mut names: Vec<String> = entries
             .filter_map(|e| e.ok())
             .map(|e| e.file_name().to_string_lossy().into_owned())
@@ -195,7 +213,10 @@ pub fn onnxruntime_library() -> Result<PathBuf, String> {
     }
     let mut dirs = vec![data_dir().join("onnxruntime")];
     if let Ok(out) = std::process::Command::new("python3")
-        .args(["-c", "import onnxruntime, os; print(os.path.dirname(onnxruntime.__file__))"])
+        .args([
+            "-c",
+            "import onnxruntime, os; print(os.path.dirname(onnxruntime.__file__))",
+        ])
         .output()
     {
         if out.status.success() {
@@ -203,7 +224,9 @@ pub fn onnxruntime_library() -> Result<PathBuf, String> {
         }
     }
     for dir in dirs {
-        let Ok(entries) = std::fs::read_dir(&dir) else { continue };
+        let Ok(entries) = std::fs::read_dir(&dir) else {
+            continue;
+        };
         let mut libs: Vec<PathBuf> = entries
             .filter_map(|e| e.ok().map(|e| e.path()))
             .filter(|p| {
