@@ -40,6 +40,8 @@ pub fn synthesize(
             todo.push(s);
         }
     }
+    // Longest first, so a run does not end with one long sentence on one core while the others idle.
+    todo.sort_by_key(|s| std::cmp::Reverse(s.spoken.len()));
     let jobs = backend
         .max_parallel()
         .map_or(jobs, |cap| jobs.min(cap))
@@ -70,7 +72,8 @@ pub fn synthesize(
         .build()
         .map_err(|e| Error::Invalid(format!("cannot start {jobs} worker threads: {e}")))?;
     let result = pool.install(|| {
-        todo.par_iter().try_for_each(|segment| {
+        // One segment per task: work is handed out in that order as workers free up.
+        todo.par_iter().with_max_len(1).try_for_each(|segment| {
             let fail = |reason: String| Error::Synthesis {
                 id: segment.id.clone(),
                 line: segment.line,

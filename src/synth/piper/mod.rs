@@ -117,6 +117,8 @@ impl Piper {
         let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
         let threads = (cores / self.jobs.load(Ordering::Relaxed).max(1)).max(1);
         let path = &model.files.model;
+        // Measured on 2 cores (docs/BENCHMARKS.md): one single-threaded session per worker beats fewer sessions
+        // with more intra-op threads; spinning threads only burn the other worker's core.
         let open = || -> ort::Result<Session> {
             Session::builder(env)?
                 .with_optimization_level(GraphOptimizationLevel::All)?
