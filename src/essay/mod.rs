@@ -1,6 +1,7 @@
 //! The essay as narrate understands it: a title, sections with optional headings, and paragraphs of text.
 
 pub mod parse;
+pub mod normalize;
 pub mod segment;
 
 use std::path::Path;
