@@ -47,6 +47,9 @@ pub struct PlanArgs {
     /// Print the plan as JSON.
     #[arg(long)]
     pub json: bool,
+    /// Show the spoken text under each segment's written text, to catch a misreading before any audio is made.
+    #[arg(long)]
+    pub spoken: bool,
     #[command(flatten)]
     pub synth: SynthArgs,
 }
@@ -111,15 +114,12 @@ pub struct SynthArgs {
     /// Longest segment in characters; longer sentences are split at clauses, then words [default: 300].
     #[arg(long, value_name = "CHARS", value_parser = clap::value_parser!(u32).range(40..))]
     pub max_chars: Option<u32>,
-    /// Pause between sentences in milliseconds [default: 250].
-    #[arg(long, value_name = "MS")]
-    pub pause_sentence: Option<u32>,
-    /// Pause between paragraphs in milliseconds [default: 700].
-    #[arg(long, value_name = "MS")]
-    pub pause_paragraph: Option<u32>,
-    /// Pause before a new section in milliseconds [default: 1500].
-    #[arg(long, value_name = "MS")]
-    pub pause_section: Option<u32>,
+    /// Pauses, e.g. `sentence=250ms,paragraph=700ms,section=1.5s` (any subset) [default: those].
+    #[arg(long, value_name = "LIST")]
+    pub pause: Option<String>,
+    /// Turn written text into spoken text (numbers, dates, abbreviations…) before synthesis [default: on].
+    #[arg(long, value_enum)]
+    pub normalize: Option<Switch>,
     /// Author written into the WAV and manifest [default: the essay's "By …" line].
     #[arg(long)]
     pub author: Option<String>,
@@ -137,4 +137,10 @@ pub enum ChapterMode {
     Auto,
     Heading,
     Paragraph,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Switch {
+    On,
+    Off,
 }

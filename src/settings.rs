@@ -1,10 +1,12 @@
-//! Resolved settings: command-line flags over `narrate.toml` over defaults, built in one place.
+//! Resolved settings: command-line flags over `narrate.toml` beside the essay over the user's
+//! `~/.config/narrate/narrate.toml` over defaults, built in one place.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
-use crate::cli::{ChapterMode, SynthArgs};
+use crate::cli::{ChapterMode, Switch, SynthArgs};
 use crate::error::{Error, Result};
 
 /// Pauses between segments, in milliseconds.
@@ -13,6 +15,56 @@ pub struct Pauses {
     pub sentence_ms: u32,
     pub paragraph_ms: u32,
     pub section_ms: u32,
+}
+
+impl Default for Pauses {
+    fn default() -> Self {
+        Pauses {
+            sentence_ms: 250,
+            paragraph_ms: 700,
+            section_ms: 1500,
+        }
+    }
+}
+
+impl Pauses {
+    /// Applies a list such as `sentence=250ms,paragraph=0.7s,section=2s` over these pauses.
+    pub fn apply(mut self, list: &str) -> std::result::Result<Pauses, String> {
+        for item in list.split(',').map(str::trim).filter(|i| !i.is_empty()) {
+            let (name, value) = item
+                .split_once('=')
+                .ok_or_else(|| format!("`{item}` is not NAME=DURATION (e.g. section=1.5s)"))?;
+            let ms = parse_duration(value.trim())?;
+            match name.trim() {
+                "sentence" => self.sentence_ms = ms,
+                "paragraph" => self.paragraph_ms = ms,
+                "section" => self.section_ms = ms,
+                other => {
+                    return Err(format!(
+                        "unknown pause `{other}`; use sentence, paragraph or section"
+                    ))
+                }
+            }
+        }
+        Ok(self)
+    }
+}
+
+/// `250ms`, `1.5s`, `2s` or a bare number of milliseconds.
+pub fn parse_duration(text: &str) -> std::result::Result<u32, String> {
+    let bad = || format!("`{text}` is not a duration (e.g. 250ms or 1.5s)");
+    let (number, scale) = if let Some(n) = text.strip_suffix("ms") {
+        (n, 1.0)
+    } else if let Some(n) = text.strip_suffix('s') {
+        (n, 1000.0)
+    } else {
+        (text, 1.0)
+    };
+    let value: f64 = number.trim().parse().map_err(|_| bad())?;
+    if !(0.0..=600_000.0).contains(&(value * scale)) {
+        return Err(bad());
+    }
+    Ok((value * scale).round() as u32)
 }
 
 /// Everything a build needs to know, resolved.
@@ -27,9 +79,13 @@ pub struct Settings {
     pub max_chars: usize,
     pub pauses: Pauses,
     pub author: Option<String>,
+    pub normalize: bool,
+    pub lexicon: BTreeMap<String, String>,
+    pub acronyms: Vec<String>,
+    pub initialisms: Vec<String>,
 }
 
-/// The keys `narrate.toml` may set (all optional; the same names as the flags, with `_` for `-`).
+/// The keys a `narrate.toml` may set (all optional; the flags' names with `_` for `-`).
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct FileSettings {
@@ -40,18 +96,51 @@ struct FileSettings {
     cache: Option<PathBuf>,
     chapters: Option<ChapterMode>,
     max_chars: Option<u32>,
-    pause_sentence: Option<u32>,
-    pause_paragraph: Option<u32>,
-    pause_section: Option<u32>,
+    pause: Option<String>,
     author: Option<String>,
+    normalize: Option<bool>,
+    #[serde(default)]
+    lexicon: BTreeMap<String, String>,
+    #[serde(default)]
+    acronyms: Vec<String>,
+    #[serde(default)]
+    initialisms: Vec<String>,
+}
+
+impl FileSettings {
+    /// `self` over `base`: its values win, its lexicon entries are added over the base's.
+    fn over(self, base: FileSettings) -> FileSettings {
+        let mut lexicon = base.lexicon;
+        lexicon.extend(self.lexicon);
+        FileSettings {
+            backend: self.backend.or(base.backend),
+            voice: self.voice.or(base.voice),
+            rate: self.rate.or(base.rate),
+            jobs: self.jobs.or(base.jobs),
+            cache: self.cache.or(base.cache),
+            chapters: self.chapters.or(base.chapters),
+            max_chars: self.max_chars.or(base.max_chars),
+            pause: self.pause.or(base.pause),
+            author: self.author.or(base.author),
+            normalize: self.normalize.or(base.normalize),
+            lexicon,
+            acronyms: [base.acronyms, self.acronyms].concat(),
+            initialisms: [base.initialisms, self.initialisms].concat(),
+        }
+    }
 }
 
 pub const DEFAULT_MAX_CHARS: usize = 300;
 
 impl Settings {
-    /// Resolves flags for an essay: `--config FILE`, else `narrate.toml` in the essay's folder, else defaults.
+    /// Resolves flags for an essay: `--config FILE`, else `narrate.toml` in the essay's folder, each over the
+    /// user's `narrate.toml` in `$XDG_CONFIG_HOME/narrate` (or `~/.config/narrate`), then defaults.
     pub fn resolve(args: &SynthArgs, essay: &Path) -> Result<Settings> {
-        let file = match &args.config {
+        let user = match user_config() {
+            Some(path) if path.is_file() => load_file(&path)?,
+            _ => FileSettings::default(),
+        };
+        let local = match &args.config {
             Some(path) => load_file(path)?,
             None => {
                 let beside = essay
@@ -65,7 +154,17 @@ impl Settings {
                 }
             }
         };
+        let file = local.over(user);
         let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        let mut pauses = Pauses::default();
+        for list in [file.pause.as_deref(), args.pause.as_deref()]
+            .into_iter()
+            .flatten()
+        {
+            pauses = pauses
+                .apply(list)
+                .map_err(|e| Error::Invalid(format!("pause: {e}")))?;
+        }
         Ok(Settings {
             backend: args
                 .backend
@@ -85,12 +184,14 @@ impl Settings {
                 .max_chars
                 .or(file.max_chars)
                 .map_or(DEFAULT_MAX_CHARS, |m| m.max(40) as usize),
-            pauses: Pauses {
-                sentence_ms: args.pause_sentence.or(file.pause_sentence).unwrap_or(250),
-                paragraph_ms: args.pause_paragraph.or(file.pause_paragraph).unwrap_or(700),
-                section_ms: args.pause_section.or(file.pause_section).unwrap_or(1500),
-            },
+            pauses,
             author: args.author.clone().or(file.author),
+            normalize: args
+                .normalize
+                .map_or(file.normalize.unwrap_or(true), |s| s == Switch::On),
+            lexicon: file.lexicon,
+            acronyms: file.acronyms,
+            initialisms: file.initialisms,
         })
     }
 }
@@ -106,6 +207,15 @@ fn load_file(path: &Path) -> Result<FileSettings> {
     })
 }
 
+/// `$XDG_CONFIG_HOME/narrate/narrate.toml`, else `~/.config/narrate/narrate.toml`.
+fn user_config() -> Option<PathBuf> {
+    let dir = std::env::var_os("XDG_CONFIG_HOME")
+        .filter(|v| !v.is_empty())
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".config")))?;
+    Some(dir.join("narrate").join("narrate.toml"))
+}
+
 /// `$XDG_CACHE_HOME/narrate`, else `~/.cache/narrate`, else `.narrate-cache`.
 pub fn default_cache_dir() -> PathBuf {
     if let Some(xdg) = std::env::var_os("XDG_CACHE_HOME").filter(|v| !v.is_empty()) {
@@ -114,5 +224,24 @@ pub fn default_cache_dir() -> PathBuf {
     match std::env::var_os("HOME").filter(|v| !v.is_empty()) {
         Some(home) => PathBuf::from(home).join(".cache").join("narrate"),
         None => PathBuf::from(".narrate-cache"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pause_lists_and_durations() {
+        let p = Pauses::default()
+            .apply("sentence=100ms, section=2.5s")
+            .unwrap();
+        assert_eq!(
+            (p.sentence_ms, p.paragraph_ms, p.section_ms),
+            (100, 700, 2500)
+        );
+        assert_eq!(parse_duration("700").unwrap(), 700);
+        assert!(Pauses::default().apply("breath=1s").is_err());
+        assert!(parse_duration("soon").is_err());
     }
 }

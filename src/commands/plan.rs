@@ -67,6 +67,9 @@ pub fn run(args: PlanArgs) -> Result<()> {
                 format!("l{}", s.line),
                 s.text
             ));
+            if args.spoken && s.spoken != s.text {
+                out.push_str(&format!("  {:<10} {:>11}  → {}\n", "", "", s.spoken));
+            }
         }
     }
     super::print(&out);

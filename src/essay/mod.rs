@@ -1,7 +1,8 @@
 //! The essay as narrate understands it: a title, sections with optional headings, and paragraphs of text.
 
-pub mod parse;
+pub mod lexicon;
 pub mod normalize;
+pub mod parse;
 pub mod segment;
 
 use std::path::Path;
@@ -10,12 +11,22 @@ use serde::Serialize;
 
 pub use parse::{load, parse_str};
 
+/// An explicit break written in the essay: `<!-- pause 2s -->` or `[pause 2s]` on its own line, or a
+/// horizontal rule (a section-length pause).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum Pause {
+    Millis(u32),
+    Section,
+}
+
 /// A heading or title, with the line it came from in the source file.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Heading {
     pub text: String,
     pub level: u8,
     pub line: usize,
+    /// A break written just before it.
+    pub pause_before: Option<Pause>,
 }
 
 /// One paragraph of prose (a list item or quotation counts as one too).
@@ -25,6 +36,8 @@ pub struct Paragraph {
     pub line: usize,
     /// A Markdown list item: part of the paragraph before it, not a new chapter of its own.
     pub list_item: bool,
+    /// A break written just before it.
+    pub pause_before: Option<Pause>,
 }
 
 /// Text under one heading; the first section may have no heading (an introduction, or a whole op-ed).
@@ -94,10 +107,18 @@ impl Essay {
         from_byline.or_else(|| self.front_matter_author.clone())
     }
 
-    fn push_paragraph(&mut self, text: String, line: usize, list_item: bool) {
+    /// Adds a paragraph (nothing if `text` is empty); it takes the pending break, if any.
+    fn push_paragraph(
+        &mut self,
+        text: String,
+        line: usize,
+        list_item: bool,
+        pause: &mut Option<Pause>,
+    ) {
         if text.is_empty() {
             return;
         }
+        let pause_before = pause.take();
         if self.sections.is_empty() {
             self.sections.push(Section::default());
         }
@@ -106,13 +127,15 @@ impl Essay {
             text,
             line,
             list_item,
+            pause_before,
         });
     }
 
-    fn push_heading(&mut self, heading: Heading) {
+    fn push_heading(&mut self, mut heading: Heading, pause: &mut Option<Pause>) {
         if heading.text.is_empty() {
             return;
         }
+        heading.pause_before = pause.take();
         self.sections.push(Section {
             heading: Some(heading),
             paragraphs: Vec::new(),
@@ -145,6 +168,25 @@ fn is_byline(text: &str) -> bool {
 }
 
 /// Whether a line ends like a sentence (so it is prose, not a heading or title).
+/// A break written on its own line: `<!-- pause 2s -->`, `[pause 2s]`, or a rule (`---`, `***`, `* * *`).
+pub fn pause_mark(line: &str) -> Option<Pause> {
+    let t = line.trim();
+    let inner = t
+        .strip_prefix("<!--")
+        .and_then(|r| r.strip_suffix("-->"))
+        .or_else(|| t.strip_prefix('[').and_then(|r| r.strip_suffix(']')));
+    if let Some(inner) = inner {
+        let rest = inner.trim().strip_prefix("pause")?;
+        return crate::settings::parse_duration(rest.trim())
+            .ok()
+            .map(Pause::Millis);
+    }
+    let squeezed: String = t.chars().filter(|c| !c.is_whitespace()).collect();
+    let rule = squeezed.len() >= 3
+        && (squeezed.chars().all(|c| c == '-') || squeezed.chars().all(|c| c == '*'));
+    rule.then_some(Pause::Section)
+}
+
 pub fn ends_with_sentence_punctuation(text: &str) -> bool {
     let trimmed = text.trim_end_matches(['"', '\'', '”', '’', ')', ']', '*', '_']);
     trimmed.ends_with(['.', '!', '?', ':', ';', ',', '…'])

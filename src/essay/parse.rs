@@ -4,7 +4,7 @@ use std::path::Path;
 
 use pulldown_cmark::{Event, HeadingLevel, Options, Parser, Tag, TagEnd};
 
-use super::{ends_with_sentence_punctuation, tidy, Essay, Heading, Skipped};
+use super::{ends_with_sentence_punctuation, pause_mark, tidy, Essay, Heading, Pause, Skipped};
 use crate::error::{Error, Result};
 
 /// Which parser reads a file.
@@ -92,11 +92,16 @@ fn parse_markdown(text: &str) -> Essay {
     let mut seen_heading = false;
     let mut list_depth = 0usize;
     let mut front_matter: Option<String> = None;
+    let mut pause: Option<Pause> = None;
 
-    let flush = |essay: &mut Essay, buf: &mut String, line: usize, list_depth: usize| {
+    let flush = |essay: &mut Essay,
+                 buf: &mut String,
+                 line: usize,
+                 list_depth: usize,
+                 pause: &mut Option<Pause>| {
         let t = tidy(buf);
         buf.clear();
-        essay.push_paragraph(t, line, list_depth > 0);
+        essay.push_paragraph(t, line, list_depth > 0, pause);
     };
 
     let options = Options::ENABLE_TABLES
@@ -138,30 +143,28 @@ fn parse_markdown(text: &str) -> Essay {
                 skip_depth = 1;
             }
             Event::Start(Tag::Heading { level, .. }) => {
-                flush(&mut essay, &mut buf, buf_line, list_depth);
+                flush(&mut essay, &mut buf, buf_line, list_depth, &mut pause);
                 heading = Some((heading_level(level), line));
             }
             Event::End(TagEnd::Heading(_)) => {
                 let (level, hline) = heading.take().unwrap_or((2, line));
                 let text = tidy(&buf);
                 buf.clear();
+                let heading = Heading {
+                    text,
+                    level,
+                    line: hline,
+                    pause_before: None,
+                };
                 if level == 1 && essay.title.is_none() && !seen_heading {
-                    essay.title = Some(Heading {
-                        text,
-                        level,
-                        line: hline,
-                    });
+                    essay.title = Some(heading);
                 } else {
-                    essay.push_heading(Heading {
-                        text,
-                        level,
-                        line: hline,
-                    });
+                    essay.push_heading(heading, &mut pause);
                 }
                 seen_heading = true;
             }
             Event::Start(Tag::Paragraph | Tag::Item | Tag::BlockQuote(_) | Tag::List(_)) => {
-                flush(&mut essay, &mut buf, buf_line, list_depth);
+                flush(&mut essay, &mut buf, buf_line, list_depth, &mut pause);
                 buf_line = line;
                 if let Event::Start(Tag::List(_)) = event {
                     list_depth += 1;
@@ -170,7 +173,7 @@ fn parse_markdown(text: &str) -> Essay {
             Event::End(
                 TagEnd::Paragraph | TagEnd::Item | TagEnd::BlockQuote(_) | TagEnd::List(_),
             ) => {
-                flush(&mut essay, &mut buf, buf_line, list_depth);
+                flush(&mut essay, &mut buf, buf_line, list_depth, &mut pause);
                 if let Event::End(TagEnd::List(_)) = event {
                     list_depth = list_depth.saturating_sub(1);
                 }
@@ -182,10 +185,16 @@ fn parse_markdown(text: &str) -> Essay {
                 buf.push_str(&t);
             }
             Event::SoftBreak | Event::HardBreak => buf.push(' '),
+            Event::Html(html) => {
+                if let Some(p) = pause_mark(&html) {
+                    pause = Some(p);
+                }
+            }
+            Event::Rule => pause = Some(Pause::Section),
             _ => {}
         }
     }
-    flush(&mut essay, &mut buf, buf_line, list_depth);
+    flush(&mut essay, &mut buf, buf_line, list_depth, &mut pause);
     essay
 }
 
@@ -206,6 +215,7 @@ fn read_front_matter(meta: &str, essay: &mut Essay) {
                     text: value,
                     level: 1,
                     line: i + 2,
+                    pause_before: None,
                 })
             }
             "author" => essay.front_matter_author = Some(value),
@@ -258,27 +268,37 @@ fn parse_text(text: &str) -> Essay {
     }
 
     let mut essay = Essay::default();
+    let mut pause: Option<Pause> = None;
     for (i, (line, block)) in blocks.into_iter().enumerate() {
         let joined = tidy(&block.join(" "));
+        if let (1, Some(p)) = (block.len(), pause_mark(&joined)) {
+            pause = Some(p);
+            continue;
+        }
         let standalone = block.len() == 1 && !ends_with_sentence_punctuation(&joined);
         if i == 0 && standalone && joined.chars().count() <= MAX_TITLE_CHARS {
             essay.title = Some(Heading {
                 text: joined,
                 level: 1,
                 line,
+                pause_before: None,
             });
         } else if i > 0
             && standalone
             && joined.chars().count() <= MAX_HEADING_CHARS
             && !super::is_byline(&joined)
         {
-            essay.push_heading(Heading {
-                text: joined,
-                level: 2,
-                line,
-            });
+            essay.push_heading(
+                Heading {
+                    text: joined,
+                    level: 2,
+                    line,
+                    pause_before: None,
+                },
+                &mut pause,
+            );
         } else {
-            essay.push_paragraph(joined, line, false);
+            essay.push_paragraph(joined, line, false, &mut pause);
         }
     }
     essay
@@ -343,6 +363,36 @@ mod tests {
             .map(|p| p.list_item)
             .collect();
         assert_eq!(flags, vec![false, true, true, false]);
+    }
+
+    #[test]
+    fn explicit_pauses_and_rules() {
+        let e = parse_str(
+            "# T\n\nOne.\n\n<!-- pause 2s -->\n\nTwo.\n\n---\n\nThree.\n",
+            Format::Markdown,
+        );
+        let pauses: Vec<Option<Pause>> = e.sections[0]
+            .paragraphs
+            .iter()
+            .map(|p| p.pause_before)
+            .collect();
+        assert_eq!(
+            pauses,
+            vec![None, Some(Pause::Millis(2000)), Some(Pause::Section)]
+        );
+        let t = parse_str(
+            "T\n\nOne.\n\n[pause 500ms]\n\nTwo.\n\n* * *\n\nThree.\n",
+            Format::Text,
+        );
+        let pauses: Vec<Option<Pause>> = t.sections[0]
+            .paragraphs
+            .iter()
+            .map(|p| p.pause_before)
+            .collect();
+        assert_eq!(
+            pauses,
+            vec![None, Some(Pause::Millis(500)), Some(Pause::Section)]
+        );
     }
 
     #[test]

@@ -92,14 +92,24 @@ fn is_sentence_boundary(sentence: &str, term: char, run: bool, next: &str) -> bo
             return false;
         }
     }
-    // Inner abbreviations and initialisms (U.K., e.g.) end a sentence only before a capital, which `starts_new`
-    // already checked; a number or quote after them is still read as the same sentence.
+    // Inner abbreviations and initialisms (U.K., etc.) end a sentence only before a word that usually opens
+    // one: "in the U.K. Then it rained" splits, "the U.K. Hydrographic Office" does not.
     let initialism = word.contains('.') && word.split('.').all(|p| p.chars().count() <= 1);
     if INNER.contains(&lower.as_str()) || initialism {
-        return first.is_uppercase();
+        let next_word: String = next.chars().take_while(|c| c.is_alphabetic()).collect();
+        return SENTENCE_OPENERS.contains(&next_word.as_str());
     }
     true
 }
+
+/// Words that often open a sentence, used to tell whether "U.K." or "etc." before a capital ends one.
+const SENTENCE_OPENERS: &[&str] = &[
+    "The", "A", "An", "It", "He", "She", "They", "We", "I", "You", "This", "That", "These",
+    "Those", "There", "Then", "But", "And", "So", "Or", "In", "On", "At", "As", "If", "When",
+    "While", "After", "Before", "Since", "Yet", "Our", "My", "His", "Her", "Their", "Its", "Some",
+    "Many", "Most", "No", "Not", "What", "Why", "How", "Who", "Where", "Now", "Still", "Even",
+    "All", "Each", "Every", "For", "With", "From", "Today", "Later",
+];
 
 /// Splits a sentence longer than `max` characters: at clause punctuation (`;`, `:`, `,`, dashes) where it can,
 /// at a word boundary where it cannot, and mid-word only for a single word longer than `max`.
@@ -123,24 +133,6 @@ pub fn split_long(sentence: &str, max: usize) -> Vec<String> {
     }
     push_trimmed(&mut out, rest);
     out
-}
-
-/// The text a backend is given for a written segment: typographic quotes, dashes and ellipses turned into the
-/// plain forms every speech engine reads as punctuation. (Numbers and abbreviations are a later stage's job.)
-pub fn spoken(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '“' | '”' | '„' | '«' | '»' => out.push('"'),
-            '‘' | '’' | '‚' => out.push('\''),
-            '—' | '―' => out.push_str(", "),
-            '–' => out.push_str(" - "),
-            '…' => out.push_str("..."),
-            c => out.push(c),
-        }
-    }
-    let out = super::tidy(&out.replace(" ,", ","));
-    out.trim_start_matches([',', ' ']).to_string()
 }
 
 /// Gives IDs to segment texts in document order: 8 hex digits of the BLAKE3 hash of the text, plus `-N` for the
@@ -231,12 +223,6 @@ mod tests {
         assert_eq!(parts.join(" "), words.trim());
         let giant = "x".repeat(130);
         assert_eq!(split_long(&giant, 50).concat(), giant);
-    }
-
-    #[test]
-    fn spoken_text_is_plain() {
-        assert_eq!(spoken("“Yes”—she said… ‘no’"), "\"Yes\", she said... 'no'");
-        assert_eq!(spoken("pages 5–10"), "pages 5 - 10");
     }
 
     #[test]

@@ -11,6 +11,8 @@ use std::path::{Path, PathBuf};
 use crate::atomic;
 use crate::audio::join::{self, Piece};
 use crate::error::{Error, Result};
+use crate::essay::lexicon::Lexicon;
+use crate::essay::normalize::Normalizer;
 use crate::essay::{self, Essay};
 use crate::export::wav_cue;
 use crate::manifest::Manifest;
@@ -34,6 +36,8 @@ pub struct Job {
     pub cache: Cache,
     pub takes_path: PathBuf,
     pub takes: Takes,
+    pub normalizer: Normalizer,
+    pub lexicon: Lexicon,
     pub plan: Plan,
 }
 
@@ -59,7 +63,15 @@ impl Job {
         let fingerprint = backend.fingerprint(&voice)?;
         let takes_path = takes::path_for(essay_path);
         let takes = Takes::load(&takes_path)?;
+        let lexicon = Lexicon::new(&settings.lexicon).map_err(Error::Invalid)?;
+        let normalizer = Normalizer {
+            acronyms: settings.acronyms.iter().cloned().collect(),
+            initialisms: settings.initialisms.iter().cloned().collect(),
+            ..Normalizer::default()
+        };
         let mut job = Job {
+            normalizer,
+            lexicon,
             essay_path: essay_path.to_owned(),
             cache: Cache::new(&settings.cache_dir),
             settings,
@@ -103,6 +115,8 @@ impl Job {
                 voice: &self.voice,
                 rate: self.settings.rate,
                 takes: &self.takes,
+                normalizer: self.settings.normalize.then_some(&self.normalizer),
+                lexicon: &self.lexicon,
             },
         );
     }

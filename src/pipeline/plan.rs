@@ -6,7 +6,9 @@ use serde::Serialize;
 use super::cache::KeyInput;
 use super::takes::Takes;
 use crate::cli::ChapterMode;
-use crate::essay::{segment, Essay};
+use crate::essay::lexicon::Lexicon;
+use crate::essay::normalize::{self, Normalizer};
+use crate::essay::{segment, Essay, Pause};
 use crate::settings::Pauses;
 
 #[derive(Debug, Clone, Serialize)]
@@ -53,6 +55,9 @@ pub struct PlanInputs<'a> {
     pub voice: &'a str,
     pub rate: Option<u32>,
     pub takes: &'a Takes,
+    /// `None` when normalization is off (only typography is cleaned).
+    pub normalizer: Option<&'a Normalizer>,
+    pub lexicon: &'a Lexicon,
 }
 
 /// Which block of the essay a segment belongs to; pauses come from how blocks change.
@@ -71,6 +76,8 @@ struct Draft {
     block: Block,
     /// Index of the sentence within its block; pieces of one long sentence share it.
     sentence: usize,
+    /// A break written before its block (on the block's first segment only).
+    pause_before: Option<Pause>,
 }
 
 /// Words in a chapter title made from a paragraph.
@@ -103,7 +110,13 @@ pub fn build(essay: &Essay, inputs: &PlanInputs) -> Plan {
     };
     let mut chapters: Vec<PlanChapter> = Vec::new();
     let mut drafts: Vec<Draft> = Vec::new();
-    let add = |drafts: &mut Vec<Draft>, text: &str, line: usize, chapter: usize, block: Block| {
+    let add = |drafts: &mut Vec<Draft>,
+               text: &str,
+               line: usize,
+               chapter: usize,
+               block: Block,
+               pause: Option<Pause>| {
+        let first = drafts.len();
         for (sentence, s) in segment::sentences(text).iter().enumerate() {
             for piece in segment::split_long(s, inputs.max_chars) {
                 drafts.push(Draft {
@@ -112,8 +125,12 @@ pub fn build(essay: &Essay, inputs: &PlanInputs) -> Plan {
                     chapter,
                     block,
                     sentence,
+                    pause_before: None,
                 });
             }
+        }
+        if let Some(d) = drafts.get_mut(first) {
+            d.pause_before = pause;
         }
     };
 
@@ -122,9 +139,9 @@ pub fn build(essay: &Essay, inputs: &PlanInputs) -> Plan {
             title: title.text.clone(),
             line: title.line,
         });
-        add(&mut drafts, &title.text, title.line, 0, Block::Title);
+        add(&mut drafts, &title.text, title.line, 0, Block::Title, None);
         if let Some(by) = &essay.byline {
-            add(&mut drafts, &by.text, by.line, 0, Block::Byline);
+            add(&mut drafts, &by.text, by.line, 0, Block::Byline, None);
         }
     }
     for (si, section) in essay.sections.iter().enumerate() {
@@ -148,6 +165,7 @@ pub fn build(essay: &Essay, inputs: &PlanInputs) -> Plan {
                 h.line,
                 chapters.len() - 1,
                 Block::Heading(si),
+                h.pause_before,
             );
         }
         for (pi, p) in section.paragraphs.iter().enumerate() {
@@ -165,6 +183,7 @@ pub fn build(essay: &Essay, inputs: &PlanInputs) -> Plan {
                 p.line,
                 chapters.len() - 1,
                 Block::Paragraph(si, pi),
+                p.pause_before,
             );
         }
     }
@@ -175,7 +194,11 @@ pub fn build(essay: &Essay, inputs: &PlanInputs) -> Plan {
         .enumerate()
         .map(|(i, d)| {
             let id = ids.next(&d.text);
-            let spoken = segment::spoken(&d.text);
+            let spoken = spoken_text(
+                &d.text,
+                matches!(d.block, Block::Title | Block::Heading(_)),
+                inputs,
+            );
             let take = inputs.takes.take(&id);
             let cache_key = KeyInput {
                 backend: inputs.backend,
@@ -212,7 +235,22 @@ pub fn build(essay: &Essay, inputs: &PlanInputs) -> Plan {
     }
 }
 
+/// The text a backend is given: lexicon entries first (so they can override any rule), then normalization.
+fn spoken_text(text: &str, heading: bool, inputs: &PlanInputs) -> String {
+    let (text, protected) = inputs.lexicon.apply(text);
+    let spoken = match inputs.normalizer {
+        Some(n) => n.spoken(&text, heading),
+        None => normalize::typography(&text),
+    };
+    Lexicon::restore(&spoken, &protected)
+}
+
 fn pause_between(a: &Draft, b: &Draft, p: Pauses) -> u32 {
+    match b.pause_before {
+        Some(Pause::Millis(ms)) => return ms,
+        Some(Pause::Section) => return p.section_ms,
+        None => {}
+    }
     let section = |block: Block| match block {
         Block::Heading(s) | Block::Paragraph(s, _) => Some(s),
         Block::Title | Block::Byline => None,
@@ -257,6 +295,8 @@ mod tests {
                 voice: "sine",
                 rate: None,
                 takes: &takes,
+                normalizer: Some(&Normalizer::default()),
+                lexicon: &Lexicon::default(),
             },
         )
     }
@@ -337,6 +377,31 @@ mod tests {
         assert!(p.segments.len() >= 3, "{:?}", p.segments);
         assert!(p.segments.iter().all(|s| s.text.chars().count() <= 300));
         assert_eq!(p.segments[1].pause_after_ms, 125);
+    }
+
+    #[test]
+    fn written_breaks_set_the_pause_before_their_block() {
+        let p = plan(
+            "# T\n\nOne. Two.\n\n<!-- pause 3s -->\n\nThree.\n\n---\n\nFour.\n",
+            Format::Markdown,
+            ChapterMode::Heading,
+        );
+        let pauses: Vec<u32> = p.segments.iter().map(|s| s.pause_after_ms).collect();
+        assert_eq!(pauses, vec![1500, 250, 3000, 1500, 0]);
+    }
+
+    #[test]
+    fn spoken_text_is_normalized() {
+        let p = plan(
+            "# Chapter IV\n\nDr. Okafor paid $5 on 7 July 2005.\n",
+            Format::Markdown,
+            ChapterMode::Auto,
+        );
+        assert_eq!(p.segments[0].spoken, "Chapter four");
+        assert_eq!(
+            p.segments[1].spoken,
+            "Doctor Okafor paid five dollars on the seventh of July, two thousand five."
+        );
     }
 
     #[test]

@@ -195,10 +195,10 @@ fn results_join_in_document_order_whatever_the_job_count() {
 fn pauses_and_settings_file_are_honoured() {
     let env = Env::new();
     let essay = env.fixture("headings.md");
-    let short = env.build(&essay, &["-o", "short", "--pause-section", "500"]);
+    let short = env.build(&essay, &["-o", "short", "--pause", "section=500ms"]);
     env.essay(
         "narrate.toml",
-        "pause_section = 3000\nauthor = \"Someone Else\"\n",
+        "pause = \"section=3s\"\nauthor = \"Someone Else\"\n",
     );
     let long = env.build(&essay, &["-o", "long"]);
     let gap =

@@ -7,3 +7,4 @@ mod espeak;
 mod piper;
 mod regen;
 mod support;
+mod text;

@@ -284,3 +284,14 @@ fn piper_speech_is_intelligible_to_a_speech_recognizer() {
         "heard {heard:?} for {sentence:?}"
     );
 }
+
+#[test]
+fn piper_takes_ipa_between_slashes_from_the_lexicon() {
+    if id_map().is_none() {
+        return;
+    }
+    assert_eq!(
+        phonemize::phonemize("en-us", "I met /wˈɪn/ today.").unwrap(),
+        phonemize::phonemize("en-us", "I met win today.").unwrap()
+    );
+}

@@ -20,16 +20,18 @@ fn cardinal(n: i64) -> String {
 }
 
 fn ordinal(n: i64) -> String {
-    Num2Words::new(n).ordinal().to_words().unwrap_or_else(|_| n.to_string())
+    Num2Words::new(n)
+        .ordinal()
+        .to_words()
+        .unwrap_or_else(|_| n.to_string())
 }
 
 /// A year as people say it: 1984 "nineteen eighty-four", 1066 "ten sixty-six", 1905 "nineteen oh five",
 /// 1900 "nineteen hundred", 2005 "two thousand five", 2019 "twenty nineteen".
 fn year(n: i64) -> String {
     match n {
-        1000 => "one thousand".into(),
-        2000 => "two thousand".into(),
-        2001..=2009 => format!("two thousand {}", cardinal(n - 2000)),
+        // 1000 and 2000-2009 are said as cardinals: "one thousand", "two thousand five".
+        1000 | 2000..=2009 => cardinal(n),
         1000..=9999 if n % 100 == 0 => format!("{} hundred", cardinal(n / 100)),
         1000..=9999 if n % 100 < 10 => format!("{} oh {}", cardinal(n / 100), cardinal(n % 100)),
         1000..=9999 => format!("{} {}", cardinal(n / 100), cardinal(n % 100)),
@@ -39,7 +41,9 @@ fn year(n: i64) -> String {
 
 /// Each digit as a word: "0199" → "zero one nine nine".
 fn digits(s: &str) -> String {
-    const NAMES: [&str; 10] = ["zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine"];
+    const NAMES: [&str; 10] = [
+        "zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine",
+    ];
     s.chars()
         .filter_map(|c| c.to_digit(10))
         .map(|d| NAMES[d as usize])
@@ -81,7 +85,17 @@ fn plural_word(words: &str) -> String {
 // Word lists
 
 const MONTHS: [&str; 12] = [
-    "January", "February", "March", "April", "May", "June", "July", "August", "September", "October", "November",
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
     "December",
 ];
 
@@ -90,19 +104,22 @@ fn month_index(name: &str) -> Option<usize> {
     if n.len() < 3 {
         return None;
     }
-    MONTHS
-        .iter()
-        .position(|m| m.to_lowercase() == n || (m.to_lowercase().starts_with(&n) && (n.len() == 3 || n == "sept")))
+    MONTHS.iter().position(|m| {
+        m.to_lowercase() == n || (m.to_lowercase().starts_with(&n) && (n.len() == 3 || n == "sept"))
+    })
 }
 
 /// Upper-case words read as words, not spelled out.
 const ACRONYMS: &[&str] = &[
-    "NATO", "UNESCO", "UNICEF", "NASA", "OPEC", "AIDS", "FIFA", "NAFTA", "ASEAN", "LASER", "RADAR", "SCUBA", "ASAP",
-    "FAQ", "GIF", "JPEG", "PIN", "SIM", "COVID", "OFSTED", "OXFAM", "INTERPOL", "EUROPOL", "UEFA", "NIMBY", "ZIP",
+    "NATO", "UNESCO", "UNICEF", "NASA", "OPEC", "AIDS", "FIFA", "NAFTA", "ASEAN", "LASER", "RADAR",
+    "SCUBA", "ASAP", "FAQ", "GIF", "JPEG", "PIN", "SIM", "COVID", "OFSTED", "OXFAM", "INTERPOL",
+    "EUROPOL", "UEFA", "NIMBY", "ZIP",
 ];
 
 /// Four- and five-letter upper-case words spelled out even though they have vowels.
-const INITIALISMS: &[&str] = &["USSR", "USAF", "NAACP", "UNHCR", "OECD", "IUCN", "USDA", "NYPD", "LAPD"];
+const INITIALISMS: &[&str] = &[
+    "USSR", "USAF", "NAACP", "UNHCR", "OECD", "IUCN", "USDA", "NYPD", "LAPD",
+];
 
 /// Words that end with a full stop when abbreviated, and what they stand for. Titles come before a name.
 const TITLES: &[(&str, &str)] = &[
@@ -188,16 +205,45 @@ const UNITS: &[(&str, &str, &str)] = &[
 
 /// Words after which a Roman numeral is a plain number: "Chapter IV", "World War II".
 const NUMBERED: &[&str] = &[
-    "Chapter", "Part", "Book", "Volume", "Act", "Scene", "Section", "Article", "War", "Phase", "Level", "Stage",
-    "Appendix", "Title", "Apollo", "Bowl", "Round", "Series", "Vatican", "Psalm", "Canto", "Type", "Grade", "Class",
-    "Category", "Mark", "Mk", "Schedule", "Tier", "Model", "Star", "Rocky", "Episode", "Season", "Vol", "Volume",
+    "Chapter", "Part", "Book", "Volume", "Act", "Scene", "Section", "Article", "War", "Phase",
+    "Level", "Stage", "Appendix", "Title", "Apollo", "Bowl", "Round", "Series", "Vatican", "Psalm",
+    "Canto", "Type", "Grade", "Class", "Category", "Mark", "Mk", "Schedule", "Tier", "Model",
+    "Star", "Rocky", "Episode", "Season", "Vol", "Volume",
 ];
 
 /// Names that take a regnal number even for "I": "Elizabeth I".
 const REGNAL: &[&str] = &[
-    "Elizabeth", "James", "Charles", "Mary", "Edward", "Henry", "George", "William", "Richard", "Peter", "Catherine",
-    "Alexander", "Nicholas", "Napoleon", "Louis", "Philip", "Frederick", "John", "Paul", "Pius", "Leo", "Gregory",
-    "Benedict", "Francis", "Victoria", "Anne", "Ferdinand", "Isabella", "Wilhelm", "Ramesses", "Constantine",
+    "Elizabeth",
+    "James",
+    "Charles",
+    "Mary",
+    "Edward",
+    "Henry",
+    "George",
+    "William",
+    "Richard",
+    "Peter",
+    "Catherine",
+    "Alexander",
+    "Nicholas",
+    "Napoleon",
+    "Louis",
+    "Philip",
+    "Frederick",
+    "John",
+    "Paul",
+    "Pius",
+    "Leo",
+    "Gregory",
+    "Benedict",
+    "Francis",
+    "Victoria",
+    "Anne",
+    "Ferdinand",
+    "Isabella",
+    "Wilhelm",
+    "Ramesses",
+    "Constantine",
 ];
 
 // ---------------------------------------------------------------------------------------------------------
@@ -212,7 +258,11 @@ fn re(pattern: &str) -> Regex {
 fn unit_pattern() -> String {
     let mut units: Vec<&str> = UNITS.iter().map(|u| u.0).collect();
     units.sort_by_key(|u| std::cmp::Reverse(u.len()));
-    units.iter().map(|u| regex::escape(u)).collect::<Vec<_>>().join("|")
+    units
+        .iter()
+        .map(|u| regex::escape(u))
+        .collect::<Vec<_>>()
+        .join("|")
 }
 
 /// A written number: thousands separated by commas, or plain digits, with an optional decimal part.
@@ -318,7 +368,10 @@ pub fn normalize(text: &str, heading: bool, n: &Normalizer) -> String {
     let mut text = super::typography_keeping_ranges(text);
     // A line in capitals is emphasis, not a string of initialisms: "THE END" is read "the end".
     let letters: Vec<char> = text.chars().filter(|c| c.is_alphabetic()).collect();
-    if letters.len() > 5 && letters.iter().all(|c| c.is_uppercase()) && text.split_whitespace().count() > 1 {
+    if letters.len() > 5
+        && letters.iter().all(|c| c.is_uppercase())
+        && text.split_whitespace().count() > 1
+    {
         text = text.to_lowercase();
     }
     if heading {
@@ -333,7 +386,9 @@ pub fn normalize(text: &str, heading: bool, n: &Normalizer) -> String {
     }
     for (regex, rule) in passes() {
         if regex.is_match(&text) {
-            text = regex.replace_all(&text, |c: &Captures| rule(c, n)).into_owned();
+            text = regex
+                .replace_all(&text, |c: &Captures| rule(c, n))
+                .into_owned();
         }
     }
     text
@@ -370,9 +425,17 @@ fn clock_ampm(c: &Captures, _: &Normalizer) -> String {
         Some(m) if m < 10 => format!("{} oh {}", cardinal(hour), cardinal(m)),
         Some(m) => format!("{} {}", cardinal(hour), cardinal(m)),
     };
-    let half = if c[3].eq_ignore_ascii_case("a") { "A M" } else { "P M" };
+    let half = if c[3].eq_ignore_ascii_case("a") {
+        "A M"
+    } else {
+        "P M"
+    };
     // "at 5 p.m." ending the sentence: the abbreviation's dot was also the full stop.
-    let stop = if c[0].trim_end().ends_with('.') && c[4].is_empty() { "." } else { "" };
+    let stop = if c[0].trim_end().ends_with('.') && c[4].is_empty() {
+        "."
+    } else {
+        ""
+    };
     format!("{time} {half}{stop}{}", &c[4])
 }
 
@@ -388,7 +451,11 @@ fn dotted_initialism(c: &Captures, _: &Normalizer) -> String {
 }
 
 fn abbreviation(c: &Captures, _: &Normalizer) -> String {
-    let lead = if c[0].starts_with(char::is_whitespace) { " " } else { "" };
+    let lead = if c[0].starts_with(char::is_whitespace) {
+        " "
+    } else {
+        ""
+    };
     let word = ABBREVIATIONS
         .iter()
         .find(|(a, _)| *a == &c[1])
@@ -403,7 +470,10 @@ fn abbreviation(c: &Captures, _: &Normalizer) -> String {
 }
 
 fn title(c: &Captures, _: &Normalizer) -> String {
-    let full = TITLES.iter().find(|(a, _)| *a == &c[1]).map_or(&c[1], |(_, f)| *f);
+    let full = TITLES
+        .iter()
+        .find(|(a, _)| *a == &c[1])
+        .map_or(&c[1], |(_, f)| *f);
     format!("{full}{}{}", &c[2], &c[3])
 }
 
@@ -447,7 +517,11 @@ fn currency(c: &Captures, _: &Normalizer) -> String {
     if frac.len() == 2 {
         let c_n: i64 = frac.parse().unwrap_or(0);
         if c_n > 0 {
-            out = format!("{out} and {} {}", cardinal(c_n), if c_n == 1 { cent } else { cents });
+            out = format!(
+                "{out} and {} {}",
+                cardinal(c_n),
+                if c_n == 1 { cent } else { cents }
+            );
         }
     } else if !frac.is_empty() {
         out = format!("{} {many}", number(&plain));
@@ -477,7 +551,9 @@ fn iso_date(c: &Captures, _: &Normalizer) -> String {
 }
 
 fn day_month(c: &Captures, _: &Normalizer) -> String {
-    let (Some(m), d) = (month_index(&c[2]), parse(&c[1])) else { return c[0].to_string() };
+    let (Some(m), d) = (month_index(&c[2]), parse(&c[1])) else {
+        return c[0].to_string();
+    };
     if !(1..=31).contains(&d) {
         return c[0].to_string();
     }
@@ -489,7 +565,9 @@ fn day_month(c: &Captures, _: &Normalizer) -> String {
 }
 
 fn month_day(c: &Captures, _: &Normalizer) -> String {
-    let (Some(m), d) = (month_index(&c[1]), parse(&c[2])) else { return c[0].to_string() };
+    let (Some(m), d) = (month_index(&c[1]), parse(&c[2])) else {
+        return c[0].to_string();
+    };
     if !(1..=31).contains(&d) {
         return c[0].to_string();
     }
@@ -529,9 +607,20 @@ fn range_prefix(c: &Captures, i: usize) -> String {
 
 fn unit(c: &Captures, _: &Normalizer) -> String {
     let amount = &c[2];
-    let (_, one, many) = UNITS.iter().find(|u| u.0 == &c[3]).expect("pattern is built from UNITS");
-    let word = if (amount == "1" || amount == "-1") && c.get(1).is_none() { one } else { many };
-    let tail = if c[0].ends_with(char::is_whitespace) { " " } else { "" };
+    let (_, one, many) = UNITS
+        .iter()
+        .find(|u| u.0 == &c[3])
+        .expect("pattern is built from UNITS");
+    let word = if (amount == "1" || amount == "-1") && c.get(1).is_none() {
+        one
+    } else {
+        many
+    };
+    let tail = if c[0].ends_with(char::is_whitespace) {
+        " "
+    } else {
+        ""
+    };
     format!("{} {word}{tail}", range_prefix(c, 2))
 }
 
@@ -653,7 +742,13 @@ fn roman(s: &str) -> Option<i64> {
     Some(
         vals.iter()
             .enumerate()
-            .map(|(i, &v)| if vals.get(i + 1).is_some_and(|&n| n > v) { -v } else { v })
+            .map(|(i, &v)| {
+                if vals.get(i + 1).is_some_and(|&n| n > v) {
+                    -v
+                } else {
+                    v
+                }
+            })
             .sum(),
     )
 }
@@ -661,7 +756,9 @@ fn roman(s: &str) -> Option<i64> {
 fn roman_after_word(c: &Captures, _: &Normalizer) -> String {
     let word = &c[1];
     let numeral = &c[2];
-    let Some(n) = roman(numeral) else { return c[0].to_string() };
+    let Some(n) = roman(numeral) else {
+        return c[0].to_string();
+    };
     let last = word.rsplit(' ').next().unwrap_or(word);
     if NUMBERED.contains(&last) {
         return format!("{word} {}", cardinal(n));
@@ -684,7 +781,9 @@ fn capitals(c: &Captures, n: &Normalizer) -> String {
     if suffix.is_none() && is_acronym(word) {
         // Read as a word: "Nato".
         let mut chars = word.chars();
-        return chars.next().map_or(String::new(), |f| f.to_string() + &chars.as_str().to_lowercase());
+        return chars.next().map_or(String::new(), |f| {
+            f.to_string() + &chars.as_str().to_lowercase()
+        });
     }
     let has_vowel = word.chars().any(|ch| "AEIOUY".contains(ch));
     let spell = word.len() <= 3

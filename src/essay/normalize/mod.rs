@@ -102,10 +102,18 @@ mod tests {
                 let heading = written.starts_with("# ");
                 let written = written.trim_start_matches("# ");
                 let got = n.spoken(written, heading);
-                (got != *want).then(|| format!("{name}:{line}: {written:?}\n    want {want:?}\n    got  {got:?}"))
+                (got != *want).then(|| {
+                    format!("{name}:{line}: {written:?}\n    want {want:?}\n    got  {got:?}")
+                })
             })
             .collect();
-        assert!(failures.is_empty(), "{} of {} cases fail:\n{}", failures.len(), cases.len(), failures.join("\n"));
+        assert!(
+            failures.is_empty(),
+            "{} of {} cases fail:\n{}",
+            failures.len(),
+            cases.len(),
+            failures.join("\n")
+        );
     }
 
     #[test]
@@ -120,6 +128,9 @@ mod tests {
 
     #[test]
     fn typography() {
-        assert_eq!(super::typography("“Yes”—she said… ‘no’"), "\"Yes\", she said... 'no'");
+        assert_eq!(
+            super::typography("“Yes”—she said… ‘no’"),
+            "\"Yes\", she said... 'no'"
+        );
     }
 }

@@ -86,30 +86,54 @@ pub fn version() -> Result<String, String> {
         .clone())
 }
 
-/// Phonemes of `text` in the espeak voice `voice`, one list per sentence, as Piper builds them.
+/// Phonemes of `text` in the espeak voice `voice`, one list per sentence, as Piper builds them. IPA written
+/// between slashes (`/ŋwˈɪn/`, from a lexicon entry) is used as it stands.
 pub fn phonemize(voice: &str, text: &str) -> Result<Vec<Vec<char>>, String> {
-    let clauses = clauses(voice, text)?;
+    static IPA: OnceLock<regex::Regex> = OnceLock::new();
+    let ipa_word =
+        IPA.get_or_init(|| regex::Regex::new(r"(^|\s)/([^/\s]+)/").expect("valid pattern"));
     let mut sentences = Vec::new();
     let mut current = String::new();
-    for (ipa, terminator) in clauses {
-        let mut ipa = linking_yod(&strip_language_flags(&ipa));
-        if voice == "en-us" {
-            // espeak-ng 1.52's en-us data merged FORCE into NORTH: "four" is fˈɔːɹ, where 1.51 has fˈoːɹ.
-            ipa = ipa.replace("oːɹ", "ɔːɹ");
-        }
-        current.push_str(&ipa);
-        if let Some(t) = terminator {
-            current.push(t);
-            if matches!(t, ',' | ':' | ';') {
-                current.push(' ');
+    let mut say = |part: &str, current: &mut String| -> Result<(), String> {
+        for (ipa, terminator) in clauses(voice, part)? {
+            let mut ipa = linking_yod(&strip_language_flags(&ipa));
+            if voice == "en-us" {
+                // espeak-ng 1.52's en-us data merged FORCE into NORTH: "four" is fˈɔːɹ, where 1.51 has fˈoːɹ.
+                ipa = ipa.replace("oːɹ", "ɔːɹ");
+            }
+            current.push_str(&ipa);
+            if let Some(t) = terminator {
+                current.push(t);
+                if matches!(t, ',' | ':' | ';') {
+                    current.push(' ');
+                }
+            }
+            if matches!(terminator, Some('.' | '?' | '!')) {
+                sentences.push(std::mem::take(current).nfd().collect());
             }
         }
-        if matches!(terminator, Some('.' | '?' | '!')) {
-            sentences.push(std::mem::take(&mut current).nfd().collect());
+        Ok(())
+    };
+    let mut last = 0;
+    for m in ipa_word.captures_iter(text) {
+        let whole = m.get(0).expect("match");
+        if whole.start() > last {
+            say(&text[last..whole.start()], &mut current)?;
         }
+        // IPA from the lexicon: a word of its own, used as written.
+        if !current.is_empty() && !current.ends_with(' ') {
+            current.push(' ');
+        }
+        current.push_str(&m[2]);
+        current.push(' ');
+        last = whole.end();
     }
-    if !current.is_empty() {
-        sentences.push(current.nfd().collect());
+    if last < text.len() {
+        say(&text[last..], &mut current)?;
+    }
+    let rest = current.trim_end();
+    if !rest.is_empty() {
+        sentences.push(rest.nfd().collect());
     }
     Ok(sentences)
 }
