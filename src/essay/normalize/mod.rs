@@ -84,7 +84,8 @@ mod tests {
             .unwrap()
             .lines()
             .enumerate()
-            .filter(|(_, l)| !l.trim().is_empty() && !l.starts_with('#'))
+            // A line starting with '#' and holding no tab is a comment; "# Chapter IV<TAB>…" is a heading case.
+            .filter(|(_, l)| !l.trim().is_empty() && !(l.starts_with('#') && !l.contains('\t')))
             .map(|(i, l)| {
                 let (a, b) = l.split_once('\t').unwrap_or((l, l));
                 (i + 1, a.to_string(), b.to_string())
