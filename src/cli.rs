@@ -29,6 +29,73 @@ pub enum Command {
     Regen(RegenArgs),
     /// List the speech backends and their voices.
     Voices(VoicesArgs),
+    /// Narrate every essay of a folder or list file with one shared worker pool; resumable and shardable.
+    Batch(BatchArgs),
+    /// Look after the segment cache.
+    #[command(subcommand)]
+    Cache(CacheCommand),
+}
+
+#[derive(Debug, Args)]
+pub struct BatchArgs {
+    /// A folder of essays (.md, .txt) or a list file (.toml with [[essay]] path = "...", and per-essay options).
+    pub input: PathBuf,
+    /// Output root: each essay goes to OUTDIR/<stem>/ [default: audio/out].
+    #[arg(short, long, value_name = "OUTDIR")]
+    pub output: Option<PathBuf>,
+    /// Do this share of the work: K/N (0-based), or `auto` from Slurm array or Kubernetes Indexed Job variables.
+    #[arg(long, value_name = "K/N|auto")]
+    pub shard: Option<String>,
+    /// The number of shards when --shard auto reads a Kubernetes JOB_COMPLETION_INDEX.
+    #[arg(long, value_name = "N")]
+    pub shard_count: Option<u64>,
+    /// Only join editions from the cache (the last step after every shard has run).
+    #[arg(long)]
+    pub join_only: bool,
+    /// Tries again after a backend error, this many times per segment.
+    #[arg(long, default_value_t = 2, value_name = "N")]
+    pub retries: u32,
+    /// Where to write the JSON report [default: OUTDIR/batch-report.json].
+    #[arg(long, value_name = "FILE")]
+    pub report: Option<PathBuf>,
+    /// Print the report as JSON on stdout.
+    #[arg(long)]
+    pub json: bool,
+    #[command(flatten)]
+    pub synth: SynthArgs,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum CacheCommand {
+    /// How many segments the cache holds and how much space they take.
+    Stats(CacheArgs),
+    /// Delete segments not used for a while, keeping every one an edition under the given folders refers to.
+    Gc(GcArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct CacheArgs {
+    /// Cache directory [default: $XDG_CACHE_HOME/narrate or ~/.cache/narrate].
+    #[arg(long, env = "NARRATE_CACHE", value_name = "DIR")]
+    pub cache: Option<PathBuf>,
+    /// Print JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct GcArgs {
+    #[command(flatten)]
+    pub cache: CacheArgs,
+    /// Delete segments not used for this long (e.g. 30d, 12h, 0s) [default: 30d].
+    #[arg(long, default_value = "30d", value_name = "AGE")]
+    pub older_than: String,
+    /// Never delete a segment that a manifest under this folder refers to (repeatable).
+    #[arg(long, value_name = "DIR")]
+    pub keep_referenced: Vec<PathBuf>,
+    /// Only say what would be deleted.
+    #[arg(long)]
+    pub dry_run: bool,
 }
 
 #[derive(Debug, Args)]

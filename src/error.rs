@@ -61,6 +61,12 @@ pub enum Error {
     Manifest { path: PathBuf, reason: String },
     #[error("{path}: bad settings file: {reason}")]
     Settings { path: PathBuf, reason: String },
+    #[error("{failed} of {total} essays failed; their errors are in {report}")]
+    BatchFailed {
+        failed: usize,
+        total: usize,
+        report: PathBuf,
+    },
     #[error("{0}")]
     Invalid(String),
 }

@@ -29,6 +29,9 @@ pub struct Manifest {
     pub duration_seconds: f64,
     pub backend: String,
     pub voice: String,
+    /// A hash of everything that shapes the edition; a batch re-joins only when it changes.
+    #[serde(default)]
+    pub plan_key: String,
     pub chapters: Vec<ManifestChapter>,
     pub segments: Vec<ManifestSegment>,
 }
@@ -80,6 +83,7 @@ impl Manifest {
             duration_seconds: secs(timeline.total_samples, rate),
             backend: plan.backend.clone(),
             voice: plan.voice.clone(),
+            plan_key: String::new(),
             chapters: timeline
                 .chapters
                 .iter()

@@ -1,6 +1,8 @@
 //! One file per subcommand; `run` dispatches. Commands write data to stdout and notes to stderr.
 
+mod batch;
 mod build;
+mod cache;
 mod plan;
 mod regen;
 mod voices;
@@ -18,6 +20,8 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Plan(args) => plan::run(args),
         Command::Regen(args) => regen::run(args, cli.quiet),
         Command::Voices(args) => voices::run(args),
+        Command::Batch(args) => batch::run(args, cli.quiet),
+        Command::Cache(cmd) => cache::run(cmd),
     }
 }
 

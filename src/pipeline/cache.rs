@@ -1,6 +1,8 @@
 //! The segment cache: audio files named by a BLAKE3 hash of everything that changes the audio.
 
+use std::collections::HashSet;
 use std::path::{Path, PathBuf};
+use std::time::{Duration, SystemTime};
 
 use serde::Serialize;
 
@@ -78,6 +80,125 @@ impl Cache {
     }
 }
 
+/// What the cache holds.
+#[derive(Debug, Clone, Default, serde::Serialize)]
+pub struct Stats {
+    pub segments: usize,
+    pub bytes: u64,
+    /// Seconds since the least recently used segment was last used.
+    pub oldest_seconds: Option<u64>,
+    /// Temporary files left by interrupted writes.
+    pub partial_files: usize,
+}
+
+/// What a garbage collection removed (or would remove, in a dry run).
+#[derive(Debug, Clone, Default, serde::Serialize)]
+pub struct Collected {
+    pub deleted: usize,
+    pub freed_bytes: u64,
+    pub kept_referenced: usize,
+    pub kept_recent: usize,
+}
+
+impl Cache {
+    /// Marks a segment as used now, so garbage collection by age keeps what builds still use.
+    pub fn touch(&self, key: &str) {
+        if let Ok(f) = std::fs::File::options().append(true).open(self.path(key)) {
+            let _ = f.set_modified(SystemTime::now());
+        }
+    }
+
+    /// Every file under `segments/`: (path, size, last used, is a finished segment).
+    fn files(&self) -> Vec<(PathBuf, u64, SystemTime, bool)> {
+        let Ok(shards) = std::fs::read_dir(self.root.join("segments")) else {
+            return Vec::new();
+        };
+        shards
+            .filter_map(|d| d.ok())
+            .filter_map(|d| std::fs::read_dir(d.path()).ok())
+            .flatten()
+            .filter_map(|e| e.ok())
+            .filter_map(|e| {
+                let meta = e.metadata().ok()?;
+                let name = e.file_name().to_string_lossy().into_owned();
+                let finished = name.ends_with(".wav") && !name.starts_with('.');
+                Some((e.path(), meta.len(), meta.modified().ok()?, finished))
+            })
+            .collect()
+    }
+
+    pub fn stats(&self) -> Stats {
+        let now = SystemTime::now();
+        let mut stats = Stats::default();
+        for (_, size, used, finished) in self.files() {
+            if finished {
+                stats.segments += 1;
+                stats.bytes += size;
+                let age = now.duration_since(used).unwrap_or_default().as_secs();
+                stats.oldest_seconds = Some(stats.oldest_seconds.map_or(age, |o| o.max(age)));
+            } else {
+                stats.partial_files += 1;
+            }
+        }
+        stats
+    }
+
+    /// Deletes segments unused for `older_than` unless `keep` holds their key, and temporary files left by
+    /// interrupted writes more than an hour old.
+    pub fn gc(&self, older_than: Duration, keep: &HashSet<String>, dry_run: bool) -> Collected {
+        let now = SystemTime::now();
+        let mut out = Collected::default();
+        for (path, size, used, finished) in self.files() {
+            let age = now.duration_since(used).unwrap_or_default();
+            let key = path
+                .file_stem()
+                .unwrap_or_default()
+                .to_string_lossy()
+                .into_owned();
+            let delete = if finished {
+                if keep.contains(&key) {
+                    out.kept_referenced += 1;
+                    false
+                } else if age < older_than {
+                    out.kept_recent += 1;
+                    false
+                } else {
+                    true
+                }
+            } else {
+                age > Duration::from_secs(3600)
+            };
+            if delete && (dry_run || std::fs::remove_file(&path).is_ok()) {
+                out.deleted += 1;
+                out.freed_bytes += size;
+            }
+        }
+        out
+    }
+}
+
+/// The cache keys that manifests under `dir` (searched recursively) refer to.
+pub fn referenced_keys(dir: &Path) -> HashSet<String> {
+    let mut keys = HashSet::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        let Ok(entries) = std::fs::read_dir(&d) else {
+            continue;
+        };
+        for e in entries.filter_map(|e| e.ok()) {
+            let p = e.path();
+            if p.is_dir() {
+                stack.push(p);
+            } else if p.extension().is_some_and(|x| x == "json") {
+                if let Ok(Some(m)) = crate::manifest::Manifest::load(&p) {
+                    keys.extend(m.segments.into_iter().map(|s| s.cache_key));
+                }
+            }
+        }
+    }
+    keys
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -99,6 +220,30 @@ mod tests {
         assert_eq!(input("a", 1), input("a", 1));
         assert_ne!(input("a", 1), input("b", 1));
         assert_ne!(input("a", 1), input("a", 2));
+    }
+
+    #[test]
+    fn gc_keeps_referenced_and_recent_segments() {
+        let dir = tempfile::tempdir().unwrap();
+        let cache = Cache::new(dir.path());
+        let audio = Audio {
+            sample_rate: 8000,
+            samples: vec![1; 10],
+        };
+        let (a, b, c) = (input("a", 1), input("b", 1), input("c", 1));
+        for k in [&a, &b, &c] {
+            cache.store(k, &audio).unwrap();
+        }
+        assert_eq!(cache.stats().segments, 3);
+        let keep: HashSet<String> = [a.clone()].into();
+        let dry = cache.gc(Duration::ZERO, &keep, true);
+        assert_eq!((dry.deleted, dry.kept_referenced), (2, 1));
+        assert!(cache.contains(&b), "a dry run deletes nothing");
+        let recent = cache.gc(Duration::from_secs(3600), &HashSet::new(), false);
+        assert_eq!((recent.deleted, recent.kept_recent), (0, 3));
+        let done = cache.gc(Duration::ZERO, &keep, false);
+        assert_eq!(done.deleted, 2);
+        assert!(cache.contains(&a) && !cache.contains(&b) && !cache.contains(&c));
     }
 
     #[test]

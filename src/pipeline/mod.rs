@@ -1,5 +1,6 @@
 //! The pipeline from essay file to finished edition: plan, synthesize in parallel, join, write the manifest.
 
+pub mod batch;
 pub mod cache;
 pub mod plan;
 pub mod run;
@@ -7,6 +8,7 @@ pub mod takes;
 
 use std::io::BufWriter;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use crate::atomic;
 use crate::audio::join::{self, Piece};
@@ -30,7 +32,7 @@ pub struct Job {
     pub essay_path: PathBuf,
     pub settings: Settings,
     pub essay: Essay,
-    pub backend: Box<dyn Backend>,
+    pub backend: Arc<dyn Backend>,
     pub voice: String,
     pub fingerprint: String,
     pub cache: Cache,
@@ -54,8 +56,17 @@ pub struct Report {
 impl Job {
     /// Loads the essay, its takes and the backend, and plans it.
     pub fn prepare(essay_path: &Path, settings: Settings) -> Result<Job> {
+        let backend: Arc<dyn Backend> = Arc::from(synth::create(&settings.backend)?);
+        Job::prepare_with(essay_path, settings, backend)
+    }
+
+    /// As `prepare`, with a backend shared with other jobs (a batch loads each voice once).
+    pub fn prepare_with(
+        essay_path: &Path,
+        settings: Settings,
+        backend: Arc<dyn Backend>,
+    ) -> Result<Job> {
         let essay = essay::load(essay_path)?;
-        let backend = synth::create(&settings.backend)?;
         let voice = settings
             .voice
             .clone()
@@ -140,20 +151,21 @@ impl Job {
         dir.join(format!("{}.json", self.stem()))
     }
 
+    /// Creates `dir` and checks that files can be written there, before any time is spent synthesizing.
+    pub fn prepare_output(&self, dir: &Path) -> Result<()> {
+        let out_err = |source| Error::Output {
+            path: dir.to_owned(),
+            source,
+        };
+        std::fs::create_dir_all(dir).map_err(out_err)?;
+        tempfile::tempfile_in(dir).map_err(out_err)?;
+        Ok(())
+    }
+
     /// Synthesizes what is missing, joins the edition into `dir/<stem>.wav` with chapter chunks and writes
     /// `dir/<stem>.json`. Both files are replaced atomically.
     pub fn produce(&self, dir: &Path, quiet: bool) -> Result<Report> {
-        let out_err = |path: &Path| {
-            let path = path.to_owned();
-            move |source| Error::Output {
-                path: path.clone(),
-                source,
-            }
-        };
-        std::fs::create_dir_all(dir).map_err(out_err(dir))?;
-        // Fail before synthesizing for minutes if the output cannot be written.
-        tempfile::tempfile_in(dir).map_err(out_err(dir))?;
-
+        self.prepare_output(dir)?;
         let stats = run::synthesize(
             &self.plan,
             self.backend.as_ref(),
@@ -161,9 +173,56 @@ impl Job {
             self.settings.jobs,
             quiet,
         )?;
+        self.assemble(dir, stats)
+    }
 
+    /// A hash of everything that shapes the joined edition (segment audio, pauses, chapters, tags): an output
+    /// whose manifest has the same key is up to date.
+    pub fn plan_key(&self) -> String {
+        let shape: Vec<(&str, u32, usize)> = self
+            .plan
+            .segments
+            .iter()
+            .map(|s| (s.cache_key.as_str(), s.pause_after_ms, s.chapter))
+            .collect();
+        let titles: Vec<&str> = self
+            .plan
+            .chapters
+            .iter()
+            .map(|c| c.title.as_str())
+            .collect();
+        let json = serde_json::to_vec(&(
+            crate::manifest::VERSION,
+            &self.plan.title,
+            &self.plan.author,
+            titles,
+            shape,
+        ))
+        .expect("plain data serializes");
+        blake3::hash(&json).to_hex()[..32].to_string()
+    }
+
+    /// Whether `dir` already holds this plan's edition (its manifest has the same plan key and its WAV exists).
+    pub fn up_to_date(&self, dir: &Path) -> bool {
+        let wav = dir.join(format!("{}.wav", self.stem()));
+        matches!(Manifest::load(&self.manifest_path(dir)), Ok(Some(m)) if m.plan_key == self.plan_key())
+            && wav.is_file()
+    }
+
+    /// Joins the edition from the cache (every segment must be there) and writes the WAV and manifest.
+    pub fn assemble(&self, dir: &Path, stats: SynthStats) -> Result<Report> {
+        let out_err = |path: &Path| {
+            let path = path.to_owned();
+            move |source| Error::Output {
+                path: path.clone(),
+                source,
+            }
+        };
         let stem = self.stem();
         let wav = dir.join(format!("{stem}.wav"));
+        for s in &self.plan.segments {
+            self.cache.touch(&s.cache_key);
+        }
         let pieces: Vec<Piece> = self
             .plan
             .segments
@@ -191,12 +250,13 @@ impl Job {
         )?;
         verify(&wav, &joined.timeline)?;
 
-        let manifest = Manifest::new(
+        let mut manifest = Manifest::new(
             &self.plan,
             &joined.timeline,
             &self.essay_path,
             &format!("{stem}.wav"),
         );
+        manifest.plan_key = self.plan_key();
         let manifest_path = self.manifest_path(dir);
         atomic::write_bytes(&manifest_path, manifest.to_json().as_bytes())
             .map_err(out_err(&manifest_path))?;

@@ -74,29 +74,50 @@ pub fn synthesize(
     let result = pool.install(|| {
         // One segment per task: work is handed out in that order as workers free up.
         todo.par_iter().with_max_len(1).try_for_each(|segment| {
-            let fail = |reason: String| Error::Synthesis {
-                id: segment.id.clone(),
-                line: segment.line,
-                backend: backend.name().to_string(),
-                // Engines' messages can span lines; an error is one line.
-                reason: reason.split_whitespace().collect::<Vec<_>>().join(" "),
-            };
-            let audio = backend
-                .synthesize(&SpeechRequest {
-                    text: &segment.spoken,
-                    voice: &plan.voice,
-                    rate: plan.rate,
-                    take: segment.take,
-                })
-                .map_err(fail)?;
-            if audio.samples.is_empty() {
-                return Err(fail("the backend returned no audio".into()));
-            }
-            cache.store(&segment.cache_key, &audio)?;
+            synthesize_one(backend, &plan.voice, plan.rate, segment, cache, 0)?;
             bar.inc(1);
             Ok(())
         })
     });
     bar.finish_and_clear();
     result.map(|()| stats)
+}
+
+/// Synthesizes one segment into the cache, trying again up to `retries` more times if the backend fails.
+pub fn synthesize_one(
+    backend: &dyn Backend,
+    voice: &str,
+    rate: Option<u32>,
+    segment: &PlanSegment,
+    cache: &Cache,
+    retries: u32,
+) -> Result<()> {
+    let fail = |reason: String| Error::Synthesis {
+        id: segment.id.clone(),
+        line: segment.line,
+        backend: backend.name().to_string(),
+        // Engines' messages can span lines; an error is one line.
+        reason: reason.split_whitespace().collect::<Vec<_>>().join(" "),
+    };
+    let request = SpeechRequest {
+        text: &segment.spoken,
+        voice,
+        rate,
+        take: segment.take,
+    };
+    let mut attempt = 0;
+    let audio = loop {
+        match backend.synthesize(&request) {
+            Ok(audio) if audio.samples.is_empty() => {
+                return Err(fail("the backend returned no audio".into()))
+            }
+            Ok(audio) => break audio,
+            Err(e) if attempt >= retries => return Err(fail(e)),
+            Err(_) => {
+                attempt += 1;
+                std::thread::sleep(std::time::Duration::from_millis(200 << attempt.min(5)));
+            }
+        }
+    };
+    cache.store(&segment.cache_key, &audio)
 }

@@ -1,5 +1,6 @@
 //! Integration tests: the real `narrate` binary on small essays, its output read back by independent readers.
 
+mod batch;
 mod build;
 mod errors;
 mod espeak;

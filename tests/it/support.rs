@@ -40,11 +40,17 @@ impl Env {
         p
     }
 
+    /// The binary, run in the scratch folder with its cache and the tone backend.
     pub fn cmd(&self) -> Command {
-        let mut c = Command::cargo_bin("narrate").unwrap();
+        Command::from_std(self.std_cmd())
+    }
+
+    /// The same as a plain `std::process::Command`, for tests that spawn and kill it.
+    pub fn std_cmd(&self) -> StdCommand {
+        let mut c = StdCommand::new(assert_cmd::cargo::cargo_bin("narrate"));
         c.current_dir(self.dir.path())
-            .env_remove("NARRATE_BACKEND")
             .env_remove("XDG_CACHE_HOME")
+            .env_remove("XDG_CONFIG_HOME")
             .env("NARRATE_CACHE", &self.cache)
             .env("NARRATE_BACKEND", "tone");
         c

@@ -85,7 +85,7 @@ mod tests {
             .lines()
             .enumerate()
             // A line starting with '#' and holding no tab is a comment; "# Chapter IV<TAB>…" is a heading case.
-            .filter(|(_, l)| !l.trim().is_empty() && !(l.starts_with('#') && !l.contains('\t')))
+            .filter(|(_, l)| !l.trim().is_empty() && (!l.starts_with('#') || l.contains('\t')))
             .map(|(i, l)| {
                 let (a, b) = l.split_once('\t').unwrap_or((l, l));
                 (i + 1, a.to_string(), b.to_string())
