@@ -294,7 +294,7 @@ pub fn run(entries: Vec<Entry>, opts: &Options) -> Vec<Outcome> {
 
     // Which segments each essay still needs, and the shared queue of what to synthesize.
     let mut needed_by: HashMap<String, Vec<usize>> = HashMap::new();
-    let mut queue: Vec<(usize, usize)> = Vec::new(); // (slot, segment)
+    let mut queue: Vec<(String, usize)> = Vec::new(); // (cache key, characters)
     for (i, slot) in slots.iter_mut().enumerate() {
         let Some(job) = &slot.job else { continue };
         if opts.shard.is_none() && !opts.join_only && job.up_to_date(&slot.outcome.output) {
@@ -304,7 +304,7 @@ pub fn run(entries: Vec<Entry>, opts: &Options) -> Vec<Outcome> {
             continue;
         }
         let mut missing = 0;
-        for (si, seg) in job.plan.segments.iter().enumerate() {
+        for seg in &job.plan.segments {
             if job.cache.contains(&seg.cache_key) {
                 slot.outcome.cached += 1;
                 continue;
@@ -316,32 +316,20 @@ pub fn run(entries: Vec<Entry>, opts: &Options) -> Vec<Outcome> {
                     && opts.shard.is_none_or(|s| s.owns(&seg.cache_key))
                     && !opts.join_only
                 {
-                    queue.push((i, si));
+                    queue.push((seg.cache_key.clone(), seg.spoken.chars().count()));
                 }
                 owners.push(i);
             }
         }
         slot.remaining.store(missing, Ordering::SeqCst);
     }
-    let seg = |&(slot, si): &(usize, usize)| {
-        &slots[slot]
-            .job
-            .as_ref()
-            .expect("queued jobs exist")
-            .plan
-            .segments[si]
-    };
-    queue.sort_by_key(|item| std::cmp::Reverse(seg(item).spoken.len()));
+    queue.sort_by_key(|&(_, chars)| std::cmp::Reverse(chars));
 
     let jobs = opts.jobs.max(1);
     let mut failed_backends = Vec::new();
     for (name, b) in &backends {
-        if queue.iter().any(|item| {
-            slots[item.0]
-                .job
-                .as_ref()
-                .is_some_and(|j| j.backend.name() == name)
-        }) {
+        let used = slots.iter().any(|s| s.job.as_ref().is_some_and(|j| j.backend.name() == name));
+        if used {
             match b.check() {
                 Ok(()) => b.prepare(jobs),
                 Err(e) => failed_backends.push((name.clone(), e.to_string())),
@@ -408,53 +396,18 @@ pub fn run(entries: Vec<Entry>, opts: &Options) -> Vec<Outcome> {
                 }
             }
         });
-        queue.par_iter().with_max_len(1).for_each(|&(i, si)| {
-            let key = {
-                let s = lock(i);
-                s.job
-                    .as_ref()
-                    .map(|j| j.plan.segments[si].cache_key.clone())
-            };
-            let owners = key
-                .as_ref()
-                .and_then(|k| needed_by.get(k))
-                .cloned()
-                .unwrap_or_else(|| vec![i]);
-            // Skip the work when every essay that needs it has already failed.
-            let live = owners.iter().copied().find(|&o| lock(o).job.is_some());
-            let Some(live) = live else { return };
-            let result = {
-                let s = lock(live);
-                let job = s.job.as_ref().expect("live job");
-                let segment = job
-                    .plan
-                    .segments
-                    .iter()
-                    .find(|x| Some(&x.cache_key) == key.as_ref())
-                    .cloned();
-                let backend = job.backend.clone();
-                let (voice, rate, cache) =
-                    (job.plan.voice.clone(), job.plan.rate, job.cache.clone());
-                drop(s);
-                segment.map(|segment| {
-                    let chars = segment.spoken.chars().count();
-                    (
-                        synthesize_one(
-                            backend.as_ref(),
-                            &voice,
-                            rate,
-                            &segment,
-                            &cache,
-                            opts.retries,
-                        ),
-                        chars,
-                    )
-                })
-            };
-            let Some((result, chars)) = result else {
-                return;
-            };
-            progress.advance(chars);
+        queue.par_iter().with_max_len(1).for_each(|(key, chars)| {
+            let owners = needed_by.get(key).cloned().unwrap_or_default();
+            // The segment, from any essay that needs it and has not failed; none left: skip the work.
+            let found = owners.iter().find_map(|&o| {
+                let s = lock(o);
+                let job = s.job.as_ref()?;
+                let segment = job.plan.segments.iter().find(|x| &x.cache_key == key)?.clone();
+                Some((segment, job.backend.clone(), job.plan.voice.clone(), job.plan.rate, job.cache.clone()))
+            });
+            let Some((segment, backend, voice, rate, cache)) = found else { return };
+            let result = synthesize_one(backend.as_ref(), &voice, rate, &segment, &cache, opts.retries);
+            progress.advance(*chars);
             for &o in &owners {
                 let done = {
                     let mut s = lock(o);
@@ -518,16 +471,8 @@ struct Progress {
 }
 
 impl Progress {
-    fn new(slots: &[Mutex<Slot>], queue: &[(usize, usize)], quiet: bool) -> Progress {
-        let chars: usize = queue
-            .iter()
-            .map(|&(i, si)| {
-                let s = slots[i].lock().unwrap_or_else(|e| e.into_inner());
-                s.job
-                    .as_ref()
-                    .map_or(0, |j| j.plan.segments[si].spoken.chars().count())
-            })
-            .sum();
+    fn new(slots: &[Mutex<Slot>], queue: &[(String, usize)], quiet: bool) -> Progress {
+        let chars: usize = queue.iter().map(|(_, c)| c).sum();
         let tty = std::io::stderr().is_terminal();
         let bar = if quiet || !tty {
             indicatif::ProgressBar::hidden()
