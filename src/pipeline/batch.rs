@@ -328,7 +328,9 @@ pub fn run(entries: Vec<Entry>, opts: &Options) -> Vec<Outcome> {
     let jobs = opts.jobs.max(1);
     let mut failed_backends = Vec::new();
     for (name, b) in &backends {
-        let used = slots.iter().any(|s| s.job.as_ref().is_some_and(|j| j.backend.name() == name));
+        let used = slots
+            .iter()
+            .any(|s| s.job.as_ref().is_some_and(|j| j.backend.name() == name));
         if used {
             match b.check() {
                 Ok(()) => b.prepare(jobs),
@@ -350,6 +352,15 @@ pub fn run(entries: Vec<Entry>, opts: &Options) -> Vec<Outcome> {
     }
 
     let progress = Progress::new(&slots, &queue, opts.quiet);
+    let gates: HashMap<&str, Gate> = backends
+        .values()
+        .map(|b| {
+            (
+                b.name(),
+                Gate::new(b.max_parallel().map_or(jobs, |cap| cap.min(jobs))),
+            )
+        })
+        .collect();
     let finish = |i: usize, progress: &Progress| {
         let mut s = lock(i);
         let Some(job) = s.job.take() else { return };
@@ -371,7 +382,7 @@ pub fn run(entries: Vec<Entry>, opts: &Options) -> Vec<Outcome> {
             }
         }
         s.outcome.seconds = s.started.elapsed().as_secs_f64();
-        progress.essay_done(&s.outcome);
+        progress.essay_done(i, &s.outcome);
     };
 
     let pool = rayon::ThreadPoolBuilder::new().num_threads(jobs).build();
@@ -390,7 +401,7 @@ pub fn run(entries: Vec<Entry>, opts: &Options) -> Vec<Outcome> {
                         "{n} segment(s) are not in the cache yet; run every shard before the join step"
                     ));
                     s.job = None;
-                    progress.essay_done(&s.outcome);
+                    progress.essay_done(i, &s.outcome);
                 } else {
                     finish(i, &progress);
                 }
@@ -402,12 +413,34 @@ pub fn run(entries: Vec<Entry>, opts: &Options) -> Vec<Outcome> {
             let found = owners.iter().find_map(|&o| {
                 let s = lock(o);
                 let job = s.job.as_ref()?;
-                let segment = job.plan.segments.iter().find(|x| &x.cache_key == key)?.clone();
-                Some((segment, job.backend.clone(), job.plan.voice.clone(), job.plan.rate, job.cache.clone()))
+                let segment = job
+                    .plan
+                    .segments
+                    .iter()
+                    .find(|x| &x.cache_key == key)?
+                    .clone();
+                Some((
+                    segment,
+                    job.backend.clone(),
+                    job.plan.voice.clone(),
+                    job.plan.rate,
+                    job.cache.clone(),
+                ))
             });
-            let Some((segment, backend, voice, rate, cache)) = found else { return };
-            let result = synthesize_one(backend.as_ref(), &voice, rate, &segment, &cache, opts.retries);
-            progress.advance(*chars);
+            let Some((segment, backend, voice, rate, cache)) = found else {
+                return;
+            };
+            let gate = &gates[backend.name()];
+            let result = gate.run(|| {
+                synthesize_one(
+                    backend.as_ref(),
+                    &voice,
+                    rate,
+                    &segment,
+                    &cache,
+                    opts.retries,
+                )
+            });
             for &o in &owners {
                 let done = {
                     let mut s = lock(o);
@@ -417,13 +450,15 @@ pub fn run(entries: Vec<Entry>, opts: &Options) -> Vec<Outcome> {
                     match &result {
                         Ok(()) => {
                             s.outcome.synthesized += 1;
-                            s.remaining.fetch_sub(1, Ordering::SeqCst) == 1
+                            let left = s.remaining.fetch_sub(1, Ordering::SeqCst) - 1;
+                            progress.segment_done(o, left, if o == owners[0] { *chars } else { 0 });
+                            left == 0
                         }
                         Err(e) => {
                             s.outcome.error = Some(e.to_string());
                             s.job = None;
                             s.outcome.seconds = s.started.elapsed().as_secs_f64();
-                            progress.essay_done(&s.outcome);
+                            progress.essay_done(o, &s.outcome);
                             false
                         }
                     }
@@ -464,46 +499,91 @@ pub fn run(entries: Vec<Entry>, opts: &Options) -> Vec<Outcome> {
 /// Progress on stderr: a bar by characters (with ETA from the measured rate) on a terminal; a line per finished
 /// essay otherwise; nothing with `--quiet`.
 struct Progress {
+    multi: indicatif::MultiProgress,
     bar: indicatif::ProgressBar,
+    /// One line per essay being synthesized (terminal only).
+    essays: Mutex<HashMap<usize, indicatif::ProgressBar>>,
+    names: Vec<String>,
+    tty: bool,
     lines: bool,
-    total_essays: usize,
     finished: AtomicUsize,
 }
 
 impl Progress {
     fn new(slots: &[Mutex<Slot>], queue: &[(String, usize)], quiet: bool) -> Progress {
         let chars: usize = queue.iter().map(|(_, c)| c).sum();
-        let tty = std::io::stderr().is_terminal();
-        let bar = if quiet || !tty {
-            indicatif::ProgressBar::hidden()
+        let tty = !quiet && std::io::stderr().is_terminal();
+        let multi = indicatif::MultiProgress::with_draw_target(if tty {
+            indicatif::ProgressDrawTarget::stderr()
         } else {
+            indicatif::ProgressDrawTarget::hidden()
+        });
+        let bar = multi.add(
             indicatif::ProgressBar::new(chars as u64).with_style(
                 indicatif::ProgressStyle::with_template(
                     "{spinner} {bar:30} {percent}% of {len} characters, {eta} left  {msg}",
                 )
                 .expect("valid template"),
-            )
-        };
+            ),
+        );
+        let names = slots
+            .iter()
+            .map(|s| {
+                let s = s.lock().unwrap_or_else(|e| e.into_inner());
+                s.outcome
+                    .essay
+                    .file_name()
+                    .unwrap_or_default()
+                    .to_string_lossy()
+                    .into_owned()
+            })
+            .collect();
         Progress {
+            multi,
             bar,
+            essays: Mutex::new(HashMap::new()),
+            names,
+            tty,
             lines: !quiet && !tty,
-            total_essays: slots.len(),
             finished: AtomicUsize::new(0),
         }
     }
 
-    fn advance(&self, chars: usize) {
+    /// A segment of `essay` (which has `left` still to do) was synthesized.
+    fn segment_done(&self, essay: usize, left: usize, chars: usize) {
         self.bar.inc(chars as u64);
+        if !self.tty {
+            return;
+        }
+        let mut bars = self.essays.lock().unwrap_or_else(|e| e.into_inner());
+        let bar = bars.entry(essay).or_insert_with(|| {
+            self.multi.add(
+                indicatif::ProgressBar::new_spinner().with_style(
+                    indicatif::ProgressStyle::with_template("  {spinner} {msg}")
+                        .expect("valid template"),
+                ),
+            )
+        });
+        bar.set_message(format!("{}: {left} segments to go", self.names[essay]));
+        bar.tick();
     }
 
-    fn essay_done(&self, o: &Outcome) {
+    fn essay_done(&self, essay: usize, o: &Outcome) {
+        if let Some(bar) = self
+            .essays
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(&essay)
+        {
+            bar.finish_and_clear();
+        }
         let n = self.finished.fetch_add(1, Ordering::SeqCst) + 1;
         let what = match (&o.error, o.status) {
             (Some(e), _) => format!("failed: {e}"),
             (None, Status::Synthesized) => "segments synthesized".into(),
             (None, _) => "done".into(),
         };
-        let line = format!("[{n}/{}] {}: {what}", self.total_essays, o.essay.display());
+        let line = format!("[{n}/{}] {}: {what}", self.names.len(), o.essay.display());
         if self.lines {
             eprintln!("{line}");
         } else {
@@ -513,6 +593,35 @@ impl Progress {
 
     fn finish(&self) {
         self.bar.finish_and_clear();
+        let _ = self.multi.clear();
+    }
+}
+
+/// Caps how many requests one backend gets at once (`Backend::max_parallel`) inside the shared pool.
+struct Gate {
+    free: Mutex<usize>,
+    freed: std::sync::Condvar,
+}
+
+impl Gate {
+    fn new(capacity: usize) -> Gate {
+        Gate {
+            free: Mutex::new(capacity.max(1)),
+            freed: std::sync::Condvar::new(),
+        }
+    }
+
+    fn run<T>(&self, f: impl FnOnce() -> T) -> T {
+        let mut free = self.free.lock().unwrap_or_else(|e| e.into_inner());
+        while *free == 0 {
+            free = self.freed.wait(free).unwrap_or_else(|e| e.into_inner());
+        }
+        *free -= 1;
+        drop(free);
+        let out = f();
+        *self.free.lock().unwrap_or_else(|e| e.into_inner()) += 1;
+        self.freed.notify_one();
+        out
     }
 }
 
