@@ -152,6 +152,12 @@ pub struct VoicesArgs {
     /// Only this backend.
     #[arg(long, short)]
     pub backend: Option<String>,
+    /// Download a Piper voice by name (e.g. en_GB-alan-medium) into the voice folder.
+    #[arg(long, value_name = "NAME")]
+    pub download: Option<String>,
+    /// Where to download voices from [default: the public Piper voice repository].
+    #[arg(long, env = "NARRATE_VOICE_URL", value_name = "URL")]
+    pub from: Option<String>,
     /// Print JSON.
     #[arg(long)]
     pub json: bool,

@@ -1,10 +1,13 @@
 //! `narrate voices`: the backends this build has, whether each can run here, and their voices.
 
 use crate::cli::VoicesArgs;
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::synth;
 
 pub fn run(args: VoicesArgs) -> Result<()> {
+    if let Some(name) = &args.download {
+        return download(name, args.from.as_deref());
+    }
     let backends: Vec<Box<dyn synth::Backend>> = match &args.backend {
         Some(name) => vec![synth::create(name)?],
         None => synth::BACKENDS.iter().map(|(_, make)| make()).collect(),
@@ -49,4 +52,29 @@ pub fn run(args: VoicesArgs) -> Result<()> {
         super::print(&out);
     }
     Ok(())
+}
+
+#[cfg(feature = "piper")]
+fn download(name: &str, from: Option<&str>) -> Result<()> {
+    use crate::synth::piper::voice;
+    let base = from.unwrap_or(voice::VOICE_REPOSITORY);
+    let files = voice::download(name, base).map_err(|reason| Error::BackendUnavailable {
+        backend: "piper".into(),
+        reason,
+    })?;
+    super::print(&format!(
+        "downloaded {}: {} and {}\n",
+        files.name,
+        files.model.display(),
+        files.config.display()
+    ));
+    Ok(())
+}
+
+#[cfg(not(feature = "piper"))]
+fn download(_: &str, _: Option<&str>) -> Result<()> {
+    Err(Error::Invalid(
+        "this narrate was built without Piper voices; build with `cargo build --features piper`"
+            .into(),
+    ))
 }

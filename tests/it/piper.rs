@@ -295,3 +295,105 @@ fn piper_takes_ipa_between_slashes_from_the_lexicon() {
         phonemize::phonemize("en-us", "I met win today.").unwrap()
     );
 }
+
+/// A minimal HTTP file server on 127.0.0.1 for `root`, on a thread that lives as long as the test.
+fn serve(root: std::path::PathBuf) -> u16 {
+    use std::io::{BufRead, BufReader, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { continue };
+            let mut reader = BufReader::new(stream.try_clone().unwrap());
+            let mut request = String::new();
+            reader.read_line(&mut request).unwrap();
+            let mut line = String::new();
+            while reader.read_line(&mut line).is_ok_and(|n| n > 2) {
+                line.clear();
+            }
+            let path = request
+                .split_whitespace()
+                .nth(1)
+                .unwrap_or("/")
+                .trim_start_matches('/');
+            match std::fs::read(root.join(path)) {
+                Ok(body) => {
+                    let head = format!(
+                        "HTTP/1.1 200 OK\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+                        body.len()
+                    );
+                    let _ = stream
+                        .write_all(head.as_bytes())
+                        .and_then(|()| stream.write_all(&body));
+                }
+                Err(_) => {
+                    let _ = stream.write_all(
+                        b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
+                    );
+                }
+            }
+        }
+    });
+    port
+}
+
+#[test]
+fn piper_voices_download_from_a_repository_laid_out_like_piper_s() {
+    if id_map().is_none() {
+        return;
+    }
+    let env = Env::new();
+    let real = voice::find("en_US-joe-medium").unwrap();
+    // A copy of the repository's layout, served over HTTP on 127.0.0.1.
+    let repo = env.path("repo/en/en_US/joe/medium");
+    std::fs::create_dir_all(&repo).unwrap();
+    std::fs::copy(&real.model, repo.join("en_US-joe-medium.onnx")).unwrap();
+    std::fs::copy(&real.config, repo.join("en_US-joe-medium.onnx.json")).unwrap();
+    let port = serve(env.path("repo"));
+    let url = format!("http://127.0.0.1:{port}");
+    let data = env.path("data");
+    let out = env
+        .cmd()
+        .env("XDG_DATA_HOME", &data)
+        .args(["voices", "--download", "en_US-joe-medium", "--from", &url])
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    assert!(String::from_utf8_lossy(&out).contains("downloaded en_US-joe-medium"));
+    let got = data.join("narrate/voices/en_US-joe-medium.onnx");
+    assert_eq!(
+        std::fs::read(&got).unwrap(),
+        std::fs::read(&real.model).unwrap()
+    );
+    // The downloaded voice is the one a build finds.
+    let listed = env
+        .cmd()
+        .env("XDG_DATA_HOME", &data)
+        .args(["voices", "--backend", "piper", "--json"])
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    assert!(String::from_utf8_lossy(&listed).contains(&got.display().to_string()));
+    // A voice the repository does not have: a clear error, and nothing left behind.
+    let err = env
+        .cmd()
+        .env("XDG_DATA_HOME", &data)
+        .args(["voices", "--download", "en_US-nobody-low", "--from", &url])
+        .assert()
+        .code(1)
+        .get_output()
+        .stderr
+        .clone();
+    let err = String::from_utf8_lossy(&err);
+    assert!(
+        err.contains("en_US-nobody-low.onnx.json: not found"),
+        "{err}"
+    );
+    assert!(!data
+        .join("narrate/voices/en_US-nobody-low.onnx.json")
+        .exists());
+}

@@ -243,3 +243,90 @@ pub fn onnxruntime_library() -> Result<PathBuf, String> {
          ORT_DYLIB_PATH"
         .into())
 }
+
+/// The public Piper voice repository.
+pub const VOICE_REPOSITORY: &str = "https://huggingface.co/rhasspy/piper-voices/resolve/main";
+
+/// Where a voice lives in a repository laid out like Piper's: `en/en_US/lessac/medium/en_US-lessac-medium`.
+pub fn repository_path(name: &str) -> Result<String, String> {
+    let bad = || {
+        format!("`{name}` is not a Piper voice name (language_REGION-dataset-quality, e.g. en_US-lessac-medium)")
+    };
+    let (lang, rest) = name.split_once('-').ok_or_else(bad)?;
+    let (dataset, quality) = rest.rsplit_once('-').ok_or_else(bad)?;
+    let family = lang
+        .split('_')
+        .next()
+        .filter(|f| !f.is_empty())
+        .ok_or_else(bad)?;
+    if dataset.is_empty() || quality.is_empty() || name.contains(['/', '\\']) {
+        return Err(bad());
+    }
+    Ok(format!("{family}/{lang}/{dataset}/{quality}/{name}"))
+}
+
+/// Downloads a voice (`NAME.onnx.json`, checked, then `NAME.onnx`) from `base` into the voice folder. Both files
+/// are written to temporary names and renamed, so an interrupted download leaves nothing half-written.
+pub fn download(name: &str, base: &str) -> Result<VoiceFiles, String> {
+    let path = repository_path(name)?;
+    let dir = data_dir().join("voices");
+    std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    let fetch = |suffix: &str, dest: &Path| -> Result<(), String> {
+        let url = format!("{}/{path}{suffix}", base.trim_end_matches('/'));
+        let response = ureq::get(&url).call().map_err(|e| match e {
+            ureq::Error::StatusCode(404) => {
+                format!("{url}: not found; check the voice name (see the voice list)")
+            }
+            other => format!("{url}: {other}"),
+        })?;
+        let mut body = response.into_body().into_reader();
+        crate::atomic::write(
+            dest,
+            |file| {
+                std::io::copy(&mut body, file)
+                    .map_err(|e| format!("{url}: download interrupted: {e}"))
+            },
+            |e| format!("{}: {e}", dest.display()),
+        )?;
+        Ok(())
+    };
+    let model = dir.join(format!("{name}.onnx"));
+    let config = dir.join(format!("{name}.onnx.json"));
+    fetch(".onnx.json", &config)?;
+    if let Err(e) = VoiceConfig::load(&config) {
+        let _ = std::fs::remove_file(&config);
+        return Err(e);
+    }
+    fetch(".onnx", &model)?;
+    if std::fs::metadata(&model).map_or(0, |m| m.len()) < 1024 {
+        let _ = std::fs::remove_file(&model);
+        return Err(format!(
+            "{}: the downloaded model is empty or truncated",
+            model.display()
+        ));
+    }
+    Ok(VoiceFiles {
+        name: name.to_string(),
+        model,
+        config,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn repository_paths() {
+        assert_eq!(
+            repository_path("en_US-lessac-medium").unwrap(),
+            "en/en_US/lessac/medium/en_US-lessac-medium"
+        );
+        assert_eq!(
+            repository_path("de_DE-thorsten_emotional-medium").unwrap(),
+            "de/de_DE/thorsten_emotional/medium/de_DE-thorsten_emotional-medium"
+        );
+        assert!(repository_path("joe").is_err());
+        assert!(repository_path("../x-y-z").is_err());
+    }
+}
