@@ -2,12 +2,6 @@
 
 use crate::support::*;
 
-/// Root-mean-square level of a stretch of samples, in full-scale units.
-fn rms(s: &[i16]) -> f64 {
-    (s.iter().map(|&v| f64::from(v) * f64::from(v)).sum::<f64>() / s.len().max(1) as f64).sqrt()
-        / 32768.0
-}
-
 #[test]
 fn espeak_narrates_an_essay_with_chapters() {
     if !have("espeak-ng") {
@@ -22,23 +16,8 @@ fn espeak_narrates_an_essay_with_chapters() {
     assert_eq!(manifest["backend"], "espeak");
     assert_eq!(manifest["sample_rate"], 22050);
     check_chapters(&wav, &manifest);
-    let audio = samples(&wav);
-    // Every segment is real speech, not silence: espeak-ng speaks at well above -30 dBFS RMS.
-    for s in manifest["segments"].as_array().unwrap() {
-        let (a, b) = (
-            s["start_sample"].as_u64().unwrap() as usize,
-            s["end_sample"].as_u64().unwrap() as usize,
-        );
-        assert!(rms(&audio[a..b]) > 0.03, "segment {} is too quiet", s["id"]);
-        // About 175 words a minute: no segment is absurdly short or long for its text.
-        let words = s["spoken"].as_str().unwrap().split_whitespace().count() as f64;
-        let secs = (b - a) as f64 / 22050.0;
-        assert!(
-            secs > words * 0.12 && secs < words * 0.8 + 1.0,
-            "{}: {secs} s for {words} words",
-            s["text"]
-        );
-    }
+    // Every segment is real speech, well above -30 dBFS RMS, at about espeak-ng's 175 words a minute.
+    check_speech(&wav, &manifest, 0.03, (0.12, 0.8), 1.0);
     if have("sndfile-info") {
         check_wav_against_manifest(&wav, &manifest);
     }

@@ -69,11 +69,6 @@ fn piper_phoneme_ids_match_the_reference() {
     );
 }
 
-/// Root-mean-square level, in full-scale units.
-fn rms(s: &[i16]) -> f64 {
-    (s.iter().map(|&v| f64::from(v).powi(2)).sum::<f64>() / s.len().max(1) as f64).sqrt() / 32768.0
-}
-
 #[test]
 fn piper_narrates_an_essay_with_the_joe_voice() {
     if id_map().is_none() {
@@ -90,28 +85,9 @@ fn piper_narrates_an_essay_with_the_joe_voice() {
     assert_eq!(manifest["backend"], "piper");
     assert_eq!(manifest["voice"], "en_US-joe-medium");
     assert_eq!(manifest["sample_rate"], 22050);
-    let audio = samples(env.path("out/short.wav"));
     check_chapters(&env.path("out/short.wav"), &manifest);
-    for s in manifest["segments"].as_array().unwrap() {
-        let (a, b) = (
-            s["start_sample"].as_u64().unwrap() as usize,
-            s["end_sample"].as_u64().unwrap() as usize,
-        );
-        assert!(
-            rms(&audio[a..b]) > 0.02,
-            "segment {} is too quiet: {}",
-            s["text"],
-            rms(&audio[a..b])
-        );
-        // Natural speech runs at roughly 2 to 4 words a second.
-        let words = s["spoken"].as_str().unwrap().split_whitespace().count() as f64;
-        let secs = (b - a) as f64 / 22050.0;
-        assert!(
-            secs > words * 0.2 && secs < words * 0.7 + 0.8,
-            "{}: {secs:.2} s for {words} words",
-            s["text"]
-        );
-    }
+    // Audible speech at natural speed: roughly 2 to 4 words a second.
+    check_speech(&env.path("out/short.wav"), &manifest, 0.02, (0.2, 0.7), 0.8);
     if have("sndfile-info") {
         check_wav_against_manifest(&env.path("out/short.wav"), &manifest);
     }
@@ -142,14 +118,7 @@ fn piper_error(env: &Env, extra: &[&str], vars: &[(&str, &str)]) -> String {
     for (k, v) in vars {
         cmd.env(k, v);
     }
-    let out = cmd.assert().code(1);
-    let stderr = String::from_utf8_lossy(&out.get_output().stderr).to_string();
-    let errors: Vec<&str> = stderr
-        .lines()
-        .filter(|l| l.starts_with("error: "))
-        .collect();
-    assert_eq!(errors.len(), 1, "{stderr}");
-    assert!(!stderr.contains("panicked"), "{stderr}");
+    let stderr = one_error(&cmd.output().unwrap());
     assert!(!env.path("out/e.wav").exists());
     stderr
 }

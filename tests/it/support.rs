@@ -50,7 +50,8 @@ impl Env {
         let mut c = StdCommand::new(assert_cmd::cargo::cargo_bin("narrate"));
         c.current_dir(self.dir.path())
             .env_remove("XDG_CACHE_HOME")
-            .env_remove("XDG_CONFIG_HOME")
+            // A user's own ~/.config/narrate/narrate.toml must not change what the tests see.
+            .env("XDG_CONFIG_HOME", self.dir.path().join("config"))
             .env("NARRATE_CACHE", &self.cache)
             .env("NARRATE_BACKEND", "tone");
         c
@@ -260,4 +261,47 @@ pub fn ids(manifest: &Value) -> Vec<String> {
         .iter()
         .map(|s| s["id"].as_str().unwrap().to_string())
         .collect()
+}
+
+/// Root-mean-square level of some samples, in full-scale units.
+pub fn rms(s: &[i16]) -> f64 {
+    (s.iter().map(|&v| f64::from(v).powi(2)).sum::<f64>() / s.len().max(1) as f64).sqrt() / 32768.0
+}
+
+/// Checks that every segment of an edition is audible speech of a plausible length: RMS above `min_rms`, and
+/// between `per_word.0` and `per_word.1` seconds a word (plus `slack` seconds for very short segments).
+pub fn check_speech(wav: &Path, manifest: &Value, min_rms: f64, per_word: (f64, f64), slack: f64) {
+    let audio = samples(wav);
+    let rate = manifest["sample_rate"].as_f64().unwrap();
+    for s in manifest["segments"].as_array().unwrap() {
+        let (a, b) = (
+            s["start_sample"].as_u64().unwrap() as usize,
+            s["end_sample"].as_u64().unwrap() as usize,
+        );
+        let level = rms(&audio[a..b]);
+        assert!(
+            level > min_rms,
+            "segment {} is too quiet: {level}",
+            s["text"]
+        );
+        let words = s["spoken"].as_str().unwrap().split_whitespace().count() as f64;
+        let secs = (b - a) as f64 / rate;
+        assert!(
+            secs > words * per_word.0 && secs < words * per_word.1 + slack,
+            "{}: {secs:.2} s for {words} words",
+            s["text"]
+        );
+    }
+}
+
+/// Checks a failed run's stderr: exactly one `error:` line, no panic or backtrace; returns it all.
+pub fn one_error(output: &std::process::Output) -> String {
+    let stderr = String::from_utf8_lossy(&output.stderr).to_string();
+    let errors = stderr.lines().filter(|l| l.starts_with("error: ")).count();
+    assert_eq!(errors, 1, "{stderr}");
+    assert!(
+        !stderr.contains("panicked") && !stderr.contains("backtrace"),
+        "{stderr}"
+    );
+    stderr
 }
