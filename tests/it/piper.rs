@@ -366,3 +366,28 @@ fn piper_voices_download_from_a_repository_laid_out_like_piper_s() {
         .join("narrate/voices/en_US-nobody-low.onnx.json")
         .exists());
 }
+
+#[test]
+fn piper_follows_the_speaking_rate() {
+    if id_map().is_none() {
+        return;
+    }
+    let env = Env::new();
+    let essay = env.essay(
+        "r.txt",
+        "The kettle boiled twice before anyone noticed the smoke.\n",
+    );
+    let slow = env.build(
+        &essay,
+        &["--backend", "piper", "--rate", "120", "-o", "slow"],
+    );
+    let fast = env.build(
+        &essay,
+        &["--backend", "piper", "--rate", "220", "-o", "fast"],
+    );
+    let (s, f) = (
+        slow["duration_seconds"].as_f64().unwrap(),
+        fast["duration_seconds"].as_f64().unwrap(),
+    );
+    assert!(s > f * 1.4, "120 wpm took {s} s, 220 wpm {f} s");
+}

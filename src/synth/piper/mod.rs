@@ -23,6 +23,9 @@ use voice::{VoiceConfig, VoiceFiles};
 
 pub const DEFAULT_VOICE: &str = "en_US-joe-medium";
 
+/// Roughly how fast Piper voices speak at their configured length_scale, in words a minute.
+const NATURAL_WPM: f32 = 170.0;
+
 /// One loaded voice: its config and a pool of sessions.
 struct Model {
     files: VoiceFiles,
@@ -149,8 +152,14 @@ impl Piper {
         Ok(session)
     }
 
-    /// Runs the model on one sentence's IDs and returns its samples.
-    fn infer(&self, model: &Model, ids: Vec<i64>) -> std::result::Result<Vec<f32>, String> {
+    /// Runs the model on one sentence's IDs and returns its samples. `speed` scales the speaking rate (1.0: the
+    /// voice's own).
+    fn infer(
+        &self,
+        model: &Model,
+        ids: Vec<i64>,
+        speed: f32,
+    ) -> std::result::Result<Vec<f32>, String> {
         let taken = model.pool.lock().unwrap_or_else(|e| e.into_inner()).pop();
         let mut session = match taken {
             Some(s) => s,
@@ -162,7 +171,7 @@ impl Piper {
             let mut inputs = ort::inputs![
                 "input" => Tensor::from_array(([1usize, n], ids))?,
                 "input_lengths" => Tensor::from_array(([1usize], vec![n as i64]))?,
-                "scales" => Tensor::from_array(([3usize], vec![inf.noise_scale, inf.length_scale, inf.noise_w]))?,
+                "scales" => Tensor::from_array(([3usize], vec![inf.noise_scale, inf.length_scale / speed, inf.noise_w]))?,
             ];
             if model.config.num_speakers > 1 {
                 inputs.push((
@@ -241,10 +250,12 @@ impl Backend for Piper {
     fn synthesize(&self, request: &SpeechRequest) -> std::result::Result<Audio, String> {
         let model = self.model(request.voice)?;
         let sentences = phonemize::phonemize(&model.config.espeak.voice, request.text)?;
+        // --rate in words a minute, against the ~170 a Piper voice speaks at its own length_scale.
+        let speed = request.rate.map_or(1.0, |wpm| wpm as f32 / NATURAL_WPM);
         let mut samples: Vec<i16> = Vec::new();
         for sentence in sentences.iter().filter(|s| !s.is_empty()) {
             let ids = phoneme_ids(sentence, &model.config.phoneme_id_map);
-            let audio = self.infer(&model, ids)?;
+            let audio = self.infer(&model, ids, speed)?;
             samples.extend(
                 audio
                     .iter()
