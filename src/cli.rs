@@ -29,11 +29,25 @@ pub enum Command {
     Regen(RegenArgs),
     /// List the speech backends and their voices.
     Voices(VoicesArgs),
+    /// Write chapter and caption files from a manifest, without synthesizing.
+    Export(ExportArgs),
     /// Narrate every essay of a folder or list file with one shared worker pool; resumable and shardable.
     Batch(BatchArgs),
     /// Look after the segment cache.
     #[command(subcommand)]
     Cache(CacheCommand),
+}
+
+#[derive(Debug, Args)]
+pub struct ExportArgs {
+    /// A manifest written by `narrate build` (<stem>.json).
+    pub manifest: PathBuf,
+    /// all, or a list of cue, audacity, ffmetadata, vtt-chapters, podcast, srt, vtt.
+    #[arg(long, short, default_value = "all", value_name = "LIST")]
+    pub format: String,
+    /// Where to write them [default: beside the manifest].
+    #[arg(short, long, value_name = "DIR")]
+    pub output: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -193,6 +207,10 @@ pub struct SynthArgs {
     /// Turn written text into spoken text (numbers, dates, abbreviations…) before synthesis [default: on].
     #[arg(long, value_enum)]
     pub normalize: Option<Switch>,
+    /// Also write these exports beside the WAV: all, or a list of cue, audacity, ffmetadata, vtt-chapters,
+    /// podcast, srt, vtt.
+    #[arg(long, value_name = "LIST")]
+    pub export: Option<String>,
     /// Author written into the WAV and manifest [default: the essay's "By …" line].
     #[arg(long)]
     pub author: Option<String>,

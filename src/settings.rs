@@ -83,6 +83,14 @@ pub struct Settings {
     pub lexicon: BTreeMap<String, String>,
     pub acronyms: Vec<String>,
     pub initialisms: Vec<String>,
+    /// Files written beside each edition.
+    pub exports: Vec<&'static dyn crate::export::ChapterExporter>,
+}
+
+impl std::fmt::Debug for dyn crate::export::ChapterExporter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
 }
 
 /// The keys a `narrate.toml` may set (all optional; the flags' names with `_` for `-`).
@@ -99,6 +107,7 @@ struct FileSettings {
     pause: Option<String>,
     author: Option<String>,
     normalize: Option<bool>,
+    export: Option<String>,
     #[serde(default)]
     lexicon: BTreeMap<String, String>,
     #[serde(default)]
@@ -123,6 +132,7 @@ impl FileSettings {
             pause: self.pause.or(base.pause),
             author: self.author.or(base.author),
             normalize: self.normalize.or(base.normalize),
+            export: self.export.or(base.export),
             lexicon,
             acronyms: [base.acronyms, self.acronyms].concat(),
             initialisms: [base.initialisms, self.initialisms].concat(),
@@ -192,6 +202,10 @@ impl Settings {
             lexicon: file.lexicon,
             acronyms: file.acronyms,
             initialisms: file.initialisms,
+            exports: match args.export.as_deref().or(file.export.as_deref()) {
+                Some(list) => crate::export::select(list)?,
+                None => Vec::new(),
+            },
         })
     }
 }

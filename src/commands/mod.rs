@@ -3,6 +3,7 @@
 mod batch;
 mod build;
 mod cache;
+mod export;
 mod plan;
 mod regen;
 mod voices;
@@ -21,6 +22,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Regen(args) => regen::run(args, cli.quiet),
         Command::Voices(args) => voices::run(args),
         Command::Batch(args) => batch::run(args, cli.quiet),
+        Command::Export(args) => export::run(args),
         Command::Cache(cmd) => cache::run(cmd),
     }
 }

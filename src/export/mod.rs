@@ -1,3 +1,184 @@
-//! Writing chapter information out of the timeline: for now, RIFF chapter chunks inside the WAV.
+//! Chapter and caption exports from the one timeline (read from the manifest): one file per format behind
+//! `trait ChapterExporter`, one line each in `EXPORTERS`; and the RIFF chapter chunks inside the WAV.
 
+mod audacity;
+mod cue_sheet;
+mod ffmetadata;
+mod podcast;
+mod srt;
+mod vtt_captions;
+mod vtt_chapters;
 pub mod wav_cue;
+
+use std::path::{Path, PathBuf};
+
+use crate::error::{Error, Result};
+use crate::manifest::Manifest;
+
+/// A format written beside the edition from its manifest.
+pub trait ChapterExporter: Sync {
+    /// The name used with `--export` and `narrate export --format`.
+    fn name(&self) -> &'static str;
+    /// What ends the file name: `<stem><suffix>`.
+    fn suffix(&self) -> &'static str;
+    fn render(&self, manifest: &Manifest) -> String;
+}
+
+/// Every export format, in the order `--export all` writes them.
+pub const EXPORTERS: &[&dyn ChapterExporter] = &[
+    &cue_sheet::CueSheet,
+    &audacity::Audacity,
+    &ffmetadata::FfMetadata,
+    &vtt_chapters::VttChapters,
+    &podcast::PodcastChapters,
+    &srt::Srt,
+    &vtt_captions::VttCaptions,
+];
+
+/// The exporters a comma-separated list names (`all` for every one).
+pub fn select(list: &str) -> Result<Vec<&'static dyn ChapterExporter>> {
+    let mut out: Vec<&'static dyn ChapterExporter> = Vec::new();
+    for name in list.split(',').map(str::trim).filter(|n| !n.is_empty()) {
+        if name == "all" {
+            out.extend(EXPORTERS.iter().copied());
+            continue;
+        }
+        let e = EXPORTERS.iter().find(|e| e.name() == name).ok_or_else(|| {
+            let names: Vec<&str> = EXPORTERS.iter().map(|e| e.name()).collect();
+            Error::Invalid(format!(
+                "unknown export format `{name}`; choose from all, {}",
+                names.join(", ")
+            ))
+        })?;
+        out.push(*e);
+    }
+    Ok(out)
+}
+
+/// Writes each export beside the edition as `<dir>/<stem><suffix>`, atomically. Returns the paths written.
+pub fn write_all(
+    manifest: &Manifest,
+    dir: &Path,
+    stem: &str,
+    exporters: &[&dyn ChapterExporter],
+) -> Result<Vec<PathBuf>> {
+    exporters
+        .iter()
+        .map(|e| {
+            let path = dir.join(format!("{stem}{}", e.suffix()));
+            crate::atomic::write_bytes(&path, e.render(manifest).as_bytes()).map_err(|source| {
+                Error::Output {
+                    path: path.clone(),
+                    source,
+                }
+            })?;
+            Ok(path)
+        })
+        .collect()
+}
+
+/// `hh:mm:ss.mmm` (WebVTT) or `hh:mm:ss,mmm` (SRT) from seconds.
+fn clock(seconds: f64, decimal: char) -> String {
+    let ms = (seconds * 1000.0).round() as u64;
+    format!(
+        "{:02}:{:02}:{:02}{decimal}{:03}",
+        ms / 3_600_000,
+        ms / 60_000 % 60,
+        ms / 1000 % 60,
+        ms % 1000
+    )
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+    use crate::manifest::{ManifestChapter, ManifestSegment};
+
+    /// A small manifest every snapshot test renders.
+    pub fn manifest() -> Manifest {
+        let rate = 22050;
+        let secs = |s: u64| (s as f64 / rate as f64 * 1000.0).round() / 1000.0;
+        let chapter = |index, title: &str, start, end| ManifestChapter {
+            index,
+            title: title.into(),
+            start_sample: start,
+            end_sample: end,
+            start_seconds: secs(start),
+            end_seconds: secs(end),
+        };
+        let segment = |id: &str, chapter, text: &str, start, end| ManifestSegment {
+            id: id.into(),
+            chapter,
+            line: 1,
+            text: text.into(),
+            spoken: text.into(),
+            start_sample: start,
+            end_sample: end,
+            start_seconds: secs(start),
+            end_seconds: secs(end),
+            take: 1,
+            cache_key: "0".repeat(64),
+        };
+        Manifest {
+            format: crate::manifest::FORMAT.into(),
+            version: crate::manifest::VERSION,
+            title: "Notes on \"Small\" Rivers".into(),
+            author: Some("Ada Fenwick".into()),
+            source: "rivers.md".into(),
+            audio: "rivers.wav".into(),
+            sample_rate: rate,
+            channels: 1,
+            bits_per_sample: 16,
+            total_samples: 3_000_000,
+            duration_seconds: secs(3_000_000),
+            backend: "tone".into(),
+            voice: "sine".into(),
+            plan_key: String::new(),
+            chapters: vec![
+                chapter(0, "Notes on \"Small\" Rivers", 0, 100_000),
+                chapter(1, "Where They Start", 100_000, 1_400_000),
+                chapter(2, "Why It Matters; a=b", 1_400_000, 3_000_000),
+            ],
+            segments: vec![
+                segment("aaaa0001", 0, "Notes on \"Small\" Rivers", 0, 60_000),
+                segment("aaaa0002", 1, "Where They Start", 100_000, 140_000),
+                segment(
+                    "aaaa0003",
+                    1,
+                    "Most begin as a seep in a field.",
+                    160_000,
+                    1_300_000,
+                ),
+                segment(
+                    "aaaa0004",
+                    2,
+                    "Look after the small ones.",
+                    1_400_000,
+                    2_900_000,
+                ),
+            ],
+        }
+    }
+
+    #[test]
+    fn every_format_is_selectable_and_names_are_unique() {
+        assert_eq!(select("all").unwrap().len(), EXPORTERS.len());
+        assert_eq!(select("cue, srt").unwrap().len(), 2);
+        let err = select("nope")
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
+        assert!(err.contains("choose from all, cue"), "{err}");
+        let mut suffixes: Vec<&str> = EXPORTERS.iter().map(|e| e.suffix()).collect();
+        suffixes.dedup();
+        assert_eq!(suffixes.len(), EXPORTERS.len());
+    }
+
+    #[test]
+    fn snapshots() {
+        let m = manifest();
+        for e in EXPORTERS {
+            insta::assert_snapshot!(e.name(), e.render(&m));
+        }
+    }
+}

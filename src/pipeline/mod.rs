@@ -257,6 +257,7 @@ impl Job {
             &format!("{stem}.wav"),
         );
         manifest.plan_key = self.plan_key();
+        crate::export::write_all(&manifest, dir, &stem, &self.settings.exports)?;
         let manifest_path = self.manifest_path(dir);
         atomic::write_bytes(&manifest_path, manifest.to_json().as_bytes())
             .map_err(out_err(&manifest_path))?;

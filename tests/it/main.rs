@@ -4,6 +4,7 @@ mod batch;
 mod build;
 mod errors;
 mod espeak;
+mod export;
 #[cfg(feature = "piper")]
 mod piper;
 mod regen;

@@ -1,0 +1,36 @@
+//! `narrate export`: chapter and caption files from an existing manifest, without synthesizing.
+
+use crate::cli::ExportArgs;
+use crate::error::{Error, Result};
+use crate::export;
+use crate::manifest::Manifest;
+
+pub fn run(args: ExportArgs) -> Result<()> {
+    let manifest = Manifest::load(&args.manifest)?.ok_or_else(|| Error::Manifest {
+        path: args.manifest.clone(),
+        reason: "no such file".into(),
+    })?;
+    let exporters = export::select(&args.format)?;
+    let dir = args.output.clone().unwrap_or_else(|| {
+        args.manifest
+            .parent()
+            .unwrap_or(std::path::Path::new("."))
+            .to_path_buf()
+    });
+    std::fs::create_dir_all(&dir).map_err(|source| Error::Output {
+        path: dir.clone(),
+        source,
+    })?;
+    let stem = manifest
+        .audio
+        .strip_suffix(".wav")
+        .unwrap_or(&manifest.audio)
+        .to_string();
+    let written = export::write_all(&manifest, &dir, &stem, &exporters)?;
+    let list: Vec<String> = written
+        .iter()
+        .map(|p| format!("wrote {}\n", p.display()))
+        .collect();
+    super::print(&list.concat());
+    Ok(())
+}

@@ -1,0 +1,44 @@
+//! FFmpeg's metadata file (`;FFMETADATA1`): title, artist and a `[CHAPTER]` per chapter, exact in samples.
+
+use super::ChapterExporter;
+use crate::manifest::Manifest;
+
+pub struct FfMetadata;
+
+/// Escapes `=`, `;`, `#`, `\` and newlines as ffmpeg's metadata format requires.
+pub fn escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        if matches!(c, '=' | ';' | '#' | '\\' | '\n') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
+}
+
+impl ChapterExporter for FfMetadata {
+    fn name(&self) -> &'static str {
+        "ffmetadata"
+    }
+    fn suffix(&self) -> &'static str {
+        ".ffmetadata"
+    }
+    fn render(&self, m: &Manifest) -> String {
+        let mut out = format!(";FFMETADATA1\ntitle={}\n", escape(&m.title));
+        if let Some(a) = &m.author {
+            out.push_str(&format!("artist={}\n", escape(a)));
+        }
+        out.push_str("genre=Speech\n");
+        for c in &m.chapters {
+            out.push_str(&format!(
+                "\n[CHAPTER]\nTIMEBASE=1/{}\nSTART={}\nEND={}\ntitle={}\n",
+                m.sample_rate,
+                c.start_sample,
+                c.end_sample,
+                escape(&c.title)
+            ));
+        }
+        out
+    }
+}

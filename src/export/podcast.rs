@@ -1,0 +1,33 @@
+//! Podcasting 2.0 chapters JSON (`application/json+chapters`, version 1.2.0).
+
+use super::ChapterExporter;
+use crate::manifest::Manifest;
+
+pub struct PodcastChapters;
+
+impl ChapterExporter for PodcastChapters {
+    fn name(&self) -> &'static str {
+        "podcast"
+    }
+    fn suffix(&self) -> &'static str {
+        ".chapters.json"
+    }
+    fn render(&self, m: &Manifest) -> String {
+        let rate = f64::from(m.sample_rate);
+        let chapters: Vec<serde_json::Value> = m
+            .chapters
+            .iter()
+            .map(|c| {
+                let start = (c.start_sample as f64 / rate * 1000.0).round() / 1000.0;
+                let end = (c.end_sample as f64 / rate * 1000.0).round() / 1000.0;
+                serde_json::json!({"startTime": start, "endTime": end, "title": c.title})
+            })
+            .collect();
+        let mut doc =
+            serde_json::json!({"version": "1.2.0", "title": m.title, "chapters": chapters});
+        if let Some(a) = &m.author {
+            doc["author"] = a.clone().into();
+        }
+        serde_json::to_string_pretty(&doc).expect("json") + "\n"
+    }
+}

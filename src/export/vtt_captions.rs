@@ -1,0 +1,29 @@
+//! WebVTT captions: one cue per segment (its written text), timed from the real audio.
+
+use super::{clock, ChapterExporter};
+use crate::manifest::Manifest;
+
+pub struct VttCaptions;
+
+impl ChapterExporter for VttCaptions {
+    fn name(&self) -> &'static str {
+        "vtt"
+    }
+    fn suffix(&self) -> &'static str {
+        ".vtt"
+    }
+    fn render(&self, m: &Manifest) -> String {
+        let rate = f64::from(m.sample_rate);
+        let mut out = String::from("WEBVTT\n");
+        for s in &m.segments {
+            out.push_str(&format!(
+                "\n{}\n{} --> {}\n{}\n",
+                s.id,
+                clock(s.start_sample as f64 / rate, '.'),
+                clock(s.end_sample as f64 / rate, '.'),
+                s.text.replace("-->", "→")
+            ));
+        }
+        out
+    }
+}

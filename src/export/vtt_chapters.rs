@@ -1,0 +1,29 @@
+//! WebVTT chapters: one cue per chapter, for HTML5 players' chapter tracks.
+
+use super::{clock, ChapterExporter};
+use crate::manifest::Manifest;
+
+pub struct VttChapters;
+
+impl ChapterExporter for VttChapters {
+    fn name(&self) -> &'static str {
+        "vtt-chapters"
+    }
+    fn suffix(&self) -> &'static str {
+        ".chapters.vtt"
+    }
+    fn render(&self, m: &Manifest) -> String {
+        let rate = f64::from(m.sample_rate);
+        let mut out = String::from("WEBVTT\n");
+        for (i, c) in m.chapters.iter().enumerate() {
+            out.push_str(&format!(
+                "\n{}\n{} --> {}\n{}\n",
+                i + 1,
+                clock(c.start_sample as f64 / rate, '.'),
+                clock(c.end_sample as f64 / rate, '.'),
+                c.title.replace("-->", "→")
+            ));
+        }
+        out
+    }
+}

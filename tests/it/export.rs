@@ -1,0 +1,129 @@
+//! Chapter and caption exports: written beside the edition, re-exported from a manifest, read by ffmpeg.
+
+use serde_json::Value;
+
+use crate::support::*;
+
+#[test]
+fn build_writes_every_export_and_ffmpeg_reads_the_chapters() {
+    let env = Env::new();
+    let essay = env.fixture("headings.md");
+    env.build(&essay, &["-o", "out", "--export", "all"]);
+    for suffix in [
+        ".cue",
+        ".labels.txt",
+        ".ffmetadata",
+        ".chapters.vtt",
+        ".chapters.json",
+        ".srt",
+        ".vtt",
+    ] {
+        assert!(
+            env.path(&format!("out/headings{suffix}")).is_file(),
+            "{suffix}"
+        );
+    }
+    let manifest = read_json(env.path("out/headings.json"));
+    let chapters = manifest["chapters"].as_array().unwrap();
+    let srt = std::fs::read_to_string(env.path("out/headings.srt")).unwrap();
+    assert_eq!(
+        srt.matches(" --> ").count(),
+        manifest["segments"].as_array().unwrap().len()
+    );
+    let podcast: Value = serde_json::from_str(
+        &std::fs::read_to_string(env.path("out/headings.chapters.json")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(
+        podcast["chapters"].as_array().unwrap().len(),
+        chapters.len()
+    );
+
+    if !have("ffmpeg") {
+        return;
+    }
+    // ffmpeg takes the chapters from the ffmetadata file, and ffprobe reads them back from the result.
+    let status = std::process::Command::new("ffmpeg")
+        .args([
+            "-loglevel",
+            "error",
+            "-y",
+            "-i",
+            "out/headings.wav",
+            "-i",
+            "out/headings.ffmetadata",
+        ])
+        .args([
+            "-map",
+            "0:a",
+            "-map_metadata",
+            "1",
+            "-map_chapters",
+            "1",
+            "-c",
+            "copy",
+            "out/check.mka",
+        ])
+        .current_dir(env.dir.path())
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let probe = std::process::Command::new("ffprobe")
+        .args([
+            "-v",
+            "error",
+            "-show_chapters",
+            "-show_format",
+            "-of",
+            "json",
+            "out/check.mka",
+        ])
+        .current_dir(env.dir.path())
+        .output()
+        .unwrap();
+    let probe: Value = serde_json::from_slice(&probe.stdout).unwrap();
+    let found = probe["chapters"].as_array().unwrap();
+    assert_eq!(found.len(), chapters.len());
+    for (f, c) in found.iter().zip(chapters) {
+        assert_eq!(f["tags"]["title"], c["title"]);
+        let start: f64 = f["start_time"].as_str().unwrap().parse().unwrap();
+        assert!(
+            (start - c["start_seconds"].as_f64().unwrap()).abs() < 0.002,
+            "{f}"
+        );
+    }
+    assert_eq!(probe["format"]["tags"]["title"], manifest["title"]);
+}
+
+#[test]
+fn export_rewrites_files_from_a_manifest_without_synthesizing() {
+    let env = Env::new();
+    let essay = env.fixture("headings.md");
+    env.build(&essay, &["-o", "out"]);
+    let out = env
+        .cmd()
+        .args([
+            "export",
+            "out/headings.json",
+            "--format",
+            "cue,srt",
+            "-o",
+            "exports",
+        ])
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    assert_eq!(String::from_utf8_lossy(&out).lines().count(), 2);
+    let cue = std::fs::read_to_string(env.path("exports/headings.cue")).unwrap();
+    assert!(
+        cue.contains("FILE \"headings.wav\" WAVE") && cue.contains("TITLE \"Where They Start\"")
+    );
+    let err = env
+        .cmd()
+        .args(["export", "out/headings.json", "--format", "mp4"])
+        .output()
+        .unwrap();
+    assert!(one_error(&err).contains("unknown export format `mp4`"));
+}
