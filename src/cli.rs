@@ -207,6 +207,9 @@ pub struct SynthArgs {
     /// Turn written text into spoken text (numbers, dates, abbreviations…) before synthesis [default: on].
     #[arg(long, value_enum)]
     pub normalize: Option<Switch>,
+    /// Loudness mastering of the whole edition [default: none].
+    #[arg(long, value_enum)]
+    pub master: Option<crate::audio::master::Preset>,
     /// Also write these exports beside the WAV: all, or a list of cue, audacity, ffmetadata, vtt-chapters,
     /// podcast, srt, vtt.
     #[arg(long, value_name = "LIST")]

@@ -32,6 +32,9 @@ pub struct Manifest {
     /// A hash of everything that shapes the edition; a batch re-joins only when it changes.
     #[serde(default)]
     pub plan_key: String,
+    /// Loudness before and after mastering, when a preset was used.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub loudness: Option<crate::audio::master::Mastered>,
     pub chapters: Vec<ManifestChapter>,
     pub segments: Vec<ManifestSegment>,
 }
@@ -84,6 +87,7 @@ impl Manifest {
             backend: plan.backend.clone(),
             voice: plan.voice.clone(),
             plan_key: String::new(),
+            loudness: None,
             chapters: timeline
                 .chapters
                 .iter()

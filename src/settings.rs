@@ -83,6 +83,7 @@ pub struct Settings {
     pub lexicon: BTreeMap<String, String>,
     pub acronyms: Vec<String>,
     pub initialisms: Vec<String>,
+    pub master: crate::audio::master::Preset,
     /// Files written beside each edition.
     pub exports: Vec<&'static dyn crate::export::ChapterExporter>,
 }
@@ -108,6 +109,7 @@ struct FileSettings {
     author: Option<String>,
     normalize: Option<bool>,
     export: Option<String>,
+    master: Option<crate::audio::master::Preset>,
     #[serde(default)]
     lexicon: BTreeMap<String, String>,
     #[serde(default)]
@@ -133,6 +135,7 @@ impl FileSettings {
             author: self.author.or(base.author),
             normalize: self.normalize.or(base.normalize),
             export: self.export.or(base.export),
+            master: self.master.or(base.master),
             lexicon,
             acronyms: [base.acronyms, self.acronyms].concat(),
             initialisms: [base.initialisms, self.initialisms].concat(),
@@ -202,6 +205,7 @@ impl Settings {
             lexicon: file.lexicon,
             acronyms: file.acronyms,
             initialisms: file.initialisms,
+            master: args.master.or(file.master).unwrap_or_default(),
             exports: match args.export.as_deref().or(file.export.as_deref()) {
                 Some(list) => crate::export::select(list)?,
                 None => Vec::new(),

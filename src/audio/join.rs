@@ -23,7 +23,7 @@ const SILENCE: i16 = 328;
 /// Silence kept before and after the speech so consonants are not clipped.
 const MARGIN_MS: u32 = 20;
 /// Fade at each edge so no join clicks.
-const FADE_MS: u32 = 5;
+const FADE_MS: u32 = 10;
 
 /// The part of `samples` to keep: the speech plus a margin either side. `None` when all of it is silence.
 pub fn trim_bounds(samples: &[i16], sample_rate: u32) -> Option<(usize, usize)> {

@@ -1,4 +1,5 @@
 //! Audio I/O and the streaming join of segment audio into one edition.
 
 pub mod join;
+pub mod master;
 pub mod wav;

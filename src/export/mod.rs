@@ -134,6 +134,7 @@ pub(crate) mod tests {
             backend: "tone".into(),
             voice: "sine".into(),
             plan_key: String::new(),
+            loudness: None,
             chapters: vec![
                 chapter(0, "Notes on \"Small\" Rivers", 0, 100_000),
                 chapter(1, "Where They Start", 100_000, 1_400_000),

@@ -12,6 +12,7 @@ use std::sync::Arc;
 
 use crate::atomic;
 use crate::audio::join::{self, Piece};
+use crate::audio::master::{self, Preset};
 use crate::error::{Error, Result};
 use crate::essay::lexicon::Lexicon;
 use crate::essay::normalize::Normalizer;
@@ -193,6 +194,7 @@ impl Job {
             .collect();
         let json = serde_json::to_vec(&(
             crate::manifest::VERSION,
+            self.settings.master,
             &self.plan.title,
             &self.plan.author,
             titles,
@@ -235,19 +237,47 @@ impl Job {
             })
             .collect();
         let titles: Vec<String> = self.plan.chapters.iter().map(|c| c.title.clone()).collect();
-        let joined = atomic::write(
-            &wav,
-            |file| {
-                let joined = join::join(BufWriter::new(&mut *file), &wav, &pieces, &titles)?;
-                let tags = wav_cue::Tags {
-                    title: &self.plan.title,
-                    author: self.plan.author.as_deref(),
-                };
-                wav_cue::append(file, &joined.timeline, &tags).map_err(out_err(&wav))?;
-                Ok(joined)
-            },
-            out_err(&wav),
-        )?;
+        let tags = wav_cue::Tags {
+            title: &self.plan.title,
+            author: self.plan.author.as_deref(),
+        };
+        let preset = self.settings.master;
+        let (joined, mastered) = if preset == Preset::None {
+            let joined = atomic::write(
+                &wav,
+                |file| {
+                    let joined = join::join(BufWriter::new(&mut *file), &wav, &pieces, &titles)?;
+                    wav_cue::append(file, &joined.timeline, &tags).map_err(out_err(&wav))?;
+                    Ok(joined)
+                },
+                out_err(&wav),
+            )?;
+            (joined, None)
+        } else {
+            // Join into a temporary file, then master it into the edition: two streaming passes.
+            let mut raw = tempfile::Builder::new()
+                .prefix(&format!(".{stem}.raw."))
+                .suffix(".wav")
+                .tempfile_in(dir)
+                .map_err(out_err(dir))?;
+            let raw_path = raw.path().to_owned();
+            let joined = join::join(
+                BufWriter::new(raw.as_file_mut()),
+                &raw_path,
+                &pieces,
+                &titles,
+            )?;
+            let mastered = atomic::write(
+                &wav,
+                |file| {
+                    let m = master::master(&raw_path, BufWriter::new(&mut *file), &wav, preset)?;
+                    wav_cue::append(file, &joined.timeline, &tags).map_err(out_err(&wav))?;
+                    Ok(m)
+                },
+                out_err(&wav),
+            )?;
+            (joined, Some(mastered))
+        };
         verify(&wav, &joined.timeline)?;
 
         let mut manifest = Manifest::new(
@@ -257,6 +287,7 @@ impl Job {
             &format!("{stem}.wav"),
         );
         manifest.plan_key = self.plan_key();
+        manifest.loudness = mastered;
         crate::export::write_all(&manifest, dir, &stem, &self.settings.exports)?;
         let manifest_path = self.manifest_path(dir);
         atomic::write_bytes(&manifest_path, manifest.to_json().as_bytes())

@@ -26,13 +26,27 @@ impl Backend for Tone {
         "sine".into()
     }
     fn voices(&self) -> crate::Result<Vec<VoiceInfo>> {
-        Ok(vec![VoiceInfo {
-            name: "sine".into(),
-            language: "none".into(),
-            description: "a sine tone, 40 ms per character".into(),
-        }])
+        Ok(vec![
+            VoiceInfo {
+                name: "sine".into(),
+                language: "none".into(),
+                description: "a sine tone, 40 ms per character".into(),
+            },
+            VoiceInfo {
+                name: "abrupt".into(),
+                language: "none".into(),
+                description: "a cosine tone that starts and stops at full level, no silence: tests click-free joins"
+                    .into(),
+            },
+        ])
     }
     fn fingerprint(&self, voice: &str) -> crate::Result<String> {
+        if voice != "sine" && voice != "abrupt" {
+            return Err(crate::Error::BackendUnavailable {
+                backend: "tone".into(),
+                reason: format!("no voice `{voice}`; the tone voices are sine and abrupt"),
+            });
+        }
         Ok(format!("tone-1 {voice} {MS_PER_CHAR}ms/char"))
     }
     fn synthesize(&self, request: &SpeechRequest) -> Result<Audio, String> {
@@ -48,6 +62,19 @@ impl Backend for Tone {
         let pad = (PAD_MS * SAMPLE_RATE / 1000) as usize;
         let seed = blake3::hash(request.text.as_bytes()).as_bytes()[0] as f64;
         let freq = 200.0 + seed + 40.0 * f64::from(request.take.saturating_sub(1) % 8);
+        if request.voice == "abrupt" {
+            // Full level from the first sample to the last: the join alone must keep it from clicking.
+            let samples = (0..tone_len)
+                .map(|n| {
+                    let t = n as f64 / f64::from(SAMPLE_RATE);
+                    (8000.0 * (2.0 * std::f64::consts::PI * freq * t).cos()) as i16
+                })
+                .collect();
+            return Ok(Audio {
+                sample_rate: SAMPLE_RATE,
+                samples,
+            });
+        }
         let ramp = (SAMPLE_RATE / 200) as usize; // 5 ms in and out
         let mut samples = vec![0i16; pad];
         samples.extend((0..tone_len).map(|n| {

@@ -5,6 +5,7 @@ mod build;
 mod errors;
 mod espeak;
 mod export;
+mod master;
 #[cfg(feature = "piper")]
 mod piper;
 mod regen;

@@ -1,0 +1,352 @@
+//! Loudness mastering: measure the whole edition (EBU R 128 with the `ebur128` crate), apply one gain to reach
+//! the preset's target, then a look-ahead peak limiter to stay under its ceiling. Two streaming passes over the
+//! joined file; memory does not grow with its length.
+
+use std::collections::VecDeque;
+use std::io::{Seek, Write};
+use std::path::Path;
+
+use ebur128::{EbuR128, Mode};
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, Result};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum Preset {
+    /// Leave the level as the backend made it.
+    #[default]
+    None,
+    /// Audible/ACX audiobooks: RMS −23 to −18 dB (aims at −20), peaks ≤ −3 dBFS, noise floor ≤ −60 dB.
+    Acx,
+    /// Podcasts: −16 LUFS integrated, −1 dBTP.
+    Podcast,
+    /// EBU R 128 broadcast: −23 LUFS integrated, −1 dBTP.
+    Ebu,
+}
+
+impl Preset {
+    /// (what is measured against the target, target, peak ceiling in dB).
+    fn target(self) -> Option<(Measure, f64, f64)> {
+        match self {
+            Preset::None => None,
+            Preset::Acx => Some((Measure::Rms, -20.0, -3.0)),
+            Preset::Podcast => Some((Measure::Lufs, -16.0, -1.0)),
+            Preset::Ebu => Some((Measure::Lufs, -23.0, -1.0)),
+        }
+    }
+}
+
+#[derive(Clone, Copy)]
+enum Measure {
+    Lufs,
+    Rms,
+}
+
+/// Loudness figures of a stretch of audio.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Loudness {
+    pub integrated_lufs: f64,
+    pub short_term_max_lufs: f64,
+    pub true_peak_dbtp: f64,
+    pub rms_dbfs: f64,
+    /// RMS of the quietest half-second window (ACX's noise floor; the join's pauses are digital silence).
+    pub noise_floor_dbfs: f64,
+}
+
+/// What mastering did, recorded in the manifest.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Mastered {
+    pub preset: Preset,
+    pub gain_db: f64,
+    pub input: Loudness,
+    pub output: Loudness,
+}
+
+fn db(linear: f64) -> f64 {
+    if linear <= 0.0 {
+        -120.0
+    } else {
+        20.0 * linear.log10()
+    }
+}
+
+/// Streams samples into the loudness measurements.
+pub struct Meter {
+    ebu: EbuR128,
+    rate: u32,
+    hop: Vec<i16>,
+    short_term_max: f64,
+    sum_squares: f64,
+    count: u64,
+    window_squares: f64,
+    window_len: usize,
+    floor: f64,
+}
+
+impl Meter {
+    pub fn new(rate: u32) -> Result<Meter> {
+        let ebu = EbuR128::new(1, rate, Mode::I | Mode::S | Mode::TRUE_PEAK)
+            .map_err(|e| Error::Invalid(format!("cannot measure loudness: {e}")))?;
+        Ok(Meter {
+            ebu,
+            rate,
+            hop: Vec::with_capacity(rate as usize / 10),
+            short_term_max: f64::NEG_INFINITY,
+            sum_squares: 0.0,
+            count: 0,
+            window_squares: 0.0,
+            window_len: 0,
+            floor: f64::INFINITY,
+        })
+    }
+
+    pub fn push(&mut self, s: i16) {
+        let v = f64::from(s) / 32768.0;
+        self.sum_squares += v * v;
+        self.count += 1;
+        self.window_squares += v * v;
+        self.window_len += 1;
+        if self.window_len == self.rate as usize / 2 {
+            self.floor = self
+                .floor
+                .min((self.window_squares / self.window_len as f64).sqrt());
+            self.window_squares = 0.0;
+            self.window_len = 0;
+        }
+        self.hop.push(s);
+        if self.hop.len() == self.rate as usize / 10 {
+            self.flush_hop();
+        }
+    }
+
+    fn flush_hop(&mut self) {
+        if self.hop.is_empty() {
+            return;
+        }
+        let _ = self.ebu.add_frames_i16(&self.hop);
+        self.hop.clear();
+        if let Ok(st) = self.ebu.loudness_shortterm() {
+            if st.is_finite() {
+                self.short_term_max = self.short_term_max.max(st);
+            }
+        }
+    }
+
+    pub fn finish(mut self) -> Loudness {
+        self.flush_hop();
+        let rms = (self.sum_squares / self.count.max(1) as f64).sqrt();
+        Loudness {
+            integrated_lufs: self
+                .ebu
+                .loudness_global()
+                .unwrap_or(f64::NEG_INFINITY)
+                .max(-120.0),
+            short_term_max_lufs: self.short_term_max.max(-120.0),
+            true_peak_dbtp: db(self.ebu.true_peak(0).unwrap_or(0.0)),
+            rms_dbfs: db(rms),
+            noise_floor_dbfs: if self.floor.is_finite() {
+                db(self.floor)
+            } else {
+                -120.0
+            },
+        }
+    }
+}
+
+/// Measures a mono 16-bit WAV file.
+pub fn measure(path: &Path) -> Result<Loudness> {
+    let mut reader = open(path)?;
+    let mut meter = Meter::new(reader.spec().sample_rate)?;
+    for s in reader.samples::<i16>() {
+        meter.push(s.map_err(|e| read_err(path, e))?);
+    }
+    Ok(meter.finish())
+}
+
+fn open(path: &Path) -> Result<hound::WavReader<std::io::BufReader<std::fs::File>>> {
+    hound::WavReader::open(path).map_err(|e| read_err(path, e))
+}
+
+fn read_err(path: &Path, e: hound::Error) -> Error {
+    Error::Output {
+        path: path.to_owned(),
+        source: super::wav::io_error(e),
+    }
+}
+
+/// A look-ahead peak limiter: output never exceeds `ceiling` (linear); gain falls within the look-ahead before a
+/// peak arrives and recovers with a 50 ms release.
+struct Limiter {
+    ceiling: f32,
+    delay: VecDeque<f32>,
+    /// (index, required gain), increasing gains: the front is the minimum over the look-ahead window.
+    window: VecDeque<(u64, f32)>,
+    lookahead: usize,
+    index: u64,
+    gain: f32,
+    release: f32,
+}
+
+impl Limiter {
+    fn new(ceiling: f32, rate: u32) -> Limiter {
+        let lookahead = (rate / 200) as usize; // 5 ms
+        Limiter {
+            ceiling,
+            delay: VecDeque::with_capacity(lookahead + 1),
+            window: VecDeque::new(),
+            lookahead,
+            index: 0,
+            gain: 1.0,
+            release: 1.0 - (-1.0 / (0.05 * rate as f32)).exp(),
+        }
+    }
+
+    /// Takes one sample, returns one `lookahead` samples late (None while the delay line fills).
+    fn push(&mut self, x: f32) -> Option<f32> {
+        let need = if x.abs() > self.ceiling {
+            self.ceiling / x.abs()
+        } else {
+            1.0
+        };
+        while self.window.back().is_some_and(|&(_, g)| g >= need) {
+            self.window.pop_back();
+        }
+        self.window.push_back((self.index, need));
+        self.index += 1;
+        while self
+            .window
+            .front()
+            .is_some_and(|&(i, _)| i + (self.lookahead as u64) < self.index - 1)
+        {
+            self.window.pop_front();
+        }
+        self.delay.push_back(x);
+        if self.delay.len() <= self.lookahead {
+            return None;
+        }
+        let target = self.window.front().map_or(1.0, |&(_, g)| g);
+        if target < self.gain {
+            self.gain = target;
+        } else {
+            self.gain += (target - self.gain) * self.release;
+        }
+        let y = self.delay.pop_front().expect("delay holds samples") * self.gain;
+        Some(y.clamp(-self.ceiling, self.ceiling))
+    }
+
+    fn drain(&mut self) -> Vec<f32> {
+        let mut out = Vec::new();
+        for _ in 0..self.lookahead {
+            if let Some(y) = self.push(0.0) {
+                out.push(y);
+            }
+        }
+        out
+    }
+}
+
+/// Streams `raw` through the gain and the limiter into `sink`, measuring the result.
+fn process(
+    raw: &Path,
+    gain_db: f64,
+    ceiling_db: f64,
+    mut sink: impl FnMut(i16) -> Result<()>,
+) -> Result<Loudness> {
+    let mut reader = open(raw)?;
+    let rate = reader.spec().sample_rate;
+    let gain = 10f32.powf(gain_db as f32 / 20.0);
+    // Half a decibel under the ceiling leaves room for peaks between samples.
+    let mut limiter = Limiter::new(10f32.powf((ceiling_db as f32 - 0.5) / 20.0), rate);
+    let mut meter = Meter::new(rate)?;
+    let mut emit = |y: f32| -> Result<()> {
+        let s = (y * 32767.0).round() as i16;
+        meter.push(s);
+        sink(s)
+    };
+    for s in reader.samples::<i16>() {
+        let x = f32::from(s.map_err(|e| read_err(raw, e))?) / 32768.0 * gain;
+        if let Some(y) = limiter.push(x) {
+            emit(y)?;
+        }
+    }
+    for y in limiter.drain() {
+        emit(y)?;
+    }
+    Ok(meter.finish())
+}
+
+/// Masters the joined WAV at `raw` into `out` (same length and rate): one gain for the whole edition, then the
+/// limiter. Where the limiter pulls the level under the target, the gain is corrected by measuring dry runs
+/// (at most two), so the edition lands on target; every pass streams.
+pub fn master<W: Write + Seek>(
+    raw: &Path,
+    out: W,
+    out_path: &Path,
+    preset: Preset,
+) -> Result<Mastered> {
+    let input = measure(raw)?;
+    let Some((measure_by, target, ceiling_db)) = preset.target() else {
+        return Err(Error::Invalid("mastering with preset none".into()));
+    };
+    let level = |l: &Loudness| match measure_by {
+        Measure::Lufs => l.integrated_lufs,
+        Measure::Rms => l.rms_dbfs,
+    };
+    if level(&input) <= -100.0 {
+        return Err(Error::Invalid(format!(
+            "{}: the edition is silent; nothing to master",
+            out_path.display()
+        )));
+    }
+    let mut gain_db = target - level(&input);
+    for _ in 0..2 {
+        let dry = process(raw, gain_db, ceiling_db, |_| Ok(()))?;
+        let miss = target - level(&dry);
+        if miss.abs() < 0.2 {
+            break;
+        }
+        gain_db += miss;
+    }
+    let write_err = |e: hound::Error| Error::Output {
+        path: out_path.to_owned(),
+        source: super::wav::io_error(e),
+    };
+    let rate = open(raw)?.spec().sample_rate;
+    let mut writer = hound::WavWriter::new(out, super::wav::spec(rate)).map_err(write_err)?;
+    let output = process(raw, gain_db, ceiling_db, |s| {
+        writer.write_sample(s).map_err(write_err)
+    })?;
+    writer.finalize().map_err(write_err)?;
+    Ok(Mastered {
+        preset,
+        gain_db: (gain_db * 100.0).round() / 100.0,
+        input,
+        output,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_limiter_never_exceeds_its_ceiling_and_keeps_length() {
+        let mut l = Limiter::new(0.5, 8000);
+        let input: Vec<f32> = (0..8000)
+            .map(|i| ((i as f32) * 0.05).sin() * if i < 50 { 1.0 } else { 0.3 })
+            .collect();
+        let mut out: Vec<f32> = input.iter().filter_map(|&x| l.push(x)).collect();
+        out.extend(l.drain());
+        assert_eq!(out.len(), input.len());
+        assert!(out.iter().all(|y| y.abs() <= 0.5 + 1e-6));
+        // The burst is brought down; once the release has run, quiet audio passes unchanged.
+        assert!(out[..60].iter().any(|y| y.abs() > 0.45));
+        assert!(
+            (out[4000] - input[4000]).abs() < 1e-3,
+            "{} vs {}",
+            out[4000],
+            input[4000]
+        );
+    }
+}

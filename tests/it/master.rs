@@ -1,0 +1,125 @@
+//! Click-free joins and loudness mastering, measured independently with ffmpeg.
+
+use std::process::Command;
+
+use crate::support::*;
+
+#[test]
+fn joins_never_step_further_than_the_audio_itself() {
+    let env = Env::new();
+    let essay = env.fixture("headings.md");
+    // The `abrupt` tone voice starts and ends every segment at full level, with no silence around it.
+    env.build(&essay, &["--voice", "abrupt", "-o", "out"]);
+    let manifest = read_json(env.path("out/headings.json"));
+    let audio = samples(env.path("out/headings.wav"));
+    let step = |a: &[i16]| {
+        a.windows(2)
+            .map(|w| (i32::from(w[1]) - i32::from(w[0])).abs())
+            .max()
+            .unwrap_or(0)
+    };
+    let spans: Vec<(usize, usize)> = manifest["segments"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| {
+            (
+                s["start_sample"].as_u64().unwrap() as usize,
+                s["end_sample"].as_u64().unwrap() as usize,
+            )
+        })
+        .collect();
+    let margin = 22050 / 50; // the 20 ms kept around speech, and the fade
+    let inside = spans
+        .iter()
+        .map(|&(a, b)| step(&audio[a + margin..b - margin]))
+        .max()
+        .unwrap();
+    for (i, &(a, b)) in spans.iter().enumerate() {
+        let start = step(&audio[a.saturating_sub(2)..a + margin]);
+        let end = step(&audio[b - margin..(b + 2).min(audio.len())]);
+        assert!(
+            start <= inside && end <= inside,
+            "segment {i}: steps {start}/{end} at its joins, {inside} inside"
+        );
+        assert_eq!(audio[a], 0, "segment {i} starts from silence");
+    }
+}
+
+/// Integrated loudness (LUFS) and true peak (dBTP) as ffmpeg's ebur128 filter reports them.
+fn ebur128(wav: &std::path::Path) -> (f64, f64) {
+    let out = Command::new("ffmpeg")
+        .args(["-nostats", "-i"])
+        .arg(wav)
+        .args(["-af", "ebur128=peak=true", "-f", "null", "-"])
+        .output()
+        .unwrap();
+    let log = String::from_utf8_lossy(&out.stderr);
+    let summary = &log[log.rfind("Summary:").expect("ebur128 summary")..];
+    let value = |key: &str| -> f64 {
+        let line = summary
+            .lines()
+            .find(|l| l.trim_start().starts_with(key))
+            .unwrap();
+        line.split_whitespace().nth(1).unwrap().parse().unwrap()
+    };
+    (value("I:"), value("Peak:"))
+}
+
+/// Whole-file RMS level (dB) as ffmpeg's astats filter reports it.
+fn rms_db(wav: &std::path::Path) -> f64 {
+    let out = Command::new("ffmpeg")
+        .args(["-i"])
+        .arg(wav)
+        .args(["-af", "astats=measure_perchannel=none", "-f", "null", "-"])
+        .output()
+        .unwrap();
+    let log = String::from_utf8_lossy(&out.stderr);
+    let line = log
+        .lines()
+        .filter(|l| l.contains("RMS level dB"))
+        .next_back()
+        .unwrap();
+    line.rsplit(' ').next().unwrap().parse().unwrap()
+}
+
+#[test]
+fn mastering_presets_land_on_target_by_ffmpeg_s_measure() {
+    if !have("ffmpeg") || !have("espeak-ng") {
+        return;
+    }
+    let env = Env::new();
+    let essay = env.fixture("headings.md");
+    for (preset, target, ceiling) in [("podcast", -16.0, -1.0), ("ebu", -23.0, -1.0)] {
+        env.build(
+            &essay,
+            &["--backend", "espeak", "--master", preset, "-o", preset],
+        );
+        let wav = env.path(&format!("{preset}/headings.wav"));
+        let (lufs, peak) = ebur128(&wav);
+        assert!((lufs - target).abs() <= 1.0, "{preset}: {lufs} LUFS");
+        assert!(peak <= ceiling, "{preset}: true peak {peak} dBTP");
+        let m = read_json(wav.with_extension("json"));
+        assert_eq!(m["loudness"]["preset"], preset);
+        assert!((m["loudness"]["output"]["integrated_lufs"].as_f64().unwrap() - lufs).abs() < 0.3);
+        check_wav_against_manifest(&wav, &m);
+    }
+    env.build(
+        &essay,
+        &["--backend", "espeak", "--master", "acx", "-o", "acx"],
+    );
+    let wav = env.path("acx/headings.wav");
+    let rms = rms_db(&wav);
+    let (_, peak) = ebur128(&wav);
+    assert!((-23.0..=-18.0).contains(&rms), "acx: RMS {rms} dB");
+    assert!(peak <= -3.0, "acx: peak {peak}");
+    let m = read_json(wav.with_extension("json"));
+    assert!(
+        m["loudness"]["output"]["noise_floor_dbfs"]
+            .as_f64()
+            .unwrap()
+            <= -60.0,
+        "{}",
+        m["loudness"]
+    );
+}
