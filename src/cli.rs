@@ -29,6 +29,8 @@ pub enum Command {
     Regen(RegenArgs),
     /// List the speech backends and their voices.
     Voices(VoicesArgs),
+    /// Check a finished edition: silent, truncated or clipped segments, clicks, chapters, loudness.
+    Check(CheckArgs),
     /// Write chapter and caption files from a manifest, without synthesizing.
     Export(ExportArgs),
     /// Narrate every essay of a folder or list file with one shared worker pool; resumable and shardable.
@@ -36,6 +38,15 @@ pub enum Command {
     /// Look after the segment cache.
     #[command(subcommand)]
     Cache(CacheCommand),
+}
+
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    /// The edition's .wav, or its manifest (.json).
+    pub edition: PathBuf,
+    /// Print the report as JSON.
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Args)]

@@ -67,6 +67,8 @@ pub enum Error {
         total: usize,
         report: PathBuf,
     },
+    #[error("{wav}: the check found {problems} problem(s)")]
+    CheckFailed { wav: PathBuf, problems: usize },
     #[error("{0}")]
     Invalid(String),
 }

@@ -5,6 +5,7 @@
 
 pub mod atomic;
 pub mod audio;
+pub mod check;
 pub mod cli;
 pub mod commands;
 pub mod error;

@@ -12,9 +12,14 @@ pub fn run(args: BuildArgs, quiet: bool) -> Result<()> {
     let dir = job.out_dir(args.out.output.as_deref());
     let report = job.produce(&dir, quiet)?;
     super::warn_all(&args.essay, &report.warnings, ": ");
+    // The same QA as `narrate check`, in one line.
+    let qa = crate::check::check(&report.wav)?;
     if args.out.json {
-        super::print_json(&summary(&report));
+        let mut s = summary(&report);
+        s["check"] = serde_json::json!({"passed": qa.passed, "problems": qa.findings});
+        super::print_json(&s);
     } else {
+        super::note(quiet, &super::check::one_line(&qa));
         super::print(&format!("{}\n", describe(&report)));
     }
     Ok(())

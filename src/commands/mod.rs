@@ -3,6 +3,7 @@
 mod batch;
 mod build;
 mod cache;
+mod check;
 mod export;
 mod plan;
 mod regen;
@@ -23,6 +24,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Voices(args) => voices::run(args),
         Command::Batch(args) => batch::run(args, cli.quiet),
         Command::Export(args) => export::run(args),
+        Command::Check(args) => check::run(args),
         Command::Cache(cmd) => cache::run(cmd),
     }
 }
@@ -42,6 +44,13 @@ fn print_json(value: &impl serde::Serialize) {
 fn warn_all(essay: &Path, warnings: &[impl std::fmt::Display], separator: &str) {
     for w in warnings {
         eprintln!("warning: {}{separator}{w}", essay.display());
+    }
+}
+
+/// Prints a note on stderr unless quiet.
+fn note(quiet: bool, text: &str) {
+    if !quiet {
+        eprintln!("{text}");
     }
 }
 

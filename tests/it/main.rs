@@ -2,6 +2,7 @@
 
 mod batch;
 mod build;
+mod check;
 mod errors;
 mod espeak;
 mod export;

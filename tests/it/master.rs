@@ -75,11 +75,7 @@ fn rms_db(wav: &std::path::Path) -> f64 {
         .output()
         .unwrap();
     let log = String::from_utf8_lossy(&out.stderr);
-    let line = log
-        .lines()
-        .filter(|l| l.contains("RMS level dB"))
-        .next_back()
-        .unwrap();
+    let line = log.lines().rfind(|l| l.contains("RMS level dB")).unwrap();
     line.rsplit(' ').next().unwrap().parse().unwrap()
 }
 
