@@ -218,6 +218,9 @@ pub struct SynthArgs {
     /// Turn written text into spoken text (numbers, dates, abbreviations…) before synthesis [default: on].
     #[arg(long, value_enum)]
     pub normalize: Option<Switch>,
+    /// Also make compressed editions with chapters (needs ffmpeg): m4b, mp3, or both (comma-separated).
+    #[arg(long, value_enum, value_delimiter = ',', value_name = "FORMAT")]
+    pub format: Option<Vec<crate::audio::encode::Encoding>>,
     /// Loudness mastering of the whole edition [default: none].
     #[arg(long, value_enum)]
     pub master: Option<crate::audio::master::Preset>,

@@ -84,6 +84,8 @@ pub struct Settings {
     pub acronyms: Vec<String>,
     pub initialisms: Vec<String>,
     pub master: crate::audio::master::Preset,
+    /// Compressed editions made beside the WAV.
+    pub formats: Vec<crate::audio::encode::Encoding>,
     /// Files written beside each edition.
     pub exports: Vec<&'static dyn crate::export::ChapterExporter>,
 }
@@ -110,6 +112,7 @@ struct FileSettings {
     normalize: Option<bool>,
     export: Option<String>,
     master: Option<crate::audio::master::Preset>,
+    format: Option<Vec<crate::audio::encode::Encoding>>,
     #[serde(default)]
     lexicon: BTreeMap<String, String>,
     #[serde(default)]
@@ -136,6 +139,7 @@ impl FileSettings {
             normalize: self.normalize.or(base.normalize),
             export: self.export.or(base.export),
             master: self.master.or(base.master),
+            format: self.format.or(base.format),
             lexicon,
             acronyms: [base.acronyms, self.acronyms].concat(),
             initialisms: [base.initialisms, self.initialisms].concat(),
@@ -206,6 +210,7 @@ impl Settings {
             acronyms: file.acronyms,
             initialisms: file.initialisms,
             master: args.master.or(file.master).unwrap_or_default(),
+            formats: args.format.clone().or(file.format).unwrap_or_default(),
             exports: match args.export.as_deref().or(file.export.as_deref()) {
                 Some(list) => crate::export::select(list)?,
                 None => Vec::new(),

@@ -24,6 +24,9 @@ pub trait ChapterExporter: Sync {
     fn render(&self, manifest: &Manifest) -> String;
 }
 
+/// The ffmetadata exporter, which the compressed editions also use for their chapters.
+pub const FFMETADATA: &dyn ChapterExporter = &ffmetadata::FfMetadata;
+
 /// Every export format, in the order `--export all` writes them.
 pub const EXPORTERS: &[&dyn ChapterExporter] = &[
     &cue_sheet::CueSheet,

@@ -127,3 +127,61 @@ fn export_rewrites_files_from_a_manifest_without_synthesizing() {
         .unwrap();
     assert!(one_error(&err).contains("unknown export format `mp4`"));
 }
+
+#[test]
+fn m4b_and_mp3_editions_carry_the_chapters_and_tags() {
+    if !have("ffmpeg") {
+        return;
+    }
+    let env = Env::new();
+    let essay = env.fixture("headings.md");
+    env.build(&essay, &["-o", "out", "--format", "m4b,mp3"]);
+    let manifest = read_json(env.path("out/headings.json"));
+    let chapters = manifest["chapters"].as_array().unwrap();
+    for file in ["out/headings.m4b", "out/headings.mp3"] {
+        let probe = std::process::Command::new("ffprobe")
+            .args([
+                "-v",
+                "error",
+                "-show_chapters",
+                "-show_format",
+                "-of",
+                "json",
+                file,
+            ])
+            .current_dir(env.dir.path())
+            .output()
+            .unwrap();
+        let probe: Value = serde_json::from_slice(&probe.stdout).unwrap();
+        let found = probe["chapters"].as_array().unwrap();
+        assert_eq!(found.len(), chapters.len(), "{file}");
+        for (f, c) in found.iter().zip(chapters) {
+            assert_eq!(f["tags"]["title"], c["title"], "{file}");
+            let start: f64 = f["start_time"].as_str().unwrap().parse().unwrap();
+            assert!(
+                (start - c["start_seconds"].as_f64().unwrap()).abs() < 0.002,
+                "{file}: {f}"
+            );
+        }
+        assert_eq!(
+            probe["format"]["tags"]["title"], manifest["title"],
+            "{file}"
+        );
+        assert_eq!(probe["format"]["tags"]["artist"], "Ada Fenwick", "{file}");
+    }
+    // Without ffmpeg, a clear message saying what to install, and the WAV edition is still there.
+    let empty = env.path("empty-bin");
+    std::fs::create_dir(&empty).unwrap();
+    let out = env
+        .cmd()
+        .env("PATH", &empty)
+        .args(["build", "headings.md", "-o", "bare", "--format", "mp3"])
+        .output()
+        .unwrap();
+    let err = one_error(&out);
+    assert!(
+        err.contains("ffmpeg is not installed; install it with `apt-get install ffmpeg`"),
+        "{err}"
+    );
+    assert!(env.path("bare/headings.wav").is_file());
+}
