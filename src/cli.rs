@@ -221,6 +221,9 @@ pub struct SynthArgs {
     /// Also make compressed editions with chapters (needs ffmpeg): m4b, mp3, or both (comma-separated).
     #[arg(long, value_enum, value_delimiter = ',', value_name = "FORMAT")]
     pub format: Option<Vec<crate::audio::encode::Encoding>>,
+    /// Sample rate of the edition in Hz; segments at other rates are resampled [default: the backend's].
+    #[arg(long, value_name = "HZ", value_parser = clap::value_parser!(u32).range(8000..=192000))]
+    pub sample_rate: Option<u32>,
     /// Loudness mastering of the whole edition [default: none].
     #[arg(long, value_enum)]
     pub master: Option<crate::audio::master::Preset>,

@@ -84,6 +84,8 @@ pub struct Settings {
     pub acronyms: Vec<String>,
     pub initialisms: Vec<String>,
     pub master: crate::audio::master::Preset,
+    /// The edition's sample rate (`None`: the backend's).
+    pub sample_rate: Option<u32>,
     /// Compressed editions made beside the WAV.
     pub formats: Vec<crate::audio::encode::Encoding>,
     /// Files written beside each edition.
@@ -113,6 +115,7 @@ struct FileSettings {
     export: Option<String>,
     master: Option<crate::audio::master::Preset>,
     format: Option<Vec<crate::audio::encode::Encoding>>,
+    sample_rate: Option<u32>,
     #[serde(default)]
     lexicon: BTreeMap<String, String>,
     #[serde(default)]
@@ -140,6 +143,7 @@ impl FileSettings {
             export: self.export.or(base.export),
             master: self.master.or(base.master),
             format: self.format.or(base.format),
+            sample_rate: self.sample_rate.or(base.sample_rate),
             lexicon,
             acronyms: [base.acronyms, self.acronyms].concat(),
             initialisms: [base.initialisms, self.initialisms].concat(),
@@ -210,6 +214,7 @@ impl Settings {
             acronyms: file.acronyms,
             initialisms: file.initialisms,
             master: args.master.or(file.master).unwrap_or_default(),
+            sample_rate: args.sample_rate.or(file.sample_rate),
             formats: args.format.clone().or(file.format).unwrap_or_default(),
             exports: match args.export.as_deref().or(file.export.as_deref()) {
                 Some(list) => crate::export::select(list)?,

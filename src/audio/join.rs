@@ -57,12 +57,14 @@ pub struct Joined {
 
 /// Joins `pieces` into a 16-bit mono WAV written to `out`. Chapter `i` starts at the first sample of its first
 /// piece (chapter 0 at sample 0) and runs to the start of the next.
-/// `out_path` names the file in error messages.
+/// `out_path` names the file in error messages. The edition is at `rate` Hz, or at the first segment's rate;
+/// segments at another rate are resampled.
 pub fn join<W: Write + Seek>(
     out: W,
     out_path: &Path,
     pieces: &[Piece],
     chapter_titles: &[String],
+    rate: Option<u32>,
 ) -> Result<Joined> {
     let mut writer: Option<hound::WavWriter<W>> = None;
     let mut out = Some(out);
@@ -82,7 +84,7 @@ pub fn join<W: Write + Seek>(
             reason: e.to_string(),
         })?;
         if writer.is_none() {
-            sample_rate = audio.sample_rate;
+            sample_rate = rate.unwrap_or(audio.sample_rate);
             let w = hound::WavWriter::new(
                 out.take().expect("writer made once"),
                 super::wav::spec(sample_rate),
@@ -91,10 +93,11 @@ pub fn join<W: Write + Seek>(
             writer = Some(w);
         }
         if audio.sample_rate != sample_rate {
-            return Err(Error::Invalid(format!(
-                "segment {} is at {} Hz but the edition is at {} Hz; build with one backend and voice",
-                piece.id, audio.sample_rate, sample_rate
-            )));
+            audio.samples =
+                super::resample::resample(&audio.samples, audio.sample_rate, sample_rate).map_err(
+                    |e| Error::Invalid(format!("segment {}: cannot resample: {e}", piece.id)),
+                )?;
+            audio.sample_rate = sample_rate;
         }
         let (from, to) = match trim_bounds(&audio.samples, sample_rate) {
             Some(b) => b,

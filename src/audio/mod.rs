@@ -3,4 +3,5 @@
 pub mod encode;
 pub mod join;
 pub mod master;
+pub mod resample;
 pub mod wav;

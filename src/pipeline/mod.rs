@@ -195,6 +195,7 @@ impl Job {
         let json = serde_json::to_vec(&(
             crate::manifest::VERSION,
             self.settings.master,
+            self.settings.sample_rate,
             &self.plan.title,
             &self.plan.author,
             titles,
@@ -246,7 +247,13 @@ impl Job {
             let joined = atomic::write(
                 &wav,
                 |file| {
-                    let joined = join::join(BufWriter::new(&mut *file), &wav, &pieces, &titles)?;
+                    let joined = join::join(
+                        BufWriter::new(&mut *file),
+                        &wav,
+                        &pieces,
+                        &titles,
+                        self.settings.sample_rate,
+                    )?;
                     wav_cue::append(file, &joined.timeline, &tags).map_err(out_err(&wav))?;
                     Ok(joined)
                 },
@@ -266,6 +273,7 @@ impl Job {
                 &raw_path,
                 &pieces,
                 &titles,
+                self.settings.sample_rate,
             )?;
             let mastered = atomic::write(
                 &wav,

@@ -119,3 +119,23 @@ fn mastering_presets_land_on_target_by_ffmpeg_s_measure() {
         m["loudness"]
     );
 }
+
+#[test]
+fn the_edition_can_have_another_sample_rate() {
+    let env = Env::new();
+    let essay = env.fixture("headings.md");
+    env.build(&essay, &["-o", "native"]);
+    env.build(&essay, &["-o", "resampled", "--sample-rate", "44100"]);
+    let native = read_json(env.path("native/headings.json"));
+    let resampled = read_json(env.path("resampled/headings.json"));
+    assert_eq!(resampled["sample_rate"], 44100);
+    let (a, b) = (
+        native["duration_seconds"].as_f64().unwrap(),
+        resampled["duration_seconds"].as_f64().unwrap(),
+    );
+    assert!((a - b).abs() < 0.05, "{a} s vs {b} s");
+    check_chapters(&env.path("resampled/headings.wav"), &resampled);
+    if have("sndfile-info") {
+        check_wav_against_manifest(&env.path("resampled/headings.wav"), &resampled);
+    }
+}
