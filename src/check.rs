@@ -121,11 +121,17 @@ pub fn check(input: &Path) -> Result<Report> {
     // One pass over the samples: per-segment statistics and per-chapter loudness.
     let segs = &manifest.segments;
     let mut stats: Vec<SegmentStats> = segs.iter().map(|_| SegmentStats::default()).collect();
-    let mut meters: Vec<Meter> = manifest
-        .chapters
-        .iter()
-        .map(|_| Meter::new(rate))
-        .collect::<Result<_>>()?;
+    // One loudness meter at a time (chapters follow each other), so memory does not grow with the chapters.
+    let level = |title: &str, m: Meter| {
+        let l = m.finish();
+        ChapterLevel {
+            title: title.to_string(),
+            integrated_lufs: (l.integrated_lufs * 10.0).round() / 10.0,
+            true_peak_dbtp: (l.true_peak_dbtp * 10.0).round() / 10.0,
+        }
+    };
+    let mut chapters: Vec<ChapterLevel> = Vec::with_capacity(manifest.chapters.len());
+    let mut meter = Meter::new(rate)?;
     let (mut seg, mut chapter) = (0usize, 0usize);
     for (n, sample) in reader.samples::<i16>().enumerate() {
         let s = sample.map_err(|e| Error::Output {
@@ -136,11 +142,11 @@ pub fn check(input: &Path) -> Result<Report> {
         while chapter + 1 < manifest.chapters.len()
             && n >= manifest.chapters[chapter + 1].start_sample
         {
+            let done = std::mem::replace(&mut meter, Meter::new(rate)?);
+            chapters.push(level(&manifest.chapters[chapter].title, done));
             chapter += 1;
         }
-        if let Some(m) = meters.get_mut(chapter) {
-            m.push(s);
-        }
+        meter.push(s);
         while seg < segs.len() && n >= segs[seg].end_sample {
             seg += 1;
         }
@@ -279,19 +285,9 @@ pub fn check(input: &Path) -> Result<Report> {
     }
 
     // Loudness per chapter, against the preset the edition was mastered with.
-    let chapters: Vec<ChapterLevel> = manifest
-        .chapters
-        .iter()
-        .zip(meters)
-        .map(|(c, m)| {
-            let l = m.finish();
-            ChapterLevel {
-                title: c.title.clone(),
-                integrated_lufs: (l.integrated_lufs * 10.0).round() / 10.0,
-                true_peak_dbtp: (l.true_peak_dbtp * 10.0).round() / 10.0,
-            }
-        })
-        .collect();
+    if let Some(c) = manifest.chapters.get(chapter) {
+        chapters.push(level(&c.title, meter));
+    }
     if let Some(mastered) = &manifest.loudness {
         let ceiling = match mastered.preset {
             Preset::Acx => -3.0,

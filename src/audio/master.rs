@@ -86,8 +86,12 @@ pub struct Meter {
 
 impl Meter {
     pub fn new(rate: u32) -> Result<Meter> {
-        let ebu = EbuR128::new(1, rate, Mode::I | Mode::S | Mode::TRUE_PEAK)
-            .map_err(|e| Error::Invalid(format!("cannot measure loudness: {e}")))?;
+        let ebu = EbuR128::new(
+            1,
+            rate,
+            Mode::I | Mode::S | Mode::TRUE_PEAK | Mode::HISTOGRAM,
+        )
+        .map_err(|e| Error::Invalid(format!("cannot measure loudness: {e}")))?;
         Ok(Meter {
             ebu,
             rate,

@@ -121,31 +121,37 @@ fn info(tags: &Tags) -> Vec<u8> {
     chunk(b"LIST", &body)
 }
 
-/// The cue points of a WAV file: (cue id, sample offset), read by walking its RIFF chunks.
+/// The cue points of a WAV file: (cue id, sample offset), read by walking its RIFF chunk headers (the audio
+/// itself is skipped, not read).
 pub fn read_cues(path: &std::path::Path) -> io::Result<Vec<(u32, u32)>> {
-    let bytes = std::fs::read(path)?;
+    let mut file = io::BufReader::new(std::fs::File::open(path)?);
     let bad = || io::Error::new(io::ErrorKind::InvalidData, "not a RIFF/WAVE file");
-    if bytes.len() < 12 || &bytes[0..4] != b"RIFF" || &bytes[8..12] != b"WAVE" {
+    let mut header = [0u8; 12];
+    file.read_exact(&mut header)?;
+    if &header[0..4] != b"RIFF" || &header[8..12] != b"WAVE" {
         return Err(bad());
     }
-    let u32_at = |at: usize| {
-        bytes
-            .get(at..at + 4)
-            .map(|b| u32::from_le_bytes(b.try_into().expect("4 bytes")))
-    };
-    let mut at = 12;
-    while at + 8 <= bytes.len() {
-        let size = u32_at(at + 4).ok_or_else(bad)? as usize;
-        if &bytes[at..at + 4] == b"cue " {
-            let count = u32_at(at + 8).ok_or_else(bad)? as usize;
-            return (0..count.min(size.saturating_sub(4) / 24))
+    let mut chunk = [0u8; 8];
+    while file.read_exact(&mut chunk).is_ok() {
+        let size = u32::from_le_bytes(chunk[4..8].try_into().expect("4 bytes"));
+        if &chunk[0..4] == b"cue " {
+            let mut body = vec![0u8; size as usize];
+            file.read_exact(&mut body)?;
+            let u32_at = |at: usize| {
+                body.get(at..at + 4)
+                    .map(|b| u32::from_le_bytes(b.try_into().expect("4 bytes")))
+            };
+            let count = u32_at(0).ok_or_else(bad)? as usize;
+            return (0..count.min(body.len().saturating_sub(4) / 24))
                 .map(|i| {
-                    let p = at + 12 + i * 24;
-                    Ok((u32_at(p).ok_or_else(bad)?, u32_at(p + 20).ok_or_else(bad)?))
+                    Ok((
+                        u32_at(4 + i * 24).ok_or_else(bad)?,
+                        u32_at(4 + i * 24 + 20).ok_or_else(bad)?,
+                    ))
                 })
                 .collect();
         }
-        at += 8 + size + size % 2;
+        file.seek(SeekFrom::Current(i64::from(size) + i64::from(size % 2)))?;
     }
     Ok(Vec::new())
 }
