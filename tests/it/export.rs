@@ -68,31 +68,7 @@ fn build_writes_every_export_and_ffmpeg_reads_the_chapters() {
         .status()
         .unwrap();
     assert!(status.success());
-    let probe = std::process::Command::new("ffprobe")
-        .args([
-            "-v",
-            "error",
-            "-show_chapters",
-            "-show_format",
-            "-of",
-            "json",
-            "out/check.mka",
-        ])
-        .current_dir(env.dir.path())
-        .output()
-        .unwrap();
-    let probe: Value = serde_json::from_slice(&probe.stdout).unwrap();
-    let found = probe["chapters"].as_array().unwrap();
-    assert_eq!(found.len(), chapters.len());
-    for (f, c) in found.iter().zip(chapters) {
-        assert_eq!(f["tags"]["title"], c["title"]);
-        let start: f64 = f["start_time"].as_str().unwrap().parse().unwrap();
-        assert!(
-            (start - c["start_seconds"].as_f64().unwrap()).abs() < 0.002,
-            "{f}"
-        );
-    }
-    assert_eq!(probe["format"]["tags"]["title"], manifest["title"]);
+    check_probed_chapters(&ffprobe(&env.path("out/check.mka")), &manifest, "mka");
 }
 
 #[test]
@@ -137,36 +113,9 @@ fn m4b_and_mp3_editions_carry_the_chapters_and_tags() {
     let essay = env.fixture("headings.md");
     env.build(&essay, &["-o", "out", "--format", "m4b,mp3"]);
     let manifest = read_json(env.path("out/headings.json"));
-    let chapters = manifest["chapters"].as_array().unwrap();
     for file in ["out/headings.m4b", "out/headings.mp3"] {
-        let probe = std::process::Command::new("ffprobe")
-            .args([
-                "-v",
-                "error",
-                "-show_chapters",
-                "-show_format",
-                "-of",
-                "json",
-                file,
-            ])
-            .current_dir(env.dir.path())
-            .output()
-            .unwrap();
-        let probe: Value = serde_json::from_slice(&probe.stdout).unwrap();
-        let found = probe["chapters"].as_array().unwrap();
-        assert_eq!(found.len(), chapters.len(), "{file}");
-        for (f, c) in found.iter().zip(chapters) {
-            assert_eq!(f["tags"]["title"], c["title"], "{file}");
-            let start: f64 = f["start_time"].as_str().unwrap().parse().unwrap();
-            assert!(
-                (start - c["start_seconds"].as_f64().unwrap()).abs() < 0.002,
-                "{file}: {f}"
-            );
-        }
-        assert_eq!(
-            probe["format"]["tags"]["title"], manifest["title"],
-            "{file}"
-        );
+        let probe = ffprobe(&env.path(file));
+        check_probed_chapters(&probe, &manifest, file);
         assert_eq!(probe["format"]["tags"]["artist"], "Ada Fenwick", "{file}");
     }
     // Without ffmpeg, a clear message saying what to install, and the WAV edition is still there.

@@ -209,13 +209,7 @@ pub fn check_wav_against_manifest(wav: &Path, manifest: &Value) {
     if !have("ffprobe") {
         return;
     }
-    let out = StdCommand::new("ffprobe")
-        .args(["-v", "error", "-show_chapters", "-of", "json"])
-        .arg(wav)
-        .output()
-        .unwrap();
-    assert!(out.status.success());
-    let probed: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let probed = ffprobe(wav);
     let probed = probed["chapters"].as_array().unwrap();
     assert_eq!(probed.len(), chapters.len(), "ffprobe chapters");
     for (p, c) in probed.iter().zip(chapters) {
@@ -304,4 +298,41 @@ pub fn one_error(output: &std::process::Output) -> String {
         "{stderr}"
     );
     stderr
+}
+
+/// What ffprobe reports about a media file: its chapters and format tags.
+pub fn ffprobe(file: &Path) -> Value {
+    let out = StdCommand::new("ffprobe")
+        .args([
+            "-v",
+            "error",
+            "-show_chapters",
+            "-show_format",
+            "-of",
+            "json",
+        ])
+        .arg(file)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "ffprobe {}", file.display());
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+/// Checks a probed file has the manifest's chapters: same titles, starts within 2 ms, and the title tag.
+pub fn check_probed_chapters(probe: &Value, manifest: &Value, what: &str) {
+    let chapters = manifest["chapters"].as_array().unwrap();
+    let found = probe["chapters"].as_array().unwrap();
+    assert_eq!(found.len(), chapters.len(), "{what}");
+    for (f, c) in found.iter().zip(chapters) {
+        assert_eq!(f["tags"]["title"], c["title"], "{what}");
+        let start: f64 = f["start_time"].as_str().unwrap().parse().unwrap();
+        assert!(
+            (start - c["start_seconds"].as_f64().unwrap()).abs() < 0.002,
+            "{what}: {f}"
+        );
+    }
+    assert_eq!(
+        probe["format"]["tags"]["title"], manifest["title"],
+        "{what}"
+    );
 }
