@@ -365,32 +365,30 @@ mod tests {
         assert_eq!(flags, vec![false, true, true, false]);
     }
 
+    fn pauses(e: &Essay) -> Vec<Option<Pause>> {
+        e.sections[0]
+            .paragraphs
+            .iter()
+            .map(|p| p.pause_before)
+            .collect()
+    }
+
     #[test]
     fn explicit_pauses_and_rules() {
         let e = parse_str(
             "# T\n\nOne.\n\n<!-- pause 2s -->\n\nTwo.\n\n---\n\nThree.\n",
             Format::Markdown,
         );
-        let pauses: Vec<Option<Pause>> = e.sections[0]
-            .paragraphs
-            .iter()
-            .map(|p| p.pause_before)
-            .collect();
         assert_eq!(
-            pauses,
+            pauses(&e),
             vec![None, Some(Pause::Millis(2000)), Some(Pause::Section)]
         );
         let t = parse_str(
             "T\n\nOne.\n\n[pause 500ms]\n\nTwo.\n\n* * *\n\nThree.\n",
             Format::Text,
         );
-        let pauses: Vec<Option<Pause>> = t.sections[0]
-            .paragraphs
-            .iter()
-            .map(|p| p.pause_before)
-            .collect();
         assert_eq!(
-            pauses,
+            pauses(&t),
             vec![None, Some(Pause::Millis(500)), Some(Pause::Section)]
         );
     }

@@ -70,15 +70,7 @@ fn edition(env: &Env) -> (Value, String, usize, usize) {
 fn a_clean_edition_passes() {
     let env = Env::new();
     edition(&env);
-    let out = env
-        .cmd()
-        .args(["check", "out/op-ed.wav"])
-        .assert()
-        .success()
-        .get_output()
-        .stdout
-        .clone();
-    let out = String::from_utf8(out).unwrap();
+    let out = env.stdout(&["check", "out/op-ed.wav"]);
     assert!(
         out.contains("out/op-ed.wav: passed") && out.contains("LUFS"),
         "{out}"

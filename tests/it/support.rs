@@ -57,6 +57,19 @@ impl Env {
         c
     }
 
+    /// Runs a command that must succeed and returns what it printed on stdout.
+    pub fn stdout(&self, args: &[&str]) -> String {
+        let out = self
+            .cmd()
+            .args(args)
+            .assert()
+            .success()
+            .get_output()
+            .stdout
+            .clone();
+        String::from_utf8(out).unwrap()
+    }
+
     /// Runs a command that must succeed and print JSON.
     pub fn json(&self, args: &[&str]) -> Value {
         let out = self

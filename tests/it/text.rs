@@ -59,15 +59,7 @@ fn samples_leave_nothing_unexpanded() {
 fn plan_spoken_shows_the_reading_and_normalize_off_keeps_the_text() {
     let env = Env::new();
     env.essay("e.md", "# Notes\n\nDr. Okafor paid $5 on 7 July 2005.\n");
-    let out = env
-        .cmd()
-        .args(["plan", "e.md", "--spoken"])
-        .assert()
-        .success()
-        .get_output()
-        .stdout
-        .clone();
-    let out = String::from_utf8(out).unwrap();
+    let out = env.stdout(&["plan", "e.md", "--spoken"]);
     assert!(
         out.contains(
             "→ Doctor Okafor paid five dollars on the seventh of July, two thousand five."
