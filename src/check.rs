@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
-use crate::audio::master::{Meter, Preset};
+use crate::audio::master::{db, Meter, Preset};
 use crate::error::{Error, Result};
 use crate::manifest::Manifest;
 
@@ -60,25 +60,6 @@ const SILENT_DB: f64 = -50.0;
 /// Near-silence inside speech longer than this is a gap a listener notices.
 const MAX_SILENCE_SECONDS: f64 = 2.0;
 
-fn db(x: f64) -> f64 {
-    if x <= 0.0 {
-        -120.0
-    } else {
-        20.0 * x.log10()
-    }
-}
-
-/// Finds the manifest for a WAV (`x.wav` → `x.json`) or takes the manifest given.
-pub fn paths(input: &Path) -> (PathBuf, PathBuf) {
-    if input.extension().is_some_and(|e| e == "json") {
-        let m = Manifest::load(input).ok().flatten();
-        let wav = input.with_file_name(m.map_or_else(|| "missing.wav".into(), |m| m.audio));
-        (wav, input.to_owned())
-    } else {
-        (input.to_owned(), input.with_extension("json"))
-    }
-}
-
 #[derive(Default)]
 struct SegmentStats {
     squares: f64,
@@ -93,11 +74,22 @@ struct SegmentStats {
 
 /// Checks an edition.
 pub fn check(input: &Path) -> Result<Report> {
-    let (wav, manifest_path) = paths(input);
+    // A WAV's manifest is beside it (`x.wav` → `x.json`); a manifest names its WAV.
+    let given_manifest = input.extension().is_some_and(|e| e == "json");
+    let manifest_path = if given_manifest {
+        input.to_owned()
+    } else {
+        input.with_extension("json")
+    };
     let manifest = Manifest::load(&manifest_path)?.ok_or_else(|| Error::Manifest {
         path: manifest_path.clone(),
         reason: "no such file; give the edition's .wav or its .json".into(),
     })?;
+    let wav = if given_manifest {
+        input.with_file_name(&manifest.audio)
+    } else {
+        input.to_owned()
+    };
     let mut findings = Vec::new();
     let mut reader = hound::WavReader::open(&wav).map_err(|e| Error::Output {
         path: wav.clone(),

@@ -63,7 +63,8 @@ pub struct Mastered {
     pub output: Loudness,
 }
 
-fn db(linear: f64) -> f64 {
+/// A linear amplitude in decibels (−120 dB for silence).
+pub fn db(linear: f64) -> f64 {
     if linear <= 0.0 {
         -120.0
     } else {
