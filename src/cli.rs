@@ -38,6 +38,36 @@ pub enum Command {
     /// Look after the segment cache.
     #[command(subcommand)]
     Cache(CacheCommand),
+    /// Serve narrate's voices over HTTP with OpenAI's /v1/audio/speech request shape, until Ctrl-C.
+    Serve(ServeArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Address and port to listen on; port 0 picks a free one (printed on stdout).
+    #[arg(long, default_value = "127.0.0.1:8355", value_name = "ADDR:PORT")]
+    pub bind: std::net::SocketAddr,
+    /// The backend that model names tts-1, tts-1-hd or none stand for; every installed backend is offered.
+    #[arg(long, env = "NARRATE_BACKEND")]
+    pub backend: Option<String>,
+    /// That backend's voice when a request names none or `default`.
+    #[arg(long)]
+    pub voice: Option<String>,
+    /// Syntheses run at once per backend [default: number of cores; a backend may cap it].
+    #[arg(long, short, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    pub jobs: Option<u32>,
+    /// Cache directory, shared with builds [default: $XDG_CACHE_HOME/narrate or ~/.cache/narrate].
+    #[arg(long, env = "NARRATE_CACHE", value_name = "DIR")]
+    pub cache: Option<PathBuf>,
+    /// Largest request body in bytes.
+    #[arg(long, default_value_t = 64 * 1024, value_name = "BYTES")]
+    pub max_body: usize,
+    /// Longest `input` text in characters (OpenAI's limit is 4096).
+    #[arg(long, default_value_t = 4096, value_name = "CHARS")]
+    pub max_input: usize,
+    /// Settings file [default: ./narrate.toml, if there is one].
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -186,6 +216,12 @@ pub struct VoicesArgs {
     /// Print JSON.
     #[arg(long)]
     pub json: bool,
+    /// Settings file for backend settings such as [http] url [default: ./narrate.toml, if there is one].
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// The http backend's server (see `narrate build --help`).
+    #[arg(long, env = "NARRATE_HTTP_URL", value_name = "URL")]
+    pub http_url: Option<String>,
 }
 
 /// Options shared by every command that plans or synthesizes. Unset ones come from narrate.toml, then defaults.
@@ -237,6 +273,17 @@ pub struct SynthArgs {
     /// Settings file [default: narrate.toml beside the essay, if there is one].
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
+    /// The http backend's server: it answers at URL/v1/audio/speech [default: [http] url in narrate.toml].
+    #[arg(
+        long,
+        env = "NARRATE_HTTP_URL",
+        value_name = "URL",
+        help_heading = "HTTP backend"
+    )]
+    pub http_url: Option<String>,
+    /// The `model` the http backend asks for [default: [http] model, else tts-1].
+    #[arg(long, value_name = "NAME", help_heading = "HTTP backend")]
+    pub http_model: Option<String>,
 }
 
 #[derive(

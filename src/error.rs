@@ -55,6 +55,15 @@ pub enum Error {
         backend: String,
         reason: String,
     },
+    #[error("{} of {total} segments failed{}: {}; the segments that finished are cached, so running the same command again only retries these",
+        failed.len(),
+        if *skipped > 0 { format!(" ({skipped} more not tried)") } else { String::new() },
+        list_failures(failed))]
+    SegmentsFailed {
+        total: usize,
+        skipped: usize,
+        failed: Vec<Error>,
+    },
     #[error("{path}: bad state file: {reason}; fix or delete it (it only records chosen takes)")]
     State { path: PathBuf, reason: String },
     #[error("{path}: unreadable manifest: {reason}; delete it and build again")]
@@ -85,9 +94,23 @@ impl Error {
                 "scripts/fetch-voice installs the en_US-joe-medium voice and ONNX Runtime; or use --backend espeak"
                     .into(),
             ),
+            Error::BackendUnavailable { backend, .. } if backend == "http" => Some(
+                "set [http] url (and model, api_key_env) in narrate.toml or pass --http-url; `narrate serve` is one such server"
+                    .into(),
+            ),
             _ => None,
         }
     }
+}
+
+/// The first few failures of a run, `; `-separated, then how many more.
+fn list_failures(failed: &[Error]) -> String {
+    const SHOWN: usize = 3;
+    let mut list: Vec<String> = failed.iter().take(SHOWN).map(Error::to_string).collect();
+    if failed.len() > SHOWN {
+        list.push(format!("and {} more", failed.len() - SHOWN));
+    }
+    list.join("; ")
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -13,6 +13,7 @@ pub mod essay;
 pub mod export;
 pub mod manifest;
 pub mod pipeline;
+pub mod serve;
 pub mod settings;
 pub mod synth;
 pub mod timeline;

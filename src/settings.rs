@@ -90,6 +90,8 @@ pub struct Settings {
     pub formats: Vec<crate::audio::encode::Encoding>,
     /// Files written beside each edition.
     pub exports: Vec<&'static dyn crate::export::ChapterExporter>,
+    /// Backend-specific settings (`[http]`).
+    pub backends: crate::synth::BackendConfig,
 }
 
 impl std::fmt::Debug for dyn crate::export::ChapterExporter {
@@ -122,6 +124,7 @@ struct FileSettings {
     acronyms: Vec<String>,
     #[serde(default)]
     initialisms: Vec<String>,
+    http: Option<crate::synth::http::Config>,
 }
 
 impl FileSettings {
@@ -147,6 +150,7 @@ impl FileSettings {
             lexicon,
             acronyms: [base.acronyms, self.acronyms].concat(),
             initialisms: [base.initialisms, self.initialisms].concat(),
+            http: self.http.or(base.http),
         }
     }
 }
@@ -175,7 +179,8 @@ impl Settings {
                 }
             }
         };
-        let file = local.over(user);
+        let mut file = local.over(user);
+        let http = file.http.take().unwrap_or_default();
         let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
         let mut pauses = Pauses::default();
         for list in [file.pause.as_deref(), args.pause.as_deref()]
@@ -219,6 +224,13 @@ impl Settings {
             exports: match args.export.as_deref().or(file.export.as_deref()) {
                 Some(list) => crate::export::select(list)?,
                 None => Vec::new(),
+            },
+            backends: crate::synth::BackendConfig {
+                http: crate::synth::http::Config {
+                    url: args.http_url.clone().or(http.url),
+                    model: args.http_model.clone().or(http.model),
+                    ..http
+                },
             },
         })
     }

@@ -18,7 +18,40 @@ pub fn spec(sample_rate: u32) -> hound::WavSpec {
 /// Reads a WAV file into mono 16-bit samples (other channel counts are mixed down; other sample formats are
 /// converted).
 pub fn read(path: &Path) -> Result<Audio, hound::Error> {
-    let reader = hound::WavReader::open(path)?;
+    decode(hound::WavReader::open(path)?)
+}
+
+/// Decodes a WAV held in memory (e.g. an HTTP response body), like [`read`]. Streaming servers write the WAV
+/// header before they know the length (a size of 0 or 0xFFFFFFFF); such a header is repaired to the body's
+/// real length first.
+pub fn read_bytes(mut bytes: Vec<u8>) -> Result<Audio, hound::Error> {
+    fix_streamed_sizes(&mut bytes);
+    decode(hound::WavReader::new(std::io::Cursor::new(bytes))?)
+}
+
+/// Sets the RIFF and `data` sizes of a streamed WAV (written as 0 or 0xFFFFFFFF) to what the bytes hold.
+fn fix_streamed_sizes(bytes: &mut [u8]) {
+    if bytes.len() < 12 || &bytes[0..4] != b"RIFF" || &bytes[8..12] != b"WAVE" {
+        return;
+    }
+    let len = bytes.len();
+    let u32_at = |b: &[u8], at: usize| u32::from_le_bytes([b[at], b[at + 1], b[at + 2], b[at + 3]]);
+    let mut at = 12;
+    while at + 8 <= len {
+        let size = u32_at(bytes, at + 4);
+        if &bytes[at..at + 4] == b"data" {
+            let real = (len - at - 8) as u32;
+            if size == 0 || size == u32::MAX || size as usize > len - at - 8 {
+                bytes[at + 4..at + 8].copy_from_slice(&(real & !1).to_le_bytes());
+                bytes[4..8].copy_from_slice(&((len - 8) as u32).to_le_bytes());
+            }
+            return;
+        }
+        at += 8 + size as usize + (size as usize & 1);
+    }
+}
+
+fn decode<R: std::io::Read>(reader: hound::WavReader<R>) -> Result<Audio, hound::Error> {
     let s = reader.spec();
     let channels = usize::from(s.channels.max(1));
     if channels == 1 && s.sample_format == hound::SampleFormat::Int && s.bits_per_sample == 16 {

@@ -7,6 +7,7 @@ mod check;
 mod export;
 mod plan;
 mod regen;
+mod serve;
 mod voices;
 
 use std::io::Write;
@@ -26,6 +27,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Export(args) => export::run(args),
         Command::Check(args) => check::run(args),
         Command::Cache(cmd) => cache::run(cmd),
+        Command::Serve(args) => serve::run(args, cli.quiet),
     }
 }
 

@@ -1,5 +1,7 @@
 //! `narrate voices`: the backends this build has, whether each can run here, and their voices.
 
+use std::path::Path;
+
 use crate::cli::VoicesArgs;
 use crate::error::{Error, Result};
 use crate::synth;
@@ -8,9 +10,19 @@ pub fn run(args: VoicesArgs) -> Result<()> {
     if let Some(name) = &args.download {
         return download(name, args.from.as_deref());
     }
+    // Backend settings ([http] url…) come from narrate.toml in this folder, or --config, as for a build.
+    let synth_args = crate::cli::SynthArgs {
+        config: args.config.clone(),
+        http_url: args.http_url.clone(),
+        ..Default::default()
+    };
+    let config = crate::settings::Settings::resolve(&synth_args, Path::new("./voices"))?.backends;
     let backends: Vec<Box<dyn synth::Backend>> = match &args.backend {
-        Some(name) => vec![synth::create(name)?],
-        None => synth::BACKENDS.iter().map(|(_, make)| make()).collect(),
+        Some(name) => vec![synth::create(name, &config)?],
+        None => synth::BACKENDS
+            .iter()
+            .map(|(_, make)| make(&config))
+            .collect(),
     };
     let mut out = String::new();
     let mut json = Vec::new();

@@ -252,7 +252,8 @@ pub fn run(entries: Vec<Entry>, opts: &Options) -> Vec<Outcome> {
                 let backend = match backends.get(&settings.backend) {
                     Some(b) => b.clone(),
                     None => {
-                        let b: Arc<dyn Backend> = Arc::from(synth::create(&settings.backend)?);
+                        let b: Arc<dyn Backend> =
+                            Arc::from(synth::create(&settings.backend, &settings.backends)?);
                         backends.insert(settings.backend.clone(), b.clone());
                         b
                     }
@@ -332,7 +333,7 @@ pub fn run(entries: Vec<Entry>, opts: &Options) -> Vec<Outcome> {
             .iter()
             .any(|s| s.job.as_ref().is_some_and(|j| j.backend.name() == name));
         if used {
-            match b.check() {
+            match crate::synth::check_renders(b.as_ref()) {
                 Ok(()) => b.prepare(jobs),
                 Err(e) => failed_backends.push((name.clone(), e.to_string())),
             }

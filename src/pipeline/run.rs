@@ -54,7 +54,7 @@ pub fn synthesize(
     if todo.is_empty() {
         return Ok(stats);
     }
-    backend.check()?;
+    crate::synth::check_renders(backend)?;
     backend.prepare(jobs);
 
     let bar = if quiet || !std::io::stderr().is_terminal() {
@@ -71,17 +71,42 @@ pub fn synthesize(
         .num_threads(jobs)
         .build()
         .map_err(|e| Error::Invalid(format!("cannot start {jobs} worker threads: {e}")))?;
-    let result = pool.install(|| {
-        // One segment per task: work is handed out in that order as workers free up.
-        todo.par_iter().with_max_len(1).try_for_each(|segment| {
-            synthesize_one(backend, &plan.voice, plan.rate, segment, cache, 0)?;
+    let failed = std::sync::Mutex::new(Vec::new());
+    let skipped = std::sync::atomic::AtomicUsize::new(0);
+    pool.install(|| {
+        // One segment per task: work is handed out in that order as workers free up. A failure does not stop
+        // the others (each finished segment is cached), unless so many fail that the backend is plainly down.
+        todo.par_iter().with_max_len(1).for_each(|segment| {
+            let failed_so_far = failed.lock().unwrap_or_else(|e| e.into_inner()).len();
+            if failed_so_far >= GIVE_UP_AFTER {
+                skipped.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                return;
+            }
+            if let Err(e) = synthesize_one(backend, &plan.voice, plan.rate, segment, cache, 0) {
+                let mut list = failed.lock().unwrap_or_else(|e| e.into_inner());
+                list.push((segment.line, e));
+            }
             bar.inc(1);
-            Ok(())
         })
     });
     bar.finish_and_clear();
-    result.map(|()| stats)
+    let mut failed = failed.into_inner().unwrap_or_else(|e| e.into_inner());
+    failed.sort_by_key(|(line, _)| *line);
+    let mut failed: Vec<Error> = failed.into_iter().map(|(_, e)| e).collect();
+    let skipped = skipped.into_inner();
+    match (failed.len(), skipped) {
+        (0, _) => Ok(stats),
+        (1, 0) => Err(failed.remove(0)),
+        (_, skipped) => Err(Error::SegmentsFailed {
+            total: todo.len(),
+            skipped,
+            failed,
+        }),
+    }
 }
+
+/// After this many failed segments the rest are not tried: the backend is down, not one sentence odd.
+const GIVE_UP_AFTER: usize = 8;
 
 /// Synthesizes one segment into the cache, trying again up to `retries` more times if the backend fails.
 pub fn synthesize_one(

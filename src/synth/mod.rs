@@ -1,12 +1,34 @@
 //! Speech backends: one trait, one file per backend, one line each in the registry.
 
 pub mod espeak;
+pub mod http;
 #[cfg(feature = "piper")]
 pub mod piper;
 pub mod registry;
+#[cfg(feature = "system")]
+pub mod system;
 pub mod tone;
 
 pub use registry::{create, BACKENDS};
+
+/// Settings of the backends that need more than a voice (from `narrate.toml` and flags).
+#[derive(Debug, Clone, Default)]
+pub struct BackendConfig {
+    pub http: http::Config,
+}
+
+/// Checks that a backend can run here and render audio files, before a build sends it work.
+pub fn check_renders(backend: &dyn Backend) -> crate::Result<()> {
+    if !backend.renders() {
+        return Err(crate::Error::BackendUnavailable {
+            backend: backend.name().into(),
+            reason: "it is preview only: `narrate say` speaks with it, but it cannot render audio for an edition; \
+                     build with another backend (`narrate voices` lists them)"
+                .into(),
+        });
+    }
+    backend.check()
+}
 
 /// Mono 16-bit audio at a given sample rate.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -56,6 +78,10 @@ pub trait Backend: Send + Sync {
     /// Whether it can run here with its default voice (the default backend is the first one that can).
     fn installed(&self) -> bool {
         self.check().is_ok()
+    }
+    /// Whether it can render audio for an edition (a preview-only backend only speaks aloud).
+    fn renders(&self) -> bool {
+        true
     }
     /// Told how many requests will run at once, before the first one.
     fn prepare(&self, _jobs: usize) {}

@@ -1,0 +1,491 @@
+//! The `http` backend: any speech server with OpenAI's `POST /v1/audio/speech` request shape (Kokoro-FastAPI,
+//! openedai-speech, a cloud API, or another machine's `narrate serve`).
+//!
+//! Transient faults (connection errors, timeouts, 429, 5xx) are retried with exponential backoff and jitter,
+//! honouring `Retry-After`; anything else, and any answer that is not audio, fails the segment at once. The API
+//! key is read from an environment variable and never written anywhere.
+
+use std::net::{TcpStream, ToSocketAddrs};
+use std::time::Duration;
+
+use serde::Deserialize;
+
+use super::{Audio, Backend, SpeechRequest, VoiceInfo};
+use crate::error::{Error, Result};
+
+/// The `[http]` table of `narrate.toml`; `--http-url` and `--http-model` override its first two keys.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// Base URL: the server answers at `{url}/v1/audio/speech`.
+    pub url: Option<String>,
+    /// The `model` sent with each request [default: tts-1].
+    pub model: Option<String>,
+    /// The environment variable holding the API key [default: NARRATE_HTTP_API_KEY].
+    pub api_key_env: Option<String>,
+    /// `wav` (default) or `pcm` (raw 16-bit little-endian mono at `pcm_rate`).
+    pub format: Option<ResponseFormat>,
+    /// Sample rate of `pcm` answers [default: 24000, OpenAI's].
+    pub pcm_rate: Option<u32>,
+    /// Longest wait for one answer, e.g. `90s` [default: 120s].
+    pub timeout: Option<String>,
+    /// Most requests in flight at once [default: 4].
+    pub concurrency: Option<u32>,
+    /// Tries after a transient fault, per request [default: 4].
+    pub retries: Option<u32>,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ResponseFormat {
+    #[default]
+    Wav,
+    Pcm,
+}
+
+const DEFAULT_MODEL: &str = "tts-1";
+const DEFAULT_KEY_ENV: &str = "NARRATE_HTTP_API_KEY";
+/// The voice sent when none is chosen; `narrate serve` reads it as its backend's default voice.
+pub const DEFAULT_VOICE: &str = "default";
+/// The words per minute that `speed = 1.0` stands for, both ways (client and `narrate serve`).
+pub const WPM_AT_SPEED_1: f64 = 175.0;
+/// A new take asks for a slightly different speed, the one thing every OpenAI-shaped server varies.
+const TAKE_SPEED: [f64; 6] = [1.0, 0.96, 1.04, 0.92, 1.08, 1.0];
+/// The longest `Retry-After` honoured; a server asking for more fails the segment instead of stalling the run.
+const MAX_RETRY_AFTER: Duration = Duration::from_secs(120);
+const BACKOFF_BASE: Duration = Duration::from_millis(250);
+const BACKOFF_CAP: Duration = Duration::from_secs(20);
+const MAX_AUDIO_BYTES: u64 = 256 << 20;
+
+pub struct Http {
+    config: Config,
+    agent: ureq::Agent,
+    timeout: std::result::Result<Duration, String>,
+}
+
+impl Http {
+    pub fn new(config: Config) -> Http {
+        let timeout = match config.timeout.as_deref() {
+            None => Ok(Duration::from_secs(120)),
+            Some(t) => crate::settings::parse_duration(t)
+                .map(|ms| Duration::from_millis(u64::from(ms.max(1))))
+                .map_err(|e| format!("[http] timeout: {e}")),
+        };
+        let agent = ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .timeout_global(timeout.clone().ok())
+            .user_agent(concat!("narrate/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .into();
+        Http {
+            config,
+            agent,
+            timeout,
+        }
+    }
+
+    fn unavailable(reason: impl Into<String>) -> Error {
+        Error::BackendUnavailable {
+            backend: "http".into(),
+            reason: reason.into(),
+        }
+    }
+
+    /// The base URL without a trailing slash, checked to be http(s).
+    fn base(&self) -> Result<&str> {
+        let url = self.config.url.as_deref().ok_or_else(|| {
+            Self::unavailable(
+                "no server URL; set `url` under [http] in narrate.toml, --http-url or NARRATE_HTTP_URL",
+            )
+        })?;
+        let url = url.trim_end_matches('/');
+        let url = url.strip_suffix("/v1").unwrap_or(url);
+        if !(url.starts_with("http://") || url.starts_with("https://")) {
+            return Err(Self::unavailable(format!(
+                "`{url}` is not an http:// or https:// URL"
+            )));
+        }
+        Ok(url)
+    }
+
+    fn model(&self) -> &str {
+        self.config.model.as_deref().unwrap_or(DEFAULT_MODEL)
+    }
+
+    fn api_key(&self) -> Option<String> {
+        let var = self
+            .config
+            .api_key_env
+            .as_deref()
+            .unwrap_or(DEFAULT_KEY_ENV);
+        std::env::var(var).ok().filter(|k| !k.is_empty())
+    }
+
+    fn format(&self) -> ResponseFormat {
+        self.config.format.unwrap_or_default()
+    }
+
+    /// One request, no retries.
+    fn attempt(&self, url: &str, body: &serde_json::Value) -> std::result::Result<Audio, Fault> {
+        let mut request = self.agent.post(url).content_type("application/json");
+        if let Some(key) = self.api_key() {
+            request = request.header("Authorization", format!("Bearer {key}"));
+        }
+        let mut response = request
+            .send(body.to_string())
+            .map_err(|e| Fault::transient(transport_message(&e), None))?;
+        let status = response.status().as_u16();
+        let header = |name: &str| {
+            response
+                .headers()
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_owned)
+        };
+        let content_type = header("content-type").unwrap_or_default();
+        let retry_after = header("retry-after").and_then(|v| v.trim().parse::<u64>().ok());
+        let bytes = response
+            .body_mut()
+            .with_config()
+            .limit(MAX_AUDIO_BYTES)
+            .read_to_vec()
+            .map_err(|e| Fault::transient(transport_message(&e), None))?;
+        match status {
+            200..=299 => self.decode(&content_type, bytes).map_err(Fault::permanent),
+            408 | 429 | 500..=599 => Err(Fault::transient(
+                format!("the server answered {status}{}", error_detail(&bytes)),
+                retry_after.map(Duration::from_secs),
+            )),
+            401 | 403 => Err(Fault::permanent(format!(
+                "the server refused the request ({status}{}); set the API key in ${}",
+                error_detail(&bytes),
+                self.config
+                    .api_key_env
+                    .as_deref()
+                    .unwrap_or(DEFAULT_KEY_ENV)
+            ))),
+            _ => Err(Fault::permanent(format!(
+                "the server answered {status}{}",
+                error_detail(&bytes)
+            ))),
+        }
+    }
+
+    /// Turns a 2xx body into audio, or says what it was instead.
+    fn decode(&self, content_type: &str, bytes: Vec<u8>) -> std::result::Result<Audio, String> {
+        let mime = content_type
+            .split(';')
+            .next()
+            .unwrap_or("")
+            .trim()
+            .to_ascii_lowercase();
+        if mime.starts_with("text/") || mime.contains("json") || mime.contains("html") {
+            return Err(format!(
+                "the server answered {mime}, not audio{}",
+                error_detail(&bytes)
+            ));
+        }
+        if bytes.is_empty() {
+            return Err("the server answered with an empty body".into());
+        }
+        match self.format() {
+            ResponseFormat::Wav => {
+                if !bytes.starts_with(b"RIFF") {
+                    return Err(format!(
+                        "the server's answer ({}, {} bytes) is not a WAV file; set `format` under [http] to what it sends",
+                        if mime.is_empty() { "no content type" } else { &mime },
+                        bytes.len()
+                    ));
+                }
+                crate::audio::wav::read_bytes(bytes)
+                    .map_err(|e| format!("the server's WAV cannot be read: {e}"))
+            }
+            ResponseFormat::Pcm => Ok(Audio {
+                sample_rate: self.config.pcm_rate.unwrap_or(24_000),
+                samples: bytes
+                    .chunks_exact(2)
+                    .map(|b| i16::from_le_bytes([b[0], b[1]]))
+                    .collect(),
+            }),
+        }
+    }
+}
+
+/// Why one request failed, and whether trying again may help.
+struct Fault {
+    message: String,
+    transient: bool,
+    retry_after: Option<Duration>,
+}
+
+impl Fault {
+    fn transient(message: String, retry_after: Option<Duration>) -> Fault {
+        Fault {
+            message,
+            transient: true,
+            retry_after,
+        }
+    }
+    fn permanent(message: String) -> Fault {
+        Fault {
+            message,
+            transient: false,
+            retry_after: None,
+        }
+    }
+}
+
+fn transport_message(e: &ureq::Error) -> String {
+    match e {
+        ureq::Error::Timeout(_) => "no answer within the timeout ([http] timeout)".into(),
+        ureq::Error::ConnectionFailed | ureq::Error::Io(_) | ureq::Error::HostNotFound => {
+            format!("cannot reach the server: {e}")
+        }
+        other => other.to_string(),
+    }
+}
+
+/// `: <message>` from an error body (OpenAI's `{"error": {"message"}}`, FastAPI's `{"detail"}`, or its first
+/// line of text), shortened to one line.
+fn error_detail(bytes: &[u8]) -> String {
+    let text = String::from_utf8_lossy(&bytes[..bytes.len().min(2000)]);
+    let json: Option<serde_json::Value> = serde_json::from_str(&text).ok();
+    let message = json
+        .as_ref()
+        .and_then(|j| {
+            j.pointer("/error/message")
+                .or_else(|| j.get("error"))
+                .or_else(|| j.get("detail"))
+                .or_else(|| j.get("message"))
+        })
+        .map(|m| m.as_str().map_or_else(|| m.to_string(), str::to_owned))
+        .unwrap_or_else(|| text.lines().next().unwrap_or("").to_string());
+    let message: String = message.split_whitespace().collect::<Vec<_>>().join(" ");
+    if message.is_empty() || !message.chars().any(char::is_alphanumeric) {
+        return String::new();
+    }
+    let short: String = message.chars().take(160).collect();
+    format!(": {short}")
+}
+
+/// The wait before try number `attempt` (from 1): exponential with full jitter, or what the server asked for.
+fn backoff(attempt: u32, retry_after: Option<Duration>) -> Duration {
+    if let Some(wait) = retry_after {
+        return wait;
+    }
+    let ceiling = BACKOFF_BASE
+        .saturating_mul(1 << attempt.min(10))
+        .min(BACKOFF_CAP);
+    ceiling.mul_f64(0.5 + fastrand::f64() / 2.0)
+}
+
+impl Backend for Http {
+    fn name(&self) -> &'static str {
+        "http"
+    }
+    fn describe(&self) -> &'static str {
+        "any OpenAI-compatible speech server (/v1/audio/speech), e.g. another machine's `narrate serve`"
+    }
+    fn check(&self) -> Result<()> {
+        let base = self.base()?;
+        self.timeout.clone().map_err(Self::unavailable)?;
+        // Connect once, so a server that is not running is one clear error rather than a failure per segment.
+        let authority = base.split_once("://").map_or(base, |(_, rest)| rest);
+        let authority = authority.split('/').next().unwrap_or(authority);
+        let authority = authority
+            .rsplit_once('@')
+            .map_or(authority, |(_, host)| host);
+        let with_port = if authority.contains(':') && !authority.ends_with(']') {
+            authority.to_string()
+        } else if base.starts_with("https") {
+            format!("{authority}:443")
+        } else {
+            format!("{authority}:80")
+        };
+        let addrs: Vec<_> = with_port
+            .to_socket_addrs()
+            .map_err(|e| Self::unavailable(format!("cannot resolve {authority}: {e}")))?
+            .collect();
+        let reached = addrs
+            .iter()
+            .any(|a| TcpStream::connect_timeout(a, Duration::from_secs(5)).is_ok());
+        if reached {
+            Ok(())
+        } else {
+            Err(Self::unavailable(format!(
+                "nothing answers at {base}; start the server, or fix [http] url / --http-url"
+            )))
+        }
+    }
+    fn installed(&self) -> bool {
+        self.config.url.is_some()
+    }
+    fn default_voice(&self) -> String {
+        DEFAULT_VOICE.into()
+    }
+    fn voices(&self) -> Result<Vec<VoiceInfo>> {
+        // Not part of OpenAI's API, but Kokoro-FastAPI and `narrate serve` list their voices here.
+        let url = format!("{}/v1/audio/voices", self.base()?);
+        let mut request = self.agent.get(&url);
+        if let Some(key) = self.api_key() {
+            request = request.header("Authorization", format!("Bearer {key}"));
+        }
+        let fail = |reason: String| Self::unavailable(format!("{url}: {reason}"));
+        let mut response = request.call().map_err(|e| fail(transport_message(&e)))?;
+        if !response.status().is_success() {
+            return Err(fail(format!(
+                "answered {}; this server does not list its voices, give the one it documents with --voice",
+                response.status().as_u16()
+            )));
+        }
+        let text = response
+            .body_mut()
+            .read_to_string()
+            .map_err(|e| fail(transport_message(&e)))?;
+        let json: serde_json::Value =
+            serde_json::from_str(&text).map_err(|e| fail(format!("not a voice list: {e}")))?;
+        let list = json
+            .get("voices")
+            .and_then(|v| v.as_array())
+            .ok_or_else(|| fail("no `voices` list in the answer".into()))?;
+        Ok(list
+            .iter()
+            .filter_map(|v| {
+                let name = v.as_str().or_else(|| v.get("name")?.as_str())?;
+                Some(VoiceInfo {
+                    name: name.to_string(),
+                    language: v
+                        .get("language")
+                        .and_then(|l| l.as_str())
+                        .unwrap_or("")
+                        .to_string(),
+                    description: v
+                        .get("description")
+                        .and_then(|l| l.as_str())
+                        .unwrap_or("")
+                        .to_string(),
+                })
+            })
+            .collect())
+    }
+    fn fingerprint(&self, voice: &str) -> Result<String> {
+        let base = self.base()?;
+        // Credentials in the URL are not part of what the audio sounds like.
+        let shown = match base.split_once("://") {
+            Some((scheme, rest)) => format!(
+                "{scheme}://{}",
+                rest.rsplit_once('@').map_or(rest, |(_, h)| h)
+            ),
+            None => base.to_string(),
+        };
+        Ok(format!(
+            "http {shown} model={} voice={voice} format={:?}",
+            self.model(),
+            self.format()
+        ))
+    }
+    fn max_parallel(&self) -> Option<usize> {
+        Some(self.config.concurrency.unwrap_or(4).max(1) as usize)
+    }
+    fn synthesize(&self, request: &SpeechRequest) -> std::result::Result<Audio, String> {
+        let url = format!(
+            "{}/v1/audio/speech",
+            self.base().map_err(|e| e.to_string())?
+        );
+        let take_speed = TAKE_SPEED[(request.take.max(1) as usize - 1) % TAKE_SPEED.len()];
+        let speed = request
+            .rate
+            .map_or(1.0, |wpm| f64::from(wpm) / WPM_AT_SPEED_1)
+            * take_speed;
+        let mut body = serde_json::json!({
+            "model": self.model(),
+            "voice": request.voice,
+            "input": request.text,
+            "response_format": match self.format() { ResponseFormat::Wav => "wav", ResponseFormat::Pcm => "pcm" },
+        });
+        if speed != 1.0 {
+            body["speed"] = serde_json::json!((speed * 1000.0).round() / 1000.0);
+        }
+        let retries = self.config.retries.unwrap_or(4);
+        let mut attempt = 0;
+        loop {
+            match self.attempt(&url, &body) {
+                Ok(audio) => return Ok(audio),
+                Err(fault) if !fault.transient => return Err(fault.message),
+                Err(fault) if attempt >= retries => {
+                    return Err(format!("{} (tried {} times)", fault.message, attempt + 1))
+                }
+                Err(fault) if fault.retry_after.is_some_and(|w| w > MAX_RETRY_AFTER) => {
+                    return Err(format!(
+                        "{}; it asks to wait {} s, longer than narrate waits",
+                        fault.message,
+                        fault.retry_after.unwrap_or_default().as_secs()
+                    ))
+                }
+                Err(fault) => {
+                    attempt += 1;
+                    std::thread::sleep(backoff(attempt, fault.retry_after));
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_grows_with_jitter_and_honours_retry_after() {
+        for attempt in 1..8 {
+            let ceiling = BACKOFF_BASE.saturating_mul(1 << attempt).min(BACKOFF_CAP);
+            let wait = backoff(attempt, None);
+            assert!(
+                wait >= ceiling / 2 && wait <= ceiling,
+                "{attempt}: {wait:?}"
+            );
+        }
+        assert_eq!(
+            backoff(1, Some(Duration::from_secs(3))),
+            Duration::from_secs(3)
+        );
+    }
+
+    #[test]
+    fn error_bodies_become_one_line() {
+        assert_eq!(
+            error_detail(br#"{"error": {"message": "Invalid\nvoice", "type": "x"}}"#),
+            ": Invalid voice"
+        );
+        assert_eq!(error_detail(br#"{"detail": "busy"}"#), ": busy");
+        assert_eq!(error_detail(b"<html>\n<body>oops</body>"), ": <html>");
+        assert_eq!(error_detail(b""), "");
+    }
+
+    #[test]
+    fn fingerprint_leaves_out_credentials() {
+        let http = Http::new(Config {
+            url: Some("https://user:secret@tts.example/v1/".into()),
+            ..Config::default()
+        });
+        let f = http.fingerprint("af_sky").unwrap();
+        assert!(!f.contains("secret"), "{f}");
+        assert!(
+            f.contains("https://tts.example model=tts-1 voice=af_sky"),
+            "{f}"
+        );
+    }
+
+    #[test]
+    fn non_audio_answers_are_named() {
+        let http = Http::new(Config::default());
+        let e = http
+            .decode("text/html; charset=utf-8", b"<h1>Bad gateway</h1>".to_vec())
+            .unwrap_err();
+        assert!(e.contains("text/html, not audio"), "{e}");
+        let e = http
+            .decode("application/octet-stream", b"ID3\x04junk".to_vec())
+            .unwrap_err();
+        assert!(e.contains("not a WAV"), "{e}");
+    }
+}
