@@ -38,8 +38,24 @@ pub enum Command {
     /// Look after the segment cache.
     #[command(subcommand)]
     Cache(CacheCommand),
+    /// Hear segments (or the whole essay) now: system voices speak aloud, other backends render and play.
+    Say(SayArgs),
     /// Serve narrate's voices over HTTP with OpenAI's /v1/audio/speech request shape, until Ctrl-C.
     Serve(ServeArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct SayArgs {
+    pub essay: PathBuf,
+    /// Segment ids (from `narrate plan`; a unique prefix is enough) [default: the whole essay].
+    #[arg(value_name = "ID")]
+    pub ids: Vec<String>,
+    /// Write the preview to this WAV instead of playing it (not for system voices, which only speak aloud).
+    #[arg(short, long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// [default backend: system when built with system voices and not writing a file, else as for build]
+    #[command(flatten)]
+    pub synth: SynthArgs,
 }
 
 #[derive(Debug, Args)]

@@ -71,6 +71,12 @@ pub fn run(options: Options, listening: impl FnOnce(&str)) -> Result<()> {
         }
         let backend = make(&options.backends);
         let wanted = *name == options.backend;
+        if !backend.renders() {
+            if wanted {
+                crate::synth::check_renders(backend.as_ref())?;
+            }
+            continue;
+        }
         match backend.check().and_then(|()| backend.voices()) {
             Ok(voices) => {
                 let default_voice = match (&options.voice, wanted) {

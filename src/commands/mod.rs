@@ -7,6 +7,7 @@ mod check;
 mod export;
 mod plan;
 mod regen;
+mod say;
 mod serve;
 mod voices;
 
@@ -28,6 +29,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Check(args) => check::run(args),
         Command::Cache(cmd) => cache::run(cmd),
         Command::Serve(args) => serve::run(args, cli.quiet),
+        Command::Say(args) => say::run(args, cli.quiet),
     }
 }
 

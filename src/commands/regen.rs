@@ -1,7 +1,7 @@
 //! `narrate regen`: new takes of chosen segments, then a re-join; nothing else is synthesized again.
 
 use crate::cli::RegenArgs;
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::manifest::Manifest;
 use crate::pipeline::Job;
 use crate::settings::Settings;
@@ -11,7 +11,7 @@ pub fn run(args: RegenArgs, quiet: bool) -> Result<()> {
     let mut job = Job::prepare(&args.essay, settings)?;
     let mut ids: Vec<String> = Vec::new();
     for wanted in &args.ids {
-        let id = resolve(&job, wanted)?;
+        let id = job.resolve(wanted)?;
         if !ids.contains(&id) {
             ids.push(id);
         }
@@ -85,27 +85,3 @@ pub fn run(args: RegenArgs, quiet: bool) -> Result<()> {
     Ok(())
 }
 
-/// Finds a segment by id or unique id prefix.
-fn resolve(job: &Job, wanted: &str) -> Result<String> {
-    let segments = &job.plan.segments;
-    if let Some(s) = segments.iter().find(|s| s.id == wanted) {
-        return Ok(s.id.clone());
-    }
-    let matches: Vec<&str> = segments
-        .iter()
-        .map(|s| s.id.as_str())
-        .filter(|id| !wanted.is_empty() && id.starts_with(wanted))
-        .collect();
-    match matches.as_slice() {
-        [one] => Ok(one.to_string()),
-        [] => Err(Error::UnknownSegment {
-            id: wanted.into(),
-            path: job.essay_path.clone(),
-        }),
-        many => Err(Error::AmbiguousSegment {
-            id: wanted.into(),
-            path: job.essay_path.clone(),
-            matches: many.join(", "),
-        }),
-    }
-}

@@ -6,6 +6,10 @@ use crate::cli::VoicesArgs;
 use crate::error::{Error, Result};
 use crate::synth;
 
+/// Lists longer than this are cut to `SHORT_LIST` voices when every backend is listed.
+const LONG_LIST: usize = 60;
+const SHORT_LIST: usize = 12;
+
 pub fn run(args: VoicesArgs) -> Result<()> {
     if let Some(name) = &args.download {
         return download(name, args.from.as_deref());
@@ -36,13 +40,26 @@ pub fn run(args: VoicesArgs) -> Result<()> {
         match b.voices() {
             Ok(voices) => {
                 out.push_str(&format!("{}{default}: {}\n", b.name(), b.describe()));
-                for v in &voices {
+                // System voices run to thousands; the full list is one `--backend` away.
+                let shown = if args.backend.is_none() && voices.len() > LONG_LIST {
+                    SHORT_LIST
+                } else {
+                    voices.len()
+                };
+                for v in &voices[..shown] {
                     let mark = if v.name == b.default_voice() {
                         "*"
                     } else {
                         " "
                     };
                     out.push_str(&format!("  {mark} {:<20} {}\n", v.name, v.description));
+                }
+                if shown < voices.len() {
+                    out.push_str(&format!(
+                        "    … and {} more: narrate voices --backend {}\n",
+                        voices.len() - shown,
+                        b.name()
+                    ));
                 }
                 json.push(serde_json::json!({
                     "backend": b.name(), "available": true, "default_voice": b.default_voice(), "voices": voices,

@@ -108,6 +108,31 @@ impl Job {
         Ok(job)
     }
 
+    /// Finds a segment by id or unique id prefix.
+    pub fn resolve(&self, wanted: &str) -> Result<String> {
+        let segments = &self.plan.segments;
+        if let Some(s) = segments.iter().find(|s| s.id == wanted) {
+            return Ok(s.id.clone());
+        }
+        let matches: Vec<&str> = segments
+            .iter()
+            .map(|s| s.id.as_str())
+            .filter(|id| !wanted.is_empty() && id.starts_with(wanted))
+            .collect();
+        match matches.as_slice() {
+            [one] => Ok(one.to_string()),
+            [] => Err(Error::UnknownSegment {
+                id: wanted.into(),
+                path: self.essay_path.clone(),
+            }),
+            many => Err(Error::AmbiguousSegment {
+                id: wanted.into(),
+                path: self.essay_path.clone(),
+                matches: many.join(", "),
+            }),
+        }
+    }
+
     /// Plans again (after the takes changed).
     pub fn replan(&mut self) {
         let author = self

@@ -83,6 +83,11 @@ pub trait Backend: Send + Sync {
     fn renders(&self) -> bool {
         true
     }
+    /// Speaks aloud on this machine's sound device, for backends that can (`narrate say`); `None` for the rest,
+    /// whose audio `narrate say` renders and plays.
+    fn speak(&self, _request: &SpeechRequest) -> Option<crate::Result<()>> {
+        None
+    }
     /// Told how many requests will run at once, before the first one.
     fn prepare(&self, _jobs: usize) {}
     /// Most requests it takes at once (`None`: as many as there are jobs).

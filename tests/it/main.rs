@@ -6,6 +6,7 @@ mod check;
 mod errors;
 mod espeak;
 mod export;
+mod http;
 mod master;
 #[cfg(feature = "piper")]
 mod piper;

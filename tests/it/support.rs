@@ -53,7 +53,10 @@ impl Env {
             // A user's own ~/.config/narrate/narrate.toml must not change what the tests see.
             .env("XDG_CONFIG_HOME", self.dir.path().join("config"))
             .env("NARRATE_CACHE", &self.cache)
-            .env("NARRATE_BACKEND", "tone");
+            .env("NARRATE_BACKEND", "tone")
+            .env_remove("NARRATE_HTTP_URL")
+            .env_remove("NARRATE_HTTP_API_KEY")
+            .env_remove("NARRATE_API_TOKEN");
         c
     }
 
