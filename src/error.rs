@@ -104,8 +104,35 @@ impl Error {
 }
 
 /// The first few failures of a run, `; `-separated, then how many more.
+/// When every failure has the same reason (a wrong voice, a server that refuses everything), the reason is
+/// said once and the segments are only named.
 fn list_failures(failed: &[Error]) -> String {
     const SHOWN: usize = 3;
+    let reason_of = |e: &Error| match e {
+        Error::Synthesis {
+            backend, reason, ..
+        } => Some(format!("{backend} failed: {reason}")),
+        _ => None,
+    };
+    let first = failed.first().and_then(reason_of);
+    if failed.len() > 1 && first.is_some() && failed.iter().all(|e| reason_of(e) == first) {
+        let mut names: Vec<String> = failed
+            .iter()
+            .take(SHOWN)
+            .filter_map(|e| match e {
+                Error::Synthesis { id, line, .. } => Some(format!("{id} (line {line})")),
+                _ => None,
+            })
+            .collect();
+        if failed.len() > SHOWN {
+            names.push(format!("and {} more", failed.len() - SHOWN));
+        }
+        return format!(
+            "segments {}, all with: {}",
+            names.join(", "),
+            first.unwrap_or_default()
+        );
+    }
     let mut list: Vec<String> = failed.iter().take(SHOWN).map(Error::to_string).collect();
     if failed.len() > SHOWN {
         list.push(format!("and {} more", failed.len() - SHOWN));

@@ -195,6 +195,24 @@ fn api_error(status: u16, code: &'static str, message: impl Into<String>) -> Api
 
 type Answer = Response<Cursor<Vec<u8>>>;
 
+/// A served request: the answer, a note for the log, and new audio to store in the cache once the client
+/// has its answer (the synced write stays off the request's latency).
+struct Handled {
+    answer: Answer,
+    note: String,
+    store: Option<(String, Audio)>,
+}
+
+impl Handled {
+    fn json(value: &serde_json::Value) -> Handled {
+        Handled {
+            answer: json_answer(200, value),
+            note: String::new(),
+            store: None,
+        }
+    }
+}
+
 fn header(name: &str, value: &str) -> Header {
     Header::from_bytes(name.as_bytes(), value.as_bytes()).expect("ASCII header")
 }
@@ -210,8 +228,8 @@ fn handle(state: &State, mut request: Request) {
     let method = request.method().clone();
     let url = request.url().to_string();
     let (path, query) = url.split_once('?').unwrap_or((&url, ""));
-    let (answer, note) = match route(state, &mut request, &method, path, query) {
-        Ok(ok) => ok,
+    let (answer, note, store) = match route(state, &mut request, &method, path, query) {
+        Ok(h) => (h.answer, h.note, h.store),
         Err(e) => {
             let body = serde_json::json!({
                 "error": {"message": e.message, "type": e.kind, "code": e.code, "param": null}
@@ -220,7 +238,7 @@ fn handle(state: &State, mut request: Request) {
             if e.status == 401 {
                 answer.add_header(header("WWW-Authenticate", "Bearer"));
             }
-            (answer, e.message)
+            (answer, e.message, None)
         }
     };
     if !state.options.quiet {
@@ -232,6 +250,12 @@ fn handle(state: &State, mut request: Request) {
     }
     // A client that hung up is not the server's problem.
     let _ = request.respond(answer);
+    if let Some((key, audio)) = store {
+        // A cache that cannot be written only costs speed next time; the answer was still good.
+        if let Err(e) = state.cache.store(&key, &audio) {
+            eprintln!("warning: {e}");
+        }
+    }
 }
 
 fn route(
@@ -240,15 +264,11 @@ fn route(
     method: &Method,
     path: &str,
     query: &str,
-) -> std::result::Result<(Answer, String), ApiError> {
+) -> std::result::Result<Handled, ApiError> {
     let path = path.trim_end_matches('/');
     if path == "/health" {
-        return Ok((
-            json_answer(
-                200,
-                &serde_json::json!({"status": "ok", "default_model": state.default_model}),
-            ),
-            String::new(),
+        return Ok(Handled::json(
+            &serde_json::json!({"status": "ok", "default_model": state.default_model}),
         ));
     }
     authorize(state, request)?;
@@ -265,9 +285,8 @@ fn route(
                     })
                 })
                 .collect();
-            Ok((
-                json_answer(200, &serde_json::json!({"object": "list", "data": data})),
-                String::new(),
+            Ok(Handled::json(
+                &serde_json::json!({"object": "list", "data": data}),
             ))
         }
         (Method::Get, "/v1/audio/voices") => {
@@ -276,12 +295,8 @@ fn route(
                 .find_map(|kv| kv.strip_prefix("model="))
                 .map(|m| m.replace("%20", " "));
             let (name, model) = find_model(state, wanted.as_deref())?;
-            Ok((
-                json_answer(
-                    200,
-                    &serde_json::json!({"model": name, "default": model.default_voice, "voices": model.voices}),
-                ),
-                String::new(),
+            Ok(Handled::json(
+                &serde_json::json!({"model": name, "default": model.default_voice, "voices": model.voices}),
             ))
         }
         (_, "/v1/audio/speech" | "/v1/models" | "/v1/audio/voices") => Err(api_error(
@@ -371,7 +386,7 @@ fn find_model<'s>(
     Ok((name, &state.models[name]))
 }
 
-fn speech(state: &State, request: &mut Request) -> std::result::Result<(Answer, String), ApiError> {
+fn speech(state: &State, request: &mut Request) -> std::result::Result<Handled, ApiError> {
     let limit = state.options.max_body;
     let too_big = || {
         api_error(
@@ -459,10 +474,10 @@ fn speech(state: &State, request: &mut Request) -> std::result::Result<(Answer, 
             ))
         }
     };
-    let (audio, cached) = synthesize(state, model_name, model, voice, rate, input)?;
+    let (audio, store) = synthesize(state, model_name, model, voice, rate, input)?;
     let note = format!(
         "{model_name}/{voice} {chars} chars{}",
-        if cached { " (cached)" } else { "" }
+        if store.is_none() { " (cached)" } else { "" }
     );
     let answer = if format == "pcm" {
         let samples = crate::audio::resample::resample(&audio.samples, audio.sample_rate, PCM_RATE)
@@ -477,11 +492,15 @@ fn speech(state: &State, request: &mut Request) -> std::result::Result<(Answer, 
             .map_err(|e| api_error(500, "encode_failed", e.to_string()))?;
         Response::from_data(bytes.into_inner()).with_header(header("Content-Type", "audio/wav"))
     };
-    Ok((answer, note))
+    Ok(Handled {
+        answer,
+        note,
+        store: store.map(|key| (key, audio)),
+    })
 }
 
 /// The audio for one request: from the cache (shared with builds: same key for the same text, voice and
-/// rate), or synthesized within the backend's slots and stored.
+/// rate), or synthesized within the backend's slots, with the cache key to store it under.
 fn synthesize(
     state: &State,
     model_name: &str,
@@ -489,7 +508,7 @@ fn synthesize(
     voice: &str,
     rate: Option<u32>,
     input: &str,
-) -> std::result::Result<(Audio, bool), ApiError> {
+) -> std::result::Result<(Audio, Option<String>), ApiError> {
     let fingerprint = model
         .backend
         .fingerprint(voice)
@@ -506,7 +525,7 @@ fn synthesize(
     let path = state.cache.path(&key);
     if let Ok(audio) = crate::audio::wav::read(&path) {
         state.cache.touch(&key);
-        return Ok((audio, true));
+        return Ok((audio, None));
     }
     let _slot = model.slots.take();
     let audio = model
@@ -525,11 +544,7 @@ fn synthesize(
             format!("{model_name} returned no audio"),
         ));
     }
-    // A cache that cannot be written only costs speed next time; the answer is still good.
-    if let Err(e) = state.cache.store(&key, &audio) {
-        eprintln!("warning: {e}");
-    }
-    Ok((audio, false))
+    Ok((audio, Some(key)))
 }
 
 /// A counting semaphore: at most `n` syntheses at once per backend.

@@ -84,4 +84,3 @@ pub fn run(args: RegenArgs, quiet: bool) -> Result<()> {
     super::print(&out);
     Ok(())
 }
-

@@ -52,7 +52,10 @@ pub fn run(mut args: SayArgs, quiet: bool) -> Result<()> {
             };
             result?;
             spoke = true;
-            super::note(quiet, &format!("{}/{} {}  {}", i + 1, segments.len(), s.id, s.text));
+            super::note(
+                quiet,
+                &format!("{}/{} {}  {}", i + 1, segments.len(), s.id, s.text),
+            );
         }
         if spoke {
             return Ok(());
@@ -104,8 +107,9 @@ fn concatenate(job: &Job, segments: &[PlanSegment]) -> Result<Audio> {
         if out.sample_rate == 0 {
             out.sample_rate = audio.sample_rate;
         }
-        let samples = crate::audio::resample::resample(&audio.samples, audio.sample_rate, out.sample_rate)
-            .map_err(Error::Invalid)?;
+        let samples =
+            crate::audio::resample::resample(&audio.samples, audio.sample_rate, out.sample_rate)
+                .map_err(Error::Invalid)?;
         out.samples.extend(samples);
         if i + 1 < segments.len() {
             let pause = (u64::from(s.pause_after_ms) * u64::from(out.sample_rate) / 1000) as usize;
@@ -118,7 +122,10 @@ fn concatenate(job: &Job, segments: &[PlanSegment]) -> Result<Audio> {
 fn write(path: &Path, audio: &Audio) -> Result<()> {
     crate::atomic::write(
         path,
-        |f| crate::audio::wav::write_to(std::io::BufWriter::new(f), audio).map_err(crate::audio::wav::io_error),
+        |f| {
+            crate::audio::wav::write_to(std::io::BufWriter::new(f), audio)
+                .map_err(crate::audio::wav::io_error)
+        },
         |e| e,
     )
     .map_err(|source| Error::Output {
@@ -146,7 +153,10 @@ fn play(audio: &Audio, quiet: bool) -> Result<()> {
                 "{player} could not play the preview ({status}); is there a sound device? Use --output FILE to write it instead"
             )));
         }
-        super::note(quiet, &format!("played {:.1} s with {player}", audio.seconds()));
+        super::note(
+            quiet,
+            &format!("played {:.1} s with {player}", audio.seconds()),
+        );
         return Ok(());
     }
     Err(Error::Invalid(

@@ -57,16 +57,27 @@ const ANSWER_LIMIT: Duration = Duration::from_secs(20);
 /// Speaks the text aloud, waiting until speech-dispatcher reports the end (or a time that the text could not
 /// take), so the program does not exit mid-sentence.
 fn speak(request: &SpeechRequest) -> Result<()> {
-    let (text, voice, rate) = (request.text.to_string(), request.voice.to_string(), request.rate);
+    let (text, voice, rate) = (
+        request.text.to_string(),
+        request.voice.to_string(),
+        request.rate,
+    );
     // Even slow speech (100 words a minute) says a character in 120 ms; past that, nothing is playing.
     let slow = 175.0 / rate.map_or(100.0, |wpm| wpm.min(100) as f32);
-    let limit = Duration::from_secs(2) + Duration::from_millis(70).mul_f32(slow) * text.len() as u32;
+    let limit =
+        Duration::from_secs(2) + Duration::from_millis(70).mul_f32(slow) * text.len() as u32;
     with_connection(ANSWER_LIMIT + limit, move |tts| {
         speak_on(tts, &text, &voice, rate, limit)
     })
 }
 
-fn speak_on(tts: &mut tts::Tts, text: &str, voice: &str, rate: Option<u32>, limit: Duration) -> Result<()> {
+fn speak_on(
+    tts: &mut tts::Tts,
+    text: &str,
+    voice: &str,
+    rate: Option<u32>,
+    limit: Duration,
+) -> Result<()> {
     if voice != DEFAULT_VOICE {
         let voices = tts.voices().map_err(unavailable)?;
         let voice = voices

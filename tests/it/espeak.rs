@@ -93,7 +93,7 @@ fn espeak_takes_differ_and_voices_are_listed() {
         .code(1);
     let stderr = String::from_utf8_lossy(&err.get_output().stderr).to_string();
     assert!(
-        stderr.starts_with("error: segment ") && stderr.contains("espeak"),
+        stderr.starts_with("error: ") && stderr.contains("segment") && stderr.contains("espeak"),
         "{stderr}"
     );
     assert!(!env.path("bad/tiny.wav").exists());

@@ -122,10 +122,7 @@ fn a_build_through_narrate_serve_matches_the_tone_backend() {
         &essay,
         &["-o", "http", "--backend", "http", "--http-url", &server.url],
     );
-    assert_eq!(
-        through["synthesized"], direct["synthesized"],
-        "{through}"
-    );
+    assert_eq!(through["synthesized"], direct["synthesized"], "{through}");
     let direct_wav = env.path("direct/headings.wav");
     let http_wav = env.path("http/headings.wav");
     assert_eq!(samples(&direct_wav), samples(&http_wav));
@@ -154,7 +151,15 @@ fn a_build_through_narrate_serve_matches_the_tone_backend() {
     let before = manifest["segments"][3]["end_sample"].as_u64().unwrap()
         - manifest["segments"][3]["start_sample"].as_u64().unwrap();
     env.cmd()
-        .args(["regen", "headings.md", &id, "-o", "http", "--backend", "http"])
+        .args([
+            "regen",
+            "headings.md",
+            &id,
+            "-o",
+            "http",
+            "--backend",
+            "http",
+        ])
         .args(["--http-url", &server.url])
         .assert()
         .success();
@@ -176,7 +181,14 @@ fn a_build_through_narrate_serve_matches_the_tone_backend() {
 fn serve_refuses_bad_requests_with_proper_status_codes() {
     let token = "s3cret-token";
     let server = Serve::start(
-        &["--backend", "tone", "--max-body", "2048", "--max-input", "200"],
+        &[
+            "--backend",
+            "tone",
+            "--max-body",
+            "2048",
+            "--max-input",
+            "200",
+        ],
         Some(token),
     );
     let url = &server.url;
@@ -187,9 +199,15 @@ fn serve_refuses_bad_requests_with_proper_status_codes() {
     assert_eq!(health.status().as_u16(), 200);
     assert!(health.body_mut().read_to_string().unwrap().contains("ok"));
     let (status, _, body) = post(url, None, ok);
-    assert_eq!((status, error_code(&body).as_str()), (401, "missing_api_key"));
+    assert_eq!(
+        (status, error_code(&body).as_str()),
+        (401, "missing_api_key")
+    );
     let (status, _, body) = post(url, Some("wrong-token!"), ok);
-    assert_eq!((status, error_code(&body).as_str()), (401, "invalid_api_key"));
+    assert_eq!(
+        (status, error_code(&body).as_str()),
+        (401, "invalid_api_key")
+    );
 
     let (status, content_type, body) = post(url, Some(token), ok);
     assert_eq!((status, content_type.as_str()), (200, "audio/wav"));
@@ -422,10 +440,20 @@ fn answer(
         bytes.into_inner()
     };
     match script(&input, attempt) {
-        Reply::Audio => respond(&mut stream, "200 OK", "Content-Type: audio/wav\r\n", &audio()),
+        Reply::Audio => respond(
+            &mut stream,
+            "200 OK",
+            "Content-Type: audio/wav\r\n",
+            &audio(),
+        ),
         Reply::Slow(wait) => {
             std::thread::sleep(wait);
-            respond(&mut stream, "200 OK", "Content-Type: audio/wav\r\n", &audio())
+            respond(
+                &mut stream,
+                "200 OK",
+                "Content-Type: audio/wav\r\n",
+                &audio(),
+            )
         }
         Reply::Status(code, retry_after) => {
             let headers = retry_after.map_or(String::new(), |s| format!("Retry-After: {s}\r\n"));
@@ -492,10 +520,16 @@ fn transient_faults_are_retried_until_the_build_succeeds() {
         kinds[spoken.len() % 3] += 1;
         if spoken.len() % 3 == 0 {
             // Retry-After: 1 was honoured.
-            assert!(attempts[1] - attempts[0] >= Duration::from_secs(1), "{spoken}");
+            assert!(
+                attempts[1] - attempts[0] >= Duration::from_secs(1),
+                "{spoken}"
+            );
         }
     }
-    assert!(kinds.iter().all(|&k| k > 0), "every fault was tried: {kinds:?}");
+    assert!(
+        kinds.iter().all(|&k| k > 0),
+        "every fault was tried: {kinds:?}"
+    );
     assert_eq!(direct["synthesized"], built["synthesized"]);
 }
 
@@ -540,12 +574,20 @@ fn permanent_faults_name_the_failed_segments_and_keep_the_rest() {
         .clone();
     let error = one_error(&out);
     for (word, reason) in [
-        ("heron", "the server answered 500: scripted failure 500 (tried 2 times)"),
-        ("Gravel", "the server answered text/html, not audio: <html><body>Welcome"),
+        (
+            "heron",
+            "the server answered 500: scripted failure 500 (tried 2 times)",
+        ),
+        (
+            "Gravel",
+            "the server answered text/html, not audio: <html><body>Welcome",
+        ),
     ] {
         let (id, line) = id_of(word);
         assert!(
-            error.contains(&format!("segment {id} (line {line}): http failed: {reason}")),
+            error.contains(&format!(
+                "segment {id} (line {line}): http failed: {reason}"
+            )),
             "{error}"
         );
     }

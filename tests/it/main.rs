@@ -12,4 +12,6 @@ mod master;
 mod piper;
 mod regen;
 mod support;
+#[cfg(feature = "system")]
+mod system;
 mod text;
