@@ -104,3 +104,52 @@ pub fn io_error(e: hound::Error) -> std::io::Error {
         other => std::io::Error::other(other.to_string()),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn wav_bytes(audio: &Audio) -> Vec<u8> {
+        let mut out = std::io::Cursor::new(Vec::new());
+        write_to(&mut out, audio).unwrap();
+        out.into_inner()
+    }
+
+    #[test]
+    fn streamed_headers_are_repaired() {
+        let audio = Audio {
+            sample_rate: 24_000,
+            samples: (0..4800).map(|n| (n % 200) as i16 * 100).collect(),
+        };
+        let bytes = wav_bytes(&audio);
+        assert_eq!(read_bytes(bytes.clone()).unwrap(), audio);
+        let data = bytes.windows(4).position(|w| w == b"data").unwrap();
+        for unknown in [0u32, u32::MAX] {
+            // As a streaming server writes it: sizes unknown when the header went out.
+            let mut streamed = bytes.clone();
+            streamed[4..8].copy_from_slice(&unknown.to_le_bytes());
+            streamed[data + 4..data + 8].copy_from_slice(&unknown.to_le_bytes());
+            assert_eq!(read_bytes(streamed).unwrap(), audio, "size {unknown:#x}");
+        }
+    }
+
+    #[test]
+    fn stereo_float_is_mixed_to_mono_16_bit() {
+        let mut out = std::io::Cursor::new(Vec::new());
+        let spec = hound::WavSpec {
+            channels: 2,
+            sample_rate: 44_100,
+            bits_per_sample: 32,
+            sample_format: hound::SampleFormat::Float,
+        };
+        let mut w = hound::WavWriter::new(&mut out, spec).unwrap();
+        for (l, r) in [(0.5f32, 0.0f32), (-0.25, -0.25), (1.0, 1.0)] {
+            w.write_sample(l).unwrap();
+            w.write_sample(r).unwrap();
+        }
+        w.finalize().unwrap();
+        let audio = read_bytes(out.into_inner()).unwrap();
+        assert_eq!(audio.sample_rate, 44_100);
+        assert_eq!(audio.samples, vec![8192, -8192, 32767]);
+    }
+}
