@@ -112,12 +112,14 @@ pub fn run(options: Options, listening: impl FnOnce(&str)) -> Result<()> {
         .ok_or_else(|| Error::UnknownBackend {
             name: options.backend.clone(),
         })?;
-    let server = Server::http(options.bind).map_err(|e| {
+    let cannot = |e: &dyn std::fmt::Display| {
         Error::Invalid(format!(
             "cannot listen on {}: {e}; choose another address with --bind",
             options.bind
         ))
-    })?;
+    };
+    let server = Server::from_listener(listen(options.bind).map_err(|e| cannot(&e))?, None)
+        .map_err(|e| cannot(&e))?;
     let address = server
         .server_addr()
         .to_ip()
@@ -169,6 +171,19 @@ pub fn run(options: Options, listening: impl FnOnce(&str)) -> Result<()> {
         eprintln!("narrate serve: stopped");
     }
     Ok(())
+}
+
+/// A listening socket whose connections send at once (TCP_NODELAY, which Linux passes on to accepted
+/// sockets): tiny_http writes the head and the body separately, and with Nagle's algorithm the body's last
+/// packet waits for the client's delayed ACK — 40 ms on every keep-alive request.
+fn listen(address: SocketAddr) -> std::io::Result<std::net::TcpListener> {
+    use socket2::{Domain, Socket, Type};
+    let socket = Socket::new(Domain::for_address(address), Type::STREAM, None)?;
+    socket.set_reuse_address(true)?;
+    socket.set_tcp_nodelay(true)?;
+    socket.bind(&address.into())?;
+    socket.listen(128)?;
+    Ok(socket.into())
 }
 
 /// A request that cannot be served: its status and OpenAI-shaped error.
