@@ -656,3 +656,23 @@ fn http_voices_come_from_the_server() {
         .collect();
     assert_eq!(names, ["sine", "abrupt"]);
 }
+
+#[test]
+fn pcm_answers_make_a_24_khz_edition() {
+    let server = Serve::start(&["--backend", "tone", "-q"], None);
+    let env = Env::new();
+    let essay = env.essay("bridges.md", RIVER);
+    settings(&env, &server.url, "format = \"pcm\"\n");
+    env.build(&essay, &["-o", "pcm", "--backend", "http"]);
+    env.build(&essay, &["-o", "tone", "--backend", "tone"]);
+    let pcm = read_json(env.path("pcm/bridges.json"));
+    let tone = read_json(env.path("tone/bridges.json"));
+    assert_eq!(pcm["sample_rate"], 24_000);
+    assert_eq!(tone["sample_rate"], 22_050);
+    let (a, b) = (
+        pcm["duration_seconds"].as_f64().unwrap(),
+        tone["duration_seconds"].as_f64().unwrap(),
+    );
+    assert!((a - b).abs() < 0.05, "{a} s against {b} s");
+    check_chapters(&env.path("pcm/bridges.wav"), &pcm);
+}

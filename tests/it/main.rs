@@ -11,6 +11,7 @@ mod master;
 #[cfg(feature = "piper")]
 mod piper;
 mod regen;
+mod say;
 mod support;
 #[cfg(feature = "system")]
 mod system;
