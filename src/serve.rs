@@ -63,6 +63,13 @@ struct State {
 /// address once the socket is bound (port 0 picks a free port).
 pub fn run(options: Options, listening: impl FnOnce(&str)) -> Result<()> {
     let cache = Cache::new(&options.cache_dir);
+    if options.backend == "http" {
+        return Err(Error::Invalid(
+            "narrate serve does not serve the http backend (it would only relay another server); \
+             choose one with --backend (`narrate voices` lists them)"
+                .into(),
+        ));
+    }
     let mut models = BTreeMap::new();
     for (name, make) in synth::BACKENDS {
         // Serving the http backend would only relay another server; it is left out to avoid loops.
