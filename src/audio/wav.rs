@@ -97,6 +97,15 @@ pub fn write_to<W: Write + Seek>(out: W, audio: &Audio) -> Result<(), hound::Err
     w.finalize()
 }
 
+/// Writes audio as a WAV file atomically (temp name, fsync, rename): readers see the old file or the whole new one.
+pub fn write_file(path: &Path, audio: &Audio) -> std::io::Result<()> {
+    crate::atomic::write(
+        path,
+        |f| write_to(std::io::BufWriter::new(f), audio).map_err(io_error),
+        |e| e,
+    )
+}
+
 /// Turns a hound error into an io error for the atomic writer.
 pub fn io_error(e: hound::Error) -> std::io::Error {
     match e {

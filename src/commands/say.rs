@@ -120,15 +120,7 @@ fn concatenate(job: &Job, segments: &[PlanSegment]) -> Result<Audio> {
 }
 
 fn write(path: &Path, audio: &Audio) -> Result<()> {
-    crate::atomic::write(
-        path,
-        |f| {
-            crate::audio::wav::write_to(std::io::BufWriter::new(f), audio)
-                .map_err(crate::audio::wav::io_error)
-        },
-        |e| e,
-    )
-    .map_err(|source| Error::Output {
+    crate::audio::wav::write_file(path, audio).map_err(|source| Error::Output {
         path: path.to_owned(),
         source,
     })

@@ -6,7 +6,6 @@ use std::time::{Duration, SystemTime};
 
 use serde::Serialize;
 
-use crate::atomic;
 use crate::error::{Error, Result};
 use crate::synth::Audio;
 
@@ -68,15 +67,7 @@ impl Cache {
             source,
         };
         std::fs::create_dir_all(dir).map_err(cache_err)?;
-        atomic::write(
-            &path,
-            |f| {
-                crate::audio::wav::write_to(std::io::BufWriter::new(f), audio)
-                    .map_err(crate::audio::wav::io_error)
-            },
-            |e| e,
-        )
-        .map_err(cache_err)
+        crate::audio::wav::write_file(&path, audio).map_err(cache_err)
     }
 }
 

@@ -61,6 +61,51 @@ pub struct Http {
     config: Config,
     agent: ureq::Agent,
     timeout: std::result::Result<Duration, String>,
+    endpoint: std::result::Result<Endpoint, String>,
+}
+
+/// The server's base URL, parsed once.
+#[derive(Debug)]
+struct Endpoint {
+    /// As given, without a trailing `/` or `/v1`: requests go to `{base}/v1/…`.
+    base: String,
+    /// The same without credentials, for cache keys and messages.
+    shown: String,
+    /// `host:port` to connect to.
+    address: String,
+}
+
+impl Endpoint {
+    fn parse(url: Option<&str>) -> std::result::Result<Endpoint, String> {
+        let url = url.ok_or(
+            "no server URL; set `url` under [http] in narrate.toml, --http-url or NARRATE_HTTP_URL",
+        )?;
+        let base = url.trim_end_matches('/');
+        let base = base.strip_suffix("/v1").unwrap_or(base);
+        let not_http = || "the server URL is not an http:// or https:// URL".to_string();
+        let uri: ureq::http::Uri = base.parse().map_err(|_| not_http())?;
+        let default_port = match uri.scheme_str() {
+            Some("http") => 80,
+            Some("https") => 443,
+            _ => return Err(not_http()),
+        };
+        let authority = uri.authority().ok_or_else(not_http)?;
+        let port = authority.port().map_or(String::new(), |p| format!(":{p}"));
+        Ok(Endpoint {
+            base: base.to_string(),
+            shown: format!(
+                "{}://{}{port}{}",
+                uri.scheme_str().unwrap_or("http"),
+                authority.host(),
+                uri.path().trim_end_matches('/')
+            ),
+            address: format!(
+                "{}:{}",
+                authority.host(),
+                authority.port_u16().unwrap_or(default_port)
+            ),
+        })
+    }
 }
 
 impl Http {
@@ -78,6 +123,7 @@ impl Http {
             .build()
             .into();
         Http {
+            endpoint: Endpoint::parse(config.url.as_deref()),
             config,
             agent,
             timeout,
@@ -91,21 +137,10 @@ impl Http {
         }
     }
 
-    /// The base URL without a trailing slash, checked to be http(s).
-    fn base(&self) -> Result<&str> {
-        let url = self.config.url.as_deref().ok_or_else(|| {
-            Self::unavailable(
-                "no server URL; set `url` under [http] in narrate.toml, --http-url or NARRATE_HTTP_URL",
-            )
-        })?;
-        let url = url.trim_end_matches('/');
-        let url = url.strip_suffix("/v1").unwrap_or(url);
-        if !(url.starts_with("http://") || url.starts_with("https://")) {
-            return Err(Self::unavailable(format!(
-                "`{url}` is not an http:// or https:// URL"
-            )));
-        }
-        Ok(url)
+    fn endpoint(&self) -> Result<&Endpoint> {
+        self.endpoint
+            .as_ref()
+            .map_err(|reason| Self::unavailable(reason.clone()))
     }
 
     fn model(&self) -> &str {
@@ -287,24 +322,13 @@ impl Backend for Http {
         "any OpenAI-compatible speech server (/v1/audio/speech), e.g. another machine's `narrate serve`"
     }
     fn check(&self) -> Result<()> {
-        let base = self.base()?;
+        let endpoint = self.endpoint()?;
         self.timeout.clone().map_err(Self::unavailable)?;
         // Connect once, so a server that is not running is one clear error rather than a failure per segment.
-        let authority = base.split_once("://").map_or(base, |(_, rest)| rest);
-        let authority = authority.split('/').next().unwrap_or(authority);
-        let authority = authority
-            .rsplit_once('@')
-            .map_or(authority, |(_, host)| host);
-        let with_port = if authority.contains(':') && !authority.ends_with(']') {
-            authority.to_string()
-        } else if base.starts_with("https") {
-            format!("{authority}:443")
-        } else {
-            format!("{authority}:80")
-        };
-        let addrs: Vec<_> = with_port
+        let addrs: Vec<_> = endpoint
+            .address
             .to_socket_addrs()
-            .map_err(|e| Self::unavailable(format!("cannot resolve {authority}: {e}")))?
+            .map_err(|e| Self::unavailable(format!("cannot resolve {}: {e}", endpoint.address)))?
             .collect();
         let reached = addrs
             .iter()
@@ -313,7 +337,8 @@ impl Backend for Http {
             Ok(())
         } else {
             Err(Self::unavailable(format!(
-                "nothing answers at {base}; start the server, or fix [http] url / --http-url"
+                "nothing answers at {}; start the server, or fix [http] url / --http-url",
+                endpoint.shown
             )))
         }
     }
@@ -325,12 +350,15 @@ impl Backend for Http {
     }
     fn voices(&self) -> Result<Vec<VoiceInfo>> {
         // Not part of OpenAI's API, but Kokoro-FastAPI and `narrate serve` list their voices here.
-        let url = format!("{}/v1/audio/voices", self.base()?);
+        let endpoint = self.endpoint()?;
+        let url = format!("{}/v1/audio/voices", endpoint.base);
         let mut request = self.agent.get(&url);
         if let Some(key) = self.api_key() {
             request = request.header("Authorization", format!("Bearer {key}"));
         }
-        let fail = |reason: String| Self::unavailable(format!("{url}: {reason}"));
+        let fail = |reason: String| {
+            Self::unavailable(format!("{}/v1/audio/voices: {reason}", endpoint.shown))
+        };
         let mut response = request.call().map_err(|e| fail(transport_message(&e)))?;
         if !response.status().is_success() {
             return Err(fail(format!(
@@ -369,17 +397,10 @@ impl Backend for Http {
             .collect())
     }
     fn fingerprint(&self, voice: &str) -> Result<String> {
-        let base = self.base()?;
         // Credentials in the URL are not part of what the audio sounds like.
-        let shown = match base.split_once("://") {
-            Some((scheme, rest)) => format!(
-                "{scheme}://{}",
-                rest.rsplit_once('@').map_or(rest, |(_, h)| h)
-            ),
-            None => base.to_string(),
-        };
         Ok(format!(
-            "http {shown} model={} voice={voice} format={:?}",
+            "http {} model={} voice={voice} format={:?}",
+            self.endpoint()?.shown,
             self.model(),
             self.format()
         ))
@@ -390,7 +411,7 @@ impl Backend for Http {
     fn synthesize(&self, request: &SpeechRequest) -> std::result::Result<Audio, String> {
         let url = format!(
             "{}/v1/audio/speech",
-            self.base().map_err(|e| e.to_string())?
+            self.endpoint().map_err(|e| e.to_string())?.base
         );
         let take_speed = TAKE_SPEED[(request.take.max(1) as usize - 1) % TAKE_SPEED.len()];
         let speed = request
@@ -474,6 +495,31 @@ mod tests {
             f.contains("https://tts.example model=tts-1 voice=af_sky"),
             "{f}"
         );
+    }
+
+    #[test]
+    fn endpoints_are_parsed_once() {
+        let parse = |url| Endpoint::parse(Some(url)).map(|e| (e.base, e.shown, e.address));
+        assert_eq!(
+            parse("http://127.0.0.1:8355/v1/").unwrap(),
+            (
+                "http://127.0.0.1:8355".into(),
+                "http://127.0.0.1:8355".into(),
+                "127.0.0.1:8355".into()
+            )
+        );
+        assert_eq!(
+            parse("https://key:pw@tts.example/api").unwrap(),
+            (
+                "https://key:pw@tts.example/api".into(),
+                "https://tts.example/api".into(),
+                "tts.example:443".into()
+            )
+        );
+        assert_eq!(parse("http://[::1]").unwrap().2, "[::1]:80");
+        assert!(parse("ftp://tts.example").is_err());
+        assert!(parse("tts.example:8355").is_err());
+        assert!(Endpoint::parse(None).unwrap_err().contains("no server URL"));
     }
 
     #[test]
