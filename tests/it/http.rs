@@ -554,26 +554,18 @@ fn permanent_faults_name_the_failed_segments_and_keep_the_rest() {
     let essay = env.essay("bridges.md", RIVER);
     settings(&env, &server.url, "retries = 1\n");
     let plan = env.json(&["plan", "bridges.md", "--backend", "http"]);
-    let id_of = |word: &str| {
-        let s = plan["segments"]
+    // The plan's segment whose text holds a word.
+    let segment = |word: &str| {
+        plan["segments"]
             .as_array()
             .unwrap()
             .iter()
             .find(|s| s["text"].as_str().unwrap().contains(word))
-            .unwrap();
-        (
-            s["id"].as_str().unwrap().to_string(),
-            s["line"].as_u64().unwrap(),
-        )
+            .unwrap()
     };
-    let out = env
-        .cmd()
-        .args(["build", "bridges.md", "--backend", "http"])
-        .assert()
-        .failure()
-        .get_output()
-        .clone();
-    let error = one_error(&out);
+    let mut build = env.cmd();
+    build.args(["build", "bridges.md", "--backend", "http"]);
+    let error = error_of(build);
     for (word, reason) in [
         (
             "heron",
@@ -584,7 +576,8 @@ fn permanent_faults_name_the_failed_segments_and_keep_the_rest() {
             "the server answered text/html, not audio: <html><body>Welcome",
         ),
     ] {
-        let (id, line) = id_of(word);
+        let (id, line) = (&segment(word)["id"], &segment(word)["line"]);
+        let id = id.as_str().unwrap();
         assert!(
             error.contains(&format!(
                 "segment {id} (line {line}): http failed: {reason}"
@@ -594,8 +587,9 @@ fn permanent_faults_name_the_failed_segments_and_keep_the_rest() {
     }
     assert!(error.contains("2 of 8 segments failed"), "{error}");
     assert!(!env.path("audio/out/bridges/bridges.wav").exists());
-    assert_eq!(server.attempts(&id_text(&plan, "heron")).len(), 2);
-    assert_eq!(server.attempts(&id_text(&plan, "Gravel")).len(), 1);
+    let spoken = |word: &str| segment(word)["spoken"].as_str().unwrap().to_string();
+    assert_eq!(server.attempts(&spoken("heron")).len(), 2);
+    assert_eq!(server.attempts(&spoken("Gravel")).len(), 1);
 
     // The finished segments were kept: once the server is healthy, only the two failed ones are asked for.
     healthy.store(true, Ordering::SeqCst);
@@ -604,43 +598,25 @@ fn permanent_faults_name_the_failed_segments_and_keep_the_rest() {
     assert_eq!(rebuilt["cached"], 6, "{rebuilt}");
 }
 
-fn id_text(plan: &serde_json::Value, word: &str) -> String {
-    plan["segments"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|s| s["spoken"].as_str().unwrap().to_string())
-        .find(|s| s.contains(word))
-        .unwrap()
-}
-
 #[test]
 fn an_unreachable_or_unset_server_is_one_clear_error() {
     let env = Env::new();
     let essay = env.essay("bridges.md", RIVER);
-    let out = env
-        .cmd()
-        .args(["build", "bridges.md", "--backend", "http"])
-        .assert()
-        .failure()
-        .get_output()
-        .clone();
-    assert!(one_error(&out).contains("no server URL"), "{out:?}");
+    let mut unset = env.cmd();
+    unset.args(["build", "bridges.md", "--backend", "http"]);
+    let error = error_of(unset);
+    assert!(error.contains("no server URL"), "{error}");
     // A port nothing listens on.
     let port = TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
         .unwrap()
         .port();
-    let out = env
-        .cmd()
-        .args(["build", essay.to_str().unwrap(), "--backend", "http"])
-        .args(["--http-url", &format!("http://127.0.0.1:{port}")])
-        .assert()
-        .failure()
-        .get_output()
-        .clone();
-    assert!(one_error(&out).contains("nothing answers at"), "{out:?}");
+    let mut dead = env.cmd();
+    dead.args(["build", essay.to_str().unwrap(), "--backend", "http"])
+        .args(["--http-url", &format!("http://127.0.0.1:{port}")]);
+    let error = error_of(dead);
+    assert!(error.contains("nothing answers at"), "{error}");
 }
 
 #[test]
@@ -648,13 +624,7 @@ fn http_voices_come_from_the_server() {
     let server = Serve::start(&["--backend", "tone", "-q"], None);
     let env = Env::new();
     let voices = env.json(&["voices", "--backend", "http", "--http-url", &server.url]);
-    let names: Vec<&str> = voices[0]["voices"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|v| v["name"].as_str().unwrap())
-        .collect();
-    assert_eq!(names, ["sine", "abrupt"]);
+    assert_eq!(voice_names(&voices), ["sine", "abrupt"]);
 }
 
 #[test]

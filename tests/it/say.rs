@@ -44,13 +44,9 @@ fn say_writes_a_preview_of_the_chosen_segments_and_a_build_reuses_them() {
     let built = env.build(&essay, &[]);
     assert_eq!(built["cached"], 2, "{built}");
 
-    let out = env
-        .cmd()
-        .args(["say", "headings.md", "nosuchid", "-o", "x.wav"])
-        .assert()
-        .failure()
-        .get_output()
-        .clone();
-    assert!(one_error(&out).contains("narrate plan"), "{out:?}");
+    let mut say = env.cmd();
+    say.args(["say", "headings.md", "nosuchid", "-o", "x.wav"]);
+    let error = error_of(say);
+    assert!(error.contains("narrate plan"), "{error}");
     assert!(!env.path("x.wav").exists());
 }

@@ -316,6 +316,23 @@ pub fn one_error(output: &std::process::Output) -> String {
     stderr
 }
 
+/// Runs a command that must fail with exit code 1 and one `error:` line (see `one_error`); returns its stderr.
+pub fn error_of(mut cmd: Command) -> String {
+    let output = cmd.output().unwrap();
+    assert_eq!(output.status.code(), Some(1), "{output:?}");
+    one_error(&output)
+}
+
+/// The voice names of the first backend in `narrate voices --json`.
+pub fn voice_names(listing: &Value) -> Vec<String> {
+    listing[0]["voices"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v["name"].as_str().unwrap().to_string())
+        .collect()
+}
+
 /// What ffprobe reports about a media file: its chapters and format tags.
 pub fn ffprobe(file: &Path) -> Value {
     let out = StdCommand::new("ffprobe")

@@ -80,13 +80,10 @@ fn system_voices_are_listed_and_only_previewed() {
     );
 
     env.fixture("headings.md");
-    let out = cmd()
-        .args(["build", "headings.md", "--backend", "system"])
-        .assert()
-        .failure()
-        .get_output()
-        .clone();
-    assert!(one_error(&out).contains("preview only"), "{out:?}");
+    let mut build = cmd();
+    build.args(["build", "headings.md", "--backend", "system"]);
+    let error = error_of(build);
+    assert!(error.contains("preview only"), "{error}");
 
     // Speaking needs a sound device: with one it plays; without one speech-dispatcher never finishes, and
     // `say` says so instead of hanging.
