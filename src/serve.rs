@@ -78,13 +78,8 @@ pub fn run(options: Options, listening: impl FnOnce(&str)) -> Result<()> {
         }
         let backend = make(&options.backends);
         let wanted = *name == options.backend;
-        if !backend.renders() {
-            if wanted {
-                crate::synth::check_renders(backend.as_ref())?;
-            }
-            continue;
-        }
-        match backend.check().and_then(|()| backend.voices()) {
+        // Preview-only backends are left out like uninstalled ones (an error only when asked for by name).
+        match synth::check_renders(backend.as_ref()).and_then(|()| backend.voices()) {
             Ok(voices) => {
                 let default_voice = match (&options.voice, wanted) {
                     (Some(v), true) => v.clone(),
