@@ -1,8 +1,11 @@
-//! Command-line definitions (clap derive). No logic lives here.
+//! Command-line definitions (clap derive). No logic lives here. The settings every command shares are defined
+//! once in `settings::Layer` (flags, narrate.toml keys and batch list keys alike) and flattened in here.
 
 use std::path::PathBuf;
 
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap::{Args, Parser, Subcommand};
+
+use crate::settings::SettingsArgs;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -55,7 +58,7 @@ pub struct SayArgs {
     pub output: Option<PathBuf>,
     /// [default backend: system when built with system voices and not writing a file, else as for build]
     #[command(flatten)]
-    pub synth: SynthArgs,
+    pub settings: SettingsArgs,
 }
 
 #[derive(Debug, Args)]
@@ -63,27 +66,16 @@ pub struct ServeArgs {
     /// Address and port to listen on; port 0 picks a free one (printed on stdout).
     #[arg(long, default_value = "127.0.0.1:8355", value_name = "ADDR:PORT")]
     pub bind: std::net::SocketAddr,
-    /// The backend that model names tts-1, tts-1-hd or none stand for; every installed backend is offered.
-    #[arg(long, env = "NARRATE_BACKEND")]
-    pub backend: Option<String>,
-    /// That backend's voice when a request names none or `default`.
-    #[arg(long)]
-    pub voice: Option<String>,
-    /// Syntheses run at once per backend [default: number of cores; a backend may cap it].
-    #[arg(long, short, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
-    pub jobs: Option<u32>,
-    /// Cache directory, shared with builds [default: $XDG_CACHE_HOME/narrate or ~/.cache/narrate].
-    #[arg(long, env = "NARRATE_CACHE", value_name = "DIR")]
-    pub cache: Option<PathBuf>,
     /// Largest request body in bytes.
     #[arg(long, default_value_t = 64 * 1024, value_name = "BYTES")]
     pub max_body: usize,
     /// Longest `input` text in characters (OpenAI's limit is 4096).
     #[arg(long, default_value_t = 4096, value_name = "CHARS")]
     pub max_input: usize,
-    /// Settings file [default: ./narrate.toml, if there is one].
-    #[arg(long, value_name = "FILE")]
-    pub config: Option<PathBuf>,
+    /// [--backend: the backend that model names tts-1, tts-1-hd or none stand for; every installed backend is
+    /// offered. --voice: its voice when a request names none or `default`. --jobs: syntheses at once per backend]
+    #[command(flatten)]
+    pub settings: SettingsArgs,
 }
 
 #[derive(Debug, Args)]
@@ -114,7 +106,8 @@ pub struct BatchArgs {
     /// Output root: each essay goes to OUTDIR/<stem>/ [default: audio/out].
     #[arg(short, long, value_name = "OUTDIR")]
     pub output: Option<PathBuf>,
-    /// Do this share of the work: K/N (0-based), or `auto` from Slurm array or Kubernetes Indexed Job variables.
+    /// Do this share of the work: K/N with K from 1 to N, or `auto` from Slurm array or Kubernetes Indexed Job
+    /// variables.
     #[arg(long, value_name = "K/N|auto")]
     pub shard: Option<String>,
     /// The number of shards when --shard auto reads a Kubernetes JOB_COMPLETION_INDEX.
@@ -123,9 +116,6 @@ pub struct BatchArgs {
     /// Only join editions from the cache (the last step after every shard has run).
     #[arg(long)]
     pub join_only: bool,
-    /// Tries again after a backend error, this many times per segment.
-    #[arg(long, default_value_t = 2, value_name = "N")]
-    pub retries: u32,
     /// Where to write the JSON report [default: OUTDIR/batch-report.json].
     #[arg(long, value_name = "FILE")]
     pub report: Option<PathBuf>,
@@ -133,7 +123,7 @@ pub struct BatchArgs {
     #[arg(long)]
     pub json: bool,
     #[command(flatten)]
-    pub synth: SynthArgs,
+    pub settings: SettingsArgs,
 }
 
 #[derive(Debug, Subcommand)]
@@ -146,12 +136,12 @@ pub enum CacheCommand {
 
 #[derive(Debug, Args)]
 pub struct CacheArgs {
-    /// Cache directory [default: $XDG_CACHE_HOME/narrate or ~/.cache/narrate].
-    #[arg(long, env = "NARRATE_CACHE", value_name = "DIR")]
-    pub cache: Option<PathBuf>,
     /// Print JSON.
     #[arg(long)]
     pub json: bool,
+    /// [--cache DIR, or `cache` in ./narrate.toml, chooses the cache]
+    #[command(flatten)]
+    pub settings: SettingsArgs,
 }
 
 #[derive(Debug, Args)]
@@ -176,7 +166,7 @@ pub struct BuildArgs {
     #[command(flatten)]
     pub out: OutputArgs,
     #[command(flatten)]
-    pub synth: SynthArgs,
+    pub settings: SettingsArgs,
 }
 
 #[derive(Debug, Args)]
@@ -189,7 +179,7 @@ pub struct PlanArgs {
     #[arg(long)]
     pub spoken: bool,
     #[command(flatten)]
-    pub synth: SynthArgs,
+    pub settings: SettingsArgs,
 }
 
 #[derive(Debug, Args)]
@@ -204,7 +194,7 @@ pub struct RegenArgs {
     #[command(flatten)]
     pub out: OutputArgs,
     #[command(flatten)]
-    pub synth: SynthArgs,
+    pub settings: SettingsArgs,
 }
 
 /// Where an edition goes and how the result is reported.
@@ -220,9 +210,6 @@ pub struct OutputArgs {
 
 #[derive(Debug, Args)]
 pub struct VoicesArgs {
-    /// Only this backend.
-    #[arg(long, short)]
-    pub backend: Option<String>,
     /// Download a Piper voice by name (e.g. en_GB-alan-medium) into the voice folder.
     #[arg(long, value_name = "NAME")]
     pub download: Option<String>,
@@ -232,89 +219,7 @@ pub struct VoicesArgs {
     /// Print JSON.
     #[arg(long)]
     pub json: bool,
-    /// Settings file for backend settings such as [http] url [default: ./narrate.toml, if there is one].
-    #[arg(long, value_name = "FILE")]
-    pub config: Option<PathBuf>,
-    /// The http backend's server (see `narrate build --help`).
-    #[arg(long, env = "NARRATE_HTTP_URL", value_name = "URL")]
-    pub http_url: Option<String>,
-}
-
-/// Options shared by every command that plans or synthesizes. Unset ones come from narrate.toml, then defaults.
-#[derive(Debug, Args, Clone, Default)]
-pub struct SynthArgs {
-    /// Speech backend (see `narrate voices`) [default: piper if its voice is installed, else espeak].
-    #[arg(long, env = "NARRATE_BACKEND")]
-    pub backend: Option<String>,
-    /// Voice of the backend [default: the backend's default].
-    #[arg(long)]
-    pub voice: Option<String>,
-    /// Speaking rate in words per minute [default: the backend's].
-    #[arg(long, value_name = "WPM", value_parser = clap::value_parser!(u32).range(60..=500))]
-    pub rate: Option<u32>,
-    /// Segments synthesized at once [default: number of cores; a backend may cap it].
-    #[arg(long, short, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
-    pub jobs: Option<u32>,
-    /// Cache directory [default: $XDG_CACHE_HOME/narrate or ~/.cache/narrate].
-    #[arg(long, env = "NARRATE_CACHE", value_name = "DIR")]
-    pub cache: Option<PathBuf>,
-    /// How chapters are made: auto = by heading, or by paragraph when there are no headings below the title.
-    #[arg(long, value_enum)]
-    pub chapters: Option<ChapterMode>,
-    /// Longest segment in characters; longer sentences are split at clauses, then words [default: 300].
-    #[arg(long, value_name = "CHARS", value_parser = clap::value_parser!(u32).range(40..))]
-    pub max_chars: Option<u32>,
-    /// Pauses, e.g. `sentence=250ms,paragraph=700ms,section=1.5s` (any subset) [default: those].
-    #[arg(long, value_name = "LIST")]
-    pub pause: Option<String>,
-    /// Turn written text into spoken text (numbers, dates, abbreviations…) before synthesis [default: on].
-    #[arg(long, value_enum)]
-    pub normalize: Option<Switch>,
-    /// Also make compressed editions with chapters (needs ffmpeg): m4b, mp3, or both (comma-separated).
-    #[arg(long, value_enum, value_delimiter = ',', value_name = "FORMAT")]
-    pub format: Option<Vec<crate::audio::encode::Encoding>>,
-    /// Sample rate of the edition in Hz; segments at other rates are resampled [default: the backend's].
-    #[arg(long, value_name = "HZ", value_parser = clap::value_parser!(u32).range(8000..=192000))]
-    pub sample_rate: Option<u32>,
-    /// Loudness mastering of the whole edition [default: none].
-    #[arg(long, value_enum)]
-    pub master: Option<crate::audio::master::Preset>,
-    /// Also write these exports beside the WAV: all, or a list of cue, audacity, ffmetadata, vtt-chapters,
-    /// podcast, srt, vtt.
-    #[arg(long, value_name = "LIST")]
-    pub export: Option<String>,
-    /// Author written into the WAV and manifest [default: the essay's "By …" line].
-    #[arg(long)]
-    pub author: Option<String>,
-    /// Settings file [default: narrate.toml beside the essay, if there is one].
-    #[arg(long, value_name = "FILE")]
-    pub config: Option<PathBuf>,
-    /// The http backend's server: it answers at URL/v1/audio/speech [default: [http] url in narrate.toml].
-    #[arg(
-        long,
-        env = "NARRATE_HTTP_URL",
-        value_name = "URL",
-        help_heading = "HTTP backend"
-    )]
-    pub http_url: Option<String>,
-    /// The `model` the http backend asks for [default: [http] model, else tts-1].
-    #[arg(long, value_name = "NAME", help_heading = "HTTP backend")]
-    pub http_model: Option<String>,
-}
-
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, ValueEnum, serde::Deserialize, serde::Serialize, Default,
-)]
-#[serde(rename_all = "lowercase")]
-pub enum ChapterMode {
-    #[default]
-    Auto,
-    Heading,
-    Paragraph,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum Switch {
-    On,
-    Off,
+    /// [--backend: only this backend]
+    #[command(flatten)]
+    pub settings: SettingsArgs,
 }

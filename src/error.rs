@@ -80,9 +80,21 @@ pub enum Error {
     CheckFailed { wav: PathBuf, problems: usize },
     #[error("{0}")]
     Invalid(String),
+    /// A bad command line (a value clap could not check on its own).
+    #[error("{0}")]
+    Usage(String),
 }
 
+/// Exit codes, as ripgrep's: 0 success; 1 the command ran and found problems (`check` findings, essays of a batch
+/// that failed); 2 it could not do what was asked (bad settings or input, a failed build).
 impl Error {
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            Error::CheckFailed { .. } | Error::BatchFailed { .. } => 1,
+            _ => 2,
+        }
+    }
+
     /// An optional second line telling the user how to fix the problem.
     pub fn hint(&self) -> Option<String> {
         match self {

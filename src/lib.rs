@@ -1,21 +1,33 @@
-//! narrate: essays in, audio editions out. The library is the same pipeline the `narrate` binary runs.
+//! narrate: essays in, audio editions out. The library is the pipeline the `narrate` binary runs; its one public
+//! entry is [`run`] (what `main` calls) and the small [`testing`] module the integration tests use.
 //!
-//! essay file → [`essay`] (parse, segment) → [`pipeline::plan`] → [`pipeline::run`] (parallel synthesis into the
-//! [`pipeline::cache`]) → [`audio::join`] (streaming) → WAV with chapters ([`export::wav_cue`]) + [`manifest`].
+//! Data flows one way: essay file → [`essay`] (parse, segment, normalize) → [`plan`] (segments, takes, cache
+//! keys) → [`synth`] (backends) into the [`cache`] through [`pipeline::schedule`] → [`audio`] (join, master) →
+//! [`export`] (chapters, captions, compressed editions) and the [`manifest`]. Settings are made at the edge
+//! ([`settings`], [`cli`]) and handed down as plain values; see docs/ARCHITECTURE.md.
 
-pub mod atomic;
-pub mod audio;
-pub mod check;
+pub(crate) mod atomic;
+pub(crate) mod audio;
+pub(crate) mod cache;
+pub(crate) mod check;
 pub mod cli;
-pub mod commands;
-pub mod error;
-pub mod essay;
-pub mod export;
-pub mod manifest;
-pub mod pipeline;
-pub mod serve;
-pub mod settings;
-pub mod synth;
-pub mod timeline;
+pub(crate) mod commands;
+pub(crate) mod error;
+pub(crate) mod essay;
+pub(crate) mod export;
+pub(crate) mod manifest;
+pub(crate) mod pipeline;
+pub(crate) mod plan;
+pub(crate) mod serve;
+pub(crate) mod settings;
+pub(crate) mod synth;
+pub mod testing;
+pub(crate) mod timeline;
+pub(crate) mod values;
 
 pub use error::{Error, Result};
+
+/// Runs a parsed command line (what the `narrate` binary does).
+pub fn run(cli: cli::Cli) -> Result<()> {
+    commands::run(cli)
+}

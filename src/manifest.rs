@@ -6,11 +6,12 @@ use std::path::Path;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
-use crate::pipeline::plan::Plan;
+use crate::plan::Plan;
 use crate::timeline::Timeline;
 
 pub const FORMAT: &str = "narrate-manifest";
-pub const VERSION: u32 = 1;
+/// Version 2 added `settings`; version 1 manifests are still read.
+pub const VERSION: u32 = 2;
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct Manifest {
@@ -35,6 +36,9 @@ pub struct Manifest {
     /// Loudness before and after mastering, when a preset was used.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub loudness: Option<crate::audio::master::Mastered>,
+    /// The settings that shaped the edition, as narrate.toml keys: `regen` redoes the edition with them.
+    #[serde(default)]
+    pub settings: serde_json::Value,
     pub chapters: Vec<ManifestChapter>,
     pub segments: Vec<ManifestSegment>,
 }
@@ -88,6 +92,7 @@ impl Manifest {
             voice: plan.voice.clone(),
             plan_key: String::new(),
             loudness: None,
+            settings: serde_json::Value::Null,
             chapters: timeline
                 .chapters
                 .iter()
@@ -134,12 +139,36 @@ impl Manifest {
                 })
             }
         };
-        serde_json::from_str(&text)
-            .map(Some)
-            .map_err(|e| Error::Manifest {
-                path: path.to_owned(),
-                reason: e.to_string(),
-            })
+        let bad = |reason: String| Error::Manifest {
+            path: path.to_owned(),
+            reason,
+        };
+        // The format and version first, so a foreign or newer file is named as such, not as a parse error.
+        let head: serde_json::Value =
+            serde_json::from_str(&text).map_err(|e| bad(format!("not JSON ({e})")))?;
+        if head.get("format").and_then(|f| f.as_str()) != Some(FORMAT) {
+            return Err(bad(format!("not a narrate manifest (no \"format\": \"{FORMAT}\")")));
+        }
+        match head.get("version").and_then(|v| v.as_u64()) {
+            Some(v) if (1..=u64::from(VERSION)).contains(&v) => {}
+            Some(v) => {
+                return Err(bad(format!(
+                    "manifest version {v} is newer than this narrate reads ({VERSION}); update narrate"
+                )))
+            }
+            None => return Err(bad("no manifest version".into())),
+        }
+        let manifest: Manifest =
+            serde_json::from_value(head).map_err(|e| bad(e.to_string()))?;
+        if manifest.sample_rate == 0 {
+            return Err(bad("its sample rate is 0".into()));
+        }
+        if manifest.chapters.iter().any(|c| c.end_sample > manifest.total_samples)
+            || manifest.segments.iter().any(|s| s.end_sample > manifest.total_samples)
+        {
+            return Err(bad("a chapter or segment ends after the audio".into()));
+        }
+        Ok(Some(manifest))
     }
 
     pub fn to_json(&self) -> String {

@@ -8,14 +8,15 @@ use std::collections::BTreeMap;
 use std::io::{Cursor, Read};
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Condvar, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use serde::Deserialize;
 use tiny_http::{Header, Method, Request, Response, Server};
 
 use crate::error::{Error, Result};
-use crate::pipeline::cache::{Cache, KeyInput};
+use crate::cache::{Cache, KeyInput};
+use crate::pipeline::schedule::{self, Gate};
 use crate::synth::{self, http::WPM_AT_SPEED_1, Audio, Backend, SpeechRequest};
 
 /// What `narrate serve` was asked for, resolved.
@@ -28,6 +29,8 @@ pub struct Options {
     pub backends: synth::BackendConfig,
     /// Synthesis requests run at once per backend (a backend may cap it further).
     pub jobs: usize,
+    /// Tries again after a transient backend fault (the scheduler's one policy).
+    pub retries: u32,
     pub cache_dir: std::path::PathBuf,
     /// Largest request body in bytes.
     pub max_body: usize,
@@ -49,7 +52,7 @@ struct Model {
     backend: Box<dyn Backend>,
     default_voice: String,
     voices: Vec<synth::VoiceInfo>,
-    slots: Slots,
+    gate: Gate,
 }
 
 struct State {
@@ -99,7 +102,7 @@ pub fn run(options: Options, listening: impl FnOnce(&str)) -> Result<()> {
                         backend,
                         default_voice,
                         voices,
-                        slots: Slots::new(cap),
+                        gate: Gate::new(cap),
                     },
                 );
             }
@@ -544,54 +547,14 @@ fn synthesize(
         state.cache.touch(&key);
         return Ok((audio, None));
     }
-    let _slot = model.slots.take();
-    let audio = model
-        .backend
-        .synthesize(&SpeechRequest {
-            text: input,
-            voice,
-            rate,
-            take: 1,
-        })
+    let _permit = model.gate.enter();
+    let request = SpeechRequest {
+        text: input,
+        voice,
+        rate,
+        take: 1,
+    };
+    let audio = schedule::synthesize(model.backend.as_ref(), &request, state.options.retries)
         .map_err(|e| api_error(500, "synthesis_failed", format!("{model_name}: {e}")))?;
-    if audio.samples.is_empty() {
-        return Err(api_error(
-            500,
-            "synthesis_failed",
-            format!("{model_name} returned no audio"),
-        ));
-    }
     Ok((audio, Some(key)))
-}
-
-/// A counting semaphore: at most `n` syntheses at once per backend.
-struct Slots {
-    free: Mutex<usize>,
-    freed: Condvar,
-}
-
-struct Slot<'a>(&'a Slots);
-
-impl Slots {
-    fn new(n: usize) -> Slots {
-        Slots {
-            free: Mutex::new(n),
-            freed: Condvar::new(),
-        }
-    }
-    fn take(&self) -> Slot<'_> {
-        let mut free = self.free.lock().unwrap_or_else(|e| e.into_inner());
-        while *free == 0 {
-            free = self.freed.wait(free).unwrap_or_else(|e| e.into_inner());
-        }
-        *free -= 1;
-        Slot(self)
-    }
-}
-
-impl Drop for Slot<'_> {
-    fn drop(&mut self) {
-        *self.0.free.lock().unwrap_or_else(|e| e.into_inner()) += 1;
-        self.0.freed.notify_one();
-    }
 }

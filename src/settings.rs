@@ -1,79 +1,186 @@
-//! Resolved settings: command-line flags over `narrate.toml` beside the essay over the user's
-//! `~/.config/narrate/narrate.toml` over defaults, built in one place.
+//! Settings with one owner. Every option is defined once, in [`Layer`]: the same struct is a set of command-line
+//! flags (clap), a `narrate.toml` file and a batch list entry (serde). Layers are merged in one place (flags over a
+//! batch entry over `narrate.toml` beside the essay over the user's `~/.config/narrate/narrate.toml`) and turned
+//! into typed [`Settings`] by one function. Each value checks itself when parsed (see `values.rs`), so a file gets
+//! exactly the checks a flag gets.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
+use clap::Args;
 use serde::Deserialize;
 
-use crate::cli::{ChapterMode, Switch, SynthArgs};
+use crate::audio::master::Preset;
 use crate::error::{Error, Result};
+use crate::export::{encode::Encoding, ChapterExporter, Exports};
+use crate::synth::{self, http::ResponseFormat, BackendName};
+use crate::values::{ChapterMode, Count, List, MaxChars, Millis, PauseList, Pauses, Retries, SampleRate, Switch, Wpm};
 
-/// Pauses between segments, in milliseconds.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
-pub struct Pauses {
-    pub sentence_ms: u32,
-    pub paragraph_ms: u32,
-    pub section_ms: u32,
-}
-
-impl Default for Pauses {
-    fn default() -> Self {
-        Pauses {
-            sentence_ms: 250,
-            paragraph_ms: 700,
-            section_ms: 1500,
+/// Defines a layer struct and its merge from one list of fields: `options` are `Option`s (the upper layer's value
+/// wins), `nested` are layers of their own, `collected` are maps and lists that add up across layers.
+macro_rules! layer {
+    (
+        $(#[$meta:meta])*
+        pub struct $name:ident {
+            options { $( $(#[$ometa:meta])* pub $opt:ident: Option<$oty:ty>, )* }
+            nested { $( $(#[$nmeta:meta])* pub $nest:ident: $nty:ty, )* }
+            collected { $( $(#[$cmeta:meta])* pub $col:ident: $cty:ty, )* }
         }
-    }
-}
+    ) => {
+        $(#[$meta])*
+        pub struct $name {
+            $( $(#[$ometa])* pub $opt: Option<$oty>, )*
+            $( $(#[$nmeta])* pub $nest: $nty, )*
+            $( $(#[$cmeta])* pub $col: $cty, )*
+        }
 
-impl Pauses {
-    /// Applies a list such as `sentence=250ms,paragraph=0.7s,section=2s` over these pauses.
-    pub fn apply(mut self, list: &str) -> std::result::Result<Pauses, String> {
-        for item in list.split(',').map(str::trim).filter(|i| !i.is_empty()) {
-            let (name, value) = item
-                .split_once('=')
-                .ok_or_else(|| format!("`{item}` is not NAME=DURATION (e.g. section=1.5s)"))?;
-            let ms = parse_duration(value.trim())?;
-            match name.trim() {
-                "sentence" => self.sentence_ms = ms,
-                "paragraph" => self.paragraph_ms = ms,
-                "section" => self.section_ms = ms,
-                other => {
-                    return Err(format!(
-                        "unknown pause `{other}`; use sentence, paragraph or section"
-                    ))
+        impl $name {
+            /// `self` over `base`: its values win; maps and lists add up (its entries last).
+            pub fn over(self, base: $name) -> $name {
+                $name {
+                    $( $opt: self.$opt.or(base.$opt), )*
+                    $( $nest: self.$nest.over(base.$nest), )*
+                    $( $col: { let mut all = base.$col; all.extend(self.$col); all }, )*
                 }
             }
         }
-        Ok(self)
-    }
-}
-
-/// `250ms`, `1.5s`, `2s` or a bare number of milliseconds.
-pub fn parse_duration(text: &str) -> std::result::Result<u32, String> {
-    let bad = || format!("`{text}` is not a duration (e.g. 250ms or 1.5s)");
-    let (number, scale) = if let Some(n) = text.strip_suffix("ms") {
-        (n, 1.0)
-    } else if let Some(n) = text.strip_suffix('s') {
-        (n, 1000.0)
-    } else {
-        (text, 1.0)
     };
-    let value: f64 = number.trim().parse().map_err(|_| bad())?;
-    if !(0.0..=600_000.0).contains(&(value * scale)) {
-        return Err(bad());
-    }
-    Ok((value * scale).round() as u32)
 }
 
-/// Everything a build needs to know, resolved.
+layer! {
+    /// Every setting, once: a flag (`--sample-rate`), a `narrate.toml` key (`sample_rate`) and a batch list key.
+    #[derive(Debug, Clone, Default, Args, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    #[command(next_help_heading = "Settings (also narrate.toml keys)")]
+    pub struct Layer {
+        options {
+            /// Speech backend (see `narrate voices`) [default: piper if its voice is installed, else espeak].
+            #[arg(long, env = "NARRATE_BACKEND")]
+            pub backend: Option<BackendName>,
+            /// Voice of the backend [default: the backend's default].
+            #[arg(long)]
+            pub voice: Option<String>,
+            /// Speaking rate in words per minute, 60 to 500 [default: the backend's].
+            #[arg(long, value_name = "WPM")]
+            pub rate: Option<Wpm>,
+            /// Segments synthesized at once [default: number of cores; a backend may cap it].
+            #[arg(long, short, value_name = "N")]
+            pub jobs: Option<Count>,
+            /// Tries again after a transient backend fault (timeouts, busy servers), this many times per segment
+            /// [default: 4].
+            #[arg(long, value_name = "N")]
+            pub retries: Option<Retries>,
+            /// Cache directory [default: $XDG_CACHE_HOME/narrate or ~/.cache/narrate].
+            #[arg(long, env = "NARRATE_CACHE", value_name = "DIR")]
+            pub cache: Option<PathBuf>,
+            /// How chapters are made: auto (by heading, or by paragraph when there are no headings below the
+            /// title), heading or paragraph.
+            #[arg(long, value_name = "MODE")]
+            pub chapters: Option<ChapterMode>,
+            /// Longest segment in characters (40 or more); longer sentences are split at clauses, then words
+            /// [default: 300].
+            #[arg(long, value_name = "CHARS")]
+            pub max_chars: Option<MaxChars>,
+            /// Pauses, e.g. `sentence=250ms,paragraph=700ms,section=1.5s` (any subset) [default: those].
+            #[arg(long, value_name = "LIST")]
+            pub pause: Option<PauseList>,
+            /// Turn written text into spoken text (numbers, dates, abbreviations…) before synthesis: on or off
+            /// [default: on].
+            #[arg(long, value_name = "on|off")]
+            pub normalize: Option<Switch>,
+            /// Also make compressed editions with chapters (needs ffmpeg): m4b, mp3, or both (comma-separated).
+            #[arg(long, value_name = "LIST")]
+            pub format: Option<List<Encoding>>,
+            /// Sample rate of the edition in Hz, 8000 to 192000; segments at other rates are resampled [default:
+            /// the backend's].
+            #[arg(long, value_name = "HZ")]
+            pub sample_rate: Option<SampleRate>,
+            /// Loudness mastering of the whole edition: none, acx, podcast or ebu [default: none].
+            #[arg(long, value_name = "PRESET")]
+            pub master: Option<Preset>,
+            /// Also write these exports beside the WAV: all, or a list of cue, audacity, ffmetadata,
+            /// vtt-chapters, podcast, srt, vtt.
+            #[arg(long, value_name = "LIST")]
+            pub export: Option<Exports>,
+            /// Author written into the WAV and manifest [default: the essay's "By …" line].
+            #[arg(long)]
+            pub author: Option<String>,
+        }
+        nested {
+            #[command(flatten)]
+            #[serde(default)]
+            pub http: HttpLayer,
+        }
+        collected {
+            /// Pronunciations: `word = "respelling"` (narrate.toml `[lexicon]` only).
+            #[arg(skip)]
+            #[serde(default)]
+            pub lexicon: BTreeMap<String, String>,
+            /// Words written in capitals that are read as words (narrate.toml only).
+            #[arg(skip)]
+            #[serde(default)]
+            pub acronyms: Vec<String>,
+            /// Words written in capitals that are spelled out (narrate.toml only).
+            #[arg(skip)]
+            #[serde(default)]
+            pub initialisms: Vec<String>,
+        }
+    }
+}
+
+layer! {
+    /// The http backend's settings: `--http-*` flags, `[http]` in narrate.toml.
+    #[derive(Debug, Clone, Default, Args, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    #[command(next_help_heading = "HTTP backend (narrate.toml [http])")]
+    pub struct HttpLayer {
+        options {
+            /// The server: it answers at URL/v1/audio/speech.
+            #[arg(long = "http-url", id = "http_url", env = "NARRATE_HTTP_URL", value_name = "URL")]
+            pub url: Option<String>,
+            /// The `model` asked for [default: tts-1].
+            #[arg(long = "http-model", id = "http_model", value_name = "NAME")]
+            pub model: Option<String>,
+            /// The environment variable holding the API key [default: NARRATE_HTTP_API_KEY].
+            #[arg(long = "http-api-key-env", id = "http_api_key_env", value_name = "VAR")]
+            pub api_key_env: Option<String>,
+            /// What to ask the server for: wav or pcm [default: wav].
+            #[arg(long = "http-format", id = "http_format", value_name = "wav|pcm")]
+            pub format: Option<ResponseFormat>,
+            /// Sample rate of pcm answers in Hz [default: 24000, OpenAI's].
+            #[arg(long = "http-pcm-rate", id = "http_pcm_rate", value_name = "HZ")]
+            pub pcm_rate: Option<SampleRate>,
+            /// Longest wait for one answer, e.g. 90s [default: 120s].
+            #[arg(long = "http-timeout", id = "http_timeout", value_name = "TIME")]
+            pub timeout: Option<Millis>,
+            /// Most requests in flight at once [default: 4].
+            #[arg(long = "http-concurrency", id = "http_concurrency", value_name = "N")]
+            pub concurrency: Option<Count>,
+        }
+        nested {}
+        collected {}
+    }
+}
+
+/// Where settings come from besides the flags: `--config FILE`, or `narrate.toml` beside the essay (in the
+/// working directory for commands without an essay).
+#[derive(Debug, Clone, Default, Args)]
+pub struct SettingsArgs {
+    #[command(flatten)]
+    pub layer: Layer,
+    /// Settings file [default: narrate.toml beside the essay, or in this folder for commands without one].
+    #[arg(long, value_name = "FILE", help_heading = "Settings (also narrate.toml keys)")]
+    pub config: Option<PathBuf>,
+}
+
+/// Everything a command needs to know, resolved and checked.
 #[derive(Debug, Clone)]
 pub struct Settings {
-    pub backend: String,
+    pub backend: &'static str,
     pub voice: Option<String>,
     pub rate: Option<u32>,
     pub jobs: usize,
+    pub retries: u32,
     pub cache_dir: PathBuf,
     pub chapters: ChapterMode,
     pub max_chars: usize,
@@ -83,168 +190,162 @@ pub struct Settings {
     pub lexicon: BTreeMap<String, String>,
     pub acronyms: Vec<String>,
     pub initialisms: Vec<String>,
-    pub master: crate::audio::master::Preset,
+    pub master: Preset,
     /// The edition's sample rate (`None`: the backend's).
     pub sample_rate: Option<u32>,
     /// Compressed editions made beside the WAV.
-    pub formats: Vec<crate::audio::encode::Encoding>,
+    pub formats: Vec<Encoding>,
     /// Files written beside each edition.
-    pub exports: Vec<&'static dyn crate::export::ChapterExporter>,
+    pub exports: Vec<&'static dyn ChapterExporter>,
     /// Backend-specific settings (`[http]`).
-    pub backends: crate::synth::BackendConfig,
-}
-
-impl std::fmt::Debug for dyn crate::export::ChapterExporter {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.name())
-    }
-}
-
-/// The keys a `narrate.toml` may set (all optional; the flags' names with `_` for `-`).
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct FileSettings {
-    backend: Option<String>,
-    voice: Option<String>,
-    rate: Option<u32>,
-    jobs: Option<u32>,
-    cache: Option<PathBuf>,
-    chapters: Option<ChapterMode>,
-    max_chars: Option<u32>,
-    pause: Option<String>,
-    author: Option<String>,
-    normalize: Option<bool>,
-    export: Option<String>,
-    master: Option<crate::audio::master::Preset>,
-    format: Option<Vec<crate::audio::encode::Encoding>>,
-    sample_rate: Option<u32>,
-    #[serde(default)]
-    lexicon: BTreeMap<String, String>,
-    #[serde(default)]
-    acronyms: Vec<String>,
-    #[serde(default)]
-    initialisms: Vec<String>,
-    http: Option<crate::synth::http::Config>,
-}
-
-impl FileSettings {
-    /// `self` over `base`: its values win, its lexicon entries are added over the base's.
-    fn over(self, base: FileSettings) -> FileSettings {
-        let mut lexicon = base.lexicon;
-        lexicon.extend(self.lexicon);
-        FileSettings {
-            backend: self.backend.or(base.backend),
-            voice: self.voice.or(base.voice),
-            rate: self.rate.or(base.rate),
-            jobs: self.jobs.or(base.jobs),
-            cache: self.cache.or(base.cache),
-            chapters: self.chapters.or(base.chapters),
-            max_chars: self.max_chars.or(base.max_chars),
-            pause: self.pause.or(base.pause),
-            author: self.author.or(base.author),
-            normalize: self.normalize.or(base.normalize),
-            export: self.export.or(base.export),
-            master: self.master.or(base.master),
-            format: self.format.or(base.format),
-            sample_rate: self.sample_rate.or(base.sample_rate),
-            lexicon,
-            acronyms: [base.acronyms, self.acronyms].concat(),
-            initialisms: [base.initialisms, self.initialisms].concat(),
-            http: self.http.or(base.http),
-        }
-    }
+    pub backends: synth::BackendConfig,
 }
 
 pub const DEFAULT_MAX_CHARS: usize = 300;
+pub const DEFAULT_RETRIES: u32 = 4;
 
-impl Settings {
-    /// Resolves flags for an essay: `--config FILE`, else `narrate.toml` in the essay's folder, each over the
-    /// user's `narrate.toml` in `$XDG_CONFIG_HOME/narrate` (or `~/.config/narrate`), then defaults.
-    pub fn resolve(args: &SynthArgs, essay: &Path) -> Result<Settings> {
+impl SettingsArgs {
+    /// The settings for an essay (or, with `None`, for a command that has none: `narrate.toml` in this folder).
+    pub fn resolve(&self, essay: Option<&Path>) -> Result<Settings> {
+        self.resolve_with(essay, Layer::default())
+    }
+
+    /// As `resolve`, with a batch list entry's layer between the files and the flags.
+    pub fn resolve_with(&self, essay: Option<&Path>, entry: Layer) -> Result<Settings> {
+        let files = self.file_layers(essay)?;
+        Settings::from_layer(self.layer.clone().over(entry.over(files)))
+    }
+
+    /// The user's file under `--config FILE` or the local `narrate.toml`.
+    fn file_layers(&self, essay: Option<&Path>) -> Result<Layer> {
         let user = match user_config() {
-            Some(path) if path.is_file() => load_file(&path)?,
-            _ => FileSettings::default(),
+            Some(path) if path.is_file() => load(&path)?,
+            _ => Layer::default(),
         };
-        let local = match &args.config {
-            Some(path) => load_file(path)?,
+        let local = match &self.config {
+            Some(path) => load(path)?,
             None => {
-                let beside = essay
-                    .parent()
-                    .unwrap_or(Path::new("."))
-                    .join("narrate.toml");
+                let dir = essay.map_or(Path::new("."), |e| {
+                    e.parent()
+                        .filter(|p| !p.as_os_str().is_empty())
+                        .unwrap_or(Path::new("."))
+                });
+                let beside = dir.join("narrate.toml");
                 if beside.is_file() {
-                    load_file(&beside)?
+                    load(&beside)?
                 } else {
-                    FileSettings::default()
+                    Layer::default()
                 }
             }
         };
-        let mut file = local.over(user);
-        let http = file.http.take().unwrap_or_default();
+        Ok(local.over(user))
+    }
+}
+
+impl Settings {
+    /// Typed settings from a merged layer, with the defaults filled in.
+    pub fn from_layer(layer: Layer) -> Result<Settings> {
         let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-        let mut pauses = Pauses::default();
-        for list in [file.pause.as_deref(), args.pause.as_deref()]
-            .into_iter()
-            .flatten()
-        {
-            pauses = pauses
-                .apply(list)
-                .map_err(|e| Error::Invalid(format!("pause: {e}")))?;
-        }
+        let http = layer.http;
         Ok(Settings {
-            backend: args
+            backend: layer
                 .backend
-                .clone()
-                .or(file.backend)
-                .unwrap_or_else(|| crate::synth::registry::default_name().into()),
-            voice: args.voice.clone().or(file.voice),
-            rate: args.rate.or(file.rate),
-            jobs: args.jobs.or(file.jobs).map_or(cores, |j| j.max(1) as usize),
-            cache_dir: args
-                .cache
-                .clone()
-                .or(file.cache)
-                .unwrap_or_else(default_cache_dir),
-            chapters: args.chapters.or(file.chapters).unwrap_or_default(),
-            max_chars: args
+                .map_or_else(synth::registry::default_name, |b| b.0),
+            voice: layer.voice,
+            rate: layer.rate.map(Wpm::get),
+            jobs: layer.jobs.map_or(cores, |j| j.get() as usize),
+            retries: layer.retries.map_or(DEFAULT_RETRIES, Retries::get),
+            cache_dir: layer.cache.unwrap_or_else(default_cache_dir),
+            chapters: layer.chapters.unwrap_or_default(),
+            max_chars: layer
                 .max_chars
-                .or(file.max_chars)
-                .map_or(DEFAULT_MAX_CHARS, |m| m.max(40) as usize),
-            pauses,
-            author: args.author.clone().or(file.author),
-            normalize: args
-                .normalize
-                .map_or(file.normalize.unwrap_or(true), |s| s == Switch::On),
-            lexicon: file.lexicon,
-            acronyms: file.acronyms,
-            initialisms: file.initialisms,
-            master: args.master.or(file.master).unwrap_or_default(),
-            sample_rate: args.sample_rate.or(file.sample_rate),
-            formats: args.format.clone().or(file.format).unwrap_or_default(),
-            exports: match args.export.as_deref().or(file.export.as_deref()) {
-                Some(list) => crate::export::select(list)?,
-                None => Vec::new(),
-            },
-            backends: crate::synth::BackendConfig {
-                http: crate::synth::http::Config {
-                    url: args.http_url.clone().or(http.url),
-                    model: args.http_model.clone().or(http.model),
-                    ..http
+                .map_or(DEFAULT_MAX_CHARS, |m| m.get() as usize),
+            pauses: layer
+                .pause
+                .map_or_else(Pauses::default, |p| Pauses::default().with(&p)),
+            author: layer.author,
+            normalize: layer.normalize.is_none_or(|s| s.0),
+            lexicon: layer.lexicon,
+            acronyms: layer.acronyms,
+            initialisms: layer.initialisms,
+            master: layer.master.unwrap_or_default(),
+            sample_rate: layer.sample_rate.map(SampleRate::get),
+            formats: dedup(layer.format.map(|l| l.0).unwrap_or_default()),
+            exports: layer.export.map(|e| e.0).unwrap_or_default(),
+            backends: synth::BackendConfig {
+                http: synth::http::Config {
+                    url: http.url,
+                    model: http.model,
+                    api_key_env: http.api_key_env,
+                    format: http.format.unwrap_or_default(),
+                    pcm_rate: http.pcm_rate.map_or(24_000, SampleRate::get),
+                    timeout: http
+                        .timeout
+                        .map_or(std::time::Duration::from_secs(120), |t| {
+                            t.duration().max(std::time::Duration::from_millis(1))
+                        }),
+                    concurrency: http.concurrency.map_or(4, |c| c.get() as usize),
                 },
             },
         })
     }
 }
 
-fn load_file(path: &Path) -> Result<FileSettings> {
+fn dedup<T: PartialEq>(items: Vec<T>) -> Vec<T> {
+    let mut out = Vec::with_capacity(items.len());
+    for i in items {
+        if !out.contains(&i) {
+            out.push(i);
+        }
+    }
+    out
+}
+
+/// Reads one settings file. A bad key or value is one line: the file, the line, the key and what to give.
+pub fn load(path: &Path) -> Result<Layer> {
     let text = std::fs::read_to_string(path).map_err(|e| Error::Settings {
         path: path.to_owned(),
         reason: e.to_string(),
     })?;
-    toml::from_str(&text).map_err(|e| Error::Settings {
-        path: path.to_owned(),
-        reason: e.message().to_string(),
-    })
+    parse(path, &text)
+}
+
+/// Parses settings text (a file's, or a batch list entry's table) into a layer.
+pub fn parse(path: &Path, text: &str) -> Result<Layer> {
+    toml::from_str(text).map_err(|e| toml_error(path, text, &e))
+}
+
+/// A TOML error as one line: `FILE:LINE: KEY: message`.
+pub fn toml_error(path: &Path, text: &str, e: &toml::de::Error) -> Error {
+    let message = e.message().split_whitespace().collect::<Vec<_>>().join(" ");
+    let Some(span) = e.span() else {
+        return Error::Settings {
+            path: path.to_owned(),
+            reason: message,
+        };
+    };
+    let start = span.start.min(text.len());
+    let line = text[..start].matches('\n').count() + 1;
+    let line_text = text.lines().nth(line - 1).unwrap_or("");
+    let table = text[..start]
+        .lines()
+        .rev()
+        .map(str::trim)
+        .find(|l| l.starts_with('[') && l.ends_with(']'))
+        .map(|l| l.trim_matches(|c| c == '[' || c == ']').trim().to_string());
+    let key = line_text
+        .split_once('=')
+        .map(|(k, _)| k.trim().trim_matches('"').to_string())
+        .filter(|k| !k.is_empty() && !message.contains(&format!("`{k}`")));
+    let reason = match (table, key) {
+        (Some(t), Some(k)) => format!("{t}.{k}: {message}"),
+        (None, Some(k)) => format!("{k}: {message}"),
+        _ => message,
+    };
+    Error::Settings {
+        path: PathBuf::from(format!("{}:{line}", path.display())),
+        reason,
+    }
 }
 
 /// `$XDG_CONFIG_HOME/narrate/narrate.toml`, else `~/.config/narrate/narrate.toml`.
@@ -271,17 +372,35 @@ pub fn default_cache_dir() -> PathBuf {
 mod tests {
     use super::*;
 
+    fn err(text: &str) -> String {
+        parse(Path::new("narrate.toml"), text)
+            .unwrap_err()
+            .to_string()
+    }
+
     #[test]
-    fn pause_lists_and_durations() {
-        let p = Pauses::default()
-            .apply("sentence=100ms, section=2.5s")
-            .unwrap();
-        assert_eq!(
-            (p.sentence_ms, p.paragraph_ms, p.section_ms),
-            (100, 700, 2500)
-        );
-        assert_eq!(parse_duration("700").unwrap(), 700);
-        assert!(Pauses::default().apply("breath=1s").is_err());
-        assert!(parse_duration("soon").is_err());
+    fn file_values_get_the_checks_flags_get_and_name_file_line_and_key() {
+        let e = err("voice = \"x\"\nrate = 5\n");
+        assert!(e.starts_with("narrate.toml:2: bad settings file: rate: 5 is out of range"), "{e}");
+        let e = err("[http]\npcm_rate = 0\n");
+        assert!(e.contains("http.pcm_rate: 0 is out of range"), "{e}");
+        let e = err("colour = \"red\"\n");
+        assert!(e.contains("unknown field `colour`") && e.contains("`sample_rate`"), "{e}");
+        assert!(err("chapters = \"sometimes\"").contains("auto, heading, paragraph"));
+        assert!(err("export = \"pdf\"").contains("pdf"));
+        assert!(err("format = [\"ogg\"]").contains("m4b"));
+        assert!(!e.contains('\n'));
+    }
+
+    #[test]
+    fn layers_merge_once_with_the_upper_one_winning_and_lists_adding_up() {
+        let user = parse(Path::new("u"), "rate = 150\nacronyms = [\"NASA\"]\n[lexicon]\nSiobhan = \"shivawn\"").unwrap();
+        let local = parse(Path::new("l"), "rate = 180\nformat = \"m4b\"\nacronyms = [\"NATO\"]\n[http]\nmodel = \"m\"").unwrap();
+        let s = Settings::from_layer(local.over(user)).unwrap();
+        assert_eq!(s.rate, Some(180));
+        assert_eq!(s.formats, vec![Encoding::M4b]);
+        assert_eq!(s.acronyms, vec!["NASA", "NATO"]);
+        assert_eq!(s.lexicon["Siobhan"], "shivawn");
+        assert_eq!(s.backends.http.model.as_deref(), Some("m"));
     }
 }

@@ -11,8 +11,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, clap::ValueEnum)]
-#[serde(rename_all = "lowercase")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Hash)]
 pub enum Preset {
     /// Leave the level as the backend made it.
     #[default]
@@ -24,6 +23,13 @@ pub enum Preset {
     /// EBU R 128 broadcast: −23 LUFS integrated, −1 dBTP.
     Ebu,
 }
+
+crate::values::named_enum!(Preset, "mastering preset", [
+    Preset::None => "none",
+    Preset::Acx => "acx",
+    Preset::Podcast => "podcast",
+    Preset::Ebu => "ebu",
+]);
 
 impl Preset {
     /// (what is measured against the target, target, peak ceiling in dB).

@@ -3,7 +3,7 @@
 use std::io::{Seek, Write};
 use std::path::Path;
 
-use crate::synth::Audio;
+use super::Audio;
 
 /// The format of every segment and edition narrate writes.
 pub fn spec(sample_rate: u32) -> hound::WavSpec {

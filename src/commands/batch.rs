@@ -4,14 +4,15 @@ use std::path::Path;
 
 use crate::cli::BatchArgs;
 use crate::error::{Error, Result};
-use crate::pipeline::batch::{self, Options, Outcome, Shard, Status};
+use crate::pipeline::batch::{self, Outcome, Shard, Status};
+use crate::pipeline::schedule;
 
 pub fn run(args: BatchArgs, quiet: bool) -> Result<()> {
     let out_root = args
         .output
         .clone()
         .unwrap_or_else(|| Path::new("audio").join("out"));
-    let entries = batch::discover(&args.input, &out_root, &args.synth)?;
+    let entries = batch::discover(&args.input, &out_root)?;
     if entries.is_empty() {
         return Err(Error::Invalid(format!(
             "{}: no essays (.md or .txt) found; give a folder of essays or a list file",
@@ -23,20 +24,25 @@ pub fn run(args: BatchArgs, quiet: bool) -> Result<()> {
         .as_deref()
         .map(|spec| Shard::parse(spec, args.shard_count))
         .transpose()
-        .map_err(|e| Error::Invalid(format!("--shard: {e}")))?;
-    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-    let opts = Options {
-        jobs: args.synth.jobs.map_or(cores, |j| j as usize),
+        .map_err(|e| Error::Usage(format!("--shard: {e}")))?;
+    // The pool's size and the retry policy are the run's: flags over ./narrate.toml (or --config) over the user's.
+    let run = args.settings.resolve(None)?;
+    let opts = schedule::Options {
+        jobs: run.jobs,
+        retries: run.retries,
         shard,
         join_only: args.join_only,
-        retries: args.retries,
-        quiet,
+        synthesize_only: false,
     };
-    let outcomes = batch::run(entries, &opts);
+    let outcomes = batch::run(entries, &args.settings, &opts, quiet, |essay, warnings| {
+        if !quiet {
+            super::warn_all(essay, warnings, ":");
+        }
+    });
 
     let report_path = args.report.clone().unwrap_or_else(|| {
         out_root.join(match shard {
-            Some(s) => format!("batch-report-shard-{}-of-{}.json", s.index, s.count),
+            Some(s) => format!("batch-report-shard-{}-of-{}.json", s.index + 1, s.count),
             None => "batch-report.json".into(),
         })
     });
@@ -50,7 +56,7 @@ pub fn run(args: BatchArgs, quiet: bool) -> Result<()> {
         "failed": failed,
         "synthesized": outcomes.iter().map(|o| o.synthesized).sum::<usize>(),
         "cached": outcomes.iter().map(|o| o.cached).sum::<usize>(),
-        "shard": shard.map(|s| format!("{}/{}", s.index, s.count)),
+        "shard": shard.map(|s| s.label()),
     });
     let text = serde_json::to_string_pretty(&report).expect("report serializes") + "\n";
     if let Some(dir) = report_path.parent().filter(|d| !d.as_os_str().is_empty()) {

@@ -1,25 +1,40 @@
-//! `narrate build`: the whole edition, synthesizing only what the cache lacks.
+//! `narrate build`: the whole edition, synthesizing only what the cache lacks; an edition already up to date is
+//! left alone.
 
 use crate::cli::BuildArgs;
 use crate::error::Result;
 use crate::pipeline::{Job, Report};
-use crate::settings::Settings;
 
 pub fn run(args: BuildArgs, quiet: bool) -> Result<()> {
-    let settings = Settings::resolve(&args.synth, &args.essay)?;
+    let settings = args.settings.resolve(Some(&args.essay))?;
     let job = Job::prepare(&args.essay, settings)?;
     super::warn_all(&args.essay, &job.essay.warnings, ":");
     let dir = job.out_dir(args.out.output.as_deref());
+    if job.up_to_date(&dir) {
+        let wav = dir.join(format!("{}.wav", job.stem()));
+        if args.out.json {
+            super::print_json(&serde_json::json!({
+                "wav": wav,
+                "manifest": job.manifest_path(&dir),
+                "up_to_date": true,
+                "segments": job.plan.segments.len(),
+                "synthesized": 0,
+                "cached": job.plan.segments.len(),
+            }));
+        } else {
+            super::print(&format!(
+                "{} is up to date: nothing changed since it was built, nothing rewritten\n",
+                wav.display()
+            ));
+        }
+        return Ok(());
+    }
     let report = job.produce(&dir, quiet)?;
     super::warn_all(&args.essay, &report.warnings, ": ");
-    // The same QA as `narrate check`, in one line.
-    let qa = crate::check::check(&report.wav)?;
     if args.out.json {
-        let mut s = summary(&report);
-        s["check"] = serde_json::json!({"passed": qa.passed, "problems": qa.findings});
-        super::print_json(&s);
+        super::print_json(&summary(&report));
     } else {
-        super::note(quiet, &super::check::one_line(&qa));
+        super::note(quiet, &super::check::one_line(&report.check));
         super::print(&format!("{}\n", describe(&report)));
     }
     Ok(())
@@ -30,6 +45,7 @@ pub fn summary(r: &Report) -> serde_json::Value {
     serde_json::json!({
         "wav": r.wav,
         "manifest": r.manifest_path,
+        "up_to_date": false,
         "title": r.manifest.title,
         "duration_seconds": r.manifest.duration_seconds,
         "chapters": r.manifest.chapters.len(),
@@ -37,6 +53,7 @@ pub fn summary(r: &Report) -> serde_json::Value {
         "synthesized": r.stats.synthesized,
         "cached": r.stats.cached,
         "jobs": r.stats.jobs,
+        "check": {"passed": r.check.passed, "problems": r.check.findings},
     })
 }
 

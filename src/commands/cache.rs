@@ -5,11 +5,11 @@ use std::time::Duration;
 
 use crate::cli::{CacheArgs, CacheCommand};
 use crate::error::{Error, Result};
-use crate::pipeline::cache::{self, Cache};
-use crate::settings::default_cache_dir;
+use crate::cache::{self, Cache};
 
-fn open(args: &CacheArgs) -> Cache {
-    Cache::new(args.cache.clone().unwrap_or_else(default_cache_dir))
+/// The cache the settings name (`--cache`, NARRATE_CACHE, `cache` in ./narrate.toml or the user's file).
+fn open(args: &CacheArgs) -> Result<Cache> {
+    Ok(Cache::new(args.settings.resolve(None)?.cache_dir))
 }
 
 /// `30d`, `12h`, `90m`, `45s`.
@@ -38,7 +38,7 @@ fn mb(bytes: u64) -> f64 {
 pub fn run(cmd: CacheCommand) -> Result<()> {
     match cmd {
         CacheCommand::Stats(args) => {
-            let cache = open(&args);
+            let cache = open(&args)?;
             let stats = cache.stats();
             if args.json {
                 super::print_json(&stats);
@@ -61,7 +61,7 @@ pub fn run(cmd: CacheCommand) -> Result<()> {
             }
         }
         CacheCommand::Gc(args) => {
-            let cache = open(&args.cache);
+            let cache = open(&args.cache)?;
             let age = parse_age(&args.older_than)?;
             let keep: HashSet<String> = args
                 .keep_referenced

@@ -10,7 +10,11 @@ pub fn run(args: ExportArgs) -> Result<()> {
         path: args.manifest.clone(),
         reason: "no such file".into(),
     })?;
-    let exporters = export::select(&args.format)?;
+    let exporters: export::Exports = args
+        .format
+        .parse()
+        .map_err(|e| Error::Usage(format!("--format: {e}")))?;
+    let exporters = exporters.0;
     let dir = args.output.clone().unwrap_or_else(|| {
         args.manifest
             .parent()

@@ -3,10 +3,9 @@
 use crate::cli::PlanArgs;
 use crate::error::Result;
 use crate::pipeline::Job;
-use crate::settings::Settings;
 
 pub fn run(args: PlanArgs) -> Result<()> {
-    let settings = Settings::resolve(&args.synth, &args.essay)?;
+    let settings = args.settings.resolve(Some(&args.essay))?;
     let job = Job::prepare(&args.essay, settings)?;
     super::warn_all(&args.essay, &job.essay.warnings, ":");
     let plan = &job.plan;

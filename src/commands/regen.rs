@@ -1,14 +1,33 @@
-//! `narrate regen`: new takes of chosen segments, then a re-join; nothing else is synthesized again.
+//! `narrate regen`: a build with other takes. The edition is redone exactly as a fresh build with those takes
+//! would make it (the settings it was built with come from its manifest, under any flags given now): only the
+//! chosen segments are synthesized; join, mastering, exports, compressed editions and the check are redone.
 
 use crate::cli::RegenArgs;
 use crate::error::Result;
 use crate::manifest::Manifest;
 use crate::pipeline::Job;
-use crate::settings::Settings;
 
 pub fn run(args: RegenArgs, quiet: bool) -> Result<()> {
-    let settings = Settings::resolve(&args.synth, &args.essay)?;
-    let mut job = Job::prepare(&args.essay, settings)?;
+    // Where the edition is depends on the essay and -o only; its manifest says how it was built.
+    let stem_dir = {
+        let stem = args
+            .essay
+            .file_stem()
+            .map_or_else(|| "essay".into(), |s| s.to_string_lossy().into_owned());
+        let dir = args
+            .out
+            .output
+            .clone()
+            .unwrap_or_else(|| std::path::Path::new("audio").join("out").join(&stem));
+        (dir.join(format!("{stem}.json")), dir)
+    };
+    let before = Manifest::load(&stem_dir.0)?;
+    let recorded = match &before {
+        Some(m) => recorded(m, &stem_dir.0)?,
+        None => Default::default(),
+    };
+    let settings = args.settings.resolve_with(Some(&args.essay), recorded)?;
+    let job = Job::prepare(&args.essay, settings)?;
     let mut ids: Vec<String> = Vec::new();
     for wanted in &args.ids {
         let id = job.resolve(wanted)?;
@@ -16,9 +35,8 @@ pub fn run(args: RegenArgs, quiet: bool) -> Result<()> {
             ids.push(id);
         }
     }
-    let dir = job.out_dir(args.out.output.as_deref());
-    let before = Manifest::load(&job.manifest_path(&dir))?;
-
+    let dir = stem_dir.1;
+    let mut takes = job.takes.clone();
     let mut changes = Vec::new();
     for id in &ids {
         let text = job
@@ -28,14 +46,15 @@ pub fn run(args: RegenArgs, quiet: bool) -> Result<()> {
             .find(|s| &s.id == id)
             .map(|s| s.text.clone())
             .unwrap_or_default();
-        let old = job.takes.take(id);
-        let new = job.takes.choose(id, &text, args.take);
+        let old = takes.take(id);
+        let new = takes.choose(id, &text, args.take);
         changes.push((id.clone(), old, new, text));
     }
-    job.replan();
+    let job = job.with_takes(takes.clone());
+    let takes_path = job.takes_path.clone();
     let report = job.produce(&dir, quiet)?;
     // Only remember the takes once the edition that uses them is written.
-    job.takes.save(&job.takes_path)?;
+    takes.save(&takes_path)?;
     super::warn_all(&args.essay, &report.warnings, ": ");
 
     if args.out.json {
@@ -81,6 +100,18 @@ pub fn run(args: RegenArgs, quiet: bool) -> Result<()> {
     }
     out.push_str(&super::build::describe(&report));
     out.push('\n');
+    super::note(quiet, &super::check::one_line(&report.check));
     super::print(&out);
     Ok(())
+}
+
+/// The settings an edition was built with, as a settings layer (checked as narrate.toml is).
+fn recorded(manifest: &Manifest, path: &std::path::Path) -> Result<crate::settings::Layer> {
+    if manifest.settings.is_null() {
+        return Ok(Default::default());
+    }
+    serde_json::from_value(manifest.settings.clone()).map_err(|e| crate::error::Error::Manifest {
+        path: path.to_owned(),
+        reason: format!("its settings cannot be read ({e}); build the edition again"),
+    })
 }

@@ -4,14 +4,16 @@
 //! renders the segments (through the cache, so a later build reuses them) and plays them with the first audio
 //! player found, or writes them to `--output FILE`.
 
+use std::io::BufWriter;
 use std::path::Path;
 use std::process::Command;
 
+use crate::audio::join::{self, Piece};
 use crate::cli::SayArgs;
 use crate::error::{Error, Result};
-use crate::pipeline::{plan::PlanSegment, Job};
-use crate::settings::Settings;
-use crate::synth::{Audio, SpeechRequest};
+use crate::pipeline::Job;
+use crate::plan::PlanSegment;
+use crate::synth::SpeechRequest;
 
 /// Players tried in order, with the arguments before the file.
 const PLAYERS: &[(&str, &[&str])] = &[
@@ -22,32 +24,33 @@ const PLAYERS: &[(&str, &[&str])] = &[
 ];
 
 pub fn run(mut args: SayArgs, quiet: bool) -> Result<()> {
-    if args.synth.backend.is_none() && cfg!(feature = "system") && args.output.is_none() {
-        args.synth.backend = Some("system".into());
+    let system = cfg!(feature = "system") && args.output.is_none();
+    if args.settings.layer.backend.is_none() && system {
+        args.settings.layer.backend = "system".parse().ok();
     }
-    let settings = Settings::resolve(&args.synth, &args.essay)?;
-    let job = Job::prepare(&args.essay, settings)?;
+    let settings = args.settings.resolve(Some(&args.essay))?;
+    let mut job = Job::prepare(&args.essay, settings)?;
     super::warn_all(&args.essay, &job.essay.warnings, ":");
-    let segments: Vec<&PlanSegment> = if args.ids.is_empty() {
-        job.plan.segments.iter().collect()
-    } else {
+    if !args.ids.is_empty() {
         let ids = args
             .ids
             .iter()
             .map(|wanted| job.resolve(wanted))
             .collect::<Result<Vec<_>>>()?;
-        job.plan
-            .segments
-            .iter()
-            .filter(|s| ids.contains(&s.id))
-            .collect()
-    };
-    let backend = job.backend.as_ref();
+        job.plan.segments.retain(|s| ids.contains(&s.id));
+    }
+    let segments: Vec<PlanSegment> = job.plan.segments.clone();
     if args.output.is_none() {
         // A backend that speaks aloud speaks each segment; any other answers None at once and renders below.
         let mut spoke = false;
         for (i, s) in segments.iter().enumerate() {
-            let Some(result) = backend.speak(&request(&job, s)) else {
+            let request = SpeechRequest {
+                text: &s.spoken,
+                voice: &job.voice,
+                rate: job.plan.rate,
+                take: s.take,
+            };
+            let Some(result) = job.backend.speak(&request) else {
                 break;
             };
             result?;
@@ -61,81 +64,62 @@ pub fn run(mut args: SayArgs, quiet: bool) -> Result<()> {
             return Ok(());
         }
     }
-    let mut plan = job.plan.clone();
-    plan.segments = segments.iter().map(|&s| s.clone()).collect();
-    crate::pipeline::run::synthesize(&plan, backend, &job.cache, job.settings.jobs, quiet)?;
-    let audio = concatenate(&job, &plan.segments)?;
+    let cache = job.cache.clone();
+    let rate = job.settings.sample_rate;
+    job.synthesize(quiet)?;
+    // The preview is joined as an edition is (trims, fades, pauses, resampling), without chapter chunks.
+    let pieces: Vec<Piece> = segments
+        .iter()
+        .map(|s| Piece {
+            id: s.id.clone(),
+            path: cache.path(&s.cache_key),
+            chapter: 0,
+            pause_after_ms: s.pause_after_ms,
+        })
+        .collect();
+    let write = |path: &Path| -> Result<f64> {
+        let out_err = |source| Error::Output {
+            path: path.to_owned(),
+            source,
+        };
+        crate::atomic::write(
+            path,
+            |file| {
+                let joined = join::join(BufWriter::new(file), path, &pieces, &[String::new()], rate)?;
+                Ok(joined.timeline.duration())
+            },
+            out_err,
+        )
+    };
     match &args.output {
         Some(path) => {
-            write(path, &audio)?;
+            let seconds = write(path)?;
             super::note(
                 quiet,
                 &format!(
-                    "wrote {} ({:.1} s, {} segment(s))",
+                    "wrote {} ({seconds:.1} s, {} segment(s))",
                     path.display(),
-                    audio.seconds(),
-                    plan.segments.len()
+                    segments.len()
                 ),
             );
             Ok(())
         }
-        None => play(&audio, quiet),
-    }
-}
-
-fn request<'a>(job: &'a Job, segment: &'a PlanSegment) -> SpeechRequest<'a> {
-    SpeechRequest {
-        text: &segment.spoken,
-        voice: &job.voice,
-        rate: job.settings.rate,
-        take: segment.take,
-    }
-}
-
-/// The segments' audio one after another, with the plan's pauses between them.
-fn concatenate(job: &Job, segments: &[PlanSegment]) -> Result<Audio> {
-    let mut out = Audio {
-        sample_rate: 0,
-        samples: Vec::new(),
-    };
-    for (i, s) in segments.iter().enumerate() {
-        let path = job.cache.path(&s.cache_key);
-        let audio = crate::audio::wav::read(&path).map_err(|e| Error::CorruptCache {
-            path: path.clone(),
-            reason: e.to_string(),
-        })?;
-        if out.sample_rate == 0 {
-            out.sample_rate = audio.sample_rate;
-        }
-        let samples =
-            crate::audio::resample::resample(&audio.samples, audio.sample_rate, out.sample_rate)
-                .map_err(Error::Invalid)?;
-        out.samples.extend(samples);
-        if i + 1 < segments.len() {
-            let pause = (u64::from(s.pause_after_ms) * u64::from(out.sample_rate) / 1000) as usize;
-            out.samples.extend(std::iter::repeat_n(0, pause));
+        None => {
+            let tmp = tempfile::Builder::new()
+                .prefix("narrate-say-")
+                .suffix(".wav")
+                .tempfile()
+                .map_err(|e| Error::Invalid(format!("cannot make a temporary file: {e}")))?;
+            let seconds = write(tmp.path())?;
+            play(tmp.path(), seconds, quiet)
         }
     }
-    Ok(out)
-}
-
-fn write(path: &Path, audio: &Audio) -> Result<()> {
-    crate::audio::wav::write_file(path, audio).map_err(|source| Error::Output {
-        path: path.to_owned(),
-        source,
-    })
 }
 
 /// Plays audio with the first player on PATH.
-fn play(audio: &Audio, quiet: bool) -> Result<()> {
-    let tmp = tempfile::Builder::new()
-        .prefix("narrate-say-")
-        .suffix(".wav")
-        .tempfile()
-        .map_err(|e| Error::Invalid(format!("cannot make a temporary file: {e}")))?;
-    write(tmp.path(), audio)?;
+fn play(file: &Path, seconds: f64, quiet: bool) -> Result<()> {
     for (player, flags) in PLAYERS {
-        let status = match Command::new(player).args(*flags).arg(tmp.path()).status() {
+        let status = match Command::new(player).args(*flags).arg(file).status() {
             Ok(status) => status,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
             Err(e) => return Err(Error::Invalid(format!("cannot run {player}: {e}"))),
@@ -147,7 +131,7 @@ fn play(audio: &Audio, quiet: bool) -> Result<()> {
         }
         super::note(
             quiet,
-            &format!("played {:.1} s with {player}", audio.seconds()),
+            &format!("played {seconds:.1} s with {player}"),
         );
         return Ok(());
     }

@@ -1,7 +1,5 @@
 //! `narrate voices`: the backends this build has, whether each can run here, and their voices.
 
-use std::path::Path;
-
 use crate::cli::VoicesArgs;
 use crate::error::{Error, Result};
 use crate::synth;
@@ -15,14 +13,14 @@ pub fn run(args: VoicesArgs) -> Result<()> {
         return download(name, args.from.as_deref());
     }
     // Backend settings ([http] url…) come from narrate.toml in this folder, or --config, as for a build.
-    let synth_args = crate::cli::SynthArgs {
-        config: args.config.clone(),
-        http_url: args.http_url.clone(),
-        ..Default::default()
-    };
-    let config = crate::settings::Settings::resolve(&synth_args, Path::new("./voices"))?.backends;
-    let backends: Vec<Box<dyn synth::Backend>> = match &args.backend {
-        Some(name) => vec![synth::create(name, &config)?],
+    let settings = args.settings.resolve(None)?;
+    let config = settings.backends;
+    // `--backend NAME` lists only that backend (NARRATE_BACKEND alone only marks the default).
+    let only = args.settings.layer.backend.filter(|_| {
+        std::env::args_os().any(|a| a == "--backend" || a.to_string_lossy().starts_with("--backend="))
+    });
+    let backends: Vec<Box<dyn synth::Backend>> = match only {
+        Some(name) => vec![synth::create(name.0, &config)?],
         None => synth::BACKENDS
             .iter()
             .map(|(_, make)| make(&config))
@@ -30,7 +28,7 @@ pub fn run(args: VoicesArgs) -> Result<()> {
     };
     let mut out = String::new();
     let mut json = Vec::new();
-    let default_backend = synth::registry::default_name();
+    let default_backend = settings.backend;
     for b in &backends {
         let default = if b.name() == default_backend {
             " (default backend)"
@@ -41,7 +39,7 @@ pub fn run(args: VoicesArgs) -> Result<()> {
             Ok(voices) => {
                 out.push_str(&format!("{}{default}: {}\n", b.name(), b.describe()));
                 // System voices run to thousands; the full list is one `--backend` away.
-                let shown = if args.backend.is_none() && voices.len() > LONG_LIST {
+                let shown = if only.is_none() && voices.len() > LONG_LIST {
                     SHORT_LIST
                 } else {
                     voices.len()

@@ -43,10 +43,6 @@ impl Lexicon {
         Ok(Lexicon { entries })
     }
 
-    pub fn is_empty(&self) -> bool {
-        self.entries.is_empty()
-    }
-
     /// Replaces every entry in `text`. Replacements come back protected (the user's spelling is final, and
     /// phoneme input must reach the engine as written), to be put back by `restore` after normalization.
     pub fn apply(&self, text: &str) -> (String, Vec<String>) {

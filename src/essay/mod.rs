@@ -9,7 +9,7 @@ use std::path::Path;
 
 use serde::Serialize;
 
-pub use parse::{load, parse_str};
+pub use parse::load;
 
 /// An explicit break written in the essay: `<!-- pause 2s -->` or `[pause 2s]` on its own line, or a
 /// horizontal rule (a section-length pause).
@@ -177,7 +177,7 @@ pub fn pause_mark(line: &str) -> Option<Pause> {
         .or_else(|| t.strip_prefix('[').and_then(|r| r.strip_suffix(']')));
     if let Some(inner) = inner {
         let rest = inner.trim().strip_prefix("pause")?;
-        return crate::settings::parse_duration(rest.trim())
+        return crate::values::parse_duration(rest.trim())
             .ok()
             .map(Pause::Millis);
     }

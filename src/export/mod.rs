@@ -3,6 +3,7 @@
 
 mod audacity;
 mod cue_sheet;
+pub mod encode;
 mod ffmetadata;
 mod podcast;
 mod srt;
@@ -38,24 +39,55 @@ pub const EXPORTERS: &[&dyn ChapterExporter] = &[
     &vtt_captions::VttCaptions,
 ];
 
-/// The exporters a comma-separated list names (`all` for every one).
-pub fn select(list: &str) -> Result<Vec<&'static dyn ChapterExporter>> {
-    let mut out: Vec<&'static dyn ChapterExporter> = Vec::new();
-    for name in list.split(',').map(str::trim).filter(|n| !n.is_empty()) {
-        if name == "all" {
-            out.extend(EXPORTERS.iter().copied());
-            continue;
-        }
-        let e = EXPORTERS.iter().find(|e| e.name() == name).ok_or_else(|| {
-            let names: Vec<&str> = EXPORTERS.iter().map(|e| e.name()).collect();
-            Error::Invalid(format!(
-                "unknown export format `{name}`; choose from all, {}",
-                names.join(", ")
-            ))
-        })?;
-        out.push(*e);
+/// A choice of exports: `all`, or names separated by commas (`"cue,srt"` or `["cue", "srt"]` in files).
+#[derive(Clone)]
+pub struct Exports(pub Vec<&'static dyn ChapterExporter>);
+
+impl std::fmt::Debug for Exports {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_list().entries(self.0.iter().map(|e| e.name())).finish()
     }
-    Ok(out)
+}
+
+impl std::str::FromStr for Exports {
+    type Err = String;
+    fn from_str(list: &str) -> std::result::Result<Self, String> {
+        let mut out: Vec<&'static dyn ChapterExporter> = Vec::new();
+        let mut add = |e: &'static dyn ChapterExporter| {
+            if !out.iter().any(|o| o.name() == e.name()) {
+                out.push(e);
+            }
+        };
+        for name in list.split(',').map(str::trim).filter(|n| !n.is_empty()) {
+            if name == "all" {
+                EXPORTERS.iter().for_each(|e| add(*e));
+                continue;
+            }
+            let e = EXPORTERS.iter().find(|e| e.name() == name).ok_or_else(|| {
+                let names: Vec<&str> = EXPORTERS.iter().map(|e| e.name()).collect();
+                format!(
+                    "unknown export format `{name}`; choose from all, {}",
+                    names.join(", ")
+                )
+            })?;
+            add(*e);
+        }
+        Ok(Exports(out))
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for Exports {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        crate::values::text_or_list(d)?
+            .parse()
+            .map_err(serde::de::Error::custom)
+    }
+}
+
+impl std::fmt::Debug for dyn ChapterExporter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
 }
 
 /// Writes each export beside the edition as `<dir>/<stem><suffix>`, atomically. Returns the paths written.
@@ -137,6 +169,7 @@ pub(crate) mod tests {
             backend: "tone".into(),
             voice: "sine".into(),
             plan_key: String::new(),
+            settings: serde_json::Value::Null,
             loudness: None,
             chapters: vec![
                 chapter(0, "Notes on \"Small\" Rivers", 0, 100_000),
@@ -166,12 +199,11 @@ pub(crate) mod tests {
 
     #[test]
     fn every_format_is_selectable_and_names_are_unique() {
+        let select = |list: &str| list.parse::<Exports>().map(|e| e.0);
         assert_eq!(select("all").unwrap().len(), EXPORTERS.len());
         assert_eq!(select("cue, srt").unwrap().len(), 2);
-        let err = select("nope")
-            .err()
-            .map(|e| e.to_string())
-            .unwrap_or_default();
+        assert_eq!(select("cue,all").unwrap().len(), EXPORTERS.len());
+        let err = select("nope").err().unwrap_or_default();
         assert!(err.contains("choose from all, cue"), "{err}");
         let mut suffixes: Vec<&str> = EXPORTERS.iter().map(|e| e.suffix()).collect();
         suffixes.dedup();

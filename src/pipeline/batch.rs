@@ -3,55 +3,31 @@
 //! share of the work per shard so an existing scheduler (Slurm arrays, Kubernetes Indexed Jobs) can spread it.
 
 use std::collections::HashMap;
-use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Instant;
 
-use rayon::prelude::*;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
-use super::run::{synthesize_one, SynthStats};
+use super::schedule::{self, Produced};
 use super::Job;
-use crate::cli::{ChapterMode, SynthArgs};
 use crate::error::{Error, Result};
-use crate::settings::Settings;
+use crate::settings::{Layer, SettingsArgs};
 use crate::synth::{self, Backend};
 
-/// One essay to narrate and where its edition goes.
+/// One essay to narrate, where its edition goes, and its own settings (from a list file).
 #[derive(Debug, Clone)]
 pub struct Entry {
     pub essay: PathBuf,
     pub out_dir: PathBuf,
-    pub args: SynthArgs,
-}
-
-/// A batch list file: `[[essay]]` tables, each with a `path` and optional per-essay options.
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct List {
-    essay: Vec<ListEntry>,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct ListEntry {
-    path: PathBuf,
-    output: Option<PathBuf>,
-    backend: Option<String>,
-    voice: Option<String>,
-    rate: Option<u32>,
-    chapters: Option<ChapterMode>,
-    pause: Option<String>,
-    author: Option<String>,
+    pub layer: Layer,
 }
 
 const ESSAY_EXTENSIONS: &[&str] = &["md", "markdown", "mdown", "mkd", "txt", "text"];
 
 /// The essays of a folder (Markdown and text files, sorted by name) or of a list file (`.toml`), each with its
 /// output folder under `out_root` (`out_root/<stem>/`, or the list entry's `output`).
-pub fn discover(input: &Path, out_root: &Path, base: &SynthArgs) -> Result<Vec<Entry>> {
+pub fn discover(input: &Path, out_root: &Path) -> Result<Vec<Entry>> {
     let read_err = |source| Error::ReadEssay {
         path: input.to_owned(),
         source,
@@ -92,46 +68,62 @@ pub fn discover(input: &Path, out_root: &Path, base: &SynthArgs) -> Result<Vec<E
                 Entry {
                     out_dir: out_root.join(name),
                     essay,
-                    args: base.clone(),
+                    layer: Layer::default(),
                 }
             })
             .collect());
     }
     let text = std::fs::read_to_string(input).map_err(read_err)?;
-    let list: List = toml::from_str(&text).map_err(|e| Error::Settings {
+    // `[[essay]]` tables: `path`, `output`, and any setting (the same keys as narrate.toml, checked the same way).
+    let list: toml::Table =
+        toml::from_str(&text).map_err(|e| crate::settings::toml_error(input, &text, &e))?;
+    let bad = |reason: String| Error::Settings {
         path: input.to_owned(),
-        reason: e.message().to_string(),
-    })?;
+        reason,
+    };
+    if let Some(key) = list.keys().find(|k| *k != "essay") {
+        return Err(bad(format!(
+            "unknown key `{key}`; a list file holds [[essay]] tables"
+        )));
+    }
+    let tables = match list.get("essay") {
+        Some(toml::Value::Array(items)) => items.clone(),
+        _ => return Err(bad("no [[essay]] tables; give each essay as [[essay]] path = \"...\"".into())),
+    };
     let root = input.parent().unwrap_or(Path::new("."));
-    Ok(list
-        .essay
-        .into_iter()
-        .map(|e| {
-            let essay = root.join(&e.path);
-            let stem = essay
-                .file_stem()
-                .unwrap_or_default()
-                .to_string_lossy()
-                .into_owned();
-            let mut args = base.clone();
-            args.backend = e.backend.or(args.backend);
-            args.voice = e.voice.or(args.voice);
-            args.rate = e.rate.or(args.rate);
-            args.chapters = e.chapters.or(args.chapters);
-            args.pause = e.pause.or(args.pause);
-            args.author = e.author.or(args.author);
-            Entry {
-                out_dir: e
-                    .output
-                    .map_or_else(|| out_root.join(&stem), |o| root.join(o)),
-                essay,
-                args,
-            }
-        })
-        .collect())
+    let mut entries = Vec::new();
+    for (n, item) in tables.into_iter().enumerate() {
+        let toml::Value::Table(mut table) = item else {
+            return Err(bad(format!("essay {}: not a table", n + 1)));
+        };
+        let path = match table.remove("path") {
+            Some(toml::Value::String(p)) => root.join(p),
+            _ => return Err(bad(format!("essay {}: give its `path = \"...\"`", n + 1))),
+        };
+        let output = match table.remove("output") {
+            None => None,
+            Some(toml::Value::String(o)) => Some(root.join(o)),
+            Some(_) => return Err(bad(format!("essay {}: `output` is a folder name", n + 1))),
+        };
+        let layer: Layer = toml::Value::Table(table)
+            .try_into()
+            .map_err(|e: toml::de::Error| bad(format!("essay {} ({}): {}", n + 1, path.display(), e.message())))?;
+        let stem = path
+            .file_stem()
+            .unwrap_or_default()
+            .to_string_lossy()
+            .into_owned();
+        entries.push(Entry {
+            out_dir: output.unwrap_or_else(|| out_root.join(&stem)),
+            essay: path,
+            layer,
+        });
+    }
+    Ok(entries)
 }
 
-/// A share of the work: shard `index` of `count`.
+/// A share of the work: shard `index` (from 0) of `count`; written and read as `K/N` with K from 1 to N, as
+/// cargo-nextest's `--partition count:K/N`, Playwright and Jest count.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Shard {
     pub index: u64,
@@ -160,51 +152,59 @@ impl Shard {
                         .ok_or("SLURM_ARRAY_TASK_ID is below SLURM_ARRAY_TASK_MIN")?,
                     count: total,
                 }
+                .checked()?
             } else if let Some(index) = var("JOB_COMPLETION_INDEX") {
                 let count = count.or_else(|| var("NARRATE_SHARD_COUNT")).ok_or(
                     "JOB_COMPLETION_INDEX is set: give the job's completions with --shard-count N or NARRATE_SHARD_COUNT",
                 )?;
-                Shard { index, count }
+                Shard { index, count }.checked()?
             } else {
                 return Err("--shard auto needs SLURM_ARRAY_TASK_ID (Slurm) or JOB_COMPLETION_INDEX (Kubernetes)".into());
             }
         } else {
             let (k, n) = spec
                 .split_once('/')
-                .ok_or("give the shard as K/N, e.g. 0/4, or auto")?;
+                .ok_or("give the shard as K/N, e.g. 1/4, or auto")?;
+            let k: u64 = k
+                .trim()
+                .parse()
+                .map_err(|_| format!("bad shard number `{k}`"))?;
+            let count: u64 = n
+                .trim()
+                .parse()
+                .map_err(|_| format!("bad shard count `{n}`"))?;
+            if k == 0 || k > count {
+                return Err(format!(
+                    "shard {k}/{count} is out of range: shards count from 1 to {count}"
+                ));
+            }
             Shard {
-                index: k
-                    .trim()
-                    .parse()
-                    .map_err(|_| format!("bad shard index `{k}`"))?,
-                count: n
-                    .trim()
-                    .parse()
-                    .map_err(|_| format!("bad shard count `{n}`"))?,
+                index: k - 1,
+                count,
             }
         };
-        if shard.count == 0 || shard.index >= shard.count {
+        Ok(shard)
+    }
+
+    fn checked(self) -> std::result::Result<Shard, String> {
+        if self.count == 0 || self.index >= self.count {
             return Err(format!(
-                "shard {}/{} is out of range (index from 0 to count-1)",
-                shard.index, shard.count
+                "the scheduler's index {} (from 0) is out of range for {} shards",
+                self.index, self.count
             ));
         }
-        Ok(shard)
+        Ok(self)
+    }
+
+    /// The shard as `K/N`, K from 1.
+    pub fn label(&self) -> String {
+        format!("{}/{}", self.index + 1, self.count)
     }
 
     /// Whether this shard synthesizes the segment with this cache key: the same answer on every machine.
     pub fn owns(&self, cache_key: &str) -> bool {
         u64::from_str_radix(&cache_key[..16], 16).unwrap_or(0) % self.count == self.index
     }
-}
-
-#[derive(Debug, Clone)]
-pub struct Options {
-    pub jobs: usize,
-    pub shard: Option<Shard>,
-    pub join_only: bool,
-    pub retries: u32,
-    pub quiet: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -234,396 +234,101 @@ pub struct Outcome {
     pub error: Option<String>,
 }
 
-struct Slot {
-    job: Option<Job>,
-    outcome: Outcome,
-    remaining: AtomicUsize,
-    started: Instant,
-}
-
-/// Runs a batch. Never fails as a whole for one essay's sake: each essay's result is in its `Outcome`.
-pub fn run(entries: Vec<Entry>, opts: &Options) -> Vec<Outcome> {
+/// Runs a batch: every essay prepared with its own settings (flags over its list entry over the narrate.toml
+/// beside it), one backend instance per backend, then the one scheduler. Never fails as a whole for one essay's
+/// sake: each essay's result is in its `Outcome`. `warn` is told each essay's parse warnings.
+pub fn run(
+    entries: Vec<Entry>,
+    settings: &SettingsArgs,
+    opts: &schedule::Options,
+    quiet: bool,
+    warn: impl Fn(&Path, &[String]),
+) -> Vec<Outcome> {
     let started = Instant::now();
-    let mut backends: HashMap<String, Arc<dyn Backend>> = HashMap::new();
-    let mut slots: Vec<Slot> = entries
-        .into_iter()
-        .map(|entry| {
-            let prepared = Settings::resolve(&entry.args, &entry.essay).and_then(|settings| {
-                let backend = match backends.get(&settings.backend) {
+    let mut backends: HashMap<&'static str, Arc<dyn Backend>> = HashMap::new();
+    let mut outcomes = Vec::new();
+    let mut jobs = Vec::new();
+    let mut index = Vec::new(); // which outcome each job is
+    for entry in entries {
+        let prepared = settings
+            .resolve_with(Some(&entry.essay), entry.layer.clone())
+            .and_then(|settings| {
+                let backend = match backends.get(settings.backend) {
                     Some(b) => b.clone(),
                     None => {
                         let b: Arc<dyn Backend> =
-                            Arc::from(synth::create(&settings.backend, &settings.backends)?);
-                        backends.insert(settings.backend.clone(), b.clone());
+                            Arc::from(synth::create(settings.backend, &settings.backends)?);
+                        backends.insert(settings.backend, b.clone());
                         b
                     }
                 };
                 let job = Job::prepare_with(&entry.essay, settings, backend)?;
+                let warnings: Vec<String> =
+                    job.essay.warnings.iter().map(ToString::to_string).collect();
+                warn(&entry.essay, &warnings);
                 job.prepare_output(&entry.out_dir)?;
                 Ok(job)
             });
-            let mut outcome = Outcome {
-                essay: entry.essay,
-                output: entry.out_dir,
-                status: Status::Failed,
-                seconds: 0.0,
-                duration_seconds: None,
-                chapters: None,
-                segments: 0,
-                synthesized: 0,
-                cached: 0,
-                error: None,
-            };
-            let job = match prepared {
-                Ok(job) => {
-                    outcome.segments = job.plan.segments.len();
-                    Some(job)
-                }
-                Err(e) => {
-                    outcome.error = Some(e.to_string());
-                    None
-                }
-            };
-            Slot {
-                job,
-                outcome,
-                remaining: AtomicUsize::new(0),
-                started,
-            }
-        })
-        .collect();
-
-    // Which segments each essay still needs, and the shared queue of what to synthesize.
-    let mut needed_by: HashMap<String, Vec<usize>> = HashMap::new();
-    let mut queue: Vec<(String, usize)> = Vec::new(); // (cache key, characters)
-    for (i, slot) in slots.iter_mut().enumerate() {
-        let Some(job) = &slot.job else { continue };
-        if opts.shard.is_none() && !opts.join_only && job.up_to_date(&slot.outcome.output) {
-            slot.outcome.status = Status::UpToDate;
-            slot.outcome.cached = job.plan.segments.len();
-            slot.job = None;
-            continue;
-        }
-        let mut missing = 0;
-        for seg in &job.plan.segments {
-            if job.cache.contains(&seg.cache_key) {
-                slot.outcome.cached += 1;
-                continue;
-            }
-            let owners = needed_by.entry(seg.cache_key.clone()).or_default();
-            if !owners.contains(&i) {
-                missing += 1;
-                if owners.is_empty()
-                    && opts.shard.is_none_or(|s| s.owns(&seg.cache_key))
-                    && !opts.join_only
-                {
-                    queue.push((seg.cache_key.clone(), seg.spoken.chars().count()));
-                }
-                owners.push(i);
-            }
-        }
-        slot.remaining.store(missing, Ordering::SeqCst);
-    }
-    queue.sort_by_key(|&(_, chars)| std::cmp::Reverse(chars));
-
-    let jobs = opts.jobs.max(1);
-    let mut failed_backends = Vec::new();
-    for (name, b) in &backends {
-        let used = slots
-            .iter()
-            .any(|s| s.job.as_ref().is_some_and(|j| j.backend.name() == name));
-        if used {
-            match crate::synth::check_renders(b.as_ref()) {
-                Ok(()) => b.prepare(jobs),
-                Err(e) => failed_backends.push((name.clone(), e.to_string())),
-            }
-        }
-    }
-
-    let slots: Vec<Mutex<Slot>> = slots.into_iter().map(Mutex::new).collect();
-    let lock = |i: usize| slots[i].lock().unwrap_or_else(|e| e.into_inner());
-    for (name, reason) in &failed_backends {
-        for i in 0..slots.len() {
-            let mut s = lock(i);
-            if s.job.as_ref().is_some_and(|j| j.backend.name() == name) {
-                s.outcome.error = Some(reason.clone());
-                s.job = None;
-            }
-        }
-    }
-
-    let progress = Progress::new(&slots, &queue, opts.quiet);
-    let gates: HashMap<&str, Gate> = backends
-        .values()
-        .map(|b| {
-            (
-                b.name(),
-                Gate::new(b.max_parallel().map_or(jobs, |cap| cap.min(jobs))),
-            )
-        })
-        .collect();
-    let finish = |i: usize, progress: &Progress| {
-        let mut s = lock(i);
-        let Some(job) = s.job.take() else { return };
-        if opts.shard.is_some() && !opts.join_only {
-            s.outcome.status = Status::Synthesized;
-        } else {
-            let stats = SynthStats {
-                synthesized: s.outcome.synthesized,
-                cached: s.outcome.cached,
-                jobs,
-            };
-            match job.assemble(&s.outcome.output, stats) {
-                Ok(report) => {
-                    s.outcome.status = Status::Done;
-                    s.outcome.duration_seconds = Some(report.manifest.duration_seconds);
-                    s.outcome.chapters = Some(report.manifest.chapters.len());
-                }
-                Err(e) => s.outcome.error = Some(e.to_string()),
-            }
-        }
-        s.outcome.seconds = s.started.elapsed().as_secs_f64();
-        progress.essay_done(i, &s.outcome);
-    };
-
-    let pool = rayon::ThreadPoolBuilder::new().num_threads(jobs).build();
-    let run_all = || {
-        // Essays with nothing left to synthesize are joined at once (in join-only mode, every essay).
-        (0..slots.len()).into_par_iter().for_each(|i| {
-            let ready = {
-                let s = lock(i);
-                s.job.is_some() && (s.remaining.load(Ordering::SeqCst) == 0 || opts.join_only)
-            };
-            if ready {
-                if opts.join_only && lock(i).remaining.load(Ordering::SeqCst) > 0 {
-                    let mut s = lock(i);
-                    let n = s.remaining.load(Ordering::SeqCst);
-                    s.outcome.error = Some(format!(
-                        "{n} segment(s) are not in the cache yet; run every shard before the join step"
-                    ));
-                    s.job = None;
-                    progress.essay_done(i, &s.outcome);
-                } else {
-                    finish(i, &progress);
-                }
-            }
-        });
-        queue.par_iter().with_max_len(1).for_each(|(key, chars)| {
-            let owners = needed_by.get(key).cloned().unwrap_or_default();
-            // The segment, from any essay that needs it and has not failed; none left: skip the work.
-            let found = owners.iter().find_map(|&o| {
-                let s = lock(o);
-                let job = s.job.as_ref()?;
-                let segment = job
-                    .plan
-                    .segments
-                    .iter()
-                    .find(|x| &x.cache_key == key)?
-                    .clone();
-                Some((
-                    segment,
-                    job.backend.clone(),
-                    job.plan.voice.clone(),
-                    job.plan.rate,
-                    job.cache.clone(),
-                ))
-            });
-            let Some((segment, backend, voice, rate, cache)) = found else {
-                return;
-            };
-            let gate = &gates[backend.name()];
-            let result = gate.run(|| {
-                synthesize_one(
-                    backend.as_ref(),
-                    &voice,
-                    rate,
-                    &segment,
-                    &cache,
-                    opts.retries,
-                )
-            });
-            for &o in &owners {
-                let done = {
-                    let mut s = lock(o);
-                    if s.job.is_none() {
-                        continue;
-                    }
-                    match &result {
-                        Ok(()) => {
-                            s.outcome.synthesized += 1;
-                            let left = s.remaining.fetch_sub(1, Ordering::SeqCst) - 1;
-                            progress.segment_done(o, left, if o == owners[0] { *chars } else { 0 });
-                            left == 0
-                        }
-                        Err(e) => {
-                            s.outcome.error = Some(e.to_string());
-                            s.job = None;
-                            s.outcome.seconds = s.started.elapsed().as_secs_f64();
-                            progress.essay_done(o, &s.outcome);
-                            false
-                        }
-                    }
-                };
-                if done {
-                    finish(o, &progress);
-                }
-            }
-        });
-    };
-    match pool {
-        Ok(pool) => pool.install(run_all),
-        Err(_) => run_all(),
-    }
-    // A shard leaves essays with segments for other shards: their share is done, the join step writes them.
-    for i in 0..slots.len() {
-        let mut s = lock(i);
-        if s.job.take().is_some() {
-            s.outcome.status = if opts.shard.is_some() {
-                Status::Synthesized
-            } else {
-                Status::Failed
-            };
-            if s.outcome.status == Status::Failed {
-                s.outcome.error = Some("not all segments were synthesized".into());
-            }
-            s.outcome.seconds = s.started.elapsed().as_secs_f64();
-        }
-    }
-    progress.finish();
-
-    slots
-        .into_iter()
-        .map(|s| s.into_inner().unwrap_or_else(|e| e.into_inner()).outcome)
-        .collect()
-}
-
-/// Progress on stderr: a bar by characters (with ETA from the measured rate) on a terminal; a line per finished
-/// essay otherwise; nothing with `--quiet`.
-struct Progress {
-    multi: indicatif::MultiProgress,
-    bar: indicatif::ProgressBar,
-    /// One line per essay being synthesized (terminal only).
-    essays: Mutex<HashMap<usize, indicatif::ProgressBar>>,
-    names: Vec<String>,
-    tty: bool,
-    lines: bool,
-    finished: AtomicUsize,
-}
-
-impl Progress {
-    fn new(slots: &[Mutex<Slot>], queue: &[(String, usize)], quiet: bool) -> Progress {
-        let chars: usize = queue.iter().map(|(_, c)| c).sum();
-        let tty = !quiet && std::io::stderr().is_terminal();
-        let multi = indicatif::MultiProgress::with_draw_target(if tty {
-            indicatif::ProgressDrawTarget::stderr()
-        } else {
-            indicatif::ProgressDrawTarget::hidden()
-        });
-        let bar = multi.add(
-            indicatif::ProgressBar::new(chars as u64).with_style(
-                indicatif::ProgressStyle::with_template(
-                    "{spinner} {bar:30} {percent}% of {len} characters, {eta} left  {msg}",
-                )
-                .expect("valid template"),
-            ),
-        );
-        let names = slots
-            .iter()
-            .map(|s| {
-                let s = s.lock().unwrap_or_else(|e| e.into_inner());
-                s.outcome
-                    .essay
-                    .file_name()
-                    .unwrap_or_default()
-                    .to_string_lossy()
-                    .into_owned()
-            })
-            .collect();
-        Progress {
-            multi,
-            bar,
-            essays: Mutex::new(HashMap::new()),
-            names,
-            tty,
-            lines: !quiet && !tty,
-            finished: AtomicUsize::new(0),
-        }
-    }
-
-    /// A segment of `essay` (which has `left` still to do) was synthesized.
-    fn segment_done(&self, essay: usize, left: usize, chars: usize) {
-        self.bar.inc(chars as u64);
-        if !self.tty {
-            return;
-        }
-        let mut bars = self.essays.lock().unwrap_or_else(|e| e.into_inner());
-        let bar = bars.entry(essay).or_insert_with(|| {
-            self.multi.add(
-                indicatif::ProgressBar::new_spinner().with_style(
-                    indicatif::ProgressStyle::with_template("  {spinner} {msg}")
-                        .expect("valid template"),
-                ),
-            )
-        });
-        bar.set_message(format!("{}: {left} segments to go", self.names[essay]));
-        bar.tick();
-    }
-
-    fn essay_done(&self, essay: usize, o: &Outcome) {
-        if let Some(bar) = self
-            .essays
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .remove(&essay)
-        {
-            bar.finish_and_clear();
-        }
-        let n = self.finished.fetch_add(1, Ordering::SeqCst) + 1;
-        let what = match (&o.error, o.status) {
-            (Some(e), _) => format!("failed: {e}"),
-            (None, Status::Synthesized) => "segments synthesized".into(),
-            (None, _) => "done".into(),
+        let mut outcome = Outcome {
+            essay: entry.essay,
+            output: entry.out_dir.clone(),
+            status: Status::Failed,
+            seconds: 0.0,
+            duration_seconds: None,
+            chapters: None,
+            segments: 0,
+            synthesized: 0,
+            cached: 0,
+            error: None,
         };
-        let line = format!("[{n}/{}] {}: {what}", self.names.len(), o.essay.display());
-        if self.lines {
-            eprintln!("{line}");
-        } else {
-            self.bar.set_message(line);
+        match prepared {
+            Ok(job) => {
+                outcome.segments = job.plan.segments.len();
+                if opts.shard.is_none() && !opts.join_only && job.up_to_date(&entry.out_dir) {
+                    outcome.status = Status::UpToDate;
+                    outcome.cached = outcome.segments;
+                } else {
+                    index.push(outcomes.len());
+                    jobs.push((job, entry.out_dir));
+                }
+            }
+            Err(e) => outcome.error = Some(e.to_string()),
         }
+        outcomes.push(outcome);
     }
-
-    fn finish(&self) {
-        self.bar.finish_and_clear();
-        let _ = self.multi.clear();
-    }
-}
-
-/// Caps how many requests one backend gets at once (`Backend::max_parallel`) inside the shared pool.
-struct Gate {
-    free: Mutex<usize>,
-    freed: std::sync::Condvar,
-}
-
-impl Gate {
-    fn new(capacity: usize) -> Gate {
-        Gate {
-            free: Mutex::new(capacity.max(1)),
-            freed: std::sync::Condvar::new(),
+    let names: Vec<String> = index
+        .iter()
+        .map(|&i| {
+            outcomes[i]
+                .essay
+                .file_name()
+                .unwrap_or_default()
+                .to_string_lossy()
+                .into_owned()
+        })
+        .collect();
+    let progress = schedule::Progress::new(&names, quiet, true);
+    let results = schedule::run(jobs, opts, &progress);
+    for (&i, result) in index.iter().zip(results) {
+        let o = &mut outcomes[i];
+        match result {
+            Ok(Produced::Written(report)) => {
+                o.status = Status::Done;
+                o.synthesized = report.stats.synthesized;
+                o.cached = report.stats.cached;
+                o.duration_seconds = Some(report.manifest.duration_seconds);
+                o.chapters = Some(report.manifest.chapters.len());
+            }
+            Ok(Produced::Synthesized(stats)) => {
+                o.status = Status::Synthesized;
+                o.synthesized = stats.synthesized;
+                o.cached = stats.cached;
+            }
+            Err(e) => o.error = Some(e.to_string()),
         }
+        o.seconds = started.elapsed().as_secs_f64();
     }
-
-    fn run<T>(&self, f: impl FnOnce() -> T) -> T {
-        let mut free = self.free.lock().unwrap_or_else(|e| e.into_inner());
-        while *free == 0 {
-            free = self.freed.wait(free).unwrap_or_else(|e| e.into_inner());
-        }
-        *free -= 1;
-        drop(free);
-        let out = f();
-        *self.free.lock().unwrap_or_else(|e| e.into_inner()) += 1;
-        self.freed.notify_one();
-        out
-    }
+    outcomes
 }
 
 #[cfg(test)]
@@ -632,8 +337,11 @@ mod tests {
 
     #[test]
     fn shards_split_keys_the_same_way_everywhere() {
-        let s = Shard::parse("1/3", None).unwrap();
+        let s = Shard::parse("2/3", None).unwrap();
         assert_eq!(s, Shard { index: 1, count: 3 });
+        assert_eq!(s.label(), "2/3");
+        assert!(Shard::parse("3/3", None).is_ok());
+        assert!(Shard::parse("0/3", None).is_err());
         let keys: Vec<String> = (0..300)
             .map(|i| blake3::hash(&[i as u8, 7]).to_hex().to_string())
             .collect();
@@ -651,7 +359,7 @@ mod tests {
         );
         let mine = keys.iter().filter(|k| s.owns(k)).count();
         assert!(mine > 60 && mine < 140, "{mine}");
-        assert!(Shard::parse("3/3", None).is_err());
+        assert!(Shard::parse("4/3", None).is_err());
         assert!(Shard::parse("x", None).is_err());
     }
 }

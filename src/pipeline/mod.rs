@@ -1,10 +1,10 @@
-//! The pipeline from essay file to finished edition: plan, synthesize in parallel, join, write the manifest.
+//! From essay file to finished edition, one path for every command: `Job::prepare` loads and plans an essay,
+//! `schedule::run` synthesizes what any number of jobs miss (a build is a batch of one), and `Job::assemble`
+//! derives the whole edition from the plan and the cache: join, master, exports, compressed editions, manifest and
+//! the closing check. `regen` is a build with other takes; nothing else writes an edition.
 
 pub mod batch;
-pub mod cache;
-pub mod plan;
-pub mod run;
-pub mod takes;
+pub mod schedule;
 
 use std::io::BufWriter;
 use std::path::{Path, PathBuf};
@@ -13,20 +13,20 @@ use std::sync::Arc;
 use crate::atomic;
 use crate::audio::join::{self, Piece};
 use crate::audio::master::{self, Preset};
+use crate::cache::Cache;
 use crate::error::{Error, Result};
 use crate::essay::lexicon::Lexicon;
 use crate::essay::normalize::Normalizer;
 use crate::essay::{self, Essay};
 use crate::export::wav_cue;
 use crate::manifest::Manifest;
+use crate::plan::takes::{self, Takes};
+use crate::plan::{self, Plan, PlanInputs};
 use crate::settings::Settings;
 use crate::synth::{self, Backend};
 use crate::timeline::Timeline;
 
-use cache::Cache;
-use plan::{Plan, PlanInputs};
-use run::SynthStats;
-use takes::Takes;
+pub use schedule::SynthStats;
 
 /// An essay loaded and planned, ready to produce.
 pub struct Job {
@@ -50,8 +50,9 @@ pub struct Report {
     pub manifest_path: PathBuf,
     pub manifest: Manifest,
     pub stats: SynthStats,
-    pub timeline: Timeline,
     pub warnings: Vec<String>,
+    /// The closing check of the written edition (the same as `narrate check`).
+    pub check: crate::check::Report,
 }
 
 impl Job {
@@ -133,8 +134,14 @@ impl Job {
         }
     }
 
-    /// Plans again (after the takes changed).
-    pub fn replan(&mut self) {
+    /// The same job with other takes (a regen is a build with these takes).
+    pub fn with_takes(mut self, takes: Takes) -> Job {
+        self.takes = takes;
+        self.replan();
+        self
+    }
+
+    fn replan(&mut self) {
         let author = self
             .settings
             .author
@@ -189,18 +196,81 @@ impl Job {
         Ok(())
     }
 
-    /// Synthesizes what is missing, joins the edition into `dir/<stem>.wav` with chapter chunks and writes
-    /// `dir/<stem>.json`. Both files are replaced atomically.
-    pub fn produce(&self, dir: &Path, quiet: bool) -> Result<Report> {
+    /// Synthesizes what is missing (through the one scheduler, as a batch of one) and writes the edition.
+    pub fn produce(self, dir: &Path, quiet: bool) -> Result<Report> {
         self.prepare_output(dir)?;
-        let stats = run::synthesize(
-            &self.plan,
-            self.backend.as_ref(),
-            &self.cache,
-            self.settings.jobs,
-            quiet,
-        )?;
-        self.assemble(dir, stats)
+        let options = schedule::Options {
+            jobs: self.settings.jobs,
+            retries: self.settings.retries,
+            shard: None,
+            join_only: false,
+            synthesize_only: false,
+        };
+        let progress = schedule::Progress::new(&[self.stem()], quiet, false);
+        let mut results = schedule::run(vec![(self, dir.to_owned())], &options, &progress);
+        match results.pop() {
+            Some(Ok(schedule::Produced::Written(report))) => Ok(*report),
+            Some(Err(e)) => Err(e),
+            _ => Err(Error::Invalid("the edition was not written".into())),
+        }
+    }
+
+    /// Synthesizes what the cache lacks of this plan (through the one scheduler) and writes no edition.
+    pub fn synthesize(self, quiet: bool) -> Result<SynthStats> {
+        let options = schedule::Options {
+            jobs: self.settings.jobs,
+            retries: self.settings.retries,
+            shard: None,
+            join_only: false,
+            synthesize_only: true,
+        };
+        let progress = schedule::Progress::new(&[self.stem()], quiet, false);
+        let dir = PathBuf::from(".");
+        match schedule::run(vec![(self, dir)], &options, &progress).pop() {
+            Some(Ok(schedule::Produced::Synthesized(stats))) => Ok(stats),
+            Some(Err(e)) => Err(e),
+            _ => Err(Error::Invalid("the segments were not synthesized".into())),
+        }
+    }
+
+    /// The settings that shape this edition, as `narrate.toml` keys: the manifest keeps them, so `regen` redoes
+    /// the edition as it was built.
+    pub fn recorded_settings(&self) -> serde_json::Value {
+        let s = &self.settings;
+        let p = s.pauses;
+        serde_json::json!({
+            "backend": self.backend.name(),
+            "voice": self.voice,
+            "rate": s.rate,
+            "chapters": s.chapters.name(),
+            "max_chars": s.max_chars,
+            "pause": format!("sentence={}ms,paragraph={}ms,section={}ms", p.sentence_ms, p.paragraph_ms, p.section_ms),
+            "normalize": s.normalize,
+            "format": s.formats.iter().map(|f| f.name()).collect::<Vec<_>>(),
+            "sample_rate": s.sample_rate,
+            "master": s.master.name(),
+            "export": s.exports.iter().map(|e| e.name()).collect::<Vec<_>>(),
+            "author": s.author,
+        })
+    }
+
+    /// Every file the edition is made of: the WAV, the manifest, the exports and compressed editions.
+    pub fn outputs(&self, dir: &Path) -> Vec<PathBuf> {
+        let stem = self.stem();
+        let mut files = vec![dir.join(format!("{stem}.wav")), self.manifest_path(dir)];
+        files.extend(
+            self.settings
+                .exports
+                .iter()
+                .map(|e| dir.join(format!("{stem}{}", e.suffix()))),
+        );
+        files.extend(
+            self.settings
+                .formats
+                .iter()
+                .map(|f| dir.join(format!("{stem}.{}", f.extension()))),
+        );
+        files
     }
 
     /// A hash of everything that shapes the joined edition (segment audio, pauses, chapters, tags): an output
@@ -218,10 +288,13 @@ impl Job {
             .iter()
             .map(|c| c.title.as_str())
             .collect();
+        let exports: Vec<&str> = self.settings.exports.iter().map(|e| e.name()).collect();
         let json = serde_json::to_vec(&(
             crate::manifest::VERSION,
             self.settings.master,
             self.settings.sample_rate,
+            &self.settings.formats,
+            exports,
             &self.plan.title,
             &self.plan.author,
             titles,
@@ -231,11 +304,11 @@ impl Job {
         blake3::hash(&json).to_hex()[..32].to_string()
     }
 
-    /// Whether `dir` already holds this plan's edition (its manifest has the same plan key and its WAV exists).
+    /// Whether `dir` already holds this plan's edition: its manifest has the same plan key and every output file
+    /// is there. An up-to-date edition is left alone (nothing joined, mastered, encoded or rewritten).
     pub fn up_to_date(&self, dir: &Path) -> bool {
-        let wav = dir.join(format!("{}.wav", self.stem()));
         matches!(Manifest::load(&self.manifest_path(dir)), Ok(Some(m)) if m.plan_key == self.plan_key())
-            && wav.is_file()
+            && self.outputs(dir).iter().all(|f| f.is_file())
     }
 
     /// Joins the edition from the cache (every segment must be there) and writes the WAV and manifest.
@@ -322,19 +395,21 @@ impl Job {
         );
         manifest.plan_key = self.plan_key();
         manifest.loudness = mastered;
+        manifest.settings = self.recorded_settings();
         crate::export::write_all(&manifest, dir, &stem, &self.settings.exports)?;
-        crate::audio::encode::encode(&wav, &manifest, &self.settings.formats)?;
+        crate::export::encode::encode(&wav, &manifest, &self.settings.formats)?;
         let manifest_path = self.manifest_path(dir);
         atomic::write_bytes(&manifest_path, manifest.to_json().as_bytes())
             .map_err(out_err(&manifest_path))?;
+        let check = crate::check::check(&wav)?;
 
         Ok(Report {
             wav,
             manifest_path,
             manifest,
             stats,
-            timeline: joined.timeline,
             warnings: joined.warnings,
+            check,
         })
     }
 }

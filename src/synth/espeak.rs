@@ -4,7 +4,7 @@ use std::io::Write;
 use std::process::{Command, Stdio};
 use std::sync::OnceLock;
 
-use super::{Audio, Backend, SpeechRequest, VoiceInfo};
+use super::{Audio, Backend, SpeechRequest, SynthError, VoiceInfo};
 use crate::error::{Error, Result};
 
 const PROGRAM: &str = "espeak-ng";
@@ -84,7 +84,7 @@ impl Backend for Espeak {
     fn fingerprint(&self, voice: &str) -> Result<String> {
         Ok(format!("{} voice={voice}", self.version()?))
     }
-    fn synthesize(&self, request: &SpeechRequest) -> std::result::Result<Audio, String> {
+    fn synthesize(&self, request: &SpeechRequest) -> std::result::Result<Audio, SynthError> {
         let out = tempfile::Builder::new()
             .prefix("narrate-espeak-")
             .suffix(".wav")
@@ -118,11 +118,11 @@ impl Backend for Espeak {
             .map_err(|e| format!("espeak-ng did not finish: {e}"))?;
         if !status.status.success() {
             let err = String::from_utf8_lossy(&status.stderr);
-            return Err(format!(
+            return Err(SynthError::permanent(format!(
                 "espeak-ng exited with {}: {}",
                 status.status,
                 err.lines().next().unwrap_or("no message")
-            ));
+            )));
         }
         // espeak-ng exits 0 even for an unknown voice, writing nothing useful; report what it said.
         let audio = crate::audio::wav::read(out.path()).map_err(|e| {
@@ -133,10 +133,10 @@ impl Backend for Espeak {
             }
         })?;
         if audio.samples.is_empty() {
-            return Err(format!(
+            return Err(SynthError::permanent(format!(
                 "espeak-ng produced no audio for voice `{}`; run `narrate voices` to list voices",
                 request.voice
-            ));
+            )));
         }
         Ok(audio)
     }

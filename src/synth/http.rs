@@ -8,14 +8,11 @@
 use std::net::{TcpStream, ToSocketAddrs};
 use std::time::Duration;
 
-use serde::Deserialize;
-
-use super::{Audio, Backend, SpeechRequest, VoiceInfo};
+use super::{Audio, Backend, SpeechRequest, SynthError, VoiceInfo};
 use crate::error::{Error, Result};
 
-/// The `[http]` table of `narrate.toml`; `--http-url` and `--http-model` override its first two keys.
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
+/// The http backend's settings (`[http]` in narrate.toml, `--http-*` flags), resolved.
+#[derive(Debug, Clone)]
 pub struct Config {
     /// Base URL: the server answers at `{url}/v1/audio/speech`.
     pub url: Option<String>,
@@ -24,24 +21,40 @@ pub struct Config {
     /// The environment variable holding the API key [default: NARRATE_HTTP_API_KEY].
     pub api_key_env: Option<String>,
     /// `wav` (default) or `pcm` (raw 16-bit little-endian mono at `pcm_rate`).
-    pub format: Option<ResponseFormat>,
-    /// Sample rate of `pcm` answers [default: 24000, OpenAI's].
-    pub pcm_rate: Option<u32>,
-    /// Longest wait for one answer, e.g. `90s` [default: 120s].
-    pub timeout: Option<String>,
-    /// Most requests in flight at once [default: 4].
-    pub concurrency: Option<u32>,
-    /// Tries after a transient fault, per request [default: 4].
-    pub retries: Option<u32>,
+    pub format: ResponseFormat,
+    /// Sample rate of `pcm` answers.
+    pub pcm_rate: u32,
+    /// Longest wait for one answer.
+    pub timeout: Duration,
+    /// Most requests in flight at once.
+    pub concurrency: usize,
 }
 
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "lowercase")]
+impl Default for Config {
+    fn default() -> Config {
+        Config {
+            url: None,
+            model: None,
+            api_key_env: None,
+            format: ResponseFormat::Wav,
+            pcm_rate: 24_000,
+            timeout: Duration::from_secs(120),
+            concurrency: 4,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
 pub enum ResponseFormat {
     #[default]
     Wav,
     Pcm,
 }
+
+crate::values::named_enum!(ResponseFormat, "response format", [
+    ResponseFormat::Wav => "wav",
+    ResponseFormat::Pcm => "pcm",
+]);
 
 const DEFAULT_MODEL: &str = "tts-1";
 const DEFAULT_KEY_ENV: &str = "NARRATE_HTTP_API_KEY";
@@ -51,16 +64,11 @@ pub const DEFAULT_VOICE: &str = "default";
 pub const WPM_AT_SPEED_1: f64 = 175.0;
 /// A new take asks for a slightly different speed, the one thing every OpenAI-shaped server varies.
 const TAKE_SPEED: [f64; 6] = [1.0, 0.96, 1.04, 0.92, 1.08, 1.0];
-/// The longest `Retry-After` honoured; a server asking for more fails the segment instead of stalling the run.
-const MAX_RETRY_AFTER: Duration = Duration::from_secs(120);
-const BACKOFF_BASE: Duration = Duration::from_millis(250);
-const BACKOFF_CAP: Duration = Duration::from_secs(20);
 const MAX_AUDIO_BYTES: u64 = 256 << 20;
 
 pub struct Http {
     config: Config,
     agent: ureq::Agent,
-    timeout: std::result::Result<Duration, String>,
     endpoint: std::result::Result<Endpoint, String>,
 }
 
@@ -110,15 +118,9 @@ impl Endpoint {
 
 impl Http {
     pub fn new(config: Config) -> Http {
-        let timeout = match config.timeout.as_deref() {
-            None => Ok(Duration::from_secs(120)),
-            Some(t) => crate::settings::parse_duration(t)
-                .map(|ms| Duration::from_millis(u64::from(ms.max(1))))
-                .map_err(|e| format!("[http] timeout: {e}")),
-        };
         let agent = ureq::Agent::config_builder()
             .http_status_as_error(false)
-            .timeout_global(timeout.clone().ok())
+            .timeout_global(Some(config.timeout))
             .user_agent(concat!("narrate/", env!("CARGO_PKG_VERSION")))
             .build()
             .into();
@@ -126,7 +128,6 @@ impl Http {
             endpoint: Endpoint::parse(config.url.as_deref()),
             config,
             agent,
-            timeout,
         }
     }
 
@@ -157,7 +158,7 @@ impl Http {
     }
 
     fn format(&self) -> ResponseFormat {
-        self.config.format.unwrap_or_default()
+        self.config.format
     }
 
     /// One request, no retries.
@@ -236,7 +237,7 @@ impl Http {
                     .map_err(|e| format!("the server's WAV cannot be read: {e}"))
             }
             ResponseFormat::Pcm => Ok(Audio {
-                sample_rate: self.config.pcm_rate.unwrap_or(24_000),
+                sample_rate: self.config.pcm_rate,
                 samples: bytes
                     .chunks_exact(2)
                     .map(|b| i16::from_le_bytes([b[0], b[1]]))
@@ -303,17 +304,6 @@ fn error_detail(bytes: &[u8]) -> String {
     format!(": {short}")
 }
 
-/// The wait before try number `attempt` (from 1): exponential with full jitter, or what the server asked for.
-fn backoff(attempt: u32, retry_after: Option<Duration>) -> Duration {
-    if let Some(wait) = retry_after {
-        return wait;
-    }
-    let ceiling = BACKOFF_BASE
-        .saturating_mul(1 << attempt.min(10))
-        .min(BACKOFF_CAP);
-    ceiling.mul_f64(0.5 + fastrand::f64() / 2.0)
-}
-
 impl Backend for Http {
     fn name(&self) -> &'static str {
         "http"
@@ -323,7 +313,6 @@ impl Backend for Http {
     }
     fn check(&self) -> Result<()> {
         let endpoint = self.endpoint()?;
-        self.timeout.clone().map_err(Self::unavailable)?;
         // Connect once, so a server that is not running is one clear error rather than a failure per segment.
         let addrs: Vec<_> = endpoint
             .address
@@ -399,19 +388,21 @@ impl Backend for Http {
     fn fingerprint(&self, voice: &str) -> Result<String> {
         // Credentials in the URL are not part of what the audio sounds like.
         Ok(format!(
-            "http {} model={} voice={voice} format={:?}",
+            "http {} model={} voice={voice} format={}",
             self.endpoint()?.shown,
             self.model(),
             self.format()
         ))
     }
     fn max_parallel(&self) -> Option<usize> {
-        Some(self.config.concurrency.unwrap_or(4).max(1) as usize)
+        Some(self.config.concurrency.max(1))
     }
-    fn synthesize(&self, request: &SpeechRequest) -> std::result::Result<Audio, String> {
+    fn synthesize(&self, request: &SpeechRequest) -> std::result::Result<Audio, SynthError> {
         let url = format!(
             "{}/v1/audio/speech",
-            self.endpoint().map_err(|e| e.to_string())?.base
+            self.endpoint()
+                .map_err(|e| SynthError::permanent(e.to_string()))?
+                .base
         );
         let take_speed = TAKE_SPEED[(request.take.max(1) as usize - 1) % TAKE_SPEED.len()];
         let speed = request
@@ -422,55 +413,23 @@ impl Backend for Http {
             "model": self.model(),
             "voice": request.voice,
             "input": request.text,
-            "response_format": match self.format() { ResponseFormat::Wav => "wav", ResponseFormat::Pcm => "pcm" },
+            "response_format": self.format().name(),
         });
         if speed != 1.0 {
             body["speed"] = serde_json::json!((speed * 1000.0).round() / 1000.0);
         }
-        let retries = self.config.retries.unwrap_or(4);
-        let mut attempt = 0;
-        loop {
-            match self.attempt(&url, &body) {
-                Ok(audio) => return Ok(audio),
-                Err(fault) if !fault.transient => return Err(fault.message),
-                Err(fault) if attempt >= retries => {
-                    return Err(format!("{} (tried {} times)", fault.message, attempt + 1))
-                }
-                Err(fault) if fault.retry_after.is_some_and(|w| w > MAX_RETRY_AFTER) => {
-                    return Err(format!(
-                        "{}; it asks to wait {} s, longer than narrate waits",
-                        fault.message,
-                        fault.retry_after.unwrap_or_default().as_secs()
-                    ))
-                }
-                Err(fault) => {
-                    attempt += 1;
-                    std::thread::sleep(backoff(attempt, fault.retry_after));
-                }
-            }
-        }
+        // One request: retries are the scheduler's (one policy for every backend), told by the error's kind.
+        self.attempt(&url, &body).map_err(|f| SynthError {
+            message: f.message,
+            transient: f.transient,
+            retry_after: f.retry_after,
+        })
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn backoff_grows_with_jitter_and_honours_retry_after() {
-        for attempt in 1..8 {
-            let ceiling = BACKOFF_BASE.saturating_mul(1 << attempt).min(BACKOFF_CAP);
-            let wait = backoff(attempt, None);
-            assert!(
-                wait >= ceiling / 2 && wait <= ceiling,
-                "{attempt}: {wait:?}"
-            );
-        }
-        assert_eq!(
-            backoff(1, Some(Duration::from_secs(3))),
-            Duration::from_secs(3)
-        );
-    }
 
     #[test]
     fn error_bodies_become_one_line() {

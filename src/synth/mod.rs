@@ -9,7 +9,9 @@ pub mod registry;
 pub mod system;
 pub mod tone;
 
-pub use registry::{create, BACKENDS};
+pub use registry::{create, BackendName, BACKENDS};
+
+pub use crate::audio::Audio;
 
 /// Settings of the backends that need more than a voice (from `narrate.toml` and flags).
 #[derive(Debug, Clone, Default)]
@@ -28,19 +30,6 @@ pub fn check_renders(backend: &dyn Backend) -> crate::Result<()> {
         });
     }
     backend.check()
-}
-
-/// Mono 16-bit audio at a given sample rate.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Audio {
-    pub sample_rate: u32,
-    pub samples: Vec<i16>,
-}
-
-impl Audio {
-    pub fn seconds(&self) -> f64 {
-        self.samples.len() as f64 / self.sample_rate as f64
-    }
 }
 
 /// One thing to say.
@@ -94,6 +83,56 @@ pub trait Backend: Send + Sync {
     fn max_parallel(&self) -> Option<usize> {
         None
     }
-    /// Synthesizes one request. The error is a one-line reason; the caller adds the segment.
-    fn synthesize(&self, request: &SpeechRequest) -> Result<Audio, String>;
+    /// Synthesizes one request. The error says why and whether trying again can help; the caller adds the
+    /// segment and decides about retries (one policy for every backend: `pipeline::schedule`).
+    fn synthesize(&self, request: &SpeechRequest) -> Result<Audio, SynthError>;
+}
+
+/// Why a backend could not synthesize a request, and whether trying again can help.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SynthError {
+    /// One line: what went wrong.
+    pub message: String,
+    /// Whether the same request may succeed later (timeouts, a busy or restarting server).
+    pub transient: bool,
+    /// How long the backend asked to wait before trying again (an HTTP `Retry-After`).
+    pub retry_after: Option<std::time::Duration>,
+}
+
+impl SynthError {
+    /// A failure that the same request will meet again (bad voice, bad answer, engine error).
+    pub fn permanent(message: impl Into<String>) -> SynthError {
+        SynthError {
+            message: message.into(),
+            transient: false,
+            retry_after: None,
+        }
+    }
+
+    /// A failure that may pass: try again after a while (or after `retry_after`).
+    pub fn transient(message: impl Into<String>, retry_after: Option<std::time::Duration>) -> SynthError {
+        SynthError {
+            message: message.into(),
+            transient: true,
+            retry_after,
+        }
+    }
+}
+
+impl From<String> for SynthError {
+    fn from(message: String) -> SynthError {
+        SynthError::permanent(message)
+    }
+}
+
+impl From<&str> for SynthError {
+    fn from(message: &str) -> SynthError {
+        SynthError::permanent(message)
+    }
+}
+
+impl std::fmt::Display for SynthError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
 }

@@ -26,6 +26,31 @@ pub fn create(name: &str, config: &BackendConfig) -> Result<Box<dyn Backend>> {
         .ok_or_else(|| Error::UnknownBackend { name: name.into() })
 }
 
+/// A backend's name, checked against the registry when parsed (from a flag or a settings file).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BackendName(pub &'static str);
+
+impl std::str::FromStr for BackendName {
+    type Err = String;
+    fn from_str(s: &str) -> std::result::Result<Self, String> {
+        BACKENDS
+            .iter()
+            .find(|(n, _)| *n == s.trim())
+            .map(|(n, _)| BackendName(n))
+            .ok_or_else(|| {
+                let names: Vec<&str> = BACKENDS.iter().map(|(n, _)| *n).collect();
+                format!("unknown backend `{s}`; choose from {}", names.join(", "))
+            })
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for BackendName {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        let s = <String as serde::Deserialize>::deserialize(d)?;
+        s.parse().map_err(serde::de::Error::custom)
+    }
+}
+
 /// Backends a build uses when none is chosen, best first: the first one installed here wins.
 const PREFERRED: &[&str] = &["piper", "espeak"];
 

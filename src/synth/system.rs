@@ -6,7 +6,7 @@
 
 use std::time::{Duration, Instant};
 
-use super::{Audio, Backend, SpeechRequest, VoiceInfo};
+use super::{Audio, Backend, SpeechRequest, SynthError, VoiceInfo};
 use crate::error::{Error, Result};
 
 pub struct System;
@@ -150,7 +150,7 @@ impl Backend for System {
     fn fingerprint(&self, voice: &str) -> Result<String> {
         Ok(format!("speech-dispatcher voice={voice}"))
     }
-    fn synthesize(&self, _request: &SpeechRequest) -> std::result::Result<Audio, String> {
+    fn synthesize(&self, _request: &SpeechRequest) -> std::result::Result<Audio, SynthError> {
         Err(NO_RENDER.into())
     }
 }

@@ -2,7 +2,7 @@
 //!
 //! It exists so tests and benchmarks of the pipeline run fast and repeatably; it is never a narration voice.
 
-use super::{Audio, Backend, SpeechRequest, VoiceInfo};
+use super::{Audio, Backend, SpeechRequest, SynthError, VoiceInfo};
 
 pub struct Tone;
 
@@ -49,7 +49,7 @@ impl Backend for Tone {
         }
         Ok(format!("tone-1 {voice} {MS_PER_CHAR}ms/char"))
     }
-    fn synthesize(&self, request: &SpeechRequest) -> Result<Audio, String> {
+    fn synthesize(&self, request: &SpeechRequest) -> std::result::Result<Audio, SynthError> {
         let chars = request.text.chars().filter(|c| !c.is_whitespace()).count() as u32;
         if chars == 0 {
             return Err("nothing to say".into());

@@ -162,7 +162,7 @@ fn three_shards_and_a_join_step_give_the_same_bytes_as_one_process() {
     let (code, single, _) = batch(&env, &["in", "-o", "single", "--cache", "single-cache"]);
     assert_eq!(code, 0);
 
-    let shards: Vec<std::process::Child> = (0..3)
+    let shards: Vec<std::process::Child> = (1..=3)
         .map(|k| {
             env.std_cmd()
                 .args(["batch", "in", "-o", "out", "--shard", &format!("{k}/3")])
@@ -176,7 +176,7 @@ fn three_shards_and_a_join_step_give_the_same_bytes_as_one_process() {
         assert!(s.wait().unwrap().success());
     }
     let mut synthesized = 0;
-    for k in 0..3 {
+    for k in 1..=3 {
         let r = read_json(env.path(&format!("out/batch-report-shard-{k}-of-3.json")));
         assert!(r["essays"]
             .as_array()
@@ -198,7 +198,7 @@ fn three_shards_and_a_join_step_give_the_same_bytes_as_one_process() {
 fn the_join_step_refuses_to_join_before_every_shard_ran() {
     let env = Env::new();
     essays(&env, "in", 4);
-    let (code, _, _) = batch(&env, &["in", "-o", "out", "--shard", "0/2"]);
+    let (code, _, _) = batch(&env, &["in", "-o", "out", "--shard", "1/2"]);
     assert_eq!(code, 0);
     let (code, report, _) = batch(&env, &["in", "-o", "out", "--join-only"]);
     assert_eq!(code, 1);
@@ -234,12 +234,12 @@ fn shard_auto_reads_slurm_and_kubernetes_variables() {
         "{}",
         String::from_utf8_lossy(&slurm.stderr)
     );
-    assert!(env.path("out/batch-report-shard-1-of-3.json").is_file());
+    assert!(env.path("out/batch-report-shard-2-of-3.json").is_file());
     let k8s = run(&[("JOB_COMPLETION_INDEX", "2")], &["--shard-count", "4"]);
     assert!(k8s.status.success());
-    assert!(env.path("out/batch-report-shard-2-of-4.json").is_file());
+    assert!(env.path("out/batch-report-shard-3-of-4.json").is_file());
     let missing = run(&[("JOB_COMPLETION_INDEX", "2")], &[]);
-    assert_eq!(missing.status.code(), Some(1));
+    assert_eq!(missing.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&missing.stderr).contains("--shard-count"));
     let nothing = run(&[], &[]);
     assert!(String::from_utf8_lossy(&nothing.stderr).contains("SLURM_ARRAY_TASK_ID"));

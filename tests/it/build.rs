@@ -216,7 +216,7 @@ fn pauses_and_settings_file_are_honoured() {
         .assert()
         .failure()
         .stderr(predicates::str::contains(
-            "narrate.toml: bad settings file: unknown field `pause_sectoin`",
+            "narrate.toml:1: bad settings file: unknown field `pause_sectoin`",
         ));
 }
 
@@ -232,7 +232,8 @@ fn cache_location_follows_flag_env_and_xdg() {
         .assert()
         .success();
     assert!(env.path("xdg/narrate/segments").is_dir());
-    env.build(&essay, &["--cache", "flagged"]);
+    // Another output folder: the first edition is up to date and would be left alone.
+    env.build(&essay, &["--cache", "flagged", "-o", "flagged-out"]);
     assert!(env.path("flagged/segments").is_dir());
     assert!(
         !env.cache.join("segments").exists(),

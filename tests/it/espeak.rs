@@ -88,7 +88,7 @@ fn espeak_takes_differ_and_voices_are_listed() {
             "bad",
         ])
         .assert()
-        .code(1);
+        .code(2);
     let stderr = String::from_utf8_lossy(&err.get_output().stderr).to_string();
     assert!(
         stderr.starts_with("error: ") && stderr.contains("segment") && stderr.contains("espeak"),

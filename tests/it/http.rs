@@ -10,7 +10,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use narrate::synth::Backend;
+use narrate::testing::Backend;
 
 use crate::support::*;
 
@@ -211,10 +211,10 @@ fn serve_refuses_bad_requests_with_proper_status_codes() {
 
     let (status, content_type, body) = post(url, Some(token), ok);
     assert_eq!((status, content_type.as_str()), (200, "audio/wav"));
-    let audio = narrate::audio::wav::read_bytes(body).unwrap();
+    let audio = narrate::testing::read_bytes(body).unwrap();
     assert_eq!(audio.sample_rate, 22_050);
-    let expected = narrate::synth::tone::Tone
-        .synthesize(&narrate::synth::SpeechRequest {
+    let expected = narrate::testing::tone()
+        .synthesize(&narrate::testing::SpeechRequest {
             text: "A short test line.",
             voice: "sine",
             rate: None,
@@ -321,7 +321,7 @@ fn five_hundred_requests_eight_at_a_time_all_succeed() {
                     let (status, content_type, bytes) = post(&url, None, &body);
                     let good = status == 200
                         && content_type == "audio/wav"
-                        && narrate::audio::wav::read_bytes(bytes).is_ok_and(|a| a.seconds() > 0.5);
+                        && narrate::testing::read_bytes(bytes).is_ok_and(|a| a.seconds() > 0.5);
                     if !good {
                         failures.lock().unwrap().push((input, status));
                     }
@@ -427,8 +427,8 @@ fn answer(
         stream.write_all(body)
     };
     let audio = || {
-        let audio = narrate::synth::tone::Tone
-            .synthesize(&narrate::synth::SpeechRequest {
+        let audio = narrate::testing::tone()
+            .synthesize(&narrate::testing::SpeechRequest {
                 text: &input,
                 voice: "sine",
                 rate: None,
@@ -436,7 +436,7 @@ fn answer(
             })
             .unwrap();
         let mut bytes = std::io::Cursor::new(Vec::new());
-        narrate::audio::wav::write_to(&mut bytes, &audio).unwrap();
+        narrate::testing::write_to(&mut bytes, &audio).unwrap();
         bytes.into_inner()
     };
     match script(&input, attempt) {
@@ -480,10 +480,11 @@ Nobody hurries here.\n";
 
 /// A narrate.toml for the http backend (the tests' NARRATE_BACKEND=tone still wins, so commands pass
 /// `--backend http`).
-fn settings(env: &Env, url: &str, extra: &str) {
+/// Writes narrate.toml: `top` keys, then `[http]` with the server's url and `http` keys.
+fn settings(env: &Env, url: &str, top: &str, http: &str) {
     std::fs::write(
         env.path("narrate.toml"),
-        format!("[http]\nurl = \"{url}\"\n{extra}"),
+        format!("{top}[http]\nurl = \"{url}\"\n{http}"),
     )
     .unwrap();
 }
@@ -505,7 +506,7 @@ fn transient_faults_are_retried_until_the_build_succeeds() {
     let env = Env::new();
     let essay = env.essay("bridges.md", RIVER);
     // Slow answers come after 8 s; normal ones would have to be 4 times slower than that to time out too.
-    settings(&env, &server.url, "timeout = \"2s\"\n");
+    settings(&env, &server.url, "", "timeout = \"2s\"\n");
     let built = env.build(&essay, &["-o", "http", "--backend", "http"]);
     let direct = env.build(&essay, &["-o", "tone", "--backend", "tone"]);
     let manifest = read_json(env.path("http/bridges.json"));
@@ -552,7 +553,7 @@ fn permanent_faults_name_the_failed_segments_and_keep_the_rest() {
     let server = FaultServer::start(script);
     let env = Env::new();
     let essay = env.essay("bridges.md", RIVER);
-    settings(&env, &server.url, "retries = 1\n");
+    settings(&env, &server.url, "retries = 1\n", "");
     let plan = env.json(&["plan", "bridges.md", "--backend", "http"]);
     // The plan's segment whose text holds a word.
     let segment = |word: &str| {
@@ -632,7 +633,7 @@ fn pcm_answers_make_a_24_khz_edition() {
     let server = Serve::start(&["--backend", "tone", "-q"], None);
     let env = Env::new();
     let essay = env.essay("bridges.md", RIVER);
-    settings(&env, &server.url, "format = \"pcm\"\n");
+    settings(&env, &server.url, "", "format = \"pcm\"\n");
     env.build(&essay, &["-o", "pcm", "--backend", "http"]);
     env.build(&essay, &["-o", "tone", "--backend", "tone"]);
     let pcm = read_json(env.path("pcm/bridges.json"));

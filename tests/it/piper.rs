@@ -4,7 +4,7 @@ use std::collections::HashMap;
 
 use serde_json::Value;
 
-use narrate::synth::piper::{phoneme_ids, phonemize, voice};
+use narrate::testing::{phoneme_ids, phonemize, voice};
 
 use crate::support::*;
 
@@ -356,7 +356,7 @@ fn piper_voices_download_from_a_repository_laid_out_like_piper_s() {
         .env("XDG_DATA_HOME", &data)
         .args(["voices", "--download", "en_US-nobody-low", "--from", &url])
         .assert()
-        .code(1)
+        .code(2)
         .get_output()
         .stderr
         .clone();

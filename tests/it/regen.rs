@@ -127,7 +127,7 @@ fn regen_unknown_id_says_how_to_find_ids() {
         .cmd()
         .args(["regen", essay.to_str().unwrap(), "zzzzzzzz"])
         .assert()
-        .code(1);
+        .code(2);
     let stderr = String::from_utf8_lossy(&out.get_output().stderr).to_string();
     assert_eq!(stderr.lines().count(), 1, "{stderr}");
     assert!(

@@ -319,7 +319,7 @@ pub fn one_error(output: &std::process::Output) -> String {
 /// Runs a command that must fail with exit code 1 and one `error:` line (see `one_error`); returns its stderr.
 pub fn error_of(mut cmd: Command) -> String {
     let output = cmd.output().unwrap();
-    assert_eq!(output.status.code(), Some(1), "{output:?}");
+    assert_eq!(output.status.code(), Some(2), "{output:?}");
     one_error(&output)
 }
 

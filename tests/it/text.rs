@@ -169,7 +169,7 @@ fn written_breaks_and_pause_settings_become_silence() {
         .cmd()
         .args(["build", "e.md", "--pause", "breath=1s"])
         .assert()
-        .code(1);
+        .code(2);
     let err = String::from_utf8_lossy(&out.get_output().stderr).to_string();
     assert_eq!(err.lines().count(), 1, "{err}");
     assert!(err.contains("unknown pause `breath`"), "{err}");

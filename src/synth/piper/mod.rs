@@ -17,7 +17,7 @@ use ort::session::builder::GraphOptimizationLevel;
 use ort::session::Session;
 use ort::value::Tensor;
 
-use super::{Audio, Backend, SpeechRequest, VoiceInfo};
+use super::{Audio, Backend, SpeechRequest, SynthError, VoiceInfo};
 use crate::error::{Error, Result};
 use voice::{VoiceConfig, VoiceFiles};
 
@@ -247,7 +247,7 @@ impl Backend for Piper {
     fn prepare(&self, jobs: usize) {
         self.jobs.store(jobs, Ordering::Relaxed);
     }
-    fn synthesize(&self, request: &SpeechRequest) -> std::result::Result<Audio, String> {
+    fn synthesize(&self, request: &SpeechRequest) -> std::result::Result<Audio, SynthError> {
         let model = self.model(request.voice)?;
         let sentences = phonemize::phonemize(&model.config.espeak.voice, request.text)?;
         // --rate in words a minute, against the ~170 a Piper voice speaks at its own length_scale.

@@ -3,13 +3,14 @@
 
 use serde::Serialize;
 
-use super::cache::KeyInput;
-use super::takes::Takes;
-use crate::cli::ChapterMode;
+pub mod takes;
+
+use crate::cache::KeyInput;
+use takes::Takes;
+use crate::values::{ChapterMode, Pauses};
 use crate::essay::lexicon::Lexicon;
 use crate::essay::normalize::{self, Normalizer};
 use crate::essay::{segment, Essay, Pause};
-use crate::settings::Pauses;
 
 #[derive(Debug, Clone, Serialize)]
 pub struct PlanChapter {

@@ -5,24 +5,23 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use crate::error::{Error, Result};
-use crate::export::FFMETADATA;
+use super::FFMETADATA;
 use crate::manifest::Manifest;
 
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize, clap::ValueEnum,
-)]
-#[serde(rename_all = "lowercase")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Encoding {
     M4b,
     Mp3,
 }
 
+crate::values::named_enum!(Encoding, "format", [
+    Encoding::M4b => "m4b",
+    Encoding::Mp3 => "mp3",
+]);
+
 impl Encoding {
-    fn extension(self) -> &'static str {
-        match self {
-            Encoding::M4b => "m4b",
-            Encoding::Mp3 => "mp3",
-        }
+    pub fn extension(self) -> &'static str {
+        self.name()
     }
 
     /// ffmpeg's arguments for the codec and container.

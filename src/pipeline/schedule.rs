@@ -1,0 +1,603 @@
+//! The one scheduler. Every command that synthesizes (build, regen, batch, serve) goes through it: one queue of
+//! segments over all essays (longest first, a sentence shared by several essays synthesized once), per-backend
+//! concurrency limits ([`Gate`]), one retry policy for transient faults with backoff ([`synthesize`]), one give-up
+//! rule, and each essay's edition written as soon as its last segment is in the cache.
+
+use std::collections::HashMap;
+use std::io::IsTerminal;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Condvar, Mutex};
+use std::time::Duration;
+
+use rayon::prelude::*;
+
+use super::batch::Shard;
+use super::{Job, Report};
+use crate::audio::Audio;
+use crate::cache::Cache;
+use crate::error::{Error, Result};
+use crate::plan::PlanSegment;
+use crate::synth::{Backend, SpeechRequest, SynthError};
+
+/// How a plan's segments were obtained.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+pub struct SynthStats {
+    /// Requests sent to the backend (a sentence repeated word for word is synthesized once).
+    pub synthesized: usize,
+    /// Segments whose audio was already in the cache.
+    pub cached: usize,
+    /// Parallel requests actually used.
+    pub jobs: usize,
+}
+
+/// How a run goes.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// Requests at once over all backends (each backend may cap its own share).
+    pub jobs: usize,
+    /// Tries again after a transient fault, per segment.
+    pub retries: u32,
+    /// Only this share of the segments (the join step writes the editions).
+    pub shard: Option<Shard>,
+    /// Synthesize nothing: write editions whose segments are all in the cache.
+    pub join_only: bool,
+    /// Only fill the cache; write no edition (`narrate say` joins its preview itself).
+    pub synthesize_only: bool,
+}
+
+/// After this many failed segments an essay's other segments are not tried: the backend is down, not one
+/// sentence odd.
+pub const GIVE_UP_AFTER: usize = 8;
+
+/// What a run made of one job.
+pub enum Produced {
+    /// The edition was written.
+    Written(Box<Report>),
+    /// Its segments (this shard's share of them) are in the cache; no edition was written.
+    Synthesized(SynthStats),
+}
+
+/// One essay's state while the queue runs.
+struct Slot {
+    job: Option<(Job, PathBuf)>,
+    remaining: usize,
+    stats: SynthStats,
+    failures: Vec<(usize, Error)>,
+    skipped: usize,
+    result: Option<Result<Produced>>,
+}
+
+impl Slot {
+    fn given_up(&self) -> bool {
+        self.failures.len() >= GIVE_UP_AFTER
+    }
+}
+
+/// Runs jobs through one queue. Never fails as a whole for one job's sake: each job's result is its own.
+pub fn run(jobs: Vec<(Job, PathBuf)>, opts: &Options, progress: &Progress) -> Vec<Result<Produced>> {
+    let workers = opts.jobs.max(1);
+    let mut slots: Vec<Slot> = Vec::with_capacity(jobs.len());
+    // The shared queue: (cache key, characters, the jobs that need it).
+    let mut queue: Vec<(String, usize, Vec<usize>)> = Vec::new();
+    let mut queued: HashMap<String, usize> = HashMap::new();
+    for (i, (job, dir)) in jobs.into_iter().enumerate() {
+        let mut slot = Slot {
+            job: None,
+            remaining: 0,
+            stats: SynthStats {
+                jobs: workers,
+                ..SynthStats::default()
+            },
+            failures: Vec::new(),
+            skipped: 0,
+            result: None,
+        };
+        let mut mine: Vec<&str> = Vec::new();
+        for seg in &job.plan.segments {
+            if job.cache.contains(&seg.cache_key) {
+                slot.stats.cached += 1;
+            } else if !mine.contains(&seg.cache_key.as_str()) {
+                mine.push(&seg.cache_key);
+            }
+        }
+        let owned: Vec<String> = mine
+            .into_iter()
+            .filter(|k| opts.shard.is_none_or(|s| s.owns(k)))
+            .map(str::to_owned)
+            .collect();
+        let missing = job.plan.segments.len() - slot.stats.cached;
+        if opts.join_only && missing > 0 {
+            slot.result = Some(Err(Error::Invalid(format!(
+                "{}: {missing} segment(s) are not in the cache yet; run every shard before the join step",
+                job.essay_path.display()
+            ))));
+        } else {
+            if !opts.join_only {
+                for key in owned {
+                    slot.remaining += 1;
+                    match queued.get(&key) {
+                        Some(&q) => queue[q].2.push(i),
+                        None => {
+                            let chars = job
+                                .plan
+                                .segments
+                                .iter()
+                                .find(|s| s.cache_key == key)
+                                .map_or(0, |s| s.spoken.chars().count());
+                            queued.insert(key.clone(), queue.len());
+                            queue.push((key, chars, vec![i]));
+                        }
+                    }
+                }
+            }
+            slot.job = Some((job, dir));
+        }
+        slots.push(slot);
+    }
+    // Longest first, so a run does not end with one long sentence on one core while the others idle.
+    queue.sort_by_key(|(_, chars, _)| std::cmp::Reverse(*chars));
+
+    // Each backend that has work: checked once, told the concurrency, given its gate.
+    let mut gates: HashMap<&'static str, Gate> = HashMap::new();
+    let mut broken: HashMap<&'static str, String> = HashMap::new();
+    for (_, _, owners) in &queue {
+        let Some((job, _)) = &slots[owners[0]].job else {
+            continue;
+        };
+        let backend = job.backend.as_ref();
+        if gates.contains_key(backend.name()) || broken.contains_key(backend.name()) {
+            continue;
+        }
+        let cap = backend.max_parallel().map_or(workers, |c| c.min(workers)).max(1);
+        match crate::synth::check_renders(backend) {
+            Ok(()) => {
+                backend.prepare(cap);
+                gates.insert(backend.name(), Gate::new(cap));
+            }
+            Err(e) => {
+                broken.insert(backend.name(), e.to_string());
+            }
+        }
+    }
+    for slot in &mut slots {
+        let name = slot.job.as_ref().map(|(j, _)| j.backend.name());
+        if let Some(reason) = name.and_then(|n| broken.get(n)) {
+            if slot.remaining > 0 {
+                slot.result = Some(Err(Error::BackendUnavailable {
+                    backend: name.unwrap_or_default().into(),
+                    reason: reason.clone(),
+                }));
+                slot.job = None;
+            }
+        }
+        // The jobs actually used: no more than a backend takes.
+        if let Some((job, _)) = &slot.job {
+            slot.stats.jobs = job
+                .backend
+                .max_parallel()
+                .map_or(workers, |c| c.min(workers))
+                .max(1);
+        }
+    }
+
+    progress.start(queue.iter().map(|(_, c, _)| c).sum());
+    let slots: Vec<Mutex<Slot>> = slots.into_iter().map(Mutex::new).collect();
+    let lock = |i: usize| slots[i].lock().unwrap_or_else(|e| e.into_inner());
+    let finish = |i: usize| {
+        let taken = {
+            let mut s = lock(i);
+            s.job.take().map(|j| (j, s.stats, std::mem::take(&mut s.failures), s.skipped))
+        };
+        let Some(((job, dir), stats, mut failures, skipped)) = taken else {
+            return;
+        };
+        let result = if !failures.is_empty() {
+            failures.sort_by_key(|(line, _)| *line);
+            let mut errors: Vec<Error> = failures.into_iter().map(|(_, e)| e).collect();
+            if errors.len() == 1 && skipped == 0 {
+                Err(errors.remove(0))
+            } else {
+                Err(Error::SegmentsFailed {
+                    total: stats.synthesized + errors.len() + skipped,
+                    skipped,
+                    failed: errors,
+                })
+            }
+        } else if (opts.shard.is_some() && !opts.join_only) || opts.synthesize_only {
+            Ok(Produced::Synthesized(stats))
+        } else {
+            job.assemble(&dir, stats)
+                .map(|r| Produced::Written(Box::new(r)))
+        };
+        progress.essay_done(i, &result);
+        lock(i).result = Some(result);
+    };
+
+    let run_all = || {
+        // Jobs with nothing to synthesize are written at once.
+        (0..slots.len()).into_par_iter().for_each(|i| {
+            let ready = {
+                let s = lock(i);
+                s.job.is_some() && s.remaining == 0
+            };
+            if ready {
+                finish(i);
+            }
+        });
+        queue.par_iter().with_max_len(1).for_each(|(key, chars, owners)| {
+            // The segment, from the first job that needs it and has not given up.
+            let found = owners.iter().find_map(|&o| {
+                let s = lock(o);
+                if s.given_up() {
+                    return None;
+                }
+                let (job, _) = s.job.as_ref()?;
+                let seg = job.plan.segments.iter().find(|x| &x.cache_key == key)?.clone();
+                Some((seg, job.backend.clone(), job.voice.clone(), job.plan.rate, job.cache.clone()))
+            });
+            let result = found.map(|(seg, backend, voice, rate, cache)| {
+                let gate = &gates[backend.name()];
+                let _permit = gate.enter();
+                let request = SpeechRequest {
+                    text: &seg.spoken,
+                    voice: &voice,
+                    rate,
+                    take: seg.take,
+                };
+                synthesize_segment(backend.as_ref(), &request, &seg, &cache, opts.retries)
+            });
+            for &o in owners {
+                let done = {
+                    let mut s = lock(o);
+                    if s.job.is_none() {
+                        continue;
+                    }
+                    match &result {
+                        Some(Ok(())) => s.stats.synthesized += 1,
+                        Some(Err(e)) => {
+                            let (id, line) = s
+                                .job
+                                .as_ref()
+                                .and_then(|(j, _)| j.plan.segments.iter().find(|x| &x.cache_key == key))
+                                .map_or((String::new(), 0), |x| (x.id.clone(), x.line));
+                            let e = e.for_segment(&id, line);
+                            s.failures.push((line, e));
+                        }
+                        None => s.skipped += 1,
+                    }
+                    s.remaining -= 1;
+                    let left = s.remaining;
+                    progress.segment_done(o, left, if o == owners[0] { *chars } else { 0 });
+                    left == 0
+                };
+                if done {
+                    finish(o);
+                }
+            }
+        });
+    };
+    match rayon::ThreadPoolBuilder::new().num_threads(workers).build() {
+        Ok(pool) => pool.install(run_all),
+        Err(_) => run_all(),
+    }
+    progress.finish();
+    slots
+        .into_iter()
+        .map(|s| {
+            let s = s.into_inner().unwrap_or_else(|e| e.into_inner());
+            s.result
+                .unwrap_or_else(|| Err(Error::Invalid("not all segments were synthesized".into())))
+        })
+        .collect()
+}
+
+/// A failed segment, before it is told which essay's segment it was.
+struct Failed {
+    backend: &'static str,
+    reason: String,
+}
+
+impl Failed {
+    fn for_segment(&self, id: &str, line: usize) -> Error {
+        Error::Synthesis {
+            id: id.to_string(),
+            line,
+            backend: self.backend.to_string(),
+            reason: self.reason.clone(),
+        }
+    }
+}
+
+/// Synthesizes one segment into the cache under the retry policy.
+fn synthesize_segment(
+    backend: &dyn Backend,
+    request: &SpeechRequest,
+    segment: &PlanSegment,
+    cache: &Cache,
+    retries: u32,
+) -> std::result::Result<(), Failed> {
+    let fail = |reason: String| Failed {
+        backend: backend.name(),
+        // Engines' messages can span lines; an error is one line.
+        reason: reason.split_whitespace().collect::<Vec<_>>().join(" "),
+    };
+    let audio = synthesize(backend, request, retries).map_err(|e| fail(e.message))?;
+    cache
+        .store(&segment.cache_key, &audio)
+        .map_err(|e| fail(e.to_string()))
+}
+
+/// The longest `Retry-After` honoured; a server asking for more fails the segment instead of stalling the run.
+const MAX_RETRY_AFTER: Duration = Duration::from_secs(120);
+const BACKOFF_BASE: Duration = Duration::from_millis(250);
+const BACKOFF_CAP: Duration = Duration::from_secs(20);
+
+/// One request under the one retry policy: a transient fault is tried again up to `retries` times, after an
+/// exponential backoff with full jitter (or what the backend asked for); anything else fails at once. Empty audio
+/// is a failure.
+pub fn synthesize(
+    backend: &dyn Backend,
+    request: &SpeechRequest,
+    retries: u32,
+) -> std::result::Result<Audio, SynthError> {
+    let mut attempt = 0;
+    loop {
+        match backend.synthesize(request) {
+            Ok(audio) if audio.samples.is_empty() => {
+                return Err(SynthError::permanent("the backend returned no audio"))
+            }
+            Ok(audio) => return Ok(audio),
+            Err(e) if !e.transient => return Err(e),
+            Err(e) if attempt >= retries => {
+                return Err(SynthError {
+                    message: format!("{} (tried {} times)", e.message, attempt + 1),
+                    ..e
+                })
+            }
+            Err(e) if e.retry_after.is_some_and(|w| w > MAX_RETRY_AFTER) => {
+                return Err(SynthError {
+                    message: format!(
+                        "{}; it asks to wait {} s, longer than narrate waits",
+                        e.message,
+                        e.retry_after.unwrap_or_default().as_secs()
+                    ),
+                    ..e
+                })
+            }
+            Err(e) => {
+                attempt += 1;
+                std::thread::sleep(backoff(attempt, e.retry_after));
+            }
+        }
+    }
+}
+
+/// The wait before try number `attempt` (from 1): exponential with full jitter, or what the backend asked for.
+fn backoff(attempt: u32, retry_after: Option<Duration>) -> Duration {
+    if let Some(wait) = retry_after {
+        return wait;
+    }
+    let ceiling = BACKOFF_BASE
+        .saturating_mul(1 << attempt.min(10))
+        .min(BACKOFF_CAP);
+    ceiling.mul_f64(0.5 + fastrand::f64() / 2.0)
+}
+
+/// Caps how many requests one backend gets at once (`Backend::max_parallel`), inside a shared pool or a server.
+pub struct Gate {
+    free: Mutex<usize>,
+    freed: Condvar,
+}
+
+/// A place in a gate, given back when dropped.
+pub struct Permit<'a>(&'a Gate);
+
+impl Gate {
+    pub fn new(capacity: usize) -> Gate {
+        Gate {
+            free: Mutex::new(capacity.max(1)),
+            freed: Condvar::new(),
+        }
+    }
+
+    /// Waits for a free place.
+    pub fn enter(&self) -> Permit<'_> {
+        let mut free = self.free.lock().unwrap_or_else(|e| e.into_inner());
+        while *free == 0 {
+            free = self.freed.wait(free).unwrap_or_else(|e| e.into_inner());
+        }
+        *free -= 1;
+        Permit(self)
+    }
+}
+
+impl Drop for Permit<'_> {
+    fn drop(&mut self) {
+        *self.0.free.lock().unwrap_or_else(|e| e.into_inner()) += 1;
+        self.0.freed.notify_one();
+    }
+}
+
+/// Progress on stderr, handed to the scheduler by the command: a bar by characters (with ETA from the measured
+/// rate) on a terminal, a spinner line per essay being synthesized when there are several; with `lines`, one
+/// line per finished essay when stderr is not a terminal; nothing with `--quiet`.
+pub struct Progress {
+    multi: indicatif::MultiProgress,
+    bar: indicatif::ProgressBar,
+    essays: Mutex<HashMap<usize, indicatif::ProgressBar>>,
+    names: Vec<String>,
+    tty: bool,
+    lines: bool,
+    finished: AtomicUsize,
+}
+
+impl Progress {
+    pub fn new(names: &[String], quiet: bool, lines: bool) -> Progress {
+        let tty = !quiet && std::io::stderr().is_terminal();
+        let multi = indicatif::MultiProgress::with_draw_target(if tty {
+            indicatif::ProgressDrawTarget::stderr()
+        } else {
+            indicatif::ProgressDrawTarget::hidden()
+        });
+        let bar = multi.add(
+            indicatif::ProgressBar::hidden().with_style(
+                indicatif::ProgressStyle::with_template(
+                    "{spinner} synthesizing {bar:30} {percent}% of {len} characters, {eta} left  {msg}",
+                )
+                .expect("valid template"),
+            ),
+        );
+        Progress {
+            multi,
+            bar,
+            essays: Mutex::new(HashMap::new()),
+            names: names.to_vec(),
+            tty,
+            lines: lines && !quiet && !tty,
+            finished: AtomicUsize::new(0),
+        }
+    }
+
+    fn start(&self, chars: usize) {
+        self.bar.set_length(chars as u64);
+        if self.tty && chars > 0 {
+            self.bar.set_draw_target(indicatif::ProgressDrawTarget::stderr());
+        }
+    }
+
+    /// A segment of `essay` (which has `left` still to do) was synthesized.
+    fn segment_done(&self, essay: usize, left: usize, chars: usize) {
+        self.bar.inc(chars as u64);
+        if !self.tty || self.names.len() < 2 {
+            return;
+        }
+        let mut bars = self.essays.lock().unwrap_or_else(|e| e.into_inner());
+        let bar = bars.entry(essay).or_insert_with(|| {
+            self.multi.add(
+                indicatif::ProgressBar::new_spinner().with_style(
+                    indicatif::ProgressStyle::with_template("  {spinner} {msg}")
+                        .expect("valid template"),
+                ),
+            )
+        });
+        bar.set_message(format!("{}: {left} segments to go", self.names[essay]));
+        bar.tick();
+    }
+
+    fn essay_done(&self, essay: usize, result: &Result<Produced>) {
+        if let Some(bar) = self
+            .essays
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(&essay)
+        {
+            bar.finish_and_clear();
+        }
+        let n = self.finished.fetch_add(1, Ordering::SeqCst) + 1;
+        let what = match result {
+            Err(e) => format!("failed: {e}"),
+            Ok(Produced::Synthesized(_)) => "segments synthesized".into(),
+            Ok(Produced::Written(_)) => "done".into(),
+        };
+        let line = format!("[{n}/{}] {}: {what}", self.names.len(), self.names[essay]);
+        if self.lines {
+            eprintln!("{line}");
+        } else if self.names.len() > 1 {
+            self.bar.set_message(line);
+        }
+    }
+
+    fn finish(&self) {
+        self.bar.finish_and_clear();
+        let _ = self.multi.clear();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_grows_with_jitter_and_honours_retry_after() {
+        for attempt in 1..8 {
+            let ceiling = BACKOFF_BASE.saturating_mul(1 << attempt).min(BACKOFF_CAP);
+            let wait = backoff(attempt, None);
+            assert!(
+                wait >= ceiling / 2 && wait <= ceiling,
+                "{attempt}: {wait:?}"
+            );
+        }
+        assert_eq!(
+            backoff(1, Some(Duration::from_secs(3))),
+            Duration::from_secs(3)
+        );
+    }
+
+    /// A backend that fails transiently `n` times, then answers.
+    struct Flaky {
+        left: AtomicUsize,
+        transient: bool,
+        calls: AtomicUsize,
+    }
+
+    impl Backend for Flaky {
+        fn name(&self) -> &'static str {
+            "flaky"
+        }
+        fn describe(&self) -> &'static str {
+            "test"
+        }
+        fn check(&self) -> Result<()> {
+            Ok(())
+        }
+        fn default_voice(&self) -> String {
+            "v".into()
+        }
+        fn voices(&self) -> Result<Vec<crate::synth::VoiceInfo>> {
+            Ok(vec![])
+        }
+        fn fingerprint(&self, _: &str) -> Result<String> {
+            Ok("f".into())
+        }
+        fn synthesize(&self, _: &SpeechRequest) -> std::result::Result<Audio, SynthError> {
+            self.calls.fetch_add(1, Ordering::SeqCst);
+            if self.left.load(Ordering::SeqCst) > 0 {
+                self.left.fetch_sub(1, Ordering::SeqCst);
+                return Err(if self.transient {
+                    SynthError::transient("busy", Some(Duration::from_millis(1)))
+                } else {
+                    SynthError::permanent("bad voice")
+                });
+            }
+            Ok(Audio {
+                sample_rate: 8000,
+                samples: vec![1, 2, 3],
+            })
+        }
+    }
+
+    #[test]
+    fn only_transient_faults_are_retried_and_only_as_often_as_allowed() {
+        let request = SpeechRequest {
+            text: "x",
+            voice: "v",
+            rate: None,
+            take: 1,
+        };
+        let flaky = |left, transient| Flaky {
+            left: AtomicUsize::new(left),
+            transient,
+            calls: AtomicUsize::new(0),
+        };
+        let b = flaky(2, true);
+        assert!(synthesize(&b, &request, 2).is_ok());
+        assert_eq!(b.calls.load(Ordering::SeqCst), 3);
+        let b = flaky(3, true);
+        let e = synthesize(&b, &request, 2).unwrap_err();
+        assert!(e.message.contains("tried 3 times"), "{e}");
+        let b = flaky(1, false);
+        assert_eq!(synthesize(&b, &request, 4).unwrap_err().message, "bad voice");
+        assert_eq!(b.calls.load(Ordering::SeqCst), 1);
+    }
+}
