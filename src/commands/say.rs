@@ -68,7 +68,7 @@ pub fn run(mut args: SayArgs, quiet: bool) -> Result<()> {
     let rate = job.settings.sample_rate;
     job.synthesize(quiet)?;
     // The preview is joined as an edition is (trims, fades, pauses, resampling), without chapter chunks.
-    let pieces: Vec<Piece> = segments
+    let mut pieces: Vec<Piece> = segments
         .iter()
         .map(|s| Piece {
             id: s.id.clone(),
@@ -77,6 +77,9 @@ pub fn run(mut args: SayArgs, quiet: bool) -> Result<()> {
             pause_after_ms: s.pause_after_ms,
         })
         .collect();
+    if let Some(last) = pieces.last_mut() {
+        last.pause_after_ms = 0;
+    }
     let write = |path: &Path| -> Result<f64> {
         let out_err = |source| Error::Output {
             path: path.to_owned(),
