@@ -18,167 +18,109 @@ The harbour master keeps 14 ledgers. Each one is bound in blue cloth.\n\n\
 She writes the tides in the first one, and the second holds the names of the boats.\n\n\
 ## Winter\n\nIn January the ledgers stay shut for weeks.\n";
 
-/// A `narrate.toml` value that must be refused, and the flag that takes the same value (if there is one).
-struct Bad {
-    /// The settings file's text.
-    toml: &'static str,
-    /// The key the error must name.
-    key: &'static str,
-    /// The same value as a command line (after `narrate`), or empty when no flag takes it.
-    flag: &'static [&'static str],
-}
+/// Settings that must be refused: (the settings file's text, the key the error must name, the same value as a
+/// command line after `narrate`, or empty when no flag takes it).
+type Bad = (&'static str, &'static str, &'static [&'static str]);
 
 const BAD: &[Bad] = &[
-    Bad {
-        toml: "backend = 42",
-        key: "backend",
-        flag: &[],
-    },
-    Bad {
-        toml: "voice = 42",
-        key: "voice",
-        flag: &[],
-    },
-    Bad {
-        toml: "rate = 5",
-        key: "rate",
-        flag: &["build", "sea.md", "--rate", "5"],
-    },
-    Bad {
-        toml: "jobs = 0",
-        key: "jobs",
-        flag: &["build", "sea.md", "--jobs", "0"],
-    },
-    Bad {
-        toml: "cache = 42",
-        key: "cache",
-        flag: &[],
-    },
-    Bad {
-        toml: "chapters = \"sometimes\"",
-        key: "chapters",
-        flag: &["build", "sea.md", "--chapters", "sometimes"],
-    },
-    Bad {
-        toml: "max_chars = 10",
-        key: "max_chars",
-        flag: &["build", "sea.md", "--max-chars", "10"],
-    },
-    Bad {
-        toml: "pause = \"breath=1s\"",
-        key: "pause",
-        flag: &["build", "sea.md", "--pause", "breath=1s"],
-    },
-    Bad {
-        toml: "normalize = \"maybe\"",
-        key: "normalize",
-        flag: &["build", "sea.md", "--normalize", "maybe"],
-    },
-    Bad {
-        toml: "format = [\"ogg\"]",
-        key: "format",
-        flag: &["build", "sea.md", "--format", "ogg"],
-    },
-    Bad {
-        toml: "sample_rate = 0",
-        key: "sample_rate",
-        flag: &["build", "sea.md", "--sample-rate", "0"],
-    },
-    Bad {
-        toml: "master = \"loud\"",
-        key: "master",
-        flag: &["build", "sea.md", "--master", "loud"],
-    },
-    Bad {
-        toml: "export = \"pdf\"",
-        key: "export",
-        flag: &["build", "sea.md", "--export", "pdf"],
-    },
-    Bad {
-        toml: "author = 42",
-        key: "author",
-        flag: &[],
-    },
-    Bad {
-        toml: "retries = -1",
-        key: "retries",
-        flag: &["batch", "in", "--retries=-1"],
-    },
-    Bad {
-        toml: "acronyms = [1, 2]",
-        key: "acronyms",
-        flag: &[],
-    },
-    Bad {
-        toml: "initialisms = [true]",
-        key: "initialisms",
-        flag: &[],
-    },
-    Bad {
-        toml: "[lexicon]\nharbour = 5",
-        key: "harbour",
-        flag: &[],
-    },
-    Bad {
-        toml: "[http]\nurl = \"not a url\"",
-        key: "url",
-        flag: &[],
-    },
-    Bad {
-        toml: "[http]\nurl = \"http://127.0.0.1:9\"\nmodel = 42",
-        key: "model",
-        flag: &[],
-    },
-    Bad {
-        toml: "[http]\nurl = \"http://127.0.0.1:9\"\napi_key_env = 42",
-        key: "api_key_env",
-        flag: &[],
-    },
-    Bad {
-        toml: "[http]\nurl = \"http://127.0.0.1:9\"\nformat = \"ogg\"",
-        key: "format",
-        flag: &[],
-    },
-    Bad {
-        toml: "[http]\nurl = \"http://127.0.0.1:9\"\npcm_rate = 0",
-        key: "pcm_rate",
-        flag: &[],
-    },
-    Bad {
-        toml: "[http]\nurl = \"http://127.0.0.1:9\"\ntimeout = \"soon\"",
-        key: "timeout",
-        flag: &[],
-    },
-    Bad {
-        toml: "[http]\nurl = \"http://127.0.0.1:9\"\ntimeout = \"0s\"",
-        key: "timeout",
-        flag: &[],
-    },
-    Bad {
-        toml: "[http]\nurl = \"http://127.0.0.1:9\"\nconcurrency = 0",
-        key: "concurrency",
-        flag: &[],
-    },
-    Bad {
-        toml: "[http]\nurl = \"http://127.0.0.1:9\"\nretries = -1",
-        key: "retries",
-        flag: &[],
-    },
-    Bad {
-        toml: "[http]\nurl = \"http://127.0.0.1:9\"\ncolour = \"red\"",
-        key: "colour",
-        flag: &[],
-    },
-    Bad {
-        toml: "colour = \"red\"",
-        key: "colour",
-        flag: &[],
-    },
-    Bad {
-        toml: "sample_reat = 44100",
-        key: "sample_reat",
-        flag: &[],
-    },
+    ("backend = 42", "backend", &[]),
+    ("voice = 42", "voice", &[]),
+    ("rate = 5", "rate", &["build", "sea.md", "--rate", "5"]),
+    ("jobs = 0", "jobs", &["build", "sea.md", "--jobs", "0"]),
+    ("cache = 42", "cache", &[]),
+    (
+        "chapters = \"sometimes\"",
+        "chapters",
+        &["build", "sea.md", "--chapters", "sometimes"],
+    ),
+    (
+        "max_chars = 10",
+        "max_chars",
+        &["build", "sea.md", "--max-chars", "10"],
+    ),
+    (
+        "pause = \"breath=1s\"",
+        "pause",
+        &["build", "sea.md", "--pause", "breath=1s"],
+    ),
+    (
+        "normalize = \"maybe\"",
+        "normalize",
+        &["build", "sea.md", "--normalize", "maybe"],
+    ),
+    (
+        "format = [\"ogg\"]",
+        "format",
+        &["build", "sea.md", "--format", "ogg"],
+    ),
+    (
+        "sample_rate = 0",
+        "sample_rate",
+        &["build", "sea.md", "--sample-rate", "0"],
+    ),
+    (
+        "master = \"loud\"",
+        "master",
+        &["build", "sea.md", "--master", "loud"],
+    ),
+    (
+        "export = \"pdf\"",
+        "export",
+        &["build", "sea.md", "--export", "pdf"],
+    ),
+    ("author = 42", "author", &[]),
+    ("retries = -1", "retries", &["batch", "in", "--retries=-1"]),
+    ("acronyms = [1, 2]", "acronyms", &[]),
+    ("initialisms = [true]", "initialisms", &[]),
+    ("[lexicon]\nharbour = 5", "harbour", &[]),
+    ("[http]\nurl = \"not a url\"", "url", &[]),
+    (
+        "[http]\nurl = \"http://127.0.0.1:9\"\nmodel = 42",
+        "model",
+        &[],
+    ),
+    (
+        "[http]\nurl = \"http://127.0.0.1:9\"\napi_key_env = 42",
+        "api_key_env",
+        &[],
+    ),
+    (
+        "[http]\nurl = \"http://127.0.0.1:9\"\nformat = \"ogg\"",
+        "format",
+        &[],
+    ),
+    (
+        "[http]\nurl = \"http://127.0.0.1:9\"\npcm_rate = 0",
+        "pcm_rate",
+        &[],
+    ),
+    (
+        "[http]\nurl = \"http://127.0.0.1:9\"\ntimeout = \"soon\"",
+        "timeout",
+        &[],
+    ),
+    (
+        "[http]\nurl = \"http://127.0.0.1:9\"\ntimeout = \"0s\"",
+        "timeout",
+        &[],
+    ),
+    (
+        "[http]\nurl = \"http://127.0.0.1:9\"\nconcurrency = 0",
+        "concurrency",
+        &[],
+    ),
+    (
+        "[http]\nurl = \"http://127.0.0.1:9\"\nretries = -1",
+        "retries",
+        &[],
+    ),
+    (
+        "[http]\nurl = \"http://127.0.0.1:9\"\ncolour = \"red\"",
+        "colour",
+        &[],
+    ),
+    ("colour = \"red\"", "colour", &[]),
+    ("sample_reat = 44100", "sample_reat", &[]),
 ];
 
 /// What is wrong with a run that had to fail for bad settings in `file`, if anything: exit code 2, stderr one
@@ -224,17 +166,12 @@ fn check_all(failures: Vec<String>) {
 #[test]
 fn every_bad_key_beside_the_essay_is_one_error_naming_file_and_key() {
     let mut failures = Vec::new();
-    for bad in BAD {
+    for &(toml, key, _) in BAD {
         let env = Env::new();
         env.essay("sea.md", ESSAY);
-        env.essay("narrate.toml", &format!("{}\n", bad.toml));
-        if let Some(p) = refused(
-            &env,
-            &["build", "sea.md", "-o", "out"],
-            "narrate.toml",
-            bad.key,
-        ) {
-            failures.push(format!("{:?}: {p}", bad.toml));
+        env.essay("narrate.toml", &format!("{toml}\n"));
+        if let Some(p) = refused(&env, &["build", "sea.md", "-o", "out"], "narrate.toml", key) {
+            failures.push(format!("{toml:?}: {p}"));
         }
     }
     check_all(failures);
@@ -243,14 +180,14 @@ fn every_bad_key_beside_the_essay_is_one_error_naming_file_and_key() {
 #[test]
 fn every_bad_key_in_a_config_file_is_one_error_naming_file_and_key() {
     let mut failures = Vec::new();
-    for bad in BAD {
+    for &(toml, key, _) in BAD {
         let env = Env::new();
         env.essay("sea.md", ESSAY);
         std::fs::create_dir(env.path("conf")).unwrap();
-        env.essay("conf/ship.toml", &format!("{}\n", bad.toml));
+        env.essay("conf/ship.toml", &format!("{toml}\n"));
         let args = ["build", "sea.md", "-o", "out", "--config", "conf/ship.toml"];
-        if let Some(p) = refused(&env, &args, "ship.toml", bad.key) {
-            failures.push(format!("{:?}: {p}", bad.toml));
+        if let Some(p) = refused(&env, &args, "ship.toml", key) {
+            failures.push(format!("{toml:?}: {p}"));
         }
     }
     check_all(failures);
@@ -259,12 +196,12 @@ fn every_bad_key_in_a_config_file_is_one_error_naming_file_and_key() {
 #[test]
 fn every_bad_value_as_a_flag_is_a_usage_error() {
     let mut failures = Vec::new();
-    for bad in BAD.iter().filter(|b| !b.flag.is_empty()) {
+    for &(_, _, flag) in BAD.iter().filter(|b| !b.2.is_empty()) {
         let env = Env::new();
         env.essay("sea.md", ESSAY);
         std::fs::create_dir(env.path("in")).unwrap();
         env.essay("in/sea.md", ESSAY);
-        let out = env.cmd().args(bad.flag).output().unwrap();
+        let out = env.cmd().args(flag).output().unwrap();
         let stderr = String::from_utf8_lossy(&out.stderr);
         if out.status.code() != Some(2)
             || !stderr.starts_with("error: ")
@@ -272,7 +209,7 @@ fn every_bad_value_as_a_flag_is_a_usage_error() {
         {
             failures.push(format!(
                 "{:?}: exit code {:?}: {stderr:?}",
-                bad.flag.join(" "),
+                flag.join(" "),
                 out.status.code()
             ));
         }
