@@ -3,6 +3,7 @@
 mod batch;
 mod build;
 mod check;
+mod compose;
 mod errors;
 mod espeak;
 mod export;
@@ -12,6 +13,7 @@ mod master;
 mod piper;
 mod regen;
 mod say;
+mod settings;
 mod support;
 #[cfg(feature = "system")]
 mod system;
