@@ -147,24 +147,29 @@ impl Manifest {
         let head: serde_json::Value =
             serde_json::from_str(&text).map_err(|e| bad(format!("not JSON ({e})")))?;
         if head.get("format").and_then(|f| f.as_str()) != Some(FORMAT) {
-            return Err(bad(format!("not a narrate manifest (no \"format\": \"{FORMAT}\")")));
+            return Err(bad(format!(
+                "not a narrate manifest (no \"format\": \"{FORMAT}\")"
+            )));
         }
         match head.get("version").and_then(|v| v.as_u64()) {
             Some(v) if (1..=u64::from(VERSION)).contains(&v) => {}
-            Some(v) => {
-                return Err(bad(format!(
-                    "manifest version {v} is newer than this narrate reads ({VERSION}); update narrate"
-                )))
-            }
+            Some(v) => return Err(bad(format!(
+                "manifest version {v} is newer than this narrate reads ({VERSION}); update narrate"
+            ))),
             None => return Err(bad("no manifest version".into())),
         }
-        let manifest: Manifest =
-            serde_json::from_value(head).map_err(|e| bad(e.to_string()))?;
+        let manifest: Manifest = serde_json::from_value(head).map_err(|e| bad(e.to_string()))?;
         if manifest.sample_rate == 0 {
             return Err(bad("its sample rate is 0".into()));
         }
-        if manifest.chapters.iter().any(|c| c.end_sample > manifest.total_samples)
-            || manifest.segments.iter().any(|s| s.end_sample > manifest.total_samples)
+        if manifest
+            .chapters
+            .iter()
+            .any(|c| c.end_sample > manifest.total_samples)
+            || manifest
+                .segments
+                .iter()
+                .any(|s| s.end_sample > manifest.total_samples)
         {
             return Err(bad("a chapter or segment ends after the audio".into()));
         }

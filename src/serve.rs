@@ -14,8 +14,8 @@ use std::time::{Duration, Instant};
 use serde::Deserialize;
 use tiny_http::{Header, Method, Request, Response, Server};
 
-use crate::error::{Error, Result};
 use crate::cache::{Cache, KeyInput};
+use crate::error::{Error, Result};
 use crate::pipeline::schedule::{self, Gate};
 use crate::synth::{self, http::WPM_AT_SPEED_1, Audio, Backend, SpeechRequest};
 

@@ -14,7 +14,10 @@ use crate::audio::master::Preset;
 use crate::error::{Error, Result};
 use crate::export::{encode::Encoding, ChapterExporter, Exports};
 use crate::synth::{self, http::ResponseFormat, BackendName};
-use crate::values::{ChapterMode, Count, List, MaxChars, Millis, PauseList, Pauses, Retries, SampleRate, Switch, Wpm};
+use crate::values::{
+    ChapterMode, Count, HttpUrl, List, MaxChars, PauseList, Pauses, Retries, SampleRate, Switch,
+    Timeout, Wpm,
+};
 
 /// Defines a layer struct and its merge from one list of fields: `options` are `Option`s (the upper layer's value
 /// wins), `nested` are layers of their own, `collected` are maps and lists that add up across layers.
@@ -137,7 +140,7 @@ layer! {
         options {
             /// The server: it answers at URL/v1/audio/speech.
             #[arg(long = "http-url", id = "http_url", env = "NARRATE_HTTP_URL", value_name = "URL")]
-            pub url: Option<String>,
+            pub url: Option<HttpUrl>,
             /// The `model` asked for [default: tts-1].
             #[arg(long = "http-model", id = "http_model", value_name = "NAME")]
             pub model: Option<String>,
@@ -152,7 +155,7 @@ layer! {
             pub pcm_rate: Option<SampleRate>,
             /// Longest wait for one answer, e.g. 90s [default: 120s].
             #[arg(long = "http-timeout", id = "http_timeout", value_name = "TIME")]
-            pub timeout: Option<Millis>,
+            pub timeout: Option<Timeout>,
             /// Most requests in flight at once [default: 4].
             #[arg(long = "http-concurrency", id = "http_concurrency", value_name = "N")]
             pub concurrency: Option<Count>,
@@ -169,7 +172,11 @@ pub struct SettingsArgs {
     #[command(flatten)]
     pub layer: Layer,
     /// Settings file [default: narrate.toml beside the essay, or in this folder for commands without one].
-    #[arg(long, value_name = "FILE", help_heading = "Settings (also narrate.toml keys)")]
+    #[arg(
+        long,
+        value_name = "FILE",
+        help_heading = "Settings (also narrate.toml keys)"
+    )]
     pub config: Option<PathBuf>,
 }
 
@@ -274,16 +281,14 @@ impl Settings {
             exports: layer.export.map(|e| e.0).unwrap_or_default(),
             backends: synth::BackendConfig {
                 http: synth::http::Config {
-                    url: http.url,
+                    url: http.url.map(|u| u.0),
                     model: http.model,
                     api_key_env: http.api_key_env,
                     format: http.format.unwrap_or_default(),
                     pcm_rate: http.pcm_rate.map_or(24_000, SampleRate::get),
                     timeout: http
                         .timeout
-                        .map_or(std::time::Duration::from_secs(120), |t| {
-                            t.duration().max(std::time::Duration::from_millis(1))
-                        }),
+                        .map_or(std::time::Duration::from_secs(120), |t| t.0.duration()),
                     concurrency: http.concurrency.map_or(4, |c| c.get() as usize),
                 },
             },
@@ -381,11 +386,17 @@ mod tests {
     #[test]
     fn file_values_get_the_checks_flags_get_and_name_file_line_and_key() {
         let e = err("voice = \"x\"\nrate = 5\n");
-        assert!(e.starts_with("narrate.toml:2: bad settings file: rate: 5 is out of range"), "{e}");
+        assert!(
+            e.starts_with("narrate.toml:2: bad settings file: rate: 5 is out of range"),
+            "{e}"
+        );
         let e = err("[http]\npcm_rate = 0\n");
         assert!(e.contains("http.pcm_rate: 0 is out of range"), "{e}");
         let e = err("colour = \"red\"\n");
-        assert!(e.contains("unknown field `colour`") && e.contains("`sample_rate`"), "{e}");
+        assert!(
+            e.contains("unknown field `colour`") && e.contains("`sample_rate`"),
+            "{e}"
+        );
         assert!(err("chapters = \"sometimes\"").contains("auto, heading, paragraph"));
         assert!(err("export = \"pdf\"").contains("pdf"));
         assert!(err("format = [\"ogg\"]").contains("m4b"));
@@ -394,8 +405,16 @@ mod tests {
 
     #[test]
     fn layers_merge_once_with_the_upper_one_winning_and_lists_adding_up() {
-        let user = parse(Path::new("u"), "rate = 150\nacronyms = [\"NASA\"]\n[lexicon]\nSiobhan = \"shivawn\"").unwrap();
-        let local = parse(Path::new("l"), "rate = 180\nformat = \"m4b\"\nacronyms = [\"NATO\"]\n[http]\nmodel = \"m\"").unwrap();
+        let user = parse(
+            Path::new("u"),
+            "rate = 150\nacronyms = [\"NASA\"]\n[lexicon]\nSiobhan = \"shivawn\"",
+        )
+        .unwrap();
+        let local = parse(
+            Path::new("l"),
+            "rate = 180\nformat = \"m4b\"\nacronyms = [\"NATO\"]\n[http]\nmodel = \"m\"",
+        )
+        .unwrap();
         let s = Settings::from_layer(local.over(user)).unwrap();
         assert_eq!(s.rate, Some(180));
         assert_eq!(s.formats, vec![Encoding::M4b]);

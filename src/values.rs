@@ -239,6 +239,55 @@ impl<'de> Deserialize<'de> for Millis {
     }
 }
 
+/// A time limit: a duration above zero.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Timeout(pub Millis);
+
+impl FromStr for Timeout {
+    type Err = String;
+    fn from_str(text: &str) -> Result<Self, String> {
+        match text.parse::<Millis>()? {
+            Millis(0) => Err(format!(
+                "`{text}` is no time at all; give a limit such as 90s"
+            )),
+            m => Ok(Timeout(m)),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for Timeout {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)
+            .map_err(|_| serde::de::Error::custom("give a duration as text, e.g. \"90s\""))?;
+        s.parse().map_err(serde::de::Error::custom)
+    }
+}
+
+/// An http:// or https:// URL with a host.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct HttpUrl(pub String);
+
+impl FromStr for HttpUrl {
+    type Err = String;
+    fn from_str(text: &str) -> Result<Self, String> {
+        let bad = || format!("`{text}` is not an http:// or https:// URL");
+        let uri: ureq::http::Uri = text.trim().parse().map_err(|_| bad())?;
+        match (uri.scheme_str(), uri.authority()) {
+            (Some("http" | "https"), Some(a)) if !a.host().is_empty() => {
+                Ok(HttpUrl(text.trim().into()))
+            }
+            _ => Err(bad()),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for HttpUrl {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        s.parse().map_err(serde::de::Error::custom)
+    }
+}
+
 /// `250ms`, `1.5s`, `2m` or a bare number of milliseconds, up to ten minutes.
 pub fn parse_duration(text: &str) -> Result<u32, String> {
     let bad = || format!("`{text}` is not a duration (e.g. 250ms or 1.5s)");
@@ -347,8 +396,8 @@ mod tests {
         assert!("0".parse::<Count>().is_err());
         assert!("-1".parse::<Retries>().is_err());
         assert!("abc".parse::<MaxChars>().is_err());
-        let e: Result<Wpm, _> = toml::from_str::<std::collections::HashMap<String, Wpm>>("r = 5")
-            .map(|m| m["r"]);
+        let e: Result<Wpm, _> =
+            toml::from_str::<std::collections::HashMap<String, Wpm>>("r = 5").map(|m| m["r"]);
         assert!(e.unwrap_err().message().contains("out of range"));
     }
 

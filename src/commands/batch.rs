@@ -25,8 +25,14 @@ pub fn run(args: BatchArgs, quiet: bool) -> Result<()> {
         .map(|spec| Shard::parse(spec, args.shard_count))
         .transpose()
         .map_err(|e| Error::Usage(format!("--shard: {e}")))?;
-    // The pool's size and the retry policy are the run's: flags over ./narrate.toml (or --config) over the user's.
-    let run = args.settings.resolve(None)?;
+    // The pool's size and the retry policy are the run's: flags over the narrate.toml beside the essays (in the
+    // folder, or beside the list file; or --config) over the user's.
+    let anchor = if args.input.is_dir() {
+        args.input.join("narrate.toml")
+    } else {
+        args.input.clone()
+    };
+    let run = args.settings.resolve(Some(&anchor))?;
     let opts = schedule::Options {
         jobs: run.jobs,
         retries: run.retries,

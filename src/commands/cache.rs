@@ -3,9 +3,9 @@
 use std::collections::HashSet;
 use std::time::Duration;
 
+use crate::cache::{self, Cache};
 use crate::cli::{CacheArgs, CacheCommand};
 use crate::error::{Error, Result};
-use crate::cache::{self, Cache};
 
 /// The cache the settings name (`--cache`, NARRATE_CACHE, `cache` in ./narrate.toml or the user's file).
 fn open(args: &CacheArgs) -> Result<Cache> {

@@ -88,7 +88,8 @@ pub fn run(mut args: SayArgs, quiet: bool) -> Result<()> {
         crate::atomic::write(
             path,
             |file| {
-                let joined = join::join(BufWriter::new(file), path, &pieces, &[String::new()], rate)?;
+                let joined =
+                    join::join(BufWriter::new(file), path, &pieces, &[String::new()], rate)?;
                 Ok(joined.timeline.duration())
             },
             out_err,
@@ -132,10 +133,7 @@ fn play(file: &Path, seconds: f64, quiet: bool) -> Result<()> {
                 "{player} could not play the preview ({status}); is there a sound device? Use --output FILE to write it instead"
             )));
         }
-        super::note(
-            quiet,
-            &format!("played {seconds:.1} s with {player}"),
-        );
+        super::note(quiet, &format!("played {seconds:.1} s with {player}"));
         return Ok(());
     }
     Err(Error::Invalid(

@@ -17,7 +17,8 @@ pub fn run(args: VoicesArgs) -> Result<()> {
     let config = settings.backends;
     // `--backend NAME` lists only that backend (NARRATE_BACKEND alone only marks the default).
     let only = args.settings.layer.backend.filter(|_| {
-        std::env::args_os().any(|a| a == "--backend" || a.to_string_lossy().starts_with("--backend="))
+        std::env::args_os()
+            .any(|a| a == "--backend" || a.to_string_lossy().starts_with("--backend="))
     });
     let backends: Vec<Box<dyn synth::Backend>> = match only {
         Some(name) => vec![synth::create(name.0, &config)?],

@@ -45,7 +45,9 @@ pub struct Exports(pub Vec<&'static dyn ChapterExporter>);
 
 impl std::fmt::Debug for Exports {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_list().entries(self.0.iter().map(|e| e.name())).finish()
+        f.debug_list()
+            .entries(self.0.iter().map(|e| e.name()))
+            .finish()
     }
 }
 

@@ -88,7 +88,11 @@ pub fn discover(input: &Path, out_root: &Path) -> Result<Vec<Entry>> {
     }
     let tables = match list.get("essay") {
         Some(toml::Value::Array(items)) => items.clone(),
-        _ => return Err(bad("no [[essay]] tables; give each essay as [[essay]] path = \"...\"".into())),
+        _ => {
+            return Err(bad(
+                "no [[essay]] tables; give each essay as [[essay]] path = \"...\"".into(),
+            ))
+        }
     };
     let root = input.parent().unwrap_or(Path::new("."));
     let mut entries = Vec::new();
@@ -107,7 +111,14 @@ pub fn discover(input: &Path, out_root: &Path) -> Result<Vec<Entry>> {
         };
         let layer: Layer = toml::Value::Table(table)
             .try_into()
-            .map_err(|e: toml::de::Error| bad(format!("essay {} ({}): {}", n + 1, path.display(), e.message())))?;
+            .map_err(|e: toml::de::Error| {
+                bad(format!(
+                    "essay {} ({}): {}",
+                    n + 1,
+                    path.display(),
+                    e.message()
+                ))
+            })?;
         let stem = path
             .file_stem()
             .unwrap_or_default()

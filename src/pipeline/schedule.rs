@@ -75,7 +75,11 @@ impl Slot {
 }
 
 /// Runs jobs through one queue. Never fails as a whole for one job's sake: each job's result is its own.
-pub fn run(jobs: Vec<(Job, PathBuf)>, opts: &Options, progress: &Progress) -> Vec<Result<Produced>> {
+pub fn run(
+    jobs: Vec<(Job, PathBuf)>,
+    opts: &Options,
+    progress: &Progress,
+) -> Vec<Result<Produced>> {
     let workers = opts.jobs.max(1);
     let mut slots: Vec<Slot> = Vec::with_capacity(jobs.len());
     // The shared queue: (cache key, characters, the jobs that need it).
@@ -149,7 +153,10 @@ pub fn run(jobs: Vec<(Job, PathBuf)>, opts: &Options, progress: &Progress) -> Ve
         if gates.contains_key(backend.name()) || broken.contains_key(backend.name()) {
             continue;
         }
-        let cap = backend.max_parallel().map_or(workers, |c| c.min(workers)).max(1);
+        let cap = backend
+            .max_parallel()
+            .map_or(workers, |c| c.min(workers))
+            .max(1);
         match crate::synth::check_renders(backend) {
             Ok(()) => {
                 backend.prepare(cap);
@@ -187,7 +194,9 @@ pub fn run(jobs: Vec<(Job, PathBuf)>, opts: &Options, progress: &Progress) -> Ve
     let finish = |i: usize| {
         let taken = {
             let mut s = lock(i);
-            s.job.take().map(|j| (j, s.stats, std::mem::take(&mut s.failures), s.skipped))
+            s.job
+                .take()
+                .map(|j| (j, s.stats, std::mem::take(&mut s.failures), s.skipped))
         };
         let Some(((job, dir), stats, mut failures, skipped)) = taken else {
             return;
@@ -225,57 +234,73 @@ pub fn run(jobs: Vec<(Job, PathBuf)>, opts: &Options, progress: &Progress) -> Ve
                 finish(i);
             }
         });
-        queue.par_iter().with_max_len(1).for_each(|(key, chars, owners)| {
-            // The segment, from the first job that needs it and has not given up.
-            let found = owners.iter().find_map(|&o| {
-                let s = lock(o);
-                if s.given_up() {
-                    return None;
-                }
-                let (job, _) = s.job.as_ref()?;
-                let seg = job.plan.segments.iter().find(|x| &x.cache_key == key)?.clone();
-                Some((seg, job.backend.clone(), job.voice.clone(), job.plan.rate, job.cache.clone()))
-            });
-            let result = found.map(|(seg, backend, voice, rate, cache)| {
-                let gate = &gates[backend.name()];
-                let _permit = gate.enter();
-                let request = SpeechRequest {
-                    text: &seg.spoken,
-                    voice: &voice,
-                    rate,
-                    take: seg.take,
-                };
-                synthesize_segment(backend.as_ref(), &request, &seg, &cache, opts.retries)
-            });
-            for &o in owners {
-                let done = {
-                    let mut s = lock(o);
-                    if s.job.is_none() {
-                        continue;
+        queue
+            .par_iter()
+            .with_max_len(1)
+            .for_each(|(key, chars, owners)| {
+                // The segment, from the first job that needs it and has not given up.
+                let found = owners.iter().find_map(|&o| {
+                    let s = lock(o);
+                    if s.given_up() {
+                        return None;
                     }
-                    match &result {
-                        Some(Ok(())) => s.stats.synthesized += 1,
-                        Some(Err(e)) => {
-                            let (id, line) = s
-                                .job
-                                .as_ref()
-                                .and_then(|(j, _)| j.plan.segments.iter().find(|x| &x.cache_key == key))
-                                .map_or((String::new(), 0), |x| (x.id.clone(), x.line));
-                            let e = e.for_segment(&id, line);
-                            s.failures.push((line, e));
+                    let (job, _) = s.job.as_ref()?;
+                    let seg = job
+                        .plan
+                        .segments
+                        .iter()
+                        .find(|x| &x.cache_key == key)?
+                        .clone();
+                    Some((
+                        seg,
+                        job.backend.clone(),
+                        job.voice.clone(),
+                        job.plan.rate,
+                        job.cache.clone(),
+                    ))
+                });
+                let result = found.map(|(seg, backend, voice, rate, cache)| {
+                    let gate = &gates[backend.name()];
+                    let _permit = gate.enter();
+                    let request = SpeechRequest {
+                        text: &seg.spoken,
+                        voice: &voice,
+                        rate,
+                        take: seg.take,
+                    };
+                    synthesize_segment(backend.as_ref(), &request, &seg, &cache, opts.retries)
+                });
+                for &o in owners {
+                    let done = {
+                        let mut s = lock(o);
+                        if s.job.is_none() {
+                            continue;
                         }
-                        None => s.skipped += 1,
+                        match &result {
+                            Some(Ok(())) => s.stats.synthesized += 1,
+                            Some(Err(e)) => {
+                                let (id, line) = s
+                                    .job
+                                    .as_ref()
+                                    .and_then(|(j, _)| {
+                                        j.plan.segments.iter().find(|x| &x.cache_key == key)
+                                    })
+                                    .map_or((String::new(), 0), |x| (x.id.clone(), x.line));
+                                let e = e.for_segment(&id, line);
+                                s.failures.push((line, e));
+                            }
+                            None => s.skipped += 1,
+                        }
+                        s.remaining -= 1;
+                        let left = s.remaining;
+                        progress.segment_done(o, left, if o == owners[0] { *chars } else { 0 });
+                        left == 0
+                    };
+                    if done {
+                        finish(o);
                     }
-                    s.remaining -= 1;
-                    let left = s.remaining;
-                    progress.segment_done(o, left, if o == owners[0] { *chars } else { 0 });
-                    left == 0
-                };
-                if done {
-                    finish(o);
                 }
-            }
-        });
+            });
     };
     match rayon::ThreadPoolBuilder::new().num_threads(workers).build() {
         Ok(pool) => pool.install(run_all),
@@ -462,7 +487,8 @@ impl Progress {
     fn start(&self, chars: usize) {
         self.bar.set_length(chars as u64);
         if self.tty && chars > 0 {
-            self.bar.set_draw_target(indicatif::ProgressDrawTarget::stderr());
+            self.bar
+                .set_draw_target(indicatif::ProgressDrawTarget::stderr());
         }
     }
 
@@ -597,7 +623,10 @@ mod tests {
         let e = synthesize(&b, &request, 2).unwrap_err();
         assert!(e.message.contains("tried 3 times"), "{e}");
         let b = flaky(1, false);
-        assert_eq!(synthesize(&b, &request, 4).unwrap_err().message, "bad voice");
+        assert_eq!(
+            synthesize(&b, &request, 4).unwrap_err().message,
+            "bad voice"
+        );
         assert_eq!(b.calls.load(Ordering::SeqCst), 1);
     }
 }

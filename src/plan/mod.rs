@@ -6,11 +6,11 @@ use serde::Serialize;
 pub mod takes;
 
 use crate::cache::KeyInput;
-use takes::Takes;
-use crate::values::{ChapterMode, Pauses};
 use crate::essay::lexicon::Lexicon;
 use crate::essay::normalize::{self, Normalizer};
 use crate::essay::{segment, Essay, Pause};
+use crate::values::{ChapterMode, Pauses};
+use takes::Takes;
 
 #[derive(Debug, Clone, Serialize)]
 pub struct PlanChapter {

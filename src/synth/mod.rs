@@ -110,7 +110,10 @@ impl SynthError {
     }
 
     /// A failure that may pass: try again after a while (or after `retry_after`).
-    pub fn transient(message: impl Into<String>, retry_after: Option<std::time::Duration>) -> SynthError {
+    pub fn transient(
+        message: impl Into<String>,
+        retry_after: Option<std::time::Duration>,
+    ) -> SynthError {
         SynthError {
             message: message.into(),
             transient: true,

@@ -266,8 +266,18 @@ fn run(cell: Cell) {
         .unwrap();
     let id = first["segments"][index]["id"].as_str().unwrap().to_string();
 
-    // 2. A new take of one segment.
-    let regen = narrate(&env, &["regen", path, &id, "-o", "out"], &flags);
+    // 2. A new take of one segment, as a user types it: no flags. The edition's manifest says how it was built
+    //    (backend, mastering, rate, exports, formats), so the result is what a fresh build with those flags makes.
+    let out = env
+        .cmd()
+        .env_remove("NARRATE_BACKEND")
+        .args(["regen", path, &id, "-o", "out", "--json"])
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let regen: Value = serde_json::from_slice(&out).unwrap();
     assert_eq!(regen["synthesized"], 1, "{regen}");
     let second = read_json(&manifest_path);
     assert_eq!(second["segments"][index]["id"], id.as_str());

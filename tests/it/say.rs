@@ -31,7 +31,10 @@ fn say_writes_a_preview_of_the_chosen_segments_and_a_build_reuses_them() {
     let manifest = read_json(env.path("audio/out/headings/headings.json"));
     let span = |i: usize| {
         let s = &manifest["segments"][i];
-        (s["start_sample"].as_u64().unwrap(), s["end_sample"].as_u64().unwrap())
+        (
+            s["start_sample"].as_u64().unwrap(),
+            s["end_sample"].as_u64().unwrap(),
+        )
     };
     let preview = samples(env.path("preview.wav"));
     let edition = samples(env.path("audio/out/headings/headings.wav"));
