@@ -7,7 +7,7 @@ use std::time::{Duration, SystemTime};
 use serde::Serialize;
 
 use crate::error::{Error, Result};
-use crate::synth::Audio;
+use crate::audio::Audio;
 
 /// Bumped when the meaning of cached audio changes.
 const CACHE_VERSION: u32 = 1;
@@ -166,28 +166,6 @@ impl Cache {
         }
         out
     }
-}
-
-/// The cache keys that manifests under `dir` (searched recursively) refer to.
-pub fn referenced_keys(dir: &Path) -> HashSet<String> {
-    let mut keys = HashSet::new();
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        let Ok(entries) = std::fs::read_dir(&d) else {
-            continue;
-        };
-        for e in entries.filter_map(|e| e.ok()) {
-            let p = e.path();
-            if p.is_dir() {
-                stack.push(p);
-            } else if p.extension().is_some_and(|x| x == "json") {
-                if let Ok(Some(m)) = crate::manifest::Manifest::load(&p) {
-                    keys.extend(m.segments.into_iter().map(|s| s.cache_key));
-                }
-            }
-        }
-    }
-    keys
 }
 
 #[cfg(test)]

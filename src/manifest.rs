@@ -1,6 +1,7 @@
 //! The manifest `<stem>.json` written beside each edition: chapters and segments with their positions.
 //! `regen` and later exports read it; docs/FORMATS.md describes it.
 
+use std::collections::HashSet;
 use std::path::Path;
 
 use serde::{Deserialize, Serialize};
@@ -179,4 +180,26 @@ impl Manifest {
     pub fn to_json(&self) -> String {
         serde_json::to_string_pretty(self).expect("manifest serializes") + "\n"
     }
+}
+
+/// The cache keys that manifests under `dir` (searched recursively) refer to.
+pub fn referenced_keys(dir: &Path) -> HashSet<String> {
+    let mut keys = HashSet::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        let Ok(entries) = std::fs::read_dir(&d) else {
+            continue;
+        };
+        for e in entries.filter_map(|e| e.ok()) {
+            let p = e.path();
+            if p.is_dir() {
+                stack.push(p);
+            } else if p.extension().is_some_and(|x| x == "json") {
+                if let Ok(Some(m)) = Manifest::load(&p) {
+                    keys.extend(m.segments.into_iter().map(|s| s.cache_key));
+                }
+            }
+        }
+    }
+    keys
 }

@@ -3,7 +3,7 @@
 use std::collections::HashSet;
 use std::time::Duration;
 
-use crate::cache::{self, Cache};
+use crate::cache::Cache;
 use crate::cli::{CacheArgs, CacheCommand};
 use crate::error::{Error, Result};
 
@@ -66,7 +66,7 @@ pub fn run(cmd: CacheCommand) -> Result<()> {
             let keep: HashSet<String> = args
                 .keep_referenced
                 .iter()
-                .flat_map(|d| cache::referenced_keys(d))
+                .flat_map(|d| crate::manifest::referenced_keys(d))
                 .collect();
             let done = cache.gc(age, &keep, args.dry_run);
             if args.cache.json {

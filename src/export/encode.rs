@@ -5,6 +5,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use super::FFMETADATA;
+use crate::audio::master::Preset;
 use crate::error::{Error, Result};
 use crate::manifest::Manifest;
 
@@ -51,23 +52,32 @@ impl Encoding {
     }
 }
 
+/// Decibels a re-encode lowers the peaks beyond the measured overshoot: ffmpeg reports the true peak to 0.1 dB,
+/// and the encoder's overshoot moves a little with the audio.
+const PEAK_MARGIN_DB: f64 = 0.2;
+/// Encodes of one edition before giving up on staying under the ceiling.
+const MAX_PASSES: usize = 4;
+
 /// Encodes `wav` into `<stem>.m4b` / `<stem>.mp3` beside it, with the manifest's chapters and tags. Each file is
 /// written under a temporary name and renamed.
-pub fn encode(wav: &Path, manifest: &Manifest, encodings: &[Encoding]) -> Result<Vec<PathBuf>> {
+///
+/// AAC and MP3 overshoot the peaks of what they encode (ffmpeg's AAC encoder at 64 kb/s by up to 1.5 dB). For
+/// a WAV mastered with `preset`, each encoded file's true peak is measured as ffmpeg measures it (its
+/// `ebur128` filter); when it is over the preset's ceiling, the edition is encoded again through ffmpeg's
+/// `alimiter` (look-ahead, delay compensated, no auto level), holding the peaks under the WAV's own by the
+/// overshoot plus [`PEAK_MARGIN_DB`], until it is under. Limiting the peaks, not lowering the whole level,
+/// keeps the loudness near the preset's target (lowering the level does not even work: the overshoot does not
+/// fall with it). The same WAV always gives the same passes and the same file. Unmastered editions are encoded
+/// once, as they are.
+pub fn encode(
+    wav: &Path,
+    manifest: &Manifest,
+    encodings: &[Encoding],
+    preset: Preset,
+) -> Result<Vec<PathBuf>> {
     if encodings.is_empty() {
         return Ok(Vec::new());
     }
-    let missing = |e: std::io::Error| {
-        Error::BackendUnavailable {
-        backend: "ffmpeg".into(),
-        reason: match e.kind() {
-            std::io::ErrorKind::NotFound => {
-                "ffmpeg is not installed; install it with `apt-get install ffmpeg` to make M4B or MP3 editions".into()
-            }
-            _ => format!("cannot run ffmpeg: {e}"),
-        },
-    }
-    };
     let dir = wav.parent().unwrap_or(Path::new("."));
     let out_err = |path: &Path| {
         let path = path.to_owned();
@@ -85,34 +95,42 @@ pub fn encode(wav: &Path, manifest: &Manifest, encodings: &[Encoding]) -> Result
         FFMETADATA.render(manifest).as_bytes(),
     )
     .map_err(out_err(dir))?;
+    let mut sample_peak = None;
     let mut written = Vec::new();
     for &enc in encodings {
         let target = wav.with_extension(enc.extension());
-        let partial = tempfile::Builder::new()
-            .prefix(&format!(
-                ".{}.",
-                target.file_name().unwrap_or_default().to_string_lossy()
-            ))
-            .suffix(".partial")
-            .tempfile_in(dir)
-            .map_err(out_err(dir))?;
-        let out = Command::new("ffmpeg")
-            .args(["-nostdin", "-loglevel", "error", "-y", "-i"])
-            .arg(wav)
-            .arg("-i")
-            .arg(metadata.path())
-            .args(["-map", "0:a", "-map_metadata", "1", "-map_chapters", "1"])
-            .args(enc.args())
-            .arg(partial.path())
-            .output()
-            .map_err(missing)?;
-        if !out.status.success() {
-            let msg = String::from_utf8_lossy(&out.stderr);
-            return Err(Error::Invalid(format!(
-                "{}: ffmpeg could not encode: {}",
-                target.display(),
-                msg.lines().next().unwrap_or("no message")
-            )));
+        let partial = crate::atomic::temp_beside(&target).map_err(out_err(dir))?;
+        // How far under the WAV's sample peak the limiter holds the peaks (0: no limiter).
+        let mut lowered_db = 0.0;
+        for pass in 1.. {
+            let limit = match sample_peak {
+                Some(peak) if lowered_db > 0.0 => Some(peak - lowered_db),
+                _ => None,
+            };
+            run_encoder(wav, metadata.path(), enc, limit, partial.path(), &target)?;
+            let Some(ceiling) = preset.ceiling_db() else {
+                break;
+            };
+            let peak = ffmpeg_true_peak(partial.path(), &target)?;
+            if peak.is_nan() || peak <= ceiling {
+                break;
+            }
+            let next = lowered_db + peak - ceiling + PEAK_MARGIN_DB;
+            let wav_peak = match sample_peak {
+                Some(p) => p,
+                None => *sample_peak.insert(sample_peak_db(wav)?),
+            };
+            if pass == MAX_PASSES || wav_peak - next < MIN_LIMIT_DB {
+                return Err(Error::Invalid(format!(
+                    "{}: the {} encoder keeps the true peak at {peak:.1} dBTP, over the ceiling of \
+                     {ceiling:.1} dBTP of `--master {}`, even with the peaks limited {lowered_db:.1} dB lower; \
+                     make the edition without --format and encode it yourself",
+                    target.display(),
+                    enc.extension(),
+                    format!("{preset:?}").to_lowercase(),
+                )));
+            }
+            lowered_db = next;
         }
         partial.persist(&target).map_err(|e| Error::Output {
             path: target.clone(),
@@ -121,4 +139,128 @@ pub fn encode(wav: &Path, manifest: &Manifest, encodings: &[Encoding]) -> Result
         written.push(target);
     }
     Ok(written)
+}
+
+/// The lowest limit ffmpeg's `alimiter` takes: 0.0625, in dBFS.
+const MIN_LIMIT_DB: f64 = -24.08;
+
+/// Runs ffmpeg once: `wav` with the chapters and tags of `metadata`, encoded as `enc` into `out`; with
+/// `limit_db`, its sample peaks are first limited to that level (dBFS). `target` names the edition in messages.
+fn run_encoder(
+    wav: &Path,
+    metadata: &Path,
+    enc: Encoding,
+    limit_db: Option<f64>,
+    out: &Path,
+    target: &Path,
+) -> Result<()> {
+    let mut cmd = Command::new("ffmpeg");
+    cmd.args(["-nostdin", "-loglevel", "error", "-y", "-i"])
+        .arg(wav)
+        .arg("-i")
+        .arg(metadata)
+        .args(["-map", "0:a", "-map_metadata", "1", "-map_chapters", "1"]);
+    if let Some(limit) = limit_db {
+        let linear = 10f64.powf(limit / 20.0);
+        cmd.arg("-af").arg(format!(
+            "alimiter=limit={linear:.6}:level=false:latency=true"
+        ));
+    }
+    let output = cmd
+        .args(enc.args())
+        .arg(out)
+        .output()
+        .map_err(ffmpeg_missing)?;
+    if !output.status.success() {
+        let msg = String::from_utf8_lossy(&output.stderr);
+        return Err(Error::Invalid(format!(
+            "{}: ffmpeg could not encode: {}",
+            target.display(),
+            msg.lines().next().unwrap_or("no message")
+        )));
+    }
+    Ok(())
+}
+
+/// The highest sample of a 16-bit WAV, in dBFS.
+fn sample_peak_db(wav: &Path) -> Result<f64> {
+    let read_err = |e| Error::Output {
+        path: wav.to_owned(),
+        source: crate::audio::wav::io_error(e),
+    };
+    let mut reader = hound::WavReader::open(wav).map_err(read_err)?;
+    let mut peak = 0u16;
+    for s in reader.samples::<i16>() {
+        peak = peak.max(s.map_err(read_err)?.unsigned_abs());
+    }
+    Ok(crate::audio::master::db(f64::from(peak) / 32768.0))
+}
+
+/// The true peak (dBTP) of a media file as ffmpeg's `ebur128=peak=true` filter reports it in its summary (its
+/// per-frame lines go to the verbose log level, which is not shown).
+fn ffmpeg_true_peak(file: &Path, target: &Path) -> Result<f64> {
+    let output = Command::new("ffmpeg")
+        .args(["-nostdin", "-hide_banner", "-nostats", "-i"])
+        .arg(file)
+        .args([
+            "-af",
+            "ebur128=peak=true:framelog=verbose",
+            "-f",
+            "null",
+            "-",
+        ])
+        .output()
+        .map_err(ffmpeg_missing)?;
+    let log = String::from_utf8_lossy(&output.stderr);
+    let peak = if output.status.success() {
+        summary_value(&log, "Peak:")
+    } else {
+        None
+    };
+    peak.ok_or_else(|| {
+        Error::Invalid(format!(
+            "{}: ffmpeg could not measure the true peak of the encoded edition: {}",
+            target.display(),
+            log.lines()
+                .find(|l| !l.trim().is_empty())
+                .unwrap_or("no message")
+        ))
+    })
+}
+
+/// A value from the summary ffmpeg's `ebur128` filter logs at the end, e.g. `Peak:` in `    Peak:  -1.3 dBFS`.
+fn summary_value(log: &str, key: &str) -> Option<f64> {
+    let summary = &log[log.rfind("Summary:")?..];
+    let line = summary.lines().find(|l| l.trim_start().starts_with(key))?;
+    line.split_whitespace().nth(1)?.parse().ok()
+}
+
+fn ffmpeg_missing(e: std::io::Error) -> Error {
+    Error::BackendUnavailable {
+        backend: "ffmpeg".into(),
+        reason: match e.kind() {
+            std::io::ErrorKind::NotFound => {
+                "ffmpeg is not installed; install it with `apt-get install ffmpeg` to make M4B or MP3 editions"
+                    .into()
+            }
+            _ => format!("cannot run ffmpeg: {e}"),
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_the_ebur128_summary() {
+        let log = "[Parsed_ebur128_0 @ 0x5]\n  Integrated loudness:\n    I:         -16.4 LUFS\n\n[Parsed_ebur128_0 @ 0x5] Summary:\n\n  Integrated loudness:\n    I:         -16.1 LUFS\n    Threshold: -26.4 LUFS\n\n  True peak:\n    Peak:       -0.5 dBFS\n";
+        assert_eq!(summary_value(log, "Peak:"), Some(-0.5));
+        assert_eq!(summary_value(log, "I:"), Some(-16.1));
+        assert_eq!(summary_value("no summary here", "Peak:"), None);
+        assert_eq!(
+            summary_value("Summary:\n    Peak:  -inf dBFS", "Peak:"),
+            Some(f64::NEG_INFINITY)
+        );
+    }
 }

@@ -191,7 +191,7 @@ mod tests {
     #[test]
     fn appended_chunks_are_well_formed_and_hound_still_reads() {
         let mut cursor = io::Cursor::new(Vec::new());
-        let audio = crate::synth::Audio {
+        let audio = crate::audio::Audio {
             sample_rate: 8000,
             samples: vec![1; 4001],
         };

@@ -397,7 +397,7 @@ impl Job {
         manifest.loudness = mastered;
         manifest.settings = self.recorded_settings();
         crate::export::write_all(&manifest, dir, &stem, &self.settings.exports)?;
-        crate::export::encode::encode(&wav, &manifest, &self.settings.formats)?;
+        crate::export::encode::encode(&wav, &manifest, &self.settings.formats, preset)?;
         let manifest_path = self.manifest_path(dir);
         atomic::write_bytes(&manifest_path, manifest.to_json().as_bytes())
             .map_err(out_err(&manifest_path))?;

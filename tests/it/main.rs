@@ -8,6 +8,7 @@ mod errors;
 mod espeak;
 mod export;
 mod http;
+mod layers;
 mod master;
 #[cfg(feature = "piper")]
 mod piper;

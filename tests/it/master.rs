@@ -46,26 +46,6 @@ fn joins_never_step_further_than_the_audio_itself() {
     }
 }
 
-/// Integrated loudness (LUFS) and true peak (dBTP) as ffmpeg's ebur128 filter reports them.
-fn ebur128(wav: &std::path::Path) -> (f64, f64) {
-    let out = Command::new("ffmpeg")
-        .args(["-nostats", "-i"])
-        .arg(wav)
-        .args(["-af", "ebur128=peak=true", "-f", "null", "-"])
-        .output()
-        .unwrap();
-    let log = String::from_utf8_lossy(&out.stderr);
-    let summary = &log[log.rfind("Summary:").expect("ebur128 summary")..];
-    let value = |key: &str| -> f64 {
-        let line = summary
-            .lines()
-            .find(|l| l.trim_start().starts_with(key))
-            .unwrap();
-        line.split_whitespace().nth(1).unwrap().parse().unwrap()
-    };
-    (value("I:"), value("Peak:"))
-}
-
 /// Whole-file RMS level (dB) as ffmpeg's astats filter reports it.
 fn rms_db(wav: &std::path::Path) -> f64 {
     let out = Command::new("ffmpeg")
@@ -138,4 +118,108 @@ fn the_edition_can_have_another_sample_rate() {
     if have("sndfile-info") {
         check_wav_against_manifest(&env.path("resampled/headings.wav"), &resampled);
     }
+}
+
+/// The number of samples of every segment in a cache, read back with hound.
+fn cached_lengths(cache: &std::path::Path) -> Vec<usize> {
+    let mut lengths = Vec::new();
+    for shard in std::fs::read_dir(cache.join("segments")).unwrap() {
+        for file in std::fs::read_dir(shard.unwrap().path()).unwrap() {
+            lengths.push(samples(file.unwrap().path()).len());
+        }
+    }
+    lengths
+}
+
+#[test]
+fn segments_of_any_length_resample_to_any_rate() {
+    let env = Env::new();
+    // At 427 words a minute the tone backend makes these three sentences 22527, 28672 and 34817 samples long
+    // (22050 Hz): one short of, exactly, and one past a multiple of the resampler's 1024-sample chunk.
+    let essay = env.essay(
+        "lengths.md",
+        "# Chunks\n\n\
+         The grey heron waited by the reeds till the water went still again.\n\n\
+         Each lantern on the quay was lit before the ferry came round the point, and no one spoke.\n\n\
+         She folded the map twice, put it in her coat, and walked up to the hills without glancing back at the old town.\n",
+    );
+    env.build(&essay, &["--rate", "427", "-o", "native"]);
+    let lengths = cached_lengths(&env.cache);
+    for residue in [1023, 0, 1] {
+        assert!(
+            lengths.iter().any(|l| l % 1024 == residue),
+            "no segment is {residue} past a multiple of 1024: {lengths:?}; pick other sentences"
+        );
+    }
+    let native = read_json(env.path("native/lengths.json"));
+    for rate in [44_100, 48_000, 16_000] {
+        let out = format!("at{rate}");
+        let rate_arg = rate.to_string();
+        env.build(
+            &essay,
+            &["--rate", "427", "-o", &out, "--sample-rate", &rate_arg],
+        );
+        let wav = env.path(&format!("{out}/lengths.wav"));
+        let m = read_json(wav.with_extension("json"));
+        assert_eq!(m["sample_rate"], rate);
+        let (a, b) = (
+            native["duration_seconds"].as_f64().unwrap(),
+            m["duration_seconds"].as_f64().unwrap(),
+        );
+        assert!((a - b).abs() < 0.01, "{rate} Hz: {b} s, natively {a} s");
+        check_chapters(&wav, &m);
+        if have("sndfile-info") {
+            check_wav_against_manifest(&wav, &m);
+        }
+    }
+}
+
+#[test]
+fn compressed_editions_stay_under_the_preset_s_ceiling() {
+    if !have("ffmpeg") || !have("espeak-ng") {
+        return;
+    }
+    let env = Env::new();
+    let essay = env.fixture("headings.md");
+    for (preset, formats, target, ceiling) in [
+        ("podcast", "m4b,mp3", -16.0, -1.0),
+        ("ebu", "m4b", -23.0, -1.0),
+    ] {
+        env.build(
+            &essay,
+            &[
+                "--backend",
+                "espeak",
+                "--master",
+                preset,
+                "--format",
+                formats,
+                "-o",
+                preset,
+            ],
+        );
+        for ext in formats.split(',') {
+            let file = env.path(&format!("{preset}/headings.{ext}"));
+            let (lufs, peak) = ebur128(&file);
+            eprintln!("{preset} {ext}: {lufs} LUFS, {peak} dBTP");
+            assert!(peak <= ceiling, "{preset} {ext}: true peak {peak} dBTP");
+            assert!((lufs - target).abs() <= 1.0, "{preset} {ext}: {lufs} LUFS");
+        }
+    }
+    // The same WAV gives the same files.
+    let first = std::fs::read(env.path("podcast/headings.m4b")).unwrap();
+    env.build(
+        &essay,
+        &[
+            "--backend",
+            "espeak",
+            "--master",
+            "podcast",
+            "--format",
+            "m4b",
+            "-o",
+            "again",
+        ],
+    );
+    assert!(first == std::fs::read(env.path("again/headings.m4b")).unwrap());
 }

@@ -47,7 +47,20 @@ impl Env {
 
     /// The same as a plain `std::process::Command`, for tests that spawn and kill it.
     pub fn std_cmd(&self) -> StdCommand {
-        let mut c = StdCommand::new(assert_cmd::cargo::cargo_bin("narrate"));
+        self.setup(StdCommand::new(assert_cmd::cargo::cargo_bin("narrate")))
+    }
+
+    /// The binary run under the umask `mask` (through `sh`, which sets it and execs narrate).
+    pub fn cmd_with_umask(&self, mask: u32) -> Command {
+        let mut c = StdCommand::new("sh");
+        c.arg("-c")
+            .arg(format!("umask {mask:03o} && exec \"$0\" \"$@\""))
+            .arg(assert_cmd::cargo::cargo_bin("narrate"));
+        Command::from_std(self.setup(c))
+    }
+
+    /// The scratch folder, its cache and the tone backend; nothing from the user's environment.
+    fn setup(&self, mut c: StdCommand) -> StdCommand {
         c.current_dir(self.dir.path())
             .env_remove("XDG_CACHE_HOME")
             // A user's own ~/.config/narrate/narrate.toml must not change what the tests see.
@@ -368,4 +381,24 @@ pub fn check_probed_chapters(probe: &Value, manifest: &Value, what: &str) {
         probe["format"]["tags"]["title"], manifest["title"],
         "{what}"
     );
+}
+
+/// Integrated loudness (LUFS) and true peak (dBTP) of a media file as ffmpeg's ebur128 filter reports them.
+pub fn ebur128(file: &Path) -> (f64, f64) {
+    let out = StdCommand::new("ffmpeg")
+        .args(["-nostats", "-i"])
+        .arg(file)
+        .args(["-af", "ebur128=peak=true", "-f", "null", "-"])
+        .output()
+        .unwrap();
+    let log = String::from_utf8_lossy(&out.stderr);
+    let summary = &log[log.rfind("Summary:").expect("ebur128 summary")..];
+    let value = |key: &str| -> f64 {
+        let line = summary
+            .lines()
+            .find(|l| l.trim_start().starts_with(key))
+            .unwrap();
+        line.split_whitespace().nth(1).unwrap().parse().unwrap()
+    };
+    (value("I:"), value("Peak:"))
 }

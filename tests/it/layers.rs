@@ -1,0 +1,128 @@
+//! The one-way flow of docs/ARCHITECTURE.md, checked on the source: no core module imports one it must not, so
+//! the dependency cycle through the core cannot come back. Reads `use crate::…` / `crate::…` paths (and
+//! `super::` at the top of a module folder) in every file of each top-level module.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
+
+/// Each top-level module and the modules it may use. Leaves first; the edge (settings, cli, commands) last.
+const ALLOWED: &[(&str, &[&str])] = &[
+    ("error", &[]),
+    ("atomic", &[]),
+    ("values", &[]),
+    ("timeline", &[]),
+    ("essay", &["error", "values"]),
+    ("audio", &["error", "atomic", "values", "timeline"]),
+    ("cache", &["audio", "error", "atomic"]),
+    ("plan", &["essay", "cache", "error", "atomic", "values"]),
+    ("synth", &["audio", "error", "atomic", "values"]),
+    ("manifest", &["plan", "timeline", "audio", "error"]),
+    ("export", &["manifest", "timeline", "audio", "error", "atomic", "values"]),
+    ("check", &["manifest", "export", "audio", "error"]),
+    (
+        "pipeline",
+        &[
+            "essay", "plan", "cache", "synth", "audio", "manifest", "export", "check", "timeline",
+            "error", "atomic", "values", "settings",
+        ],
+    ),
+    ("serve", &["pipeline", "cache", "synth", "audio", "error", "values"]),
+    (
+        "settings",
+        &["audio", "export", "synth", "error", "values"],
+    ),
+    ("cli", &["settings"]),
+    ("testing", &["audio", "synth", "essay"]),
+];
+
+/// The crate modules a file names.
+fn uses(text: &str) -> BTreeSet<String> {
+    let mut found = BTreeSet::new();
+    for (i, _) in text.match_indices("crate::") {
+        let before = &text[..i];
+        // `$crate::` in macros and comments are not imports.
+        if before.ends_with('$') || before.lines().last().is_some_and(|l| l.trim_start().starts_with("//")) {
+            continue;
+        }
+        let name: String = text[i + 7..]
+            .chars()
+            .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+            .collect();
+        if !name.is_empty() {
+            found.insert(name);
+        }
+    }
+    found
+}
+
+fn files(dir: &Path, out: &mut Vec<std::path::PathBuf>) {
+    for e in std::fs::read_dir(dir).unwrap() {
+        let p = e.unwrap().path();
+        if p.is_dir() {
+            files(&p, out);
+        } else if p.extension().is_some_and(|x| x == "rs") {
+            out.push(p);
+        }
+    }
+}
+
+#[test]
+fn core_modules_only_import_what_the_flow_allows_and_form_no_cycle() {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let allowed: BTreeMap<&str, &[&str]> = ALLOWED.iter().copied().collect();
+    let mut graph: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    let mut wrong = Vec::new();
+    for (module, may) in &allowed {
+        let mut paths = Vec::new();
+        let folder = src.join(module);
+        if folder.is_dir() {
+            files(&folder, &mut paths);
+        }
+        let file = src.join(format!("{module}.rs"));
+        if file.is_file() {
+            paths.push(file);
+        }
+        assert!(!paths.is_empty(), "src/{module} is listed but missing");
+        for path in paths {
+            let text = std::fs::read_to_string(&path).unwrap();
+            for used in uses(&text) {
+                if used == *module || !allowed.contains_key(used.as_str()) && used != "commands" {
+                    continue;
+                }
+                graph.entry(module.to_string()).or_default().insert(used.clone());
+                if !may.contains(&used.as_str()) {
+                    wrong.push(format!("{} uses crate::{used}", path.strip_prefix(&src).unwrap().display()));
+                }
+            }
+        }
+    }
+    assert!(wrong.is_empty(), "imports against the flow:\n{}", wrong.join("\n"));
+    // No cycle: a topological order exists.
+    let mut done: BTreeSet<String> = BTreeSet::new();
+    while done.len() < graph.len() {
+        let next = graph
+            .iter()
+            .find(|(m, deps)| !done.contains(*m) && deps.iter().all(|d| done.contains(d) || !graph.contains_key(d)))
+            .map(|(m, _)| m.clone());
+        match next {
+            Some(m) => {
+                done.insert(m);
+            }
+            None => panic!("a cycle among {:?}", graph.keys().filter(|m| !done.contains(*m)).collect::<Vec<_>>()),
+        }
+    }
+    // Every top-level module is in the table, so a new one has to take its place in the flow.
+    for e in std::fs::read_dir(&src).unwrap() {
+        let name = e.unwrap().file_name().to_string_lossy().replace(".rs", "");
+        if !["lib", "main", "commands"].contains(&name.as_str()) {
+            assert!(allowed.contains_key(name.as_str()), "src/{name} is not in the flow table");
+        }
+    }
+}
+
+#[test]
+fn the_reader_of_imports_sees_paths_not_comments() {
+    let text = "use crate::audio::Audio;\n// crate::cli is not used\nlet x = crate::error::Error::Invalid;\n$crate::values";
+    let found: Vec<String> = uses(text).into_iter().collect();
+    assert_eq!(found, vec!["audio", "error"]);
+}
