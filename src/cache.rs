@@ -6,8 +6,8 @@ use std::time::{Duration, SystemTime};
 
 use serde::Serialize;
 
-use crate::error::{Error, Result};
 use crate::audio::Audio;
+use crate::error::{Error, Result};
 
 /// Bumped when the meaning of cached audio changes.
 const CACHE_VERSION: u32 = 1;

@@ -12,6 +12,7 @@ pub(crate) mod cache;
 pub(crate) mod check;
 pub mod cli;
 pub(crate) mod commands;
+pub(crate) mod edition;
 pub(crate) mod error;
 pub(crate) mod essay;
 pub(crate) mod export;

@@ -1,5 +1,6 @@
 //! The manifest `<stem>.json` written beside each edition: chapters and segments with their positions.
-//! `regen` and later exports read it; docs/FORMATS.md describes it.
+//! It is the file form of an `edition::Edition`: `regen`, `check` and `narrate export` read it; docs/FORMATS.md
+//! describes it.
 
 use std::collections::HashSet;
 use std::path::Path;
@@ -7,8 +8,6 @@ use std::path::Path;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
-use crate::plan::Plan;
-use crate::timeline::Timeline;
 
 pub const FORMAT: &str = "narrate-manifest";
 /// Version 2 added `settings`; version 1 manifests are still read.
@@ -69,65 +68,7 @@ pub struct ManifestSegment {
     pub cache_key: String,
 }
 
-fn secs(samples: u64, rate: u32) -> f64 {
-    // Millisecond precision keeps the JSON readable; samples are exact.
-    (samples as f64 / f64::from(rate) * 1000.0).round() / 1000.0
-}
-
 impl Manifest {
-    pub fn new(plan: &Plan, timeline: &Timeline, source: &Path, audio_name: &str) -> Manifest {
-        let rate = timeline.sample_rate;
-        Manifest {
-            format: FORMAT.into(),
-            version: VERSION,
-            title: plan.title.clone(),
-            author: plan.author.clone(),
-            source: source.display().to_string(),
-            audio: audio_name.into(),
-            sample_rate: rate,
-            channels: 1,
-            bits_per_sample: 16,
-            total_samples: timeline.total_samples,
-            duration_seconds: secs(timeline.total_samples, rate),
-            backend: plan.backend.clone(),
-            voice: plan.voice.clone(),
-            plan_key: String::new(),
-            loudness: None,
-            settings: serde_json::Value::Null,
-            chapters: timeline
-                .chapters
-                .iter()
-                .enumerate()
-                .map(|(index, c)| ManifestChapter {
-                    index,
-                    title: c.title.clone(),
-                    start_sample: c.span.start,
-                    end_sample: c.span.end,
-                    start_seconds: secs(c.span.start, rate),
-                    end_seconds: secs(c.span.end, rate),
-                })
-                .collect(),
-            segments: plan
-                .segments
-                .iter()
-                .zip(&timeline.segments)
-                .map(|(s, span)| ManifestSegment {
-                    id: s.id.clone(),
-                    chapter: s.chapter,
-                    line: s.line,
-                    text: s.text.clone(),
-                    spoken: s.spoken.clone(),
-                    start_sample: span.start,
-                    end_sample: span.end,
-                    start_seconds: secs(span.start, rate),
-                    end_seconds: secs(span.end, rate),
-                    take: s.take,
-                    cache_key: s.cache_key.clone(),
-                })
-                .collect(),
-        }
-    }
-
     /// Reads a manifest; `Ok(None)` when there is none yet.
     pub fn load(path: &Path) -> Result<Option<Manifest>> {
         let text = match std::fs::read_to_string(path) {
@@ -154,9 +95,11 @@ impl Manifest {
         }
         match head.get("version").and_then(|v| v.as_u64()) {
             Some(v) if (1..=u64::from(VERSION)).contains(&v) => {}
-            Some(v) => return Err(bad(format!(
+            Some(v) => {
+                return Err(bad(format!(
                 "manifest version {v} is newer than this narrate reads ({VERSION}); update narrate"
-            ))),
+            )))
+            }
             None => return Err(bad("no manifest version".into())),
         }
         let manifest: Manifest = serde_json::from_value(head).map_err(|e| bad(e.to_string()))?;

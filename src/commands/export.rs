@@ -30,7 +30,8 @@ pub fn run(args: ExportArgs) -> Result<()> {
         .strip_suffix(".wav")
         .unwrap_or(&manifest.audio)
         .to_string();
-    let written = export::write_all(&manifest, &dir, &stem, &exporters)?;
+    let edition = crate::edition::Edition::from_manifest(manifest);
+    let written = export::write_all(&edition, &dir, &stem, &exporters)?;
     let list: Vec<String> = written
         .iter()
         .map(|p| format!("wrote {}\n", p.display()))

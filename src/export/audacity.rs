@@ -1,7 +1,7 @@
 //! Audacity label track: `start<TAB>end<TAB>title` in seconds, one region per chapter.
 
 use super::ChapterExporter;
-use crate::manifest::Manifest;
+use crate::edition::Edition;
 
 pub struct Audacity;
 
@@ -12,7 +12,7 @@ impl ChapterExporter for Audacity {
     fn suffix(&self) -> &'static str {
         ".labels.txt"
     }
-    fn render(&self, m: &Manifest) -> String {
+    fn render(&self, m: &Edition) -> String {
         let rate = f64::from(m.sample_rate);
         m.chapters
             .iter()

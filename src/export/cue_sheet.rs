@@ -1,7 +1,7 @@
 //! CUE sheet: one TRACK per chapter over the WAV, for CD-style players and editors.
 
 use super::ChapterExporter;
-use crate::manifest::Manifest;
+use crate::edition::Edition;
 
 pub struct CueSheet;
 
@@ -27,7 +27,7 @@ impl ChapterExporter for CueSheet {
     fn suffix(&self) -> &'static str {
         ".cue"
     }
-    fn render(&self, m: &Manifest) -> String {
+    fn render(&self, m: &Edition) -> String {
         let mut out = String::new();
         if let Some(a) = &m.author {
             out.push_str(&format!("PERFORMER {}\n", quoted(a)));

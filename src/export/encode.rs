@@ -6,8 +6,8 @@ use std::process::Command;
 
 use super::FFMETADATA;
 use crate::audio::master::Preset;
+use crate::edition::Edition;
 use crate::error::{Error, Result};
-use crate::manifest::Manifest;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Encoding {
@@ -58,7 +58,7 @@ const PEAK_MARGIN_DB: f64 = 0.2;
 /// Encodes of one edition before giving up on staying under the ceiling.
 const MAX_PASSES: usize = 4;
 
-/// Encodes `wav` into `<stem>.m4b` / `<stem>.mp3` beside it, with the manifest's chapters and tags. Each file is
+/// Encodes `wav` into `<stem>.m4b` / `<stem>.mp3` beside it, with the edition's chapters and tags. Each file is
 /// written under a temporary name and renamed.
 ///
 /// AAC and MP3 overshoot the peaks of what they encode (ffmpeg's AAC encoder at 64 kb/s by up to 1.5 dB). For
@@ -71,7 +71,7 @@ const MAX_PASSES: usize = 4;
 /// once, as they are.
 pub fn encode(
     wav: &Path,
-    manifest: &Manifest,
+    edition: &Edition,
     encodings: &[Encoding],
     preset: Preset,
 ) -> Result<Vec<PathBuf>> {
@@ -92,7 +92,7 @@ pub fn encode(
         .map_err(out_err(dir))?;
     std::io::Write::write_all(
         metadata.as_file_mut(),
-        FFMETADATA.render(manifest).as_bytes(),
+        FFMETADATA.render(edition).as_bytes(),
     )
     .map_err(out_err(dir))?;
     let mut sample_peak = None;

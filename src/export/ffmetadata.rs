@@ -1,7 +1,7 @@
 //! FFmpeg's metadata file (`;FFMETADATA1`): title, artist and a `[CHAPTER]` per chapter, exact in samples.
 
 use super::ChapterExporter;
-use crate::manifest::Manifest;
+use crate::edition::Edition;
 
 pub struct FfMetadata;
 
@@ -24,7 +24,7 @@ impl ChapterExporter for FfMetadata {
     fn suffix(&self) -> &'static str {
         ".ffmetadata"
     }
-    fn render(&self, m: &Manifest) -> String {
+    fn render(&self, m: &Edition) -> String {
         let mut out = format!(";FFMETADATA1\ntitle={}\n", escape(&m.title));
         if let Some(a) = &m.author {
             out.push_str(&format!("artist={}\n", escape(a)));

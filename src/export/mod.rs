@@ -1,4 +1,4 @@
-//! Chapter and caption exports from the one timeline (read from the manifest): one file per format behind
+//! Chapter and caption exports from the edition (`edition::Edition`, made from the timeline): one file per format behind
 //! `trait ChapterExporter`, one line each in `EXPORTERS`; and the RIFF chapter chunks inside the WAV.
 
 mod audacity;
@@ -13,16 +13,16 @@ pub mod wav_cue;
 
 use std::path::{Path, PathBuf};
 
+use crate::edition::Edition;
 use crate::error::{Error, Result};
-use crate::manifest::Manifest;
 
-/// A format written beside the edition from its manifest.
+/// A format written beside the edition.
 pub trait ChapterExporter: Sync {
     /// The name used with `--export` and `narrate export --format`.
     fn name(&self) -> &'static str;
     /// What ends the file name: `<stem><suffix>`.
     fn suffix(&self) -> &'static str;
-    fn render(&self, manifest: &Manifest) -> String;
+    fn render(&self, edition: &Edition) -> String;
 }
 
 /// The ffmetadata exporter, which the compressed editions also use for their chapters.
@@ -94,7 +94,7 @@ impl std::fmt::Debug for dyn ChapterExporter {
 
 /// Writes each export beside the edition as `<dir>/<stem><suffix>`, atomically. Returns the paths written.
 pub fn write_all(
-    manifest: &Manifest,
+    edition: &Edition,
     dir: &Path,
     stem: &str,
     exporters: &[&dyn ChapterExporter],
@@ -103,7 +103,7 @@ pub fn write_all(
         .iter()
         .map(|e| {
             let path = dir.join(format!("{stem}{}", e.suffix()));
-            crate::atomic::write_bytes(&path, e.render(manifest).as_bytes()).map_err(|source| {
+            crate::atomic::write_bytes(&path, e.render(edition).as_bytes()).map_err(|source| {
                 Error::Output {
                     path: path.clone(),
                     source,
@@ -129,7 +129,7 @@ fn clock(seconds: f64, decimal: char) -> String {
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
-    use crate::manifest::{ManifestChapter, ManifestSegment};
+    use crate::manifest::{Manifest, ManifestChapter, ManifestSegment};
 
     /// A small manifest every snapshot test renders.
     pub fn manifest() -> Manifest {
@@ -214,7 +214,7 @@ pub(crate) mod tests {
 
     #[test]
     fn snapshots() {
-        let m = manifest();
+        let m = crate::edition::Edition::from_manifest(manifest());
         for e in EXPORTERS {
             insta::assert_snapshot!(e.name(), e.render(&m));
         }

@@ -1,7 +1,7 @@
 //! Podcasting 2.0 chapters JSON (`application/json+chapters`, version 1.2.0).
 
 use super::ChapterExporter;
-use crate::manifest::Manifest;
+use crate::edition::Edition;
 
 pub struct PodcastChapters;
 
@@ -12,7 +12,7 @@ impl ChapterExporter for PodcastChapters {
     fn suffix(&self) -> &'static str {
         ".chapters.json"
     }
-    fn render(&self, m: &Manifest) -> String {
+    fn render(&self, m: &Edition) -> String {
         let rate = f64::from(m.sample_rate);
         let chapters: Vec<serde_json::Value> = m
             .chapters

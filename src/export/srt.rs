@@ -1,7 +1,7 @@
 //! SubRip captions: one caption per segment, timed from where its speech really is in the edition.
 
 use super::{clock, ChapterExporter};
-use crate::manifest::Manifest;
+use crate::edition::Edition;
 
 pub struct Srt;
 
@@ -12,7 +12,7 @@ impl ChapterExporter for Srt {
     fn suffix(&self) -> &'static str {
         ".srt"
     }
-    fn render(&self, m: &Manifest) -> String {
+    fn render(&self, m: &Edition) -> String {
         let rate = f64::from(m.sample_rate);
         m.segments
             .iter()

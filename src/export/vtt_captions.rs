@@ -1,7 +1,7 @@
 //! WebVTT captions: one cue per segment (its written text), timed from the real audio.
 
 use super::{clock, ChapterExporter};
-use crate::manifest::Manifest;
+use crate::edition::Edition;
 
 pub struct VttCaptions;
 
@@ -12,7 +12,7 @@ impl ChapterExporter for VttCaptions {
     fn suffix(&self) -> &'static str {
         ".vtt"
     }
-    fn render(&self, m: &Manifest) -> String {
+    fn render(&self, m: &Edition) -> String {
         let rate = f64::from(m.sample_rate);
         let mut out = String::from("WEBVTT\n");
         for s in &m.segments {

@@ -1,7 +1,7 @@
 //! WebVTT chapters: one cue per chapter, for HTML5 players' chapter tracks.
 
 use super::{clock, ChapterExporter};
-use crate::manifest::Manifest;
+use crate::edition::Edition;
 
 pub struct VttChapters;
 
@@ -12,7 +12,7 @@ impl ChapterExporter for VttChapters {
     fn suffix(&self) -> &'static str {
         ".chapters.vtt"
     }
-    fn render(&self, m: &Manifest) -> String {
+    fn render(&self, m: &Edition) -> String {
         let rate = f64::from(m.sample_rate);
         let mut out = String::from("WEBVTT\n");
         for (i, c) in m.chapters.iter().enumerate() {

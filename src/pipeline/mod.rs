@@ -14,6 +14,7 @@ use crate::atomic;
 use crate::audio::join::{self, Piece};
 use crate::audio::master::{self, Preset};
 use crate::cache::Cache;
+use crate::edition::Edition;
 use crate::error::{Error, Result};
 use crate::essay::lexicon::Lexicon;
 use crate::essay::normalize::Normalizer;
@@ -387,17 +388,20 @@ impl Job {
         };
         verify(&wav, &joined.timeline)?;
 
-        let mut manifest = Manifest::new(
-            &self.plan,
-            &joined.timeline,
-            &self.essay_path,
-            &format!("{stem}.wav"),
-        );
-        manifest.plan_key = self.plan_key();
-        manifest.loudness = mastered;
-        manifest.settings = self.recorded_settings();
-        crate::export::write_all(&manifest, dir, &stem, &self.settings.exports)?;
-        crate::export::encode::encode(&wav, &manifest, &self.settings.formats, preset)?;
+        let edition = Edition {
+            plan_key: self.plan_key(),
+            loudness: mastered,
+            settings: self.recorded_settings(),
+            ..Edition::new(
+                &self.plan,
+                &joined.timeline,
+                &self.essay_path,
+                &format!("{stem}.wav"),
+            )
+        };
+        crate::export::write_all(&edition, dir, &stem, &self.settings.exports)?;
+        crate::export::encode::encode(&wav, &edition, &self.settings.formats, preset)?;
+        let manifest = edition.manifest();
         let manifest_path = self.manifest_path(dir);
         atomic::write_bytes(&manifest_path, manifest.to_json().as_bytes())
             .map_err(out_err(&manifest_path))?;

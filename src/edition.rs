@@ -1,0 +1,211 @@
+//! An edition as one value: its tags, its chapters and segments with where each landed in the audio, the audio
+//! file's name, how it was mastered and the settings that shaped it. `pipeline` makes it from the plan and the
+//! join's timeline; the exporters and encoders take it; the manifest is its validated, versioned file form.
+
+use std::path::Path;
+
+use crate::audio::master::Mastered;
+use crate::manifest::{self, Manifest, ManifestChapter, ManifestSegment};
+use crate::plan::Plan;
+use crate::timeline::Timeline;
+
+/// A finished edition.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Edition {
+    pub title: String,
+    pub author: Option<String>,
+    /// The essay file, as given on the command line.
+    pub source: String,
+    /// The WAV file's name (the exports and the manifest sit beside it).
+    pub audio: String,
+    pub sample_rate: u32,
+    pub total_samples: u64,
+    pub backend: String,
+    pub voice: String,
+    /// Contiguous, in order: each chapter ends where the next begins.
+    pub chapters: Vec<Chapter>,
+    /// In plan order: where each segment's (trimmed) speech is.
+    pub segments: Vec<Segment>,
+    /// A hash of everything that shapes the edition.
+    pub plan_key: String,
+    /// Loudness before and after mastering, when a preset was used.
+    pub loudness: Option<Mastered>,
+    /// The settings that shaped it, as narrate.toml keys.
+    pub settings: serde_json::Value,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Chapter {
+    pub title: String,
+    pub start_sample: u64,
+    pub end_sample: u64,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Segment {
+    pub id: String,
+    pub chapter: usize,
+    pub line: usize,
+    pub text: String,
+    pub spoken: String,
+    pub take: u32,
+    pub cache_key: String,
+    pub start_sample: u64,
+    pub end_sample: u64,
+}
+
+impl Edition {
+    /// The edition a plan became, laid out as the join's timeline says.
+    pub fn new(plan: &Plan, timeline: &Timeline, source: &Path, audio: &str) -> Edition {
+        Edition {
+            title: plan.title.clone(),
+            author: plan.author.clone(),
+            source: source.display().to_string(),
+            audio: audio.into(),
+            sample_rate: timeline.sample_rate,
+            total_samples: timeline.total_samples,
+            backend: plan.backend.clone(),
+            voice: plan.voice.clone(),
+            chapters: timeline
+                .chapters
+                .iter()
+                .map(|c| Chapter {
+                    title: c.title.clone(),
+                    start_sample: c.span.start,
+                    end_sample: c.span.end,
+                })
+                .collect(),
+            segments: plan
+                .segments
+                .iter()
+                .zip(&timeline.segments)
+                .map(|(s, span)| Segment {
+                    id: s.id.clone(),
+                    chapter: s.chapter,
+                    line: s.line,
+                    text: s.text.clone(),
+                    spoken: s.spoken.clone(),
+                    take: s.take,
+                    cache_key: s.cache_key.clone(),
+                    start_sample: span.start,
+                    end_sample: span.end,
+                })
+                .collect(),
+            plan_key: String::new(),
+            loudness: None,
+            settings: serde_json::Value::Null,
+        }
+    }
+
+    /// Its file form.
+    pub fn manifest(&self) -> Manifest {
+        let rate = self.sample_rate;
+        Manifest {
+            format: manifest::FORMAT.into(),
+            version: manifest::VERSION,
+            title: self.title.clone(),
+            author: self.author.clone(),
+            source: self.source.clone(),
+            audio: self.audio.clone(),
+            sample_rate: rate,
+            channels: 1,
+            bits_per_sample: 16,
+            total_samples: self.total_samples,
+            duration_seconds: seconds(self.total_samples, rate),
+            backend: self.backend.clone(),
+            voice: self.voice.clone(),
+            plan_key: self.plan_key.clone(),
+            loudness: self.loudness.clone(),
+            settings: self.settings.clone(),
+            chapters: self
+                .chapters
+                .iter()
+                .enumerate()
+                .map(|(index, c)| ManifestChapter {
+                    index,
+                    title: c.title.clone(),
+                    start_sample: c.start_sample,
+                    end_sample: c.end_sample,
+                    start_seconds: seconds(c.start_sample, rate),
+                    end_seconds: seconds(c.end_sample, rate),
+                })
+                .collect(),
+            segments: self
+                .segments
+                .iter()
+                .map(|s| ManifestSegment {
+                    id: s.id.clone(),
+                    chapter: s.chapter,
+                    line: s.line,
+                    text: s.text.clone(),
+                    spoken: s.spoken.clone(),
+                    start_sample: s.start_sample,
+                    end_sample: s.end_sample,
+                    start_seconds: seconds(s.start_sample, rate),
+                    end_seconds: seconds(s.end_sample, rate),
+                    take: s.take,
+                    cache_key: s.cache_key.clone(),
+                })
+                .collect(),
+        }
+    }
+
+    /// The edition a manifest file describes (`Manifest::load` has checked it).
+    pub fn from_manifest(m: Manifest) -> Edition {
+        Edition {
+            title: m.title,
+            author: m.author,
+            source: m.source,
+            audio: m.audio,
+            sample_rate: m.sample_rate,
+            total_samples: m.total_samples,
+            backend: m.backend,
+            voice: m.voice,
+            chapters: m
+                .chapters
+                .into_iter()
+                .map(|c| Chapter {
+                    title: c.title,
+                    start_sample: c.start_sample,
+                    end_sample: c.end_sample,
+                })
+                .collect(),
+            segments: m
+                .segments
+                .into_iter()
+                .map(|s| Segment {
+                    id: s.id,
+                    chapter: s.chapter,
+                    line: s.line,
+                    text: s.text,
+                    spoken: s.spoken,
+                    take: s.take,
+                    cache_key: s.cache_key,
+                    start_sample: s.start_sample,
+                    end_sample: s.end_sample,
+                })
+                .collect(),
+            plan_key: m.plan_key,
+            loudness: m.loudness,
+            settings: m.settings,
+        }
+    }
+}
+
+/// Seconds at millisecond precision (the JSON stays readable; samples are exact).
+fn seconds(samples: u64, rate: u32) -> f64 {
+    (samples as f64 / f64::from(rate) * 1000.0).round() / 1000.0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_manifest_is_the_edition_written_down() {
+        let m = crate::export::tests::manifest();
+        let e = Edition::from_manifest(m.clone());
+        assert_eq!(e.manifest(), m);
+        assert_eq!(Edition::from_manifest(e.manifest()), e);
+    }
+}
