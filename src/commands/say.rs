@@ -37,7 +37,7 @@ pub fn run(mut args: SayArgs, quiet: bool) -> Result<()> {
             .iter()
             .map(|wanted| job.resolve(wanted))
             .collect::<Result<Vec<_>>>()?;
-        job.plan.segments.retain(|s| ids.contains(&s.id));
+        job = job.only(&ids);
     }
     let segments: Vec<PlanSegment> = job.plan.segments.clone();
     if args.output.is_none() {

@@ -142,6 +142,12 @@ impl Job {
         self
     }
 
+    /// The same job narrowed to some segments (a preview of them).
+    pub fn only(mut self, ids: &[String]) -> Job {
+        self.plan.segments.retain(|s| ids.contains(&s.id));
+        self
+    }
+
     fn replan(&mut self) {
         let author = self
             .settings
