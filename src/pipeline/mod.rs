@@ -60,7 +60,7 @@ impl Job {
     /// Loads the essay, its takes and the backend, and plans it.
     pub fn prepare(essay_path: &Path, settings: Settings) -> Result<Job> {
         let backend: Arc<dyn Backend> =
-            Arc::from(synth::create(&settings.backend, &settings.backends)?);
+            Arc::from(synth::create(settings.backend, &settings.backends)?);
         Job::prepare_with(essay_path, settings, backend)
     }
 

@@ -390,23 +390,7 @@ fn answer(
     log: &Mutex<HashMap<String, Vec<Instant>>>,
 ) -> std::io::Result<()> {
     let mut reader = BufReader::new(stream.try_clone()?);
-    let mut length = 0;
-    loop {
-        let mut line = String::new();
-        reader.read_line(&mut line)?;
-        let line = line.trim_end();
-        if line.is_empty() {
-            break;
-        }
-        if let Some((name, value)) = line.split_once(':') {
-            if name.eq_ignore_ascii_case("content-length") {
-                length = value.trim().parse().unwrap_or(0);
-            }
-        }
-    }
-    let mut body = vec![0; length];
-    reader.read_exact(&mut body)?;
-    let request: serde_json::Value = serde_json::from_slice(&body).unwrap_or_default();
+    let request = read_json_request(&mut reader)?.unwrap_or_default();
     let input = request["input"].as_str().unwrap_or("").to_string();
     if input.is_empty() {
         // narrate's reachability check connects and hangs up without a request.

@@ -43,7 +43,10 @@ const ALLOWED: &[(&str, &[&str])] = &[
 /// borrow another module's fixtures).
 fn uses(text: &str) -> BTreeSet<String> {
     let text = text.split("#[cfg(test)]\nmod tests").next().unwrap_or(text);
-    let text = text.split("#[cfg(test)]\npub(crate) mod tests").next().unwrap_or(text);
+    let text = text
+        .split("#[cfg(test)]\npub(crate) mod tests")
+        .next()
+        .unwrap_or(text);
     let mut found = BTreeSet::new();
     for (i, _) in text.match_indices("crate::") {
         let before = &text[..i];

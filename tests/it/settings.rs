@@ -3,7 +3,7 @@
 //! the exit codes follow ripgrep's contract: 0 success, 1 ran and found problems, 2 could not run.
 
 use std::collections::BTreeMap;
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{BufReader, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::Path;
 use std::sync::{Arc, Condvar, Mutex};
@@ -400,25 +400,9 @@ impl CountingServer {
 
 fn serve_one(stream: TcpStream, shared: &Shared) -> std::io::Result<()> {
     let mut reader = BufReader::new(stream.try_clone()?);
-    let mut length = 0;
-    loop {
-        let mut line = String::new();
-        if reader.read_line(&mut line)? == 0 {
-            return Ok(()); // a reachability check: connected, then hung up
-        }
-        let line = line.trim_end();
-        if line.is_empty() {
-            break;
-        }
-        if let Some((name, value)) = line.split_once(':') {
-            if name.eq_ignore_ascii_case("content-length") {
-                length = value.trim().parse().unwrap_or(0);
-            }
-        }
-    }
-    let mut body = vec![0; length];
-    reader.read_exact(&mut body)?;
-    let request: Value = serde_json::from_slice(&body).unwrap_or_default();
+    let Some(request) = read_json_request(&mut reader)? else {
+        return Ok(()); // a reachability check: connected, then hung up
+    };
     let input = request["input"].as_str().unwrap_or("").to_string();
     {
         // Wait for company until two requests have been in flight at once (then the count has its answer).

@@ -402,3 +402,31 @@ pub fn ebur128(file: &Path) -> (f64, f64) {
     };
     (value("I:"), value("Peak:"))
 }
+
+/// Reads one HTTP request's JSON body from a test server's connection; `None` when the client connected and hung
+/// up without a request (a reachability check).
+pub fn read_json_request(
+    reader: &mut impl std::io::BufRead,
+) -> std::io::Result<Option<serde_json::Value>> {
+    let mut length = 0;
+    let mut first = true;
+    loop {
+        let mut line = String::new();
+        if reader.read_line(&mut line)? == 0 && first {
+            return Ok(None);
+        }
+        first = false;
+        let line = line.trim_end();
+        if line.is_empty() {
+            break;
+        }
+        if let Some((name, value)) = line.split_once(':') {
+            if name.eq_ignore_ascii_case("content-length") {
+                length = value.trim().parse().unwrap_or(0);
+            }
+        }
+    }
+    let mut body = vec![0; length];
+    reader.read_exact(&mut body)?;
+    Ok(Some(serde_json::from_slice(&body).unwrap_or_default()))
+}
