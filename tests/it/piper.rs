@@ -140,6 +140,72 @@ fn piper_editions_can_have_another_sample_rate() {
     }
 }
 
+/// The bytes of an edition's WAV.
+fn wav_bytes(env: &Env, path: &str) -> Vec<u8> {
+    std::fs::read(env.path(path)).unwrap()
+}
+
+#[test]
+fn piper_takes_are_the_same_from_any_empty_cache_and_a_new_take_differs() {
+    if id_map().is_none() {
+        return;
+    }
+    let text = "# Rain\n\nThe kettle boiled twice before anyone noticed. Nobody minded at all.\n\n\
+                We drank the tea on the step, watching the rain. It came down in long grey sheets, and the \
+                gutters sang.\n\n## Later\n\nBy evening the garden had turned into a shallow lake.\n";
+    // Two folders, two empty caches, another number of workers (and so of sessions).
+    let (a, b) = (Env::new(), Env::new());
+    let (essay_a, essay_b) = (a.essay("rain.md", text), b.essay("rain.md", text));
+    let piper = ["--backend", "piper", "-o", "out"];
+    let built = a.build(&essay_a, &[&piper[..], &["--jobs", "2"]].concat());
+    b.build(&essay_b, &[&piper[..], &["--jobs", "1"]].concat());
+    let first = wav_bytes(&a, "out/rain.wav");
+    let take1 = samples(a.path("out/rain.wav"));
+    assert!(
+        first == wav_bytes(&b, "out/rain.wav"),
+        "the same essay gave different audio from two empty caches"
+    );
+
+    // A new take of one segment in one folder; the same take asked for by number in the other.
+    let manifest = read_json(a.path("out/rain.json"));
+    let id = manifest["segments"][2]["id"].as_str().unwrap().to_string();
+    let regen = |env: &Env, essay: &std::path::Path, extra: &[&str]| {
+        let mut args = vec!["regen", essay.to_str().unwrap(), &id];
+        args.extend_from_slice(extra);
+        args.extend_from_slice(&piper);
+        env.json(&args)
+    };
+    let new = regen(&a, &essay_a, &[]);
+    assert_eq!(new["regenerated"][0]["take"], 2);
+    let asked = regen(&b, &essay_b, &["--take", "2"]);
+    assert_eq!(
+        asked["synthesized"], 1,
+        "take 2 was rendered anew in the second cache"
+    );
+    let second = wav_bytes(&a, "out/rain.wav");
+    assert!(
+        second == wav_bytes(&b, "out/rain.wav"),
+        "take 2 differs between two caches"
+    );
+    let after = read_json(a.path("out/rain.json"));
+    let span = |m: &Value| {
+        let s = &m["segments"][2];
+        s["start_sample"].as_u64().unwrap() as usize..s["end_sample"].as_u64().unwrap() as usize
+    };
+    let take2 = samples(a.path("out/rain.wav"));
+    assert_ne!(
+        take1[span(&manifest)],
+        take2[span(&after)],
+        "take 2 sounds like take 1"
+    );
+
+    // After the cache is gone (as after `cache gc`), a build renders every take again, to the same bytes.
+    std::fs::remove_dir_all(&a.cache).unwrap();
+    let rebuilt = a.build(&essay_a, &piper);
+    assert_eq!(rebuilt["synthesized"], built["synthesized"]);
+    assert!(wav_bytes(&a, "out/rain.wav") == second);
+}
+
 /// Runs a piper build that must fail and returns its one-line error.
 fn piper_error(env: &Env, extra: &[&str], vars: &[(&str, &str)]) -> String {
     let essay = env.essay("e.txt", "Title\n\nOne sentence here.\n");

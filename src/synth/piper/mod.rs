@@ -2,16 +2,22 @@
 //! mapped to IDs exactly as Piper does. No Python at run time.
 //!
 //! Sessions are pooled per voice: each worker takes one, runs, and puts it back, so `--jobs N` runs N
-//! inferences at once and loads the model at most N times per run, never once per segment. ONNX Runtime's
-//! `Run` is not safe to call concurrently on one session (see the `ort` crate), hence a pool, not sharing.
+//! single-threaded inferences at once and loads the model at most N times per run, never once per segment.
+//! ONNX Runtime's `Run` is not safe to call concurrently on one session (see the `ort` crate), hence a pool.
+//!
+//! Takes are reproducible: the voice's random ops are replaced in memory by noise inputs (`graph`), which
+//! narrate fills from a seed of the request (`noise`), so the same voice, rate, text and take give the same
+//! samples however often, wherever and in whichever session they are rendered.
 
+pub(crate) mod graph;
+pub(crate) mod noise;
 pub mod phonemize;
 pub mod voice;
 
 use std::collections::HashMap;
 use std::path::Path;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock, Weak};
 
 use ort::session::builder::GraphOptimizationLevel;
 use ort::session::Session;
@@ -26,19 +32,35 @@ pub const DEFAULT_VOICE: &str = "en_US-joe-medium";
 /// Roughly how fast Piper voices speak at their configured length_scale, in words a minute.
 const NATURAL_WPM: f32 = 170.0;
 
+/// Noise values a first run gives each random op per phoneme ID, before the voice has shown what it needs
+/// (the joe voice's flow uses about 450 at its own speed, its duration predictor 2).
+const FIRST_NOISE_PER_ID: usize = 1024;
+
 /// One loaded voice: its config and a pool of sessions.
 struct Model {
     files: VoiceFiles,
     config: VoiceConfig,
     pool: Mutex<Vec<Session>>,
     fingerprint: String,
+    /// The noise inputs of the seeded graph (set when it is first made).
+    noise: OnceLock<Vec<Noise>>,
+    /// The seeded graph's bytes while a session is being opened from them. Not kept beyond that: ONNX Runtime
+    /// holds its own copy, and the 63 MB would only add to the peak; a later session makes them again.
+    graph: Mutex<Weak<Vec<u8>>>,
+}
+
+/// One noise input and how long its buffers are made.
+struct Noise {
+    input: graph::NoiseInput,
+    /// Values per phoneme ID for a first try: the most a run has needed so far, with a margin (0 before the
+    /// first run). A run that needs more is repeated with exactly what it needed (the noise keeps its values,
+    /// see `noise`), so this only saves time; it never changes the audio.
+    per_id: AtomicUsize,
 }
 
 #[derive(Default)]
 pub struct Piper {
     models: Mutex<HashMap<String, Arc<Model>>>,
-    /// Workers the run will use (set by `prepare`); each session gets cores / jobs intra-op threads.
-    jobs: AtomicUsize,
 }
 
 static ENVIRONMENT: OnceLock<std::result::Result<ort::environment::Environment, String>> =
@@ -100,35 +122,72 @@ impl Piper {
         let files = voice::find(name)?;
         let config = VoiceConfig::load(&files.config)?;
         let fingerprint = format!(
-            "piper model={} config={} espeak={}",
+            "piper model={} config={} espeak={} noise=rewrite-v{}+{}",
             file_hash(&files.model)?,
             file_hash(&files.config)?,
-            phonemize::version()?
+            phonemize::version()?,
+            graph::NOISE_REWRITE,
+            noise::RULE
         );
         let model = Arc::new(Model {
             files,
             config,
             pool: Mutex::new(Vec::new()),
             fingerprint,
+            noise: OnceLock::new(),
+            graph: Mutex::new(Weak::new()),
         });
         models.insert(name.to_string(), model.clone());
         Ok(model)
     }
 
+    /// The model's graph with its random ops replaced by noise inputs: the voice file decoded, edited and
+    /// encoded again (about 0.2 s for the joe voice), or the bytes a session opening at the same time made.
+    fn seeded_graph(&self, model: &Model) -> std::result::Result<Arc<Vec<u8>>, String> {
+        let mut cached = model.graph.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(bytes) = cached.upgrade() {
+            return Ok(bytes);
+        }
+        let path = &model.files.model;
+        let bytes = std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()))?;
+        let mut proto = graph::decode(bytes).map_err(|e| {
+            format!(
+                "{}: cannot load the model ({e}); the file may be damaged: fetch it again with \
+                 scripts/fetch-voice",
+                path.display()
+            )
+        })?;
+        let noise =
+            graph::seed_noise(&mut proto).map_err(|e| format!("{}: {e}", path.display()))?;
+        model.noise.get_or_init(|| {
+            noise
+                .into_iter()
+                .map(|input| Noise {
+                    input,
+                    per_id: AtomicUsize::new(0),
+                })
+                .collect()
+        });
+        let bytes = Arc::new(graph::encode(&proto));
+        *cached = Arc::downgrade(&bytes);
+        Ok(bytes)
+    }
+
     fn new_session(&self, model: &Model) -> std::result::Result<Session, String> {
         let env = environment()?;
-        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-        let threads = (cores / self.jobs.load(Ordering::Relaxed).max(1)).max(1);
+        let seeded = self.seeded_graph(model)?;
         let path = &model.files.model;
-        // Measured on 2 cores (docs/BENCHMARKS.md): one single-threaded session per worker beats fewer sessions
-        // with more intra-op threads; spinning threads only burn the other worker's core.
+        // One intra-op thread, whatever the cores and --jobs: ONNX Runtime's convolutions round differently when
+        // split over another number of threads (±1 in a few 16-bit samples of one sentence in six), and a take
+        // must give the same samples everywhere. Parallelism comes from one session per worker, which measured
+        // faster on 2 cores anyway (docs/BENCHMARKS.md); spinning threads would only burn the other worker's core.
         let open = || -> ort::Result<Session> {
             Session::builder(env)?
                 .with_optimization_level(GraphOptimizationLevel::All)?
-                .with_intra_threads(threads)?
+                .with_intra_threads(1)?
                 .with_inter_threads(1)?
                 .with_config_entry("session.intra_op.allow_spinning", "0")?
-                .commit_from_file(path)
+                .commit_from_memory(&seeded)
         };
         let session = open().map_err(|e| {
             format!(
@@ -153,12 +212,14 @@ impl Piper {
     }
 
     /// Runs the model on one sentence's IDs and returns its samples. `speed` scales the speaking rate (1.0: the
-    /// voice's own).
+    /// voice's own); the noise is sentence `sentence`'s of the request whose seed is `seed`.
     fn infer(
         &self,
         model: &Model,
-        ids: Vec<i64>,
+        ids: &[i64],
         speed: f32,
+        seed: &[u8; 32],
+        sentence: usize,
     ) -> std::result::Result<Vec<f32>, String> {
         let taken = model.pool.lock().unwrap_or_else(|e| e.into_inner()).pop();
         let mut session = match taken {
@@ -166,35 +227,113 @@ impl Piper {
             None => self.new_session(model)?,
         };
         let inf = &model.config.inference;
-        let n = ids.len();
-        let result = (|| -> ort::Result<Vec<f32>> {
-            let mut inputs = ort::inputs![
-                "input" => Tensor::from_array(([1usize, n], ids))?,
-                "input_lengths" => Tensor::from_array(([1usize], vec![n as i64]))?,
-                "scales" => Tensor::from_array(([3usize], vec![inf.noise_scale, inf.length_scale / speed, inf.noise_w]))?,
-            ];
-            if model.config.num_speakers > 1 {
-                inputs.push((
-                    "sid".into(),
-                    Tensor::from_array(([1usize], vec![0i64]))?.into(),
-                ));
-            }
-            let outputs = session.run(inputs)?;
-            let (_, samples) = outputs[0].try_extract_tensor::<f32>()?;
-            Ok(samples.to_vec())
-        })();
+        let scales = [inf.noise_scale, inf.length_scale / speed, inf.noise_w];
+        // Set by the first session's graph.
+        let noise = model.noise.get().map_or(&[][..], Vec::as_slice);
+        let result = run_seeded(&mut session, model, noise, ids, scales, seed, sentence);
         model
             .pool
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .push(session);
-        result.map_err(|e| {
-            format!(
-                "inference failed ({e}); if this voice's config does not belong to its model, use the pair \
-                 that was published together"
-            )
-        })
+        result
     }
+}
+
+/// Runs a seeded session on one sentence. Each noise buffer is first made as long as the model has needed so
+/// far per phoneme ID; a run that needed more is repeated with exactly as much. The longer buffer starts with
+/// the shorter one's values, so the audio never depends on the first guess, only on the seed.
+fn run_seeded(
+    session: &mut Session,
+    model: &Model,
+    noise: &[Noise],
+    ids: &[i64],
+    scales: [f32; 3],
+    seed: &[u8; 32],
+    sentence: usize,
+) -> std::result::Result<Vec<f32>, String> {
+    let n = ids.len().max(1);
+    let mut lens: Vec<usize> = noise
+        .iter()
+        .map(|z| match z.per_id.load(Ordering::Relaxed) {
+            0 => FIRST_NOISE_PER_ID * n,
+            per_id => per_id.saturating_mul(n),
+        })
+        .collect();
+    // Each repeat settles at least one more op (an op's needs depend only on the noise of the ops before it).
+    for _ in 0..=noise.len() {
+        let buffers: Vec<(&str, Vec<f32>)> = noise
+            .iter()
+            .zip(&lens)
+            .enumerate()
+            .map(|(k, (z, &len))| {
+                let values = noise::values(seed, sentence, k, z.input.distribution, len);
+                (z.input.input.as_str(), values)
+            })
+            .collect();
+        let needed: Vec<&str> = noise.iter().map(|z| z.input.needed.as_str()).collect();
+        let (samples, used) =
+            run(session, &model.config, ids, scales, buffers, &needed).map_err(inference_failed)?;
+        let mut short = false;
+        for ((z, len), used) in noise.iter().zip(&mut lens).zip(used) {
+            z.per_id
+                .fetch_max(used.div_ceil(n) * 5 / 4 + 1, Ordering::Relaxed);
+            if used > *len {
+                *len = used;
+                short = true;
+            }
+        }
+        if !short {
+            return Ok(samples);
+        }
+    }
+    Err(format!(
+        "inference failed: {} kept needing more noise; this voice's graph is not one narrate knows",
+        model.files.model.display()
+    ))
+}
+
+fn inference_failed(e: ort::Error) -> String {
+    format!(
+        "inference failed ({e}); if this voice's config does not belong to its model, use the pair that was \
+         published together"
+    )
+}
+
+/// One run of a session on one sentence's IDs with `scales` (noise_scale, length_scale, noise_w) and the given
+/// noise buffers: the samples, and the values each of the `needed` outputs reports.
+fn run(
+    session: &mut Session,
+    config: &VoiceConfig,
+    ids: &[i64],
+    scales: [f32; 3],
+    noise: Vec<(&str, Vec<f32>)>,
+    needed: &[&str],
+) -> ort::Result<(Vec<f32>, Vec<usize>)> {
+    let n = ids.len();
+    let mut inputs = ort::inputs![
+        "input" => Tensor::from_array(([1usize, n], ids.to_vec()))?,
+        "input_lengths" => Tensor::from_array(([1usize], vec![n as i64]))?,
+        "scales" => Tensor::from_array(([3usize], scales.to_vec()))?,
+    ];
+    if config.num_speakers > 1 {
+        inputs.push((
+            "sid".into(),
+            Tensor::from_array(([1usize], vec![0i64]))?.into(),
+        ));
+    }
+    for (name, values) in noise {
+        let len = values.len();
+        inputs.push((name.into(), Tensor::from_array(([len], values))?.into()));
+    }
+    let outputs = session.run(inputs)?;
+    let (_, samples) = outputs["output"].try_extract_tensor::<f32>()?;
+    let mut used = Vec::with_capacity(needed.len());
+    for name in needed {
+        let (_, count) = outputs[*name].try_extract_tensor::<i64>()?;
+        used.push(count.first().map_or(0, |&c| c.max(0) as usize));
+    }
+    Ok((samples.to_vec(), used))
 }
 
 impl Backend for Piper {
@@ -244,18 +383,16 @@ impl Backend for Piper {
     fn fingerprint(&self, voice: &str) -> Result<String> {
         Ok(self.model(voice).map_err(unavailable)?.fingerprint.clone())
     }
-    fn prepare(&self, jobs: usize) {
-        self.jobs.store(jobs, Ordering::Relaxed);
-    }
     fn synthesize(&self, request: &SpeechRequest) -> std::result::Result<Audio, SynthError> {
         let model = self.model(request.voice)?;
         let sentences = phonemize::phonemize(&model.config.espeak.voice, request.text)?;
         // --rate in words a minute, against the ~170 a Piper voice speaks at its own length_scale.
         let speed = request.rate.map_or(1.0, |wpm| wpm as f32 / NATURAL_WPM);
+        let seed = noise::seed(request.voice, request.rate, request.text, request.take);
         let mut samples: Vec<i16> = Vec::new();
-        for sentence in sentences.iter().filter(|s| !s.is_empty()) {
+        for (i, sentence) in sentences.iter().filter(|s| !s.is_empty()).enumerate() {
             let ids = phoneme_ids(sentence, &model.config.phoneme_id_map);
-            let audio = self.infer(&model, ids, speed)?;
+            let audio = self.infer(&model, &ids, speed, &seed, i)?;
             samples.extend(
                 audio
                     .iter()
@@ -266,5 +403,116 @@ impl Backend for Piper {
             sample_rate: model.config.audio.sample_rate,
             samples,
         })
+    }
+}
+
+#[cfg(test)]
+pub(super) mod tests {
+    use super::*;
+
+    /// ONNX Runtime, or `None` (the test skips) where it is not installed; scripts/test installs it and sets
+    /// NARRATE_REQUIRE_TOOLS, which makes its absence a failure.
+    pub(super) fn runtime() -> Option<&'static ort::environment::Environment> {
+        match environment() {
+            Ok(env) => Some(env),
+            Err(e) => {
+                assert!(std::env::var_os("NARRATE_REQUIRE_TOOLS").is_none(), "{e}");
+                eprintln!("skipping: {e}");
+                None
+            }
+        }
+    }
+
+    /// The joe voice, loaded as a build loads it, or `None` (the test skips) where it is not installed.
+    pub(super) fn joe() -> Option<(Piper, Arc<Model>)> {
+        runtime()?;
+        let piper = Piper::default();
+        match piper.model(DEFAULT_VOICE) {
+            Ok(model) => Some((piper, model)),
+            Err(e) => {
+                assert!(std::env::var_os("NARRATE_REQUIRE_TOOLS").is_none(), "{e}");
+                eprintln!("skipping: {e}");
+                None
+            }
+        }
+    }
+
+    fn ids(model: &Model, text: &str) -> Vec<i64> {
+        let sentences = phonemize::phonemize(&model.config.espeak.voice, text).unwrap();
+        phoneme_ids(&sentences[0], &model.config.phoneme_id_map)
+    }
+
+    fn request(text: &str, take: u32) -> SpeechRequest<'_> {
+        SpeechRequest {
+            text,
+            voice: DEFAULT_VOICE,
+            rate: None,
+            take,
+        }
+    }
+
+    #[test]
+    fn with_its_noise_scaled_to_zero_the_seeded_graph_renders_exactly_as_the_voice_file() {
+        let Some((piper, model)) = joe() else { return };
+        let ids = ids(
+            &model,
+            "The kettle boiled twice before anyone noticed the smoke in the kitchen.",
+        );
+        let mut original = Session::builder(runtime().unwrap())
+            .unwrap()
+            .with_optimization_level(GraphOptimizationLevel::All)
+            .unwrap()
+            .with_intra_threads(1)
+            .unwrap()
+            .commit_from_file(&model.files.model)
+            .unwrap();
+        let mut ours = piper.new_session(&model).unwrap();
+        let noise = model.noise.get().unwrap();
+        assert_eq!(noise.len(), 2, "the joe voice draws noise twice");
+        // noise_scale and noise_w at 0 multiply the drawn noise away: what is left must not change at all.
+        let quiet = [0.0, model.config.inference.length_scale, 0.0];
+        let (want, _) = run(&mut original, &model.config, &ids, quiet, vec![], &[]).unwrap();
+        let seed = noise::seed(DEFAULT_VOICE, None, "any", 1);
+        let buffers = noise
+            .iter()
+            .enumerate()
+            .map(|(k, z)| {
+                let values = noise::values(&seed, 0, k, z.input.distribution, 200_000);
+                (z.input.input.as_str(), values)
+            })
+            .collect();
+        let needed: Vec<&str> = noise.iter().map(|z| z.input.needed.as_str()).collect();
+        let (got, used) = run(&mut ours, &model.config, &ids, quiet, buffers, &needed).unwrap();
+        assert!(want.len() > 22050, "{} samples", want.len());
+        assert!(want == got, "the seeded graph changed more than the noise");
+        // The duration predictor draws 2 values per phoneme ID; the flow one per latent channel and frame.
+        assert_eq!(used[0], 2 * ids.len());
+        assert_eq!(used[1] % (want.len() / 256), 0, "{used:?}");
+    }
+
+    #[test]
+    fn a_take_sounds_the_same_in_any_session_however_its_noise_was_first_sized() {
+        let Some((piper, model)) = joe() else { return };
+        let text = "We drank the tea on the step. The rain kept falling, and nobody minded.";
+        let first = piper.synthesize(&request(text, 1)).unwrap();
+        // Another backend value: a new model, new sessions, noise buffers far too short for a first run (each
+        // run is repeated with what it needed).
+        let (other, again) = joe().unwrap();
+        other.seeded_graph(&again).unwrap();
+        for z in again.noise.get().unwrap() {
+            z.per_id.store(1, Ordering::Relaxed);
+        }
+        assert_eq!(other.synthesize(&request(text, 1)).unwrap(), first);
+        let flow = &again.noise.get().unwrap()[1];
+        assert!(
+            flow.per_id.load(Ordering::Relaxed) > 100,
+            "the repeat learned"
+        );
+        // The same session again (ONNX Runtime's own generator would have moved on), then another take.
+        assert_eq!(piper.synthesize(&request(text, 1)).unwrap(), first);
+        let second = piper.synthesize(&request(text, 2)).unwrap();
+        assert_ne!(second.samples, first.samples);
+        assert_eq!(piper.synthesize(&request(text, 2)).unwrap(), second);
+        drop(model);
     }
 }
