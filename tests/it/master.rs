@@ -139,3 +139,57 @@ fn the_edition_can_have_another_sample_rate() {
         check_wav_against_manifest(&env.path("resampled/headings.wav"), &resampled);
     }
 }
+
+/// The number of samples of every segment in a cache, read back with hound.
+fn cached_lengths(cache: &std::path::Path) -> Vec<usize> {
+    let mut lengths = Vec::new();
+    for shard in std::fs::read_dir(cache.join("segments")).unwrap() {
+        for file in std::fs::read_dir(shard.unwrap().path()).unwrap() {
+            lengths.push(samples(file.unwrap().path()).len());
+        }
+    }
+    lengths
+}
+
+#[test]
+fn segments_of_any_length_resample_to_any_rate() {
+    let env = Env::new();
+    // At 427 words a minute the tone backend makes these three sentences 22527, 28672 and 34817 samples long
+    // (22050 Hz): one short of, exactly, and one past a multiple of the resampler's 1024-sample chunk.
+    let essay = env.essay(
+        "lengths.md",
+        "# Chunks\n\n\
+         The grey heron waited by the reeds till the water went still again.\n\n\
+         Each lantern on the quay was lit before the ferry came round the point, and no one spoke.\n\n\
+         She folded the map twice, put it in her coat, and walked up to the hills without glancing back at the old town.\n",
+    );
+    env.build(&essay, &["--rate", "427", "-o", "native"]);
+    let lengths = cached_lengths(&env.cache);
+    for residue in [1023, 0, 1] {
+        assert!(
+            lengths.iter().any(|l| l % 1024 == residue),
+            "no segment is {residue} past a multiple of 1024: {lengths:?}; pick other sentences"
+        );
+    }
+    let native = read_json(env.path("native/lengths.json"));
+    for rate in [44_100, 48_000, 16_000] {
+        let out = format!("at{rate}");
+        let rate_arg = rate.to_string();
+        env.build(
+            &essay,
+            &["--rate", "427", "-o", &out, "--sample-rate", &rate_arg],
+        );
+        let wav = env.path(&format!("{out}/lengths.wav"));
+        let m = read_json(wav.with_extension("json"));
+        assert_eq!(m["sample_rate"], rate);
+        let (a, b) = (
+            native["duration_seconds"].as_f64().unwrap(),
+            m["duration_seconds"].as_f64().unwrap(),
+        );
+        assert!((a - b).abs() < 0.01, "{rate} Hz: {b} s, natively {a} s");
+        check_chapters(&wav, &m);
+        if have("sndfile-info") {
+            check_wav_against_manifest(&wav, &m);
+        }
+    }
+}

@@ -102,6 +102,44 @@ fn piper_narrates_an_essay_with_the_joe_voice() {
     assert_eq!(plan["backend"], "piper");
 }
 
+#[test]
+fn piper_editions_can_have_another_sample_rate() {
+    if id_map().is_none() {
+        return;
+    }
+    let env = Env::new();
+    // Piper's segments are whole 256-sample frames, so about a quarter of them are multiples of the resampler's
+    // 1024-sample chunk (which used to fail the build); the tone test in master.rs hits those lengths for sure.
+    let essay = env.essay(
+        "rates.md",
+        "# Rates\n\nThe orchard was quiet. A gate creaked. Two crows argued on the wall.\n\n\
+         Somebody had left a ladder against the pear tree. The pears were nearly ripe.\n\n\
+         We counted the hives. Then we went home.\n",
+    );
+    for rate in [44_100, 16_000] {
+        let out = format!("at{rate}");
+        env.build(
+            &essay,
+            &[
+                "--backend",
+                "piper",
+                "-o",
+                &out,
+                "--sample-rate",
+                &rate.to_string(),
+            ],
+        );
+        let wav = env.path(&format!("{out}/rates.wav"));
+        let manifest = read_json(wav.with_extension("json"));
+        assert_eq!(manifest["sample_rate"], rate);
+        check_chapters(&wav, &manifest);
+        check_speech(&wav, &manifest, 0.02, (0.2, 0.7), 0.8);
+        if have("sndfile-info") {
+            check_wav_against_manifest(&wav, &manifest);
+        }
+    }
+}
+
 /// Runs a piper build that must fail and returns its one-line error.
 fn piper_error(env: &Env, extra: &[&str], vars: &[(&str, &str)]) -> String {
     let essay = env.essay("e.txt", "Title\n\nOne sentence here.\n");
