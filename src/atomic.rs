@@ -1,4 +1,7 @@
 //! Writing files so that a crash, a kill or an error never leaves a half-written file under the final name.
+//!
+//! The temporary file is created with the permissions a plain `File::create` would give (0666 less the umask),
+//! not tempfile's private 0600, so the rename does not narrow them.
 
 use std::fs::File;
 use std::io;
@@ -12,18 +15,8 @@ pub fn write<T, E>(
     fill: impl FnOnce(&mut File) -> Result<T, E>,
     io_err: impl Fn(io::Error) -> E,
 ) -> Result<T, E> {
-    let dir = match path.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p,
-        _ => Path::new("."),
-    };
-    let name = path
-        .file_name()
-        .map_or("out".into(), |n| n.to_string_lossy());
-    let mut tmp = tempfile::Builder::new()
-        .prefix(&format!(".{name}."))
-        .suffix(".partial")
-        .tempfile_in(dir)
-        .map_err(&io_err)?;
+    let dir = parent(path);
+    let mut tmp = temp_beside(path).map_err(&io_err)?;
     let value = fill(tmp.as_file_mut())?;
     tmp.as_file().sync_all().map_err(&io_err)?;
     tmp.persist(path).map_err(|e| io_err(e.error))?;
@@ -32,6 +25,29 @@ pub fn write<T, E>(
         let _ = d.sync_all();
     }
     Ok(value)
+}
+
+/// The folder `path` is in (`.` for a bare name).
+fn parent(path: &Path) -> &Path {
+    match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    }
+}
+
+/// A temporary file beside `path` (`.NAME.XXXXXX.partial`), to be filled and persisted over `path`. It has the
+/// mode a new file gets, 0666 less the umask (the kernel applies the umask to the mode given to open(2)), so
+/// the rename leaves the permissions `File::create` would have given a new file.
+pub(crate) fn temp_beside(path: &Path) -> io::Result<tempfile::NamedTempFile> {
+    let name = path
+        .file_name()
+        .map_or("out".into(), |n| n.to_string_lossy());
+    let prefix = format!(".{name}.");
+    let mut builder = tempfile::Builder::new();
+    builder.prefix(&prefix).suffix(".partial");
+    #[cfg(unix)]
+    builder.permissions(std::os::unix::fs::PermissionsExt::from_mode(0o666));
+    builder.tempfile_in(parent(path))
 }
 
 /// Writes bytes atomically.

@@ -89,14 +89,7 @@ pub fn encode(wav: &Path, manifest: &Manifest, encodings: &[Encoding]) -> Result
     let mut written = Vec::new();
     for &enc in encodings {
         let target = wav.with_extension(enc.extension());
-        let partial = tempfile::Builder::new()
-            .prefix(&format!(
-                ".{}.",
-                target.file_name().unwrap_or_default().to_string_lossy()
-            ))
-            .suffix(".partial")
-            .tempfile_in(dir)
-            .map_err(out_err(dir))?;
+        let partial = crate::atomic::temp_beside(&target).map_err(out_err(dir))?;
         let out = Command::new("ffmpeg")
             .args(["-nostdin", "-loglevel", "error", "-y", "-i"])
             .arg(wav)

@@ -247,3 +247,76 @@ fn voices_lists_backends() {
     assert_eq!(v[0]["backend"], "tone");
     assert_eq!(v[0]["voices"][0]["name"], "sine");
 }
+
+/// `root` (a file or a folder) and everything under it, with the permission bits of each.
+fn modes(root: &std::path::Path) -> Vec<(std::path::PathBuf, u32)> {
+    use std::os::unix::fs::PermissionsExt;
+    let mode = |p: &std::path::Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o7777;
+    let mut found = Vec::new();
+    let mut todo = vec![root.to_owned()];
+    while let Some(path) = todo.pop() {
+        if path.is_dir() {
+            for entry in std::fs::read_dir(&path).unwrap() {
+                todo.push(entry.unwrap().path());
+            }
+        }
+        found.push((path.clone(), mode(&path)));
+    }
+    found
+}
+
+#[test]
+fn files_and_folders_get_the_umask_s_permissions() {
+    let formats = if have("ffmpeg") { "m4b,mp3" } else { "" };
+    for (umask, file_mode, dir_mode) in [
+        (0o022, 0o644, 0o755),
+        (0o077, 0o600, 0o700),
+        (0o002, 0o664, 0o775),
+    ] {
+        let env = Env::new();
+        env.fixture("headings.md");
+        let mut build = env.cmd_with_umask(umask);
+        build.args(["build", "headings.md", "-o", "out", "--export", "all"]);
+        if !formats.is_empty() {
+            build.args(["--format", formats]);
+        }
+        build.assert().success();
+        // regen rewrites the edition and writes the takes file.
+        let id = ids(&read_json(env.path("out/headings.json")))[2].clone();
+        env.cmd_with_umask(umask)
+            .args(["regen", "headings.md", &id])
+            .assert()
+            .success();
+        let mut all = modes(&env.path("out"));
+        all.extend(modes(&env.cache));
+        all.extend(modes(&env.path("headings.md.takes.toml")));
+        let names: Vec<String> = all
+            .iter()
+            .map(|(p, _)| p.file_name().unwrap().to_string_lossy().into_owned())
+            .collect();
+        for wanted in [
+            "headings.wav",
+            "headings.json",
+            "headings.cue",
+            "headings.srt",
+        ] {
+            assert!(names.iter().any(|n| n == wanted), "{wanted}: {names:?}");
+        }
+        if !formats.is_empty() {
+            assert!(
+                names.iter().any(|n| n == "headings.m4b")
+                    && names.iter().any(|n| n == "headings.mp3")
+            );
+        }
+        assert!(
+            names.iter().filter(|n| n.ends_with(".wav")).count() > 10,
+            "{names:?}"
+        );
+        let wrong: Vec<String> = all
+            .iter()
+            .filter(|(p, mode)| *mode != if p.is_dir() { dir_mode } else { file_mode })
+            .map(|(p, mode)| format!("{} {mode:o}", p.display()))
+            .collect();
+        assert!(wrong.is_empty(), "umask {umask:03o}: {wrong:?}");
+    }
+}

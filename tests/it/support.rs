@@ -47,7 +47,20 @@ impl Env {
 
     /// The same as a plain `std::process::Command`, for tests that spawn and kill it.
     pub fn std_cmd(&self) -> StdCommand {
-        let mut c = StdCommand::new(assert_cmd::cargo::cargo_bin("narrate"));
+        self.setup(StdCommand::new(assert_cmd::cargo::cargo_bin("narrate")))
+    }
+
+    /// The binary run under the umask `mask` (through `sh`, which sets it and execs narrate).
+    pub fn cmd_with_umask(&self, mask: u32) -> Command {
+        let mut c = StdCommand::new("sh");
+        c.arg("-c")
+            .arg(format!("umask {mask:03o} && exec \"$0\" \"$@\""))
+            .arg(assert_cmd::cargo::cargo_bin("narrate"));
+        Command::from_std(self.setup(c))
+    }
+
+    /// The scratch folder, its cache and the tone backend; nothing from the user's environment.
+    fn setup(&self, mut c: StdCommand) -> StdCommand {
         c.current_dir(self.dir.path())
             .env_remove("XDG_CACHE_HOME")
             // A user's own ~/.config/narrate/narrate.toml must not change what the tests see.
