@@ -35,6 +35,11 @@ impl Preset {
             Preset::Ebu => Some((Measure::Lufs, -23.0, -1.0)),
         }
     }
+
+    /// The true-peak ceiling in dBTP every edition of a mastered WAV stays under (`None`: not mastered).
+    pub(crate) fn ceiling_db(self) -> Option<f64> {
+        self.target().map(|(_, _, ceiling)| ceiling)
+    }
 }
 
 #[derive(Clone, Copy)]

@@ -323,7 +323,7 @@ impl Job {
         manifest.plan_key = self.plan_key();
         manifest.loudness = mastered;
         crate::export::write_all(&manifest, dir, &stem, &self.settings.exports)?;
-        crate::audio::encode::encode(&wav, &manifest, &self.settings.formats)?;
+        crate::audio::encode::encode(&wav, &manifest, &self.settings.formats, preset)?;
         let manifest_path = self.manifest_path(dir);
         atomic::write_bytes(&manifest_path, manifest.to_json().as_bytes())
             .map_err(out_err(&manifest_path))?;

@@ -46,26 +46,6 @@ fn joins_never_step_further_than_the_audio_itself() {
     }
 }
 
-/// Integrated loudness (LUFS) and true peak (dBTP) as ffmpeg's ebur128 filter reports them.
-fn ebur128(wav: &std::path::Path) -> (f64, f64) {
-    let out = Command::new("ffmpeg")
-        .args(["-nostats", "-i"])
-        .arg(wav)
-        .args(["-af", "ebur128=peak=true", "-f", "null", "-"])
-        .output()
-        .unwrap();
-    let log = String::from_utf8_lossy(&out.stderr);
-    let summary = &log[log.rfind("Summary:").expect("ebur128 summary")..];
-    let value = |key: &str| -> f64 {
-        let line = summary
-            .lines()
-            .find(|l| l.trim_start().starts_with(key))
-            .unwrap();
-        line.split_whitespace().nth(1).unwrap().parse().unwrap()
-    };
-    (value("I:"), value("Peak:"))
-}
-
 /// Whole-file RMS level (dB) as ffmpeg's astats filter reports it.
 fn rms_db(wav: &std::path::Path) -> f64 {
     let out = Command::new("ffmpeg")
@@ -192,4 +172,69 @@ fn segments_of_any_length_resample_to_any_rate() {
             check_wav_against_manifest(&wav, &m);
         }
     }
+}
+
+#[test]
+fn compressed_editions_stay_under_the_preset_s_ceiling() {
+    if !have("ffmpeg") || !have("espeak-ng") {
+        return;
+    }
+    let env = Env::new();
+    let essay = env.fixture("headings.md");
+    for (preset, formats, target, ceiling) in [
+        ("podcast", "m4b,mp3", -16.0, -1.0),
+        ("ebu", "m4b", -23.0, -1.0),
+    ] {
+        env.build(
+            &essay,
+            &[
+                "--backend",
+                "espeak",
+                "--master",
+                preset,
+                "--format",
+                formats,
+                "-o",
+                preset,
+            ],
+        );
+        let manifest = read_json(env.path(&format!("{preset}/headings.json")));
+        for ext in formats.split(',') {
+            // Encoded as they were, the podcast M4B measured −0.9 dBTP.
+            let file = env.path(&format!("{preset}/headings.{ext}"));
+            let (lufs, peak) = ebur128(&file);
+            eprintln!("{preset} {ext}: {lufs} LUFS, {peak} dBTP");
+            assert!(peak <= ceiling, "{preset} {ext}: true peak {peak} dBTP");
+            assert!((lufs - target).abs() <= 1.0, "{preset} {ext}: {lufs} LUFS");
+            // Limiting neither shifts nor shortens the audio under the chapters.
+            let probe = ffprobe(&file);
+            check_probed_chapters(&probe, &manifest, ext);
+            let duration: f64 = probe["format"]["duration"]
+                .as_str()
+                .unwrap()
+                .parse()
+                .unwrap();
+            let expected = manifest["duration_seconds"].as_f64().unwrap();
+            assert!(
+                (duration - expected).abs() < 0.1,
+                "{ext}: {duration} s, not {expected} s"
+            );
+        }
+    }
+    // The same WAV gives the same files.
+    let first = std::fs::read(env.path("podcast/headings.m4b")).unwrap();
+    env.build(
+        &essay,
+        &[
+            "--backend",
+            "espeak",
+            "--master",
+            "podcast",
+            "--format",
+            "m4b",
+            "-o",
+            "again",
+        ],
+    );
+    assert!(first == std::fs::read(env.path("again/headings.m4b")).unwrap());
 }

@@ -382,3 +382,23 @@ pub fn check_probed_chapters(probe: &Value, manifest: &Value, what: &str) {
         "{what}"
     );
 }
+
+/// Integrated loudness (LUFS) and true peak (dBTP) of a media file as ffmpeg's ebur128 filter reports them.
+pub fn ebur128(file: &Path) -> (f64, f64) {
+    let out = StdCommand::new("ffmpeg")
+        .args(["-nostats", "-i"])
+        .arg(file)
+        .args(["-af", "ebur128=peak=true", "-f", "null", "-"])
+        .output()
+        .unwrap();
+    let log = String::from_utf8_lossy(&out.stderr);
+    let summary = &log[log.rfind("Summary:").expect("ebur128 summary")..];
+    let value = |key: &str| -> f64 {
+        let line = summary
+            .lines()
+            .find(|l| l.trim_start().starts_with(key))
+            .unwrap();
+        line.split_whitespace().nth(1).unwrap().parse().unwrap()
+    };
+    (value("I:"), value("Peak:"))
+}
