@@ -16,7 +16,9 @@ pub(crate) fn resampled_len(len: usize, from: u32, to: u32) -> usize {
 
 /// Resamples mono 16-bit audio from `from` Hz to `to` Hz. The result has [`resampled_len`] samples, aligned
 /// with the input (the resampler's delay is removed). Any length works, 0 included: the input is fed in
-/// fixed chunks, the last one padded with silence, and silence follows until the delayed output is complete.
+/// fixed chunks, the last one padded with silence here, and silence follows until the delayed output is complete.
+/// (rubato 0.16's `process_partial` does that padding too, but given an empty slice, as it is when the length is
+/// a multiple of the chunk, it fails with "Insufficient buffer size 0".)
 pub fn resample(samples: &[i16], from: u32, to: u32) -> Result<Vec<i16>, String> {
     if from == 0 || to == 0 {
         return Err(format!("cannot resample from {from} Hz to {to} Hz"));

@@ -55,20 +55,25 @@ impl Encoding {
 /// Decibels a re-encode lowers the peaks beyond the measured overshoot: ffmpeg reports the true peak to 0.1 dB,
 /// and the encoder's overshoot moves a little with the audio.
 const PEAK_MARGIN_DB: f64 = 0.2;
+/// How much quieter than a plain encode a limited one may be before a pass makes up the difference.
+const LOUDNESS_SLACK_LU: f64 = 0.25;
 /// Encodes of one edition before giving up on staying under the ceiling.
-const MAX_PASSES: usize = 4;
+const MAX_PASSES: usize = 5;
+/// The lowest limit ffmpeg's `alimiter` takes, 0.0625, in dBFS.
+const MIN_LIMIT_DB: f64 = -24.08;
 
 /// Encodes `wav` into `<stem>.m4b` / `<stem>.mp3` beside it, with the edition's chapters and tags. Each file is
 /// written under a temporary name and renamed.
 ///
-/// AAC and MP3 overshoot the peaks of what they encode (ffmpeg's AAC encoder at 64 kb/s by up to 1.5 dB). For
-/// a WAV mastered with `preset`, each encoded file's true peak is measured as ffmpeg measures it (its
-/// `ebur128` filter); when it is over the preset's ceiling, the edition is encoded again through ffmpeg's
-/// `alimiter` (look-ahead, delay compensated, no auto level), holding the peaks under the WAV's own by the
-/// overshoot plus [`PEAK_MARGIN_DB`], until it is under. Limiting the peaks, not lowering the whole level,
-/// keeps the loudness near the preset's target (lowering the level does not even work: the overshoot does not
-/// fall with it). The same WAV always gives the same passes and the same file. Unmastered editions are encoded
-/// once, as they are.
+/// AAC and MP3 overshoot the peaks of what they encode (ffmpeg's AAC encoder at 64 kb/s by up to 1.5 dB on
+/// speech limited at −1.5 dBFS). For a WAV mastered with `preset`, each encoded file's true peak and loudness
+/// are measured as ffmpeg measures them (its `ebur128` filter). While the peak is not under the preset's ceiling, the
+/// edition is encoded again through ffmpeg's `alimiter` (look-ahead, delay compensated, no auto level) holding
+/// the peaks further under the WAV's own by the overshoot plus [`PEAK_MARGIN_DB`]; while limiting leaves it more
+/// than [`LOUDNESS_SLACK_LU`] quieter than the plain encode, a gain in front of the limiter makes up the loss.
+/// Lowering the whole level instead would cost loudness and not even work: the overshoot does not fall with
+/// the level. The same WAV always gives the same passes and the same file. Unmastered editions are encoded once,
+/// as they are.
 pub fn encode(
     wav: &Path,
     edition: &Edition,
@@ -95,42 +100,49 @@ pub fn encode(
         FFMETADATA.render(edition).as_bytes(),
     )
     .map_err(out_err(dir))?;
-    let mut sample_peak = None;
+    let mut wav_peak = None;
     let mut written = Vec::new();
     for &enc in encodings {
         let target = wav.with_extension(enc.extension());
         let partial = crate::atomic::temp_beside(&target).map_err(out_err(dir))?;
-        // How far under the WAV's sample peak the limiter holds the peaks (0: no limiter).
-        let mut lowered_db = 0.0;
+        let mut shape = Shape::default();
+        let mut plain_loudness = None;
         for pass in 1.. {
-            let limit = match sample_peak {
-                Some(peak) if lowered_db > 0.0 => Some(peak - lowered_db),
-                _ => None,
-            };
-            run_encoder(wav, metadata.path(), enc, limit, partial.path(), &target)?;
+            run_encoder(wav, metadata.path(), enc, &shape, partial.path(), &target)?;
             let Some(ceiling) = preset.ceiling_db() else {
                 break;
             };
-            let peak = ffmpeg_true_peak(partial.path(), &target)?;
-            if peak.is_nan() || peak <= ceiling {
+            let (loudness, peak) = ffmpeg_loudness(partial.path(), &target)?;
+            let reference = *plain_loudness.get_or_insert(loudness);
+            // Strictly under: ffmpeg rounds to 0.1 dB, so −1.0 may be a little over −1.
+            let under = peak.is_nan() || peak < ceiling;
+            let quiet = loudness < reference - LOUDNESS_SLACK_LU;
+            if under && (!quiet || pass == MAX_PASSES) {
                 break;
             }
-            let next = lowered_db + peak - ceiling + PEAK_MARGIN_DB;
-            let wav_peak = match sample_peak {
-                Some(p) => p,
-                None => *sample_peak.insert(sample_peak_db(wav)?),
-            };
-            if pass == MAX_PASSES || wav_peak - next < MIN_LIMIT_DB {
-                return Err(Error::Invalid(format!(
-                    "{}: the {} encoder keeps the true peak at {peak:.1} dBTP, over the ceiling of \
-                     {ceiling:.1} dBTP of `--master {}`, even with the peaks limited {lowered_db:.1} dB lower; \
-                     make the edition without --format and encode it yourself",
-                    target.display(),
-                    enc.extension(),
-                    format!("{preset:?}").to_lowercase(),
-                )));
+            if !under {
+                let wav_peak = match wav_peak {
+                    Some(p) => p,
+                    None => *wav_peak.insert(sample_peak_db(wav)?),
+                };
+                let lowered = shape.lowered_db + peak - ceiling + PEAK_MARGIN_DB;
+                if pass == MAX_PASSES || wav_peak - lowered < MIN_LIMIT_DB {
+                    return Err(Error::Invalid(format!(
+                        "{}: the {} encoder keeps the true peak at {peak:.1} dBTP, over the ceiling of \
+                         {ceiling:.1} dBTP of `--master {}`, even with the peaks limited {:.1} dB lower; \
+                         make the edition without --format and encode it yourself",
+                        target.display(),
+                        enc.extension(),
+                        format!("{preset:?}").to_lowercase(),
+                        shape.lowered_db,
+                    )));
+                }
+                shape.lowered_db = lowered;
+                shape.limit_db = Some(wav_peak - lowered);
             }
-            lowered_db = next;
+            if quiet {
+                shape.gain_db += reference - loudness;
+            }
         }
         partial.persist(&target).map_err(|e| Error::Output {
             path: target.clone(),
@@ -141,16 +153,39 @@ pub fn encode(
     Ok(written)
 }
 
-/// The lowest limit ffmpeg's `alimiter` takes: 0.0625, in dBFS.
-const MIN_LIMIT_DB: f64 = -24.08;
+/// What a pass does to the WAV before the encoder: a gain, then a look-ahead limiter (none at first).
+#[derive(Debug, Default)]
+struct Shape {
+    gain_db: f64,
+    /// How far under the WAV's sample peak the limiter holds the peaks.
+    lowered_db: f64,
+    /// The limiter's level in dBFS.
+    limit_db: Option<f64>,
+}
 
-/// Runs ffmpeg once: `wav` with the chapters and tags of `metadata`, encoded as `enc` into `out`; with
-/// `limit_db`, its sample peaks are first limited to that level (dBFS). `target` names the edition in messages.
+impl Shape {
+    /// ffmpeg's audio filter for it, if it does anything.
+    fn filter(&self) -> Option<String> {
+        let limit = self.limit_db?;
+        let mut filter = String::new();
+        if self.gain_db != 0.0 {
+            filter.push_str(&format!("volume={:.2}dB,", self.gain_db));
+        }
+        filter.push_str(&format!(
+            "alimiter=limit={:.6}:attack=2:release=20:level=false:latency=true",
+            10f64.powf(limit / 20.0)
+        ));
+        Some(filter)
+    }
+}
+
+/// Runs ffmpeg once: `wav` through `shape` with the chapters and tags of `metadata`, encoded as `enc` into
+/// `out`. `target` names the edition in messages.
 fn run_encoder(
     wav: &Path,
     metadata: &Path,
     enc: Encoding,
-    limit_db: Option<f64>,
+    shape: &Shape,
     out: &Path,
     target: &Path,
 ) -> Result<()> {
@@ -160,11 +195,8 @@ fn run_encoder(
         .arg("-i")
         .arg(metadata)
         .args(["-map", "0:a", "-map_metadata", "1", "-map_chapters", "1"]);
-    if let Some(limit) = limit_db {
-        let linear = 10f64.powf(limit / 20.0);
-        cmd.arg("-af").arg(format!(
-            "alimiter=limit={linear:.6}:level=false:latency=true"
-        ));
+    if let Some(filter) = shape.filter() {
+        cmd.arg("-af").arg(filter);
     }
     let output = cmd
         .args(enc.args())
@@ -196,9 +228,9 @@ fn sample_peak_db(wav: &Path) -> Result<f64> {
     Ok(crate::audio::master::db(f64::from(peak) / 32768.0))
 }
 
-/// The true peak (dBTP) of a media file as ffmpeg's `ebur128=peak=true` filter reports it in its summary (its
-/// per-frame lines go to the verbose log level, which is not shown).
-fn ffmpeg_true_peak(file: &Path, target: &Path) -> Result<f64> {
+/// The integrated loudness (LUFS) and true peak (dBTP) of a media file as ffmpeg's `ebur128=peak=true` filter
+/// reports them in its summary (its per-frame lines go to the verbose log level, which is not shown).
+fn ffmpeg_loudness(file: &Path, target: &Path) -> Result<(f64, f64)> {
     let output = Command::new("ffmpeg")
         .args(["-nostdin", "-hide_banner", "-nostats", "-i"])
         .arg(file)
@@ -212,14 +244,13 @@ fn ffmpeg_true_peak(file: &Path, target: &Path) -> Result<f64> {
         .output()
         .map_err(ffmpeg_missing)?;
     let log = String::from_utf8_lossy(&output.stderr);
-    let peak = if output.status.success() {
-        summary_value(&log, "Peak:")
-    } else {
-        None
+    let values = match output.status.success() {
+        true => summary_value(&log, "I:").zip(summary_value(&log, "Peak:")),
+        false => None,
     };
-    peak.ok_or_else(|| {
+    values.ok_or_else(|| {
         Error::Invalid(format!(
-            "{}: ffmpeg could not measure the true peak of the encoded edition: {}",
+            "{}: ffmpeg could not measure the loudness of the encoded edition: {}",
             target.display(),
             log.lines()
                 .find(|l| !l.trim().is_empty())
@@ -254,7 +285,13 @@ mod tests {
 
     #[test]
     fn reads_the_ebur128_summary() {
-        let log = "[Parsed_ebur128_0 @ 0x5]\n  Integrated loudness:\n    I:         -16.4 LUFS\n\n[Parsed_ebur128_0 @ 0x5] Summary:\n\n  Integrated loudness:\n    I:         -16.1 LUFS\n    Threshold: -26.4 LUFS\n\n  True peak:\n    Peak:       -0.5 dBFS\n";
+        // A frame line (at the verbose level) before the summary must not be taken for it.
+        let log = concat!(
+            "[Parsed_ebur128_0 @ 0x5] t: 9.9  M: -15.0 S: -16.0     I: -16.4 LUFS\n",
+            "[Parsed_ebur128_0 @ 0x5] Summary:\n\n",
+            "  Integrated loudness:\n    I:         -16.1 LUFS\n    Threshold: -26.4 LUFS\n\n",
+            "  True peak:\n    Peak:       -0.5 dBFS\n",
+        );
         assert_eq!(summary_value(log, "Peak:"), Some(-0.5));
         assert_eq!(summary_value(log, "I:"), Some(-16.1));
         assert_eq!(summary_value("no summary here", "Peak:"), None);
@@ -262,5 +299,27 @@ mod tests {
             summary_value("Summary:\n    Peak:  -inf dBFS", "Peak:"),
             Some(f64::NEG_INFINITY)
         );
+    }
+
+    #[test]
+    fn a_shape_is_an_ffmpeg_filter_only_once_it_limits() {
+        assert_eq!(Shape::default().filter(), None);
+        let limited = Shape {
+            gain_db: 0.0,
+            lowered_db: 1.2,
+            limit_db: Some(-2.7),
+        };
+        assert_eq!(
+            limited.filter().unwrap(),
+            "alimiter=limit=0.732825:attack=2:release=20:level=false:latency=true"
+        );
+        let made_up = Shape {
+            gain_db: 0.4,
+            ..limited
+        };
+        assert!(made_up
+            .filter()
+            .unwrap()
+            .starts_with("volume=0.40dB,alimiter=limit=0.732825:"));
     }
 }

@@ -198,12 +198,27 @@ fn compressed_editions_stay_under_the_preset_s_ceiling() {
                 preset,
             ],
         );
+        let manifest = read_json(env.path(&format!("{preset}/headings.json")));
         for ext in formats.split(',') {
+            // Encoded as they were, the podcast M4B measured −0.9 dBTP.
             let file = env.path(&format!("{preset}/headings.{ext}"));
             let (lufs, peak) = ebur128(&file);
             eprintln!("{preset} {ext}: {lufs} LUFS, {peak} dBTP");
             assert!(peak <= ceiling, "{preset} {ext}: true peak {peak} dBTP");
             assert!((lufs - target).abs() <= 1.0, "{preset} {ext}: {lufs} LUFS");
+            // Limiting neither shifts nor shortens the audio under the chapters.
+            let probe = ffprobe(&file);
+            check_probed_chapters(&probe, &manifest, ext);
+            let duration: f64 = probe["format"]["duration"]
+                .as_str()
+                .unwrap()
+                .parse()
+                .unwrap();
+            let expected = manifest["duration_seconds"].as_f64().unwrap();
+            assert!(
+                (duration - expected).abs() < 0.1,
+                "{ext}: {duration} s, not {expected} s"
+            );
         }
     }
     // The same WAV gives the same files.
