@@ -146,3 +146,47 @@ pub fn referenced_keys(dir: &Path) -> HashSet<String> {
     }
     keys
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn load_text(text: &str) -> String {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("e.json");
+        std::fs::write(&path, text).unwrap();
+        match Manifest::load(&path) {
+            Err(e) => e.to_string(),
+            Ok(m) => format!("loaded {m:?}"),
+        }
+    }
+
+    #[test]
+    fn load_refuses_foreign_newer_and_impossible_manifests_in_one_line() {
+        let good = crate::export::tests::manifest();
+        let json = |f: &dyn Fn(&mut serde_json::Value)| {
+            let mut v = serde_json::to_value(&good).unwrap();
+            f(&mut v);
+            v.to_string()
+        };
+        assert!(load_text(&json(&|_| ())).starts_with("loaded"));
+        let e = load_text(&json(&|v| v["format"] = "other-tool".into()));
+        assert!(e.contains("not a narrate manifest"), "{e}");
+        let e = load_text(&json(&|v| v["version"] = 99.into()));
+        assert!(e.contains("version 99 is newer"), "{e}");
+        let e = load_text(&json(&|v| v["sample_rate"] = 0.into()));
+        assert!(e.contains("sample rate is 0"), "{e}");
+        let e = load_text(&json(&|v| {
+            v["segments"][0]["end_sample"] = 9_000_000.into()
+        }));
+        assert!(e.contains("ends after the audio"), "{e}");
+        let e = load_text("{ not json");
+        assert!(e.contains("not JSON") && !e.contains('\n'), "{e}");
+        // Version 1 (before `settings`) is still read.
+        assert!(load_text(&json(&|v| {
+            v["version"] = 1.into();
+            v.as_object_mut().unwrap().remove("settings");
+        }))
+        .starts_with("loaded"));
+    }
+}

@@ -321,3 +321,40 @@ fn files_and_folders_get_the_umask_s_permissions() {
         assert!(wrong.is_empty(), "umask {umask:03o}: {wrong:?}");
     }
 }
+
+#[test]
+fn a_rebuild_with_nothing_changed_rewrites_nothing_and_says_so() {
+    let env = Env::new();
+    let essay = env.fixture("headings.md");
+    let flags = ["--export", "cue,srt", "--master", "podcast", "-o", "out"];
+    let mut args = vec!["build", essay.to_str().unwrap()];
+    args.extend(flags);
+    env.stdout(&args);
+    let files = |env: &Env| -> Vec<(std::path::PathBuf, std::time::SystemTime)> {
+        let mut v: Vec<_> = std::fs::read_dir(env.path("out"))
+            .unwrap()
+            .map(|e| {
+                let e = e.unwrap();
+                (e.path(), e.metadata().unwrap().modified().unwrap())
+            })
+            .collect();
+        v.sort();
+        v
+    };
+    let before = files(&env);
+    assert_eq!(before.len(), 4, "{before:?}");
+    let out = env.stdout(&args);
+    assert_eq!(out.lines().count(), 1, "{out}");
+    assert!(out.contains("is up to date"), "{out}");
+    assert_eq!(files(&env), before, "nothing rewritten");
+    // Asking for one more export is a change: the edition is written again, with it.
+    args[3] = "cue,srt,vtt";
+    let summary = env.json(&args);
+    assert_eq!(summary["up_to_date"], false);
+    assert!(env.path("out/headings.vtt").is_file());
+    // A deleted output is a change too.
+    std::fs::remove_file(env.path("out/headings.srt")).unwrap();
+    let summary = env.json(&args);
+    assert_eq!(summary["up_to_date"], false);
+    assert!(env.path("out/headings.srt").is_file());
+}
