@@ -57,8 +57,9 @@ layer! {
     #[command(next_help_heading = "Settings (also narrate.toml keys)")]
     pub struct Layer {
         options {
-            /// Speech backend (see `narrate voices`) [default: piper if its voice is installed, else espeak].
-            #[arg(long, env = "NARRATE_BACKEND")]
+            /// Speech backend (see `narrate voices`) [env: NARRATE_BACKEND] [default: piper if its voice is
+            /// installed, else espeak].
+            #[arg(long)]
             pub backend: Option<BackendName>,
             /// Voice of the backend [default: the backend's default].
             #[arg(long)]
@@ -73,8 +74,8 @@ layer! {
             /// [default: 4].
             #[arg(long, value_name = "N")]
             pub retries: Option<Retries>,
-            /// Cache directory [default: $XDG_CACHE_HOME/narrate or ~/.cache/narrate].
-            #[arg(long, env = "NARRATE_CACHE", value_name = "DIR")]
+            /// Cache directory [env: NARRATE_CACHE] [default: $XDG_CACHE_HOME/narrate or ~/.cache/narrate].
+            #[arg(long, value_name = "DIR")]
             pub cache: Option<PathBuf>,
             /// How chapters are made: auto (by heading, or by paragraph when there are no headings below the
             /// title), heading or paragraph.
@@ -138,8 +139,8 @@ layer! {
     #[command(next_help_heading = "HTTP backend (narrate.toml [http])")]
     pub struct HttpLayer {
         options {
-            /// The server: it answers at URL/v1/audio/speech.
-            #[arg(long = "http-url", id = "http_url", env = "NARRATE_HTTP_URL", value_name = "URL")]
+            /// The server: it answers at URL/v1/audio/speech [env: NARRATE_HTTP_URL].
+            #[arg(long = "http-url", id = "http_url", value_name = "URL")]
             pub url: Option<HttpUrl>,
             /// The `model` asked for [default: tts-1].
             #[arg(long = "http-model", id = "http_model", value_name = "NAME")]
@@ -217,10 +218,16 @@ impl SettingsArgs {
         self.resolve_with(essay, Layer::default())
     }
 
-    /// As `resolve`, with a batch list entry's layer between the files and the flags.
+    /// As `resolve`, with another layer under the flags: a batch list entry's, or the settings an edition was
+    /// built with (for `regen`). The order, first wins: flags, that layer, environment variables, the local
+    /// narrate.toml, the user's.
     pub fn resolve_with(&self, essay: Option<&Path>, entry: Layer) -> Result<Settings> {
         let files = self.file_layers(essay)?;
-        Settings::from_layer(self.layer.clone().over(entry.over(files)))
+        Settings::from_layer(
+            self.layer
+                .clone()
+                .over(entry.over(env_layer()?.over(files))),
+        )
     }
 
     /// The user's file under `--config FILE` or the local `narrate.toml`.
@@ -304,6 +311,31 @@ fn dedup<T: PartialEq>(items: Vec<T>) -> Vec<T> {
         }
     }
     out
+}
+
+/// The settings environment variables give: `NARRATE_BACKEND`, `NARRATE_CACHE`, `NARRATE_HTTP_URL` (empty ones
+/// are unset). Checked as the flags are.
+fn env_layer() -> Result<Layer> {
+    fn var<T: std::str::FromStr<Err = String>>(name: &str) -> Result<Option<T>> {
+        match std::env::var(name) {
+            Ok(v) if !v.trim().is_empty() => v
+                .parse()
+                .map(Some)
+                .map_err(|e| Error::Usage(format!("environment variable {name}: {e}"))),
+            _ => Ok(None),
+        }
+    }
+    Ok(Layer {
+        backend: var("NARRATE_BACKEND")?,
+        cache: std::env::var_os("NARRATE_CACHE")
+            .filter(|v| !v.is_empty())
+            .map(PathBuf::from),
+        http: HttpLayer {
+            url: var("NARRATE_HTTP_URL")?,
+            ..HttpLayer::default()
+        },
+        ..Layer::default()
+    })
 }
 
 /// Reads one settings file. A bad key or value is one line: the file, the line, the key and what to give.

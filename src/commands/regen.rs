@@ -22,10 +22,19 @@ pub fn run(args: RegenArgs, quiet: bool) -> Result<()> {
         (dir.join(format!("{stem}.json")), dir)
     };
     let before = Manifest::load(&stem_dir.0)?;
-    let recorded = match &before {
+    let mut recorded = match &before {
         Some(m) => recorded(m, &stem_dir.0)?,
         None => Default::default(),
     };
+    // Another backend asked for on the command line: the edition's voice was the old backend's.
+    if args
+        .settings
+        .layer
+        .backend
+        .is_some_and(|b| Some(b) != recorded.backend)
+    {
+        recorded.voice = None;
+    }
     let settings = args.settings.resolve_with(Some(&args.essay), recorded)?;
     let job = Job::prepare(&args.essay, settings)?;
     let mut ids: Vec<String> = Vec::new();

@@ -25,7 +25,9 @@ const PLAYERS: &[(&str, &[&str])] = &[
 
 pub fn run(mut args: SayArgs, quiet: bool) -> Result<()> {
     let system = cfg!(feature = "system") && args.output.is_none();
-    if args.settings.layer.backend.is_none() && system {
+    let chosen =
+        args.settings.layer.backend.is_some() || std::env::var_os("NARRATE_BACKEND").is_some();
+    if !chosen && system {
         args.settings.layer.backend = "system".parse().ok();
     }
     let settings = args.settings.resolve(Some(&args.essay))?;

@@ -15,11 +15,8 @@ pub fn run(args: VoicesArgs) -> Result<()> {
     // Backend settings ([http] url…) come from narrate.toml in this folder, or --config, as for a build.
     let settings = args.settings.resolve(None)?;
     let config = settings.backends;
-    // `--backend NAME` lists only that backend (NARRATE_BACKEND alone only marks the default).
-    let only = args.settings.layer.backend.filter(|_| {
-        std::env::args_os()
-            .any(|a| a == "--backend" || a.to_string_lossy().starts_with("--backend="))
-    });
+    // `--backend NAME` lists only that backend (NARRATE_BACKEND only marks the default).
+    let only = args.settings.layer.backend;
     let backends: Vec<Box<dyn synth::Backend>> = match only {
         Some(name) => vec![synth::create(name.0, &config)?],
         None => synth::BACKENDS

@@ -268,9 +268,10 @@ fn run(cell: Cell) {
 
     // 2. A new take of one segment, as a user types it: no flags. The edition's manifest says how it was built
     //    (backend, mastering, rate, exports, formats), so the result is what a fresh build with those flags makes.
+    //    NARRATE_BACKEND (tone, from the test environment) is a default for new editions; it does not switch
+    //    an edition's backend.
     let out = env
         .cmd()
-        .env_remove("NARRATE_BACKEND")
         .args(["regen", path, &id, "-o", "out", "--json"])
         .assert()
         .success()
