@@ -29,6 +29,15 @@ pub struct Heading {
     pub pause_before: Option<Pause>,
 }
 
+/// A paragraph that stands apart from the prose around it, for the listener to hear the difference.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum Aside {
+    /// Inside a block quote: a short pause before and after it.
+    Quote,
+    /// A footnote, moved to the end of the section that refers to it; its text starts with "Note:".
+    Note,
+}
+
 /// One paragraph of prose (a list item or quotation counts as one too).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Paragraph {
@@ -38,6 +47,8 @@ pub struct Paragraph {
     pub list_item: bool,
     /// A break written just before it.
     pub pause_before: Option<Pause>,
+    /// A quotation or a note, set apart from the prose.
+    pub aside: Option<Aside>,
 }
 
 /// Text under one heading; the first section may have no heading (an introduction, or a whole op-ed).
@@ -47,20 +58,27 @@ pub struct Section {
     pub paragraphs: Vec<Paragraph>,
 }
 
-/// Something in the source that is not narrated, and where it is.
+/// Something in the source that is not narrated (or not where it was written), and where it is.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Skipped {
     pub line: usize,
-    pub what: &'static str,
+    /// What happened, in one line: "code block skipped (code blocks are not narrated)".
+    pub what: String,
+}
+
+impl Skipped {
+    /// A kind of block narrate does not read: "12: table skipped (tables are not narrated)".
+    pub(crate) fn block(line: usize, kind: &str) -> Skipped {
+        Skipped {
+            line,
+            what: format!("{kind} skipped ({kind}s are not narrated)"),
+        }
+    }
 }
 
 impl std::fmt::Display for Skipped {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(
-            f,
-            "{}: {} skipped ({}s are not narrated)",
-            self.line, self.what, self.what
-        )
+        write!(f, "{}: {}", self.line, self.what)
     }
 }
 
@@ -73,8 +91,10 @@ pub struct Essay {
     /// `author:` from Markdown front matter.
     pub front_matter_author: Option<String>,
     pub sections: Vec<Section>,
-    /// Things the parser skipped (code blocks, images, tables).
+    /// Things the parser skipped (code blocks, images, tables, raw HTML, page navigation).
     pub warnings: Vec<Skipped>,
+    /// The essay's own language tag, when it names one: `lang:` or `language:` in front matter, `<html lang>`.
+    pub language: Option<String>,
 }
 
 impl Essay {
@@ -107,12 +127,23 @@ impl Essay {
         from_byline.or_else(|| self.front_matter_author.clone())
     }
 
+    /// The essay without its footnotes (`footnotes = "skip"`).
+    pub fn without_notes(mut self) -> Essay {
+        for s in &mut self.sections {
+            s.paragraphs.retain(|p| p.aside != Some(Aside::Note));
+        }
+        self.sections
+            .retain(|s| s.heading.is_some() || !s.paragraphs.is_empty());
+        self
+    }
+
     /// Adds a paragraph (nothing if `text` is empty); it takes the pending break, if any.
     fn push_paragraph(
         &mut self,
         text: String,
         line: usize,
         list_item: bool,
+        aside: Option<Aside>,
         pause: &mut Option<Pause>,
     ) {
         if text.is_empty() {
@@ -128,6 +159,7 @@ impl Essay {
             line,
             list_item,
             pause_before,
+            aside,
         });
     }
 

@@ -13,9 +13,9 @@ const TITLES: &[&str] = &[
 /// Abbreviations written before a number or date ("c. 1900", "Mon. 3 Feb.", "est. 1890"): no sentence ends
 /// between them and a number; before a capitalised word they end one only if it usually opens a sentence.
 const BEFORE_NUMBERS: &[&str] = &[
-    "c", "b", "d", "fl", "est", "max", "min", "op", "jan", "feb", "mar", "apr", "jun", "jul", "aug",
-    "sep", "sept", "oct", "nov", "dec", "mon", "tue", "tues", "wed", "thu", "thur", "thurs", "fri",
-    "sat", "sun",
+    "c", "b", "d", "fl", "est", "max", "min", "op", "jan", "feb", "mar", "apr", "jun", "jul",
+    "aug", "sep", "sept", "oct", "nov", "dec", "mon", "tue", "tues", "wed", "thu", "thur", "thurs",
+    "fri", "sat", "sun",
 ];
 
 /// Abbreviations that usually sit inside a sentence; they end one only when a capitalised word follows.
@@ -218,7 +218,10 @@ mod tests {
             ),
             (
                 "The house was built c. 1900 by a miller. It still stands.",
-                &["The house was built c. 1900 by a miller.", "It still stands."],
+                &[
+                    "The house was built c. 1900 by a miller.",
+                    "It still stands.",
+                ],
             ),
             (
                 "The fair opens Mon. 3 Feb. at noon. Bring a coat.",
@@ -226,11 +229,18 @@ mod tests {
             ),
             (
                 "The mill (est. 1890) grinds flour. Roe v. Wade was argued twice.",
-                &["The mill (est. 1890) grinds flour.", "Roe v. Wade was argued twice."],
+                &[
+                    "The mill (est. 1890) grinds flour.",
+                    "Roe v. Wade was argued twice.",
+                ],
             ),
             (
                 "The Rt. Hon. member rose. We closed in Jan. The next year was calm.",
-                &["The Rt. Hon. member rose.", "We closed in Jan.", "The next year was calm."],
+                &[
+                    "The Rt. Hon. member rose.",
+                    "We closed in Jan.",
+                    "The next year was calm.",
+                ],
             ),
             (
                 "The U.S. GDP grew. She has a Ph.D. in physics.",
