@@ -1,7 +1,9 @@
 //! The essay as narrate understands it: a title, sections with optional headings, and paragraphs of text.
 
+mod html;
 pub mod lexicon;
 pub mod normalize;
+mod notes;
 pub mod parse;
 pub mod segment;
 
@@ -103,10 +105,11 @@ impl Essay {
         self.sections.iter().any(|s| s.heading.is_some())
     }
 
-    /// The title to use in metadata: the essay's own, or one made from the file name.
+    /// The title to use in metadata: the essay's own, or one made from the file name ("stdin" for `-`).
     pub fn display_title(&self, path: &Path) -> String {
         match &self.title {
             Some(t) => t.text.clone(),
+            None if path.as_os_str() == parse::STDIN => "stdin".into(),
             None => path
                 .file_stem()
                 .map(|s| s.to_string_lossy().replace(['-', '_'], " "))
@@ -135,6 +138,11 @@ impl Essay {
         self.sections
             .retain(|s| s.heading.is_some() || !s.paragraphs.is_empty());
         self
+    }
+
+    /// The section new text goes into (0 before any).
+    fn current_section(&self) -> usize {
+        self.sections.len().saturating_sub(1)
     }
 
     /// Adds a paragraph (nothing if `text` is empty); it takes the pending break, if any.

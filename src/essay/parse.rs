@@ -6,9 +6,9 @@ use std::sync::OnceLock;
 use pulldown_cmark::{Event, HeadingLevel, Options, Parser, Tag, TagEnd};
 use regex::Regex;
 
+use super::notes::{Note, Notes};
 use super::{
-    ends_with_sentence_punctuation, pause_mark, tidy, Aside, Essay, Heading, Paragraph, Pause,
-    Skipped,
+    ends_with_sentence_punctuation, pause_mark, tidy, Aside, Essay, Heading, Pause, Skipped,
 };
 use crate::error::{Error, Result};
 
@@ -17,10 +17,13 @@ use crate::error::{Error, Result};
 pub enum Format {
     Markdown,
     Text,
+    /// A saved web page.
+    Html,
 }
 
 impl Format {
-    /// `.md`, `.markdown`, `.mdown` and `.mkd` are Markdown; everything else is plain text.
+    /// `.md`, `.markdown`, `.mdown` and `.mkd` are Markdown; `.html`, `.htm` and `.xhtml` are web pages;
+    /// everything else is plain text.
     pub fn from_path(path: &Path) -> Self {
         match path
             .extension()
@@ -29,19 +32,52 @@ impl Format {
             .as_deref()
         {
             Some("md" | "markdown" | "mdown" | "mkd") => Format::Markdown,
+            Some("html" | "htm" | "xhtml") => Format::Html,
             _ => Format::Text,
+        }
+    }
+
+    /// The format of text that came without a file name (standard input): a web page if it opens with a
+    /// doctype or an `<html>` tag, Markdown if it has front matter or a `#` heading line, plain text otherwise.
+    pub fn sniff(text: &str) -> Self {
+        let start = text.trim_start().to_ascii_lowercase();
+        if start.starts_with("<!doctype html") || start.starts_with("<html") {
+            Format::Html
+        } else if start.starts_with("---\n")
+            || text
+                .lines()
+                .any(|l| l.starts_with("# ") || l.starts_with("## "))
+        {
+            Format::Markdown
+        } else {
+            Format::Text
         }
     }
 }
 
-/// Reads and parses an essay file.
+/// The path that stands for standard input.
+pub const STDIN: &str = "-";
+
+/// Reads and parses an essay file; `-` reads standard input (its format sniffed from the text).
 pub fn load(path: &Path) -> Result<Essay> {
-    let bytes = std::fs::read(path).map_err(|source| Error::ReadEssay {
+    let stdin = path.as_os_str() == STDIN;
+    let bytes = if stdin {
+        let mut bytes = Vec::new();
+        std::io::Read::read_to_end(&mut std::io::stdin().lock(), &mut bytes).map(|_| bytes)
+    } else {
+        std::fs::read(path)
+    }
+    .map_err(|source| Error::ReadEssay {
         path: path.to_owned(),
         source,
     })?;
     let text = decode(path, &bytes)?;
-    let essay = parse_str(&text, Format::from_path(path));
+    let format = if stdin {
+        Format::sniff(&text)
+    } else {
+        Format::from_path(path)
+    };
+    let essay = parse_str(&text, format);
     if essay.title.is_none() && essay.sections.is_empty() {
         return Err(Error::EmptyEssay {
             path: path.to_owned(),
@@ -78,17 +114,9 @@ pub fn parse_str(text: &str, format: Format) -> Essay {
     match format {
         Format::Markdown => parse_markdown(text),
         Format::Text => parse_text(text),
+        Format::Html => super::html::parse_html(text),
     }
     .finish()
-}
-
-/// A footnote's text while it is read, and where it was defined.
-struct NoteDraft {
-    label: String,
-    line: usize,
-    text: String,
-    /// The section the definition sits in (where an unreferenced note is read).
-    section: usize,
 }
 
 /// The Markdown reader's state between events.
@@ -101,10 +129,8 @@ struct Markdown {
     quote_depth: usize,
     pause: Option<Pause>,
     /// Inside a footnote definition: its text goes here, not into the essay.
-    note: Option<NoteDraft>,
-    notes: Vec<NoteDraft>,
-    /// Footnote references in reading order: label, section, line.
-    references: Vec<(String, usize, usize)>,
+    note: Option<Note>,
+    notes: Notes,
 }
 
 impl Markdown {
@@ -117,18 +143,13 @@ impl Markdown {
         let mark = MARK.get_or_init(|| Regex::new(r"\[\^([^\]\s]+)\]").expect("valid pattern"));
         if mark.is_match(&text) {
             for c in mark.captures_iter(&text) {
-                self.references
-                    .push((c[1].to_string(), self.section(), self.buf_line));
+                self.notes
+                    .refer(&c[1], self.essay.current_section(), self.buf_line);
             }
             text = tidy(&mark.replace_all(&text, ""));
         }
         if let Some(note) = self.note.as_mut() {
-            if !text.is_empty() {
-                if !note.text.is_empty() {
-                    note.text.push(' ');
-                }
-                note.text.push_str(&text);
-            }
+            note.push(&text);
             return;
         }
         let aside = (self.quote_depth > 0).then_some(Aside::Quote);
@@ -139,55 +160,6 @@ impl Markdown {
             aside,
             &mut self.pause,
         );
-    }
-
-    /// The section new text goes into.
-    fn section(&self) -> usize {
-        self.essay.sections.len().saturating_sub(1)
-    }
-
-    /// Puts each footnote at the end of the section that first refers to it, after "Note:"; a note no text
-    /// refers to stays at the end of its own section. A reference to a note that does not exist is a warning.
-    fn place_notes(&mut self) {
-        let mut placed: Vec<(usize, usize, NoteDraft)> = Vec::new(); // section, order, note
-        for note in std::mem::take(&mut self.notes) {
-            let first = self
-                .references
-                .iter()
-                .position(|(label, _, _)| *label == note.label);
-            let (section, order) = match first {
-                Some(i) => (self.references[i].1, i),
-                None => (note.section, usize::MAX),
-            };
-            placed.push((section, order, note));
-        }
-        for (label, _, line) in &self.references {
-            if !placed.iter().any(|(_, _, n)| n.label == *label) {
-                self.essay.warnings.push(Skipped {
-                    line: *line,
-                    what: format!(
-                        "footnote reference [^{label}] has no note (nothing is read for it)"
-                    ),
-                });
-            }
-        }
-        placed.sort_by_key(|(section, order, _)| (*section, *order));
-        for (section, _, note) in placed {
-            if note.text.is_empty() {
-                continue;
-            }
-            if self.essay.sections.is_empty() {
-                self.essay.sections.push(Default::default());
-            }
-            let section = section.min(self.essay.sections.len() - 1);
-            self.essay.sections[section].paragraphs.push(Paragraph {
-                text: format!("Note: {}", note.text),
-                line: note.line,
-                list_item: false,
-                pause_before: None,
-                aside: Some(Aside::Note),
-            });
-        }
     }
 }
 
@@ -300,22 +272,16 @@ fn parse_markdown(text: &str) -> Essay {
             }
             Event::Start(Tag::FootnoteDefinition(label)) => {
                 md.flush();
-                md.note = Some(NoteDraft {
-                    label: label.to_string(),
-                    line,
-                    text: String::new(),
-                    section: md.section(),
-                });
+                md.note = Some(Note::new(&label, line, md.essay.current_section()));
             }
             Event::End(TagEnd::FootnoteDefinition) => {
                 md.flush();
                 if let Some(note) = md.note.take() {
-                    md.notes.push(note);
+                    md.notes.define(note);
                 }
             }
             Event::FootnoteReference(label) => {
-                let section = md.section();
-                md.references.push((label.to_string(), section, line));
+                md.notes.refer(&label, md.essay.current_section(), line);
             }
             Event::Start(Tag::Paragraph | Tag::Item | Tag::BlockQuote(_) | Tag::List(_)) => {
                 md.flush();
@@ -355,7 +321,7 @@ fn parse_markdown(text: &str) -> Essay {
         }
     }
     md.flush();
-    md.place_notes();
+    md.notes.place(&mut md.essay);
     md.essay
 }
 
