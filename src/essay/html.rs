@@ -250,6 +250,12 @@ impl Reader<'_> {
             return;
         }
         if is_note_link(el) {
+            // A reference to a note (a link back from one, inside the notes, is not).
+            let target = el.attr("href").unwrap_or("#").trim_start_matches('#');
+            if !self.in_footnotes && !target.is_empty() {
+                let section = self.essay.current_section();
+                self.notes.refer(target, section, line);
+            }
             return;
         }
         if name == "br" {
@@ -316,35 +322,6 @@ impl Reader<'_> {
             }
         }
     }
-
-    /// Records note references: links to "#id" inside the article, in reading order.
-    fn references(&mut self, root: NodeRef<Node>) {
-        let mut section = 0usize;
-        let mut seen_heading = false;
-        for d in root.descendants() {
-            let Some(el) = d.value().as_element() else {
-                continue;
-            };
-            if matches!(el.name(), "h1" | "h2" | "h3" | "h4" | "h5" | "h6") {
-                // Headings open sections the same way the walk does (the first h1 is the title).
-                let title = el.name() == "h1" && !seen_heading;
-                if !title {
-                    section += 1;
-                }
-                seen_heading = true;
-            }
-            if is_note_link(el) {
-                let target = el.attr("href").unwrap_or("#").trim_start_matches('#');
-                let in_notes = d
-                    .ancestors()
-                    .any(|a| a.value().as_element().is_some_and(is_footnotes_block));
-                if !in_notes && !target.is_empty() {
-                    let line = self.line(d);
-                    self.notes.refer(target, section, line);
-                }
-            }
-        }
-    }
 }
 
 /// Parses a web page.
@@ -408,7 +385,6 @@ pub(crate) fn parse_html(text: &str) -> Essay {
             reader.skip_part(el.name(), line);
         }
     }
-    reader.references(content);
     reader.walk(content);
     reader.flush();
     if reader.essay.title.is_none() {

@@ -488,7 +488,7 @@ pub(super) fn hms(c: &Captures, x: &Ctx) -> String {
         ),
         None => format!("{} {}", x.w.cardinal(s), plural(s, "second", "seconds")),
     };
-    if matches!(x.prev_word(c), "at" | "At" | "until" | "by" | "from") && h <= 24 {
+    if matches!(x.prev_word(c), "at" | "At" | "until" | "by" | "from") && (1..=24).contains(&h) {
         return format!("{} and {seconds}", clock_words(h, m, x.w));
     }
     let mut parts = Vec::new();
