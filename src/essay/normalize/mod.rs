@@ -163,6 +163,12 @@ pub fn typography(text: &str) -> String {
     clean(text, false)
 }
 
+/// Whether a segment is read other than as written, beyond typography (what `plan --spoken --diff` shows):
+/// "$5" read "five dollars" does, "“Yes”" read "\"Yes\"" does not.
+pub fn reads_differently(written: &str, spoken: &str) -> bool {
+    super::tidy(&typography(written)) != super::tidy(spoken)
+}
+
 /// Typography for the rules: as `typography`, but an en dash between numbers stays, for the range rules.
 fn typography_keeping_ranges(text: &str) -> String {
     clean(text, true)
@@ -290,6 +296,20 @@ mod tests {
             super::typography("“Yes”—she said… ‘no’"),
             "\"Yes\", she said... 'no'"
         );
+    }
+
+    #[test]
+    fn only_real_readings_count_as_differences() {
+        let n = Normalizer::default();
+        for (written, differs) in [
+            ("“Yes,” she said—twice…", false),
+            ("The harbour was quiet.", false),
+            ("It cost $5.", true),
+            ("The U.S. GDP grew.", true),
+        ] {
+            let spoken = n.spoken(written, false);
+            assert_eq!(reads_differently(written, &spoken), differs, "{written}");
+        }
     }
 
     #[test]
