@@ -360,7 +360,7 @@ pub(crate) fn parse_html(text: &str) -> Essay {
         .filter_map(|n| n.value().as_element())
         .find(|e| e.name() == "meta" && e.attr("name") == Some("author"))
         .and_then(|e| e.attr("content"))
-        .map(|a| tidy(a))
+        .map(tidy)
         .filter(|a| !a.is_empty());
     // The article itself when the page marks it; the whole body when it does not.
     let content = find("article")
