@@ -615,6 +615,30 @@ mod tests {
         assert_eq!(e.language.as_deref(), Some("en-GB"));
     }
 
+    proptest::proptest! {
+        /// No input makes a parser panic, and nothing it keeps is empty.
+        #[test]
+        fn parsers_never_panic(text in "(\\PC|[#>*\\[\\]^:<>/ \n-]){0,200}") {
+            for format in [Format::Markdown, Format::Text, Format::Html] {
+                let e = parse_str(&text, format);
+                for s in &e.sections {
+                    proptest::prop_assert!(s.paragraphs.iter().all(|p| !p.text.trim().is_empty()));
+                }
+            }
+            let _ = Format::sniff(&text);
+        }
+    }
+
+    #[test]
+    fn standard_input_formats_are_sniffed() {
+        assert_eq!(Format::sniff("  <!DOCTYPE html><p>x"), Format::Html);
+        assert_eq!(Format::sniff("<html lang=en>"), Format::Html);
+        assert_eq!(Format::sniff("---\ntitle: T\n---\nText"), Format::Markdown);
+        assert_eq!(Format::sniff("Intro\n\n## Part\n\nText"), Format::Markdown);
+        assert_eq!(Format::sniff("A Title\n\nSome prose."), Format::Text);
+        assert_eq!(Format::from_path(Path::new("a/page.HTM")), Format::Html);
+    }
+
     #[test]
     fn markdown_without_h1_has_no_title() {
         let e = parse_str("## Only a section\n\nText here.\n", Format::Markdown);

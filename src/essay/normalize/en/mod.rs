@@ -92,7 +92,14 @@ fn passes() -> &'static Vec<(Regex, Rule)> {
         let month = MONTH;
         let units = alternation(UNITS.iter().map(|u| u.0));
         let is_code = |s: &str| s.chars().all(|c| c.is_ascii_uppercase());
-        let symbols = alternation(CURRENCIES.iter().map(|c| c.symbol).filter(|s| !is_code(s)));
+        // Symbols made of letters ("zł", "Kč") are read only after an amount.
+        let symbols = alternation(
+            CURRENCIES
+                .iter()
+                .map(|c| c.symbol)
+                .filter(|s| !is_code(s) && !s.chars().all(char::is_alphabetic)),
+        );
+        let suffixes = alternation(tables::SUFFIX_SYMBOLS.iter().copied());
         let codes = alternation(CURRENCIES.iter().map(|c| c.symbol).filter(|s| is_code(s)));
         let tlds = tables::TLDS.join("|");
         let degrees = alternation(tables::DEGREES.iter().map(|d| d.0));
@@ -153,7 +160,7 @@ fn passes() -> &'static Vec<(Regex, Rule)> {
             // Money: a sign, a currency symbol or code, an amount, a range, a scale.
             (format!(r"([-+])?({symbols})\s?({NUM})(?:\s?[–-]\s?(?:{symbols})?({NUM}))?{SCALE}"), currency),
             (format!(r"([-+])?\b({codes})\s?({NUM})(?:\s?[–-]\s?({NUM}))?{SCALE}"), currency),
-            (format!(r"([-+])?\b({NUM})(?:\s?[–-]\s?({NUM}))?\s?(?:({codes})\b|€)"), currency_after),
+            (format!(r"([-+])?\b({NUM})(?:\s?[–-]\s?({NUM}))?\s?(?:({codes})\b|({suffixes}))"), currency_after),
             (format!(r"\b({NUM})\s?¢"), |c, x| format!("{} cents", x.w.number(&c[1]))),
             (r"\b(240|360|480|576|720|1080|1440|2160|4320)p\b".into(), |c, x| format!("{} P", x.w.name(&c[1]))),
             (r"\b(\d{1,3}(?:\.\d+)?)p\b".into(), |c, x| format!("{} pence", x.w.number(&c[1]))),
@@ -315,7 +322,7 @@ fn ascii_digits(text: &str) -> String {
     let digit = DIGIT.get_or_init(|| re(r"\d"));
     text.chars()
         .map(|c| {
-            if c.is_ascii_digit() || !digit.is_match(c.encode_utf8(&mut [0; 4])) {
+            if c.is_ascii() || !digit.is_match(c.encode_utf8(&mut [0; 4])) {
                 return c;
             }
             // Unicode decimal digits come in runs of ten from zero: count back to the run's start.

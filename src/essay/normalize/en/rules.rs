@@ -228,7 +228,7 @@ pub(super) fn street(c: &Captures, _: &Ctx) -> String {
 // Money
 
 fn currency_for(symbol: Option<&str>) -> &'static Currency {
-    let symbol = symbol.unwrap_or("€");
+    let symbol = symbol.unwrap_or("$");
     CURRENCIES
         .iter()
         .find(|c| c.symbol == symbol)
@@ -284,9 +284,9 @@ pub(super) fn currency(c: &Captures, x: &Ctx) -> String {
     say_money(c.get(1), &c[3], c.get(4), c.get(5), cur, x.w)
 }
 
-/// "40 USD", "5 €": captures sign, amount, range end, code (none for €).
+/// "40 USD", "5 €", "50 zł": captures sign, amount, range end, code or symbol.
 pub(super) fn currency_after(c: &Captures, x: &Ctx) -> String {
-    let cur = currency_for(c.get(4).map(|m| m.as_str()));
+    let cur = currency_for(c.get(4).or(c.get(5)).map(|m| m.as_str()));
     say_money(c.get(1), &c[2], c.get(3), None, cur, x.w)
 }
 

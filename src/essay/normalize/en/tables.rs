@@ -798,6 +798,11 @@ pub(crate) const CURRENCIES: &[Currency] = &[
     cur("֏", "dram", "drams", "", ""),
     cur("؋", "afghani", "afghanis", "", ""),
     cur("៛", "riel", "riels", "", ""),
+    cur("৳", "taka", "taka", "poisha", "poisha"),
+    cur("﷼", "rial", "rials", "", ""),
+    cur("⃀", "som", "som", "", ""),
+    cur("zł", "zloty", "zloty", "grosz", "groszy"),
+    cur("Kč", "koruna", "korunas", "", ""),
     cur("₿", "bitcoin", "bitcoin", "", ""),
     cur("USD", "US dollar", "US dollars", "cent", "cents"),
     cur("EUR", "euro", "euros", "cent", "cents"),
@@ -891,6 +896,11 @@ pub(crate) const CURRENCIES: &[Currency] = &[
     ),
     cur("UAH", "hryvnia", "hryvnias", "", ""),
     cur("BTC", "bitcoin", "bitcoin", "", ""),
+];
+
+/// Currency signs written after the amount in their own countries ("500 ₽", "50 zł", "5 €").
+pub(crate) const SUFFIX_SYMBOLS: &[&str] = &[
+    "€", "₽", "₴", "₺", "₸", "₼", "₾", "₫", "৳", "₪", "zł", "Kč", "﷼", "⃀",
 ];
 
 /// Top-level domains a bare host name ends with ("example.com", "gov.uk") to be read as an address.
