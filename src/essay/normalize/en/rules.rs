@@ -769,8 +769,9 @@ pub(super) fn letters(run: &str, x: &Ctx) -> String {
         });
     }
     let vowel = run.chars().any(|ch| "aeiouyAEIOUY".contains(ch));
-    let lower_word = run.chars().count() > 3 && vowel && !run.chars().all(char::is_uppercase);
-    if lower_word {
+    let word = run.chars().count() > 1 && vowel && !run.chars().all(char::is_uppercase);
+    if word {
+        // "Win10", "iPhone15": a word with a number after it.
         return run.to_string();
     }
     spell(run)
@@ -939,7 +940,7 @@ pub(super) fn capitals(c: &Captures, x: &Ctx) -> String {
 }
 
 /// Mixed-case initialisms: "IoT" "I O T", "mRNA" "M R N A", "GmbH" "G M B H"; brand names with one
-/// capital inside ("iPhone", "eBay", "McDonald") and camel case ("YouTube") stay.
+/// capital inside ("iPhone", "eBay", "McDonald") and camel case ("YouTube", "WiFi") stay.
 pub(super) fn mixed_case(c: &Captures, _: &Ctx) -> String {
     let word = &c[1];
     let inner_capitals = word.chars().skip(1).filter(|ch| ch.is_uppercase()).count();
@@ -948,7 +949,11 @@ pub(super) fn mixed_case(c: &Captures, _: &Ctx) -> String {
     }
     let capitals = word.chars().filter(|ch| ch.is_uppercase()).count();
     let vowel = word.chars().any(|ch| "aeiouyAEIOUY".contains(ch));
-    if !vowel || (capitals >= 2 && word.chars().count() <= 5 && !has_lower_pair(word)) {
+    // "IoT" ends in a capital and "mRNA" starts with a small letter before one; "WiFi" is neither.
+    let initials = word.chars().last().is_some_and(char::is_uppercase)
+        || word.chars().next().is_some_and(char::is_lowercase);
+    let short = capitals >= 2 && word.chars().count() <= 5 && !has_lower_pair(word);
+    if !vowel || (short && initials) {
         spell(word)
     } else {
         word.to_string()

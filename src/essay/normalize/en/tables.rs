@@ -70,7 +70,7 @@ pub(crate) const VOWELLESS_WORDS: &[&str] = &[
     "Hmm", "Hm", "Mm", "Mmm", "Shh", "Sh", "Psst", "Pst", "Tsk", "Brr", "Grr", "Pfft", "Nth",
     "Cwm", "Crwth", "Mr", "Mrs", "Ms", "Mx", "Dr", "St", "Jr", "Sr", "Pvt", "Sgt", "Lt", "Mt",
     "Ft", "Rd", "Blvd", "Ltd", "Bros", "Hwy", "Pkwy", "Nr", "Mlle", "Mme", "Wm", "Chas", "Thos",
-    "Pt", "Pl", "Sq", "Ct", "Ln", "Cpl", "Pte", "Pvt", "Brig", "Cmdr", "Supt", "Det",
+    "Pt", "Pl", "Sq", "Ct", "Ln", "Cpl", "Pte", "Pvt", "Brig", "Cmdr", "Supt", "Det", "Ng",
 ];
 
 /// Degrees and other titles written with dots or in mixed case, and how they are said.
@@ -963,6 +963,7 @@ pub(crate) const CODAS: &[&str] = &[
     "wld", "wth", "rls", "nns", "lls", "ffs", "sst", "ngst", "nkt", "ckt", "cks", "chs", "shs",
     "ths", "rrs", "rry", "rtz", "ntz", "ltz", "tz", "rbs", "rgs", "rvs", "lves", "mbs", "dge",
     "rdge", "ndge", "lge", "nge", "rge", "nce", "rce", "lse", "nse", "rse", "psh", "lkh", "ksh",
-    "nks", "ndst", "dst", "nsk", "msk", "rsk", "mph", "lph", "rph", "ngs", "lfths", "rnt", "rnd",
-    "rnst", "lmt", "rmt", "mst", "rbst", "xt", "xts", "ckst",
+    "nks", "ndst", "dst", "nsk", "msk", "rsk", "mph", "lph", "rph", "ngs", "lfths", "phs", "mphs",
+    "rmth", "rmths", "ghths", "tchs", "lmth", "rnt", "rnd", "rnst", "lmt", "rmt", "mst", "rbst",
+    "xt", "xts", "ckst",
 ];
