@@ -12,6 +12,8 @@ use serde::Deserialize;
 
 use crate::audio::master::Preset;
 use crate::error::{Error, Result};
+use crate::essay::normalize::LanguageTag;
+use crate::essay::Footnotes;
 use crate::export::{encode::Encoding, ChapterExporter, Exports};
 use crate::synth::{self, http::ResponseFormat, BackendName};
 use crate::values::{
@@ -109,6 +111,13 @@ layer! {
             /// Author written into the WAV and manifest [default: the essay's "By …" line].
             #[arg(long)]
             pub author: Option<String>,
+            /// The essay's language, a tag such as en-GB or en-US: British or American readings of numbers and
+            /// dates [default: the essay's front matter `lang:`, else the voice's, else en-US].
+            #[arg(long, value_name = "TAG")]
+            pub language: Option<LanguageTag>,
+            /// Footnotes: read (after their section, as "Note: …") or skip [default: read].
+            #[arg(long, value_name = "read|skip")]
+            pub footnotes: Option<Footnotes>,
         }
         nested {
             #[command(flatten)]
@@ -194,6 +203,9 @@ pub struct Settings {
     pub max_chars: usize,
     pub pauses: Pauses,
     pub author: Option<String>,
+    /// The `language` setting, when given (a checked tag).
+    pub language: Option<String>,
+    pub footnotes: Footnotes,
     pub normalize: bool,
     pub lexicon: BTreeMap<String, String>,
     pub acronyms: Vec<String>,
@@ -278,6 +290,8 @@ impl Settings {
                 .pause
                 .map_or_else(Pauses::default, |p| Pauses::default().with(&p)),
             author: layer.author,
+            language: layer.language.map(|l| l.0),
+            footnotes: layer.footnotes.unwrap_or_default(),
             normalize: layer.normalize.is_none_or(|s| s.0),
             lexicon: layer.lexicon,
             acronyms: layer.acronyms,

@@ -8,7 +8,7 @@ use crate::pipeline::{Job, Report};
 pub fn run(args: BuildArgs, quiet: bool) -> Result<()> {
     let settings = args.settings.resolve(Some(&args.essay))?;
     let job = Job::prepare(&args.essay, settings)?;
-    super::warn_all(&args.essay, &job.essay.warnings, ":");
+    super::warn_all(&args.essay, &job.warnings(), ":");
     let dir = job.out_dir(args.out.output.as_deref());
     if job.up_to_date(&dir) {
         let wav = dir.join(format!("{}.wav", job.stem()));

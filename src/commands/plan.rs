@@ -7,7 +7,7 @@ use crate::pipeline::Job;
 pub fn run(args: PlanArgs) -> Result<()> {
     let settings = args.settings.resolve(Some(&args.essay))?;
     let job = Job::prepare(&args.essay, settings)?;
-    super::warn_all(&args.essay, &job.essay.warnings, ":");
+    super::warn_all(&args.essay, &job.warnings(), ":");
     let plan = &job.plan;
     let cached: Vec<bool> = plan
         .segments
@@ -31,6 +31,7 @@ pub fn run(args: PlanArgs) -> Result<()> {
             "author": plan.author,
             "backend": plan.backend,
             "voice": plan.voice,
+            "language": job.normalizer.language.tag(),
             "chapters": plan.chapters,
             "segments": segments,
             "cached": cached.iter().filter(|&&c| c).count(),
@@ -38,13 +39,14 @@ pub fn run(args: PlanArgs) -> Result<()> {
         return Ok(());
     }
     let mut out = format!(
-        "{} — {} chapters, {} segments ({} cached), backend {} voice {}\n",
+        "{} — {} chapters, {} segments ({} cached), backend {} voice {}, read as {}\n",
         plan.title,
         plan.chapters.len(),
         plan.segments.len(),
         cached.iter().filter(|&&c| c).count(),
         plan.backend,
-        plan.voice
+        plan.voice,
+        job.normalizer.language.tag()
     );
     for (ci, chapter) in plan.chapters.iter().enumerate() {
         out.push_str(&format!("\n[{}] {}\n", ci + 1, chapter.title));
@@ -66,7 +68,7 @@ pub fn run(args: PlanArgs) -> Result<()> {
                 format!("l{}", s.line),
                 s.text
             ));
-            if args.spoken && s.spoken != s.text {
+            if args.spoken && crate::essay::normalize::reads_differently(&s.text, &s.spoken) {
                 out.push_str(&format!("  {:<10} {:>11}  → {}\n", "", "", s.spoken));
             }
         }

@@ -32,7 +32,7 @@ pub fn run(mut args: SayArgs, quiet: bool) -> Result<()> {
     }
     let settings = args.settings.resolve(Some(&args.essay))?;
     let mut job = Job::prepare(&args.essay, settings)?;
-    super::warn_all(&args.essay, &job.essay.warnings, ":");
+    super::warn_all(&args.essay, &job.warnings(), ":");
     if !args.ids.is_empty() {
         let ids = args
             .ids

@@ -1,7 +1,9 @@
 //! The essay as narrate understands it: a title, sections with optional headings, and paragraphs of text.
 
+mod html;
 pub mod lexicon;
 pub mod normalize;
+mod notes;
 pub mod parse;
 pub mod segment;
 
@@ -29,6 +31,15 @@ pub struct Heading {
     pub pause_before: Option<Pause>,
 }
 
+/// A paragraph that stands apart from the prose around it, for the listener to hear the difference.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum Aside {
+    /// Inside a block quote: a short pause before and after it.
+    Quote,
+    /// A footnote, moved to the end of the section that refers to it; its text starts with "Note:".
+    Note,
+}
+
 /// One paragraph of prose (a list item or quotation counts as one too).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Paragraph {
@@ -38,6 +49,8 @@ pub struct Paragraph {
     pub list_item: bool,
     /// A break written just before it.
     pub pause_before: Option<Pause>,
+    /// A quotation or a note, set apart from the prose.
+    pub aside: Option<Aside>,
 }
 
 /// Text under one heading; the first section may have no heading (an introduction, or a whole op-ed).
@@ -47,20 +60,27 @@ pub struct Section {
     pub paragraphs: Vec<Paragraph>,
 }
 
-/// Something in the source that is not narrated, and where it is.
+/// Something in the source that is not narrated (or not where it was written), and where it is.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Skipped {
     pub line: usize,
-    pub what: &'static str,
+    /// What happened, in one line: "code block skipped (code blocks are not narrated)".
+    pub what: String,
+}
+
+impl Skipped {
+    /// A kind of block narrate does not read: "12: table skipped (tables are not narrated)".
+    pub(crate) fn block(line: usize, kind: &str) -> Skipped {
+        Skipped {
+            line,
+            what: format!("{kind} skipped ({kind}s are not narrated)"),
+        }
+    }
 }
 
 impl std::fmt::Display for Skipped {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(
-            f,
-            "{}: {} skipped ({}s are not narrated)",
-            self.line, self.what, self.what
-        )
+        write!(f, "{}: {}", self.line, self.what)
     }
 }
 
@@ -73,8 +93,10 @@ pub struct Essay {
     /// `author:` from Markdown front matter.
     pub front_matter_author: Option<String>,
     pub sections: Vec<Section>,
-    /// Things the parser skipped (code blocks, images, tables).
+    /// Things the parser skipped (code blocks, images, tables, raw HTML, page navigation).
     pub warnings: Vec<Skipped>,
+    /// The essay's own language tag, when it names one: `lang:` or `language:` in front matter, `<html lang>`.
+    pub language: Option<String>,
 }
 
 impl Essay {
@@ -83,10 +105,11 @@ impl Essay {
         self.sections.iter().any(|s| s.heading.is_some())
     }
 
-    /// The title to use in metadata: the essay's own, or one made from the file name.
+    /// The title to use in metadata: the essay's own, or one made from the file name ("stdin" for `-`).
     pub fn display_title(&self, path: &Path) -> String {
         match &self.title {
             Some(t) => t.text.clone(),
+            None if path.as_os_str() == parse::STDIN => "stdin".into(),
             None => path
                 .file_stem()
                 .map(|s| s.to_string_lossy().replace(['-', '_'], " "))
@@ -107,12 +130,36 @@ impl Essay {
         from_byline.or_else(|| self.front_matter_author.clone())
     }
 
+    /// The essay as the `footnotes` setting wants it.
+    pub fn with_footnotes(self, footnotes: Footnotes) -> Essay {
+        match footnotes {
+            Footnotes::Read => self,
+            Footnotes::Skip => self.without_notes(),
+        }
+    }
+
+    /// The essay without its footnotes (`footnotes = "skip"`).
+    pub fn without_notes(mut self) -> Essay {
+        for s in &mut self.sections {
+            s.paragraphs.retain(|p| p.aside != Some(Aside::Note));
+        }
+        self.sections
+            .retain(|s| s.heading.is_some() || !s.paragraphs.is_empty());
+        self
+    }
+
+    /// The section new text goes into (0 before any).
+    fn current_section(&self) -> usize {
+        self.sections.len().saturating_sub(1)
+    }
+
     /// Adds a paragraph (nothing if `text` is empty); it takes the pending break, if any.
     fn push_paragraph(
         &mut self,
         text: String,
         line: usize,
         list_item: bool,
+        aside: Option<Aside>,
         pause: &mut Option<Pause>,
     ) {
         if text.is_empty() {
@@ -128,6 +175,7 @@ impl Essay {
             line,
             list_item,
             pause_before,
+            aside,
         });
     }
 
@@ -232,3 +280,16 @@ mod tests {
         assert!(!ends_with_sentence_punctuation("Part 3"));
     }
 }
+
+/// What happens to footnotes: read after their section ("Note: …"), or left out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Hash)]
+pub enum Footnotes {
+    #[default]
+    Read,
+    Skip,
+}
+
+crate::values::named_enum!(Footnotes, "footnote mode", [
+    Footnotes::Read => "read",
+    Footnotes::Skip => "skip",
+]);

@@ -1,10 +1,15 @@
 //! Reading an essay file (Markdown or plain text) into an [`Essay`], with errors that name the file and line.
 
 use std::path::Path;
+use std::sync::OnceLock;
 
 use pulldown_cmark::{Event, HeadingLevel, Options, Parser, Tag, TagEnd};
+use regex::Regex;
 
-use super::{ends_with_sentence_punctuation, pause_mark, tidy, Essay, Heading, Pause, Skipped};
+use super::notes::{Note, Notes};
+use super::{
+    ends_with_sentence_punctuation, pause_mark, tidy, Aside, Essay, Heading, Pause, Skipped,
+};
 use crate::error::{Error, Result};
 
 /// Which parser reads a file.
@@ -12,10 +17,13 @@ use crate::error::{Error, Result};
 pub enum Format {
     Markdown,
     Text,
+    /// A saved web page.
+    Html,
 }
 
 impl Format {
-    /// `.md`, `.markdown`, `.mdown` and `.mkd` are Markdown; everything else is plain text.
+    /// `.md`, `.markdown`, `.mdown` and `.mkd` are Markdown; `.html`, `.htm` and `.xhtml` are web pages;
+    /// everything else is plain text.
     pub fn from_path(path: &Path) -> Self {
         match path
             .extension()
@@ -24,19 +32,52 @@ impl Format {
             .as_deref()
         {
             Some("md" | "markdown" | "mdown" | "mkd") => Format::Markdown,
+            Some("html" | "htm" | "xhtml") => Format::Html,
             _ => Format::Text,
+        }
+    }
+
+    /// The format of text that came without a file name (standard input): a web page if it opens with a
+    /// doctype or an `<html>` tag, Markdown if it has front matter or a `#` heading line, plain text otherwise.
+    pub fn sniff(text: &str) -> Self {
+        let start = text.trim_start().to_ascii_lowercase();
+        if start.starts_with("<!doctype html") || start.starts_with("<html") {
+            Format::Html
+        } else if start.starts_with("---\n")
+            || text
+                .lines()
+                .any(|l| l.starts_with("# ") || l.starts_with("## "))
+        {
+            Format::Markdown
+        } else {
+            Format::Text
         }
     }
 }
 
-/// Reads and parses an essay file.
+/// The path that stands for standard input.
+pub const STDIN: &str = "-";
+
+/// Reads and parses an essay file; `-` reads standard input (its format sniffed from the text).
 pub fn load(path: &Path) -> Result<Essay> {
-    let bytes = std::fs::read(path).map_err(|source| Error::ReadEssay {
+    let stdin = path.as_os_str() == STDIN;
+    let bytes = if stdin {
+        let mut bytes = Vec::new();
+        std::io::Read::read_to_end(&mut std::io::stdin().lock(), &mut bytes).map(|_| bytes)
+    } else {
+        std::fs::read(path)
+    }
+    .map_err(|source| Error::ReadEssay {
         path: path.to_owned(),
         source,
     })?;
     let text = decode(path, &bytes)?;
-    let essay = parse_str(&text, Format::from_path(path));
+    let format = if stdin {
+        Format::sniff(&text)
+    } else {
+        Format::from_path(path)
+    };
+    let essay = parse_str(&text, format);
     if essay.title.is_none() && essay.sections.is_empty() {
         return Err(Error::EmptyEssay {
             path: path.to_owned(),
@@ -73,8 +114,65 @@ pub fn parse_str(text: &str, format: Format) -> Essay {
     match format {
         Format::Markdown => parse_markdown(text),
         Format::Text => parse_text(text),
+        Format::Html => super::html::parse_html(text),
     }
     .finish()
+}
+
+/// The Markdown reader's state between events.
+#[derive(Default)]
+struct Markdown {
+    essay: Essay,
+    buf: String,
+    buf_line: usize,
+    list_depth: usize,
+    quote_depth: usize,
+    pause: Option<Pause>,
+    /// Inside a footnote definition: its text goes here, not into the essay.
+    note: Option<Note>,
+    notes: Notes,
+}
+
+impl Markdown {
+    /// Ends the paragraph being read: into the essay, or into the footnote being read.
+    fn flush(&mut self) {
+        let mut text = tidy(&self.buf);
+        self.buf.clear();
+        // A reference to a note that does not exist comes through as text: it is not read either.
+        static MARK: OnceLock<Regex> = OnceLock::new();
+        let mark = MARK.get_or_init(|| Regex::new(r"\[\^([^\]\s]+)\]").expect("valid pattern"));
+        if mark.is_match(&text) {
+            for c in mark.captures_iter(&text) {
+                self.notes
+                    .refer(&c[1], self.essay.current_section(), self.buf_line);
+            }
+            text = tidy(&mark.replace_all(&text, ""));
+        }
+        if let Some(note) = self.note.as_mut() {
+            note.push(&text);
+            return;
+        }
+        let aside = (self.quote_depth > 0).then_some(Aside::Quote);
+        self.essay.push_paragraph(
+            text,
+            self.buf_line,
+            self.list_depth > 0,
+            aside,
+            &mut self.pause,
+        );
+    }
+}
+
+/// Whether raw HTML is only comments (which are not content, and say nothing worth a warning).
+fn only_comments(html: &str) -> bool {
+    let mut rest = html.trim();
+    while let Some(after) = rest.strip_prefix("<!--") {
+        match after.find("-->") {
+            Some(end) => rest = after[end + 3..].trim_start(),
+            None => return false,
+        }
+    }
+    rest.is_empty()
 }
 
 fn parse_markdown(text: &str) -> Essay {
@@ -83,26 +181,14 @@ fn parse_markdown(text: &str) -> Essay {
         .collect();
     let line_at = |offset: usize| line_starts.partition_point(|&s| s <= offset);
 
-    let mut essay = Essay::default();
-    let mut buf = String::new();
-    let mut buf_line = 0usize;
+    let mut md = Markdown::default();
     let mut heading: Option<(u8, usize)> = None;
     // Inside a skipped code block, image or table: how deeply (images nest in tables).
     let mut skip_depth = 0usize;
     let mut seen_heading = false;
-    let mut list_depth = 0usize;
     let mut front_matter: Option<String> = None;
-    let mut pause: Option<Pause> = None;
-
-    let flush = |essay: &mut Essay,
-                 buf: &mut String,
-                 line: usize,
-                 list_depth: usize,
-                 pause: &mut Option<Pause>| {
-        let t = tidy(buf);
-        buf.clear();
-        essay.push_paragraph(t, line, list_depth > 0, pause);
-    };
+    // Inside a raw HTML block: where it starts and what it holds.
+    let mut html_block: Option<(usize, String)> = None;
 
     let options = Options::ENABLE_TABLES
         | Options::ENABLE_STRIKETHROUGH
@@ -125,7 +211,24 @@ fn parse_markdown(text: &str) -> Essay {
                 Event::Text(t) => meta.push_str(&t),
                 Event::End(TagEnd::MetadataBlock(_)) => {
                     let meta = front_matter.take().unwrap_or_default();
-                    read_front_matter(&meta, &mut essay);
+                    read_front_matter(&meta, &mut md.essay);
+                }
+                _ => {}
+            }
+            continue;
+        }
+        if let Some((_, html)) = html_block.as_mut() {
+            match event {
+                Event::Html(t) | Event::Text(t) => html.push_str(&t),
+                Event::End(TagEnd::HtmlBlock) => {
+                    let (start, html) = html_block.take().unwrap_or_default();
+                    if let Some(p) = pause_mark(&html) {
+                        md.pause = Some(p);
+                    } else if !only_comments(&html) {
+                        md.essay
+                            .warnings
+                            .push(Skipped::block(start, "raw HTML block"));
+                    }
                 }
                 _ => {}
             }
@@ -133,69 +236,93 @@ fn parse_markdown(text: &str) -> Essay {
         }
         match event {
             Event::Start(Tag::MetadataBlock(_)) => front_matter = Some(String::new()),
+            Event::Start(Tag::HtmlBlock) => {
+                md.flush();
+                html_block = Some((line, String::new()));
+            }
             Event::Start(tag @ (Tag::CodeBlock(_) | Tag::Table(_) | Tag::Image { .. })) => {
                 let what = match tag {
                     Tag::CodeBlock(_) => "code block",
                     Tag::Table(_) => "table",
                     _ => "image",
                 };
-                essay.warnings.push(Skipped { line, what });
+                md.essay.warnings.push(Skipped::block(line, what));
                 skip_depth = 1;
             }
             Event::Start(Tag::Heading { level, .. }) => {
-                flush(&mut essay, &mut buf, buf_line, list_depth, &mut pause);
+                md.flush();
                 heading = Some((heading_level(level), line));
             }
             Event::End(TagEnd::Heading(_)) => {
                 let (level, hline) = heading.take().unwrap_or((2, line));
-                let text = tidy(&buf);
-                buf.clear();
+                let text = tidy(&md.buf);
+                md.buf.clear();
                 let heading = Heading {
                     text,
                     level,
                     line: hline,
                     pause_before: None,
                 };
-                if level == 1 && essay.title.is_none() && !seen_heading {
-                    essay.title = Some(heading);
+                if level == 1 && md.essay.title.is_none() && !seen_heading {
+                    md.essay.title = Some(heading);
                 } else {
-                    essay.push_heading(heading, &mut pause);
+                    md.essay.push_heading(heading, &mut md.pause);
                 }
                 seen_heading = true;
             }
+            Event::Start(Tag::FootnoteDefinition(label)) => {
+                md.flush();
+                md.note = Some(Note::new(&label, line, md.essay.current_section()));
+            }
+            Event::End(TagEnd::FootnoteDefinition) => {
+                md.flush();
+                if let Some(note) = md.note.take() {
+                    md.notes.define(note);
+                }
+            }
+            Event::FootnoteReference(label) => {
+                md.notes.refer(&label, md.essay.current_section(), line);
+            }
             Event::Start(Tag::Paragraph | Tag::Item | Tag::BlockQuote(_) | Tag::List(_)) => {
-                flush(&mut essay, &mut buf, buf_line, list_depth, &mut pause);
-                buf_line = line;
-                if let Event::Start(Tag::List(_)) = event {
-                    list_depth += 1;
+                md.flush();
+                md.buf_line = line;
+                match event {
+                    Event::Start(Tag::List(_)) => md.list_depth += 1,
+                    Event::Start(Tag::BlockQuote(_)) => md.quote_depth += 1,
+                    _ => {}
                 }
             }
             Event::End(
                 TagEnd::Paragraph | TagEnd::Item | TagEnd::BlockQuote(_) | TagEnd::List(_),
             ) => {
-                flush(&mut essay, &mut buf, buf_line, list_depth, &mut pause);
-                if let Event::End(TagEnd::List(_)) = event {
-                    list_depth = list_depth.saturating_sub(1);
+                md.flush();
+                match event {
+                    Event::End(TagEnd::List(_)) => md.list_depth = md.list_depth.saturating_sub(1),
+                    Event::End(TagEnd::BlockQuote(_)) => {
+                        md.quote_depth = md.quote_depth.saturating_sub(1)
+                    }
+                    _ => {}
                 }
             }
             Event::Text(t) | Event::Code(t) => {
-                if buf.is_empty() {
-                    buf_line = line;
+                if md.buf.is_empty() {
+                    md.buf_line = line;
                 }
-                buf.push_str(&t);
+                md.buf.push_str(&t);
             }
-            Event::SoftBreak | Event::HardBreak => buf.push(' '),
+            Event::SoftBreak | Event::HardBreak => md.buf.push(' '),
             Event::Html(html) => {
                 if let Some(p) = pause_mark(&html) {
-                    pause = Some(p);
+                    md.pause = Some(p);
                 }
             }
-            Event::Rule => pause = Some(Pause::Section),
+            Event::Rule => md.pause = Some(Pause::Section),
             _ => {}
         }
     }
-    flush(&mut essay, &mut buf, buf_line, list_depth, &mut pause);
-    essay
+    md.flush();
+    md.notes.place(&mut md.essay);
+    md.essay
 }
 
 /// Takes `title:` and `author:` from YAML front matter (simple `key: value` lines; other keys are ignored).
@@ -219,6 +346,7 @@ fn read_front_matter(meta: &str, essay: &mut Essay) {
                 })
             }
             "author" => essay.front_matter_author = Some(value),
+            "lang" | "language" => essay.language = Some(value),
             _ => {}
         }
     }
@@ -298,7 +426,7 @@ fn parse_text(text: &str) -> Essay {
                 &mut pause,
             );
         } else {
-            essay.push_paragraph(joined, line, false, &mut pause);
+            essay.push_paragraph(joined, line, false, None, &mut pause);
         }
     }
     essay
@@ -391,6 +519,124 @@ mod tests {
             pauses(&t),
             vec![None, Some(Pause::Millis(500)), Some(Pause::Section)]
         );
+    }
+
+    #[test]
+    fn footnotes_are_read_after_their_section_and_not_inline() {
+        let md = "# T\n\nThe tide is late.[^tide] It always is.\n\n## Second\n\nA claim.[^2] Another.[^missing]\n\n## Third\n\nPlain.\n\n[^tide]: Measured at the pier, not the bay.\n\n[^2]: From the 1998 survey.\n    It was small.\n";
+        let e = parse_str(md, Format::Markdown);
+        let texts = |i: usize| -> Vec<&str> {
+            e.sections[i]
+                .paragraphs
+                .iter()
+                .map(|p| p.text.as_str())
+                .collect()
+        };
+        assert_eq!(
+            texts(0),
+            vec![
+                "The tide is late. It always is.",
+                "Note: Measured at the pier, not the bay."
+            ]
+        );
+        assert_eq!(
+            texts(1),
+            vec![
+                "A claim. Another.",
+                "Note: From the 1998 survey. It was small."
+            ]
+        );
+        assert_eq!(texts(2), vec!["Plain."]);
+        assert_eq!(e.sections[0].paragraphs[1].aside, Some(Aside::Note));
+        assert_eq!(e.sections[0].paragraphs[1].line, 13);
+        assert_eq!(e.warnings.len(), 1, "{:?}", e.warnings);
+        assert_eq!(
+            e.warnings[0].to_string(),
+            "7: footnote reference [^missing] has no note (nothing is read for it)"
+        );
+        let skipped = e.without_notes();
+        assert!(skipped
+            .sections
+            .iter()
+            .flat_map(|s| &s.paragraphs)
+            .all(|p| p.aside.is_none()));
+    }
+
+    #[test]
+    fn quotes_are_set_apart_and_raw_html_is_skipped_with_a_warning() {
+        let md = "# T\n\nBefore.\n\n> Quoted words.\n> Still quoted.\n\nAfter.\n\n<div class=\"aside\">\n  Not read.\n</div>\n\n<!-- a comment for the writer -->\n\n<!-- pause 1s -->\n\nLast.\n";
+        let e = parse_str(md, Format::Markdown);
+        let paras = &e.sections[0].paragraphs;
+        let got: Vec<(&str, Option<Aside>)> =
+            paras.iter().map(|p| (p.text.as_str(), p.aside)).collect();
+        assert_eq!(
+            got,
+            vec![
+                ("Before.", None),
+                ("Quoted words. Still quoted.", Some(Aside::Quote)),
+                ("After.", None),
+                ("Last.", None),
+            ]
+        );
+        assert_eq!(paras[3].pause_before, Some(Pause::Millis(1000)));
+        assert_eq!(e.warnings.len(), 1, "{:?}", e.warnings);
+        assert_eq!(
+            e.warnings[0].to_string(),
+            "10: raw HTML block skipped (raw HTML blocks are not narrated)"
+        );
+    }
+
+    #[test]
+    fn heading_levels_are_kept() {
+        let md =
+            "# Title\n\n## Chapter\n\nA.\n\n### Section\n\nB.\n\n#### Sub\n\nC.\n\n## Next\n\nD.\n";
+        let e = parse_str(md, Format::Markdown);
+        let levels: Vec<(String, u8)> = e
+            .sections
+            .iter()
+            .filter_map(|s| s.heading.as_ref())
+            .map(|h| (h.text.clone(), h.level))
+            .collect();
+        assert_eq!(e.title.as_ref().unwrap().level, 1);
+        assert_eq!(
+            levels,
+            vec![
+                ("Chapter".into(), 2),
+                ("Section".into(), 3),
+                ("Sub".into(), 4),
+                ("Next".into(), 2)
+            ]
+        );
+    }
+
+    #[test]
+    fn front_matter_names_the_language() {
+        let e = parse_str("---\nlang: en-GB\n---\n\nText.\n", Format::Markdown);
+        assert_eq!(e.language.as_deref(), Some("en-GB"));
+    }
+
+    proptest::proptest! {
+        /// No input makes a parser panic, and nothing it keeps is empty.
+        #[test]
+        fn parsers_never_panic(text in "(\\PC|[#>*\\[\\]^:<>/ \n-]){0,200}") {
+            for format in [Format::Markdown, Format::Text, Format::Html] {
+                let e = parse_str(&text, format);
+                for s in &e.sections {
+                    proptest::prop_assert!(s.paragraphs.iter().all(|p| !p.text.trim().is_empty()));
+                }
+            }
+            let _ = Format::sniff(&text);
+        }
+    }
+
+    #[test]
+    fn standard_input_formats_are_sniffed() {
+        assert_eq!(Format::sniff("  <!DOCTYPE html><p>x"), Format::Html);
+        assert_eq!(Format::sniff("<html lang=en>"), Format::Html);
+        assert_eq!(Format::sniff("---\ntitle: T\n---\nText"), Format::Markdown);
+        assert_eq!(Format::sniff("Intro\n\n## Part\n\nText"), Format::Markdown);
+        assert_eq!(Format::sniff("A Title\n\nSome prose."), Format::Text);
+        assert_eq!(Format::from_path(Path::new("a/page.HTM")), Format::Html);
     }
 
     #[test]

@@ -4,15 +4,23 @@ use std::collections::HashMap;
 
 /// Abbreviations that come before a name or number, so a capital letter after them does not start a sentence.
 const TITLES: &[&str] = &[
-    "mr", "mrs", "ms", "mx", "dr", "prof", "st", "sr", "jr", "rev", "hon", "gen", "col", "capt",
-    "lt", "sgt", "mt", "ft", "no", "nos", "vol", "vols", "p", "pp", "fig", "figs", "ch", "art",
-    "sec", "vs", "cf", "approx", "ca", "jan", "feb", "mar", "apr", "jun", "jul", "aug", "sep",
-    "sept", "oct", "nov", "dec",
+    "mr", "mrs", "ms", "mx", "dr", "prof", "st", "sr", "jr", "rev", "hon", "rt", "gen", "col",
+    "capt", "lt", "sgt", "cpl", "pte", "pvt", "maj", "adm", "brig", "cmdr", "supt", "insp", "det",
+    "sen", "rep", "gov", "pres", "fr", "mt", "ft", "no", "nos", "vol", "vols", "p", "pp", "fig",
+    "figs", "ch", "art", "sec", "vs", "v", "cf", "approx", "ca",
+];
+
+/// Abbreviations written before a number or date ("c. 1900", "Mon. 3 Feb.", "est. 1890"): no sentence ends
+/// between them and a number; before a capitalised word they end one only if it usually opens a sentence.
+const BEFORE_NUMBERS: &[&str] = &[
+    "c", "b", "d", "fl", "est", "max", "min", "op", "jan", "feb", "mar", "apr", "jun", "jul",
+    "aug", "sep", "sept", "oct", "nov", "dec", "mon", "tue", "tues", "wed", "thu", "thur", "thurs",
+    "fri", "sat", "sun",
 ];
 
 /// Abbreviations that usually sit inside a sentence; they end one only when a capitalised word follows.
 const INNER: &[&str] = &[
-    "etc", "e.g", "i.e", "inc", "ltd", "co", "corp", "al", "viz", "eg", "ie",
+    "etc", "e.g", "i.e", "inc", "ltd", "co", "corp", "al", "viz", "eg", "ie", "esq", "bros",
 ];
 
 /// Splits a paragraph into sentences. Every sentence is trimmed and non-empty; their concatenation (with
@@ -84,6 +92,13 @@ fn is_sentence_boundary(sentence: &str, term: char, run: bool, next: &str) -> bo
     let lower = word.to_lowercase();
     if TITLES.contains(&lower.as_str()) {
         return false;
+    }
+    if BEFORE_NUMBERS.contains(&lower.as_str()) {
+        if first.is_ascii_digit() {
+            return false;
+        }
+        let next_word: String = next.chars().take_while(|c| c.is_alphabetic()).collect();
+        return SENTENCE_OPENERS.contains(&next_word.as_str());
     }
     // A single capital initial ("J. R. Tolkien") is part of a name.
     let mut letters = word.chars();
@@ -200,6 +215,36 @@ mod tests {
             (
                 "See i.e. the rule (it holds.) Next one.",
                 &["See i.e. the rule (it holds.)", "Next one."],
+            ),
+            (
+                "The house was built c. 1900 by a miller. It still stands.",
+                &[
+                    "The house was built c. 1900 by a miller.",
+                    "It still stands.",
+                ],
+            ),
+            (
+                "The fair opens Mon. 3 Feb. at noon. Bring a coat.",
+                &["The fair opens Mon. 3 Feb. at noon.", "Bring a coat."],
+            ),
+            (
+                "The mill (est. 1890) grinds flour. Roe v. Wade was argued twice.",
+                &[
+                    "The mill (est. 1890) grinds flour.",
+                    "Roe v. Wade was argued twice.",
+                ],
+            ),
+            (
+                "The Rt. Hon. member rose. We closed in Jan. The next year was calm.",
+                &[
+                    "The Rt. Hon. member rose.",
+                    "We closed in Jan.",
+                    "The next year was calm.",
+                ],
+            ),
+            (
+                "The U.S. GDP grew. She has a Ph.D. in physics.",
+                &["The U.S. GDP grew.", "She has a Ph.D. in physics."],
             ),
             ("No terminal punctuation", &["No terminal punctuation"]),
             ("Version 2.0 is out.Next", &["Version 2.0 is out.Next"]),

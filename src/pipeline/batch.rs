@@ -274,9 +274,7 @@ pub fn run(
                     }
                 };
                 let job = Job::prepare_with(&entry.essay, settings, backend)?;
-                let warnings: Vec<String> =
-                    job.essay.warnings.iter().map(ToString::to_string).collect();
-                warn(&entry.essay, &warnings);
+                warn(&entry.essay, &job.warnings());
                 job.prepare_output(&entry.out_dir)?;
                 Ok(job)
             });

@@ -17,7 +17,7 @@ use crate::cache::Cache;
 use crate::edition::Edition;
 use crate::error::{Error, Result};
 use crate::essay::lexicon::Lexicon;
-use crate::essay::normalize::Normalizer;
+use crate::essay::normalize::{Language, Normalizer};
 use crate::essay::{self, Essay};
 use crate::export::wav_cue;
 use crate::manifest::Manifest;
@@ -70,16 +70,24 @@ impl Job {
         settings: Settings,
         backend: Arc<dyn Backend>,
     ) -> Result<Job> {
-        let essay = essay::load(essay_path)?;
+        let essay = essay::load(essay_path)?.with_footnotes(settings.footnotes);
         let voice = settings
             .voice
             .clone()
             .unwrap_or_else(|| backend.default_voice());
+        // British or American readings: the setting, else the essay's own language, else the voice's.
+        let language = Language::resolve(
+            settings.language.as_deref(),
+            essay.language.as_deref(),
+            backend.voice_language(&voice).as_deref(),
+        )
+        .map_err(Error::Usage)?;
         let fingerprint = backend.fingerprint(&voice)?;
         let takes_path = takes::path_for(essay_path);
         let takes = Takes::load(&takes_path)?;
         let lexicon = Lexicon::new(&settings.lexicon).map_err(Error::Invalid)?;
         let normalizer = Normalizer {
+            language,
             acronyms: settings.acronyms.iter().cloned().collect(),
             initialisms: settings.initialisms.iter().cloned().collect(),
             ..Normalizer::default()
@@ -108,6 +116,21 @@ impl Job {
         };
         job.replan();
         Ok(job)
+    }
+
+    /// What to tell the user about the essay before any work: the parser's warnings (skipped tables, code
+    /// blocks…) and, for a language without text rules, what is still done.
+    pub fn warnings(&self) -> Vec<String> {
+        let mut out: Vec<String> = self
+            .essay
+            .warnings
+            .iter()
+            .map(ToString::to_string)
+            .collect();
+        if let Some(w) = self.normalizer.language.warning() {
+            out.push(w);
+        }
+        out
     }
 
     /// Finds a segment by id or unique id prefix.
@@ -258,6 +281,8 @@ impl Job {
             "master": s.master.name(),
             "export": s.exports.iter().map(|e| e.name()).collect::<Vec<_>>(),
             "author": s.author,
+            "language": s.language,
+            "footnotes": s.footnotes.name(),
         })
     }
 

@@ -56,6 +56,15 @@ impl Backend for Espeak {
     fn check(&self) -> Result<()> {
         self.version().map(|_| ())
     }
+    fn voice_language(&self, voice: &str) -> Option<String> {
+        // espeak-ng's voices are named by language; its plain `en` speaks British English.
+        let lang = voice.split('+').next().unwrap_or(voice);
+        Some(if lang == "en" {
+            "en-GB".into()
+        } else {
+            lang.into()
+        })
+    }
     fn default_voice(&self) -> String {
         "en-us".into()
     }

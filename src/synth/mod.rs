@@ -77,6 +77,11 @@ pub trait Backend: Send + Sync {
     fn speak(&self, _request: &SpeechRequest) -> Option<crate::Result<()>> {
         None
     }
+    /// The language tag of a voice (`en-GB`, `en-US`, `fr`), when the backend knows it without asking a server:
+    /// it picks British or American readings when neither the settings nor the essay say.
+    fn voice_language(&self, _voice: &str) -> Option<String> {
+        None
+    }
     /// Told how many requests will run at once, before the first one.
     fn prepare(&self, _jobs: usize) {}
     /// Most requests it takes at once (`None`: as many as there are jobs).

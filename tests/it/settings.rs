@@ -68,6 +68,16 @@ const BAD: &[Bad] = &[
         "export",
         &["build", "sea.md", "--export", "pdf"],
     ),
+    (
+        "language = \"english please\"",
+        "language",
+        &["build", "sea.md", "--language", "english please"],
+    ),
+    (
+        "footnotes = \"maybe\"",
+        "footnotes",
+        &["build", "sea.md", "--footnotes", "maybe"],
+    ),
     ("author = 42", "author", &[]),
     ("retries = -1", "retries", &["batch", "in", "--retries=-1"]),
     ("acronyms = [1, 2]", "acronyms", &[]),

@@ -174,3 +174,257 @@ fn written_breaks_and_pause_settings_become_silence() {
     assert_eq!(err.lines().count(), 1, "{err}");
     assert!(err.contains("unknown pause `breath`"), "{err}");
 }
+
+/// Spoken text by written text, for a plan.
+fn readings(plan: &Value) -> Vec<(String, String)> {
+    plan["segments"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| {
+            (
+                s["text"].as_str().unwrap().to_string(),
+                s["spoken"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn an_essay_full_of_codes_numbers_and_abbreviations_reads_like_a_person() {
+    let env = Env::new();
+    env.fixture("reads-like-a-person.md");
+    let p = plan(&env, "reads-like-a-person.md", &[]);
+    let said = readings(&p);
+    let spoken_for = |start: &str| -> &str {
+        &said
+            .iter()
+            .find(|(text, _)| text.starts_with(start))
+            .unwrap_or_else(|| panic!("no segment starts with {start:?}"))
+            .1
+    };
+    let want = [
+        ("The night crossing", "The night crossing ran four minutes seventeen seconds late by the harbour clock, which gains on the ferry's at two to one in winter."),
+        ("Call +44", "Call plus four four, two zero, seven nine four six, zero nine five eight to book, or read example dot org slash ferries slash twenty twenty-one before you travel."),
+        ("The harbour office", "The harbour office filed its Q three report for F Y twenty twenty-three from two twenty-one B Quay Road, N W one, six X E."),
+        ("The boilers", "The boilers there burn cleaner now: C O two is down and the H two O in the tanks is clear."),
+        ("The new crane", "The new crane lifts loads three times faster, and the town expects one hundred plus visitors a day, about twelve percent more than last year."),
+        ("The accounts", "The accounts show minus four thousand two hundred euros for repairs, two hundred rupees for a spare part from Pune, and a ticket machine that charges ninety-nine cents per ride."),
+        ("The harbour master", "The harbour master served in World War Two and later earned a P H D in tidal science."),
+        ("The group Iskp", "The group I S K P once claimed the old lighthouse as a base."),
+        ("The dock", "The dock was built circa nineteen hundred, and the fair still opens Monday the third of February every year."),
+        ("The regatta", "The regatta runs the twelfth to the fourteenth of June, as it did between nineteen fourteen and nineteen eighteen, when the home side won three to two against the garrison."),
+        ("The tallest rower", "The tallest rower stood five feet ten inches in his boots."),
+        ("The office link", "The office link runs at one hundred megabits per second, and a two point five kilogram box of charts sits by the door."),
+        ("The ledger entries", "The ledger entries are dated March fourth, twenty twenty-two and December thirty-first, nineteen ninety-nine, and the hall seats one thousand two hundred fifty people."),
+        ("Resolution 2334", "Resolution twenty-three thirty-four of the council named the new pier, and Flight three seventy is still the name of the bar."),
+        ("The U.S. GDP", "The U S G D P figure pinned to the wall is out of date."),
+    ];
+    for (start, spoken) in want {
+        assert_eq!(spoken_for(start), spoken, "segment starting {start:?}");
+    }
+    // "c." and "Mon." do not end sentences; nothing is left in digits.
+    assert!(said
+        .iter()
+        .any(|(t, _)| t.starts_with("The dock was built c. 1900")));
+    assert!(
+        said.iter()
+            .all(|(_, s)| !s.chars().any(|c| c.is_ascii_digit())),
+        "{said:?}"
+    );
+    // The same reading in `plan --spoken`, under the written text.
+    let out = env.stdout(&["plan", "reads-like-a-person.md", "--spoken"]);
+    assert!(
+        out.contains("→ The U S G D P figure pinned to the wall is out of date."),
+        "{out}"
+    );
+}
+
+/// The plan's chapter titles and segment texts.
+fn chapters_and_texts(plan: &Value) -> (Vec<String>, Vec<String>) {
+    let titles = plan["chapters"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["title"].as_str().unwrap().to_string())
+        .collect();
+    let texts = readings(plan).into_iter().map(|(t, _)| t).collect();
+    (titles, texts)
+}
+
+/// What the structure fixtures must give, Markdown or HTML: a heading per chapter at every level, the notes
+/// at the end of the section that refers to them, the quote in its place.
+const STRUCTURE: &[&str] = &[
+    "Salt and Timber",
+    "The Yard",
+    "Boats were built by hand.",
+    "The yard kept no plans.",
+    "Measure twice, then ask the river.",
+    "The foreman repeated it daily.",
+    "Note: Every frame was cut with an adze.",
+    "Timber",
+    "Oak came from the hills.",
+    "Seasoning",
+    "Planks dried for a year.",
+    "Note: Some said two years.",
+    "The Launch",
+    "The hull slid into the water at dawn.",
+];
+
+#[test]
+fn headings_footnotes_quotes_and_raw_html_in_markdown() {
+    let env = Env::new();
+    env.fixture("structure.md");
+    let out = env
+        .cmd()
+        .args(["plan", "structure.md", "--json"])
+        .assert()
+        .success();
+    let stderr = String::from_utf8_lossy(&out.get_output().stderr).to_string();
+    assert_eq!(
+        stderr.trim(),
+        "warning: structure.md:15: raw HTML block skipped (raw HTML blocks are not narrated)"
+    );
+    let p: Value = serde_json::from_slice(&out.get_output().stdout).unwrap();
+    let (titles, texts) = chapters_and_texts(&p);
+    assert_eq!(
+        titles,
+        [
+            "Salt and Timber",
+            "The Yard",
+            "Timber",
+            "Seasoning",
+            "The Launch"
+        ]
+    );
+    assert_eq!(texts, STRUCTURE);
+    assert!(texts
+        .iter()
+        .all(|t| !t.contains("[^") && !t.contains("sidebar")));
+    assert_eq!(p["author"], "Ilse Marrow");
+}
+
+#[test]
+fn an_html_article_builds_into_the_same_chapters_as_its_markdown_twin() {
+    let env = Env::new();
+    env.fixture("structure.md");
+    env.fixture("structure.html");
+    let out = env
+        .cmd()
+        .args(["build", "structure.html", "-o", "html"])
+        .assert()
+        .success();
+    let stderr = String::from_utf8_lossy(&out.get_output().stderr).to_string();
+    assert!(
+        stderr.contains(
+            "structure.html:7: 5 parts of the page around the article skipped (1 aside, 1 footer, 1 nav, 1 script, 1 style)"
+        ),
+        "{stderr}"
+    );
+    env.build(&env.path("structure.md"), &["-o", "md"]);
+    let html = read_json(env.path("html/structure.json"));
+    let md = read_json(env.path("md/structure.json"));
+    let titles = |m: &Value| -> Vec<String> {
+        m["chapters"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c["title"].as_str().unwrap().to_string())
+            .collect()
+    };
+    assert_eq!(titles(&html), titles(&md));
+    assert_eq!(titles(&html).len(), 5);
+    let texts = |m: &Value| -> Vec<String> {
+        m["segments"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| s["text"].as_str().unwrap().to_string())
+            .collect()
+    };
+    assert_eq!(texts(&html), STRUCTURE);
+    assert_eq!(texts(&html), texts(&md));
+    assert_eq!(html["author"], "Ilse Marrow");
+}
+
+#[test]
+fn standard_input_is_an_essay() {
+    let env = Env::new();
+    let out = env
+        .cmd()
+        .args(["plan", "-", "--json"])
+        .write_stdin("# Piped In\n\nThe ferry left at 9:05 with 12 cars.\n")
+        .assert()
+        .success();
+    let p: Value = serde_json::from_slice(&out.get_output().stdout).unwrap();
+    assert_eq!(p["title"], "Piped In");
+    assert_eq!(
+        spoken(&p),
+        [
+            "Piped In",
+            "The ferry left at nine oh five with twelve cars."
+        ]
+    );
+    // A web page on standard input is read as one.
+    let out = env
+        .cmd()
+        .args(["plan", "-", "--json"])
+        .write_stdin("<!DOCTYPE html><title>Web Note</title><p>Read me.</p><script>no()</script>")
+        .assert()
+        .success();
+    let p: Value = serde_json::from_slice(&out.get_output().stdout).unwrap();
+    assert_eq!(spoken(&p), ["Web Note", "Read me."]);
+}
+
+#[test]
+fn the_language_setting_picks_british_or_american_readings_and_footnotes_can_be_skipped() {
+    let env = Env::new();
+    env.essay(
+        "tally.md",
+        "# Tally\n\nThe parish counted 1,250 lanterns on 03/04/2022.[^1]\n\n[^1]: The count was done twice.\n",
+    );
+    let spoken = |plan: &serde_json::Value| -> String {
+        plan["segments"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| s["spoken"].as_str().unwrap().to_string())
+            .collect::<Vec<_>>()
+            .join(" | ")
+    };
+    // The tone backend's voice names no language: American readings.
+    let us = env.json(&["plan", "tally.md"]);
+    assert_eq!(us["language"], "en-US");
+    assert!(
+        spoken(&us).contains("one thousand two hundred fifty"),
+        "{}",
+        spoken(&us)
+    );
+    assert!(spoken(&us).contains("March fourth"), "{}", spoken(&us));
+    assert!(
+        spoken(&us).contains("Note: The count was done twice"),
+        "{}",
+        spoken(&us)
+    );
+    // A flag, or the same key in narrate.toml: British readings.
+    let gb = env.json(&["plan", "tally.md", "--language", "en-GB"]);
+    assert_eq!(gb["language"], "en-GB");
+    assert!(
+        spoken(&gb).contains("one thousand two hundred and fifty"),
+        "{}",
+        spoken(&gb)
+    );
+    assert!(
+        spoken(&gb).contains("the third of April"),
+        "{}",
+        spoken(&gb)
+    );
+    env.essay(
+        "narrate.toml",
+        "language = \"en_GB\"\nfootnotes = \"skip\"\n",
+    );
+    let file = env.json(&["plan", "tally.md"]);
+    assert_eq!(file["language"], "en-GB");
+    assert!(spoken(&file).contains("two hundred and fifty"));
+    assert!(!spoken(&file).contains("Note:"), "{}", spoken(&file));
+}

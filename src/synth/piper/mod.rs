@@ -353,6 +353,15 @@ impl Backend for Piper {
             && voice::onnxruntime_library().is_ok()
             && phonemize::version().is_ok()
     }
+    fn voice_language(&self, voice: &str) -> Option<String> {
+        let model = self.model(voice).ok()?;
+        let lang = &model.config.espeak.voice;
+        Some(if lang == "en" {
+            "en-GB".into()
+        } else {
+            lang.clone()
+        })
+    }
     fn default_voice(&self) -> String {
         DEFAULT_VOICE.into()
     }

@@ -1,0 +1,536 @@
+//! Reading a saved web page (an article, a blog post) into an [`Essay`], with a real HTML parser: html5ever,
+//! through scraper's tree. The title comes from the article's `<h1>` (or `<title>`); headings keep their
+//! level; paragraphs, lists, block quotes and footnotes are read as in Markdown. Navigation, scripts, styles,
+//! asides, footers, forms and the like are skipped, with their count in one warning.
+
+use std::cell::{Cell, Ref, RefCell};
+use std::collections::{BTreeMap, HashMap};
+
+use ego_tree::{NodeId, NodeRef};
+use html5ever::interface::{ElementFlags, NodeOrText, QuirksMode, TreeSink};
+use html5ever::tendril::{StrTendril, TendrilSink};
+use html5ever::{Attribute, QualName};
+use scraper::{Html, HtmlTreeSink, Node};
+
+use super::notes::{Note, Notes};
+use super::{pause_mark, tidy, Aside, Essay, Heading, Pause, Skipped};
+
+/// scraper's tree builder, noting the source line each element starts on (scraper keeps no positions).
+struct LineSink {
+    inner: HtmlTreeSink,
+    line: Cell<u64>,
+    lines: RefCell<HashMap<NodeId, usize>>,
+}
+
+impl TreeSink for LineSink {
+    type Handle = NodeId;
+    type Output = (Html, HashMap<NodeId, usize>);
+    type ElemName<'a> = Ref<'a, QualName>;
+
+    fn finish(self) -> Self::Output {
+        (self.inner.finish(), self.lines.into_inner())
+    }
+    fn parse_error(&self, msg: std::borrow::Cow<'static, str>) {
+        self.inner.parse_error(msg)
+    }
+    fn get_document(&self) -> NodeId {
+        self.inner.get_document()
+    }
+    fn elem_name<'a>(&'a self, target: &'a NodeId) -> Ref<'a, QualName> {
+        self.inner.elem_name(target)
+    }
+    fn create_element(&self, name: QualName, attrs: Vec<Attribute>, flags: ElementFlags) -> NodeId {
+        let id = self.inner.create_element(name, attrs, flags);
+        self.lines
+            .borrow_mut()
+            .insert(id, self.line.get().max(1) as usize);
+        id
+    }
+    fn create_comment(&self, text: StrTendril) -> NodeId {
+        self.inner.create_comment(text)
+    }
+    fn create_pi(&self, target: StrTendril, data: StrTendril) -> NodeId {
+        self.inner.create_pi(target, data)
+    }
+    fn append(&self, parent: &NodeId, child: NodeOrText<NodeId>) {
+        self.inner.append(parent, child)
+    }
+    fn append_based_on_parent_node(
+        &self,
+        element: &NodeId,
+        prev_element: &NodeId,
+        child: NodeOrText<NodeId>,
+    ) {
+        self.inner
+            .append_based_on_parent_node(element, prev_element, child)
+    }
+    fn append_doctype_to_document(&self, name: StrTendril, public: StrTendril, system: StrTendril) {
+        self.inner.append_doctype_to_document(name, public, system)
+    }
+    fn mark_script_already_started(&self, node: &NodeId) {
+        self.inner.mark_script_already_started(node)
+    }
+    fn get_template_contents(&self, target: &NodeId) -> NodeId {
+        self.inner.get_template_contents(target)
+    }
+    fn same_node(&self, x: &NodeId, y: &NodeId) -> bool {
+        self.inner.same_node(x, y)
+    }
+    fn set_quirks_mode(&self, mode: QuirksMode) {
+        self.inner.set_quirks_mode(mode)
+    }
+    fn append_before_sibling(&self, sibling: &NodeId, new_node: NodeOrText<NodeId>) {
+        self.inner.append_before_sibling(sibling, new_node)
+    }
+    fn add_attrs_if_missing(&self, target: &NodeId, attrs: Vec<Attribute>) {
+        self.inner.add_attrs_if_missing(target, attrs)
+    }
+    fn remove_from_parent(&self, target: &NodeId) {
+        self.inner.remove_from_parent(target)
+    }
+    fn reparent_children(&self, node: &NodeId, new_parent: &NodeId) {
+        self.inner.reparent_children(node, new_parent)
+    }
+    fn set_current_line(&self, line: u64) {
+        self.line.set(line)
+    }
+}
+
+/// Elements that are the page around the article, not the article: skipped and counted.
+const PAGE_PARTS: &[&str] = &[
+    "nav", "script", "style", "aside", "footer", "form", "noscript", "iframe", "svg", "button",
+    "select", "input", "textarea", "canvas", "video", "audio", "object", "embed", "menu", "dialog",
+    "template", "link", "meta",
+];
+
+/// Elements that start a block of their own (everything else is inline text).
+const BLOCKS: &[&str] = &[
+    "p",
+    "div",
+    "section",
+    "article",
+    "main",
+    "header",
+    "hgroup",
+    "ul",
+    "ol",
+    "li",
+    "dl",
+    "dt",
+    "dd",
+    "blockquote",
+    "h1",
+    "h2",
+    "h3",
+    "h4",
+    "h5",
+    "h6",
+    "hr",
+    "pre",
+    "table",
+    "figure",
+    "address",
+    "details",
+    "summary",
+    "body",
+    "center",
+    "fieldset",
+    "legend",
+];
+
+fn is_footnotes_block(el: &scraper::node::Element) -> bool {
+    el.classes().any(|c| c.contains("footnote"))
+        || el
+            .attr("role")
+            .is_some_and(|r| r.contains("endnotes") || r.contains("footnotes"))
+}
+
+/// A link to a note ("<sup><a href="#fn1">1</a></sup>") or back from one ("↩").
+fn is_note_link(el: &scraper::node::Element) -> bool {
+    let href = el.attr("href").unwrap_or("");
+    el.name() == "a"
+        && href.starts_with('#')
+        && (el
+            .classes()
+            .any(|c| c.contains("footnote") || c.contains("backref"))
+            || href.starts_with("#fn")
+            || href.contains("footnote")
+            || el.attr("role").is_some_and(|r| r.contains("noteref")))
+}
+
+struct Reader<'a> {
+    lines: &'a HashMap<NodeId, usize>,
+    essay: Essay,
+    buf: String,
+    buf_line: usize,
+    pause: Option<Pause>,
+    list_depth: usize,
+    quote_depth: usize,
+    seen_heading: bool,
+    notes: Notes,
+    /// Inside a footnotes block: the note being read.
+    note: Option<Note>,
+    in_footnotes: bool,
+    /// Page parts skipped: the first line, and how many of each element.
+    skipped: BTreeMap<String, usize>,
+    first_skipped: Option<usize>,
+}
+
+impl Reader<'_> {
+    fn line(&self, node: NodeRef<Node>) -> usize {
+        self.lines.get(&node.id()).copied().unwrap_or(self.buf_line)
+    }
+
+    fn flush(&mut self) {
+        let text = tidy(&self.buf);
+        self.buf.clear();
+        if let Some(note) = self.note.as_mut() {
+            note.push(&text);
+            return;
+        }
+        let aside = (self.quote_depth > 0).then_some(Aside::Quote);
+        self.essay.push_paragraph(
+            text,
+            self.buf_line,
+            self.list_depth > 0,
+            aside,
+            &mut self.pause,
+        );
+    }
+
+    fn skip_part(&mut self, name: &str, line: usize) {
+        *self.skipped.entry(name.to_string()).or_insert(0) += 1;
+        self.first_skipped = Some(self.first_skipped.map_or(line, |first| first.min(line)));
+    }
+
+    /// Inline text of a node, for headings: every text inside, note links left out.
+    fn text_of(node: NodeRef<Node>) -> String {
+        let mut out = String::new();
+        for d in node.descendants() {
+            if let Node::Text(t) = d.value() {
+                let inside_note_link = d.ancestors().any(|a| {
+                    a.value()
+                        .as_element()
+                        .is_some_and(|e| is_note_link(e) || PAGE_PARTS.contains(&e.name()))
+                });
+                if !inside_note_link {
+                    out.push_str(t);
+                }
+            }
+        }
+        tidy(&out)
+    }
+
+    fn walk(&mut self, node: NodeRef<Node>) {
+        for child in node.children() {
+            match child.value() {
+                Node::Text(t) => {
+                    if self.buf.trim().is_empty() {
+                        self.buf_line = self.line(node);
+                    }
+                    self.buf.push_str(t);
+                }
+                Node::Comment(c) => {
+                    if let Some(p) = pause_mark(&format!("<!--{}-->", &**c)) {
+                        self.flush();
+                        self.pause = Some(p);
+                    }
+                }
+                Node::Element(el) => self.element(child, el),
+                _ => {}
+            }
+        }
+    }
+
+    fn element(&mut self, node: NodeRef<Node>, el: &scraper::node::Element) {
+        let name = el.name();
+        let line = self.line(node);
+        if PAGE_PARTS.contains(&name) || el.attr("hidden").is_some() {
+            self.skip_part(name, line);
+            return;
+        }
+        if is_note_link(el) {
+            // A reference to a note (a link back from one, inside the notes, is not).
+            let target = el.attr("href").unwrap_or("#").trim_start_matches('#');
+            if !self.in_footnotes && !target.is_empty() {
+                let section = self.essay.current_section();
+                self.notes.refer(target, section, line);
+            }
+            return;
+        }
+        if name == "br" {
+            self.buf.push(' ');
+            return;
+        }
+        if !BLOCKS.contains(&name) {
+            self.walk(node);
+            return;
+        }
+        self.flush();
+        self.buf_line = line;
+        match name {
+            "h1" | "h2" | "h3" | "h4" | "h5" | "h6" => {
+                let level = name[1..].parse().unwrap_or(2);
+                let heading = Heading {
+                    text: Self::text_of(node),
+                    level,
+                    line,
+                    pause_before: None,
+                };
+                if level == 1 && self.essay.title.is_none() && !self.seen_heading {
+                    self.essay.title = Some(heading);
+                } else if !heading.text.is_empty() {
+                    self.essay.push_heading(heading, &mut self.pause);
+                }
+                self.seen_heading = true;
+            }
+            "hr" => self.pause = Some(Pause::Section),
+            "pre" => self.essay.warnings.push(Skipped::block(line, "code block")),
+            "table" => self.essay.warnings.push(Skipped::block(line, "table")),
+            "figure" => self.essay.warnings.push(Skipped::block(line, "image")),
+            "ul" | "ol" | "dl" => {
+                self.list_depth += 1;
+                self.walk(node);
+                self.flush();
+                self.list_depth -= 1;
+            }
+            "blockquote" => {
+                self.quote_depth += 1;
+                self.walk(node);
+                self.flush();
+                self.quote_depth -= 1;
+            }
+            _ if is_footnotes_block(el) && !self.in_footnotes => {
+                self.in_footnotes = true;
+                self.walk(node);
+                self.flush();
+                self.in_footnotes = false;
+            }
+            "li" | "div" | "p" if self.in_footnotes && el.id().is_some() => {
+                let id = el.id().unwrap_or_default();
+                let section = self.essay.current_section();
+                self.note = Some(Note::new(id, line, section));
+                self.walk(node);
+                self.flush();
+                if let Some(note) = self.note.take() {
+                    self.notes.define(note);
+                }
+            }
+            _ => {
+                self.walk(node);
+                self.flush();
+            }
+        }
+    }
+}
+
+/// Parses a web page.
+pub(crate) fn parse_html(text: &str) -> Essay {
+    let sink = LineSink {
+        inner: HtmlTreeSink::new(Html::new_document()),
+        line: Cell::new(1),
+        lines: RefCell::new(HashMap::new()),
+    };
+    let (html, lines) = html5ever::driver::parse_document(sink, Default::default()).one(text);
+    let root = html.tree.root();
+    let find = |name: &str| {
+        root.descendants()
+            .find(|n| n.value().as_element().is_some_and(|e| e.name() == name))
+    };
+    let mut reader = Reader {
+        lines: &lines,
+        essay: Essay::default(),
+        buf: String::new(),
+        buf_line: 1,
+        pause: None,
+        list_depth: 0,
+        quote_depth: 0,
+        seen_heading: false,
+        notes: Notes::default(),
+        note: None,
+        in_footnotes: false,
+        skipped: BTreeMap::new(),
+        first_skipped: None,
+    };
+    reader.essay.language = find("html")
+        .and_then(|n| n.value().as_element().and_then(|e| e.attr("lang")))
+        .map(str::to_string);
+    reader.essay.front_matter_author = root
+        .descendants()
+        .filter_map(|n| n.value().as_element())
+        .find(|e| e.name() == "meta" && e.attr("name") == Some("author"))
+        .and_then(|e| e.attr("content"))
+        .map(tidy)
+        .filter(|a| !a.is_empty());
+    // The article itself when the page marks it; the whole body when it does not.
+    let content = find("article")
+        .or_else(|| find("main"))
+        .or_else(|| find("body"))
+        .unwrap_or(root);
+    // Page parts outside the article (the head's scripts and styles too) count as skipped; links and meta
+    // tags are data about the page, not part of it.
+    for d in root.descendants() {
+        let Some(el) = d.value().as_element() else {
+            continue;
+        };
+        let inside = d.ancestors().any(|a| a.id() == content.id());
+        let nested = d.ancestors().any(|a| {
+            a.value()
+                .as_element()
+                .is_some_and(|e| PAGE_PARTS.contains(&e.name()))
+        });
+        let counted = PAGE_PARTS.contains(&el.name()) && !matches!(el.name(), "link" | "meta");
+        if !inside && !nested && counted {
+            let line = reader.line(d);
+            reader.skip_part(el.name(), line);
+        }
+    }
+    reader.walk(content);
+    reader.flush();
+    if reader.essay.title.is_none() {
+        if let Some(title) = find("title") {
+            let text = Reader::text_of(title);
+            if !text.is_empty() {
+                let line = reader.line(title);
+                reader.essay.title = Some(Heading {
+                    text,
+                    level: 1,
+                    line,
+                    pause_before: None,
+                });
+            }
+        }
+    }
+    let Reader {
+        mut essay,
+        notes,
+        skipped,
+        first_skipped,
+        ..
+    } = reader;
+    notes.place(&mut essay);
+    if let Some(line) = first_skipped {
+        let total: usize = skipped.values().sum();
+        let list = skipped
+            .iter()
+            .map(|(name, n)| format!("{n} {name}"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        essay.warnings.insert(
+            0,
+            Skipped {
+                line,
+                what: format!(
+                    "{total} part{} of the page around the article skipped ({list})",
+                    if total == 1 { "" } else { "s" }
+                ),
+            },
+        );
+    }
+    essay
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_article_with_its_page_around_it() {
+        let html = r##"<!DOCTYPE html>
+<html lang="en-GB">
+<head>
+  <title>The Tide Clocks | A Blog</title>
+  <meta name="author" content="Ada Writer">
+  <style>body { color: red }</style>
+  <script>var x = 1;</script>
+</head>
+<body>
+<nav><a href="/">Home</a> <a href="/about">About</a></nav>
+<article>
+  <h1>The Tide Clocks</h1>
+  <p>The harbour keeps its <em>own</em> time.<sup><a href="#fn1" id="fnref1">1</a></sup></p>
+  <h2>Morning</h2>
+  <p>Boats leave
+     early.</p>
+  <ul><li>Nets first.</li><li>Then bait.</li></ul>
+  <blockquote><p>Wait for the water.</p></blockquote>
+  <h3>Before Dawn</h3>
+  <div>Loose text in a div.<br>Still the same block.</div>
+  <pre>code();</pre>
+  <aside>Related posts</aside>
+  <section class="footnotes"><ol><li id="fn1"><p>Measured at the pier. <a href="#fnref1" class="footnote-backref">↩</a></p></li></ol></section>
+</article>
+<footer>© someone</footer>
+<script>track();</script>
+</body>
+</html>
+"##;
+        let e = parse_html(html);
+        assert_eq!(e.title.as_ref().unwrap().text, "The Tide Clocks");
+        assert_eq!(e.title.as_ref().unwrap().line, 12);
+        assert_eq!(e.language.as_deref(), Some("en-GB"));
+        assert_eq!(e.byline_author().as_deref(), Some("Ada Writer"));
+        let headings: Vec<(&str, u8, usize)> = e
+            .sections
+            .iter()
+            .filter_map(|s| s.heading.as_ref())
+            .map(|h| (h.text.as_str(), h.level, h.line))
+            .collect();
+        assert_eq!(headings, vec![("Morning", 2, 14), ("Before Dawn", 3, 19)]);
+        let paragraphs: Vec<Vec<(&str, bool, Option<Aside>)>> = e
+            .sections
+            .iter()
+            .map(|s| {
+                s.paragraphs
+                    .iter()
+                    .map(|p| (p.text.as_str(), p.list_item, p.aside))
+                    .collect()
+            })
+            .collect();
+        assert_eq!(
+            paragraphs,
+            vec![
+                vec![
+                    ("The harbour keeps its own time.", false, None),
+                    ("Note: Measured at the pier.", false, Some(Aside::Note)),
+                ],
+                vec![
+                    ("Boats leave early.", false, None),
+                    ("Nets first.", true, None),
+                    ("Then bait.", true, None),
+                    ("Wait for the water.", false, Some(Aside::Quote)),
+                ],
+                vec![("Loose text in a div. Still the same block.", false, None)],
+            ]
+        );
+        let warnings: Vec<String> = e.warnings.iter().map(|w| w.to_string()).collect();
+        assert_eq!(
+            warnings,
+            vec![
+                "6: 6 parts of the page around the article skipped (1 aside, 1 footer, 1 nav, 2 script, 1 style)"
+                    .to_string(),
+                "21: code block skipped (code blocks are not narrated)".to_string(),
+            ]
+        );
+    }
+
+    #[test]
+    fn a_page_without_an_article_or_h1_takes_the_title_tag() {
+        let e = parse_html("<title>Just a Note</title><p>One line.</p><p>Two <b>lines</b>.</p>");
+        assert_eq!(e.title.as_ref().unwrap().text, "Just a Note");
+        assert_eq!(e.sections.len(), 1);
+        assert_eq!(e.sections[0].paragraphs[1].text, "Two lines.");
+    }
+
+    #[test]
+    fn broken_html_still_reads() {
+        let e = parse_html("<h1>T</h1><p>Unclosed <i>italic<p>Next para</div></span>");
+        assert_eq!(e.title.as_ref().unwrap().text, "T");
+        let texts: Vec<&str> = e.sections[0]
+            .paragraphs
+            .iter()
+            .map(|p| p.text.as_str())
+            .collect();
+        assert_eq!(texts, vec!["Unclosed italic", "Next para"]);
+    }
+}
