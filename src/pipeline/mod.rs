@@ -90,7 +90,6 @@ impl Job {
             language,
             acronyms: settings.acronyms.iter().cloned().collect(),
             initialisms: settings.initialisms.iter().cloned().collect(),
-            ..Normalizer::default()
         };
         let mut job = Job {
             normalizer,
