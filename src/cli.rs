@@ -178,6 +178,10 @@ pub struct PlanArgs {
     /// Show the spoken text under each segment's written text, to catch a misreading before any audio is made.
     #[arg(long)]
     pub spoken: bool,
+    /// Only the segments whose spoken text reads differently from the written one, side by side (with
+    /// --spoken, or alone): proofread the reading in a minute.
+    #[arg(long)]
+    pub diff: bool,
     #[command(flatten)]
     pub settings: SettingsArgs,
 }
@@ -206,6 +210,9 @@ pub struct OutputArgs {
     /// Print a JSON summary on stdout.
     #[arg(long)]
     pub json: bool,
+    /// The edition's name (its folder and file names) [default: the essay file's name; `stdin` for `-`].
+    #[arg(long, value_name = "NAME")]
+    pub name: Option<String>,
 }
 
 #[derive(Debug, Args)]

@@ -7,7 +7,7 @@ use crate::pipeline::{Job, Report};
 
 pub fn run(args: BuildArgs, quiet: bool) -> Result<()> {
     let settings = args.settings.resolve(Some(&args.essay))?;
-    let job = Job::prepare(&args.essay, settings)?;
+    let job = Job::prepare(&args.essay, settings)?.named(args.out.name.clone());
     super::warn_all(&args.essay, &job.warnings(), ":");
     let dir = job.out_dir(args.out.output.as_deref());
     if job.up_to_date(&dir) {

@@ -8,6 +8,9 @@ pub fn run(args: PlanArgs) -> Result<()> {
     let settings = args.settings.resolve(Some(&args.essay))?;
     let job = Job::prepare(&args.essay, settings)?;
     super::warn_all(&args.essay, &job.warnings(), ":");
+    if args.diff {
+        return diff(&job, args.json);
+    }
     let plan = &job.plan;
     let cached: Vec<bool> = plan
         .segments
@@ -72,6 +75,41 @@ pub fn run(args: PlanArgs) -> Result<()> {
                 out.push_str(&format!("  {:<10} {:>11}  → {}\n", "", "", s.spoken));
             }
         }
+    }
+    super::print(&out);
+    Ok(())
+}
+
+/// `plan --diff`: only the segments that read differently from how they are written, written and spoken side by
+/// side (typography alone does not count).
+fn diff(job: &Job, json: bool) -> Result<()> {
+    let differ: Vec<_> = job
+        .plan
+        .segments
+        .iter()
+        .filter(|s| crate::essay::normalize::reads_differently(&s.text, &s.spoken))
+        .collect();
+    if json {
+        let list: Vec<_> = differ
+            .iter()
+            .map(|s| serde_json::json!({"id": s.id, "line": s.line, "text": s.text, "spoken": s.spoken}))
+            .collect();
+        super::print_json(
+            &serde_json::json!({"language": job.normalizer.language.tag(), "segments": list}),
+        );
+        return Ok(());
+    }
+    let mut out = format!(
+        "{} of {} segments read differently from how they are written (read as {}):\n",
+        differ.len(),
+        job.plan.segments.len(),
+        job.normalizer.language.tag()
+    );
+    for s in differ {
+        out.push_str(&format!(
+            "\n{:<10} l{:<5} {}\n{:<17} → {}\n",
+            s.id, s.line, s.text, "", s.spoken
+        ));
     }
     super::print(&out);
     Ok(())

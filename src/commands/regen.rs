@@ -10,10 +10,15 @@ use crate::pipeline::Job;
 pub fn run(args: RegenArgs, quiet: bool) -> Result<()> {
     // Where the edition is depends on the essay and -o only; its manifest says how it was built.
     let stem_dir = {
-        let stem = args
-            .essay
-            .file_stem()
-            .map_or_else(|| "essay".into(), |s| s.to_string_lossy().into_owned());
+        let stem = args.out.name.clone().unwrap_or_else(|| {
+            if args.essay == std::path::Path::new("-") {
+                "stdin".into()
+            } else {
+                args.essay
+                    .file_stem()
+                    .map_or_else(|| "essay".into(), |s| s.to_string_lossy().into_owned())
+            }
+        });
         let dir = args
             .out
             .output
@@ -36,7 +41,7 @@ pub fn run(args: RegenArgs, quiet: bool) -> Result<()> {
         recorded.voice = None;
     }
     let settings = args.settings.resolve_with(Some(&args.essay), recorded)?;
-    let job = Job::prepare(&args.essay, settings)?;
+    let job = Job::prepare(&args.essay, settings)?.named(args.out.name.clone());
     let mut ids: Vec<String> = Vec::new();
     for wanted in &args.ids {
         let id = job.resolve(wanted)?;

@@ -43,6 +43,8 @@ pub struct Job {
     pub normalizer: Normalizer,
     pub lexicon: Lexicon,
     pub plan: Plan,
+    /// The edition's name, when not the essay file's (`--name`).
+    pub name: Option<String>,
 }
 
 /// What producing an edition did.
@@ -103,6 +105,7 @@ impl Job {
             fingerprint,
             takes_path,
             takes,
+            name: None,
             plan: Plan {
                 title: String::new(),
                 author: None,
@@ -197,9 +200,21 @@ impl Job {
 
     /// The file stem of the essay, used for output names.
     pub fn stem(&self) -> String {
+        if let Some(name) = &self.name {
+            return name.clone();
+        }
+        if self.essay_path == Path::new(crate::essay::parse::STDIN) {
+            return "stdin".into();
+        }
         self.essay_path
             .file_stem()
             .map_or_else(|| "essay".into(), |s| s.to_string_lossy().into_owned())
+    }
+
+    /// The same job with its edition named `name` (`--name`: folder and file names).
+    pub fn named(mut self, name: Option<String>) -> Job {
+        self.name = name;
+        self
     }
 
     /// The output directory: `dir` if given, else `audio/out/<stem>/`.

@@ -428,3 +428,42 @@ fn the_language_setting_picks_british_or_american_readings_and_footnotes_can_be_
     assert!(spoken(&file).contains("two hundred and fifty"));
     assert!(!spoken(&file).contains("Note:"), "{}", spoken(&file));
 }
+
+#[test]
+fn plan_diff_shows_only_what_reads_differently_and_stdin_editions_take_a_name() {
+    let env = Env::new();
+    let text = "# Ledger\n\nThe boat left at 6:30 with 12 crates. Nobody waved from the quay.\n\n\
+                It was a quiet morning, and the gulls were asleep.\n";
+    env.essay("ledger.md", text);
+    let out = env.stdout(&["plan", "ledger.md", "--spoken", "--diff"]);
+    assert!(out.starts_with("1 of 4 segments read differently"), "{out}");
+    assert!(
+        out.contains("→ The boat left at six thirty with twelve crates."),
+        "{out}"
+    );
+    assert!(!out.contains("quiet morning"), "{out}");
+    let json = env.json(&["plan", "ledger.md", "--diff"]);
+    assert_eq!(json["segments"].as_array().unwrap().len(), 1, "{json}");
+    // An essay on standard input: its edition is `stdin`, or the name given.
+    let built = env
+        .cmd()
+        .args(["build", "-", "--name", "ledger-from-pipe", "--json"])
+        .write_stdin(text)
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let built: serde_json::Value = serde_json::from_slice(&built).unwrap();
+    assert!(
+        env.path("audio/out/ledger-from-pipe/ledger-from-pipe.wav")
+            .is_file(),
+        "{built}"
+    );
+    env.cmd()
+        .args(["build", "-"])
+        .write_stdin(text)
+        .assert()
+        .success();
+    assert!(env.path("audio/out/stdin/stdin.wav").is_file());
+}
