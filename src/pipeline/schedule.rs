@@ -466,7 +466,7 @@ impl Progress {
             indicatif::ProgressDrawTarget::hidden()
         });
         let bar = multi.add(
-            indicatif::ProgressBar::hidden().with_style(
+            indicatif::ProgressBar::new(0).with_style(
                 indicatif::ProgressStyle::with_template(
                     "{spinner} synthesizing {bar:30} {percent}% of {len} characters, {eta} left  {msg}",
                 )
