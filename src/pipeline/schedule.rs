@@ -485,10 +485,8 @@ impl Progress {
     }
 
     fn start(&self, chars: usize) {
-        self.bar.set_length(chars as u64);
-        if self.tty && chars > 0 {
-            self.bar
-                .set_draw_target(indicatif::ProgressDrawTarget::stderr());
+        if chars > 0 {
+            self.bar.set_length(chars as u64);
         }
     }
 
