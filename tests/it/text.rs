@@ -485,6 +485,12 @@ fn chapter_depth_levels_nested_export_titles_and_pauses_around_quotes() {
             .unwrap()
     };
     assert_eq!((chapter_of("Worms"), chapter_of("Lugworms")), (2, 2));
+    // A regen reads the depth back from the manifest's recorded settings.
+    let id = m["segments"][3]["id"].as_str().unwrap().to_string();
+    env.json(&["regen", "tide.md", &id, "-o", "two"]);
+    let again = read_json(env.path("two/tide.json"));
+    assert_eq!(again["settings"]["chapters"], "heading:2");
+    assert_eq!(chapter_levels(&again), chapter_levels(&m));
     // Sections 1.5 s, sub-sections (H3, H4) 1.1 s, paragraphs 0.7 s, and 0.7 s + 0.3 s around the quote.
     assert_eq!(
         gaps_ms(&env, "two/tide.json"),
