@@ -120,6 +120,16 @@ impl Manifest {
         {
             return Err(bad("a chapter or segment ends after the audio".into()));
         }
+        if let Some(c) = manifest
+            .chapters
+            .iter()
+            .find(|c| !(1..=6).contains(&c.level))
+        {
+            return Err(bad(format!(
+                "chapter {} has level {} (levels are 1 to 6)",
+                c.index, c.level
+            )));
+        }
         Ok(Some(manifest))
     }
 
@@ -201,6 +211,8 @@ mod tests {
             "{old}"
         );
         assert!(!old.contains("level: 3"), "{old}");
+        let e = load_text(&json(&|v| v["chapters"][1]["level"] = 0.into()));
+        assert!(e.contains("chapter 1 has level 0"), "{e}");
         // Version 1 (before `settings`) is still read.
         assert!(load_text(&json(&|v| {
             v["version"] = 1.into();
