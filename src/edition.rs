@@ -37,6 +37,8 @@ pub struct Edition {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Chapter {
     pub title: String,
+    /// 1 for the title, 2 for a chapter, 3 and more for a sub-chapter (see `PlanChapter::level`).
+    pub level: u8,
     pub start_sample: u64,
     pub end_sample: u64,
 }
@@ -69,8 +71,10 @@ impl Edition {
             chapters: timeline
                 .chapters
                 .iter()
-                .map(|c| Chapter {
+                .enumerate()
+                .map(|(i, c)| Chapter {
                     title: c.title.clone(),
+                    level: plan.chapters.get(i).map_or(2, |p| p.level),
                     start_sample: c.span.start,
                     end_sample: c.span.end,
                 })
@@ -124,6 +128,7 @@ impl Edition {
                 .map(|(index, c)| ManifestChapter {
                     index,
                     title: c.title.clone(),
+                    level: c.level,
                     start_sample: c.start_sample,
                     end_sample: c.end_sample,
                     start_seconds: seconds(c.start_sample, rate),
@@ -166,6 +171,7 @@ impl Edition {
                 .into_iter()
                 .map(|c| Chapter {
                     title: c.title,
+                    level: c.level,
                     start_sample: c.start_sample,
                     end_sample: c.end_sample,
                 })

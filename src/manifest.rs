@@ -47,6 +47,9 @@ pub struct Manifest {
 pub struct ManifestChapter {
     pub index: usize,
     pub title: String,
+    /// 1 for the title, 2 for a chapter, 3 and more for a sub-chapter; 2 in manifests written before levels.
+    #[serde(default = "chapter_level")]
+    pub level: u8,
     pub start_sample: u64,
     pub end_sample: u64,
     pub start_seconds: f64,
@@ -117,6 +120,16 @@ impl Manifest {
         {
             return Err(bad("a chapter or segment ends after the audio".into()));
         }
+        if let Some(c) = manifest
+            .chapters
+            .iter()
+            .find(|c| !(1..=6).contains(&c.level))
+        {
+            return Err(bad(format!(
+                "chapter {} has level {} (levels are 1 to 6)",
+                c.index, c.level
+            )));
+        }
         Ok(Some(manifest))
     }
 
@@ -145,6 +158,11 @@ pub fn referenced_keys(dir: &Path) -> HashSet<String> {
         }
     }
     keys
+}
+
+/// The level of a chapter in a manifest written before chapters had levels.
+fn chapter_level() -> u8 {
+    2
 }
 
 #[cfg(test)]
@@ -182,6 +200,19 @@ mod tests {
         assert!(e.contains("ends after the audio"), "{e}");
         let e = load_text("{ not json");
         assert!(e.contains("not JSON") && !e.contains('\n'), "{e}");
+        // A manifest written before chapter levels is still read: its chapters are level 2.
+        let old = load_text(&json(&|v| {
+            for c in v["chapters"].as_array_mut().unwrap() {
+                c.as_object_mut().unwrap().remove("level");
+            }
+        }));
+        assert!(
+            old.starts_with("loaded") && old.contains("level: 2"),
+            "{old}"
+        );
+        assert!(!old.contains("level: 3"), "{old}");
+        let e = load_text(&json(&|v| v["chapters"][1]["level"] = 0.into()));
+        assert!(e.contains("chapter 1 has level 0"), "{e}");
         // Version 1 (before `settings`) is still read.
         assert!(load_text(&json(&|v| {
             v["version"] = 1.into();

@@ -80,7 +80,7 @@ layer! {
             #[arg(long, value_name = "DIR")]
             pub cache: Option<PathBuf>,
             /// How chapters are made: auto (by heading, or by paragraph when there are no headings below the
-            /// title), heading or paragraph.
+            /// title), heading (every heading), heading:N (headings of level 2 to N only) or paragraph.
             #[arg(long, value_name = "MODE")]
             pub chapters: Option<ChapterMode>,
             /// Longest segment in characters (40 or more); longer sentences are split at clauses, then words
@@ -443,7 +443,8 @@ mod tests {
             e.contains("unknown field `colour`") && e.contains("`sample_rate`"),
             "{e}"
         );
-        assert!(err("chapters = \"sometimes\"").contains("auto, heading, paragraph"));
+        assert!(err("chapters = \"sometimes\"")
+            .contains("auto, heading, heading:N (N from 2 to 6), paragraph"));
         assert!(err("export = \"pdf\"").contains("pdf"));
         assert!(err("format = [\"ogg\"]").contains("m4b"));
         assert!(!e.contains('\n'));

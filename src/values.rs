@@ -131,20 +131,79 @@ macro_rules! named_enum {
 }
 pub(crate) use named_enum;
 
-/// How chapters are made.
+/// How chapters are made: `auto`, `heading`, `heading:N` or `paragraph`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Hash)]
 pub enum ChapterMode {
     /// By heading, or by paragraph when there are no headings below the title.
     #[default]
     Auto,
-    Heading,
+    /// By heading: `None` for every heading, `Some(n)` for headings of level 2 to `n` only (deeper headings
+    /// stay inside their chapter).
+    Heading(Option<u8>),
     Paragraph,
 }
-named_enum!(ChapterMode, "chapter mode", [
-    ChapterMode::Auto => "auto",
-    ChapterMode::Heading => "heading",
-    ChapterMode::Paragraph => "paragraph",
-]);
+
+impl ChapterMode {
+    /// The accepted forms, for messages.
+    pub(crate) const FORMS: &'static str = "auto, heading, heading:N (N from 2 to 6), paragraph";
+
+    /// Whether a heading of this level starts a chapter (in heading mode).
+    pub(crate) fn starts_chapter(self, level: u8) -> bool {
+        match self {
+            ChapterMode::Heading(Some(depth)) => level <= depth,
+            _ => true,
+        }
+    }
+}
+
+impl FromStr for ChapterMode {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        let s = s.trim();
+        let bad = || {
+            format!(
+                "unknown chapter mode `{s}`; choose from {}",
+                ChapterMode::FORMS
+            )
+        };
+        match s {
+            "auto" => Ok(ChapterMode::Auto),
+            "heading" => Ok(ChapterMode::Heading(None)),
+            "paragraph" => Ok(ChapterMode::Paragraph),
+            _ => {
+                let depth = s.strip_prefix("heading:").ok_or_else(bad)?;
+                match depth.parse::<u8>() {
+                    Ok(n @ 2..=6) => Ok(ChapterMode::Heading(Some(n))),
+                    _ => Err(bad()),
+                }
+            }
+        }
+    }
+}
+
+impl std::fmt::Display for ChapterMode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ChapterMode::Auto => f.write_str("auto"),
+            ChapterMode::Heading(None) => f.write_str("heading"),
+            ChapterMode::Heading(Some(n)) => write!(f, "heading:{n}"),
+            ChapterMode::Paragraph => f.write_str("paragraph"),
+        }
+    }
+}
+
+impl Serialize for ChapterMode {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for ChapterMode {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        s.parse().map_err(serde::de::Error::custom)
+    }
+}
 
 /// On or off: `on`/`off` on the command line; also `true`/`false` (and TOML booleans) in files.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -388,6 +447,40 @@ mod tests {
     use super::*;
 
     #[test]
+    fn chapter_modes_parse_and_print_the_same_forms() {
+        for (text, mode) in [
+            ("auto", ChapterMode::Auto),
+            ("heading", ChapterMode::Heading(None)),
+            ("heading:2", ChapterMode::Heading(Some(2))),
+            ("heading:6", ChapterMode::Heading(Some(6))),
+            ("paragraph", ChapterMode::Paragraph),
+        ] {
+            assert_eq!(text.parse::<ChapterMode>(), Ok(mode));
+            assert_eq!(mode.to_string(), text);
+            let json = serde_json::to_string(&mode).unwrap();
+            assert_eq!(serde_json::from_str::<ChapterMode>(&json).unwrap(), mode);
+        }
+        for bad in [
+            "heading:0",
+            "heading:1",
+            "heading:7",
+            "heading:x",
+            "heading:",
+            "heading2",
+            "",
+        ] {
+            let e = bad.parse::<ChapterMode>().unwrap_err();
+            assert!(
+                e.contains(ChapterMode::FORMS) && !e.contains('\n'),
+                "{bad}: {e}"
+            );
+        }
+        assert!(ChapterMode::Heading(Some(3)).starts_chapter(3));
+        assert!(!ChapterMode::Heading(Some(3)).starts_chapter(4));
+        assert!(ChapterMode::Heading(None).starts_chapter(6));
+    }
+
+    #[test]
     fn ranges_are_checked_the_same_from_text_and_numbers() {
         assert_eq!("175".parse::<Wpm>().unwrap().get(), 175);
         assert!("5".parse::<Wpm>().is_err());
@@ -415,7 +508,7 @@ mod tests {
         assert_eq!("off".parse::<Switch>().unwrap(), Switch(false));
         assert!("maybe".parse::<Switch>().is_err());
         let l: List<ChapterMode> = "auto, heading".parse().unwrap();
-        assert_eq!(l.0, vec![ChapterMode::Auto, ChapterMode::Heading]);
+        assert_eq!(l.0, vec![ChapterMode::Auto, ChapterMode::Heading(None)]);
         assert!("auto,sometimes".parse::<List<ChapterMode>>().is_err());
     }
 }

@@ -30,13 +30,14 @@ impl ChapterExporter for FfMetadata {
             out.push_str(&format!("artist={}\n", escape(a)));
         }
         out.push_str("genre=Speech\n");
-        for c in &m.chapters {
+        // Chapter lists in players are flat: a sub-chapter says which chapter it belongs to.
+        for (c, title) in m.chapters.iter().zip(super::nested_titles(m)) {
             out.push_str(&format!(
                 "\n[CHAPTER]\nTIMEBASE=1/{}\nSTART={}\nEND={}\ntitle={}\n",
                 m.sample_rate,
                 c.start_sample,
                 c.end_sample,
-                escape(&c.title)
+                escape(&title)
             ));
         }
         out

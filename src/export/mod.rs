@@ -16,6 +16,32 @@ use std::path::{Path, PathBuf};
 use crate::edition::Edition;
 use crate::error::{Error, Result};
 
+/// Each chapter's title as a format that shows hierarchy gives it: a sub-chapter (level 3 and deeper) is
+/// "Chapter — Section", after the nearest chapter before it of a higher level (but not the essay's title); the
+/// title and chapters keep their own titles.
+pub(crate) fn nested_titles(edition: &Edition) -> Vec<String> {
+    let chapters = &edition.chapters;
+    chapters
+        .iter()
+        .enumerate()
+        .map(|(i, c)| {
+            let parent = (c.level >= 3)
+                .then(|| {
+                    chapters[..i]
+                        .iter()
+                        .rev()
+                        .find(|p| p.level < c.level)
+                        .filter(|p| p.level >= 2)
+                })
+                .flatten();
+            match parent {
+                Some(p) => format!("{} — {}", p.title, c.title),
+                None => c.title.clone(),
+            }
+        })
+        .collect()
+}
+
 /// A format written beside the edition.
 pub trait ChapterExporter: Sync {
     /// The name used with `--export` and `narrate export --format`.
@@ -135,9 +161,10 @@ pub(crate) mod tests {
     pub fn manifest() -> Manifest {
         let rate = 22050;
         let secs = |s: u64| (s as f64 / rate as f64 * 1000.0).round() / 1000.0;
-        let chapter = |index, title: &str, start, end| ManifestChapter {
+        let chapter = |index, level, title: &str, start, end| ManifestChapter {
             index,
             title: title.into(),
+            level,
             start_sample: start,
             end_sample: end,
             start_seconds: secs(start),
@@ -174,9 +201,10 @@ pub(crate) mod tests {
             settings: serde_json::Value::Null,
             loudness: None,
             chapters: vec![
-                chapter(0, "Notes on \"Small\" Rivers", 0, 100_000),
-                chapter(1, "Where They Start", 100_000, 1_400_000),
-                chapter(2, "Why It Matters; a=b", 1_400_000, 3_000_000),
+                chapter(0, 1, "Notes on \"Small\" Rivers", 0, 100_000),
+                chapter(1, 2, "Where They Start", 100_000, 900_000),
+                chapter(2, 3, "Springs", 900_000, 1_400_000),
+                chapter(3, 2, "Why It Matters; a=b", 1_400_000, 3_000_000),
             ],
             segments: vec![
                 segment("aaaa0001", 0, "Notes on \"Small\" Rivers", 0, 60_000),
@@ -186,11 +214,12 @@ pub(crate) mod tests {
                     1,
                     "Most begin as a seep in a field.",
                     160_000,
-                    1_300_000,
+                    800_000,
                 ),
+                segment("aaaa0005", 2, "Springs", 900_000, 940_000),
                 segment(
                     "aaaa0004",
-                    2,
+                    3,
                     "Look after the small ones.",
                     1_400_000,
                     2_900_000,

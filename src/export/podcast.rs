@@ -1,6 +1,6 @@
 //! Podcasting 2.0 chapters JSON (`application/json+chapters`, version 1.2.0).
 
-use super::ChapterExporter;
+use super::{nested_titles, ChapterExporter};
 use crate::edition::Edition;
 
 pub struct PodcastChapters;
@@ -14,13 +14,15 @@ impl ChapterExporter for PodcastChapters {
     }
     fn render(&self, m: &Edition) -> String {
         let rate = f64::from(m.sample_rate);
+        let titles = nested_titles(m);
         let chapters: Vec<serde_json::Value> = m
             .chapters
             .iter()
-            .map(|c| {
+            .zip(&titles)
+            .map(|(c, title)| {
                 let start = (c.start_sample as f64 / rate * 1000.0).round() / 1000.0;
                 let end = (c.end_sample as f64 / rate * 1000.0).round() / 1000.0;
-                serde_json::json!({"startTime": start, "endTime": end, "title": c.title})
+                serde_json::json!({"startTime": start, "endTime": end, "title": title})
             })
             .collect();
         let mut doc =

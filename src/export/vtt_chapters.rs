@@ -1,6 +1,6 @@
 //! WebVTT chapters: one cue per chapter, for HTML5 players' chapter tracks.
 
-use super::{clock, ChapterExporter};
+use super::{clock, nested_titles, ChapterExporter};
 use crate::edition::Edition;
 
 pub struct VttChapters;
@@ -15,13 +15,14 @@ impl ChapterExporter for VttChapters {
     fn render(&self, m: &Edition) -> String {
         let rate = f64::from(m.sample_rate);
         let mut out = String::from("WEBVTT\n");
-        for (i, c) in m.chapters.iter().enumerate() {
+        let titles = nested_titles(m);
+        for (i, (c, title)) in m.chapters.iter().zip(&titles).enumerate() {
             out.push_str(&format!(
                 "\n{}\n{} --> {}\n{}\n",
                 i + 1,
                 clock(c.start_sample as f64 / rate, '.'),
                 clock(c.end_sample as f64 / rate, '.'),
-                c.title.replace("-->", "→")
+                title.replace("-->", "→")
             ));
         }
         out

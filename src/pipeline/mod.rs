@@ -286,7 +286,7 @@ impl Job {
             "backend": self.backend.name(),
             "voice": self.voice,
             "rate": s.rate,
-            "chapters": s.chapters.name(),
+            "chapters": s.chapters.to_string(),
             "max_chars": s.max_chars,
             "pause": format!("sentence={}ms,paragraph={}ms,section={}ms", p.sentence_ms, p.paragraph_ms, p.section_ms),
             "normalize": s.normalize,
@@ -328,11 +328,11 @@ impl Job {
             .iter()
             .map(|s| (s.cache_key.as_str(), s.pause_after_ms, s.chapter))
             .collect();
-        let titles: Vec<&str> = self
+        let titles: Vec<(&str, u8)> = self
             .plan
             .chapters
             .iter()
-            .map(|c| c.title.as_str())
+            .map(|c| (c.title.as_str(), c.level))
             .collect();
         let exports: Vec<&str> = self.settings.exports.iter().map(|e| e.name()).collect();
         let json = serde_json::to_vec(&(

@@ -8,7 +8,7 @@ pub mod takes;
 use crate::cache::KeyInput;
 use crate::essay::lexicon::Lexicon;
 use crate::essay::normalize::{self, Normalizer};
-use crate::essay::{segment, Essay, Pause};
+use crate::essay::{segment, Aside, Essay, Pause};
 use crate::values::{ChapterMode, Pauses};
 use takes::Takes;
 
@@ -17,6 +17,9 @@ pub struct PlanChapter {
     pub title: String,
     /// Source line where the chapter begins.
     pub line: usize,
+    /// 1 for the title, 2 for a chapter (an H2, a paragraph chapter, or an introduction), 3 and more for a
+    /// sub-chapter (its heading's level).
+    pub level: u8,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -79,7 +82,15 @@ struct Draft {
     sentence: usize,
     /// A break written before its block (on the block's first segment only).
     pause_before: Option<Pause>,
+    /// The level of the heading this segment reads, if it reads one.
+    heading_level: Option<u8>,
+    /// Inside a block quote.
+    quote: bool,
 }
+
+/// Added to the paragraph pause on either side of a block quote, so the listener hears the quotation set off
+/// from the text around it (about the length of a breath: longer than a comma, shorter than a section).
+pub(crate) const QUOTE_PAUSE_EXTRA_MS: u32 = 300;
 
 /// Words in a chapter title made from a paragraph.
 const TITLE_WORDS: usize = 6;
@@ -105,7 +116,7 @@ pub fn paragraph_title(text: &str) -> String {
 /// Builds the plan for an essay.
 pub fn build(essay: &Essay, inputs: &PlanInputs) -> Plan {
     let mode = match inputs.chapters {
-        ChapterMode::Auto if essay.has_headings() => ChapterMode::Heading,
+        ChapterMode::Auto if essay.has_headings() => ChapterMode::Heading(None),
         ChapterMode::Auto => ChapterMode::Paragraph,
         m => m,
     };
@@ -116,7 +127,9 @@ pub fn build(essay: &Essay, inputs: &PlanInputs) -> Plan {
                line: usize,
                chapter: usize,
                block: Block,
-               pause: Option<Pause>| {
+               pause: Option<Pause>,
+               heading_level: Option<u8>,
+               quote: bool| {
         let first = drafts.len();
         for (sentence, s) in segment::sentences(text).iter().enumerate() {
             for piece in segment::split_long(s, inputs.max_chars) {
@@ -127,6 +140,8 @@ pub fn build(essay: &Essay, inputs: &PlanInputs) -> Plan {
                     block,
                     sentence,
                     pause_before: None,
+                    heading_level,
+                    quote,
                 });
             }
         }
@@ -139,15 +154,39 @@ pub fn build(essay: &Essay, inputs: &PlanInputs) -> Plan {
         chapters.push(PlanChapter {
             title: title.text.clone(),
             line: title.line,
+            level: 1,
         });
-        add(&mut drafts, &title.text, title.line, 0, Block::Title, None);
+        add(
+            &mut drafts,
+            &title.text,
+            title.line,
+            0,
+            Block::Title,
+            None,
+            Some(1),
+            false,
+        );
         if let Some(by) = &essay.byline {
-            add(&mut drafts, &by.text, by.line, 0, Block::Byline, None);
+            add(
+                &mut drafts,
+                &by.text,
+                by.line,
+                0,
+                Block::Byline,
+                None,
+                None,
+                false,
+            );
         }
     }
     for (si, section) in essay.sections.iter().enumerate() {
         let first_para = section.paragraphs.first();
-        if mode == ChapterMode::Heading || section.heading.is_some() {
+        let opens = match &section.heading {
+            Some(h) => mode.starts_chapter(h.level),
+            None => matches!(mode, ChapterMode::Heading(_)),
+        };
+        // A heading deeper than the chapter depth stays inside the chapter open before it, if there is one.
+        if opens || (chapters.is_empty() && section.heading.is_some()) {
             let title = match (&section.heading, first_para) {
                 (Some(h), _) => h.text.clone(),
                 (None, Some(p)) => paragraph_title(&p.text),
@@ -157,7 +196,8 @@ pub fn build(essay: &Essay, inputs: &PlanInputs) -> Plan {
                 .heading
                 .as_ref()
                 .map_or_else(|| first_para.map_or(0, |p| p.line), |h| h.line);
-            chapters.push(PlanChapter { title, line });
+            let level = section.heading.as_ref().map_or(2, |h| h.level.max(2));
+            chapters.push(PlanChapter { title, line, level });
         }
         if let Some(h) = &section.heading {
             add(
@@ -167,15 +207,18 @@ pub fn build(essay: &Essay, inputs: &PlanInputs) -> Plan {
                 chapters.len() - 1,
                 Block::Heading(si),
                 h.pause_before,
+                Some(h.level),
+                false,
             );
         }
         for (pi, p) in section.paragraphs.iter().enumerate() {
             // A heading's first paragraph, and a list under a paragraph, belong to the chapter already open.
             let continues = (pi == 0 && section.heading.is_some()) || (pi > 0 && p.list_item);
-            if mode == ChapterMode::Paragraph && !continues {
+            if (mode == ChapterMode::Paragraph && !continues) || chapters.is_empty() {
                 chapters.push(PlanChapter {
                     title: paragraph_title(&p.text),
                     line: p.line,
+                    level: 2,
                 });
             }
             add(
@@ -185,6 +228,8 @@ pub fn build(essay: &Essay, inputs: &PlanInputs) -> Plan {
                 chapters.len() - 1,
                 Block::Paragraph(si, pi),
                 p.pause_before,
+                None,
+                p.aside == Some(Aside::Quote),
             );
         }
     }
@@ -257,15 +302,24 @@ fn pause_between(a: &Draft, b: &Draft, p: Pauses) -> u32 {
         Block::Title | Block::Byline => None,
     };
     if a.block == b.block {
-        if a.sentence == b.sentence {
+        return if a.sentence == b.sentence {
             p.sentence_ms / 2 // a long sentence split at a clause
         } else {
             p.sentence_ms
-        }
-    } else if b.block == Block::Byline || section(a.block) == section(b.block) {
+        };
+    }
+    let pause = if b.block == Block::Byline || section(a.block) == section(b.block) {
         p.paragraph_ms
+    } else if b.heading_level.is_some_and(|level| level >= 3) {
+        // A sub-section: more than a paragraph, less than a section.
+        (p.paragraph_ms + p.section_ms) / 2
     } else {
         p.section_ms
+    };
+    if a.quote != b.quote {
+        pause.max(p.paragraph_ms + QUOTE_PAUSE_EXTRA_MS)
+    } else {
+        pause
     }
 }
 
@@ -347,7 +401,7 @@ mod tests {
         let heading = plan(
             "A Title\n\nOne para.\n\nTwo para.\n",
             Format::Text,
-            ChapterMode::Heading,
+            ChapterMode::Heading(None),
         );
         assert_eq!(heading.chapters.len(), 2);
     }
@@ -385,7 +439,7 @@ mod tests {
         let p = plan(
             "# T\n\nOne. Two.\n\n<!-- pause 3s -->\n\nThree.\n\n---\n\nFour.\n",
             Format::Markdown,
-            ChapterMode::Heading,
+            ChapterMode::Heading(None),
         );
         let pauses: Vec<u32> = p.segments.iter().map(|s| s.pause_after_ms).collect();
         assert_eq!(pauses, vec![1500, 250, 3000, 1500, 0]);
@@ -403,6 +457,115 @@ mod tests {
             p.segments[1].spoken,
             "Doctor Okafor paid five dollars on the seventh of July, two thousand five."
         );
+    }
+
+    const LEVELS: &str =
+        "# Rivers\n\nA start.\n\n## Sources\n\nSprings rise.\n\n### Seeps\n\nWet ground.\n\n\
+        #### Moss\n\nGreen.\n\n## Mouths\n\nThey widen.\n";
+
+    fn chapters(p: &Plan) -> Vec<(&str, u8)> {
+        p.chapters
+            .iter()
+            .map(|c| (c.title.as_str(), c.level))
+            .collect()
+    }
+
+    #[test]
+    fn chapters_carry_their_heading_level() {
+        let p = plan(LEVELS, Format::Markdown, ChapterMode::Heading(None));
+        assert_eq!(
+            chapters(&p),
+            vec![
+                ("Rivers", 1),
+                ("A start", 2),
+                ("Sources", 2),
+                ("Seeps", 3),
+                ("Moss", 4),
+                ("Mouths", 2)
+            ]
+        );
+        let para = plan(
+            "A Title\n\nOne para.\n\nTwo para.\n",
+            Format::Text,
+            ChapterMode::Auto,
+        );
+        assert_eq!(
+            chapters(&para),
+            vec![("A Title", 1), ("One para", 2), ("Two para", 2)]
+        );
+    }
+
+    #[test]
+    fn a_chapter_depth_keeps_deeper_headings_inside_their_chapter() {
+        let two = plan(LEVELS, Format::Markdown, ChapterMode::Heading(Some(2)));
+        assert_eq!(
+            chapters(&two),
+            vec![("Rivers", 1), ("A start", 2), ("Sources", 2), ("Mouths", 2)]
+        );
+        // The deeper headings are still read, in the chapter of "Sources".
+        let seeps = two.segments.iter().find(|s| s.text == "Seeps").unwrap();
+        let moss = two.segments.iter().find(|s| s.text == "Moss").unwrap();
+        assert_eq!((seeps.chapter, moss.chapter), (2, 2));
+        let three = plan(LEVELS, Format::Markdown, ChapterMode::Heading(Some(3)));
+        assert_eq!(
+            chapters(&three),
+            vec![
+                ("Rivers", 1),
+                ("A start", 2),
+                ("Sources", 2),
+                ("Seeps", 3),
+                ("Mouths", 2)
+            ]
+        );
+        // An essay that opens with a deep heading still has a chapter for it.
+        let deep = plan(
+            "### Odd start\n\nText.\n\n## Main\n\nMore.\n",
+            Format::Markdown,
+            ChapterMode::Heading(Some(2)),
+        );
+        assert_eq!(chapters(&deep), vec![("Odd start", 3), ("Main", 2)]);
+    }
+
+    #[test]
+    fn pauses_before_sub_sections_are_shorter_than_before_sections() {
+        for mode in [ChapterMode::Heading(None), ChapterMode::Heading(Some(2))] {
+            let p = plan(LEVELS, Format::Markdown, mode);
+            let before = |text: &str| {
+                let i = p.segments.iter().position(|s| s.text == text).unwrap();
+                p.segments[i - 1].pause_after_ms
+            };
+            assert_eq!(before("Sources"), 1500, "{mode}");
+            assert_eq!(before("Seeps"), 1100, "{mode}");
+            assert_eq!(before("Moss"), 1100, "{mode}");
+            assert_eq!(before("Mouths"), 1500, "{mode}");
+            assert_eq!(before("Wet ground."), 700, "{mode}");
+        }
+    }
+
+    #[test]
+    fn a_block_quote_is_set_off_by_a_longer_pause() {
+        let p = plan(
+            "# T\n\nShe wrote this. Then stopped.\n\n> Water finds a way. It always does.\n>\n\
+             > Even uphill.\n\nAfter the quote.\n",
+            Format::Markdown,
+            ChapterMode::Auto,
+        );
+        let texts: Vec<&str> = p.segments.iter().map(|s| s.text.as_str()).collect();
+        assert_eq!(
+            texts,
+            vec![
+                "T",
+                "She wrote this.",
+                "Then stopped.",
+                "Water finds a way.",
+                "It always does.",
+                "Even uphill.",
+                "After the quote."
+            ]
+        );
+        let pauses: Vec<u32> = p.segments.iter().map(|s| s.pause_after_ms).collect();
+        let quote = 700 + QUOTE_PAUSE_EXTRA_MS;
+        assert_eq!(pauses, vec![1500, 250, quote, 250, 700, quote, 0]);
     }
 
     #[test]

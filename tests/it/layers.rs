@@ -34,7 +34,10 @@ const ALLOWED: &[(&str, &[&str])] = &[
         "serve",
         &["pipeline", "cache", "synth", "audio", "error", "values"],
     ),
-    ("settings", &["audio", "export", "synth", "error", "values"]),
+    (
+        "settings",
+        &["audio", "essay", "export", "synth", "error", "values"],
+    ),
     ("cli", &["settings"]),
     ("testing", &["audio", "synth", "essay"]),
 ];

@@ -34,6 +34,11 @@ const BAD: &[Bad] = &[
         &["build", "sea.md", "--chapters", "sometimes"],
     ),
     (
+        "chapters = \"heading:0\"",
+        "chapters",
+        &["build", "sea.md", "--chapters", "heading:x"],
+    ),
+    (
         "max_chars = 10",
         "max_chars",
         &["build", "sea.md", "--max-chars", "10"],

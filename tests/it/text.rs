@@ -467,3 +467,143 @@ fn plan_diff_shows_only_what_reads_differently_and_stdin_editions_take_a_name() 
         .success();
     assert!(env.path("audio/out/stdin/stdin.wav").is_file());
 }
+
+const LEVELS: &str = "# Tidewater Notes\n\nEvery estuary keeps two clocks.\n\n## The Flats\n\n\
+Mud holds the morning light.\n\n### Worms\n\nThey write in coils.\n\n\
+> The tide is a slow reader. It turns every page twice.\n\nThen it leaves.\n\n#### Lugworms\n\n\
+Casts mark each burrow.\n\n## The Channel\n\nBoats wait for water.\n";
+
+/// (title, level) of every chapter in a manifest.
+fn chapter_levels(m: &Value) -> Vec<(String, u64)> {
+    m["chapters"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| {
+            (
+                c["title"].as_str().unwrap().to_string(),
+                c["level"].as_u64().unwrap(),
+            )
+        })
+        .collect()
+}
+
+fn owned(list: &[(&str, u64)]) -> Vec<(String, u64)> {
+    list.iter().map(|&(t, l)| (t.to_string(), l)).collect()
+}
+
+#[test]
+fn chapter_depth_levels_nested_export_titles_and_pauses_around_quotes() {
+    let env = Env::new();
+    env.essay("tide.md", LEVELS);
+    let exports = ["--export", "podcast,vtt-chapters"];
+    env.build(
+        &env.path("tide.md"),
+        &[&["-o", "two", "--chapters", "heading:2"], &exports[..]].concat(),
+    );
+    let m = read_json(env.path("two/tide.json"));
+    assert_eq!(m["settings"]["chapters"], "heading:2");
+    assert_eq!(
+        chapter_levels(&m),
+        owned(&[
+            ("Tidewater Notes", 1),
+            ("Every estuary keeps two clocks", 2),
+            ("The Flats", 2),
+            ("The Channel", 2)
+        ])
+    );
+    // The deeper headings are read inside "The Flats".
+    let chapter_of = |text: &str| {
+        m["segments"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|s| s["text"] == text)
+            .unwrap()["chapter"]
+            .as_u64()
+            .unwrap()
+    };
+    assert_eq!((chapter_of("Worms"), chapter_of("Lugworms")), (2, 2));
+    // A regen reads the depth back from the manifest's recorded settings.
+    let id = m["segments"][3]["id"].as_str().unwrap().to_string();
+    env.json(&["regen", "tide.md", &id, "-o", "two"]);
+    let again = read_json(env.path("two/tide.json"));
+    assert_eq!(again["settings"]["chapters"], "heading:2");
+    assert_eq!(chapter_levels(&again), chapter_levels(&m));
+    // Sections 1.5 s, sub-sections (H3, H4) 1.1 s, paragraphs 0.7 s, and 0.7 s + 0.3 s around the quote.
+    assert_eq!(
+        gaps_ms(&env, "two/tide.json"),
+        vec![1500, 1500, 700, 1100, 700, 1000, 250, 1000, 1100, 700, 1500, 700]
+    );
+    let podcast = read_json(env.path("two/tide.chapters.json"));
+    let titles: Vec<&str> = podcast["chapters"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["title"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        titles,
+        [
+            "Tidewater Notes",
+            "Every estuary keeps two clocks",
+            "The Flats",
+            "The Channel"
+        ]
+    );
+
+    // One level deeper: the H3 is a chapter, named after its H2 where the format can nest.
+    env.build(
+        &env.path("tide.md"),
+        &[&["-o", "three", "--chapters", "heading:3"], &exports[..]].concat(),
+    );
+    let m = read_json(env.path("three/tide.json"));
+    assert_eq!(
+        chapter_levels(&m),
+        owned(&[
+            ("Tidewater Notes", 1),
+            ("Every estuary keeps two clocks", 2),
+            ("The Flats", 2),
+            ("Worms", 3),
+            ("The Channel", 2)
+        ])
+    );
+    assert_eq!(
+        gaps_ms(&env, "three/tide.json"),
+        gaps_ms(&env, "two/tide.json"),
+        "the depth changes chapters, not pauses"
+    );
+    let podcast = read_json(env.path("three/tide.chapters.json"));
+    let titles: Vec<&str> = podcast["chapters"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["title"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        titles,
+        [
+            "Tidewater Notes",
+            "Every estuary keeps two clocks",
+            "The Flats",
+            "The Flats — Worms",
+            "The Channel"
+        ]
+    );
+    let vtt = std::fs::read_to_string(env.path("three/tide.chapters.vtt")).unwrap();
+    assert!(vtt.contains("\nThe Flats — Worms\n"), "{vtt}");
+    // The manifest's chapters start where the podcast chapters do.
+    let starts: Vec<f64> = m["chapters"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["start_seconds"].as_f64().unwrap())
+        .collect();
+    let podcast_starts: Vec<f64> = podcast["chapters"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["startTime"].as_f64().unwrap())
+        .collect();
+    assert_eq!(starts, podcast_starts);
+}
