@@ -78,10 +78,16 @@ impl Job {
             .clone()
             .unwrap_or_else(|| backend.default_voice());
         // British or American readings: the setting, else the essay's own language, else the voice's.
+        // (The voice is asked only when nothing more specific says: a backend may have to look it up.)
+        let voice_language = if settings.language.is_none() && essay.language.is_none() {
+            backend.voice_language(&voice)
+        } else {
+            None
+        };
         let language = Language::resolve(
             settings.language.as_deref(),
             essay.language.as_deref(),
-            backend.voice_language(&voice).as_deref(),
+            voice_language.as_deref(),
         )
         .map_err(Error::Usage)?;
         let fingerprint = backend.fingerprint(&voice)?;

@@ -57,12 +57,16 @@ impl Backend for Espeak {
         self.version().map(|_| ())
     }
     fn voice_language(&self, voice: &str) -> Option<String> {
-        // espeak-ng's voices are named by language; its plain `en` speaks British English.
+        // espeak-ng's voices are named by language (`en-us`, `fr`, `en+f3` for a variant); its plain `en` speaks
+        // British English. Only a voice espeak-ng has says anything: a misspelt one is its own error later.
         let lang = voice.split('+').next().unwrap_or(voice);
-        Some(if lang == "en" {
-            "en-GB".into()
-        } else {
-            lang.into()
+        let known = self.voices().ok()?.iter().any(|v| v.name == lang);
+        known.then(|| {
+            if lang == "en" {
+                "en-GB".into()
+            } else {
+                lang.into()
+            }
         })
     }
     fn default_voice(&self) -> String {
