@@ -28,6 +28,9 @@ pub struct Edition {
     pub segments: Vec<Segment>,
     /// A hash of everything that shapes the edition.
     pub plan_key: String,
+    /// A hash of everything the plan is made from (narrate's build, the essay's and takes file's bytes, the
+    /// settings, the engine): when it and every output are unchanged, a build need not even plan.
+    pub inputs_key: String,
     /// Loudness before and after mastering, when a preset was used.
     pub loudness: Option<Mastered>,
     /// The settings that shaped it, as narrate.toml keys.
@@ -96,6 +99,7 @@ impl Edition {
                 })
                 .collect(),
             plan_key: String::new(),
+            inputs_key: String::new(),
             loudness: None,
             settings: serde_json::Value::Null,
         }
@@ -119,6 +123,7 @@ impl Edition {
             backend: self.backend.clone(),
             voice: self.voice.clone(),
             plan_key: self.plan_key.clone(),
+            inputs_key: self.inputs_key.clone(),
             loudness: self.loudness.clone(),
             settings: self.settings.clone(),
             chapters: self
@@ -192,6 +197,7 @@ impl Edition {
                 })
                 .collect(),
             plan_key: m.plan_key,
+            inputs_key: m.inputs_key,
             loudness: m.loudness,
             settings: m.settings,
         }

@@ -33,6 +33,9 @@ pub struct Manifest {
     /// A hash of everything that shapes the edition; a batch re-joins only when it changes.
     #[serde(default)]
     pub plan_key: String,
+    /// A hash of everything the plan is made from; a build with the same one (and every output there) is done.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub inputs_key: String,
     /// Loudness before and after mastering, when a preset was used.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub loudness: Option<crate::audio::master::Mastered>,

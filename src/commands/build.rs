@@ -3,31 +3,34 @@
 
 use crate::cli::BuildArgs;
 use crate::error::Result;
-use crate::pipeline::{Job, Report};
+use crate::pipeline::{self, Job, Report};
 
 pub fn run(args: BuildArgs, quiet: bool) -> Result<()> {
     let settings = args.settings.resolve(Some(&args.essay))?;
+    // Nothing changed since the edition was built (the essay, its takes, the settings, the engine, narrate
+    // itself): say so without planning.
+    let stem = pipeline::stem(&args.essay, args.out.name.as_deref());
+    let dir = pipeline::out_dir(&stem, args.out.output.as_deref());
+    if args.essay != std::path::Path::new("-")
+        && pipeline::unchanged(&args.essay, &settings, &stem, &dir)
+    {
+        return up_to_date(
+            &dir.join(format!("{stem}.wav")),
+            &dir.join(format!("{stem}.json")),
+            None,
+            args.out.json,
+        );
+    }
     let job = Job::prepare(&args.essay, settings)?.named(args.out.name.clone());
     super::warn_all(&args.essay, &job.warnings(), ":");
-    let dir = job.out_dir(args.out.output.as_deref());
     if job.up_to_date(&dir) {
         let wav = dir.join(format!("{}.wav", job.stem()));
-        if args.out.json {
-            super::print_json(&serde_json::json!({
-                "wav": wav,
-                "manifest": job.manifest_path(&dir),
-                "up_to_date": true,
-                "segments": job.plan.segments.len(),
-                "synthesized": 0,
-                "cached": job.plan.segments.len(),
-            }));
-        } else {
-            super::print(&format!(
-                "{} is up to date: nothing changed since it was built, nothing rewritten\n",
-                wav.display()
-            ));
-        }
-        return Ok(());
+        return up_to_date(
+            &wav,
+            &job.manifest_path(&dir),
+            Some(job.plan.segments.len()),
+            args.out.json,
+        );
     }
     let report = job.produce(&dir, quiet)?;
     super::warn_all(&args.essay, &report.warnings, ": ");
@@ -36,6 +39,37 @@ pub fn run(args: BuildArgs, quiet: bool) -> Result<()> {
     } else {
         super::note(quiet, &super::check::one_line(&report.check));
         super::print(&format!("{}\n", describe(&report)));
+    }
+    Ok(())
+}
+
+/// Says the edition is up to date (one line, or JSON).
+fn up_to_date(
+    wav: &std::path::Path,
+    manifest: &std::path::Path,
+    segments: Option<usize>,
+    json: bool,
+) -> Result<()> {
+    if json {
+        let segments = segments.or_else(|| {
+            crate::manifest::Manifest::load(manifest)
+                .ok()
+                .flatten()
+                .map(|m| m.segments.len())
+        });
+        super::print_json(&serde_json::json!({
+            "wav": wav,
+            "manifest": manifest,
+            "up_to_date": true,
+            "segments": segments,
+            "synthesized": 0,
+            "cached": segments,
+        }));
+    } else {
+        super::print(&format!(
+            "{} is up to date: nothing changed since it was built, nothing rewritten\n",
+            wav.display()
+        ));
     }
     Ok(())
 }

@@ -10,20 +10,8 @@ use crate::pipeline::Job;
 pub fn run(args: RegenArgs, quiet: bool) -> Result<()> {
     // Where the edition is depends on the essay and -o only; its manifest says how it was built.
     let stem_dir = {
-        let stem = args.out.name.clone().unwrap_or_else(|| {
-            if args.essay == std::path::Path::new("-") {
-                "stdin".into()
-            } else {
-                args.essay
-                    .file_stem()
-                    .map_or_else(|| "essay".into(), |s| s.to_string_lossy().into_owned())
-            }
-        });
-        let dir = args
-            .out
-            .output
-            .clone()
-            .unwrap_or_else(|| std::path::Path::new("audio").join("out").join(&stem));
+        let stem = crate::pipeline::stem(&args.essay, args.out.name.as_deref());
+        let dir = crate::pipeline::out_dir(&stem, args.out.output.as_deref());
         (dir.join(format!("{stem}.json")), dir)
     };
     let before = Manifest::load(&stem_dir.0)?;

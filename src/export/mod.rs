@@ -198,6 +198,7 @@ pub(crate) mod tests {
             backend: "tone".into(),
             voice: "sine".into(),
             plan_key: String::new(),
+            inputs_key: String::new(),
             settings: serde_json::Value::Null,
             loudness: None,
             chapters: vec![

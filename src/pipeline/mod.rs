@@ -45,6 +45,8 @@ pub struct Job {
     pub plan: Plan,
     /// The edition's name, when not the essay file's (`--name`).
     pub name: Option<String>,
+    /// The essay file's bytes, hashed before it was read (for the inputs key).
+    essay_digest: Option<String>,
 }
 
 /// What producing an edition did.
@@ -72,11 +74,15 @@ impl Job {
         settings: Settings,
         backend: Arc<dyn Backend>,
     ) -> Result<Job> {
-        let essay = essay::load(essay_path)?.with_footnotes(settings.footnotes);
         let voice = settings
             .voice
             .clone()
             .unwrap_or_else(|| backend.default_voice());
+        let fingerprint = backend.fingerprint(&voice)?;
+        // Hashed before the essay is read: if it changes in between, the digest is the older text's, and the next
+        // build plans again (never the other way round).
+        let essay_digest = digest(essay_path);
+        let essay = essay::load(essay_path)?.with_footnotes(settings.footnotes);
         // British or American readings: the setting, else the essay's own language, else the voice's.
         // (The voice is asked only when nothing more specific says: a backend may have to look it up.)
         let voice_language = if settings.language.is_none() && essay.language.is_none() {
@@ -90,7 +96,6 @@ impl Job {
             voice_language.as_deref(),
         )
         .map_err(Error::Usage)?;
-        let fingerprint = backend.fingerprint(&voice)?;
         let takes_path = takes::path_for(essay_path);
         let takes = Takes::load(&takes_path)?;
         let lexicon = Lexicon::new(&settings.lexicon).map_err(Error::Invalid)?;
@@ -112,6 +117,7 @@ impl Job {
             takes_path,
             takes,
             name: None,
+            essay_digest,
             plan: Plan {
                 title: String::new(),
                 author: None,
@@ -206,29 +212,13 @@ impl Job {
 
     /// The file stem of the essay, used for output names.
     pub fn stem(&self) -> String {
-        if let Some(name) = &self.name {
-            return name.clone();
-        }
-        if self.essay_path == Path::new(crate::essay::parse::STDIN) {
-            return "stdin".into();
-        }
-        self.essay_path
-            .file_stem()
-            .map_or_else(|| "essay".into(), |s| s.to_string_lossy().into_owned())
+        stem(&self.essay_path, self.name.as_deref())
     }
 
     /// The same job with its edition named `name` (`--name`: folder and file names).
     pub fn named(mut self, name: Option<String>) -> Job {
         self.name = name;
         self
-    }
-
-    /// The output directory: `dir` if given, else `audio/out/<stem>/`.
-    pub fn out_dir(&self, dir: Option<&Path>) -> PathBuf {
-        dir.map_or_else(
-            || Path::new("audio").join("out").join(self.stem()),
-            Path::to_owned,
-        )
     }
 
     pub fn manifest_path(&self, dir: &Path) -> PathBuf {
@@ -308,21 +298,7 @@ impl Job {
 
     /// Every file the edition is made of: the WAV, the manifest, the exports and compressed editions.
     pub fn outputs(&self, dir: &Path) -> Vec<PathBuf> {
-        let stem = self.stem();
-        let mut files = vec![dir.join(format!("{stem}.wav")), self.manifest_path(dir)];
-        files.extend(
-            self.settings
-                .exports
-                .iter()
-                .map(|e| dir.join(format!("{stem}{}", e.suffix()))),
-        );
-        files.extend(
-            self.settings
-                .formats
-                .iter()
-                .map(|f| dir.join(format!("{stem}.{}", f.extension()))),
-        );
-        files
+        outputs(&self.settings, &self.stem(), dir)
     }
 
     /// A hash of everything that shapes the joined edition (segment audio, pauses, chapters, tags): an output
@@ -441,6 +417,21 @@ impl Job {
 
         let edition = Edition {
             plan_key: self.plan_key(),
+            inputs_key: self
+                .essay_digest
+                .as_deref()
+                .map(|d| {
+                    inputs_key(
+                        &self.essay_path,
+                        d,
+                        &self.takes,
+                        &self.settings,
+                        self.backend.name(),
+                        &self.voice,
+                        &self.fingerprint,
+                    )
+                })
+                .unwrap_or_default(),
             loudness: mastered,
             settings: self.recorded_settings(),
             ..Edition::new(
@@ -467,6 +458,130 @@ impl Job {
             check,
         })
     }
+}
+
+/// An edition's name: `--name`, else the essay file's stem (`stdin` for standard input).
+pub fn stem(essay_path: &Path, name: Option<&str>) -> String {
+    if let Some(name) = name {
+        return name.to_string();
+    }
+    if essay_path == Path::new(crate::essay::parse::STDIN) {
+        return "stdin".into();
+    }
+    essay_path
+        .file_stem()
+        .map_or_else(|| "essay".into(), |s| s.to_string_lossy().into_owned())
+}
+
+/// Where an edition goes: `dir` if given, else `audio/out/<stem>/`.
+pub fn out_dir(stem: &str, dir: Option<&Path>) -> PathBuf {
+    dir.map_or_else(|| Path::new("audio").join("out").join(stem), Path::to_owned)
+}
+
+/// The BLAKE3 of a file's bytes; `None` when it cannot be read (the full path reports it).
+fn digest(path: &Path) -> Option<String> {
+    std::fs::read(path)
+        .ok()
+        .map(|bytes| blake3::hash(&bytes).to_hex().to_string())
+}
+
+/// A hash of everything a plan is made from: this narrate build (version, and the executable's size and time, so
+/// a rebuilt narrate plans again), the essay (its path and the digest of its bytes), the takes, the settings that
+/// shape the edition, the backend, the voice and its engine's fingerprint.
+fn inputs_key(
+    essay_path: &Path,
+    essay_digest: &str,
+    takes: &Takes,
+    settings: &Settings,
+    backend: &str,
+    voice: &str,
+    fingerprint: &str,
+) -> String {
+    let exe = std::env::current_exe()
+        .and_then(std::fs::metadata)
+        .ok()
+        .map(|m| (m.len(), m.modified().ok()));
+    // Only what shapes the edition, resolved: the number of jobs, retries and the cache's place do not, and the
+    // voice is hashed as resolved (a default voice and the same voice named are one edition).
+    let shaping = Settings {
+        jobs: 0,
+        retries: 0,
+        cache_dir: PathBuf::new(),
+        voice: None,
+        ..settings.clone()
+    };
+    let takes: Vec<(&String, u32)> = takes.segments.iter().map(|(id, e)| (id, e.take)).collect();
+    let mut h = blake3::Hasher::new();
+    for part in [
+        env!("CARGO_PKG_VERSION").as_bytes(),
+        format!("{exe:?}").as_bytes(),
+        essay_path.as_os_str().as_encoded_bytes(),
+        essay_digest.as_bytes(),
+        format!("{takes:?}").as_bytes(),
+        format!("{shaping:?}").as_bytes(),
+        backend.as_bytes(),
+        voice.as_bytes(),
+        fingerprint.as_bytes(),
+    ] {
+        h.update(&(part.len() as u64).to_le_bytes());
+        h.update(part);
+    }
+    h.finalize().to_hex()[..32].to_string()
+}
+
+/// Whether the edition of `essay_path` with these settings is already in `dir` as a build would write it, told
+/// without planning: its manifest's inputs key matches and every output file is there. Any doubt (an unreadable
+/// file, another backend) answers no, and the full path decides.
+pub fn unchanged(essay_path: &Path, settings: &Settings, stem: &str, dir: &Path) -> bool {
+    let Ok(backend) = synth::create(settings.backend, &settings.backends) else {
+        return false;
+    };
+    let voice = settings
+        .voice
+        .clone()
+        .unwrap_or_else(|| backend.default_voice());
+    let Ok(fingerprint) = backend.fingerprint(&voice) else {
+        return false;
+    };
+    let Some(essay_digest) = digest(essay_path) else {
+        return false;
+    };
+    let Ok(takes) = Takes::load(&takes::path_for(essay_path)) else {
+        return false;
+    };
+    let key = inputs_key(
+        essay_path,
+        &essay_digest,
+        &takes,
+        settings,
+        backend.name(),
+        &voice,
+        &fingerprint,
+    );
+    let manifest = dir.join(format!("{stem}.json"));
+    matches!(Manifest::load(&manifest), Ok(Some(m)) if m.inputs_key == key)
+        && outputs(settings, stem, dir).iter().all(|f| f.is_file())
+}
+
+/// Every file an edition is made of: the WAV, the manifest, the exports and compressed editions.
+fn outputs(settings: &Settings, stem: &str, dir: &Path) -> Vec<PathBuf> {
+    let mut files = vec![
+        dir.join(format!("{stem}.wav")),
+        dir.join(format!("{stem}.json")),
+    ];
+    files.extend(
+        settings
+            .exports
+            .iter()
+            .map(|e| dir.join(format!("{stem}{}", e.suffix()))),
+    );
+    files.extend(
+        settings
+            .formats
+            .iter()
+            .map(|f| dir.join(format!("{stem}.{}", f.extension()))),
+    );
+    files
 }
 
 /// Reads the written WAV's header back and checks it holds every sample the timeline accounts for, so audio

@@ -357,4 +357,16 @@ fn a_rebuild_with_nothing_changed_rewrites_nothing_and_says_so() {
     let summary = env.json(&args);
     assert_eq!(summary["up_to_date"], false);
     assert!(env.path("out/headings.srt").is_file());
+    assert_eq!(env.json(&args)["up_to_date"], true);
+    // So is an edit of the essay, and a narrate.toml beside it.
+    let text = std::fs::read_to_string(&essay).unwrap();
+    std::fs::write(&essay, text.replace("Dr. Okafor", "Dr. Okafor herself")).unwrap();
+    let summary = env.json(&args);
+    assert_eq!(summary["up_to_date"], false);
+    assert_eq!(summary["synthesized"], 1, "{summary}");
+    assert_eq!(env.json(&args)["up_to_date"], true);
+    env.essay("narrate.toml", "pause = \"section=2s\"\n");
+    let summary = env.json(&args);
+    assert_eq!(summary["up_to_date"], false);
+    assert_eq!(summary["synthesized"], 0, "{summary}");
 }
