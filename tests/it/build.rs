@@ -16,14 +16,9 @@ fn build_writes_wav_and_manifest_with_a_chapter_per_heading() {
     let dir = env.path("audio/out/headings");
     let wav = dir.join("headings.wav");
     let manifest = read_json(dir.join("headings.json"));
-    let titles: Vec<&str> = manifest["chapters"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|c| c["title"].as_str().unwrap())
-        .collect();
+    let names = titles(&manifest["chapters"]);
     assert_eq!(
-        titles,
+        names,
         vec![
             "Notes on Small Rivers",
             "Small rivers get less attention than…",

@@ -430,3 +430,12 @@ pub fn read_json_request(
     reader.read_exact(&mut body)?;
     Ok(Some(serde_json::from_slice(&body).unwrap_or_default()))
 }
+
+/// The `title` of each item of a JSON list (a manifest's or a podcast file's `chapters`).
+pub fn titles(list: &Value) -> Vec<String> {
+    list.as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["title"].as_str().unwrap().to_string())
+        .collect()
+}

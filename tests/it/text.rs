@@ -536,14 +536,9 @@ fn chapter_depth_levels_nested_export_titles_and_pauses_around_quotes() {
         vec![1500, 1500, 700, 1100, 700, 1000, 250, 1000, 1100, 700, 1500, 700]
     );
     let podcast = read_json(env.path("two/tide.chapters.json"));
-    let titles: Vec<&str> = podcast["chapters"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|c| c["title"].as_str().unwrap())
-        .collect();
+    let names = titles(&podcast["chapters"]);
     assert_eq!(
-        titles,
+        names,
         [
             "Tidewater Notes",
             "Every estuary keeps two clocks",
@@ -574,14 +569,9 @@ fn chapter_depth_levels_nested_export_titles_and_pauses_around_quotes() {
         "the depth changes chapters, not pauses"
     );
     let podcast = read_json(env.path("three/tide.chapters.json"));
-    let titles: Vec<&str> = podcast["chapters"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|c| c["title"].as_str().unwrap())
-        .collect();
+    let names = titles(&podcast["chapters"]);
     assert_eq!(
-        titles,
+        names,
         [
             "Tidewater Notes",
             "Every estuary keeps two clocks",
