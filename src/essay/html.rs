@@ -13,7 +13,7 @@ use html5ever::{Attribute, QualName};
 use scraper::{Html, HtmlTreeSink, Node};
 
 use super::notes::{Note, Notes};
-use super::{pause_mark, tidy, Aside, Essay, Heading, Pause, Skipped};
+use super::{pause_mark, tidy, Essay, Heading, Pause, Skipped};
 
 /// scraper's tree builder, noting the source line each element starts on (scraper keeps no positions).
 struct LineSink {
@@ -184,16 +184,12 @@ impl Reader<'_> {
     fn flush(&mut self) {
         let text = tidy(&self.buf);
         self.buf.clear();
-        if let Some(note) = self.note.as_mut() {
-            note.push(&text);
-            return;
-        }
-        let aside = (self.quote_depth > 0).then_some(Aside::Quote);
-        self.essay.push_paragraph(
+        self.essay.push_text(
             text,
             self.buf_line,
             self.list_depth > 0,
-            aside,
+            self.quote_depth > 0,
+            &mut self.note,
             &mut self.pause,
         );
     }
@@ -433,6 +429,7 @@ pub(crate) fn parse_html(text: &str) -> Essay {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::essay::Aside;
 
     #[test]
     fn an_article_with_its_page_around_it() {

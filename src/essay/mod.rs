@@ -154,6 +154,25 @@ impl Essay {
     }
 
     /// Adds a paragraph (nothing if `text` is empty); it takes the pending break, if any.
+    /// A paragraph's text as read by a parser: into the footnote being read, if any, else as a paragraph of
+    /// the essay (an aside when inside a block quote).
+    fn push_text(
+        &mut self,
+        text: String,
+        line: usize,
+        list_item: bool,
+        in_quote: bool,
+        note: &mut Option<notes::Note>,
+        pause: &mut Option<Pause>,
+    ) {
+        if let Some(note) = note.as_mut() {
+            note.push(&text);
+            return;
+        }
+        let aside = in_quote.then_some(Aside::Quote);
+        self.push_paragraph(text, line, list_item, aside, pause);
+    }
+
     fn push_paragraph(
         &mut self,
         text: String,

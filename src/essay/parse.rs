@@ -7,9 +7,7 @@ use pulldown_cmark::{Event, HeadingLevel, Options, Parser, Tag, TagEnd};
 use regex::Regex;
 
 use super::notes::{Note, Notes};
-use super::{
-    ends_with_sentence_punctuation, pause_mark, tidy, Aside, Essay, Heading, Pause, Skipped,
-};
+use super::{ends_with_sentence_punctuation, pause_mark, tidy, Essay, Heading, Pause, Skipped};
 use crate::error::{Error, Result};
 
 /// Which parser reads a file.
@@ -148,16 +146,12 @@ impl Markdown {
             }
             text = tidy(&mark.replace_all(&text, ""));
         }
-        if let Some(note) = self.note.as_mut() {
-            note.push(&text);
-            return;
-        }
-        let aside = (self.quote_depth > 0).then_some(Aside::Quote);
-        self.essay.push_paragraph(
+        self.essay.push_text(
             text,
             self.buf_line,
             self.list_depth > 0,
-            aside,
+            self.quote_depth > 0,
+            &mut self.note,
             &mut self.pause,
         );
     }
@@ -435,6 +429,7 @@ fn parse_text(text: &str) -> Essay {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::essay::Aside;
 
     fn paragraphs(e: &Essay) -> Vec<&str> {
         e.sections
