@@ -1,9 +1,12 @@
 //! `narrate build`: the whole edition, synthesizing only what the cache lacks; an edition already up to date is
 //! left alone.
 
+use std::sync::Arc;
+
 use crate::cli::BuildArgs;
 use crate::error::Result;
 use crate::pipeline::{self, Job, Report};
+use crate::synth::{self, Backend};
 
 pub fn run(args: BuildArgs, quiet: bool) -> Result<()> {
     let settings = args.settings.resolve(Some(&args.essay))?;
@@ -11,8 +14,9 @@ pub fn run(args: BuildArgs, quiet: bool) -> Result<()> {
     // itself): say so without planning.
     let stem = pipeline::stem(&args.essay, args.out.name.as_deref());
     let dir = pipeline::out_dir(&stem, args.out.output.as_deref());
+    let backend: Arc<dyn Backend> = Arc::from(synth::create(settings.backend, &settings.backends)?);
     if args.essay != std::path::Path::new("-")
-        && pipeline::unchanged(&args.essay, &settings, &stem, &dir)
+        && pipeline::unchanged(&args.essay, &settings, backend.as_ref(), &stem, &dir)
     {
         return up_to_date(
             &dir.join(format!("{stem}.wav")),
@@ -21,7 +25,7 @@ pub fn run(args: BuildArgs, quiet: bool) -> Result<()> {
             args.out.json,
         );
     }
-    let job = Job::prepare(&args.essay, settings)?.named(args.out.name.clone());
+    let job = Job::prepare_with(&args.essay, settings, backend)?.named(args.out.name.clone());
     super::warn_all(&args.essay, &job.warnings(), ":");
     if job.up_to_date(&dir) {
         let wav = dir.join(format!("{}.wav", job.stem()));

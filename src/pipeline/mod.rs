@@ -531,11 +531,15 @@ fn inputs_key(
 
 /// Whether the edition of `essay_path` with these settings is already in `dir` as a build would write it, told
 /// without planning: its manifest's inputs key matches and every output file is there. Any doubt (an unreadable
-/// file, another backend) answers no, and the full path decides.
-pub fn unchanged(essay_path: &Path, settings: &Settings, stem: &str, dir: &Path) -> bool {
-    let Ok(backend) = synth::create(settings.backend, &settings.backends) else {
-        return false;
-    };
+/// file, another backend) answers no, and the full path decides. Give it the backend the job will use: the
+/// engine's fingerprint is worked out once (Piper's hashes the voice's model).
+pub fn unchanged(
+    essay_path: &Path,
+    settings: &Settings,
+    backend: &dyn Backend,
+    stem: &str,
+    dir: &Path,
+) -> bool {
     let voice = settings
         .voice
         .clone()
