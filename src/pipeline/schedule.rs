@@ -3,7 +3,7 @@
 //! concurrency limits ([`Gate`]), one retry policy for transient faults with backoff ([`synthesize`]), one give-up
 //! rule, and each essay's edition written as soon as its last segment is in the cache.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -58,6 +58,13 @@ pub enum Produced {
     Synthesized(SynthStats),
 }
 
+/// One segment to synthesize: its length in characters (longest go first) and every job that needs it, with the
+/// index of its segment in that job's plan (a sentence shared by several essays is synthesized once).
+struct Task {
+    chars: usize,
+    owners: Vec<(usize, usize)>,
+}
+
 /// One essay's state while the queue runs.
 struct Slot {
     job: Option<(Job, PathBuf)>,
@@ -82,8 +89,8 @@ pub fn run(
 ) -> Vec<Result<Produced>> {
     let workers = opts.jobs.max(1);
     let mut slots: Vec<Slot> = Vec::with_capacity(jobs.len());
-    // The shared queue: (cache key, characters, the jobs that need it).
-    let mut queue: Vec<(String, usize, Vec<usize>)> = Vec::new();
+    // The shared queue, one task per cache key.
+    let mut queue: Vec<Task> = Vec::new();
     let mut queued: HashMap<String, usize> = HashMap::new();
     for (i, (job, dir)) in jobs.into_iter().enumerate() {
         let mut slot = Slot {
@@ -97,19 +104,18 @@ pub fn run(
             skipped: 0,
             result: None,
         };
-        let mut mine: Vec<&str> = Vec::new();
-        for seg in &job.plan.segments {
+        // The segments to synthesize, each text once (a sentence repeated word for word has one key).
+        let mut seen: HashSet<&str> = HashSet::new();
+        let mut owned: Vec<usize> = Vec::new();
+        for (n, seg) in job.plan.segments.iter().enumerate() {
             if job.cache.contains(&seg.cache_key) {
                 slot.stats.cached += 1;
-            } else if !mine.contains(&seg.cache_key.as_str()) {
-                mine.push(&seg.cache_key);
+            } else if seen.insert(&seg.cache_key)
+                && opts.shard.is_none_or(|s| s.owns(&seg.cache_key))
+            {
+                owned.push(n);
             }
         }
-        let owned: Vec<String> = mine
-            .into_iter()
-            .filter(|k| opts.shard.is_none_or(|s| s.owns(k)))
-            .map(str::to_owned)
-            .collect();
         let missing = job.plan.segments.len() - slot.stats.cached;
         if opts.join_only && missing > 0 {
             slot.result = Some(Err(Error::Invalid(format!(
@@ -118,19 +124,17 @@ pub fn run(
             ))));
         } else {
             if !opts.join_only {
-                for key in owned {
+                for n in owned {
+                    let seg = &job.plan.segments[n];
                     slot.remaining += 1;
-                    match queued.get(&key) {
-                        Some(&q) => queue[q].2.push(i),
+                    match queued.get(&seg.cache_key) {
+                        Some(&q) => queue[q].owners.push((i, n)),
                         None => {
-                            let chars = job
-                                .plan
-                                .segments
-                                .iter()
-                                .find(|s| s.cache_key == key)
-                                .map_or(0, |s| s.spoken.chars().count());
-                            queued.insert(key.clone(), queue.len());
-                            queue.push((key, chars, vec![i]));
+                            queued.insert(seg.cache_key.clone(), queue.len());
+                            queue.push(Task {
+                                chars: seg.spoken.chars().count(),
+                                owners: vec![(i, n)],
+                            });
                         }
                     }
                 }
@@ -140,13 +144,13 @@ pub fn run(
         slots.push(slot);
     }
     // Longest first, so a run does not end with one long sentence on one core while the others idle.
-    queue.sort_by_key(|(_, chars, _)| std::cmp::Reverse(*chars));
+    queue.sort_by_key(|t| std::cmp::Reverse(t.chars));
 
     // Each backend that has work: checked once, told the concurrency, given its gate.
     let mut gates: HashMap<&'static str, Gate> = HashMap::new();
     let mut broken: HashMap<&'static str, String> = HashMap::new();
-    for (_, _, owners) in &queue {
-        let Some((job, _)) = &slots[owners[0]].job else {
+    for task in &queue {
+        let Some((job, _)) = &slots[task.owners[0].0].job else {
             continue;
         };
         let backend = job.backend.as_ref();
@@ -188,7 +192,7 @@ pub fn run(
         }
     }
 
-    progress.start(queue.iter().map(|(_, c, _)| c).sum());
+    progress.start(queue.iter().map(|t| t.chars).sum());
     let slots: Vec<Mutex<Slot>> = slots.into_iter().map(Mutex::new).collect();
     let lock = |i: usize| slots[i].lock().unwrap_or_else(|e| e.into_inner());
     let finish = |i: usize| {
@@ -237,20 +241,15 @@ pub fn run(
         queue
             .par_iter()
             .with_max_len(1)
-            .for_each(|(key, chars, owners)| {
+            .for_each(|Task { chars, owners }| {
                 // The segment, from the first job that needs it and has not given up.
-                let found = owners.iter().find_map(|&o| {
+                let found = owners.iter().find_map(|&(o, n)| {
                     let s = lock(o);
                     if s.given_up() {
                         return None;
                     }
                     let (job, _) = s.job.as_ref()?;
-                    let seg = job
-                        .plan
-                        .segments
-                        .iter()
-                        .find(|x| &x.cache_key == key)?
-                        .clone();
+                    let seg = job.plan.segments[n].clone();
                     Some((
                         seg,
                         job.backend.clone(),
@@ -270,7 +269,7 @@ pub fn run(
                     };
                     synthesize_segment(backend.as_ref(), &request, &seg, &cache, opts.retries)
                 });
-                for &o in owners {
+                for &(o, n) in owners {
                     let done = {
                         let mut s = lock(o);
                         if s.job.is_none() {
@@ -282,9 +281,7 @@ pub fn run(
                                 let (id, line) = s
                                     .job
                                     .as_ref()
-                                    .and_then(|(j, _)| {
-                                        j.plan.segments.iter().find(|x| &x.cache_key == key)
-                                    })
+                                    .map(|(j, _)| &j.plan.segments[n])
                                     .map_or((String::new(), 0), |x| (x.id.clone(), x.line));
                                 let e = e.for_segment(&id, line);
                                 s.failures.push((line, e));
@@ -293,7 +290,7 @@ pub fn run(
                         }
                         s.remaining -= 1;
                         let left = s.remaining;
-                        progress.segment_done(o, left, if o == owners[0] { *chars } else { 0 });
+                        progress.segment_done(o, left, if o == owners[0].0 { *chars } else { 0 });
                         left == 0
                     };
                     if done {

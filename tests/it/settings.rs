@@ -208,6 +208,20 @@ fn every_bad_key_in_a_config_file_is_one_error_naming_file_and_key() {
     check_all(failures);
 }
 
+/// Runs a command that must fail with exit code 2 and an `error:` line, without a panic; says how it did not.
+fn not_a_usage_error(env: &Env, args: &[&str]) -> Option<String> {
+    let out = env.cmd().args(args).output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    (out.status.code() != Some(2) || !stderr.starts_with("error: ") || stderr.contains("panicked"))
+        .then(|| {
+            format!(
+                "{:?}: exit code {:?}: {stderr:?}",
+                args.join(" "),
+                out.status.code()
+            )
+        })
+}
+
 #[test]
 fn every_bad_value_as_a_flag_is_a_usage_error() {
     let mut failures = Vec::new();
@@ -216,18 +230,7 @@ fn every_bad_value_as_a_flag_is_a_usage_error() {
         env.essay("sea.md", ESSAY);
         std::fs::create_dir(env.path("in")).unwrap();
         env.essay("in/sea.md", ESSAY);
-        let out = env.cmd().args(flag).output().unwrap();
-        let stderr = String::from_utf8_lossy(&out.stderr);
-        if out.status.code() != Some(2)
-            || !stderr.starts_with("error: ")
-            || stderr.contains("panicked")
-        {
-            failures.push(format!(
-                "{:?}: exit code {:?}: {stderr:?}",
-                flag.join(" "),
-                out.status.code()
-            ));
-        }
+        failures.extend(not_a_usage_error(&env, flag));
     }
     check_all(failures);
 }
@@ -589,18 +592,7 @@ fn exit_codes_are_0_success_1_problems_found_2_could_not_run() {
         &["build", "sea.md", "--rate", "5"],
         &["build"],
     ] {
-        let out = env.cmd().args(args).output().unwrap();
-        let stderr = String::from_utf8_lossy(&out.stderr);
-        if out.status.code() != Some(2)
-            || !stderr.starts_with("error: ")
-            || stderr.contains("panicked")
-        {
-            failures.push(format!(
-                "{:?}: exit code {:?}: {stderr:?}",
-                args.join(" "),
-                out.status.code()
-            ));
-        }
+        failures.extend(not_a_usage_error(&env, args));
     }
     check_all(failures);
 }
