@@ -1,7 +1,11 @@
 //! Writing files so that a crash, a kill or an error never leaves a half-written file under the final name.
 //!
 //! The temporary file is created with the permissions a plain `File::create` would give (0666 less the umask),
-//! not tempfile's private 0600, so the rename does not narrow them.
+//! not tempfile's private 0600, so the rename does not narrow them. Temporary names carry the writing process's
+//! id, so a later run can tell a leftover of a killed process from a file being written now (`clean_leftovers`).
+//!
+//! Files that only make sense together (an edition's WAV, manifest and exports) are written into a [`Staging`]
+//! folder and committed as a group; advisory [`Lock`]s keep two narrate processes from writing one thing at once.
 
 use std::fs::File;
 use std::io;
@@ -42,7 +46,7 @@ pub(crate) fn temp_beside(path: &Path) -> io::Result<tempfile::NamedTempFile> {
     let name = path
         .file_name()
         .map_or("out".into(), |n| n.to_string_lossy());
-    let prefix = format!(".{name}.");
+    let prefix = format!(".{}.{}.", short_name(&name), std::process::id());
     let mut builder = tempfile::Builder::new();
     builder.prefix(&prefix).suffix(".partial");
     #[cfg(unix)]
@@ -53,6 +57,220 @@ pub(crate) fn temp_beside(path: &Path) -> io::Result<tempfile::NamedTempFile> {
 /// Writes bytes atomically.
 pub fn write_bytes(path: &Path, bytes: &[u8]) -> io::Result<()> {
     write(path, |f| io::Write::write_all(f, bytes), |e| e)
+}
+
+/// Longest file name narrate builds from a user's name before shortening it (file systems allow 255 bytes, and
+/// derived names add a prefix and suffix).
+const MAX_NAME: usize = 120;
+
+/// `name` as a part of a derived file name: as is when short, else its first characters and a hash of the whole
+/// (so two long names that start alike still differ).
+pub(crate) fn short_name(name: &str) -> std::borrow::Cow<'_, str> {
+    if name.len() <= MAX_NAME {
+        return name.into();
+    }
+    let mut cut = 80;
+    while !name.is_char_boundary(cut) {
+        cut -= 1;
+    }
+    let hash = blake3::hash(name.as_bytes()).to_hex();
+    format!("{}~{}", &name[..cut], &hash[..16]).into()
+}
+
+/// Whether the process `pid` is running on this machine.
+fn alive(pid: u32) -> bool {
+    pid == std::process::id() || Path::new("/proc").join(pid.to_string()).exists()
+}
+
+/// The owner's process id in a temporary name this module made (`.NAME.PID.XXXXXX.partial` or a staging folder
+/// `.NAME.PID.stage`).
+fn owner(file_name: &str) -> Option<u32> {
+    let rest = file_name.strip_prefix('.')?;
+    if let Some(rest) = rest.strip_suffix(".partial") {
+        let mut parts = rest.rsplitn(3, '.');
+        let _random = parts.next()?;
+        return parts.next()?.parse().ok();
+    }
+    let rest = rest.strip_suffix(".stage")?;
+    rest.rsplit_once('.')?.1.parse().ok()
+}
+
+/// Whether `file_name` is a temporary file or staging folder this module made for a process that is gone.
+pub fn is_leftover(file_name: &str) -> bool {
+    owner(file_name).is_some_and(|pid| !alive(pid))
+}
+
+/// Removes temporary files and staging folders in `dir` whose writing process is gone (killed mid-write): they
+/// would otherwise stay for ever, some as large as an edition. Returns how many were removed.
+pub fn clean_leftovers(dir: &Path) -> usize {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return 0;
+    };
+    let mut removed = 0;
+    for e in entries.flatten() {
+        let name = e.file_name();
+        if !is_leftover(&name.to_string_lossy()) {
+            continue;
+        }
+        let path = e.path();
+        let gone = if path.is_dir() {
+            std::fs::remove_dir_all(&path)
+        } else {
+            std::fs::remove_file(&path)
+        };
+        removed += usize::from(gone.is_ok());
+    }
+    removed
+}
+
+/// An advisory lock (`flock`) on a folder or a lock file (created if missing), held until dropped. Another narrate
+/// process taking the same lock waits for it.
+pub struct Lock {
+    _file: File,
+}
+
+impl Lock {
+    /// Takes the lock at `path`, calling `waiting` once first if another process holds it (to say so).
+    pub fn acquire(path: &Path, waiting: impl FnOnce()) -> io::Result<Lock> {
+        let file = if path.is_dir() {
+            File::open(path)?
+        } else {
+            File::options()
+                .create(true)
+                .truncate(false)
+                .write(true)
+                .open(path)?
+        };
+        match file.try_lock() {
+            Ok(()) => {}
+            Err(std::fs::TryLockError::WouldBlock) => {
+                waiting();
+                file.lock()?;
+            }
+            Err(std::fs::TryLockError::Error(e)) => return Err(e),
+        }
+        Ok(Lock { _file: file })
+    }
+}
+
+/// The files of one group (an edition), written into a hidden staging folder beside their final place and moved
+/// there together by [`Staging::commit`]. The commit writes a journal first, so a process killed half-way
+/// through the renames leaves a group that [`recover`] finishes: a reader sees the old group or, once recovered,
+/// the new one, never a mix that stays. A staging folder dropped without a commit is removed.
+pub struct Staging {
+    dir: std::path::PathBuf,
+    stage: std::path::PathBuf,
+    committed: bool,
+}
+
+/// The journal a commit writes into its staging folder: the names to move, in order, one per line.
+const JOURNAL: &str = "COMMIT";
+
+impl Staging {
+    /// A new staging folder for the group `name` in `dir`. Call [`recover`] first (under the group's lock).
+    pub fn begin(dir: &Path, name: &str) -> io::Result<Staging> {
+        let stage = dir.join(format!(
+            ".{}.{}.stage",
+            short_name(name),
+            std::process::id()
+        ));
+        if stage.exists() {
+            std::fs::remove_dir_all(&stage)?;
+        }
+        std::fs::create_dir(&stage)?;
+        Ok(Staging {
+            dir: dir.to_owned(),
+            stage,
+            committed: false,
+        })
+    }
+
+    /// Where to write the file that will be `dir/file_name`.
+    pub fn path(&self, file_name: &str) -> std::path::PathBuf {
+        self.stage.join(file_name)
+    }
+
+    /// Moves the staged files into place in the order given (the last one is the group's commit point: the
+    /// manifest), after syncing them and writing the journal.
+    pub fn commit(mut self, order: &[String]) -> io::Result<()> {
+        for name in order {
+            File::open(self.stage.join(name))?.sync_all()?;
+        }
+        let journal = order.join("\n");
+        write_bytes(&self.stage.join(JOURNAL), journal.as_bytes())?;
+        self.committed = true;
+        for (i, name) in order.iter().enumerate() {
+            std::fs::rename(self.stage.join(name), self.dir.join(name))?;
+            killed_for_a_test(i + 1);
+        }
+        if let Ok(d) = File::open(&self.dir) {
+            let _ = d.sync_all();
+        }
+        std::fs::remove_dir_all(&self.stage)
+    }
+}
+
+/// Fault injection for the reliability tests: with `NARRATE_TEST_KILL_AFTER_RENAME=N`, the process kills itself
+/// with SIGKILL right after the Nth rename of a commit, as a crash or `kill -9` would stop it there.
+fn killed_for_a_test(renames: usize) {
+    let Some(n) = std::env::var("NARRATE_TEST_KILL_AFTER_RENAME")
+        .ok()
+        .and_then(|v| v.parse::<usize>().ok())
+    else {
+        return;
+    };
+    if renames == n {
+        let _ = std::process::Command::new("kill")
+            .args(["-KILL", &std::process::id().to_string()])
+            .status();
+        std::process::abort();
+    }
+}
+
+impl Drop for Staging {
+    fn drop(&mut self) {
+        if !self.committed {
+            let _ = std::fs::remove_dir_all(&self.stage);
+        }
+    }
+}
+
+/// Finishes or discards what an interrupted writer of the group `name` left in `dir`: a staging folder with a
+/// journal is committed (its remaining files moved into place), one without is removed. Call it under the
+/// group's lock. Returns whether an interrupted commit was finished.
+pub fn recover(dir: &Path, name: &str) -> io::Result<bool> {
+    let prefix = format!(".{}.", short_name(name));
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return Ok(false);
+    };
+    let mut finished = false;
+    for e in entries.flatten() {
+        let file_name = e.file_name().to_string_lossy().into_owned();
+        let Some(rest) = file_name.strip_prefix(&prefix) else {
+            continue;
+        };
+        let Some(pid) = rest
+            .strip_suffix(".stage")
+            .and_then(|p| p.parse::<u32>().ok())
+        else {
+            continue;
+        };
+        let stage = e.path();
+        if pid != std::process::id() && alive(pid) {
+            continue;
+        }
+        if let Ok(journal) = std::fs::read_to_string(stage.join(JOURNAL)) {
+            for name in journal.lines().filter(|l| !l.is_empty()) {
+                let from = stage.join(name);
+                if from.exists() {
+                    std::fs::rename(&from, dir.join(name))?;
+                }
+            }
+            finished = true;
+        }
+        std::fs::remove_dir_all(&stage)?;
+    }
+    Ok(finished)
 }
 
 #[cfg(test)]
@@ -75,5 +293,90 @@ mod tests {
         assert!(err.is_err());
         assert_eq!(std::fs::read(&path).unwrap(), b"old");
         assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
+    }
+
+    #[test]
+    fn temp_names_carry_the_owner_and_leftovers_of_dead_owners_go() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("e.wav");
+        let live = temp_beside(&path).unwrap();
+        let name = live
+            .path()
+            .file_name()
+            .unwrap()
+            .to_string_lossy()
+            .into_owned();
+        assert_eq!(owner(&name), Some(std::process::id()), "{name}");
+        // A process id that cannot be running (above the kernel's pid_max).
+        let dead = dir.path().join(".e.wav.99999999.abc123.partial");
+        std::fs::write(&dead, b"half").unwrap();
+        let stage = dir.path().join(".e.99999999.stage");
+        std::fs::create_dir(&stage).unwrap();
+        std::fs::write(dir.path().join("keep.wav"), b"x").unwrap();
+        assert_eq!(clean_leftovers(dir.path()), 2);
+        assert!(!dead.exists() && !stage.exists() && live.path().exists());
+        assert!(dir.path().join("keep.wav").exists());
+    }
+
+    #[test]
+    fn long_names_are_shortened_with_a_hash() {
+        let long = "é".repeat(150);
+        let short = short_name(&long);
+        assert!(short.len() <= MAX_NAME && short.len() > 80, "{short}");
+        assert_ne!(short, short_name(&format!("{long}x")));
+        assert_eq!(short_name("essay"), "essay");
+    }
+
+    #[test]
+    fn a_group_commits_whole_and_an_interrupted_commit_is_finished() {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        for f in ["a.wav", "a.json"] {
+            std::fs::write(d.join(f), b"old").unwrap();
+        }
+        // Dropped before commit: nothing changes, nothing is left.
+        let s = Staging::begin(d, "a").unwrap();
+        std::fs::write(s.path("a.wav"), b"new").unwrap();
+        drop(s);
+        assert_eq!(std::fs::read(d.join("a.wav")).unwrap(), b"old");
+        assert_eq!(std::fs::read_dir(d).unwrap().count(), 2);
+        // Committed.
+        let s = Staging::begin(d, "a").unwrap();
+        for f in ["a.wav", "a.json"] {
+            std::fs::write(s.path(f), b"new").unwrap();
+        }
+        s.commit(&["a.wav".into(), "a.json".into()]).unwrap();
+        assert_eq!(std::fs::read(d.join("a.json")).unwrap(), b"new");
+        assert_eq!(std::fs::read_dir(d).unwrap().count(), 2);
+        // A commit cut after its first rename (as a kill would leave it), from a process now gone.
+        let stage = d.join(".a.99999999.stage");
+        std::fs::create_dir(&stage).unwrap();
+        std::fs::write(stage.join("a.json"), b"newer").unwrap();
+        std::fs::write(d.join("a.wav"), b"newer").unwrap();
+        std::fs::write(stage.join(JOURNAL), "a.wav\na.json").unwrap();
+        assert!(recover(d, "a").unwrap());
+        assert_eq!(std::fs::read(d.join("a.json")).unwrap(), b"newer");
+        assert!(!stage.exists());
+        // One cut before its journal: discarded.
+        std::fs::create_dir(&stage).unwrap();
+        std::fs::write(stage.join("a.json"), b"newest").unwrap();
+        assert!(!recover(d, "a").unwrap());
+        assert_eq!(std::fs::read(d.join("a.json")).unwrap(), b"newer");
+        assert!(!stage.exists());
+    }
+
+    #[test]
+    fn a_lock_is_exclusive_between_holders() {
+        let dir = tempfile::tempdir().unwrap();
+        for path in [dir.path().join(".lock"), dir.path().to_owned()] {
+            let held = Lock::acquire(&path, || panic!("free")).unwrap();
+            let other = File::open(&path).unwrap();
+            assert!(matches!(
+                other.try_lock(),
+                Err(std::fs::TryLockError::WouldBlock)
+            ));
+            drop(held);
+            assert!(other.try_lock().is_ok());
+        }
     }
 }

@@ -1,6 +1,12 @@
 //! The segment cache: audio files named by a BLAKE3 hash of everything that changes the audio.
+//!
+//! Every entry verifies itself: its last chunk, `b3sm`, holds the BLAKE3 of every chunk before it (format and
+//! audio), written in the same atomic step. A cheap look (`contains`: a regular file whose sizes add up) decides
+//! what a plan calls cached; a full read (`verify`) checks the sum before an entry is used. A bad entry is moved
+//! to `quarantine/` and synthesized again; independent WAV readers skip the extra chunk.
 
 use std::collections::HashSet;
+use std::io::{Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
@@ -9,8 +15,8 @@ use serde::Serialize;
 use crate::audio::Audio;
 use crate::error::{Error, Result};
 
-/// Bumped when the meaning of cached audio changes.
-const CACHE_VERSION: u32 = 1;
+/// Bumped when the meaning of cached audio changes (2: entries carry a checksum chunk).
+const CACHE_VERSION: u32 = 2;
 
 /// Everything that changes a segment's audio. Its JSON form is hashed into the cache key, as just hashes
 /// serialized recipe inputs.
@@ -54,11 +60,89 @@ impl Cache {
             .join(format!("{key}.wav"))
     }
 
+    /// Whether `key` has an entry that looks whole (a regular file whose RIFF size matches its length, with its
+    /// checksum chunk): cheap, for counting what is cached. `verify` reads it fully.
     pub fn contains(&self, key: &str) -> bool {
-        self.path(key).is_file()
+        let path = self.path(key);
+        let Ok(meta) = std::fs::symlink_metadata(&path) else {
+            return false;
+        };
+        if !meta.is_file() || meta.len() < 44 + SUM_CHUNK_LEN {
+            return false;
+        }
+        let mut head = [0u8; 12];
+        let mut tail = [0u8; SUM_CHUNK_LEN as usize];
+        let mut read = || -> std::io::Result<()> {
+            let mut f = std::fs::File::open(&path)?;
+            f.read_exact(&mut head)?;
+            f.seek(SeekFrom::End(-(SUM_CHUNK_LEN as i64)))?;
+            f.read_exact(&mut tail)
+        };
+        read().is_ok()
+            && &head[0..4] == b"RIFF"
+            && &head[8..12] == b"WAVE"
+            && u64::from(u32_at(&head, 4)) + 8 == meta.len()
+            && &tail[0..4] == SUM_CHUNK
     }
 
-    /// Stores audio under `key`, atomically: readers see the old state or the whole new file, never a part.
+    /// Reads `key`'s entry fully and checks it: its checksum, its header, its samples.
+    pub fn verify(&self, key: &str) -> Entry {
+        let path = self.path(key);
+        match std::fs::symlink_metadata(&path) {
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Entry::Missing,
+            Err(e) => return Entry::Bad(format!("cannot be read: {e}")),
+            Ok(m) if !m.is_file() => return Entry::Bad("is not a file".into()),
+            Ok(_) => {}
+        }
+        match std::fs::read(&path) {
+            Ok(bytes) => match decode(bytes) {
+                Ok(_) => Entry::Good,
+                Err(reason) => Entry::Bad(reason),
+            },
+            Err(e) => Entry::Bad(format!("cannot be read: {e}")),
+        }
+    }
+
+    /// `key`'s audio when its entry verifies; a damaged entry is moved to the quarantine (with a warning line) and
+    /// read as missing, so the caller synthesizes it again.
+    pub fn load(&self, key: &str) -> Option<Audio> {
+        let path = self.path(key);
+        let bytes = std::fs::read(&path).ok();
+        match bytes.map(decode) {
+            Some(Ok(audio)) => Some(audio),
+            Some(Err(reason)) => {
+                if self.quarantine(key).is_ok() {
+                    eprintln!(
+                        "warning: the cached segment {} {reason}; moved to the quarantine",
+                        path.display()
+                    );
+                }
+                None
+            }
+            None => None,
+        }
+    }
+
+    /// Moves a bad entry out of the way, into `quarantine/` (kept for a look, never used again), so the segment is
+    /// synthesized afresh. Returns where it went.
+    pub fn quarantine(&self, key: &str) -> Result<PathBuf> {
+        let dir = self.root.join("quarantine");
+        let cache_err = |source| Error::Cache {
+            path: dir.clone(),
+            source,
+        };
+        std::fs::create_dir_all(&dir).map_err(cache_err)?;
+        let stamp = SystemTime::now()
+            .duration_since(SystemTime::UNIX_EPOCH)
+            .unwrap_or_default()
+            .as_nanos();
+        let to = dir.join(format!("{key}.{stamp}.wav"));
+        std::fs::rename(self.path(key), &to).map_err(cache_err)?;
+        Ok(to)
+    }
+
+    /// Stores audio under `key`, atomically: readers see the old state or the whole new file, never a part. The
+    /// checksum chunk is written in the same step.
     pub fn store(&self, key: &str, audio: &Audio) -> Result<()> {
         let path = self.path(key);
         let dir = path.parent().expect("cache paths have a parent");
@@ -67,8 +151,99 @@ impl Cache {
             source,
         };
         std::fs::create_dir_all(dir).map_err(cache_err)?;
-        crate::audio::wav::write_file(&path, audio).map_err(cache_err)
+        let bytes = encode(audio).map_err(|e| cache_err(crate::audio::wav::io_error(e)))?;
+        crate::atomic::write_bytes(&path, &bytes).map_err(cache_err)
     }
+
+    /// Every entry's key (for `cache verify`).
+    pub fn keys(&self) -> Vec<String> {
+        self.files()
+            .into_iter()
+            .filter(|f| f.3)
+            .filter_map(|(p, ..)| Some(p.file_stem()?.to_string_lossy().into_owned()))
+            .collect()
+    }
+}
+
+/// What a full read of an entry found.
+#[derive(Debug)]
+pub enum Entry {
+    Missing,
+    /// Whole, as it was stored.
+    Good,
+    /// Unreadable, damaged or not what was stored: why.
+    Bad(String),
+}
+
+const SUM_CHUNK: &[u8; 4] = b"b3sm";
+const SUM_CHUNK_LEN: u64 = 8 + 32;
+
+fn u32_at(b: &[u8], at: usize) -> u32 {
+    u32::from_le_bytes([b[at], b[at + 1], b[at + 2], b[at + 3]])
+}
+
+/// A segment's file: the WAV hound writes, then the checksum chunk, with the RIFF size covering it.
+fn encode(audio: &Audio) -> std::result::Result<Vec<u8>, hound::Error> {
+    let mut out = std::io::Cursor::new(Vec::new());
+    crate::audio::wav::write_to(&mut out, audio)?;
+    let mut bytes = out.into_inner();
+    let sum = blake3::hash(&bytes[12..]);
+    bytes.extend_from_slice(SUM_CHUNK);
+    bytes.extend_from_slice(&32u32.to_le_bytes());
+    bytes.extend_from_slice(sum.as_bytes());
+    let riff = (bytes.len() - 8) as u32;
+    bytes[4..8].copy_from_slice(&riff.to_le_bytes());
+    Ok(bytes)
+}
+
+/// Where the `data` chunk's bytes are, when the file holds them all.
+fn data_range(bytes: &[u8]) -> Option<std::ops::Range<usize>> {
+    let mut at = 12;
+    while at + 8 <= bytes.len() {
+        let size = u32_at(bytes, at + 4) as usize;
+        let body = at + 8;
+        if &bytes[at..at + 4] == b"data" {
+            return (body + size <= bytes.len()).then_some(body..body + size);
+        }
+        at = body + size + (size & 1);
+    }
+    None
+}
+
+/// Checks and decodes an entry's bytes.
+fn decode(bytes: Vec<u8>) -> std::result::Result<Audio, String> {
+    if bytes.len() < 12 || &bytes[0..4] != b"RIFF" || &bytes[8..12] != b"WAVE" {
+        return Err("is not a WAV file".into());
+    }
+    if u64::from(u32_at(&bytes, 4)) + 8 != bytes.len() as u64 {
+        return Err(format!(
+            "is cut off or padded: its header says {} bytes, the file has {}",
+            u64::from(u32_at(&bytes, 4)) + 8,
+            bytes.len()
+        ));
+    }
+    data_range(&bytes).ok_or("has no whole data chunk")?;
+    let end = bytes.len();
+    if end < SUM_CHUNK_LEN as usize || &bytes[end - 40..end - 36] != SUM_CHUNK {
+        return Err("has no checksum (written by another program or an older narrate)".into());
+    }
+    if blake3::hash(&bytes[12..end - 40]).as_bytes()[..] != bytes[end - 32..] {
+        return Err("does not match its checksum (damaged after it was written)".into());
+    }
+    let reader = hound::WavReader::new(std::io::Cursor::new(bytes))
+        .map_err(|e| format!("cannot be decoded: {e}"))?;
+    let spec = reader.spec();
+    if spec.channels != 1 || spec.bits_per_sample != 16 || spec.sample_rate == 0 {
+        return Err("is not mono 16-bit audio".into());
+    }
+    let samples = reader
+        .into_samples::<i16>()
+        .collect::<std::result::Result<Vec<_>, _>>()
+        .map_err(|e| format!("cannot be decoded: {e}"))?;
+    Ok(Audio {
+        sample_rate: spec.sample_rate,
+        samples,
+    })
 }
 
 /// What the cache holds.
@@ -135,7 +310,7 @@ impl Cache {
     }
 
     /// Deletes segments unused for `older_than` unless `keep` holds their key, and temporary files left by
-    /// interrupted writes more than an hour old.
+    /// interrupted writes (whose process is gone, or more than an hour old).
     pub fn gc(&self, older_than: Duration, keep: &HashSet<String>, dry_run: bool) -> Collected {
         let now = SystemTime::now();
         let mut out = Collected::default();
@@ -157,7 +332,11 @@ impl Cache {
                     true
                 }
             } else {
+                // A temporary file: its writer is gone, or it is older than any write takes.
                 age > Duration::from_secs(3600)
+                    || path
+                        .file_name()
+                        .is_some_and(|n| crate::atomic::is_leftover(&n.to_string_lossy()))
             };
             if delete && (dry_run || std::fs::remove_file(&path).is_ok()) {
                 out.deleted += 1;
@@ -228,5 +407,47 @@ mod tests {
         cache.store(&key, &audio).unwrap();
         assert!(cache.contains(&key));
         assert_eq!(crate::audio::wav::read(&cache.path(&key)).unwrap(), audio);
+        assert!(matches!(cache.verify(&key), Entry::Good));
+    }
+
+    #[test]
+    fn damaged_entries_are_found_and_quarantined() {
+        let dir = tempfile::tempdir().unwrap();
+        let cache = Cache::new(dir.path());
+        let audio = Audio {
+            sample_rate: 22_050,
+            samples: (0..2000).map(|n| (n % 300) as i16).collect(),
+        };
+        let key = input("x", 1);
+        let path = cache.path(&key);
+        type Damage<'a> = (&'a str, &'a dyn Fn(&mut Vec<u8>));
+        let damage: [Damage; 5] = [
+            ("one flipped sample", &|b| b[100] ^= 0x40),
+            ("another rate in the header", &|b| b[24] ^= 0x01),
+            ("cut off", &|b| b.truncate(b.len() - 500)),
+            ("no checksum", &|b| {
+                let riff = (b.len() - 48) as u32;
+                b.truncate(b.len() - 40);
+                b[4..8].copy_from_slice(&riff.to_le_bytes());
+            }),
+            ("not a WAV", &|b| b[0] = b'X'),
+        ];
+        for (what, hurt) in damage {
+            cache.store(&key, &audio).unwrap();
+            let mut bytes = std::fs::read(&path).unwrap();
+            hurt(&mut bytes);
+            std::fs::write(&path, &bytes).unwrap();
+            assert!(matches!(cache.verify(&key), Entry::Bad(_)), "{what}");
+            let moved = cache.quarantine(&key).unwrap();
+            assert!(moved.starts_with(dir.path().join("quarantine")) && !path.exists());
+            assert!(matches!(cache.verify(&key), Entry::Missing), "{what}");
+        }
+        // A folder where the entry should be.
+        std::fs::create_dir_all(&path).unwrap();
+        assert!(!cache.contains(&key));
+        assert!(matches!(cache.verify(&key), Entry::Bad(r) if r.contains("not a file")));
+        cache.quarantine(&key).unwrap();
+        cache.store(&key, &audio).unwrap();
+        assert!(cache.contains(&key));
     }
 }

@@ -132,6 +132,17 @@ pub enum CacheCommand {
     Stats(CacheArgs),
     /// Delete segments not used for a while, keeping every one an edition under the given folders refers to.
     Gc(GcArgs),
+    /// Read every segment and check it against its checksum; exits 1 if any is damaged (see --repair).
+    Verify(VerifyArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct VerifyArgs {
+    #[command(flatten)]
+    pub cache: CacheArgs,
+    /// Move damaged segments to the cache's quarantine folder, so the next build synthesizes them again.
+    #[arg(long)]
+    pub repair: bool,
 }
 
 #[derive(Debug, Args)]

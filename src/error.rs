@@ -10,6 +10,16 @@ pub enum Error {
         path: PathBuf,
         source: std::io::Error,
     },
+    #[error(
+        "{path}: is {kind}, not an essay file; give a Markdown (.md), HTML or plain-text file"
+    )]
+    NotAFile { path: PathBuf, kind: &'static str },
+    #[error("{path}: the essay is {mb} MB, over the limit of {limit_mb} MB; raise `max_essay_mb` (or --max-essay-mb) if it really is one essay")]
+    EssayTooLarge {
+        path: PathBuf,
+        mb: u64,
+        limit_mb: u64,
+    },
     #[error("{path}: the essay is empty; write some text into it (Markdown or plain text)")]
     EmptyEssay { path: PathBuf },
     #[error("{path}:{line}: not valid UTF-8 text (byte {byte}); save the essay as UTF-8")]
@@ -78,6 +88,10 @@ pub enum Error {
     },
     #[error("{wav}: the check found {problems} problem(s)")]
     CheckFailed { wav: PathBuf, problems: usize },
+    #[error(
+        "{cache}: {damaged} damaged segment(s); `narrate cache verify --repair` moves them aside"
+    )]
+    CacheDamaged { cache: PathBuf, damaged: usize },
     #[error("{0}")]
     Invalid(String),
     /// A bad command line (a value clap could not check on its own).
@@ -90,7 +104,7 @@ pub enum Error {
 impl Error {
     pub fn exit_code(&self) -> u8 {
         match self {
-            Error::CheckFailed { .. } | Error::BatchFailed { .. } => 1,
+            Error::CheckFailed { .. } | Error::BatchFailed { .. } | Error::CacheDamaged { .. } => 1,
             _ => 2,
         }
     }

@@ -112,6 +112,16 @@ impl Manifest {
         if manifest.sample_rate == 0 {
             return Err(bad("its sample rate is 0".into()));
         }
+        // The audio is a file beside the manifest: a path elsewhere (`../../x`, `/etc/x`) is never opened.
+        let plain = Path::new(&manifest.audio)
+            .components()
+            .eq([std::path::Component::Normal(manifest.audio.as_ref())]);
+        if !plain {
+            return Err(bad(format!(
+                "its audio `{}` is not a file name beside the manifest",
+                manifest.audio
+            )));
+        }
         if manifest
             .chapters
             .iter()
@@ -201,6 +211,19 @@ mod tests {
             v["segments"][0]["end_sample"] = 9_000_000.into()
         }));
         assert!(e.contains("ends after the audio"), "{e}");
+        for elsewhere in [
+            "../../../../etc/passwd",
+            "/etc/passwd",
+            "sub/e.wav",
+            ".",
+            "",
+        ] {
+            let e = load_text(&json(&|v| v["audio"] = elsewhere.into()));
+            assert!(
+                e.contains("not a file name beside the manifest"),
+                "{elsewhere}: {e}"
+            );
+        }
         let e = load_text("{ not json");
         assert!(e.contains("not JSON") && !e.contains('\n'), "{e}");
         // A manifest written before chapter levels is still read: its chapters are level 2.

@@ -542,8 +542,7 @@ fn synthesize(
         take: 1,
     }
     .key();
-    let path = state.cache.path(&key);
-    if let Ok(audio) = crate::audio::wav::read(&path) {
+    if let Some(audio) = state.cache.load(&key) {
         state.cache.touch(&key);
         return Ok((audio, None));
     }

@@ -17,8 +17,8 @@ use crate::essay::Footnotes;
 use crate::export::{encode::Encoding, ChapterExporter, Exports};
 use crate::synth::{self, http::ResponseFormat, BackendName};
 use crate::values::{
-    ChapterMode, Count, HttpUrl, List, MaxChars, PauseList, Pauses, Retries, SampleRate, Switch,
-    Timeout, Wpm,
+    ChapterMode, Count, EssayMb, HttpUrl, List, MaxChars, PauseList, Pauses, Retries, SampleRate,
+    Switch, Timeout, Wpm,
 };
 
 /// Defines a layer struct and its merge from one list of fields: `options` are `Option`s (the upper layer's value
@@ -118,6 +118,9 @@ layer! {
             /// Footnotes: read (after their section, as "Note: …") or skip [default: read].
             #[arg(long, value_name = "read|skip")]
             pub footnotes: Option<Footnotes>,
+            /// Largest essay read, in megabytes (checked before reading; a long book is 2–5 MB) [default: 20].
+            #[arg(long, value_name = "MB")]
+            pub max_essay_mb: Option<EssayMb>,
         }
         nested {
             #[command(flatten)]
@@ -206,6 +209,8 @@ pub struct Settings {
     /// The `language` setting, when given (a checked tag).
     pub language: Option<String>,
     pub footnotes: Footnotes,
+    /// The largest essay read, in bytes.
+    pub max_essay_bytes: u64,
     pub normalize: bool,
     pub lexicon: BTreeMap<String, String>,
     pub acronyms: Vec<String>,
@@ -223,6 +228,7 @@ pub struct Settings {
 
 pub const DEFAULT_MAX_CHARS: usize = 300;
 pub const DEFAULT_RETRIES: u32 = 4;
+pub const DEFAULT_ESSAY_MB: u32 = 20;
 
 impl SettingsArgs {
     /// The settings for an essay (or, with `None`, for a command that has none: `narrate.toml` in this folder).
@@ -292,6 +298,8 @@ impl Settings {
             author: layer.author,
             language: layer.language.map(|l| l.0),
             footnotes: layer.footnotes.unwrap_or_default(),
+            max_essay_bytes: u64::from(layer.max_essay_mb.map_or(DEFAULT_ESSAY_MB, EssayMb::get))
+                << 20,
             normalize: layer.normalize.is_none_or(|s| s.0),
             lexicon: layer.lexicon,
             acronyms: layer.acronyms,

@@ -85,6 +85,10 @@ ranged!(
     MaxChars, 40, u32::MAX, " characters"
 );
 ranged!(
+    /// The largest essay read, in megabytes.
+    EssayMb, 1, 4096, " MB"
+);
+ranged!(
     /// Tries after a transient backend fault.
     Retries, 0, 20, " retries"
 );

@@ -2,6 +2,7 @@
 
 pub mod join;
 pub mod master;
+pub mod plausible;
 pub mod resample;
 pub mod wav;
 

@@ -21,18 +21,28 @@ pub fn read(path: &Path) -> Result<Audio, hound::Error> {
     decode(hound::WavReader::open(path)?)
 }
 
-/// Decodes a WAV held in memory (e.g. an HTTP response body), like [`read`]. Streaming servers write the WAV
-/// header before they know the length (a size of 0 or 0xFFFFFFFF); such a header is repaired to the body's
-/// real length first.
+/// Decodes a WAV held in memory (e.g. an HTTP response body or a program's output), like [`read`]. A streaming
+/// writer puts the header out before it knows the length, with a placeholder size (0, 0xFFFFFFFF, or espeak-ng's
+/// 0x7FFFF000 and nearby): such a header is set to the body's real length. Any other size larger than the body
+/// means the audio was cut off, and is an error: it is never "repaired" into a shorter segment.
 pub fn read_bytes(mut bytes: Vec<u8>) -> Result<Audio, hound::Error> {
-    fix_streamed_sizes(&mut bytes);
+    fix_streamed_sizes(&mut bytes)?;
     decode(hound::WavReader::new(std::io::Cursor::new(bytes))?)
 }
 
-/// Sets the RIFF and `data` sizes of a streamed WAV (written as 0 or 0xFFFFFFFF) to what the bytes hold.
-fn fix_streamed_sizes(bytes: &mut [u8]) {
+/// The error of a WAV whose body is shorter than its header says.
+pub const CUT_OFF: &str = "the audio is cut off: its header promises more than the answer holds";
+
+/// Whether a chunk size is a streaming writer's placeholder rather than a length.
+fn placeholder(size: u32) -> bool {
+    size == 0 || size >= 0x7FFF_0000
+}
+
+/// Sets the RIFF and `data` sizes of a streamed WAV (written as a placeholder) to what the bytes hold; refuses
+/// a `data` size the bytes fall short of.
+fn fix_streamed_sizes(bytes: &mut [u8]) -> Result<(), hound::Error> {
     if bytes.len() < 12 || &bytes[0..4] != b"RIFF" || &bytes[8..12] != b"WAVE" {
-        return;
+        return Ok(());
     }
     let len = bytes.len();
     let u32_at = |b: &[u8], at: usize| u32::from_le_bytes([b[at], b[at + 1], b[at + 2], b[at + 3]]);
@@ -41,14 +51,17 @@ fn fix_streamed_sizes(bytes: &mut [u8]) {
         let size = u32_at(bytes, at + 4);
         if &bytes[at..at + 4] == b"data" {
             let real = (len - at - 8) as u32;
-            if size == 0 || size == u32::MAX || size as usize > len - at - 8 {
+            if placeholder(size) {
                 bytes[at + 4..at + 8].copy_from_slice(&(real & !1).to_le_bytes());
                 bytes[4..8].copy_from_slice(&((len - 8) as u32).to_le_bytes());
+            } else if size > real {
+                return Err(hound::Error::FormatError(CUT_OFF));
             }
-            return;
+            return Ok(());
         }
         at += 8 + size as usize + (size as usize & 1);
     }
+    Ok(())
 }
 
 fn decode<R: std::io::Read>(reader: hound::WavReader<R>) -> Result<Audio, hound::Error> {
@@ -97,15 +110,6 @@ pub fn write_to<W: Write + Seek>(out: W, audio: &Audio) -> Result<(), hound::Err
     w.finalize()
 }
 
-/// Writes audio as a WAV file atomically (temp name, fsync, rename): readers see the old file or the whole new one.
-pub fn write_file(path: &Path, audio: &Audio) -> std::io::Result<()> {
-    crate::atomic::write(
-        path,
-        |f| write_to(std::io::BufWriter::new(f), audio).map_err(io_error),
-        |e| e,
-    )
-}
-
 /// Turns a hound error into an io error for the atomic writer.
 pub fn io_error(e: hound::Error) -> std::io::Error {
     match e {
@@ -133,13 +137,17 @@ mod tests {
         let bytes = wav_bytes(&audio);
         assert_eq!(read_bytes(bytes.clone()).unwrap(), audio);
         let data = bytes.windows(4).position(|w| w == b"data").unwrap();
-        for unknown in [0u32, u32::MAX] {
+        for unknown in [0u32, u32::MAX, 0x7FFF_F000] {
             // As a streaming server writes it: sizes unknown when the header went out.
             let mut streamed = bytes.clone();
             streamed[4..8].copy_from_slice(&unknown.to_le_bytes());
             streamed[data + 4..data + 8].copy_from_slice(&unknown.to_le_bytes());
             assert_eq!(read_bytes(streamed).unwrap(), audio, "size {unknown:#x}");
         }
+        // A header that states its length, and a body cut short of it: an error, not a shorter segment.
+        let mut cut = bytes.clone();
+        cut.truncate(bytes.len() - 1000);
+        assert!(read_bytes(cut).is_err());
     }
 
     #[test]

@@ -1,4 +1,4 @@
-//! `narrate cache stats` and `narrate cache gc`.
+//! `narrate cache stats`, `narrate cache gc` and `narrate cache verify`.
 
 use std::collections::HashSet;
 use std::time::Duration;
@@ -83,6 +83,67 @@ pub fn run(cmd: CacheCommand) -> Result<()> {
                 ));
             }
         }
+        CacheCommand::Verify(args) => return verify(&open(&args.cache)?, &args),
+    }
+    Ok(())
+}
+
+/// Reads every entry in parallel; names each damaged one on a line (moving it aside with --repair). Damage left in
+/// place is a finding (exit 1), as in `narrate check`.
+fn verify(cache: &Cache, args: &crate::cli::VerifyArgs) -> Result<()> {
+    use rayon::prelude::*;
+    let keys = cache.keys();
+    let bad: Vec<(String, String)> = keys
+        .par_iter()
+        .filter_map(|k| match cache.verify(k) {
+            crate::cache::Entry::Bad(reason) => Some((k.clone(), reason)),
+            _ => None,
+        })
+        .collect();
+    let mut lines = Vec::new();
+    for (key, reason) in &bad {
+        let path = cache.path(key);
+        if args.repair {
+            let to = cache.quarantine(key)?;
+            lines.push(format!(
+                "{}: {reason}; moved to {}",
+                path.display(),
+                to.display()
+            ));
+        } else {
+            lines.push(format!("{}: {reason}", path.display()));
+        }
+    }
+    if args.cache.json {
+        super::print_json(&serde_json::json!({
+            "cache": cache.root(),
+            "segments": keys.len(),
+            "damaged": bad.iter().map(|(k, r)| serde_json::json!({"key": k, "reason": r})).collect::<Vec<_>>(),
+            "repaired": args.repair,
+        }));
+    } else {
+        let mut out = lines.join("\n");
+        if !out.is_empty() {
+            out.push('\n');
+        }
+        out.push_str(&format!(
+            "{}: {} segments read, {} damaged{}\n",
+            cache.root().display(),
+            keys.len(),
+            bad.len(),
+            match (bad.is_empty(), args.repair) {
+                (true, _) => "",
+                (false, true) => "; moved to quarantine, the next build synthesizes them again",
+                (false, false) => "; run `narrate cache verify --repair` to move them aside",
+            }
+        ));
+        super::print(&out);
+    }
+    if !bad.is_empty() && !args.repair {
+        return Err(Error::CacheDamaged {
+            cache: cache.root().to_owned(),
+            damaged: bad.len(),
+        });
     }
     Ok(())
 }

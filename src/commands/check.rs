@@ -5,6 +5,17 @@ use crate::cli::CheckArgs;
 use crate::error::{Error, Result};
 
 pub fn run(args: CheckArgs) -> Result<()> {
+    // A build killed while moving its files into place is finished first, so the edition read is one whole.
+    if let (Some(dir), Some(stem)) = (args.edition.parent(), args.edition.file_stem()) {
+        let dir = if dir.as_os_str().is_empty() {
+            std::path::Path::new(".")
+        } else {
+            dir
+        };
+        if dir.is_dir() {
+            crate::pipeline::settle(dir, &stem.to_string_lossy())?;
+        }
+    }
     let report = check::check(&args.edition)?;
     if args.json {
         super::print_json(&report);

@@ -14,6 +14,8 @@ pub fn run(args: RegenArgs, quiet: bool) -> Result<()> {
         let dir = crate::pipeline::out_dir(&stem, args.out.output.as_deref());
         (dir.join(format!("{stem}.json")), dir)
     };
+    // The essay's lock, for the whole read–change–write of its takes and edition: a second regen waits.
+    let _lock = crate::plan::takes::lock(&args.essay)?;
     let before = Manifest::load(&stem_dir.0)?;
     let mut recorded = match &before {
         Some(m) => recorded(m, &stem_dir.0)?,
@@ -49,7 +51,9 @@ pub fn run(args: RegenArgs, quiet: bool) -> Result<()> {
             .map(|s| s.text.clone())
             .unwrap_or_default();
         let old = takes.take(id);
-        let new = takes.choose(id, &text, args.take);
+        let new = takes
+            .choose(id, &text, args.take)
+            .map_err(|e| crate::error::Error::Usage(format!("{}: {e}", args.essay.display())))?;
         changes.push((id.clone(), old, new, text));
     }
     let job = job.with_takes(takes.clone());

@@ -56,19 +56,47 @@ impl Format {
 /// The path that stands for standard input.
 pub const STDIN: &str = "-";
 
-/// Reads and parses an essay file; `-` reads standard input (its format sniffed from the text).
-pub fn load(path: &Path) -> Result<Essay> {
+/// Reads and parses an essay file; `-` reads standard input (its format sniffed from the text). Only a regular
+/// file is read (a FIFO or a device could block or never end), and only up to `limit` bytes.
+pub fn load(path: &Path, limit: u64) -> Result<Essay> {
     let stdin = path.as_os_str() == STDIN;
-    let bytes = if stdin {
-        let mut bytes = Vec::new();
-        std::io::Read::read_to_end(&mut std::io::stdin().lock(), &mut bytes).map(|_| bytes)
-    } else {
-        std::fs::read(path)
-    }
-    .map_err(|source| Error::ReadEssay {
+    let read_err = |source| Error::ReadEssay {
         path: path.to_owned(),
         source,
-    })?;
+    };
+    let too_large = |size: u64| Error::EssayTooLarge {
+        path: path.to_owned(),
+        mb: size.div_ceil(1 << 20),
+        limit_mb: limit >> 20,
+    };
+    let bytes = if stdin {
+        let mut bytes = Vec::new();
+        std::io::Read::read_to_end(
+            &mut std::io::Read::take(std::io::stdin().lock(), limit + 1),
+            &mut bytes,
+        )
+        .map_err(read_err)?;
+        bytes
+    } else {
+        let meta = std::fs::metadata(path).map_err(read_err)?;
+        if !meta.is_file() {
+            return Err(Error::NotAFile {
+                path: path.to_owned(),
+                kind: kind_of(&meta),
+            });
+        }
+        if meta.len() > limit {
+            return Err(too_large(meta.len()));
+        }
+        let mut bytes = Vec::with_capacity(meta.len() as usize);
+        let file = std::fs::File::open(path).map_err(read_err)?;
+        std::io::Read::read_to_end(&mut std::io::Read::take(file, limit + 1), &mut bytes)
+            .map_err(read_err)?;
+        bytes
+    };
+    if bytes.len() as u64 > limit {
+        return Err(too_large(bytes.len() as u64));
+    }
     let text = decode(path, &bytes)?;
     let format = if stdin {
         Format::sniff(&text)
@@ -84,27 +112,112 @@ pub fn load(path: &Path) -> Result<Essay> {
     Ok(essay)
 }
 
-/// Checks that the bytes are UTF-8 text and returns them with a BOM removed and line endings as `\n`.
+/// What a path that is not a regular file is, for the message.
+fn kind_of(meta: &std::fs::Metadata) -> &'static str {
+    use std::os::unix::fs::FileTypeExt;
+    let t = meta.file_type();
+    if t.is_dir() {
+        "a folder"
+    } else if t.is_fifo() {
+        "a pipe (FIFO)"
+    } else if t.is_char_device() || t.is_block_device() {
+        "a device"
+    } else if t.is_socket() {
+        "a socket"
+    } else {
+        "not a regular file"
+    }
+}
+
+/// Text from bytes with a UTF-16 or UTF-32 byte-order mark; `None` without one.
+fn decode_wide(bytes: &[u8]) -> Option<std::result::Result<String, ()>> {
+    let units = |size: usize, big: bool| {
+        bytes[size..].chunks(size).map(move |c| {
+            let mut v = 0u32;
+            for i in 0..size {
+                let b = u32::from(*c.get(i).unwrap_or(&0));
+                v |= b << (8 * if big { size - 1 - i } else { i });
+            }
+            v
+        })
+    };
+    if bytes.starts_with(&[0xFF, 0xFE, 0, 0]) || bytes.starts_with(&[0, 0, 0xFE, 0xFF]) {
+        if !bytes.len().is_multiple_of(4) {
+            return Some(Err(()));
+        }
+        let big = bytes[0] == 0;
+        return Some(units(4, big).map(|u| char::from_u32(u).ok_or(())).collect());
+    }
+    if bytes.starts_with(&[0xFF, 0xFE]) || bytes.starts_with(&[0xFE, 0xFF]) {
+        if !bytes.len().is_multiple_of(2) {
+            return Some(Err(()));
+        }
+        let big = bytes[0] == 0xFE;
+        let u16s: Vec<u16> = units(2, big).map(|u| u as u16).collect();
+        return Some(String::from_utf16(&u16s).map_err(|_| ()));
+    }
+    None
+}
+
+/// Checks that the bytes are text (UTF-8, or UTF-16/32 with a byte-order mark) and returns them with a BOM
+/// removed, line endings as `\n` and other control characters as spaces.
 fn decode(path: &Path, bytes: &[u8]) -> Result<String> {
     let line_of = |offset: usize| bytes[..offset].iter().filter(|&&b| b == b'\n').count() + 1;
-    if let Some(nul) = bytes.iter().position(|&b| b == 0) {
+    let wide;
+    let text = match decode_wide(bytes) {
+        Some(Ok(text)) => {
+            wide = text;
+            wide.as_str()
+        }
+        Some(Err(())) => {
+            return Err(Error::Invalid(format!(
+                "{}: starts with a UTF-16/32 byte-order mark but is not valid UTF-16/32 text; save it as UTF-8",
+                path.display()
+            )))
+        }
+        None => {
+            if let Some(nul) = bytes.iter().position(|&b| b == 0) {
+                // Every other byte NUL, and no byte-order mark: UTF-16 without one.
+                let halves = bytes.iter().skip(1).step_by(2).filter(|&&b| b == 0).count();
+                if bytes.len() >= 4 && halves * 10 >= bytes.len() / 2 * 9 {
+                    return Err(Error::Invalid(format!(
+                        "{}: looks like UTF-16 text without a byte-order mark; save it as UTF-8",
+                        path.display()
+                    )));
+                }
+                return Err(Error::Binary {
+                    path: path.to_owned(),
+                    line: line_of(nul),
+                });
+            }
+            std::str::from_utf8(bytes).map_err(|e| Error::NotUtf8 {
+                path: path.to_owned(),
+                line: line_of(e.valid_up_to()),
+                byte: e.valid_up_to() + 1,
+            })?
+        }
+    };
+    let text = text.strip_prefix('\u{FEFF}').unwrap_or(text);
+    if text.contains('\0') {
         return Err(Error::Binary {
             path: path.to_owned(),
-            line: line_of(nul),
+            line: text[..text.find('\0').unwrap_or(0)].matches('\n').count() + 1,
         });
     }
-    let text = std::str::from_utf8(bytes).map_err(|e| Error::NotUtf8 {
-        path: path.to_owned(),
-        line: line_of(e.valid_up_to()),
-        byte: e.valid_up_to() + 1,
-    })?;
-    let text = text.strip_prefix('\u{FEFF}').unwrap_or(text);
     if text.trim().is_empty() {
         return Err(Error::EmptyEssay {
             path: path.to_owned(),
         });
     }
-    Ok(text.replace("\r\n", "\n").replace('\r', "\n"))
+    let text = text.replace("\r\n", "\n").replace('\r', "\n");
+    Ok(text
+        .chars()
+        .map(|c| match c {
+            '\u{c}' => '\n',
+            c if c.is_control() && c != '\n' && c != '\t' => ' ',
+            c => c,
+        })
+        .collect())
 }
 
 /// Parses essay text in the given format. Never fails: odd input gives fewer paragraphs and some warnings.

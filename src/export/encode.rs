@@ -266,6 +266,20 @@ fn summary_value(log: &str, key: &str) -> Option<f64> {
     line.split_whitespace().nth(1)?.parse().ok()
 }
 
+/// Checks, before any work, that ffmpeg can run when compressed editions are asked for.
+pub fn check_available(encodings: &[Encoding]) -> Result<()> {
+    if encodings.is_empty() {
+        return Ok(());
+    }
+    Command::new("ffmpeg")
+        .arg("-version")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .status()
+        .map_err(ffmpeg_missing)
+        .map(|_| ())
+}
+
 fn ffmpeg_missing(e: std::io::Error) -> Error {
     Error::BackendUnavailable {
         backend: "ffmpeg".into(),

@@ -81,8 +81,9 @@ impl Job {
         let fingerprint = backend.fingerprint(&voice)?;
         // Hashed before the essay is read: if it changes in between, the digest is the older text's, and the next
         // build plans again (never the other way round).
-        let essay_digest = digest(essay_path);
-        let essay = essay::load(essay_path)?.with_footnotes(settings.footnotes);
+        let essay_digest = digest(essay_path, settings.max_essay_bytes);
+        let essay =
+            essay::load(essay_path, settings.max_essay_bytes)?.with_footnotes(settings.footnotes);
         // British or American readings: the setting, else the essay's own language, else the voice's.
         // (The voice is asked only when nothing more specific says: a backend may have to look it up.)
         let voice_language = if settings.language.is_none() && essay.language.is_none() {
@@ -225,12 +226,31 @@ impl Job {
         dir.join(format!("{}.json", self.stem()))
     }
 
-    /// Creates `dir` and checks that files can be written there, before any time is spent synthesizing.
+    /// Creates `dir` and checks that files can be written there and that the edition fits a WAV file, before any
+    /// time is spent synthesizing.
     pub fn prepare_output(&self, dir: &Path) -> Result<()> {
         let out_err = |source| Error::Output {
             path: dir.to_owned(),
             source,
         };
+        let chars: usize = self
+            .plan
+            .segments
+            .iter()
+            .map(|s| s.spoken.chars().filter(|c| c.is_alphanumeric()).count())
+            .sum();
+        let pauses: u64 = self
+            .plan
+            .segments
+            .iter()
+            .map(|s| u64::from(s.pause_after_ms))
+            .sum();
+        let wpm = f64::from(self.settings.rate.unwrap_or(175));
+        let seconds =
+            chars as f64 * EXPECTED_SECONDS_PER_CHAR * 175.0 / wpm + pauses as f64 / 1000.0;
+        let rate = self.settings.sample_rate.unwrap_or(ASSUMED_RATE);
+        check_wav_size(&self.essay_path, seconds * f64::from(rate))?;
+        crate::export::encode::check_available(&self.settings.formats)?;
         std::fs::create_dir_all(dir).map_err(out_err)?;
         tempfile::tempfile_in(dir).map_err(out_err)?;
         Ok(())
@@ -339,7 +359,9 @@ impl Job {
             && self.outputs(dir).iter().all(|f| f.is_file())
     }
 
-    /// Joins the edition from the cache (every segment must be there) and writes the WAV and manifest.
+    /// Joins the edition from the cache (every segment must be there) and writes it whole: the WAV, exports,
+    /// compressed editions and manifest are made in a staging folder and moved into place together, the manifest
+    /// last, under the output folder's lock. A failed step leaves the previous edition as it was.
     pub fn assemble(&self, dir: &Path, stats: SynthStats) -> Result<Report> {
         let out_err = |path: &Path| {
             let path = path.to_owned();
@@ -349,7 +371,12 @@ impl Job {
             }
         };
         let stem = self.stem();
-        let wav = dir.join(format!("{stem}.wav"));
+        let _lock = lock_output(dir)?;
+        atomic::recover(dir, &stem).map_err(out_err(dir))?;
+        atomic::clean_leftovers(dir);
+        let stage = atomic::Staging::begin(dir, &stem).map_err(out_err(dir))?;
+        let wav_name = format!("{stem}.wav");
+        let wav = stage.path(&wav_name);
         for s in &self.plan.segments {
             self.cache.touch(&s.cache_key);
         }
@@ -370,49 +397,58 @@ impl Job {
             author: self.plan.author.as_deref(),
         };
         let preset = self.settings.master;
+        let create = |path: &Path| {
+            std::fs::File::options()
+                .read(true)
+                .write(true)
+                .create_new(true)
+                .open(path)
+                .map_err(out_err(path))
+        };
+        // The exact length, from the segments' headers, at the edition's rate (the first segment's if unset).
+        let lengths: Vec<(u64, u32)> = pieces.iter().map(|p| wav_length(&p.path)).collect();
+        let rate = self
+            .settings
+            .sample_rate
+            .or_else(|| lengths.first().map(|l| l.1))
+            .unwrap_or(ASSUMED_RATE);
+        let samples: f64 = lengths
+            .iter()
+            .map(|&(n, r)| n as f64 * f64::from(rate) / f64::from(r.max(1)))
+            .sum::<f64>()
+            + self
+                .plan
+                .segments
+                .iter()
+                .map(|s| f64::from(s.pause_after_ms) * f64::from(rate) / 1000.0)
+                .sum::<f64>();
+        check_wav_size(&self.essay_path, samples)?;
+        let mut file = create(&wav)?;
         let (joined, mastered) = if preset == Preset::None {
-            let joined = atomic::write(
+            let joined = join::join(
+                BufWriter::new(&mut file),
                 &wav,
-                |file| {
-                    let joined = join::join(
-                        BufWriter::new(&mut *file),
-                        &wav,
-                        &pieces,
-                        &titles,
-                        self.settings.sample_rate,
-                    )?;
-                    wav_cue::append(file, &joined.timeline, &tags).map_err(out_err(&wav))?;
-                    Ok(joined)
-                },
-                out_err(&wav),
+                &pieces,
+                &titles,
+                self.settings.sample_rate,
             )?;
             (joined, None)
         } else {
             // Join into a temporary file, then master it into the edition: two streaming passes.
-            let mut raw = tempfile::Builder::new()
-                .prefix(&format!(".{stem}.raw."))
-                .suffix(".wav")
-                .tempfile_in(dir)
-                .map_err(out_err(dir))?;
-            let raw_path = raw.path().to_owned();
+            let raw_path = stage.path(&format!("{stem}.raw.wav"));
             let joined = join::join(
-                BufWriter::new(raw.as_file_mut()),
+                BufWriter::new(create(&raw_path)?),
                 &raw_path,
                 &pieces,
                 &titles,
                 self.settings.sample_rate,
             )?;
-            let mastered = atomic::write(
-                &wav,
-                |file| {
-                    let m = master::master(&raw_path, BufWriter::new(&mut *file), &wav, preset)?;
-                    wav_cue::append(file, &joined.timeline, &tags).map_err(out_err(&wav))?;
-                    Ok(m)
-                },
-                out_err(&wav),
-            )?;
-            (joined, Some(mastered))
+            let m = master::master(&raw_path, BufWriter::new(&mut file), &wav, preset)?;
+            std::fs::remove_file(&raw_path).map_err(out_err(&raw_path))?;
+            (joined, Some(m))
         };
+        wav_cue::append(&mut file, &joined.timeline, &tags).map_err(out_err(&wav))?;
+        drop(file);
         verify(&wav, &joined.timeline)?;
 
         let edition = Edition {
@@ -434,24 +470,33 @@ impl Job {
                 .unwrap_or_default(),
             loudness: mastered,
             settings: self.recorded_settings(),
-            ..Edition::new(
-                &self.plan,
-                &joined.timeline,
-                &self.essay_path,
-                &format!("{stem}.wav"),
-            )
+            ..Edition::new(&self.plan, &joined.timeline, &self.essay_path, &wav_name)
         };
-        crate::export::write_all(&edition, dir, &stem, &self.settings.exports)?;
+        let staged = wav
+            .parent()
+            .expect("staged files are in the staging folder");
+        crate::export::write_all(&edition, staged, &stem, &self.settings.exports)?;
         crate::export::encode::encode(&wav, &edition, &self.settings.formats, preset)?;
         let manifest = edition.manifest();
-        let manifest_path = self.manifest_path(dir);
-        atomic::write_bytes(&manifest_path, manifest.to_json().as_bytes())
-            .map_err(out_err(&manifest_path))?;
+        let manifest_name = format!("{stem}.json");
+        let staged_manifest = stage.path(&manifest_name);
+        std::fs::write(&staged_manifest, manifest.to_json()).map_err(out_err(&staged_manifest))?;
+
+        // Every output made: move them into place, the manifest last (a reader goes by the manifest).
+        let order: Vec<String> = self
+            .outputs(dir)
+            .iter()
+            .filter_map(|p| Some(p.file_name()?.to_string_lossy().into_owned()))
+            .filter(|n| *n != manifest_name)
+            .chain([manifest_name.clone()])
+            .collect();
+        stage.commit(&order).map_err(out_err(dir))?;
+        let wav = dir.join(&wav_name);
         let check = crate::check::check(&wav)?;
 
         Ok(Report {
             wav,
-            manifest_path,
+            manifest_path: self.manifest_path(dir),
             manifest,
             stats,
             warnings: joined.warnings,
@@ -460,7 +505,50 @@ impl Job {
     }
 }
 
-/// An edition's name: `--name`, else the essay file's stem (`stdin` for standard input).
+/// Seconds per letter or digit at 175 words a minute, to foresee an edition's length before synthesis.
+const EXPECTED_SECONDS_PER_CHAR: f64 = 0.065;
+/// The sample rate assumed before synthesis when none is set (the highest of the usual voices').
+const ASSUMED_RATE: u32 = 24_000;
+/// Most 16-bit samples a WAV file holds (its sizes are 32-bit; the chapter chunks need a little room).
+const MAX_WAV_SAMPLES: f64 = ((u32::MAX - (1 << 20)) / 2) as f64;
+
+/// Refuses an edition of `samples` samples that a WAV file cannot hold, saying what to do instead.
+fn check_wav_size(essay: &Path, samples: f64) -> Result<()> {
+    if samples <= MAX_WAV_SAMPLES {
+        return Ok(());
+    }
+    Err(Error::Invalid(format!(
+        "{}: the edition would be about {:.1} GB, over the 4 GB a WAV file holds; split the essay into parts \
+         (or batch them), or choose a lower --sample-rate",
+        essay.display(),
+        samples * 2.0 / 1e9
+    )))
+}
+
+/// Finishes (or discards) what an interrupted build left of the edition `stem` in `dir`, under the folder's lock:
+/// after it, the folder holds one whole edition, the old or the new. Readers (`check`) call it first.
+pub fn settle(dir: &Path, stem: &str) -> Result<bool> {
+    let _lock = lock_output(dir)?;
+    atomic::recover(dir, stem).map_err(|source| Error::Output {
+        path: dir.to_owned(),
+        source,
+    })
+}
+
+/// Takes the lock of an output folder (the folder itself: no lock file among the edition's), so two narrate processes never write one folder's editions at once (the
+/// second waits, and says so).
+pub fn lock_output(dir: &Path) -> Result<atomic::Lock> {
+    let path = dir.to_owned();
+    atomic::Lock::acquire(&path, || {
+        eprintln!(
+            "waiting: another narrate is writing to {}; this one goes on when it is done",
+            dir.display()
+        )
+    })
+    .map_err(|source| Error::Output { path, source })
+}
+
+/// An edition's name: `--name`, else the essay file's stem (`stdin` for standard input), shortened when very long.
 pub fn stem(essay_path: &Path, name: Option<&str>) -> String {
     if let Some(name) = name {
         return name.to_string();
@@ -468,9 +556,11 @@ pub fn stem(essay_path: &Path, name: Option<&str>) -> String {
     if essay_path == Path::new(crate::essay::parse::STDIN) {
         return "stdin".into();
     }
-    essay_path
-        .file_stem()
-        .map_or_else(|| "essay".into(), |s| s.to_string_lossy().into_owned())
+    // A very long file name is shortened with a hash, so `<stem>.<export suffix>` stays a legal file name.
+    essay_path.file_stem().map_or_else(
+        || "essay".into(),
+        |s| atomic::short_name(&s.to_string_lossy()).into_owned(),
+    )
 }
 
 /// Where an edition goes: `dir` if given, else `audio/out/<stem>/`.
@@ -478,8 +568,14 @@ pub fn out_dir(stem: &str, dir: Option<&Path>) -> PathBuf {
     dir.map_or_else(|| Path::new("audio").join("out").join(stem), Path::to_owned)
 }
 
-/// The BLAKE3 of a file's bytes; `None` when it cannot be read (the full path reports it).
-fn digest(path: &Path) -> Option<String> {
+/// The BLAKE3 of a file's bytes; `None` when it cannot be read, is not a regular file or is over `limit` (the full
+/// path reports it).
+fn digest(path: &Path, limit: u64) -> Option<String> {
+    // Only a regular file within the size limit: a FIFO or a device is never opened here (the full path names it).
+    let meta = std::fs::metadata(path).ok()?;
+    if !meta.is_file() || meta.len() > limit {
+        return None;
+    }
     std::fs::read(path)
         .ok()
         .map(|bytes| blake3::hash(&bytes).to_hex().to_string())
@@ -547,7 +643,7 @@ pub fn unchanged(
     let Ok(fingerprint) = backend.fingerprint(&voice) else {
         return false;
     };
-    let Some(essay_digest) = digest(essay_path) else {
+    let Some(essay_digest) = digest(essay_path, settings.max_essay_bytes) else {
         return false;
     };
     let Ok(takes) = Takes::load(&takes::path_for(essay_path)) else {
@@ -586,6 +682,12 @@ fn outputs(settings: &Settings, stem: &str, dir: &Path) -> Vec<PathBuf> {
             .map(|f| dir.join(format!("{stem}.{}", f.extension()))),
     );
     files
+}
+
+/// How many samples a cached segment holds, and at what rate, from its header ((0, 1) when unreadable: the
+/// join names that).
+fn wav_length(path: &Path) -> (u64, u32) {
+    hound::WavReader::open(path).map_or((0, 1), |r| (u64::from(r.duration()), r.spec().sample_rate))
 }
 
 /// Reads the written WAV's header back and checks it holds every sample the timeline accounts for, so audio

@@ -15,7 +15,7 @@ use rayon::prelude::*;
 use super::batch::Shard;
 use super::{Job, Report};
 use crate::audio::Audio;
-use crate::cache::Cache;
+use crate::cache::{Cache, Entry};
 use crate::error::{Error, Result};
 use crate::plan::PlanSegment;
 use crate::synth::{Backend, SpeechRequest, SynthError};
@@ -107,8 +107,9 @@ pub fn run(
         // The segments to synthesize, each text once (a sentence repeated word for word has one key).
         let mut seen: HashSet<&str> = HashSet::new();
         let mut owned: Vec<usize> = Vec::new();
+        let verified = verify_cached(&job);
         for (n, seg) in job.plan.segments.iter().enumerate() {
-            if job.cache.contains(&seg.cache_key) {
+            if verified.contains(seg.cache_key.as_str()) {
                 slot.stats.cached += 1;
             } else if seen.insert(&seg.cache_key)
                 && opts.shard.is_none_or(|s| s.owns(&seg.cache_key))
@@ -331,6 +332,42 @@ impl Failed {
     }
 }
 
+/// The cache keys of `job`'s plan whose entries verify (read fully, checksum and format), checked in parallel.
+/// A damaged or unreadable entry is moved to the cache's quarantine with a one-line warning, so its segment is
+/// synthesized again instead of failing every build.
+fn verify_cached(job: &Job) -> HashSet<String> {
+    let mut keys: Vec<&PlanSegment> = Vec::new();
+    let mut seen: HashSet<&str> = HashSet::new();
+    for seg in &job.plan.segments {
+        // Anything on disk under the key (a file, or a folder in its place) is read, and moved aside if bad.
+        if seen.insert(&seg.cache_key)
+            && std::fs::symlink_metadata(job.cache.path(&seg.cache_key)).is_ok()
+        {
+            keys.push(seg);
+        }
+    }
+    keys.par_iter()
+        .filter_map(|seg| match job.cache.verify(&seg.cache_key) {
+            Entry::Good => Some(seg.cache_key.clone()),
+            Entry::Missing => None,
+            Entry::Bad(reason) => {
+                let moved = job.cache.quarantine(&seg.cache_key);
+                eprintln!(
+                    "warning: {}: the cached audio of segment {} (line {}) {reason}; {}",
+                    job.essay_path.display(),
+                    seg.id,
+                    seg.line,
+                    match moved {
+                        Ok(to) => format!("moved to {} and synthesized again", to.display()),
+                        Err(e) => format!("it cannot be moved aside ({e}); delete it"),
+                    }
+                );
+                None
+            }
+        })
+        .collect()
+}
+
 /// Synthesizes one segment into the cache under the retry policy.
 fn synthesize_segment(
     backend: &dyn Backend,
@@ -356,8 +393,9 @@ const BACKOFF_BASE: Duration = Duration::from_millis(250);
 const BACKOFF_CAP: Duration = Duration::from_secs(20);
 
 /// One request under the one retry policy: a transient fault is tried again up to `retries` times, after an
-/// exponential backoff with full jitter (or what the backend asked for); anything else fails at once. Empty audio
-/// is a failure.
+/// exponential backoff with full jitter (or what the backend asked for); anything else fails at once. Audio that
+/// cannot be speech of the text (`audio::plausible`: cut off, silent, noise, a wrong rate) is a transient fault:
+/// it is tried again, then named, and never reaches the cache.
 pub fn synthesize(
     backend: &dyn Backend,
     request: &SpeechRequest,
@@ -365,10 +403,13 @@ pub fn synthesize(
 ) -> std::result::Result<Audio, SynthError> {
     let mut attempt = 0;
     loop {
-        match backend.synthesize(request) {
-            Ok(audio) if audio.samples.is_empty() => {
-                return Err(SynthError::permanent("the backend returned no audio"))
+        let answer = backend.synthesize(request).and_then(|audio| {
+            match crate::audio::plausible::judge(&audio, request.text, request.rate) {
+                None => Ok(audio),
+                Some(why) => Err(SynthError::transient(why, None)),
             }
+        });
+        match answer {
             Ok(audio) => return Ok(audio),
             Err(e) if !e.transient => return Err(e),
             Err(e) if attempt >= retries => {
@@ -591,9 +632,12 @@ mod tests {
                     SynthError::permanent("bad voice")
                 });
             }
+            // Half a second of a 200 Hz tone: plausible speech for a short text.
             Ok(Audio {
                 sample_rate: 8000,
-                samples: vec![1, 2, 3],
+                samples: (0..4000)
+                    .map(|n| (8000.0 * (n as f64 * 0.157).sin()) as i16)
+                    .collect(),
             })
         }
     }

@@ -30,11 +30,24 @@ const HEADER: &str =
     "# narrate takes: the take of each segment that builds use (segments not listed use take 1).\n\
 # Written by `narrate regen`; safe to edit, or to delete to go back to first takes everywhere.\n\n";
 
-/// The takes file for an essay.
+/// The takes file for an essay (a long essay name is shortened with a hash, to stay a legal file name).
 pub fn path_for(essay: &Path) -> PathBuf {
-    let mut name = essay.file_name().unwrap_or_default().to_os_string();
-    name.push(".takes.toml");
-    essay.with_file_name(name)
+    let name = essay.file_name().unwrap_or_default().to_string_lossy();
+    essay.with_file_name(format!("{}.takes.toml", atomic::short_name(&name)))
+}
+
+/// Takes the essay's lock (a hidden file beside it), held while a command reads, changes and writes its takes
+/// and the edition that uses them: two `regen`s of one essay run one after the other, and both keep their take.
+pub fn lock(essay: &Path) -> Result<atomic::Lock> {
+    let name = essay.file_name().unwrap_or_default().to_string_lossy();
+    let path = essay.with_file_name(format!(".{}.narrate.lock", atomic::short_name(&name)));
+    atomic::Lock::acquire(&path, || {
+        eprintln!(
+            "waiting: another narrate is changing the takes of {}; this one goes on when it is done",
+            essay.display()
+        )
+    })
+    .map_err(|source| Error::Output { path, source })
 }
 
 impl Takes {
@@ -67,18 +80,33 @@ impl Takes {
         self.segments.get(id).map_or(1, |e| e.take.max(1))
     }
 
-    /// Chooses a take for a segment: `Some(n)` goes to take n, `None` makes a new one. Returns the take chosen.
-    pub fn choose(&mut self, id: &str, text: &str, take: Option<u32>) -> u32 {
+    /// Chooses a take for a segment: `Some(n)` goes to take n, `None` makes a new one. Returns the take chosen,
+    /// or why there is none (take 0, or no take number left).
+    pub fn choose(
+        &mut self,
+        id: &str,
+        text: &str,
+        take: Option<u32>,
+    ) -> std::result::Result<u32, String> {
         let entry = self.segments.entry(id.to_string()).or_insert(Entry {
             take: 1,
             latest: 1,
             text: String::new(),
         });
-        let chosen = take.unwrap_or(entry.latest + 1).max(1);
+        let chosen = match take {
+            Some(0) => return Err("takes are numbered from 1".into()),
+            Some(n) => n,
+            None => entry.latest.max(1).checked_add(1).ok_or_else(|| {
+                format!(
+                    "segment {id} has no take number left after {}; choose one with --take N",
+                    entry.latest
+                )
+            })?,
+        };
         entry.take = chosen;
         entry.latest = entry.latest.max(chosen);
         entry.text = text.to_string();
-        chosen
+        Ok(chosen)
     }
 }
 
@@ -90,11 +118,17 @@ mod tests {
     fn new_takes_count_up_and_old_ones_can_be_chosen() {
         let mut t = Takes::default();
         assert_eq!(t.take("abc"), 1);
-        assert_eq!(t.choose("abc", "Hi.", None), 2);
-        assert_eq!(t.choose("abc", "Hi.", None), 3);
-        assert_eq!(t.choose("abc", "Hi.", Some(1)), 1);
-        assert_eq!(t.choose("abc", "Hi.", None), 4);
+        assert_eq!(t.choose("abc", "Hi.", None), Ok(2));
+        assert_eq!(t.choose("abc", "Hi.", None), Ok(3));
+        assert_eq!(t.choose("abc", "Hi.", Some(1)), Ok(1));
+        assert_eq!(t.choose("abc", "Hi.", None), Ok(4));
         assert_eq!(t.take("abc"), 4);
+        assert!(t.choose("abc", "Hi.", Some(0)).is_err());
+        assert_eq!(t.choose("abc", "Hi.", Some(u32::MAX)), Ok(u32::MAX));
+        assert!(t
+            .choose("abc", "Hi.", None)
+            .unwrap_err()
+            .contains("no take number left"));
     }
 
     #[test]
@@ -104,7 +138,8 @@ mod tests {
         let path = path_for(&essay);
         assert!(path.ends_with("e.md.takes.toml"));
         let mut t = Takes::default();
-        t.choose("0a1b2c3d", "A \"quoted\" sentence.", None);
+        t.choose("0a1b2c3d", "A \"quoted\" sentence.", None)
+            .unwrap();
         t.save(&path).unwrap();
         let text = std::fs::read_to_string(&path).unwrap();
         assert!(text.starts_with("# narrate takes"));

@@ -98,52 +98,53 @@ impl Backend for Espeak {
         Ok(format!("{} voice={voice}", self.version()?))
     }
     fn synthesize(&self, request: &SpeechRequest) -> std::result::Result<Audio, SynthError> {
-        let out = tempfile::Builder::new()
-            .prefix("narrate-espeak-")
-            .suffix(".wav")
-            .tempfile()
-            .map_err(|e| format!("cannot make a temporary file: {e}"))?;
+        // The WAV comes back on stdout: no temporary file, so a full or missing $TMPDIR cannot cut it short, and a
+        // killed run leaves nothing behind.
         let pitch = BASE_PITCH + TAKE_PITCH[(request.take.max(1) as usize - 1) % TAKE_PITCH.len()];
         let mut cmd = Command::new(PROGRAM);
         cmd.arg("-v")
             .arg(request.voice)
             .arg("-p")
             .arg(pitch.to_string())
-            .arg("-w")
-            .arg(out.path())
+            .arg("--stdout")
             .arg("--stdin");
         if let Some(wpm) = request.rate {
             cmd.arg("-s").arg(wpm.to_string());
         }
         let mut child = cmd
             .stdin(Stdio::piped())
-            .stdout(Stdio::null())
+            .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()
             .map_err(|e| format!("cannot run espeak-ng: {e}"))?;
         let mut stdin = child.stdin.take().ok_or("espeak-ng has no stdin")?;
-        stdin
-            .write_all(request.text.as_bytes())
-            .map_err(|e| format!("cannot send text to espeak-ng: {e}"))?;
-        drop(stdin);
-        let status = child
+        // Written from another thread: espeak-ng may fill its stdout pipe before it has read all of stdin.
+        let text = request.text.to_string();
+        let writer = std::thread::spawn(move || stdin.write_all(text.as_bytes()));
+        let out = child
             .wait_with_output()
             .map_err(|e| format!("espeak-ng did not finish: {e}"))?;
-        if !status.status.success() {
-            let err = String::from_utf8_lossy(&status.stderr);
+        writer
+            .join()
+            .map_err(|_| "cannot send text to espeak-ng".to_string())?
+            .map_err(|e| format!("cannot send text to espeak-ng: {e}"))?;
+        let first_error = || {
+            String::from_utf8_lossy(&out.stderr)
+                .lines()
+                .next()
+                .map(str::to_owned)
+        };
+        if !out.status.success() {
             return Err(SynthError::permanent(format!(
                 "espeak-ng exited with {}: {}",
-                status.status,
-                err.lines().next().unwrap_or("no message")
+                out.status,
+                first_error().unwrap_or_else(|| "no message".into())
             )));
         }
         // espeak-ng exits 0 even for an unknown voice, writing nothing useful; report what it said.
-        let audio = crate::audio::wav::read(out.path()).map_err(|e| {
-            let err = String::from_utf8_lossy(&status.stderr);
-            match err.lines().next() {
-                Some(msg) => format!("espeak-ng: {msg}"),
-                None => format!("espeak-ng wrote no usable audio: {e}"),
-            }
+        let audio = crate::audio::wav::read_bytes(out.stdout).map_err(|e| match first_error() {
+            Some(msg) => format!("espeak-ng: {msg}"),
+            None => format!("espeak-ng wrote no usable audio: {e}"),
         })?;
         if audio.samples.is_empty() {
             return Err(SynthError::permanent(format!(

@@ -187,7 +187,15 @@ impl Http {
             .read_to_vec()
             .map_err(|e| Fault::transient(transport_message(&e), None))?;
         match status {
-            200..=299 => self.decode(&content_type, bytes).map_err(Fault::permanent),
+            // A WAV cut off on the way (a dropped connection, a server that died mid-answer) may come whole
+            // next time; anything else that is not audio will not.
+            200..=299 => self.decode(&content_type, bytes).map_err(|m| {
+                if m.contains(crate::audio::wav::CUT_OFF) {
+                    Fault::transient(m, None)
+                } else {
+                    Fault::permanent(m)
+                }
+            }),
             408 | 429 | 500..=599 => Err(Fault::transient(
                 format!("the server answered {status}{}", error_detail(&bytes)),
                 retry_after.map(Duration::from_secs),

@@ -346,6 +346,15 @@ enum Reply {
     Slow(Duration),
     /// 200 with an HTML page, as a misconfigured proxy answers.
     Html,
+    /// The audio's WAV cut off at a third of its body, with a Content-Length saying the cut length (a server that
+    /// died mid-answer behind a buffering proxy).
+    CutOff,
+    /// A valid WAV header over white noise.
+    Noise,
+    /// The audio's samples under a header claiming 96 kHz.
+    WrongRate,
+    /// A valid WAV of a tenth of the audio.
+    Short,
 }
 
 type Script = dyn Fn(&str, usize) -> Reply + Send + Sync;
@@ -455,6 +464,37 @@ fn answer(
             "Content-Type: text/html\r\n",
             b"<html><body>Welcome to the captive portal</body></html>",
         ),
+        Reply::CutOff => {
+            let bytes = audio();
+            respond(
+                &mut stream,
+                "200 OK",
+                "Content-Type: audio/wav\r\n",
+                &bytes[..bytes.len() / 3],
+            )
+        }
+        Reply::Noise | Reply::WrongRate | Reply::Short => {
+            let mut wav = narrate::testing::read_bytes(audio()).unwrap();
+            match script(&input, attempt) {
+                Reply::Noise => {
+                    let mut x = 7u32;
+                    for s in &mut wav.samples {
+                        x = x.wrapping_mul(1_103_515_245).wrapping_add(12_345);
+                        *s = ((x >> 16) as i16) / 3;
+                    }
+                }
+                Reply::WrongRate => wav.sample_rate = 96_000,
+                _ => wav.samples.truncate(wav.samples.len() / 10),
+            }
+            let mut bytes = std::io::Cursor::new(Vec::new());
+            narrate::testing::write_to(&mut bytes, &wav).unwrap();
+            respond(
+                &mut stream,
+                "200 OK",
+                "Content-Type: audio/wav\r\n",
+                &bytes.into_inner(),
+            )
+        }
     }
 }
 
@@ -581,6 +621,51 @@ fn permanent_faults_name_the_failed_segments_and_keep_the_rest() {
     let rebuilt = env.build(&essay, &["--backend", "http"]);
     assert_eq!(rebuilt["synthesized"], 2, "{rebuilt}");
     assert_eq!(rebuilt["cached"], 6, "{rebuilt}");
+}
+
+#[test]
+fn audio_that_cannot_be_the_sentence_is_never_cached() {
+    // Four sentences answered with bad audio every time, one cut off only on its first answer.
+    let script: Arc<Script> = Arc::new(|input: &str, attempt| {
+        if input.contains("stone") {
+            Reply::CutOff
+        } else if input.contains("iron") {
+            Reply::Noise
+        } else if input.contains("plank.") && input.contains("third") {
+            Reply::WrongRate
+        } else if input.contains("heron") {
+            Reply::Short
+        } else if input.contains("Gravel") && attempt == 1 {
+            Reply::CutOff
+        } else {
+            Reply::Audio
+        }
+    });
+    let server = FaultServer::start(script);
+    let env = Env::new();
+    env.essay("bridges.md", RIVER);
+    settings(&env, &server.url, "retries = 1\n", "");
+    let mut build = env.cmd();
+    build.args(["build", "bridges.md", "--backend", "http"]);
+    let error = error_of(build);
+    for reason in [
+        "the audio is cut off: its header promises more than the answer holds (tried 2 times)",
+        "its audio is noise, not speech",
+        "far less than its text needs",
+    ] {
+        assert!(error.contains(reason), "{reason}: {error}");
+    }
+    assert!(error.contains("4 of 8 segments failed"), "{error}");
+    assert!(!env.path("audio/out/bridges/bridges.wav").exists());
+    // Only whole, plausible audio is in the cache: the four good sentences and the one whose second answer was
+    // whole.
+    let verified = env.stdout(&["cache", "verify"]);
+    assert!(
+        verified.contains("4 segments read, 0 damaged"),
+        "{verified}"
+    );
+    let plan = env.json(&["plan", "bridges.md", "--backend", "http"]);
+    assert_eq!(plan["cached"], 4, "{plan}");
 }
 
 #[test]

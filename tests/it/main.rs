@@ -13,6 +13,7 @@ mod master;
 #[cfg(feature = "piper")]
 mod piper;
 mod regen;
+mod reliability;
 mod say;
 mod settings;
 mod support;
