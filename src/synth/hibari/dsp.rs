@@ -63,7 +63,9 @@ impl Default for Vocoder {
     fn default() -> Self {
         let mut planner = RealFftPlanner::<f32>::new();
         let window: Vec<f32> = (0..N_FFT)
-            .map(|n| (0.5 - 0.5 * (2.0 * std::f64::consts::PI * n as f64 / N_FFT as f64).cos()) as f32)
+            .map(|n| {
+                (0.5 - 0.5 * (2.0 * std::f64::consts::PI * n as f64 / N_FFT as f64).cos()) as f32
+            })
             .collect();
         let window_src = window.iter().map(|w| w / (N_FFT / 4) as f32).collect();
         Vocoder {
@@ -192,10 +194,15 @@ pub(crate) fn pulses(f0: &[f32]) -> Vec<f32> {
             let voiced = f > VOICED;
             f = f.max(VOICED);
             phase += f as f64;
-            let t = ((phase * (1.0 / SAMPLE_RATE as f64)).fract() * (2.0 * std::f64::consts::PI)) as f32;
+            let t = ((phase * (1.0 / SAMPLE_RATE as f64)).fract() * (2.0 * std::f64::consts::PI))
+                as f32;
             let h = (F_MAX / f).floor() + 0.5;
             let s = (t * 0.5).sin() * 2.0;
-            let e = if s.abs() <= 2e-3 { h } else { (h * t).sin() / s };
+            let e = if s.abs() <= 2e-3 {
+                h
+            } else {
+                (h * t).sin() / s
+            };
             out.push(if voiced { e - 0.5 } else { 0.0 });
         }
     }
@@ -215,7 +222,10 @@ mod tests {
             .filter(|&i| x[i] > 20.0 && x[i] >= x[i - 1] && x[i] > x[i + 1])
             .collect();
         assert!(peaks.len() >= 45, "{}", peaks.len());
-        assert!(peaks.windows(2).all(|w| (w[1] - w[0]).abs_diff(120) <= 1), "{peaks:?}");
+        assert!(
+            peaks.windows(2).all(|w| (w[1] - w[0]).abs_diff(120) <= 1),
+            "{peaks:?}"
+        );
         // Unvoiced frames are silent.
         assert!(pulses(&[0.0; 4]).iter().all(|&s| s == 0.0));
     }

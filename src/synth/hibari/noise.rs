@@ -65,7 +65,10 @@ mod tests {
         let v = normal(&s, 3, n);
         let mean = v.iter().map(|&x| x as f64).sum::<f64>() / n as f64;
         let var = v.iter().map(|&x| (x as f64 - mean).powi(2)).sum::<f64>() / n as f64;
-        assert!(mean.abs() < 0.01 && (var - 1.0).abs() < 0.01, "{mean} {var}");
+        assert!(
+            mean.abs() < 0.01 && (var - 1.0).abs() < 0.01,
+            "{mean} {var}"
+        );
     }
 
     /// The rule's output, pinned: if a dependency upgrade changes it, cached takes would no longer match fresh

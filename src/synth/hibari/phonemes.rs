@@ -122,7 +122,10 @@ pub(crate) fn sentences(text: &str) -> Result<Vec<String>, String> {
     let ipa = IPA.get_or_init(|| regex::Regex::new(r"(^|\s)/([^/\s]+)/").expect("valid pattern"));
     let mut sentences = Vec::new();
     let mut current = String::new();
-    let say = |part: &str, current: &mut String, sentences: &mut Vec<String>| -> Result<(), String> {
+    let say = |part: &str,
+               current: &mut String,
+               sentences: &mut Vec<String>|
+     -> Result<(), String> {
         for (clause, terminator) in phonemize::clauses_with(ESPEAK_VOICE, part, Some(SEPARATOR))? {
             let clause = phonemize::strip_language_flags(&clause);
             for w in clause.split_whitespace() {

@@ -161,7 +161,8 @@ impl Piper {
         let seeded = self.seeded_graph(model)?;
         let path = &model.files.model;
         // One intra-op thread (see `onnx::builder`): a take must give the same samples everywhere.
-        let open = || -> ort::Result<Session> { super::onnx::builder(env)?.commit_from_memory(&seeded) };
+        let open =
+            || -> ort::Result<Session> { super::onnx::builder(env)?.commit_from_memory(&seeded) };
         let session = open().map_err(|e| {
             format!(
                 "{}: cannot load the model ({e}); the file may be damaged: fetch it again with scripts/fetch-voice",
