@@ -101,7 +101,8 @@ fn exp(x: f32) -> f32 {
         + r * (1.0
             + r * (0.5
                 + r * (1.0 / 6.0
-                    + r * (1.0 / 24.0 + r * (1.0 / 120.0 + r * (1.0 / 720.0 + r * (1.0 / 5040.0)))))));
+                    + r * (1.0 / 24.0
+                        + r * (1.0 / 120.0 + r * (1.0 / 720.0 + r * (1.0 / 5040.0)))))));
     p * f32::from_bits(((k as i32 + 127) as u32) << 23)
 }
 
@@ -253,7 +254,10 @@ mod tests {
         let mut x = -86.9f32;
         while x <= 20.0 {
             let (want, got) = (x.exp(), exp(x));
-            assert!((got - want).abs() <= want * 3e-7 + 1e-38, "exp({x}) = {got}, not {want}");
+            assert!(
+                (got - want).abs() <= want * 3e-7 + 1e-38,
+                "exp({x}) = {got}, not {want}"
+            );
             if x.abs() < 12.0 {
                 assert!((tanh(x) - x.tanh()).abs() < 2e-7, "tanh({x})");
             }
