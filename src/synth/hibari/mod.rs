@@ -337,7 +337,7 @@ mod tests {
         match hibari
             .check()
             .map_err(|e| e.to_string())
-            .and_then(|()| Ok(hibari.model()?))
+            .and_then(|()| hibari.model())
         {
             Ok(model) => Some((hibari, model)),
             Err(e) => {
