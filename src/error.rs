@@ -120,6 +120,10 @@ impl Error {
                 "scripts/fetch-voice installs the en_US-joe-medium voice and ONNX Runtime; or use --backend espeak"
                     .into(),
             ),
+            Error::BackendUnavailable { backend, .. } if backend == "hibari" => Some(
+                "scripts/fetch-voice installs the hibari voice and ONNX Runtime; or use --backend piper or espeak"
+                    .into(),
+            ),
             Error::BackendUnavailable { backend, .. } if backend == "http" => Some(
                 "set [http] url (and model, api_key_env) in narrate.toml or pass --http-url; `narrate serve` is one such server"
                     .into(),

@@ -57,8 +57,24 @@ pub fn run(args: VoicesArgs) -> Result<()> {
                         b.name()
                     ));
                 }
+                // The licence and notice a voice's data asks to be shown, when one backend is listed.
+                let attribution = match only.and_then(|_| b.attribution()) {
+                    Some(Ok(text)) => {
+                        out.push('\n');
+                        for line in text.lines() {
+                            out.push_str(&format!("    {line}\n").replace("    \n", "\n"));
+                        }
+                        Some(text)
+                    }
+                    Some(Err(e)) => {
+                        out.push_str(&format!("    attribution not available: {e}\n"));
+                        None
+                    }
+                    None => None,
+                };
                 json.push(serde_json::json!({
                     "backend": b.name(), "available": true, "default_voice": b.default_voice(), "voices": voices,
+                    "attribution": attribution,
                 }));
             }
             Err(e) => {

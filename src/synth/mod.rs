@@ -1,7 +1,11 @@
 //! Speech backends: one trait, one file per backend, one line each in the registry.
 
 pub mod espeak;
+#[cfg(feature = "hibari")]
+pub mod hibari;
 pub mod http;
+#[cfg(feature = "piper")]
+pub(crate) mod onnx;
 #[cfg(feature = "piper")]
 pub mod piper;
 pub mod registry;
@@ -80,6 +84,11 @@ pub trait Backend: Send + Sync {
     /// The language tag of a voice (`en-GB`, `en-US`, `fr`), when the backend knows it without asking a server:
     /// it picks British or American readings when neither the settings nor the essay say.
     fn voice_language(&self, _voice: &str) -> Option<String> {
+        None
+    }
+    /// The licence and notice of the voice data, when its licence asks for them to be shown
+    /// (`narrate voices --backend NAME`).
+    fn attribution(&self) -> Option<crate::Result<String>> {
         None
     }
     /// Told how many requests will run at once, before the first one.

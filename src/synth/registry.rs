@@ -8,6 +8,8 @@ pub type Maker = fn(&BackendConfig) -> Box<dyn Backend>;
 
 /// Every backend this build knows, by name, in the order `narrate voices` lists them.
 pub const BACKENDS: &[(&str, Maker)] = &[
+    #[cfg(feature = "hibari")]
+    ("hibari", |_| Box::new(super::hibari::Hibari::default())),
     #[cfg(feature = "piper")]
     ("piper", |_| Box::new(super::piper::Piper::default())),
     ("espeak", |_| Box::new(super::espeak::Espeak::default())),
@@ -52,9 +54,10 @@ impl<'de> serde::Deserialize<'de> for BackendName {
 }
 
 /// Backends a build uses when none is chosen, best first: the first one installed here wins.
-const PREFERRED: &[&str] = &["piper", "espeak"];
+const PREFERRED: &[&str] = &["hibari", "piper", "espeak"];
 
-/// The default backend: Piper when it and its default voice are installed, else espeak-ng.
+/// The default backend: hibari when its model is installed, else Piper when it and its default voice are,
+/// else espeak-ng.
 pub fn default_name() -> &'static str {
     PREFERRED
         .iter()

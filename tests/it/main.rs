@@ -7,6 +7,8 @@ mod compose;
 mod errors;
 mod espeak;
 mod export;
+#[cfg(feature = "hibari")]
+mod hibari;
 mod http;
 mod layers;
 mod master;

@@ -91,7 +91,7 @@ fn piper_narrates_an_essay_with_the_joe_voice() {
     if have("sndfile-info") {
         check_wav_against_manifest(&env.path("out/short.wav"), &manifest);
     }
-    // The default backend is piper once the voice is installed.
+    // The default backend is piper once the voice is installed (unless hibari's model is too: it comes first).
     let plan = env
         .cmd()
         .env_remove("NARRATE_BACKEND")
@@ -99,7 +99,8 @@ fn piper_narrates_an_essay_with_the_joe_voice() {
         .assert()
         .success();
     let plan: Value = serde_json::from_slice(&plan.get_output().stdout).unwrap();
-    assert_eq!(plan["backend"], "piper");
+    let hibari = cfg!(feature = "hibari") && voice::data_dir().join("hibari/hibari.onnx").is_file();
+    assert_eq!(plan["backend"], if hibari { "hibari" } else { "piper" });
 }
 
 #[test]

@@ -19,10 +19,10 @@ use std::path::Path;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, OnceLock, Weak};
 
-use ort::session::builder::GraphOptimizationLevel;
 use ort::session::Session;
 use ort::value::Tensor;
 
+use super::onnx::environment;
 use super::{Audio, Backend, SpeechRequest, SynthError, VoiceInfo};
 use crate::error::{Error, Result};
 use voice::{VoiceConfig, VoiceFiles};
@@ -61,23 +61,6 @@ struct Noise {
 #[derive(Default)]
 pub struct Piper {
     models: Mutex<HashMap<String, Arc<Model>>>,
-}
-
-static ENVIRONMENT: OnceLock<std::result::Result<ort::environment::Environment, String>> =
-    OnceLock::new();
-
-fn environment() -> std::result::Result<&'static ort::environment::Environment, String> {
-    ENVIRONMENT
-        .get_or_init(|| {
-            let lib = voice::onnxruntime_library()?;
-            ort::init_from(&lib)
-                .map_err(|e| format!("cannot load ONNX Runtime from {}: {e}", lib.display()))?
-                .with_name("narrate")
-                .build()
-                .map_err(|e| format!("cannot start ONNX Runtime: {e}"))
-        })
-        .as_ref()
-        .map_err(Clone::clone)
 }
 
 fn unavailable(reason: String) -> Error {
@@ -177,18 +160,9 @@ impl Piper {
         let env = environment()?;
         let seeded = self.seeded_graph(model)?;
         let path = &model.files.model;
-        // One intra-op thread, whatever the cores and --jobs: ONNX Runtime's convolutions round differently when
-        // split over another number of threads (±1 in a few 16-bit samples of one sentence in six), and a take
-        // must give the same samples everywhere. Parallelism comes from one session per worker, which measured
-        // faster on 2 cores anyway (docs/BENCHMARKS.md); spinning threads would only burn the other worker's core.
-        let open = || -> ort::Result<Session> {
-            Session::builder(env)?
-                .with_optimization_level(GraphOptimizationLevel::All)?
-                .with_intra_threads(1)?
-                .with_inter_threads(1)?
-                .with_config_entry("session.intra_op.allow_spinning", "0")?
-                .commit_from_memory(&seeded)
-        };
+        // One intra-op thread (see `onnx::builder`): a take must give the same samples everywhere.
+        let open =
+            || -> ort::Result<Session> { super::onnx::builder(env)?.commit_from_memory(&seeded) };
         let session = open().map_err(|e| {
             format!(
                 "{}: cannot load the model ({e}); the file may be damaged: fetch it again with scripts/fetch-voice",
@@ -467,9 +441,9 @@ pub(super) mod tests {
             &model,
             "The kettle boiled twice before anyone noticed the smoke in the kitchen.",
         );
-        let mut original = Session::builder(runtime().unwrap())
+        let mut original = ort::session::Session::builder(runtime().unwrap())
             .unwrap()
-            .with_optimization_level(GraphOptimizationLevel::All)
+            .with_optimization_level(ort::session::builder::GraphOptimizationLevel::All)
             .unwrap()
             .with_intra_threads(1)
             .unwrap()

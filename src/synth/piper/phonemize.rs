@@ -140,6 +140,18 @@ pub fn phonemize(voice: &str, text: &str) -> Result<Vec<Vec<char>>, String> {
 
 /// Each clause's IPA and the punctuation that ended it, as libespeak-ng splits the text.
 fn clauses(voice: &str, text: &str) -> Result<Vec<(String, Option<char>)>, String> {
+    clauses_with(voice, text, None)
+}
+
+/// Like `clauses`, with `separator` (if any) written between the phonemes of a word, so that diphthongs and
+/// affricates arrive as single units (the hibari backend maps units to its own symbols).
+pub(crate) fn clauses_with(
+    voice: &str,
+    text: &str,
+    separator: Option<char>,
+) -> Result<Vec<(String, Option<char>)>, String> {
+    // libespeak-ng's phonememode: bits 8-23 hold the separator character.
+    let mode = PHONEMES_IPA | separator.map_or(0, |c| (c as c_int & 0xFFFF) << 8);
     let c_text = CString::new(text.replace('\0', " ")).expect("NULs removed");
     let bytes = c_text.as_bytes();
     let mut engine = espeak()?.lock().unwrap_or_else(|e| e.into_inner());
@@ -161,7 +173,7 @@ fn clauses(voice: &str, text: &str) -> Result<Vec<(String, Option<char>)>, Strin
         // SAFETY: `ptr` points into `c_text`, which outlives the loop; espeak advances it to the next clause or
         // sets it to NULL at the end. The returned string is espeak's own buffer, copied at once.
         let ipa = unsafe {
-            let p = (engine.text_to_phonemes)(&mut ptr, CHARS_UTF8, PHONEMES_IPA);
+            let p = (engine.text_to_phonemes)(&mut ptr, CHARS_UTF8, mode);
             if p.is_null() {
                 String::new()
             } else {
@@ -248,7 +260,7 @@ pub fn linking_yod(ipa: &str) -> String {
 }
 
 /// Removes espeak's language-switch flags such as `(fr)` and `(en)`.
-fn strip_language_flags(ipa: &str) -> String {
+pub(crate) fn strip_language_flags(ipa: &str) -> String {
     let mut out = String::with_capacity(ipa.len());
     let mut depth = 0;
     for c in ipa.chars() {

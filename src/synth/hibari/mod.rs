@@ -1,0 +1,537 @@
+//! The hibari backend: hibari-tts 0.2.1's voice `heart` (a small student of Kokoro-82M's af_heart, Apache-2.0)
+//! run natively: phonemes from libespeak-ng mapped to the model's misaki symbols (`phonemes`), the 8 MB int8 ONNX
+//! model through ONNX Runtime (`synth::onnx`, one single-threaded session per worker from a pool), and the
+//! host-side vocoder in Rust (`dsp`). 24 kHz output. No Python at run time.
+//!
+//! Takes are reproducible: the vocoder's noise is drawn from a seed of the request (`noise`), and the model is
+//! checked against its published sha256, which is part of the fingerprint.
+
+pub(crate) mod dsp;
+pub(crate) mod noise;
+pub(crate) mod phonemes;
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex, OnceLock};
+
+use ort::session::Session;
+use ort::value::Tensor;
+use sha2::Digest;
+
+use super::onnx;
+use super::piper::{phonemize, voice};
+use super::{Audio, Backend, SpeechRequest, SynthError, VoiceInfo};
+use crate::error::{Error, Result};
+
+/// The one voice hibari-tts ships in its package (its others are fetched from a model hub).
+pub(crate) const VOICE: &str = "heart";
+/// The release the model comes from, and the model's sha256 there.
+pub(crate) const RELEASE: &str = "hibari-tts 0.2.1";
+pub(crate) const MODEL_SHA256: &str =
+    "5f70741d4e900f4e85d0037498736cc1b3e1b9a63a13546a5da1e63abf4fccd8";
+/// How fast the voice speaks at speed 1.0, in words a minute (measured on a ~900-word essay).
+const NATURAL_WPM: f32 = 154.0;
+/// The model's inputs and outputs.
+const INPUTS: [&str; 2] = ["ids", "speed"];
+const OUTPUTS: [&str; 6] = ["lh", "theta", "ln", "lr", "phi", "f0"];
+
+/// Where `scripts/fetch-voice` installs the model, its vocabulary and its licence and notice.
+pub(crate) fn model_dir() -> PathBuf {
+    voice::data_dir().join("hibari")
+}
+
+/// The loaded model: its bytes (sessions are opened from them), vocabulary and a pool of sessions.
+struct Model {
+    bytes: Vec<u8>,
+    vocab: HashMap<char, i64>,
+    sha256: String,
+    pool: Mutex<Vec<Session>>,
+}
+
+#[derive(Default)]
+pub struct Hibari {
+    model: OnceLock<std::result::Result<Arc<Model>, String>>,
+}
+
+fn unavailable(reason: String) -> Error {
+    Error::BackendUnavailable {
+        backend: "hibari".into(),
+        reason,
+    }
+}
+
+/// How to install or repair the model.
+const FIX: &str = "run scripts/fetch-voice to install it (from PyPI hibari-tts 0.2.1)";
+
+fn load() -> std::result::Result<Model, String> {
+    let dir = model_dir();
+    let path = dir.join("hibari.onnx");
+    let bytes = match std::fs::read(&path) {
+        Ok(b) => b,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            return Err(format!(
+                "the hibari model is not installed ({} is missing); {FIX}",
+                path.display()
+            ))
+        }
+        Err(e) => return Err(format!("{}: {e}", path.display())),
+    };
+    let sha256 = format!("{:x}", sha2::Sha256::digest(&bytes));
+    if sha256 != MODEL_SHA256 {
+        return Err(format!(
+            "{} is damaged or not {RELEASE}'s model (its sha256 is {}…, not {}…); {FIX} again",
+            path.display(),
+            &sha256[..12],
+            &MODEL_SHA256[..12]
+        ));
+    }
+    let vocab_path = dir.join("vocab.json");
+    let text = std::fs::read_to_string(&vocab_path)
+        .map_err(|e| format!("{}: {e}; {FIX}", vocab_path.display()))?;
+    let table: HashMap<String, i64> = serde_json::from_str(&text).map_err(|e| {
+        format!(
+            "{}: not hibari's vocabulary ({e}); {FIX} again",
+            vocab_path.display()
+        )
+    })?;
+    let mut vocab = HashMap::new();
+    for (symbol, id) in table {
+        let mut chars = symbol.chars();
+        match (chars.next(), chars.next()) {
+            (Some(c), None) if id > 0 => {
+                vocab.insert(c, id);
+            }
+            _ => {
+                return Err(format!(
+                    "{}: entry `{symbol}` = {id} is not one symbol with a positive id; {FIX} again",
+                    vocab_path.display()
+                ))
+            }
+        }
+    }
+    Ok(Model {
+        bytes,
+        vocab,
+        sha256,
+        pool: Mutex::new(Vec::new()),
+    })
+}
+
+/// The vocoder, planned once per process.
+fn vocoder() -> &'static dsp::Vocoder {
+    static VOCODER: OnceLock<dsp::Vocoder> = OnceLock::new();
+    VOCODER.get_or_init(dsp::Vocoder::default)
+}
+
+/// Model IDs for one chunk of misaki phonemes: 0 at both ends; symbols outside the vocabulary are skipped (as
+/// hibari-tts does).
+pub(crate) fn ids(phonemes: &str, vocab: &HashMap<char, i64>) -> Vec<i64> {
+    let mut ids = vec![0];
+    ids.extend(phonemes.chars().filter_map(|c| vocab.get(&c)));
+    ids.push(0);
+    ids
+}
+
+impl Hibari {
+    fn model(&self) -> std::result::Result<Arc<Model>, String> {
+        self.model.get_or_init(|| load().map(Arc::new)).clone()
+    }
+
+    fn new_session(&self, model: &Model) -> std::result::Result<Session, String> {
+        let env = onnx::environment()?;
+        let path = model_dir().join("hibari.onnx");
+        let session = onnx::builder(env)
+            .and_then(|mut b| b.commit_from_memory(&model.bytes))
+            .map_err(|e| {
+                format!(
+                    "{}: cannot load the model ({e}); {FIX} again",
+                    path.display()
+                )
+            })?;
+        let inputs: Vec<&str> = session.inputs().iter().map(|i| i.name()).collect();
+        let outputs: Vec<&str> = session.outputs().iter().map(|o| o.name()).collect();
+        if INPUTS.iter().any(|i| !inputs.contains(i))
+            || OUTPUTS.iter().any(|o| !outputs.contains(o))
+        {
+            return Err(format!(
+                "{} is not hibari's model (inputs {inputs:?}, outputs {outputs:?}); {FIX} again",
+                path.display()
+            ));
+        }
+        Ok(session)
+    }
+
+    /// Runs the model on one chunk's IDs and the vocoder on its outputs, with the noise of chunk `chunk` of the
+    /// request whose seed is `seed`.
+    fn render(
+        &self,
+        model: &Model,
+        ids: &[i64],
+        speed: f32,
+        seed: &[u8; 32],
+        chunk: usize,
+    ) -> std::result::Result<Vec<f32>, String> {
+        let taken = model.pool.lock().unwrap_or_else(|e| e.into_inner()).pop();
+        let mut session = match taken {
+            Some(s) => s,
+            None => self.new_session(model)?,
+        };
+        let result = run(&mut session, ids, speed, seed, chunk);
+        model
+            .pool
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(session);
+        result
+    }
+}
+
+/// One run of the model and the vocoder.
+fn run(
+    session: &mut Session,
+    ids: &[i64],
+    speed: f32,
+    seed: &[u8; 32],
+    chunk: usize,
+) -> std::result::Result<Vec<f32>, String> {
+    let failed = |e: ort::Error| format!("inference failed: {e}");
+    let inputs = ort::inputs![
+        "ids" => Tensor::from_array(([1usize, ids.len()], ids.to_vec())).map_err(failed)?,
+        "speed" => Tensor::from_array(([1usize], vec![speed])).map_err(failed)?,
+    ];
+    let outputs = session.run(inputs).map_err(failed)?;
+    let get = |name: &str| -> std::result::Result<&[f32], String> {
+        Ok(outputs[name].try_extract_tensor::<f32>().map_err(failed)?.1)
+    };
+    let frames = dsp::Frames {
+        lh: get("lh")?,
+        theta: get("theta")?,
+        ln: get("ln")?,
+        lr: get("lr")?,
+        phi: get("phi")?,
+        f0: get("f0")?,
+    };
+    if !frames.consistent() {
+        return Err("inference failed: the model's outputs disagree in length".into());
+    }
+    let noise = noise::normal(seed, chunk, dsp::BINS * 2 * frames.f0.len());
+    Ok(vocoder().synth(&frames, &noise))
+}
+
+/// The model's `speed` for a rate in words a minute (`None`: the voice's own pace), kept where it still sounds
+/// like speech.
+fn speed(rate: Option<u32>) -> f32 {
+    rate.map_or(1.0, |wpm| (wpm as f32 / NATURAL_WPM).clamp(0.5, 2.0))
+}
+
+/// The model's licence and notice, as installed beside it.
+fn attribution() -> std::result::Result<String, String> {
+    let dir = model_dir();
+    let notice = std::fs::read_to_string(dir.join("NOTICE"))
+        .map_err(|e| format!("{}: {e}; {FIX}", dir.join("NOTICE").display()))?;
+    if !dir.join("LICENSE").is_file() {
+        return Err(format!(
+            "{} is missing; {FIX}",
+            dir.join("LICENSE").display()
+        ));
+    }
+    Ok(format!(
+        "The voice `heart` is the model of {RELEASE}, licensed under the Apache License 2.0 (full text: {}).\n\
+         Its notice:\n\n{}",
+        dir.join("LICENSE").display(),
+        notice.trim_end()
+    ))
+}
+
+impl Backend for Hibari {
+    fn name(&self) -> &'static str {
+        "hibari"
+    }
+    fn describe(&self) -> &'static str {
+        "hibari: a Kokoro-class voice in 8 MB (ONNX, natural speech on the CPU)"
+    }
+    fn check(&self) -> Result<()> {
+        onnx::environment().map_err(unavailable)?;
+        phonemize::version().map_err(unavailable)?;
+        self.model().map_err(unavailable)?;
+        Ok(())
+    }
+    fn installed(&self) -> bool {
+        model_dir().join("hibari.onnx").is_file()
+            && voice::onnxruntime_library().is_ok()
+            && phonemize::version().is_ok()
+    }
+    fn default_voice(&self) -> String {
+        VOICE.into()
+    }
+    fn voice_language(&self, _voice: &str) -> Option<String> {
+        Some("en-US".into())
+    }
+    fn voices(&self) -> Result<Vec<VoiceInfo>> {
+        self.model().map_err(unavailable)?;
+        Ok(vec![VoiceInfo {
+            name: VOICE.into(),
+            language: "en-US".into(),
+            description: format!(
+                "en-US, female; {RELEASE}, Apache-2.0 (a student of Kokoro-82M's af_heart)"
+            ),
+        }])
+    }
+    fn attribution(&self) -> Option<Result<String>> {
+        Some(attribution().map_err(unavailable))
+    }
+    fn fingerprint(&self, voice: &str) -> Result<String> {
+        check_voice(voice).map_err(unavailable)?;
+        let model = self.model().map_err(unavailable)?;
+        Ok(format!(
+            "hibari model=sha256:{} espeak={} phonemes={} noise={}",
+            model.sha256,
+            phonemize::version().map_err(unavailable)?,
+            phonemes::RULE,
+            noise::RULE
+        ))
+    }
+    fn synthesize(&self, request: &SpeechRequest) -> std::result::Result<Audio, SynthError> {
+        check_voice(request.voice)?;
+        let model = self.model()?;
+        let seed = noise::seed(request.voice, request.rate, request.text, request.take);
+        let speed = speed(request.rate);
+        let mut samples: Vec<i16> = Vec::new();
+        let chunks = phonemes::sentences(request.text)?
+            .iter()
+            .flat_map(|s| phonemes::chunks(s))
+            .collect::<Vec<_>>();
+        for (i, chunk) in chunks.iter().enumerate() {
+            let ids = ids(chunk, &model.vocab);
+            if ids.len() < 3 {
+                continue;
+            }
+            let audio = self.render(&model, &ids, speed, &seed, i)?;
+            samples.extend(audio.iter().map(|&v| (v.clamp(-1.0, 1.0) * 32767.0) as i16));
+        }
+        Ok(Audio {
+            sample_rate: dsp::SAMPLE_RATE,
+            samples,
+        })
+    }
+}
+
+fn check_voice(voice: &str) -> std::result::Result<(), String> {
+    if voice == VOICE {
+        Ok(())
+    } else {
+        Err(format!(
+            "hibari has one voice, `{VOICE}` (not `{voice}`); leave --voice out or give --voice {VOICE}"
+        ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The model, or `None` (the test skips) where it or ONNX Runtime is not installed; scripts/test installs
+    /// both and sets NARRATE_REQUIRE_TOOLS, which makes their absence a failure.
+    fn model() -> Option<(Hibari, Arc<Model>)> {
+        let hibari = Hibari::default();
+        match hibari
+            .check()
+            .map_err(|e| e.to_string())
+            .and_then(|()| hibari.model())
+        {
+            Ok(model) => Some((hibari, model)),
+            Err(e) => {
+                assert!(std::env::var_os("NARRATE_REQUIRE_TOOLS").is_none(), "{e}");
+                eprintln!("skipping: {e}");
+                None
+            }
+        }
+    }
+
+    /// The fixture tests/hibari_reference.py made with the Python reference (hibari-tts 0.2.1).
+    fn fixture() -> (serde_json::Value, Vec<f32>) {
+        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/");
+        let json = std::fs::read_to_string(format!("{dir}hibari-reference.json")).unwrap();
+        let bytes = std::fs::read(format!("{dir}hibari-reference.f32")).unwrap();
+        let audio = bytes
+            .chunks_exact(4)
+            .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+            .collect();
+        (serde_json::from_str(&json).unwrap(), audio)
+    }
+
+    /// The fixture's noise rule (see tests/hibari_reference.py): xorshift32, values in [-1, 1).
+    fn test_noise(index: u32, n: usize) -> Vec<f32> {
+        let mut x = 0x9E37_79B9u32 ^ index;
+        (0..n)
+            .map(|_| {
+                x ^= x << 13;
+                x ^= x >> 17;
+                x ^= x << 5;
+                ((x >> 8) as f64 / 8_388_608.0 - 1.0) as f32
+            })
+            .collect()
+    }
+
+    fn edit_distance(a: &[i64], b: &[i64]) -> usize {
+        let mut row: Vec<usize> = (0..=b.len()).collect();
+        for (i, x) in a.iter().enumerate() {
+            let mut prev = row[0];
+            row[0] = i + 1;
+            for (j, y) in b.iter().enumerate() {
+                let cur = row[j + 1];
+                row[j + 1] = (prev + usize::from(x != y)).min(row[j] + 1).min(cur + 1);
+                prev = cur;
+            }
+        }
+        row[b.len()]
+    }
+
+    #[test]
+    fn phonemes_are_the_notes_mapping_of_espeak_and_close_to_hibari_s_own_g2p() {
+        let Some((_, model)) = model() else { return };
+        let (fixture, _) = fixture();
+        for case in fixture["cases"].as_array().unwrap() {
+            let text = case["text"].as_str().unwrap();
+            let ours = phonemes::sentences(text).unwrap();
+            assert_eq!(ours.len(), 1, "{text}: {ours:?}");
+            // The same words as the mapping written independently in Python over espeak-ng's command line.
+            let words: Vec<String> = ours[0]
+                .split_whitespace()
+                .map(|w| {
+                    w.trim_end_matches([',', '.', '?', '!', ';', ':'])
+                        .to_string()
+                })
+                .collect();
+            let want: Vec<String> = serde_json::from_value(case["espeak_mapped"].clone()).unwrap();
+            assert_eq!(words, want, "{text}");
+            // Against hibari's own G2P (misaki's lexicon and POS tagger), espeak reads a few vowels otherwise
+            // (unstressed ɪ/ə, a secondary stress): most IDs agree, and the punctuation is the same.
+            let ours_ids = ids(&ours[0], &model.vocab);
+            let theirs: Vec<i64> = serde_json::from_value(case["hibari_ids"].clone()).unwrap();
+            let distance = edit_distance(&ours_ids, &theirs);
+            eprintln!(
+                "{text}: {distance} of {} IDs differ\n  ours:   {}\n  hibari: {}",
+                theirs.len(),
+                ours[0],
+                case["hibari_phonemes"]
+            );
+            assert!(
+                distance * 10 <= theirs.len(),
+                "{text}: {distance} edits from hibari's own G2P"
+            );
+            assert_eq!(ours_ids.last(), Some(&0));
+            assert_eq!(
+                ours_ids[ours_ids.len() - 2],
+                theirs[theirs.len() - 2],
+                "{text}: end punctuation"
+            );
+        }
+    }
+
+    /// The model's outputs and the vocoder against the reference's audio for the same IDs and the same noise:
+    /// equal to float rounding: within 1e-5 (a third of a 16-bit step) sample by sample and 100 dB SNR (measured:
+    /// 1.2e-7 and 134 dB; the FFTs and `sin` round differently, pocketfft and numpy's SIMD `sin` there).
+    #[test]
+    fn the_vocoder_matches_the_python_reference() {
+        let Some((_, model)) = model() else { return };
+        let (fixture, audio) = fixture();
+        let mut session = Hibari::default().new_session(&model).unwrap();
+        let mut compared = 0;
+        for (i, case) in fixture["cases"].as_array().unwrap().iter().enumerate() {
+            let Some(offset) = case["audio_offset"].as_u64() else {
+                continue;
+            };
+            let want = &audio[offset as usize..][..case["audio_len"].as_u64().unwrap() as usize];
+            let ids: Vec<i64> = serde_json::from_value(case["hibari_ids"].clone()).unwrap();
+            let inputs = ort::inputs![
+                "ids" => Tensor::from_array(([1usize, ids.len()], ids.clone())).unwrap(),
+                "speed" => Tensor::from_array(([1usize], vec![1.0f32])).unwrap(),
+            ];
+            let outputs = session.run(inputs).unwrap();
+            let get = |name: &str| outputs[name].try_extract_tensor::<f32>().unwrap().1;
+            let frames = dsp::Frames {
+                lh: get("lh"),
+                theta: get("theta"),
+                ln: get("ln"),
+                lr: get("lr"),
+                phi: get("phi"),
+                f0: get("f0"),
+            };
+            assert_eq!(frames.f0.len() as u64, case["frames"].as_u64().unwrap());
+            let noise = test_noise(i as u32, dsp::BINS * 2 * frames.f0.len());
+            let got = vocoder().synth(&frames, &noise);
+            assert_eq!(got.len(), want.len());
+            let peak = want.iter().fold(0.0f32, |m, s| m.max(s.abs()));
+            let max_diff = got
+                .iter()
+                .zip(want)
+                .fold(0.0f32, |m, (a, b)| m.max((a - b).abs()));
+            let signal: f64 = want.iter().map(|&s| (s as f64).powi(2)).sum();
+            let error: f64 = got
+                .iter()
+                .zip(want)
+                .map(|(&a, &b)| ((a - b) as f64).powi(2))
+                .sum();
+            let snr = 10.0 * (signal / error.max(1e-30)).log10();
+            eprintln!(
+                "{}: peak {peak}, largest difference {max_diff:e}, SNR {snr:.1} dB",
+                case["text"]
+            );
+            assert!(peak > 0.05, "the reference is speech, not silence");
+            assert!(
+                max_diff < 1e-5 && snr > 100.0,
+                "{}: differs by up to {max_diff} ({snr:.1} dB)",
+                case["text"]
+            );
+            compared += 1;
+        }
+        assert!(compared >= 2);
+    }
+
+    #[test]
+    fn a_take_is_the_same_every_time_and_another_take_differs() {
+        let Some((hibari, _)) = model() else { return };
+        let request = |take| SpeechRequest {
+            text: "We drank the tea on the step. The rain kept falling, and nobody minded.",
+            voice: VOICE,
+            rate: None,
+            take,
+        };
+        let first = hibari.synthesize(&request(1)).unwrap();
+        assert!(first.samples.len() > 24_000 * 2, "{}", first.samples.len());
+        assert_eq!(first.sample_rate, 24_000);
+        // Another backend value (new sessions) gives the same samples.
+        assert_eq!(Hibari::default().synthesize(&request(1)).unwrap(), first);
+        let second = hibari.synthesize(&request(2)).unwrap();
+        assert_ne!(second.samples, first.samples);
+        // Faster speech is shorter.
+        let fast = hibari
+            .synthesize(&SpeechRequest {
+                rate: Some(230),
+                ..request(1)
+            })
+            .unwrap();
+        assert!(
+            fast.samples.len() * 10 < first.samples.len() * 8,
+            "{} vs {}",
+            fast.samples.len(),
+            first.samples.len()
+        );
+    }
+
+    #[test]
+    fn rate_maps_to_speed_around_the_voice_s_own_pace() {
+        assert_eq!(speed(None), 1.0);
+        assert!((speed(Some(154)) - 1.0).abs() < 1e-6);
+        assert!((speed(Some(231)) - 1.5).abs() < 1e-6);
+        assert_eq!(speed(Some(20)), 0.5);
+        assert_eq!(speed(Some(1000)), 2.0);
+    }
+
+    #[test]
+    fn ids_pad_both_ends_and_skip_unknown_symbols() {
+        let vocab: HashMap<char, i64> = [('h', 50), ('ə', 83), ('O', 31), ('.', 4)].into();
+        assert_eq!(ids("hə☃O.", &vocab), vec![0, 50, 83, 31, 4, 0]);
+    }
+}

@@ -1,0 +1,227 @@
+//! The hibari backend through the binary: a sample essay narrated with the voice heart, read back by
+//! independent readers, heard by a speech recognizer, rendered twice from empty caches to the same bytes; its
+//! voice listing and attribution; and its errors. (Its phonemes and vocoder are checked against the Python
+//! reference in src/synth/hibari/mod.rs.)
+
+use serde_json::Value;
+
+use narrate::testing::voice;
+
+use crate::support::*;
+
+/// The model's folder, or `None` (the test skips) where it is not installed; scripts/test installs it (through
+/// scripts/fetch-voice) and sets NARRATE_REQUIRE_TOOLS, which makes its absence a failure.
+fn installed() -> Option<std::path::PathBuf> {
+    let dir = voice::data_dir().join("hibari");
+    if dir.join("hibari.onnx").is_file() && voice::onnxruntime_library().is_ok() {
+        return Some(dir);
+    }
+    let why = format!("the hibari model is not installed in {}", dir.display());
+    assert!(std::env::var_os("NARRATE_REQUIRE_TOOLS").is_none(), "{why}");
+    eprintln!("skipping: {why}");
+    None
+}
+
+const SAMPLE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/audio/samples/tide-clocks.md");
+
+#[test]
+fn hibari_narrates_a_sample_essay_the_same_from_any_empty_cache() {
+    if installed().is_none() {
+        return;
+    }
+    let (a, b) = (Env::new(), Env::new());
+    let essay_a = a.path("tide-clocks.md");
+    let essay_b = b.path("tide-clocks.md");
+    std::fs::copy(SAMPLE, &essay_a).unwrap();
+    std::fs::copy(SAMPLE, &essay_b).unwrap();
+    let built = a.build(
+        &essay_a,
+        &["--backend", "hibari", "-o", "out", "--jobs", "2"],
+    );
+    let wav = a.path("out/tide-clocks.wav");
+    let manifest = read_json(a.path("out/tide-clocks.json"));
+    assert_eq!(manifest["backend"], "hibari");
+    assert_eq!(manifest["voice"], "heart");
+    assert_eq!(manifest["sample_rate"], 24_000);
+    // The title, the opening paragraphs and three sections.
+    assert_eq!(built["chapters"], 5);
+    check_chapters(&wav, &manifest);
+    // Every segment audible (the voice is about −26 LUFS), at an audiobook pace: 0.2 to 0.65 s a word.
+    check_speech(&wav, &manifest, 0.01, (0.2, 0.65), 0.8);
+    if have("sndfile-info") {
+        check_wav_against_manifest(&wav, &manifest);
+    }
+    // Another folder, another empty cache, one worker (so other sessions): the same bytes.
+    b.build(
+        &essay_b,
+        &["--backend", "hibari", "-o", "out", "--jobs", "1"],
+    );
+    let again = std::fs::read(b.path("out/tide-clocks.wav")).unwrap();
+    assert!(
+        std::fs::read(&wav).unwrap() == again,
+        "the same essay gave different audio from two empty caches"
+    );
+}
+
+#[test]
+fn hibari_speech_is_intelligible_to_a_speech_recognizer() {
+    if installed().is_none() || !have("ffmpeg") {
+        return;
+    }
+    let Some(python) = std::env::var_os("NARRATE_ASR_PYTHON") else {
+        assert!(
+            std::env::var_os("NARRATE_REQUIRE_TOOLS").is_none(),
+            "NARRATE_ASR_PYTHON is not set; scripts/test sets it"
+        );
+        eprintln!("skipping: NARRATE_ASR_PYTHON is not set (scripts/test sets it)");
+        return;
+    };
+    let env = Env::new();
+    let sentence = "The kettle boiled twice before anyone noticed the smoke in the kitchen. \
+                    We opened every window and waited for the air to clear. \
+                    Then we made tea and talked about the weather.";
+    let essay = env.essay("asr.txt", &format!("{sentence}\n"));
+    env.build(&essay, &["--backend", "hibari", "-o", "out"]);
+    let status = std::process::Command::new("ffmpeg")
+        .args(["-loglevel", "error", "-y", "-i"])
+        .arg(env.path("out/asr.wav"))
+        .args(["-ar", "16000", "-ac", "1"])
+        .arg(env.path("asr16.wav"))
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let out = std::process::Command::new(python)
+        .arg(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/asr.py"))
+        .arg(env.path("asr16.wav"))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let heard = String::from_utf8_lossy(&out.stdout).to_lowercase();
+    let said: Vec<String> = sentence
+        .to_lowercase()
+        .split_whitespace()
+        .map(|w| w.trim_matches('.').to_string())
+        .collect();
+    let heard_words: Vec<&str> = heard.split_whitespace().collect();
+    let recognized = said
+        .iter()
+        .filter(|w| heard_words.contains(&w.as_str()))
+        .count();
+    eprintln!("recognized {recognized} of {} words: {heard:?}", said.len());
+    // The same bar as Piper's test: a small recognizer gets most words of clear speech, babble almost none.
+    assert!(
+        recognized * 10 >= said.len() * 6,
+        "heard {heard:?} for {sentence:?}"
+    );
+}
+
+#[test]
+fn hibari_is_the_default_voice_and_lists_its_licence() {
+    if installed().is_none() {
+        return;
+    }
+    let env = Env::new();
+    env.essay("e.txt", "Title\n\nOne sentence here.\n");
+    let plan = env
+        .cmd()
+        .env_remove("NARRATE_BACKEND")
+        .args(["plan", "e.txt", "--json"])
+        .assert()
+        .success();
+    let plan: Value = serde_json::from_slice(&plan.get_output().stdout).unwrap();
+    assert_eq!(plan["backend"], "hibari");
+    assert_eq!(plan["voice"], "heart");
+
+    let listing = env.json(&["voices", "--backend", "hibari"]);
+    assert_eq!(voice_names(&listing), ["heart"]);
+    let heart = &listing[0]["voices"][0];
+    assert_eq!(heart["language"], "en-US");
+    let description = heart["description"].as_str().unwrap();
+    assert!(
+        description.contains("female") && description.contains("Apache-2.0"),
+        "{description}"
+    );
+    let attribution = listing[0]["attribution"].as_str().unwrap();
+    assert!(
+        attribution.contains("Apache License") && attribution.contains("Kokoro-82M"),
+        "{attribution}"
+    );
+    let text = env.stdout(&["voices", "--backend", "hibari"]);
+    assert!(
+        text.contains("Kokoro-82M") && text.contains("LICENSE"),
+        "{text}"
+    );
+}
+
+/// Runs a hibari build that must fail and returns its one-line error.
+fn hibari_error(env: &Env, vars: &[(&str, &str)]) -> String {
+    let essay = env.essay("e.txt", "Title\n\nOne sentence here.\n");
+    let mut cmd = env.cmd();
+    cmd.args([
+        "build",
+        essay.to_str().unwrap(),
+        "--backend",
+        "hibari",
+        "-o",
+        "out",
+    ]);
+    for (k, v) in vars {
+        cmd.env(k, v);
+    }
+    let stderr = one_error(&cmd.output().unwrap());
+    assert!(!env.path("out/e.wav").exists());
+    stderr
+}
+
+#[test]
+fn hibari_errors_say_how_to_fix_them() {
+    let Some(real) = installed() else { return };
+    let env = Env::new();
+    let ort = voice::onnxruntime_library().unwrap();
+    let ort = ort.to_str().unwrap();
+    let data = env.path("data");
+    let data = data.to_str().unwrap();
+    let vars = [("XDG_DATA_HOME", data), ("ORT_DYLIB_PATH", ort)];
+
+    // No model.
+    let err = hibari_error(&env, &vars);
+    assert!(
+        err.contains("the hibari model is not installed")
+            && err.contains("run scripts/fetch-voice"),
+        "{err}"
+    );
+
+    // A damaged model, and a file that is not a model at all.
+    let dir = env.path("data/narrate/hibari");
+    std::fs::create_dir_all(&dir).unwrap();
+    for name in ["vocab.json", "LICENSE", "NOTICE"] {
+        std::fs::copy(real.join(name), dir.join(name)).unwrap();
+    }
+    let mut model = std::fs::read(real.join("hibari.onnx")).unwrap();
+    let middle = model.len() / 2;
+    model[middle] ^= 0x55;
+    for bytes in [&model[..], b"this is not a model"] {
+        std::fs::write(dir.join("hibari.onnx"), bytes).unwrap();
+        let err = hibari_error(&env, &vars);
+        assert!(
+            err.contains("hibari.onnx is damaged or not hibari-tts 0.2.1's model")
+                && err.contains("run scripts/fetch-voice"),
+            "{err}"
+        );
+    }
+
+    // ONNX Runtime missing.
+    let err = hibari_error(
+        &env,
+        &[("ORT_DYLIB_PATH", "/nonexistent/libonnxruntime.so")],
+    );
+    assert!(
+        err.contains("ORT_DYLIB_PATH=/nonexistent/libonnxruntime.so does not exist"),
+        "{err}"
+    );
+    assert!(err.contains("scripts/fetch-voice"), "{err}");
+}
