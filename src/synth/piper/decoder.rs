@@ -41,6 +41,8 @@ pub(crate) struct Split {
     pub wave: String,
     /// Samples per latent frame (the product of the upsampling strides: 256 for every Piper voice so far).
     pub hop: usize,
+    /// Channels of each link.
+    pub channels: Vec<i64>,
 }
 
 /// Ops the rewritten decoder may contain as they are (elementwise, so a unit H axis changes nothing).
@@ -284,9 +286,20 @@ pub(crate) fn split(mut model: ModelProto) -> Result<Split, String> {
         graph: Some(decoder_graph),
         ..model
     };
+    let channels = links
+        .iter()
+        .map(|l| {
+            rewrite
+                .channels
+                .get(l)
+                .copied()
+                .ok_or_else(|| unknown(format!("channels of `{l}` unknown")))
+        })
+        .collect::<Result<_, _>>()?;
     Ok(Split {
         encoder,
         decoder,
+        channels,
         links,
         wave,
         hop: usize::try_from(hop).map_err(|_| unknown("a negative upsampling"))?,
@@ -502,6 +515,10 @@ impl Rewrite {
         // 'Same' length at stride 1 keeps the width; anything else (the speaker conditioning's 1×1 on a width
         // of 1 keeps it too) is left unknown.
         let scale = scale_in.filter(|_| s == 1 && pb + pe == d * (k - 1));
+        let group = int(&node, "group").unwrap_or(1);
+        self.channels
+            .entry(node.input[0].clone())
+            .or_insert(per_group * group);
         let name = node.input[1].clone();
         if self.reshaped.insert(name.clone()) {
             if let Some(w) = self.inits.get_mut(&name) {

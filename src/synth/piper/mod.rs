@@ -10,6 +10,7 @@
 //! samples however often, wherever and in whichever session they are rendered.
 
 pub(crate) mod decoder;
+pub(crate) mod engine;
 pub(crate) mod graph;
 pub(crate) mod noise;
 pub mod phonemize;
@@ -49,11 +50,13 @@ struct Model {
     /// The noise inputs of the encoder (set when the voice is prepared).
     noise: OnceLock<Vec<Noise>>,
     encoders: Mutex<Vec<Session>>,
+    /// The engine that decodes (fixed for the process, as the fingerprint says).
+    engine: engine::Kind,
+    /// ONNX Runtime decoder sessions (engine `Ort`).
     decoders: Mutex<Vec<Session>>,
+    /// The OpenVINO decoder (engine `OpenVino`), compiled on first use.
+    openvino: Mutex<Option<Arc<engine::OpenVinoDecoder>>>,
 }
-
-/// The decoder engine a fingerprint names: ONNX Runtime running the rewritten decoder in float32.
-const ORT_ENGINE: &str = "ort-f32";
 
 /// One noise input and how long its buffers are made.
 struct Noise {
@@ -127,13 +130,15 @@ impl Piper {
         }
         let files = voice::find(name)?;
         let config = VoiceConfig::load(&files.config)?;
+        let engine = engine::choice();
         let fingerprint = format!(
-            "piper model={} config={} espeak={} noise=rewrite-v{}+{} decoder={ORT_ENGINE}-rewrite-v{}",
+            "piper model={} config={} espeak={} noise=rewrite-v{}+{} decoder={}-rewrite-v{}",
             file_hash(&files.model)?,
             file_hash(&files.config)?,
             phonemize::version()?,
             graph::NOISE_REWRITE,
             noise::RULE,
+            engine.fingerprint(),
             decoder::DECODER_REWRITE,
         );
         let model = Arc::new(Model {
@@ -143,7 +148,9 @@ impl Piper {
             prepared: Mutex::new(None),
             noise: OnceLock::new(),
             encoders: Mutex::new(Vec::new()),
+            engine: engine.kind,
             decoders: Mutex::new(Vec::new()),
+            openvino: Mutex::new(None),
         });
         models.insert(name.to_string(), model.clone());
         Ok(model)
@@ -221,6 +228,22 @@ impl Piper {
                 .push(session);
             result?
         };
+        if model.engine == engine::Kind::OpenVino {
+            let decoder = {
+                let mut ov = model.openvino.lock().unwrap_or_else(|e| e.into_inner());
+                match &*ov {
+                    Some(d) => d.clone(),
+                    None => {
+                        let d = Arc::new(engine::OpenVinoDecoder::new(&prepared).map_err(|e| {
+                            format!("{e}; set NARRATE_PIPER_ENGINE=ort to decode with ONNX Runtime")
+                        })?);
+                        *ov = Some(d.clone());
+                        d
+                    }
+                }
+            };
+            return decoder.decode(&prepared, &links);
+        }
         let taken = model
             .decoders
             .lock()
@@ -416,6 +439,20 @@ impl Backend for Piper {
         environment().map_err(unavailable)?;
         phonemize::version().map_err(unavailable)?;
         Ok(())
+    }
+    fn status(&self) -> Option<String> {
+        let choice = engine::choice();
+        Some(match choice.kind {
+            engine::Kind::OpenVino => format!(
+                "decoder: OpenVINO in bfloat16, {}-frame windows (encoder in ONNX Runtime float32): {}",
+                engine::WINDOW,
+                choice.reason
+            ),
+            engine::Kind::Ort => format!(
+                "decoder: ONNX Runtime in float32 (rewritten for 2-D convolutions): {}",
+                choice.reason
+            ),
+        })
     }
     fn installed(&self) -> bool {
         voice::find(DEFAULT_VOICE).is_ok()

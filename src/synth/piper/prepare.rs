@@ -29,6 +29,8 @@ pub(crate) struct Manifest {
     pub wave: String,
     /// Samples per latent frame.
     pub hop: usize,
+    /// Channels of each link.
+    pub channels: Vec<i64>,
 }
 
 /// A prepared voice: where its two graphs are, and what they need.
@@ -122,6 +124,7 @@ pub(crate) fn prepare(files: &VoiceFiles) -> Result<Prepared, String> {
         links: split.links,
         wave: split.wave,
         hop: split.hop,
+        channels: split.channels,
     };
     let encoder = graph::encode(&split.encoder);
     let decoder = graph::encode(&split.decoder);
