@@ -372,10 +372,10 @@ mod tests {
     ];
 
     /// The latent and the whole-sentence float32 decoding of each sentence, noise on (a real take).
-    fn latents() -> Option<(
-        super::super::prepare::Prepared,
-        Vec<(Vec<(Vec<usize>, Vec<f32>)>, Vec<f32>)>,
-    )> {
+    /// Each sentence's encoder links and its whole-sentence float32 samples.
+    type Case = (Vec<super::super::Link>, Vec<f32>);
+
+    fn latents() -> Option<(super::super::prepare::Prepared, Vec<Case>)> {
         let (piper, model) = joe()?;
         let prepared = (*piper.prepared(&model).unwrap()).clone();
         let mut encoder = piper.encoder_session(&model).unwrap();
