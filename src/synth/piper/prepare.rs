@@ -109,7 +109,7 @@ pub(crate) fn prepare(files: &VoiceFiles) -> Result<Prepared, String> {
     let bytes = std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()))?;
     let damaged = |e: String| {
         format!(
-            "{}: cannot prepare the voice ({e}); the file may be damaged: fetch it again with \
+            "{}: cannot load the model ({e}); the file may be damaged: fetch it again with \
              scripts/fetch-voice",
             path.display()
         )
