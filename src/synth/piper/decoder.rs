@@ -677,3 +677,272 @@ impl Rewrite {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::synth::piper::graph::onnx::OperatorSetIdProto;
+    use ort::session::Session;
+    use ort::value::Tensor;
+    use prost::Message;
+
+    fn weights(name: &str, dims: Vec<i64>, seed: u32) -> TensorProto {
+        let n: i64 = dims.iter().product();
+        let values: Vec<f32> = (0..n)
+            .map(|i| {
+                (((i as u32).wrapping_mul(2_654_435_761) ^ seed) % 1000) as f32 / 10_000.0 - 0.05
+            })
+            .collect();
+        float_tensor(name, dims, &values)
+    }
+
+    fn conv(
+        name: &str,
+        x: &str,
+        w: &str,
+        b: Option<&str>,
+        k: i64,
+        pad: i64,
+        dil: i64,
+    ) -> NodeProto {
+        let mut inputs = vec![x, w];
+        inputs.extend(b);
+        make(
+            name,
+            "Conv",
+            inputs,
+            [format!("{name}_output_0")],
+            [
+                ints_attr("kernel_shape", vec![k]),
+                ints_attr("pads", vec![pad, pad]),
+                ints_attr("dilations", vec![dil]),
+                ints_attr("strides", vec![1]),
+            ],
+        )
+    }
+
+    /// A multi-speaker VITS-shaped graph: an "encoder" (here a Mul) makes `z`, the speaker embedding `g`
+    /// conditions the decoder, which upsamples twice (strides 2 and 3, as low-quality voices differ from the
+    /// medium ones) with a residual block between.
+    fn voice_like() -> ModelProto {
+        let leaky = |name: &str, x: &str, alpha: f32| {
+            let mut n = make(name, "LeakyRelu", [x], [format!("{name}_output_0")], []);
+            n.attribute.push(AttributeProto {
+                name: Some("alpha".into()),
+                r#type: Some(AttributeType::Float as i32),
+                f: Some(alpha),
+                ..Default::default()
+            });
+            n
+        };
+        let up = |name: &str, x: &str, w: &str, b: &str, s: i64| {
+            make(
+                name,
+                "ConvTranspose",
+                [x, w, b],
+                [format!("{name}_output_0")],
+                [
+                    ints_attr("kernel_shape", vec![2 * s]),
+                    ints_attr("strides", vec![s]),
+                    ints_attr("pads", vec![s / 2, s / 2]),
+                ],
+            )
+        };
+        let nodes = vec![
+            make("/Mul_7", "Mul", ["x", "two"], ["z"], []),
+            // As a voice's speaker embedding, `g` is made by the encoder (an output that is a graph input
+            // would alias the caller's buffer).
+            make("/emb_g", "Mul", ["speaker", "two"], ["g"], []),
+            conv("/dec/conv_pre/Conv", "z", "pre.w", Some("pre.b"), 7, 3, 1),
+            conv("/dec/cond/Conv", "g", "cond.w", Some("cond.b"), 1, 0, 1),
+            make(
+                "/dec/Add",
+                "Add",
+                ["/dec/conv_pre/Conv_output_0", "/dec/cond/Conv_output_0"],
+                ["/dec/Add_output_0"],
+                [],
+            ),
+            leaky("/dec/LeakyRelu", "/dec/Add_output_0", 0.1),
+            up(
+                "/dec/ups.0/ConvTranspose",
+                "/dec/LeakyRelu_output_0",
+                "up0.w",
+                "up0.b",
+                2,
+            ),
+            leaky(
+                "/dec/rb/LeakyRelu",
+                "/dec/ups.0/ConvTranspose_output_0",
+                0.1,
+            ),
+            conv(
+                "/dec/rb/Conv",
+                "/dec/rb/LeakyRelu_output_0",
+                "rb.w",
+                Some("rb.b"),
+                3,
+                2,
+                2,
+            ),
+            make(
+                "/dec/rb/Add",
+                "Add",
+                ["/dec/rb/Conv_output_0", "/dec/ups.0/ConvTranspose_output_0"],
+                ["/dec/rb/Add_output_0"],
+                [],
+            ),
+            leaky("/dec/LeakyRelu_1", "/dec/rb/Add_output_0", 0.1),
+            up(
+                "/dec/ups.1/ConvTranspose",
+                "/dec/LeakyRelu_1_output_0",
+                "up1.w",
+                "up1.b",
+                4,
+            ),
+            leaky(
+                "/dec/LeakyRelu_2",
+                "/dec/ups.1/ConvTranspose_output_0",
+                0.01,
+            ),
+            conv(
+                "/dec/conv_post/Conv",
+                "/dec/LeakyRelu_2_output_0",
+                "post.w",
+                None,
+                7,
+                3,
+                1,
+            ),
+            make(
+                "/dec/Tanh",
+                "Tanh",
+                ["/dec/conv_post/Conv_output_0"],
+                ["/dec/Tanh_output_0"],
+                [],
+            ),
+            make(
+                "/Unsqueeze",
+                "Unsqueeze",
+                ["/dec/Tanh_output_0", "axes"],
+                ["output"],
+                [],
+            ),
+        ];
+        let initializer = vec![
+            float_tensor("two", vec![], &[2.0]),
+            int64s("axes", &[1], false),
+            weights("pre.w", vec![32, 6, 7], 1),
+            weights("pre.b", vec![32], 2),
+            weights("cond.w", vec![32, 3, 1], 3),
+            weights("cond.b", vec![32], 4),
+            weights("up0.w", vec![32, 16, 4], 5),
+            weights("up0.b", vec![16], 6),
+            weights("rb.w", vec![16, 16, 3], 7),
+            weights("rb.b", vec![16], 8),
+            weights("up1.w", vec![16, 16, 8], 9),
+            weights("up1.b", vec![16], 10),
+            weights("post.w", vec![1, 16, 7], 11),
+        ];
+        let dyn_dims = |d: &[&str]| {
+            d.iter()
+                .map(|s| Dimension {
+                    value: Some(match s.parse::<i64>() {
+                        Ok(v) => dimension::Value::DimValue(v),
+                        Err(_) => dimension::Value::DimParam((*s).into()),
+                    }),
+                    denotation: None,
+                })
+                .collect()
+        };
+        ModelProto {
+            ir_version: Some(8),
+            opset_import: vec![OperatorSetIdProto {
+                domain: Some(String::new()),
+                version: Some(15),
+            }],
+            graph: Some(GraphProto {
+                name: Some("voice-like".into()),
+                node: nodes,
+                initializer,
+                input: vec![
+                    value_info("x", DataType::Float, dyn_dims(&["1", "6", "T"])),
+                    value_info("speaker", DataType::Float, dyn_dims(&["1", "3", "1"])),
+                ],
+                output: vec![value_info("output", DataType::Float, vec![])],
+                ..Default::default()
+            }),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn a_multi_speaker_graph_with_other_strides_splits_and_decodes_as_the_original() {
+        let split = split(voice_like()).unwrap();
+        assert_eq!(split.links, ["z", "g"]);
+        assert_eq!(split.channels, [6, 3]);
+        assert_eq!(split.hop, 8);
+        let ops: Vec<&str> = split
+            .decoder
+            .graph
+            .as_ref()
+            .unwrap()
+            .node
+            .iter()
+            .map(|n| n.op_type())
+            .collect();
+        assert!(!ops.contains(&"ConvTranspose"), "{ops:?}");
+        let Some(env) = crate::synth::piper::tests::runtime() else {
+            return;
+        };
+        let session = |m: &ModelProto| {
+            Session::builder(env)
+                .unwrap()
+                .commit_from_memory(&m.encode_to_vec())
+                .unwrap()
+        };
+        let (t, x): (usize, Vec<f32>) = (
+            37,
+            (0..6 * 37)
+                .map(|i| ((i * 7919) % 101) as f32 / 50.0 - 1.0)
+                .collect(),
+        );
+        let g = vec![0.3f32, -0.7, 1.1];
+        let mut stock = session(&voice_like());
+        let outputs = stock
+            .run(ort::inputs![
+                "x" => Tensor::from_array(([1usize, 6, t], x.clone())).unwrap(),
+                "speaker" => Tensor::from_array(([1usize, 3, 1], g.clone())).unwrap(),
+            ])
+            .unwrap();
+        let want = outputs["output"]
+            .try_extract_tensor::<f32>()
+            .unwrap()
+            .1
+            .to_vec();
+        let mut encoder = session(&split.encoder);
+        let out = encoder
+            .run(ort::inputs![
+                "x" => Tensor::from_array(([1usize, 6, t], x)).unwrap(),
+                "speaker" => Tensor::from_array(([1usize, 3, 1], g)).unwrap(),
+            ])
+            .unwrap();
+        let z = out["z"].try_extract_tensor::<f32>().unwrap().1.to_vec();
+        let g = out["g"].try_extract_tensor::<f32>().unwrap().1.to_vec();
+        let mut decoder = session(&split.decoder);
+        let out = decoder
+            .run(ort::inputs![
+                "z" => Tensor::from_array(([1usize, 6, 1, t], z)).unwrap(),
+                "g" => Tensor::from_array(([1usize, 3, 1, 1], g)).unwrap(),
+            ])
+            .unwrap();
+        let got = out[split.wave.as_str()]
+            .try_extract_tensor::<f32>()
+            .unwrap()
+            .1
+            .to_vec();
+        assert_eq!(got.len(), t * 8);
+        assert_eq!(want.len(), got.len());
+        let snr = crate::synth::piper::tests::snr(&want, &got);
+        assert!(snr >= 100.0, "{snr:.1} dB");
+    }
+}
