@@ -36,6 +36,10 @@ pub fn run(args: VoicesArgs) -> Result<()> {
         match b.voices() {
             Ok(voices) => {
                 out.push_str(&format!("{}{default}: {}\n", b.name(), b.describe()));
+                let status = b.status();
+                if let Some(line) = &status {
+                    out.push_str(&format!("  ({line})\n"));
+                }
                 // System voices run to thousands; the full list is one `--backend` away.
                 let shown = if only.is_none() && voices.len() > LONG_LIST {
                     SHORT_LIST
@@ -75,6 +79,7 @@ pub fn run(args: VoicesArgs) -> Result<()> {
                 json.push(serde_json::json!({
                     "backend": b.name(), "available": true, "default_voice": b.default_voice(), "voices": voices,
                     "attribution": attribution,
+                    "status": status,
                 }));
             }
             Err(e) => {

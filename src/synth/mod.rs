@@ -68,6 +68,10 @@ pub trait Backend: Send + Sync {
     fn voices(&self) -> crate::Result<Vec<VoiceInfo>>;
     /// What identifies the engine's exact version and voice data, so an upgrade invalidates the cache.
     fn fingerprint(&self, voice: &str) -> crate::Result<String>;
+    /// One line on how this backend runs here and why (`narrate voices` prints it), if that varies.
+    fn status(&self) -> Option<String> {
+        None
+    }
     /// Whether it can run here with its default voice (the default backend is the first one that can).
     fn installed(&self) -> bool {
         self.check().is_ok()

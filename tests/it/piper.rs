@@ -69,17 +69,75 @@ fn piper_phoneme_ids_match_the_reference() {
     );
 }
 
+/// The decoder engines this machine can run: ONNX Runtime always, OpenVINO where `narrate voices` says it runs
+/// (installed, and a CPU with BF16).
+fn engines(env: &Env) -> Vec<&'static str> {
+    let out = env
+        .cmd()
+        .env("NARRATE_PIPER_ENGINE", "openvino")
+        .args(["voices", "--backend", "piper", "--json"])
+        .output()
+        .unwrap();
+    let status = String::from_utf8_lossy(&out.stdout).into_owned();
+    if status.contains("OpenVINO in bfloat16") {
+        vec!["ort", "openvino"]
+    } else {
+        eprintln!("OpenVINO does not run here: {status}");
+        vec!["ort"]
+    }
+}
+
+/// `narrate build ESSAY --json` plus extra flags, with the given Piper decoder engine.
+fn build_with(env: &Env, engine: &str, essay: &std::path::Path, extra: &[&str]) -> Value {
+    let out = env
+        .cmd()
+        .env("NARRATE_PIPER_ENGINE", engine)
+        .arg("build")
+        .arg(essay)
+        .args(extra)
+        .arg("--json")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{engine}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
 #[test]
-fn piper_narrates_an_essay_with_the_joe_voice() {
+fn piper_narrates_an_essay_with_the_joe_voice_with_each_engine() {
     if id_map().is_none() {
         return;
     }
     let env = Env::new();
+    for engine in engines(&env) {
+        narrate_short_essay(&env, engine);
+    }
+}
+
+fn narrate_short_essay(env: &Env, engine: &str) {
     let essay = env.essay(
         "short.md",
         "# A Short Test\n\nThe kettle boiled twice before anyone noticed. Nobody minded.\n\n## Later\n\nWe drank the tea on the step, watching the rain.\n",
     );
-    let summary = env.build(&essay, &["--backend", "piper", "-o", "out", "--jobs", "2"]);
+    let cache = format!("cache-{engine}");
+    let summary = build_with(
+        env,
+        engine,
+        &essay,
+        &[
+            "--backend",
+            "piper",
+            "-o",
+            "out",
+            "--jobs",
+            "2",
+            "--cache",
+            &cache,
+        ],
+    );
     assert_eq!(summary["chapters"], 3);
     let manifest = read_json(env.path("out/short.json"));
     assert_eq!(manifest["backend"], "piper");
@@ -315,18 +373,30 @@ fn asr_python() -> Option<String> {
 }
 
 #[test]
-fn piper_speech_is_intelligible_to_a_speech_recognizer() {
+fn piper_speech_is_intelligible_to_a_speech_recognizer_with_each_engine() {
     if id_map().is_none() || !have("ffmpeg") {
         return;
     }
     let Some(python) = asr_python() else { return };
     let env = Env::new();
+    for engine in engines(&env) {
+        recognize(&env, &python, engine);
+    }
+}
+
+fn recognize(env: &Env, python: &str, engine: &str) {
     // Three sentences of common words: long enough that one misheard word cannot sink the score.
     let sentence = "The kettle boiled twice before anyone noticed the smoke in the kitchen. \
                     We opened every window and waited for the air to clear. \
                     Then we made tea and talked about the weather.";
     let essay = env.essay("asr.txt", &format!("{sentence}\n"));
-    env.build(&essay, &["--backend", "piper", "-o", "out"]);
+    let cache = format!("cache-{engine}");
+    build_with(
+        env,
+        engine,
+        &essay,
+        &["--backend", "piper", "-o", "out", "--cache", &cache],
+    );
     let status = std::process::Command::new("ffmpeg")
         .args(["-loglevel", "error", "-y", "-i"])
         .arg(env.path("out/asr.wav"))
@@ -357,9 +427,10 @@ fn piper_speech_is_intelligible_to_a_speech_recognizer() {
         .filter(|w| heard_words.contains(&w.as_str()))
         .count();
     // A small general-purpose recognizer gets most, not all, words of clear speech; babble gets almost none.
+    eprintln!("{engine}: {recognized} of {} words heard", said.len());
     assert!(
         recognized * 10 >= said.len() * 6,
-        "heard {heard:?} for {sentence:?}"
+        "{engine}: heard {heard:?} for {sentence:?}"
     );
 }
 

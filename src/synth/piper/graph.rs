@@ -40,7 +40,7 @@ pub(crate) fn encode(model: &ModelProto) -> Vec<u8> {
 }
 
 /// What values a noise buffer must hold.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub(crate) enum Distribution {
     /// Standard normal: mean 0, deviation 1 (replaces RandomNormal and RandomNormalLike).
     Normal,
@@ -49,7 +49,7 @@ pub(crate) enum Distribution {
 }
 
 /// One random op turned into an input, as [`seed_noise`] left it.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub(crate) struct NoiseInput {
     /// The new graph input: a 1-D float32 buffer of any length L ≥ 1. Element i (row-major) of the op's output
     /// is `buffer[i mod L]`, then scaled and shifted as the op's own attributes (mean/scale, low/high) say.
@@ -319,14 +319,14 @@ impl Edit<'_> {
     }
 }
 
-fn float_attr(node: &NodeProto, name: &str) -> Option<f32> {
+pub(super) fn float_attr(node: &NodeProto, name: &str) -> Option<f32> {
     node.attribute
         .iter()
         .find(|a| a.name() == name)
         .and_then(|a| a.f)
 }
 
-fn int_attr(name: &str, value: i64) -> AttributeProto {
+pub(super) fn int_attr(name: &str, value: i64) -> AttributeProto {
     AttributeProto {
         name: Some(name.into()),
         r#type: Some(AttributeType::Int as i32),
@@ -335,7 +335,7 @@ fn int_attr(name: &str, value: i64) -> AttributeProto {
     }
 }
 
-fn make<I: AsRef<str>, O: AsRef<str>>(
+pub(super) fn make<I: AsRef<str>, O: AsRef<str>>(
     name: &str,
     op: &str,
     inputs: impl IntoIterator<Item = I>,
@@ -356,7 +356,7 @@ fn make<I: AsRef<str>, O: AsRef<str>>(
 }
 
 /// An int64 initializer: a scalar, or a 1-D tensor.
-fn int64s(name: &str, values: &[i64], scalar: bool) -> TensorProto {
+pub(super) fn int64s(name: &str, values: &[i64], scalar: bool) -> TensorProto {
     TensorProto {
         name: Some(name.into()),
         data_type: Some(DataType::Int64 as i32),
@@ -379,7 +379,7 @@ fn float_scalar(name: &str, value: f32) -> TensorProto {
     }
 }
 
-fn value_info(name: &str, elem: DataType, dim: Vec<Dimension>) -> ValueInfoProto {
+pub(super) fn value_info(name: &str, elem: DataType, dim: Vec<Dimension>) -> ValueInfoProto {
     ValueInfoProto {
         name: Some(name.into()),
         r#type: Some(TypeProto {

@@ -9,15 +9,18 @@
 //! narrate fills from a seed of the request (`noise`), so the same voice, rate, text and take give the same
 //! samples however often, wherever and in whichever session they are rendered.
 
+pub(crate) mod decoder;
+pub(crate) mod engine;
 pub(crate) mod graph;
 pub(crate) mod noise;
 pub mod phonemize;
+pub(crate) mod prepare;
 pub mod voice;
 
 use std::collections::HashMap;
 use std::path::Path;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, OnceLock, Weak};
+use std::sync::{Arc, Mutex, OnceLock};
 
 use ort::session::Session;
 use ort::value::Tensor;
@@ -25,6 +28,7 @@ use ort::value::Tensor;
 use super::onnx::environment;
 use super::{Audio, Backend, SpeechRequest, SynthError, VoiceInfo};
 use crate::error::{Error, Result};
+use prepare::Prepared;
 use voice::{VoiceConfig, VoiceFiles};
 
 pub const DEFAULT_VOICE: &str = "en_US-joe-medium";
@@ -36,17 +40,22 @@ const NATURAL_WPM: f32 = 170.0;
 /// (the joe voice's flow uses about 450 at its own speed, its duration predictor 2).
 const FIRST_NOISE_PER_ID: usize = 1024;
 
-/// One loaded voice: its config and a pool of sessions.
+/// One loaded voice: its config, its prepared graphs and pools of sessions for each.
 struct Model {
     files: VoiceFiles,
     config: VoiceConfig,
-    pool: Mutex<Vec<Session>>,
     fingerprint: String,
-    /// The noise inputs of the seeded graph (set when it is first made).
+    /// The prepared encoder and decoder (`prepare`), once the first request needed them.
+    prepared: Mutex<Option<Arc<Prepared>>>,
+    /// The noise inputs of the encoder (set when the voice is prepared).
     noise: OnceLock<Vec<Noise>>,
-    /// The seeded graph's bytes while a session is being opened from them. Not kept beyond that: ONNX Runtime
-    /// holds its own copy, and the 63 MB would only add to the peak; a later session makes them again.
-    graph: Mutex<Weak<Vec<u8>>>,
+    encoders: Mutex<Vec<Session>>,
+    /// The engine that decodes (fixed for the process, as the fingerprint says).
+    engine: engine::Kind,
+    /// ONNX Runtime decoder sessions (engine `Ort`).
+    decoders: Mutex<Vec<Session>>,
+    /// The OpenVINO decoder (engine `OpenVino`), compiled on first use.
+    openvino: Mutex<Option<Arc<engine::OpenVinoDecoder>>>,
 }
 
 /// One noise input and how long its buffers are made.
@@ -104,71 +113,56 @@ impl Piper {
         }
         let files = voice::find(name)?;
         let config = VoiceConfig::load(&files.config)?;
+        let engine = engine::choice();
         let fingerprint = format!(
-            "piper model={} config={} espeak={} noise=rewrite-v{}+{}",
+            "piper model={} config={} espeak={} noise=rewrite-v{}+{} decoder={}-rewrite-v{}",
             file_hash(&files.model)?,
             file_hash(&files.config)?,
             phonemize::version()?,
             graph::NOISE_REWRITE,
-            noise::RULE
+            noise::RULE,
+            engine.fingerprint(),
+            decoder::DECODER_REWRITE,
         );
         let model = Arc::new(Model {
             files,
             config,
-            pool: Mutex::new(Vec::new()),
             fingerprint,
+            prepared: Mutex::new(None),
             noise: OnceLock::new(),
-            graph: Mutex::new(Weak::new()),
+            encoders: Mutex::new(Vec::new()),
+            engine: engine.kind,
+            decoders: Mutex::new(Vec::new()),
+            openvino: Mutex::new(None),
         });
         models.insert(name.to_string(), model.clone());
         Ok(model)
     }
 
-    /// The model's graph with its random ops replaced by noise inputs: the voice file decoded, edited and
-    /// encoded again (about 0.2 s for the joe voice), or the bytes a session opening at the same time made.
-    fn seeded_graph(&self, model: &Model) -> std::result::Result<Arc<Vec<u8>>, String> {
-        let mut cached = model.graph.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some(bytes) = cached.upgrade() {
-            return Ok(bytes);
+    /// The voice prepared (`prepare`): found beside it, or made on its first use.
+    fn prepared(&self, model: &Model) -> std::result::Result<Arc<Prepared>, String> {
+        let mut prepared = model.prepared.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(p) = &*prepared {
+            return Ok(p.clone());
         }
-        let path = &model.files.model;
-        let bytes = std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()))?;
-        let mut proto = graph::decode(bytes).map_err(|e| {
-            format!(
-                "{}: cannot load the model ({e}); the file may be damaged: fetch it again with \
-                 scripts/fetch-voice",
-                path.display()
-            )
-        })?;
-        let noise =
-            graph::seed_noise(&mut proto).map_err(|e| format!("{}: {e}", path.display()))?;
+        let p = Arc::new(prepare::prepare(&model.files)?);
         model.noise.get_or_init(|| {
-            noise
-                .into_iter()
+            p.manifest
+                .noise
+                .iter()
                 .map(|input| Noise {
-                    input,
+                    input: input.clone(),
                     per_id: AtomicUsize::new(0),
                 })
                 .collect()
         });
-        let bytes = Arc::new(graph::encode(&proto));
-        *cached = Arc::downgrade(&bytes);
-        Ok(bytes)
+        *prepared = Some(p.clone());
+        Ok(p)
     }
 
-    fn new_session(&self, model: &Model) -> std::result::Result<Session, String> {
-        let env = environment()?;
-        let seeded = self.seeded_graph(model)?;
-        let path = &model.files.model;
-        // One intra-op thread (see `onnx::builder`): a take must give the same samples everywhere.
-        let open =
-            || -> ort::Result<Session> { super::onnx::builder(env)?.commit_from_memory(&seeded) };
-        let session = open().map_err(|e| {
-            format!(
-                "{}: cannot load the model ({e}); the file may be damaged: fetch it again with scripts/fetch-voice",
-                path.display()
-            )
-        })?;
+    fn encoder_session(&self, model: &Model) -> std::result::Result<Session, String> {
+        let prepared = self.prepared(model)?;
+        let session = open_session(&prepared.encoder)?;
         let inputs: Vec<&str> = session.inputs().iter().map(|i| i.name()).collect();
         let mut wanted = vec!["input", "input_lengths", "scales"];
         if model.config.num_speakers > 1 {
@@ -179,13 +173,13 @@ impl Piper {
                 "{} does not match {}: the model has no `{missing}` input (it has {inputs:?}); use the config \
                  that came with the model",
                 model.files.config.display(),
-                path.display()
+                model.files.model.display()
             ));
         }
         Ok(session)
     }
 
-    /// Runs the model on one sentence's IDs and returns its samples. `speed` scales the speaking rate (1.0: the
+    /// Runs the voice on one sentence's IDs and returns its samples. `speed` scales the speaking rate (1.0: the
     /// voice's own); the noise is sentence `sentence`'s of the request whose seed is `seed`.
     fn infer(
         &self,
@@ -195,23 +189,107 @@ impl Piper {
         seed: &[u8; 32],
         sentence: usize,
     ) -> std::result::Result<Vec<f32>, String> {
-        let taken = model.pool.lock().unwrap_or_else(|e| e.into_inner()).pop();
-        let mut session = match taken {
-            Some(s) => s,
-            None => self.new_session(model)?,
-        };
+        let prepared = self.prepared(model)?;
         let inf = &model.config.inference;
         let scales = [inf.noise_scale, inf.length_scale / speed, inf.noise_w];
-        // Set by the first session's graph.
-        let noise = model.noise.get().map_or(&[][..], Vec::as_slice);
-        let result = run_seeded(&mut session, model, noise, ids, scales, seed, sentence);
+        let links = {
+            let taken = model
+                .encoders
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .pop();
+            let mut session = match taken {
+                Some(s) => s,
+                None => self.encoder_session(model)?,
+            };
+            let links: Vec<&str> = prepared.manifest.links.iter().map(String::as_str).collect();
+            let result = run_seeded(&mut session, model, ids, scales, seed, sentence, &links);
+            model
+                .encoders
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .push(session);
+            result?
+        };
+        if model.engine == engine::Kind::OpenVino {
+            let decoder = {
+                let mut ov = model.openvino.lock().unwrap_or_else(|e| e.into_inner());
+                match &*ov {
+                    Some(d) => d.clone(),
+                    None => {
+                        let d = Arc::new(engine::OpenVinoDecoder::new(&prepared).map_err(|e| {
+                            format!("{e}; set NARRATE_PIPER_ENGINE=ort to decode with ONNX Runtime")
+                        })?);
+                        *ov = Some(d.clone());
+                        d
+                    }
+                }
+            };
+            return decoder.decode(&prepared, &links);
+        }
+        let taken = model
+            .decoders
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .pop();
+        let mut session = match taken {
+            Some(s) => s,
+            None => open_session(&prepared.decoder)?,
+        };
+        let result = decode(&mut session, &prepared.manifest, links).map_err(inference_failed);
         model
-            .pool
+            .decoders
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .push(session);
         result
     }
+}
+
+/// A session on a prepared graph. One intra-op thread, whatever the cores and --jobs: ONNX Runtime's
+/// convolutions round differently when split over another number of threads (±1 in a few 16-bit samples of one
+/// sentence in six), and a take must give the same samples everywhere. Parallelism comes from one session per
+/// worker, which measured faster on 2 cores anyway (docs/BENCHMARKS.md); spinning threads would only burn the
+/// other worker's core.
+fn open_session(path: &Path) -> std::result::Result<Session, String> {
+    let env = environment()?;
+    let open = || -> ort::Result<Session> { super::onnx::builder(env)?.commit_from_file(path) };
+    open().map_err(|e| {
+        format!(
+            "{}: cannot load the prepared voice ({e}); delete it and run again to prepare the voice anew",
+            path.display()
+        )
+    })
+}
+
+/// A float tensor taken out of a run: its shape and values.
+type Link = (Vec<usize>, Vec<f32>);
+
+/// Runs the rewritten decoder on the encoder's links (`[1, C, W]` each, given to it as `[1, C, 1, W]`).
+fn decode(
+    session: &mut Session,
+    manifest: &prepare::Manifest,
+    links: Vec<Link>,
+) -> ort::Result<Vec<f32>> {
+    let frames = links
+        .first()
+        .and_then(|(shape, _)| shape.last().copied())
+        .unwrap_or(0);
+    let mut inputs = Vec::with_capacity(links.len());
+    for (name, (shape, values)) in manifest.links.iter().zip(links) {
+        let shape4: Vec<usize> = match shape[..] {
+            [n, c, w] => vec![n, c, 1, w],
+            _ => shape,
+        };
+        inputs.push((
+            std::borrow::Cow::from(name.as_str()),
+            ort::session::SessionInputValue::from(Tensor::from_array((shape4, values))?),
+        ));
+    }
+    let outputs = session.run(inputs)?;
+    let (_, samples) = outputs[manifest.wave.as_str()].try_extract_tensor::<f32>()?;
+    debug_assert_eq!(samples.len(), frames * manifest.hop);
+    Ok(samples.to_vec())
 }
 
 /// Runs a seeded session on one sentence. Each noise buffer is first made as long as the model has needed so
@@ -220,12 +298,14 @@ impl Piper {
 fn run_seeded(
     session: &mut Session,
     model: &Model,
-    noise: &[Noise],
     ids: &[i64],
     scales: [f32; 3],
     seed: &[u8; 32],
     sentence: usize,
-) -> std::result::Result<Vec<f32>, String> {
+    outputs: &[&str],
+) -> std::result::Result<Vec<Link>, String> {
+    // Set when the voice was prepared.
+    let noise = model.noise.get().map_or(&[][..], Vec::as_slice);
     let n = ids.len().max(1);
     let mut lens: Vec<usize> = noise
         .iter()
@@ -246,8 +326,16 @@ fn run_seeded(
             })
             .collect();
         let needed: Vec<&str> = noise.iter().map(|z| z.input.needed.as_str()).collect();
-        let (samples, used) =
-            run(session, &model.config, ids, scales, buffers, &needed).map_err(inference_failed)?;
+        let (samples, used) = run(
+            session,
+            &model.config,
+            ids,
+            scales,
+            buffers,
+            outputs,
+            &needed,
+        )
+        .map_err(inference_failed)?;
         let mut short = false;
         for ((z, len), used) in noise.iter().zip(&mut lens).zip(used) {
             z.per_id
@@ -275,15 +363,16 @@ fn inference_failed(e: ort::Error) -> String {
 }
 
 /// One run of a session on one sentence's IDs with `scales` (noise_scale, length_scale, noise_w) and the given
-/// noise buffers: the samples, and the values each of the `needed` outputs reports.
+/// noise buffers: the float `outputs`, and the values each of the `needed` outputs reports.
 fn run(
     session: &mut Session,
     config: &VoiceConfig,
     ids: &[i64],
     scales: [f32; 3],
     noise: Vec<(&str, Vec<f32>)>,
+    outputs: &[&str],
     needed: &[&str],
-) -> ort::Result<(Vec<f32>, Vec<usize>)> {
+) -> ort::Result<(Vec<Link>, Vec<usize>)> {
     let n = ids.len();
     let mut inputs = ort::inputs![
         "input" => Tensor::from_array(([1usize, n], ids.to_vec()))?,
@@ -300,14 +389,19 @@ fn run(
         let len = values.len();
         inputs.push((name.into(), Tensor::from_array(([len], values))?.into()));
     }
-    let outputs = session.run(inputs)?;
-    let (_, samples) = outputs["output"].try_extract_tensor::<f32>()?;
+    let results = session.run(inputs)?;
+    let mut floats = Vec::with_capacity(outputs.len());
+    for name in outputs {
+        let (shape, values) = results[*name].try_extract_tensor::<f32>()?;
+        let shape = shape.iter().map(|&d| d.max(0) as usize).collect();
+        floats.push((shape, values.to_vec()));
+    }
     let mut used = Vec::with_capacity(needed.len());
     for name in needed {
-        let (_, count) = outputs[*name].try_extract_tensor::<i64>()?;
+        let (_, count) = results[*name].try_extract_tensor::<i64>()?;
         used.push(count.first().map_or(0, |&c| c.max(0) as usize));
     }
-    Ok((samples.to_vec(), used))
+    Ok((floats, used))
 }
 
 impl Backend for Piper {
@@ -321,6 +415,20 @@ impl Backend for Piper {
         environment().map_err(unavailable)?;
         phonemize::version().map_err(unavailable)?;
         Ok(())
+    }
+    fn status(&self) -> Option<String> {
+        let choice = engine::choice();
+        Some(match choice.kind {
+            engine::Kind::OpenVino => format!(
+                "decoder: OpenVINO in bfloat16, {}-frame windows (encoder in ONNX Runtime float32): {}",
+                engine::WINDOW,
+                choice.reason
+            ),
+            engine::Kind::Ort => format!(
+                "decoder: ONNX Runtime in float32 (rewritten for 2-D convolutions): {}",
+                choice.reason
+            ),
+        })
     }
     fn installed(&self) -> bool {
         voice::find(DEFAULT_VOICE).is_ok()
@@ -434,43 +542,180 @@ pub(super) mod tests {
         }
     }
 
-    #[test]
-    fn with_its_noise_scaled_to_zero_the_seeded_graph_renders_exactly_as_the_voice_file() {
-        let Some((piper, model)) = joe() else { return };
-        let ids = ids(
-            &model,
-            "The kettle boiled twice before anyone noticed the smoke in the kitchen.",
-        );
-        let mut original = ort::session::Session::builder(runtime().unwrap())
+    fn stock_session(model: &Model) -> Session {
+        Session::builder(runtime().unwrap())
             .unwrap()
             .with_optimization_level(ort::session::builder::GraphOptimizationLevel::All)
             .unwrap()
             .with_intra_threads(1)
             .unwrap()
             .commit_from_file(&model.files.model)
+            .unwrap()
+    }
+
+    /// Signal-to-noise ratio of `got` against `want`, in dB.
+    pub(super) fn snr(want: &[f32], got: &[f32]) -> f64 {
+        assert_eq!(want.len(), got.len(), "lengths differ");
+        let signal: f64 = want.iter().map(|&w| (w as f64).powi(2)).sum();
+        let noise: f64 = want
+            .iter()
+            .zip(got)
+            .map(|(&w, &g)| (w as f64 - g as f64).powi(2))
+            .sum();
+        10.0 * (signal / noise.max(1e-30)).log10()
+    }
+
+    #[test]
+    fn with_its_noise_scaled_to_zero_the_seeded_graph_renders_exactly_as_the_voice_file() {
+        let Some((_, model)) = joe() else { return };
+        let ids = ids(
+            &model,
+            "The kettle boiled twice before anyone noticed the smoke in the kitchen.",
+        );
+        let mut original = stock_session(&model);
+        let mut proto = graph::decode(std::fs::read(&model.files.model).unwrap()).unwrap();
+        let noise = graph::seed_noise(&mut proto).unwrap();
+        let mut ours = Session::builder(runtime().unwrap())
+            .unwrap()
+            .with_optimization_level(ort::session::builder::GraphOptimizationLevel::All)
+            .unwrap()
+            .with_intra_threads(1)
+            .unwrap()
+            .commit_from_memory(&graph::encode(&proto))
             .unwrap();
-        let mut ours = piper.new_session(&model).unwrap();
-        let noise = model.noise.get().unwrap();
         assert_eq!(noise.len(), 2, "the joe voice draws noise twice");
         // noise_scale and noise_w at 0 multiply the drawn noise away: what is left must not change at all.
         let quiet = [0.0, model.config.inference.length_scale, 0.0];
-        let (want, _) = run(&mut original, &model.config, &ids, quiet, vec![], &[]).unwrap();
+        let (want, _) = run(
+            &mut original,
+            &model.config,
+            &ids,
+            quiet,
+            vec![],
+            &["output"],
+            &[],
+        )
+        .unwrap();
         let seed = noise::seed(DEFAULT_VOICE, None, "any", 1);
         let buffers = noise
             .iter()
             .enumerate()
             .map(|(k, z)| {
-                let values = noise::values(&seed, 0, k, z.input.distribution, 200_000);
-                (z.input.input.as_str(), values)
+                let values = noise::values(&seed, 0, k, z.distribution, 200_000);
+                (z.input.as_str(), values)
             })
             .collect();
-        let needed: Vec<&str> = noise.iter().map(|z| z.input.needed.as_str()).collect();
-        let (got, used) = run(&mut ours, &model.config, &ids, quiet, buffers, &needed).unwrap();
+        let needed: Vec<&str> = noise.iter().map(|z| z.needed.as_str()).collect();
+        let (got, used) = run(
+            &mut ours,
+            &model.config,
+            &ids,
+            quiet,
+            buffers,
+            &["output"],
+            &needed,
+        )
+        .unwrap();
+        let (want, got) = (&want[0].1, &got[0].1);
         assert!(want.len() > 22050, "{} samples", want.len());
         assert!(want == got, "the seeded graph changed more than the noise");
         // The duration predictor draws 2 values per phoneme ID; the flow one per latent channel and frame.
         assert_eq!(used[0], 2 * ids.len());
         assert_eq!(used[1] % (want.len() / 256), 0, "{used:?}");
+    }
+
+    #[test]
+    fn the_split_voice_with_its_rewritten_decoder_renders_as_the_voice_file_within_float_rounding()
+    {
+        let Some((piper, model)) = joe() else { return };
+        let prepared = piper.prepared(&model).unwrap();
+        assert_eq!(prepared.manifest.hop, 256);
+        let mut original = stock_session(&model);
+        let mut encoder = piper.encoder_session(&model).unwrap();
+        let mut decoder = open_session(&prepared.decoder).unwrap();
+        let quiet = [0.0, model.config.inference.length_scale, 0.0];
+        let links: Vec<&str> = prepared.manifest.links.iter().map(String::as_str).collect();
+        let seed = noise::seed(DEFAULT_VOICE, None, "quiet", 1);
+        for text in [
+            "The kettle boiled twice before anyone noticed the smoke in the kitchen.",
+            "Seven herons stood in the shallows, waiting.",
+            "Why would a lighthouse keeper need three clocks?",
+            "Numbers like 1,204 and 36.5 are read out in words.",
+            "At dusk the market closed, and the square fell quiet again, apart from the pigeons.",
+        ] {
+            let ids = ids(&model, text);
+            let (want, _) = run(
+                &mut original,
+                &model.config,
+                &ids,
+                quiet,
+                vec![],
+                &["output"],
+                &[],
+            )
+            .unwrap();
+            let split = run_seeded(&mut encoder, &model, &ids, quiet, &seed, 0, &links).unwrap();
+            let got = decode(&mut decoder, &prepared.manifest, split).unwrap();
+            let snr = snr(&want[0].1, &got);
+            eprintln!("{snr:.1} dB: {text}");
+            assert!(snr >= 100.0, "{snr:.1} dB for {text:?}");
+        }
+    }
+
+    #[test]
+    fn a_voice_is_prepared_once_beside_itself_and_its_file_left_untouched() {
+        let Some((_, model)) = joe() else { return };
+        let dir = tempfile::tempdir().unwrap();
+        let copy = dir.path().join("en_US-joe-medium.onnx");
+        std::fs::copy(&model.files.model, &copy).unwrap();
+        let before = std::fs::read(&copy).unwrap();
+        let files = VoiceFiles {
+            name: "en_US-joe-medium".into(),
+            model: copy.clone(),
+            config: model.files.config.clone(),
+        };
+        let first = prepare::prepare(&files).unwrap();
+        assert_eq!(first.decoder.parent(), Some(dir.path()));
+        let name = first
+            .decoder
+            .file_name()
+            .unwrap()
+            .to_string_lossy()
+            .into_owned();
+        assert!(
+            name.starts_with(&format!(
+                "en_US-joe-medium.narrate-v{}.{}-",
+                graph::NOISE_REWRITE,
+                decoder::DECODER_REWRITE
+            )),
+            "{name}"
+        );
+        let made = std::fs::metadata(&first.decoder)
+            .unwrap()
+            .modified()
+            .unwrap();
+        let again = prepare::prepare(&files).unwrap();
+        assert_eq!(again.decoder, first.decoder);
+        assert_eq!(again.manifest, first.manifest);
+        assert_eq!(
+            std::fs::metadata(&again.decoder)
+                .unwrap()
+                .modified()
+                .unwrap(),
+            made
+        );
+        assert!(
+            std::fs::read(&copy).unwrap() == before,
+            "the voice file changed"
+        );
+        // Another voice file (one byte changed) is another key.
+        let mut other = before;
+        let last = other.len() - 1;
+        other[last] ^= 1;
+        std::fs::write(&copy, &other).unwrap();
+        let changed = prepare::prepare(&files).unwrap();
+        assert_ne!(changed.decoder, first.decoder);
+        assert_ne!(changed.manifest.sha256, first.manifest.sha256);
     }
 
     #[test]
@@ -481,7 +726,7 @@ pub(super) mod tests {
         // Another backend value: a new model, new sessions, noise buffers far too short for a first run (each
         // run is repeated with what it needed).
         let (other, again) = joe().unwrap();
-        other.seeded_graph(&again).unwrap();
+        other.prepared(&again).unwrap();
         for z in again.noise.get().unwrap() {
             z.per_id.store(1, Ordering::Relaxed);
         }
