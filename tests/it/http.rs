@@ -192,7 +192,7 @@ fn serve_refuses_bad_requests_with_proper_status_codes() {
         Some(token),
     );
     let url = &server.url;
-    let ok = r#"{"model": "tts-1", "input": "A short test line.", "voice": "sine"}"#;
+    let ok = r#"{"model": "tts-1", "input": "A short test line.", "voice": "sine", "response_format": "wav"}"#;
 
     // Health needs no token; everything else does.
     let mut health = agent().get(format!("{url}/health")).call().unwrap();
@@ -225,7 +225,7 @@ fn serve_refuses_bad_requests_with_proper_status_codes() {
 
     let cases = [
         (
-            r#"{"input": "Hello.", "voice": "alloy"}"#.to_string(),
+            r#"{"input": "Hello.", "voice": "nobody"}"#.to_string(),
             400,
             "voice_not_found",
         ),
@@ -247,7 +247,7 @@ fn serve_refuses_bad_requests_with_proper_status_codes() {
         (r#"{"input": "  "}"#.to_string(), 400, "empty_input"),
         (r#"{"voice": "sine""#.to_string(), 400, "invalid_json"),
         (
-            r#"{"input": "Hello.", "response_format": "mp3"}"#.to_string(),
+            r#"{"input": "Hello.", "response_format": "ogg"}"#.to_string(),
             400,
             "unsupported_format",
         ),
@@ -317,7 +317,8 @@ fn five_hundred_requests_eight_at_a_time_all_succeed() {
                 for n in 0..500 / 8 + usize::from(worker < 500 % 8) {
                     // 40 distinct sentences: the first of each is synthesized, the rest come from the cache.
                     let input = format!("Load test sentence number {}.", (n * 8 + worker) % 40);
-                    let body = serde_json::json!({"input": input, "voice": "sine"}).to_string();
+                    let body = serde_json::json!({"input": input, "voice": "sine", "response_format": "wav"})
+                        .to_string();
                     let (status, content_type, bytes) = post(&url, None, &body);
                     let good = status == 200
                         && content_type == "audio/wav"
