@@ -17,6 +17,8 @@ pub fn run(args: ServeArgs, quiet: bool) -> Result<()> {
         quiet,
         limits: crate::serve::Limits {
             max_connections: args.max_connections,
+            header_timeout: args.read_timeout.0.duration(),
+            body_timeout: args.read_timeout.0.duration(),
             ..crate::serve::Limits::default()
         },
     };

@@ -15,14 +15,19 @@ use narrate::testing::Backend;
 use crate::support::*;
 
 /// `narrate serve` on a free loopback port, with its own cache; stopped with SIGTERM when dropped.
-struct Serve {
+pub(crate) struct Serve {
     child: Option<Child>,
-    url: String,
+    pub(crate) url: String,
     _env: Env,
 }
 
 impl Serve {
-    fn start(args: &[&str], token: Option<&str>) -> Serve {
+    pub(crate) fn start(args: &[&str], token: Option<&str>) -> Serve {
+        Serve::start_with(args, token, &[])
+    }
+
+    /// As `start`, with extra environment variables.
+    pub(crate) fn start_with(args: &[&str], token: Option<&str>, vars: &[(&str, &str)]) -> Serve {
         let env = Env::new();
         let mut cmd = env.std_cmd();
         cmd.args(["serve", "--bind", "127.0.0.1:0"])
@@ -32,6 +37,7 @@ impl Serve {
         if let Some(token) = token {
             cmd.env("NARRATE_API_TOKEN", token);
         }
+        cmd.envs(vars.iter().copied());
         let mut child = cmd.spawn().unwrap();
         let mut line = String::new();
         BufReader::new(child.stdout.take().unwrap())
@@ -45,8 +51,12 @@ impl Serve {
         }
     }
 
+    pub(crate) fn pid(&self) -> u32 {
+        self.child.as_ref().expect("running").id()
+    }
+
     /// SIGTERM, then what the server said and how it ended.
-    fn stop(mut self) -> (std::process::ExitStatus, String) {
+    pub(crate) fn stop(mut self) -> (std::process::ExitStatus, String) {
         let mut child = self.child.take().unwrap();
         terminate(&child);
         let mut stderr = String::new();
@@ -75,7 +85,7 @@ fn terminate(child: &Child) {
         .status();
 }
 
-fn agent() -> ureq::Agent {
+pub(crate) fn agent() -> ureq::Agent {
     ureq::Agent::config_builder()
         .http_status_as_error(false)
         .build()
@@ -83,7 +93,7 @@ fn agent() -> ureq::Agent {
 }
 
 /// POSTs a speech request; returns the status, the content type and the body.
-fn post(url: &str, token: Option<&str>, body: &str) -> (u16, String, Vec<u8>) {
+pub(crate) fn post(url: &str, token: Option<&str>, body: &str) -> (u16, String, Vec<u8>) {
     let mut request = agent()
         .post(format!("{url}/v1/audio/speech"))
         .content_type("application/json");

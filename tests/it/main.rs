@@ -10,6 +10,7 @@ mod export;
 mod http;
 mod layers;
 mod master;
+mod openai;
 #[cfg(feature = "piper")]
 mod piper;
 mod regen;
