@@ -151,6 +151,8 @@ impl Encoder {
                 ])
                 .args(["-c:a", encoder])
                 .args(args)
+                // Each encoded packet leaves at once, not when ffmpeg's 32 KiB output buffer is full.
+                .args(["-flush_packets", "1"])
                 .arg("pipe:1")
                 .stdin(std::process::Stdio::piped())
                 .stdout(std::process::Stdio::piped())

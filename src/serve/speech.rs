@@ -308,7 +308,12 @@ async fn produce(
             next += 1;
         }
         let audio = match pending.pop_front().expect("a task per piece").await {
-            Ok(Ok(audio)) => audio,
+            Ok(Ok((audio, fresh))) => {
+                if fresh {
+                    store(&app, &job.pieces[index].cache_key, audio.clone());
+                }
+                audio
+            }
             outcome => {
                 let reason = match outcome {
                     Ok(Err(reason)) => reason,
@@ -382,12 +387,12 @@ async fn fail(
 }
 
 /// One piece's audio: from the segment cache, or synthesized within the backend's slots under the one retry
-/// policy and stored in the cache.
-fn render(app: &App, job: &Job, index: usize) -> Result<Audio, String> {
+/// policy; `true` when it is new (to be stored in the cache once sent).
+fn render(app: &App, job: &Job, index: usize) -> Result<(Audio, bool), String> {
     let piece = &job.pieces[index];
     if let Ok(audio) = crate::audio::wav::read(&app.cache.path(&piece.cache_key)) {
         app.cache.touch(&piece.cache_key);
-        return Ok(audio);
+        return Ok((audio, false));
     }
     let model: &Model = &app.models[job.model];
     let _permit = model.gate.enter();
@@ -403,11 +408,18 @@ fn render(app: &App, job: &Job, index: usize) -> Result<Audio, String> {
         app.options.settings.retries,
     )
     .map_err(|e| e.message)?;
-    // A cache that cannot be written only costs speed next time; the answer is still good.
-    if let Err(e) = app.cache.store(&piece.cache_key, &audio) {
-        eprintln!("warning: {e}");
-    }
-    Ok(audio)
+    Ok((audio, true))
+}
+
+/// Stores new audio in the segment cache off the answer's path (the synced write would delay the next chunk). A
+/// cache that cannot be written only costs speed next time; the answer is still good.
+fn store(app: &Arc<App>, key: &str, audio: Audio) {
+    let (app, key) = (app.clone(), key.to_string());
+    tokio::task::spawn_blocking(move || {
+        if let Err(e) = app.cache.store(&key, &audio) {
+            eprintln!("warning: {e}");
+        }
+    });
 }
 
 /// The audio at `rate` (a backend's pieces normally all have its one rate).
