@@ -119,7 +119,7 @@ pub fn run(options: Options, listening: impl FnOnce(&str)) -> Result<()> {
 
 impl App {
     /// Loads every installed backend that renders (leaving out `http`, which would only relay another server).
-    fn new(options: Options) -> Result<App> {
+    pub(crate) fn new(options: Options) -> Result<App> {
         let settings = &options.settings;
         if settings.backend == "http" {
             return Err(Error::Invalid(
