@@ -13,6 +13,7 @@ mod speech;
 
 use std::collections::{BTreeMap, HashMap};
 use std::net::SocketAddr;
+use std::sync::atomic::AtomicU32;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -59,6 +60,8 @@ pub(crate) struct Model {
     gate: Gate,
     /// The gate's capacity: syntheses at once.
     slots: usize,
+    /// The sample rate of its last answer (0: none yet), so the next answer's encoder can start at once.
+    rate: AtomicU32,
 }
 
 /// Everything the API's handlers share.
@@ -158,6 +161,7 @@ impl App {
                             voices,
                             gate: Gate::new(slots),
                             slots,
+                            rate: AtomicU32::new(0),
                         },
                     );
                 }

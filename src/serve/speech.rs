@@ -3,6 +3,7 @@
 //! order, several ahead in parallel within the backend's slots, each through the segment cache.
 
 use std::collections::VecDeque;
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
 use axum::body::Body;
@@ -307,6 +308,14 @@ async fn produce(
             pending.push_back(tokio::task::spawn_blocking(move || render(&app, &job, at)));
             next += 1;
         }
+        // With the backend's rate known from an earlier answer, the encoder (an ffmpeg process) starts while the
+        // first sentence is synthesized rather than after it.
+        let known = app.models[job.model].rate.load(Ordering::Relaxed);
+        if index == 0 && known != 0 {
+            if let Ok(e) = Encoder::start(job.format, known, sink.clone()).await {
+                encoder = Some((e, known));
+            }
+        }
         let audio = match pending.pop_front().expect("a task per piece").await {
             Ok(Ok((audio, fresh))) => {
                 if fresh {
@@ -338,9 +347,12 @@ async fn produce(
                     return;
                 }
             }
-            if let Some(started) = started.take() {
-                let _ = started.send(Ok(()));
-            }
+        }
+        if let Some(started) = started.take() {
+            app.models[job.model]
+                .rate
+                .store(audio.sample_rate, Ordering::Relaxed);
+            let _ = started.send(Ok(()));
         }
         let (enc, rate) = encoder.as_mut().expect("started above");
         let mut audio = at_rate(audio, *rate);
