@@ -140,6 +140,11 @@ layer! {
             #[arg(skip)]
             #[serde(default)]
             pub initialisms: Vec<String>,
+            /// Voice names `narrate serve` takes for a backend's voices: `alloy = "en-us+f3"` (narrate.toml
+            /// `[voices]` only; OpenAI's names have a built-in table, docs/HTTP.md).
+            #[arg(skip)]
+            #[serde(default)]
+            pub voices: BTreeMap<String, String>,
         }
     }
 }
@@ -215,6 +220,8 @@ pub struct Settings {
     pub lexicon: BTreeMap<String, String>,
     pub acronyms: Vec<String>,
     pub initialisms: Vec<String>,
+    /// Voice aliases for `narrate serve` (`[voices]`): a name a client sends → a backend's voice.
+    pub voices: BTreeMap<String, String>,
     pub master: Preset,
     /// The edition's sample rate (`None`: the backend's).
     pub sample_rate: Option<u32>,
@@ -304,6 +311,7 @@ impl Settings {
             lexicon: layer.lexicon,
             acronyms: layer.acronyms,
             initialisms: layer.initialisms,
+            voices: layer.voices,
             master: layer.master.unwrap_or_default(),
             sample_rate: layer.sample_rate.map(SampleRate::get),
             formats: dedup(layer.format.map(|l| l.0).unwrap_or_default()),

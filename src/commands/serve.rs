@@ -10,16 +10,17 @@ pub fn run(args: ServeArgs, quiet: bool) -> Result<()> {
     let settings = args.settings.resolve(None)?;
     let options = crate::serve::Options {
         bind: args.bind,
-        backend: settings.backend.to_string(),
-        voice: settings.voice,
-        backends: settings.backends,
-        jobs: settings.jobs,
-        retries: settings.retries,
-        cache_dir: settings.cache_dir,
+        settings,
         max_body: args.max_body,
         max_input: args.max_input,
         token: std::env::var(TOKEN_ENV).ok().filter(|t| !t.is_empty()),
         quiet,
+        limits: crate::serve::Limits {
+            max_connections: args.max_connections,
+            header_timeout: args.read_timeout.0.duration(),
+            body_timeout: args.read_timeout.0.duration(),
+            ..crate::serve::Limits::default()
+        },
     };
     // The address goes to stdout, so a script (or a test) that bound port 0 learns the port.
     crate::serve::run(options, |address| {

@@ -54,6 +54,7 @@ impl Backend for Tone {
         if chars == 0 {
             return Err("nothing to say".into());
         }
+        hold(request.text)?;
         let rate_factor = request.rate.map_or(1.0, |wpm| 175.0 / wpm.max(1) as f64);
         // Takes 1, 2, 3, 4 are 0 %, 10 %, 20 %, 30 % longer, then the cycle repeats, as a new human take would be.
         let take_factor = 1.0 + 0.1 * f64::from(request.take.saturating_sub(1) % 4);
@@ -88,6 +89,35 @@ impl Backend for Tone {
             samples,
         })
     }
+}
+
+/// The word that marks a sentence for [`hold`].
+pub const HOLD_WORD: &str = "Holdfast";
+/// The environment variable naming the file a held sentence waits for.
+pub const HOLD_ENV: &str = "NARRATE_TONE_HOLD";
+/// Longest wait for that file before the sentence fails (a test that never creates it fails instead of hanging).
+const HOLD_LIMIT: std::time::Duration = std::time::Duration::from_secs(300);
+
+/// A hook for tests of ordering: with `NARRATE_TONE_HOLD=FILE` set, a sentence holding the word `Holdfast` is
+/// synthesized only once FILE exists, so a client can prove it heard the first sentences before this one was made.
+fn hold(text: &str) -> std::result::Result<(), SynthError> {
+    let Some(file) = std::env::var_os(HOLD_ENV) else {
+        return Ok(());
+    };
+    if !text.contains(HOLD_WORD) {
+        return Ok(());
+    }
+    let started = std::time::Instant::now();
+    while !std::path::Path::new(&file).exists() {
+        if started.elapsed() > HOLD_LIMIT {
+            return Err(SynthError::permanent(format!(
+                "held sentence: {} never appeared",
+                std::path::Path::new(&file).display()
+            )));
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    Ok(())
 }
 
 #[cfg(test)]

@@ -15,14 +15,19 @@ use narrate::testing::Backend;
 use crate::support::*;
 
 /// `narrate serve` on a free loopback port, with its own cache; stopped with SIGTERM when dropped.
-struct Serve {
+pub(crate) struct Serve {
     child: Option<Child>,
-    url: String,
+    pub(crate) url: String,
     _env: Env,
 }
 
 impl Serve {
-    fn start(args: &[&str], token: Option<&str>) -> Serve {
+    pub(crate) fn start(args: &[&str], token: Option<&str>) -> Serve {
+        Serve::start_with(args, token, &[])
+    }
+
+    /// As `start`, with extra environment variables.
+    pub(crate) fn start_with(args: &[&str], token: Option<&str>, vars: &[(&str, &str)]) -> Serve {
         let env = Env::new();
         let mut cmd = env.std_cmd();
         cmd.args(["serve", "--bind", "127.0.0.1:0"])
@@ -32,6 +37,7 @@ impl Serve {
         if let Some(token) = token {
             cmd.env("NARRATE_API_TOKEN", token);
         }
+        cmd.envs(vars.iter().copied());
         let mut child = cmd.spawn().unwrap();
         let mut line = String::new();
         BufReader::new(child.stdout.take().unwrap())
@@ -45,8 +51,12 @@ impl Serve {
         }
     }
 
+    pub(crate) fn pid(&self) -> u32 {
+        self.child.as_ref().expect("running").id()
+    }
+
     /// SIGTERM, then what the server said and how it ended.
-    fn stop(mut self) -> (std::process::ExitStatus, String) {
+    pub(crate) fn stop(mut self) -> (std::process::ExitStatus, String) {
         let mut child = self.child.take().unwrap();
         terminate(&child);
         let mut stderr = String::new();
@@ -75,7 +85,7 @@ fn terminate(child: &Child) {
         .status();
 }
 
-fn agent() -> ureq::Agent {
+pub(crate) fn agent() -> ureq::Agent {
     ureq::Agent::config_builder()
         .http_status_as_error(false)
         .build()
@@ -83,7 +93,7 @@ fn agent() -> ureq::Agent {
 }
 
 /// POSTs a speech request; returns the status, the content type and the body.
-fn post(url: &str, token: Option<&str>, body: &str) -> (u16, String, Vec<u8>) {
+pub(crate) fn post(url: &str, token: Option<&str>, body: &str) -> (u16, String, Vec<u8>) {
     let mut request = agent()
         .post(format!("{url}/v1/audio/speech"))
         .content_type("application/json");
@@ -192,7 +202,7 @@ fn serve_refuses_bad_requests_with_proper_status_codes() {
         Some(token),
     );
     let url = &server.url;
-    let ok = r#"{"model": "tts-1", "input": "A short test line.", "voice": "sine"}"#;
+    let ok = r#"{"model": "tts-1", "input": "A short test line.", "voice": "sine", "response_format": "wav"}"#;
 
     // Health needs no token; everything else does.
     let mut health = agent().get(format!("{url}/health")).call().unwrap();
@@ -225,7 +235,7 @@ fn serve_refuses_bad_requests_with_proper_status_codes() {
 
     let cases = [
         (
-            r#"{"input": "Hello.", "voice": "alloy"}"#.to_string(),
+            r#"{"input": "Hello.", "voice": "nobody"}"#.to_string(),
             400,
             "voice_not_found",
         ),
@@ -247,7 +257,7 @@ fn serve_refuses_bad_requests_with_proper_status_codes() {
         (r#"{"input": "  "}"#.to_string(), 400, "empty_input"),
         (r#"{"voice": "sine""#.to_string(), 400, "invalid_json"),
         (
-            r#"{"input": "Hello.", "response_format": "mp3"}"#.to_string(),
+            r#"{"input": "Hello.", "response_format": "ogg"}"#.to_string(),
             400,
             "unsupported_format",
         ),
@@ -317,7 +327,8 @@ fn five_hundred_requests_eight_at_a_time_all_succeed() {
                 for n in 0..500 / 8 + usize::from(worker < 500 % 8) {
                     // 40 distinct sentences: the first of each is synthesized, the rest come from the cache.
                     let input = format!("Load test sentence number {}.", (n * 8 + worker) % 40);
-                    let body = serde_json::json!({"input": input, "voice": "sine"}).to_string();
+                    let body = serde_json::json!({"input": input, "voice": "sine", "response_format": "wav"})
+                        .to_string();
                     let (status, content_type, bytes) = post(&url, None, &body);
                     let good = status == 200
                         && content_type == "audio/wav"

@@ -32,7 +32,9 @@ const ALLOWED: &[(&str, &[&str])] = &[
     ),
     (
         "serve",
-        &["pipeline", "cache", "synth", "audio", "error", "values"],
+        &[
+            "pipeline", "essay", "plan", "settings", "cache", "synth", "audio", "error", "values",
+        ],
     ),
     (
         "settings",

@@ -12,6 +12,7 @@ mod hibari;
 mod http;
 mod layers;
 mod master;
+mod openai;
 #[cfg(feature = "piper")]
 mod piper;
 mod regen;
