@@ -37,6 +37,9 @@ pub enum Error {
         path: PathBuf,
         source: std::io::Error,
     },
+    /// An edition's audio that cannot be read (`check`): the fix is a rebuild, not another output directory.
+    #[error("{path}: cannot read the edition's audio: {reason}; the file is damaged or cut short: build the edition again")]
+    ReadAudio { path: PathBuf, reason: String },
     #[error("{path}: cache error: {source}; pick another cache with --cache DIR or NARRATE_CACHE")]
     Cache {
         path: PathBuf,
