@@ -5,6 +5,7 @@
 //! `--master` preset for level across the edition, a rebuild for a damaged file. docs/CHECK.md lists them.
 
 mod clicks;
+mod listen;
 mod pauses;
 
 use std::path::{Path, PathBuf};
@@ -82,6 +83,8 @@ pub struct Report {
     pub findings: Vec<Finding>,
     pub chapters: Vec<ChapterLevel>,
     pub pauses: Option<Pauses>,
+    /// Present when the edition was listened to.
+    pub listened: Option<Listened>,
     /// Segments to redo, in order, without repeats.
     pub regenerate: Vec<String>,
     /// Every distinct fix, in the order of the findings (one `regen` for all the segments to redo).
@@ -243,8 +246,51 @@ fn locate(input: &Path) -> Result<(Manifest, PathBuf, PathBuf)> {
     Ok((manifest, manifest_path, wav))
 }
 
+/// What to check beyond the signal.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Options {
+    /// Transcribe every segment and compare the words with its text (`--listen`).
+    pub listen: bool,
+}
+
+/// How the edition's segments were heard (`--listen`).
+#[derive(Debug, Clone, Serialize)]
+pub struct Listened {
+    pub segments: usize,
+    /// The median word error rate over segments of 3 or more words.
+    pub median_wer: f64,
+    /// Segments at or over this word error rate are named.
+    pub threshold: f64,
+    /// Whether segments were judged: not when the recognizer hears the voice itself poorly.
+    pub judged: bool,
+    /// Every segment's word error rate, in order.
+    pub heard: Vec<SegmentHeard>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct SegmentHeard {
+    pub segment: String,
+    /// Words of its text the recognizer knows.
+    pub words: usize,
+    pub wer: f64,
+}
+
+/// A segment's word error rate must reach this…
+const WER_FLOOR: f64 = 0.6;
+/// …and be this far above the edition's median to be named…
+const WER_MARGIN: f64 = 0.4;
+/// …and its text have this many words the recognizer knows (shorter ones give a noisy rate).
+const WER_MIN_WORDS: usize = 5;
+/// Over this median word error rate the recognizer hears the voice itself poorly, and judges no segment.
+const WER_USABLE: f64 = 0.25;
+
 /// Checks an edition.
 pub fn check(input: &Path) -> Result<Report> {
+    check_with(input, Options::default())
+}
+
+/// Checks an edition, listening to it when asked.
+pub fn check_with(input: &Path, options: Options) -> Result<Report> {
     let (manifest, manifest_path, wav) = locate(input)?;
     let fixes = Fixes::new(&manifest, &wav);
     let unreadable = |reason: String| Error::ReadAudio {
@@ -413,6 +459,19 @@ pub fn check(input: &Path) -> Result<Report> {
 
     let pauses = segment_findings(&manifest, &stats[..whole], rate, &fixes, &mut findings);
 
+    let listened = if options.listen {
+        Some(listen_findings(
+            &manifest,
+            &wav,
+            whole,
+            rate,
+            &fixes,
+            &mut findings,
+        )?)
+    } else {
+        None
+    };
+
     for &(at, ratio) in &stray_clicks {
         findings.push(Finding {
             kind: "click",
@@ -484,8 +543,66 @@ pub fn check(input: &Path) -> Result<Report> {
         findings,
         chapters,
         pauses,
+        listened,
         regenerate,
         remedies,
+    })
+}
+
+/// Segments whose words the recognizer does not hear, far more than the edition's others.
+fn listen_findings(
+    manifest: &Manifest,
+    wav: &Path,
+    count: usize,
+    rate: u32,
+    fixes: &Fixes,
+    findings: &mut Vec<Finding>,
+) -> Result<Listened> {
+    let heard = listen::listen(manifest, wav, count)?;
+    let count_words = |h: &listen::Heard| h.expected.split_whitespace().count();
+    let median = pauses::median(
+        heard
+            .iter()
+            .filter(|h| count_words(h) >= WER_MIN_WORDS)
+            .map(|h| h.wer)
+            .collect(),
+    )
+    .unwrap_or(0.0);
+    let threshold = round2((median + WER_MARGIN).max(WER_FLOOR));
+    let judged = median <= WER_USABLE;
+    for h in heard.iter().filter(|_| judged) {
+        if h.wer >= threshold && count_words(h) >= WER_MIN_WORDS {
+            let s = &manifest.segments[h.index];
+            findings.push(Finding {
+                kind: "words",
+                segment: Some(s.id.clone()),
+                chapter: Some(s.chapter),
+                start_seconds: secs(s.start_sample, rate),
+                end_seconds: secs(s.end_sample, rate),
+                value: round2(h.wer),
+                threshold,
+                unit: "word error rate",
+                message: format!(
+                    "segment {} (line {}): does not say its words (word error rate {:.2}, the edition's median {median:.2}): expected \"{}\", heard \"{}\"",
+                    s.id, s.line, h.wer, h.expected, h.heard
+                ),
+                remedy: fixes.regen(&[&s.id]),
+            });
+        }
+    }
+    Ok(Listened {
+        segments: heard.len(),
+        median_wer: round2(median),
+        threshold,
+        judged,
+        heard: heard
+            .iter()
+            .map(|h| SegmentHeard {
+                segment: manifest.segments[h.index].id.clone(),
+                words: count_words(h),
+                wer: round2(h.wer),
+            })
+            .collect(),
     })
 }
 

@@ -5,7 +5,12 @@ use crate::cli::CheckArgs;
 use crate::error::{Error, Result};
 
 pub fn run(args: CheckArgs) -> Result<()> {
-    let report = check::check(&args.edition)?;
+    let report = check::check_with(
+        &args.edition,
+        check::Options {
+            listen: args.listen,
+        },
+    )?;
     if args.json {
         super::print_json(&report);
     } else {
