@@ -17,8 +17,8 @@ use crate::essay::Footnotes;
 use crate::export::{encode::Encoding, ChapterExporter, Exports};
 use crate::synth::{self, http::ResponseFormat, BackendName};
 use crate::values::{
-    ChapterMode, Count, HttpUrl, List, MaxChars, PauseList, Pauses, Retries, SampleRate, Switch,
-    Timeout, Wpm,
+    ChapterMode, CheckMode, Count, HttpUrl, List, MaxChars, PauseList, Pauses, Retries, SampleRate,
+    Switch, Timeout, Wpm,
 };
 
 /// Defines a layer struct and its merge from one list of fields: `options` are `Option`s (the upper layer's value
@@ -118,6 +118,10 @@ layer! {
             /// Footnotes: read (after their section, as "Note: …") or skip [default: read].
             #[arg(long, value_name = "read|skip")]
             pub footnotes: Option<Footnotes>,
+            /// The closing check of a build: signal (levels, gaps, clicks, chapters) or listen (also transcribes
+            /// every segment, as `narrate check --listen`; needs PocketSphinx) [default: signal].
+            #[arg(long, value_name = "signal|listen")]
+            pub check: Option<CheckMode>,
         }
         nested {
             #[command(flatten)]
@@ -206,6 +210,8 @@ pub struct Settings {
     /// The `language` setting, when given (a checked tag).
     pub language: Option<String>,
     pub footnotes: Footnotes,
+    /// The closing check of a build.
+    pub check: CheckMode,
     pub normalize: bool,
     pub lexicon: BTreeMap<String, String>,
     pub acronyms: Vec<String>,
@@ -292,6 +298,7 @@ impl Settings {
             author: layer.author,
             language: layer.language.map(|l| l.0),
             footnotes: layer.footnotes.unwrap_or_default(),
+            check: layer.check.unwrap_or_default(),
             normalize: layer.normalize.is_none_or(|s| s.0),
             lexicon: layer.lexicon,
             acronyms: layer.acronyms,

@@ -284,11 +284,6 @@ const WER_MIN_WORDS: usize = 5;
 /// Over this median word error rate the recognizer hears the voice itself poorly, and judges no segment.
 const WER_USABLE: f64 = 0.25;
 
-/// Checks an edition.
-pub fn check(input: &Path) -> Result<Report> {
-    check_with(input, Options::default())
-}
-
 /// Checks an edition, listening to it when asked.
 pub fn check_with(input: &Path, options: Options) -> Result<Report> {
     let (manifest, manifest_path, wav) = locate(input)?;

@@ -447,7 +447,12 @@ impl Job {
         let manifest_path = self.manifest_path(dir);
         atomic::write_bytes(&manifest_path, manifest.to_json().as_bytes())
             .map_err(out_err(&manifest_path))?;
-        let check = crate::check::check(&wav)?;
+        let check = crate::check::check_with(
+            &wav,
+            crate::check::Options {
+                listen: self.settings.check == crate::values::CheckMode::Listen,
+            },
+        )?;
 
         Ok(Report {
             wav,

@@ -499,3 +499,170 @@ fn clean_editions_of_every_backend_pass() {
         }
     }
 }
+
+/// Whether `--listen`'s recognizer is installed (Debian libpocketsphinx3 and pocketsphinx-en-us).
+fn recognizer_ready() -> bool {
+    let found = Path::new("/usr/share/pocketsphinx/model/en-us/en-us/mdef").exists()
+        && [
+            "/usr/lib/x86_64-linux-gnu",
+            "/usr/lib/aarch64-linux-gnu",
+            "/usr/lib",
+        ]
+        .iter()
+        .any(|d| Path::new(d).join("libpocketsphinx.so.3").exists());
+    if !found {
+        assert!(
+            std::env::var_os("NARRATE_REQUIRE_TOOLS").is_none(),
+            "PocketSphinx is not installed; scripts/test installs it"
+        );
+        eprintln!("skipping: PocketSphinx is not installed (scripts/test installs it)");
+    }
+    found
+}
+
+fn listen(env: &Env) -> (i32, Value) {
+    let out = env
+        .cmd()
+        .args(["check", "out/op-ed.wav", "--listen", "--json"])
+        .output()
+        .unwrap();
+    (
+        out.status.code().unwrap(),
+        serde_json::from_slice(&out.stdout)
+            .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stderr))),
+    )
+}
+
+fn word_findings(report: &Value) -> Vec<Value> {
+    findings(report)
+        .into_iter()
+        .filter(|f| f["kind"] == "words")
+        .collect()
+}
+
+#[test]
+fn listening_to_clean_editions_names_no_segment() {
+    if !recognizer_ready() {
+        return;
+    }
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    for backend in ["piper", "espeak"] {
+        let env = voiced_env();
+        let Some(m) = voiced(&env, backend) else {
+            continue;
+        };
+        let (code, report) = listen(&env);
+        assert_eq!(code, 0, "{backend}: {report}");
+        assert_eq!(
+            report["listened"]["segments"],
+            m["segments"].as_array().unwrap().len(),
+            "{backend}: {report}"
+        );
+        // The sample essays too, through `build --check listen`.
+        for sample in ["the-borrowed-ladder.txt", "tide-clocks.md"] {
+            std::fs::copy(root.join("audio/samples").join(sample), env.path(sample)).unwrap();
+            let summary = env.build(
+                &env.path(sample),
+                &["--backend", backend, "-o", "samples", "--check", "listen"],
+            );
+            assert_eq!(
+                summary["check"]["passed"], true,
+                "{backend} {sample}: {summary}"
+            );
+        }
+    }
+}
+
+/// The Piper edition with one segment's audio damaged: `--listen` names that segment and no other.
+fn listen_names_only(env: &Env, id: &str) {
+    let (code, report) = listen(env);
+    assert_eq!(code, 1, "{report}");
+    assert_eq!(report["listened"]["judged"], true, "{report}");
+    let words = word_findings(&report);
+    assert_eq!(words.len(), 1, "{report}");
+    assert_eq!(words[0]["segment"], id);
+    assert!(
+        words[0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("expected \"")
+            && words[0]["message"].as_str().unwrap().contains("heard \""),
+        "{}",
+        words[0]
+    );
+    assert_eq!(
+        words[0]["remedy"]["command"],
+        format!(
+            "narrate regen {} {id} -o out",
+            env.path("op-ed.txt").display()
+        )
+    );
+}
+
+#[test]
+fn listening_names_a_segment_whose_cache_file_holds_another_sentence() {
+    if !recognizer_ready() {
+        return;
+    }
+    let env = voiced_env();
+    let Some(m) = voiced(&env, "piper") else {
+        return;
+    };
+    // The longest segment, and the other sentence closest to it in length.
+    let seg = longest(&m, false);
+    let len = |s: &Value| span(s).1 - span(s).0;
+    let other = m["segments"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|s| s["id"] != seg["id"])
+        .min_by_key(|s| len(s).abs_diff(len(&seg)))
+        .unwrap();
+    // A private cache: the shared one must keep every sentence's own audio.
+    let private = Env::new();
+    copy_dir(&env.cache, &private.cache);
+    let env = Env {
+        cache: private.cache.clone(),
+        ..env
+    };
+    let cached = |s: &Value| {
+        let key = s["cache_key"].as_str().unwrap();
+        env.cache
+            .join("segments")
+            .join(&key[..2])
+            .join(format!("{key}.wav"))
+    };
+    std::fs::copy(cached(other), cached(&seg)).unwrap();
+    std::fs::remove_dir_all(env.path("out")).unwrap();
+    env.build(&env.path("op-ed.txt"), &["--backend", "piper", "-o", "out"]);
+    listen_names_only(&env, seg["id"].as_str().unwrap());
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for e in std::fs::read_dir(from).unwrap() {
+        let e = e.unwrap();
+        if e.file_type().unwrap().is_dir() {
+            copy_dir(&e.path(), &to.join(e.file_name()));
+        } else {
+            std::fs::copy(e.path(), to.join(e.file_name())).unwrap();
+        }
+    }
+}
+
+#[test]
+fn listening_names_a_segment_played_backwards() {
+    if !recognizer_ready() {
+        return;
+    }
+    let env = voiced_env();
+    let Some(m) = voiced(&env, "piper") else {
+        return;
+    };
+    let seg = longest(&m, false);
+    let (a, b) = span(&seg);
+    let wav = env.path("out/op-ed.wav");
+    let all = samples(&wav);
+    damage(&wav, a, b, |n| all[a + b - 1 - n]);
+    listen_names_only(&env, seg["id"].as_str().unwrap());
+}
