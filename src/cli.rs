@@ -91,6 +91,9 @@ pub struct CheckArgs {
     /// Print the report as JSON.
     #[arg(long)]
     pub json: bool,
+    /// Also transcribe every segment (offline, PocketSphinx) and name those that do not say their words.
+    #[arg(long)]
+    pub listen: bool,
 }
 
 #[derive(Debug, Args)]

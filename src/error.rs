@@ -47,6 +47,12 @@ pub enum Error {
         path: PathBuf,
         source: std::io::Error,
     },
+    /// An edition's audio that cannot be read (`check`): the fix is a rebuild, not another output directory.
+    #[error("{path}: cannot read the edition's audio: {reason}; the file is damaged or cut short: build the edition again")]
+    ReadAudio { path: PathBuf, reason: String },
+    /// `check --listen` without its recognizer.
+    #[error("cannot listen to the edition: {reason}")]
+    Listen { reason: String },
     #[error("{path}: cache error: {source}; pick another cache with --cache DIR or NARRATE_CACHE")]
     Cache {
         path: PathBuf,
@@ -126,6 +132,10 @@ impl Error {
             ),
             Error::BackendUnavailable { backend, .. } if backend == "http" => Some(
                 "set [http] url (and model, api_key_env) in narrate.toml or pass --http-url; `narrate serve` is one such server"
+                    .into(),
+            ),
+            Error::Listen { .. } => Some(
+                "--listen needs PocketSphinx and its English model: `apt-get install libpocketsphinx3 pocketsphinx-en-us` (scripts/demo does this)"
                     .into(),
             ),
             _ => None,

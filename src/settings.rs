@@ -17,8 +17,8 @@ use crate::essay::Footnotes;
 use crate::export::{encode::Encoding, ChapterExporter, Exports};
 use crate::synth::{self, http::ResponseFormat, BackendName};
 use crate::values::{
-    ChapterMode, Count, EssayMb, HttpUrl, List, MaxChars, PauseList, Pauses, Retries, SampleRate,
-    Switch, Timeout, Wpm,
+    ChapterMode, CheckMode, Count, EssayMb, HttpUrl, List, MaxChars, PauseList, Pauses, Retries,
+    SampleRate, Switch, Timeout, Wpm,
 };
 
 /// Defines a layer struct and its merge from one list of fields: `options` are `Option`s (the upper layer's value
@@ -121,6 +121,10 @@ layer! {
             /// Largest essay read, in megabytes (checked before reading; a long book is 2–5 MB) [default: 20].
             #[arg(long, value_name = "MB")]
             pub max_essay_mb: Option<EssayMb>,
+            /// The closing check of a build: signal (levels, gaps, clicks, chapters) or listen (also transcribes
+            /// every segment, as `narrate check --listen`; needs PocketSphinx) [default: signal].
+            #[arg(long, value_name = "signal|listen")]
+            pub check: Option<CheckMode>,
         }
         nested {
             #[command(flatten)]
@@ -216,6 +220,8 @@ pub struct Settings {
     pub footnotes: Footnotes,
     /// The largest essay read, in bytes.
     pub max_essay_bytes: u64,
+    /// The closing check of a build.
+    pub check: CheckMode,
     pub normalize: bool,
     pub lexicon: BTreeMap<String, String>,
     pub acronyms: Vec<String>,
@@ -307,6 +313,7 @@ impl Settings {
             footnotes: layer.footnotes.unwrap_or_default(),
             max_essay_bytes: u64::from(layer.max_essay_mb.map_or(DEFAULT_ESSAY_MB, EssayMb::get))
                 << 20,
+            check: layer.check.unwrap_or_default(),
             normalize: layer.normalize.is_none_or(|s| s.0),
             lexicon: layer.lexicon,
             acronyms: layer.acronyms,

@@ -516,3 +516,18 @@ mod tests {
         assert!("auto,sometimes".parse::<List<ChapterMode>>().is_err());
     }
 }
+
+/// The closing check of a build: the signal only, or also listening to every segment's words.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Hash)]
+pub enum CheckMode {
+    /// Levels, gaps, clicks, chapters (`narrate check`).
+    #[default]
+    Signal,
+    /// Also transcribes every segment (`narrate check --listen`).
+    Listen,
+}
+
+named_enum!(CheckMode, "check mode", [
+    CheckMode::Signal => "signal",
+    CheckMode::Listen => "listen",
+]);

@@ -16,7 +16,12 @@ pub fn run(args: CheckArgs) -> Result<()> {
             crate::pipeline::settle(dir, &stem.to_string_lossy())?;
         }
     }
-    let report = check::check(&args.edition)?;
+    let report = check::check_with(
+        &args.edition,
+        check::Options {
+            listen: args.listen,
+        },
+    )?;
     if args.json {
         super::print_json(&report);
     } else {
@@ -47,10 +52,16 @@ pub fn describe(r: &check::Report) -> String {
             c.title
         ));
     }
-    match (r.passed, r.regen_command()) {
-        (true, _) => out.push_str(&format!("{}: passed\n", r.wav.display())),
-        (false, Some(cmd)) => out.push_str(&format!("to redo the segments to blame: {cmd}\n")),
-        (false, None) => out.push_str("build the edition again to fix these\n"),
+    if r.passed {
+        out.push_str(&format!("{}: passed\n", r.wav.display()));
+    }
+    for remedy in &r.remedies {
+        let what = match remedy.action {
+            check::Action::Regen => "to redo the segments to blame",
+            check::Action::Master => "to fix the level across the edition, master it",
+            check::Action::Rebuild => "to replace the damaged file, build the edition again",
+        };
+        out.push_str(&format!("{what}: {}\n", remedy.command));
     }
     out
 }
@@ -64,8 +75,9 @@ pub fn one_line(r: &check::Report) -> String {
             "check: {} problem(s); see `narrate check {}`{}",
             r.findings.len(),
             r.wav.display(),
-            r.regen_command()
-                .map_or(String::new(), |c| format!(", or redo them: {c}"))
+            r.remedies
+                .first()
+                .map_or(String::new(), |c| format!("; fix: {}", c.command))
         )
     }
 }

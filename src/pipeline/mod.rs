@@ -492,7 +492,12 @@ impl Job {
             .collect();
         stage.commit(&order).map_err(out_err(dir))?;
         let wav = dir.join(&wav_name);
-        let check = crate::check::check(&wav)?;
+        let check = crate::check::check_with(
+            &wav,
+            crate::check::Options {
+                listen: self.settings.check == crate::values::CheckMode::Listen,
+            },
+        )?;
 
         Ok(Report {
             wav,

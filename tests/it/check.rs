@@ -189,3 +189,491 @@ fn a_removed_chapter_marker_is_named() {
         .unwrap()
         .contains("no chapter marker"));
 }
+
+/// A real voice's edition of the op-ed (None when the voice is not installed and tools are not required).
+/// The tests share one cache for real voices (content-addressed, written atomically), so each sentence is
+/// synthesized once per run rather than once per test.
+fn voiced_env() -> Env {
+    let mut env = Env::new();
+    env.cache = Path::new(env!("CARGO_TARGET_TMPDIR")).join("check-voices-cache");
+    env
+}
+
+fn voiced(env: &Env, backend: &str) -> Option<Value> {
+    let ready = match backend {
+        "espeak" => have("espeak-ng"),
+        _ => piper_ready(),
+    };
+    if !ready {
+        return None;
+    }
+    let essay = env.fixture("op-ed.txt");
+    let summary = env.build(&essay, &["--backend", backend, "-o", "out"]);
+    assert_eq!(summary["check"]["passed"], true, "{summary}");
+    Some(read_json(env.path("out/op-ed.json")))
+}
+
+/// Whether the Piper joe voice is installed (scripts/fetch-voice).
+fn piper_ready() -> bool {
+    let home = std::env::var_os("HOME").map(std::path::PathBuf::from);
+    let found = home.is_some_and(|h| {
+        h.join(".local/share/narrate/voices/en_US-joe-medium.onnx")
+            .exists()
+    });
+    if !found {
+        assert!(
+            std::env::var_os("NARRATE_REQUIRE_TOOLS").is_none(),
+            "the Piper joe voice is not installed; scripts/test installs it"
+        );
+        eprintln!("skipping: the Piper joe voice is not installed (scripts/fetch-voice)");
+    }
+    found
+}
+
+fn span(s: &Value) -> (usize, usize) {
+    (
+        s["start_sample"].as_u64().unwrap() as usize,
+        s["end_sample"].as_u64().unwrap() as usize,
+    )
+}
+
+/// The longest segment, or the longest whose text asks for no pause (no comma, colon… inside).
+fn longest(m: &Value, unpunctuated: bool) -> Value {
+    m["segments"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|s| {
+            !unpunctuated
+                || !s["spoken"]
+                    .as_str()
+                    .unwrap()
+                    .trim_end_matches(['.', '!', '?'])
+                    .contains([',', ';', ':', '—', '–', '(', ')', '.', '!', '?'])
+        })
+        .max_by_key(|s| span(s).1 - span(s).0)
+        .unwrap()
+        .clone()
+}
+
+fn findings(report: &Value) -> Vec<Value> {
+    report["findings"].as_array().unwrap().clone()
+}
+
+/// Zeroes `seconds` of audio in the middle of a segment: one finding, a gap at that place, fixed by regen.
+fn dropout_is_found(backend: &str, seconds: f64, unpunctuated: bool) {
+    let env = voiced_env();
+    let Some(m) = voiced(&env, backend) else {
+        return;
+    };
+    let rate = m["sample_rate"].as_u64().unwrap() as f64;
+    let seg = longest(&m, unpunctuated);
+    let id = seg["id"].as_str().unwrap();
+    let (a, b) = span(&seg);
+    let half = (seconds * rate / 2.0) as usize;
+    let mid = (a + b) / 2;
+    assert!(b - a > 2 * half + rate as usize / 2, "{seg}");
+    damage(&env.path("out/op-ed.wav"), mid - half, mid + half, |_| 0);
+    let (code, report) = check(&env, "out/op-ed.wav");
+    assert_eq!(code, 1, "{report}");
+    let gaps: Vec<Value> = findings(&report)
+        .into_iter()
+        .filter(|f| f["kind"] == "gap")
+        .collect();
+    assert_eq!(gaps.len(), 1, "{report}");
+    let g = &gaps[0];
+    assert_eq!(g["segment"], id, "{report}");
+    // The gap holds the dropout (and may run on into the silence next to it).
+    let (from, to) = ((mid - half) as f64 / rate, (mid + half) as f64 / rate);
+    assert!(
+        g["start_seconds"].as_f64().unwrap() <= from + 0.011
+            && g["end_seconds"].as_f64().unwrap() >= to - 0.011
+            && g["value"].as_f64().unwrap() >= seconds - 0.02
+            && g["value"].as_f64().unwrap() > g["threshold"].as_f64().unwrap(),
+        "{g}"
+    );
+    assert_eq!(g["remedy"]["action"], "regen");
+    assert_eq!(
+        g["remedy"]["command"],
+        format!(
+            "narrate regen {} {id} -o out",
+            env.path("op-ed.txt").display()
+        )
+    );
+    // Nothing else in the edition is blamed.
+    for f in findings(&report) {
+        assert_eq!(f["segment"], id, "{report}");
+    }
+}
+
+#[test]
+fn a_half_second_dropout_inside_an_espeak_sentence_is_a_gap() {
+    dropout_is_found("espeak", 0.5, true);
+}
+
+#[test]
+fn a_half_second_dropout_inside_a_piper_sentence_is_a_gap() {
+    dropout_is_found("piper", 0.5, true);
+}
+
+#[test]
+fn a_dropout_of_a_second_and_a_half_is_a_gap_in_espeak_and_piper() {
+    dropout_is_found("espeak", 1.5, false);
+    dropout_is_found("piper", 1.5, false);
+}
+
+/// One sample moved by a fifth of full scale in the middle of the longest segment.
+fn click_is_found(backend: &str) {
+    let env = voiced_env();
+    let Some(m) = voiced(&env, backend) else {
+        return;
+    };
+    let rate = m["sample_rate"].as_u64().unwrap() as f64;
+    let seg = longest(&m, false);
+    let (a, b) = span(&seg);
+    let mid = (a + b) / 2;
+    let wav = env.path("out/op-ed.wav");
+    let was = samples(&wav)[mid];
+    damage(&wav, mid, mid + 1, |_| {
+        if was > 0 {
+            was - 6554
+        } else {
+            was + 6554
+        }
+    });
+    let (code, report) = check(&env, "out/op-ed.wav");
+    assert_eq!(code, 1);
+    let all = findings(&report);
+    assert_eq!(all.len(), 1, "{report}");
+    let f = &all[0];
+    assert_eq!(f["kind"], "click");
+    assert_eq!(f["segment"], seg["id"]);
+    assert!(
+        (f["start_seconds"].as_f64().unwrap() - mid as f64 / rate).abs() < 0.001,
+        "{f}"
+    );
+    assert_eq!(f["remedy"]["action"], "regen");
+}
+
+#[test]
+fn a_single_sample_click_mid_segment_is_found_in_espeak_and_piper() {
+    click_is_found("espeak");
+    click_is_found("piper");
+}
+
+/// +12 dB over the whole edition: clipping everywhere, fixed by mastering, with no segment to regenerate.
+fn gain_is_found(backend: &str) {
+    let env = voiced_env();
+    let Some(_) = voiced(&env, backend) else {
+        return;
+    };
+    let wav = env.path("out/op-ed.wav");
+    let all = samples(&wav);
+    let gain = 10f64.powf(12.0 / 20.0);
+    damage(&wav, 0, all.len(), |n| {
+        (f64::from(all[n]) * gain).clamp(-32768.0, 32767.0) as i16
+    });
+    let (code, report) = check(&env, "out/op-ed.wav");
+    assert_eq!(code, 1);
+    let kinds: Vec<Value> = findings(&report)
+        .iter()
+        .map(|f| f["kind"].clone())
+        .collect();
+    assert!(kinds.contains(&Value::from("clipping")), "{report}");
+    for f in findings(&report) {
+        assert_eq!(f["remedy"]["action"], "master", "{report}");
+        assert!(f["segment"].is_null(), "{report}");
+    }
+    assert_eq!(report["regenerate"].as_array().unwrap().len(), 0);
+    assert_eq!(
+        report["remedies"][0]["command"],
+        format!(
+            "narrate build {} -o out --backend {backend} --voice {} --master podcast",
+            env.path("op-ed.txt").display(),
+            read_json(env.path("out/op-ed.json"))["voice"]
+                .as_str()
+                .unwrap()
+        )
+    );
+}
+
+#[test]
+fn twelve_decibels_of_gain_is_a_mastering_fault_in_espeak_and_piper() {
+    gain_is_found("espeak");
+    gain_is_found("piper");
+}
+
+/// The WAV cut in the middle of its third chapter: one finding at the cut, fixed by a rebuild, said as a
+/// reading problem.
+fn truncation_is_found(backend: &str) {
+    let env = voiced_env();
+    let Some(m) = voiced(&env, backend) else {
+        return;
+    };
+    let rate = m["sample_rate"].as_u64().unwrap() as f64;
+    let chapter = &m["chapters"][2];
+    let cut = ((chapter["start_sample"].as_u64().unwrap()
+        + chapter["end_sample"].as_u64().unwrap())
+        / 2) as usize;
+    let wav = env.path("out/op-ed.wav");
+    let bytes = std::fs::read(&wav).unwrap();
+    let data = chunk(&bytes, b"data");
+    std::fs::write(&wav, &bytes[..data + 2 * cut]).unwrap();
+    let (code, report) = check(&env, "out/op-ed.wav");
+    assert_eq!(code, 1);
+    let all = findings(&report);
+    assert_eq!(all.len(), 1, "{report}");
+    let f = &all[0];
+    assert_eq!(f["kind"], "cut-short");
+    assert_eq!(f["chapter"], 2);
+    let at = m["segments"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| span(s).1 > cut)
+        .unwrap();
+    assert_eq!(f["segment"], at["id"]);
+    assert!((f["start_seconds"].as_f64().unwrap() - cut as f64 / rate).abs() < 0.001);
+    assert_eq!(f["remedy"]["action"], "rebuild");
+    let out = env.cmd().args(["check", "out/op-ed.wav"]).output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("cannot read the audio past"), "{text}");
+    assert!(
+        !text.contains("-o DIR") && !text.contains("cannot write"),
+        "{text}"
+    );
+    assert!(
+        text.contains(&format!(
+            "narrate build {} -o out --backend {backend}",
+            env.path("op-ed.txt").display()
+        )),
+        "{text}"
+    );
+}
+
+#[test]
+fn a_wav_cut_short_mid_chapter_is_named_with_a_rebuild_in_espeak_and_piper() {
+    truncation_is_found("espeak");
+    truncation_is_found("piper");
+}
+
+#[test]
+fn a_wav_that_is_not_audio_is_a_reading_error_not_a_writing_one() {
+    let env = Env::new();
+    edition(&env);
+    std::fs::write(env.path("out/op-ed.wav"), b"RIFF\0\0\0\0WAVEnothing").unwrap();
+    let err = error_of({
+        let mut c = env.cmd();
+        c.args(["check", "out/op-ed.wav"]);
+        c
+    });
+    assert!(err.contains("cannot read the edition's audio"), "{err}");
+    assert!(!err.contains("-o DIR"), "{err}");
+}
+
+/// Clean editions of every backend pass: the sample essays and the test essays.
+#[test]
+fn clean_editions_of_every_backend_pass() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut essays: Vec<std::path::PathBuf> = std::fs::read_dir(root.join("audio/samples"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    for name in [
+        "op-ed.txt",
+        "ferry.md",
+        "reads-like-a-person.md",
+        "structure.md",
+    ] {
+        essays.push(root.join("tests/data").join(name));
+    }
+    essays.sort();
+    let mut backends = vec!["tone"];
+    if have("espeak-ng") {
+        backends.push("espeak");
+    }
+    if piper_ready() {
+        backends.push("piper");
+    }
+    for backend in backends {
+        let env = voiced_env();
+        for essay in &essays {
+            let copy = env.path(essay.file_name().unwrap().to_str().unwrap());
+            std::fs::copy(essay, &copy).unwrap();
+            let summary = env.build(&copy, &["--backend", backend, "-o", backend]);
+            assert_eq!(
+                summary["check"]["passed"],
+                true,
+                "{backend} {}: {summary}",
+                essay.display()
+            );
+        }
+    }
+}
+
+/// Whether `--listen`'s recognizer is installed (Debian libpocketsphinx3 and pocketsphinx-en-us).
+fn recognizer_ready() -> bool {
+    let found = Path::new("/usr/share/pocketsphinx/model/en-us/en-us/mdef").exists()
+        && [
+            "/usr/lib/x86_64-linux-gnu",
+            "/usr/lib/aarch64-linux-gnu",
+            "/usr/lib",
+        ]
+        .iter()
+        .any(|d| Path::new(d).join("libpocketsphinx.so.3").exists());
+    if !found {
+        assert!(
+            std::env::var_os("NARRATE_REQUIRE_TOOLS").is_none(),
+            "PocketSphinx is not installed; scripts/test installs it"
+        );
+        eprintln!("skipping: PocketSphinx is not installed (scripts/test installs it)");
+    }
+    found
+}
+
+fn listen(env: &Env) -> (i32, Value) {
+    let out = env
+        .cmd()
+        .args(["check", "out/op-ed.wav", "--listen", "--json"])
+        .output()
+        .unwrap();
+    (
+        out.status.code().unwrap(),
+        serde_json::from_slice(&out.stdout)
+            .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stderr))),
+    )
+}
+
+fn word_findings(report: &Value) -> Vec<Value> {
+    findings(report)
+        .into_iter()
+        .filter(|f| f["kind"] == "words")
+        .collect()
+}
+
+#[test]
+fn listening_to_clean_editions_names_no_segment() {
+    if !recognizer_ready() {
+        return;
+    }
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    for backend in ["piper", "espeak"] {
+        let env = voiced_env();
+        let Some(m) = voiced(&env, backend) else {
+            continue;
+        };
+        let (code, report) = listen(&env);
+        assert_eq!(code, 0, "{backend}: {report}");
+        assert_eq!(
+            report["listened"]["segments"],
+            m["segments"].as_array().unwrap().len(),
+            "{backend}: {report}"
+        );
+        // The sample essays too, through `build --check listen`.
+        for sample in ["the-borrowed-ladder.txt", "tide-clocks.md"] {
+            std::fs::copy(root.join("audio/samples").join(sample), env.path(sample)).unwrap();
+            let summary = env.build(
+                &env.path(sample),
+                &["--backend", backend, "-o", "samples", "--check", "listen"],
+            );
+            assert_eq!(
+                summary["check"]["passed"], true,
+                "{backend} {sample}: {summary}"
+            );
+        }
+    }
+}
+
+/// The Piper edition with one segment's audio damaged: `--listen` names that segment and no other.
+fn listen_names_only(env: &Env, id: &str) {
+    let (code, report) = listen(env);
+    assert_eq!(code, 1, "{report}");
+    assert_eq!(report["listened"]["judged"], true, "{report}");
+    let words = word_findings(&report);
+    assert_eq!(words.len(), 1, "{report}");
+    assert_eq!(words[0]["segment"], id);
+    assert!(
+        words[0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("expected \"")
+            && words[0]["message"].as_str().unwrap().contains("heard \""),
+        "{}",
+        words[0]
+    );
+    assert_eq!(
+        words[0]["remedy"]["command"],
+        format!(
+            "narrate regen {} {id} -o out",
+            env.path("op-ed.txt").display()
+        )
+    );
+}
+
+#[test]
+fn listening_names_a_segment_whose_cache_file_holds_another_sentence() {
+    if !recognizer_ready() {
+        return;
+    }
+    let env = voiced_env();
+    let Some(m) = voiced(&env, "piper") else {
+        return;
+    };
+    // The longest segment, and the other sentence closest to it in length.
+    let seg = longest(&m, false);
+    let len = |s: &Value| span(s).1 - span(s).0;
+    let other = m["segments"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|s| s["id"] != seg["id"])
+        .min_by_key(|s| len(s).abs_diff(len(&seg)))
+        .unwrap();
+    // A private cache: the shared one must keep every sentence's own audio.
+    let private = Env::new();
+    copy_dir(&env.cache, &private.cache);
+    let env = Env {
+        cache: private.cache.clone(),
+        ..env
+    };
+    let cached = |s: &Value| {
+        let key = s["cache_key"].as_str().unwrap();
+        env.cache
+            .join("segments")
+            .join(&key[..2])
+            .join(format!("{key}.wav"))
+    };
+    std::fs::copy(cached(other), cached(&seg)).unwrap();
+    std::fs::remove_dir_all(env.path("out")).unwrap();
+    env.build(&env.path("op-ed.txt"), &["--backend", "piper", "-o", "out"]);
+    listen_names_only(&env, seg["id"].as_str().unwrap());
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for e in std::fs::read_dir(from).unwrap() {
+        let e = e.unwrap();
+        if e.file_type().unwrap().is_dir() {
+            copy_dir(&e.path(), &to.join(e.file_name()));
+        } else {
+            std::fs::copy(e.path(), to.join(e.file_name())).unwrap();
+        }
+    }
+}
+
+#[test]
+fn listening_names_a_segment_played_backwards() {
+    if !recognizer_ready() {
+        return;
+    }
+    let env = voiced_env();
+    let Some(m) = voiced(&env, "piper") else {
+        return;
+    };
+    let seg = longest(&m, false);
+    let (a, b) = span(&seg);
+    let wav = env.path("out/op-ed.wav");
+    let all = samples(&wav);
+    damage(&wav, a, b, |n| all[a + b - 1 - n]);
+    listen_names_only(&env, seg["id"].as_str().unwrap());
+}

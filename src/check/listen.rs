@@ -1,0 +1,374 @@
+//! Intelligibility: an offline recognizer (CMU PocketSphinx, loaded at run time from Debian's
+//! `libpocketsphinx3` with the `pocketsphinx-en-us` model) transcribes each segment, and the word error rate
+//! against the segment's spoken text says whether the audio says its words. The recognizer's language model is
+//! made from the edition's own text (a bigram model of its sentences), so clean speech is heard almost exactly
+//! and a segment carrying another sentence's audio, or garbled audio, stands out. One decoder per core (rayon);
+//! each reads its segments from the WAV one at a time, so memory does not grow with the edition.
+
+use std::collections::{HashMap, HashSet};
+use std::ffi::{c_char, c_int, c_void, CStr, CString};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
+
+use rayon::prelude::*;
+
+use crate::error::{Error, Result};
+use crate::manifest::Manifest;
+
+/// The recognizer's rate.
+const RATE: u32 = 16_000;
+
+/// What the recognizer heard in one segment.
+#[derive(Debug, Clone)]
+pub(crate) struct Heard {
+    pub index: usize,
+    /// Word error rate against the words of its text the recognizer knows.
+    pub wer: f64,
+    pub expected: String,
+    pub heard: String,
+}
+
+type ArgsFn = unsafe extern "C" fn() -> *const c_void;
+type ParseFn =
+    unsafe extern "C" fn(*mut c_void, *const c_void, i32, *mut *mut c_char, i32) -> *mut c_void;
+type InitFn = unsafe extern "C" fn(*mut c_void) -> *mut c_void;
+type UttFn = unsafe extern "C" fn(*mut c_void) -> c_int;
+type ProcessFn = unsafe extern "C" fn(*mut c_void, *const i16, usize, c_int, c_int) -> c_int;
+type HypFn = unsafe extern "C" fn(*mut c_void, *mut i32) -> *const c_char;
+
+/// The library's entry points (the library stays loaded for the process).
+struct Sphinx {
+    _lib: libloading::Library,
+    args: ArgsFn,
+    parse: ParseFn,
+    init: InitFn,
+    start: UttFn,
+    process: ProcessFn,
+    end: UttFn,
+    hyp: HypFn,
+    free: UttFn,
+    free_config: UttFn,
+}
+
+static SPHINX: OnceLock<std::result::Result<Sphinx, String>> = OnceLock::new();
+
+fn sphinx() -> Result<&'static Sphinx> {
+    SPHINX
+        .get_or_init(|| {
+            // SAFETY: loading a shared library runs its initializers; libpocketsphinx's are plain C.
+            let lib = unsafe { libloading::Library::new("libpocketsphinx.so.3") }
+                .map_err(|e| format!("cannot load libpocketsphinx.so.3: {e}"))?;
+            // SAFETY: the types are those of pocketsphinx.h / cmd_ln.h (0.8+5prealpha, the Debian 12 library).
+            unsafe {
+                let get = |name: &[u8]| -> std::result::Result<*const c_void, String> {
+                    lib.get::<*const c_void>(name)
+                        .map(|s| *s)
+                        .map_err(|e| format!("libpocketsphinx.so.3: {e}"))
+                };
+                Ok(Sphinx {
+                    args: std::mem::transmute::<*const c_void, ArgsFn>(get(b"ps_args\0")?),
+                    parse: std::mem::transmute::<*const c_void, ParseFn>(get(b"cmd_ln_parse_r\0")?),
+                    init: std::mem::transmute::<*const c_void, InitFn>(get(b"ps_init\0")?),
+                    start: std::mem::transmute::<*const c_void, UttFn>(get(b"ps_start_utt\0")?),
+                    process: std::mem::transmute::<*const c_void, ProcessFn>(get(
+                        b"ps_process_raw\0",
+                    )?),
+                    end: std::mem::transmute::<*const c_void, UttFn>(get(b"ps_end_utt\0")?),
+                    hyp: std::mem::transmute::<*const c_void, HypFn>(get(b"ps_get_hyp\0")?),
+                    free: std::mem::transmute::<*const c_void, UttFn>(get(b"ps_free\0")?),
+                    free_config: std::mem::transmute::<*const c_void, UttFn>(get(
+                        b"cmd_ln_free_r\0",
+                    )?),
+                    _lib: lib,
+                })
+            }
+        })
+        .as_ref()
+        .map_err(|reason| Error::Listen {
+            reason: reason.clone(),
+        })
+}
+
+/// The acoustic model and dictionary (NARRATE_SPHINX_MODEL, else Debian's `pocketsphinx-en-us`).
+fn model_dir() -> Result<PathBuf> {
+    let dir = std::env::var_os("NARRATE_SPHINX_MODEL")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from("/usr/share/pocketsphinx/model/en-us"));
+    if dir.join("en-us/mdef").exists() && dir.join("cmudict-en-us.dict").exists() {
+        Ok(dir)
+    } else {
+        Err(Error::Listen {
+            reason: format!("no en-us model in {}", dir.display()),
+        })
+    }
+}
+
+/// The words of a text as the recognizer writes them.
+pub(crate) fn words(text: &str) -> Vec<String> {
+    text.to_lowercase()
+        .split(|c: char| !(c.is_alphanumeric() || c == '\''))
+        .map(|w| w.trim_matches('\''))
+        .filter(|w| !w.is_empty())
+        .map(str::to_string)
+        .collect()
+}
+
+/// Word error rate: edit distance in words over the reference's length.
+pub(crate) fn wer(reference: &[String], heard: &[String]) -> f64 {
+    let mut row: Vec<usize> = (0..=heard.len()).collect();
+    for (i, r) in reference.iter().enumerate() {
+        let mut next = vec![i + 1];
+        for (j, h) in heard.iter().enumerate() {
+            next.push(
+                (row[j + 1] + 1)
+                    .min(next[j] + 1)
+                    .min(row[j] + usize::from(r != h)),
+            );
+        }
+        row = next;
+    }
+    row[heard.len()] as f64 / reference.len().max(1) as f64
+}
+
+/// A decoder for this edition's words.
+struct Decoder {
+    ps: *mut c_void,
+    config: *mut c_void,
+}
+
+impl Decoder {
+    fn new(model: &Path, lm: &Path, dict: &Path) -> Result<Decoder> {
+        let s = sphinx()?;
+        let args: Vec<CString> = [
+            "-hmm".to_string(),
+            model.join("en-us").display().to_string(),
+            "-lm".into(),
+            lm.display().to_string(),
+            "-dict".into(),
+            dict.display().to_string(),
+            "-logfn".into(),
+            "/dev/null".into(),
+        ]
+        .into_iter()
+        .map(|a| {
+            CString::new(a).map_err(|e| Error::Listen {
+                reason: e.to_string(),
+            })
+        })
+        .collect::<Result<_>>()?;
+        let mut argv: Vec<*mut c_char> = args.iter().map(|a| a.as_ptr() as *mut c_char).collect();
+        // SAFETY: argv holds NUL-terminated strings that outlive the call (cmd_ln copies them).
+        let config = unsafe {
+            (s.parse)(
+                std::ptr::null_mut(),
+                (s.args)(),
+                argv.len() as i32,
+                argv.as_mut_ptr(),
+                1,
+            )
+        };
+        if config.is_null() {
+            return Err(Error::Listen {
+                reason: "the recognizer refused its settings".into(),
+            });
+        }
+        // SAFETY: config is a valid cmd_ln_t; ps_init retains it.
+        let ps = unsafe { (s.init)(config) };
+        if ps.is_null() {
+            // SAFETY: config came from cmd_ln_parse_r and is freed once.
+            unsafe { (s.free_config)(config) };
+            return Err(Error::Listen {
+                reason: format!(
+                    "cannot start the recognizer with the model in {}",
+                    model.display()
+                ),
+            });
+        }
+        Ok(Decoder { ps, config })
+    }
+
+    fn hear(&mut self, audio: &[i16]) -> String {
+        let Ok(s) = sphinx() else {
+            return String::new();
+        };
+        // SAFETY: ps is a live decoder owned by self; audio outlives the call.
+        unsafe {
+            if (s.start)(self.ps) < 0 {
+                return String::new();
+            }
+            (s.process)(self.ps, audio.as_ptr(), audio.len(), 0, 1);
+            (s.end)(self.ps);
+            let mut score = 0i32;
+            let h = (s.hyp)(self.ps, &mut score);
+            if h.is_null() {
+                String::new()
+            } else {
+                CStr::from_ptr(h).to_string_lossy().into_owned()
+            }
+        }
+    }
+}
+
+impl Drop for Decoder {
+    fn drop(&mut self) {
+        if let Ok(s) = sphinx() {
+            // SAFETY: both were made in Decoder::new and are freed once, the decoder first.
+            unsafe {
+                (s.free)(self.ps);
+                (s.free_config)(self.config);
+            }
+        }
+    }
+}
+
+/// Writes the edition's dictionary (its words found in the model's) and a bigram language model of its
+/// sentences into `dir`; returns the set of words the recognizer can say.
+fn language(manifest: &Manifest, model: &Path, dir: &Path) -> Result<HashSet<String>> {
+    let io = |e: std::io::Error| Error::Listen {
+        reason: format!("{}: {e}", dir.display()),
+    };
+    let vocabulary: HashSet<String> = manifest
+        .segments
+        .iter()
+        .flat_map(|s| words(&s.spoken))
+        .collect();
+    let full = std::fs::read_to_string(model.join("cmudict-en-us.dict")).map_err(io)?;
+    let mut dict = String::new();
+    let mut known = HashSet::new();
+    for line in full.lines() {
+        let head = line.split(' ').next().unwrap_or("");
+        let base = head.split('(').next().unwrap_or("");
+        if vocabulary.contains(base) {
+            dict.push_str(line);
+            dict.push('\n');
+            known.insert(base.to_string());
+        }
+    }
+    std::fs::write(dir.join("edition.dict"), dict).map_err(io)?;
+    let mut unigrams: HashMap<&str, u32> = HashMap::new();
+    let mut bigrams: HashMap<(&str, &str), u32> = HashMap::new();
+    let spoken: Vec<Vec<String>> = manifest.segments.iter().map(|s| words(&s.spoken)).collect();
+    for ws in &spoken {
+        let mut line: Vec<&str> = vec!["<s>"];
+        line.extend(ws.iter().map(String::as_str).filter(|w| known.contains(*w)));
+        line.push("</s>");
+        for w in &line {
+            *unigrams.entry(w).or_default() += 1;
+        }
+        for p in line.windows(2) {
+            *bigrams.entry((p[0], p[1])).or_default() += 1;
+        }
+    }
+    let total: u32 = unigrams.values().sum();
+    let mut arpa = format!(
+        "\\data\\\nngram 1={}\nngram 2={}\n\n\\1-grams:\n",
+        unigrams.len(),
+        bigrams.len()
+    );
+    let mut uni: Vec<_> = unigrams.iter().collect();
+    uni.sort();
+    for (w, &c) in uni {
+        arpa.push_str(&format!(
+            "{:.4} {w} -0.5\n",
+            (f64::from(c) / f64::from(total)).log10()
+        ));
+    }
+    arpa.push_str("\n\\2-grams:\n");
+    let mut bi: Vec<_> = bigrams.iter().collect();
+    bi.sort();
+    for ((a, b), &c) in bi {
+        let p = 0.7 * f64::from(c) / f64::from(unigrams[a]);
+        arpa.push_str(&format!("{:.4} {a} {b}\n", p.log10()));
+    }
+    arpa.push_str("\n\\end\\\n");
+    std::fs::File::create(dir.join("edition.arpa"))
+        .and_then(|mut f| f.write_all(arpa.as_bytes()))
+        .map_err(io)?;
+    Ok(known)
+}
+
+/// Transcribes the first `count` segments of the edition (those read whole), on every core.
+pub(crate) fn listen(manifest: &Manifest, wav: &Path, count: usize) -> Result<Vec<Heard>> {
+    sphinx()?;
+    let model = model_dir()?;
+    let dir = tempfile::tempdir().map_err(|e| Error::Listen {
+        reason: format!("cannot make a temporary folder: {e}"),
+    })?;
+    let known = language(manifest, &model, dir.path())?;
+    let (lm, dict) = (
+        dir.path().join("edition.arpa"),
+        dir.path().join("edition.dict"),
+    );
+    let workers = rayon::current_num_threads().max(1);
+    let groups: Vec<Vec<usize>> = (0..workers)
+        .map(|w| (w..count).step_by(workers).collect())
+        .collect();
+    let heard: Vec<Vec<Heard>> = groups
+        .into_par_iter()
+        .filter(|g| !g.is_empty())
+        .map(|group| -> Result<Vec<Heard>> {
+            let mut decoder = Decoder::new(&model, &lm, &dict)?;
+            let mut reader = hound::WavReader::open(wav).map_err(|e| Error::ReadAudio {
+                path: wav.to_owned(),
+                reason: e.to_string(),
+            })?;
+            let rate = reader.spec().sample_rate;
+            let mut out = Vec::with_capacity(group.len());
+            for i in group {
+                let s = &manifest.segments[i];
+                reader
+                    .seek(s.start_sample as u32)
+                    .map_err(|e| Error::ReadAudio {
+                        path: wav.to_owned(),
+                        reason: e.to_string(),
+                    })?;
+                let audio: Vec<i16> = reader
+                    .samples::<i16>()
+                    .take((s.end_sample - s.start_sample) as usize)
+                    .collect::<std::result::Result<_, _>>()
+                    .map_err(|e| Error::ReadAudio {
+                        path: wav.to_owned(),
+                        reason: e.to_string(),
+                    })?;
+                let audio = crate::audio::resample::resample(&audio, rate, RATE)
+                    .map_err(|reason| Error::Listen { reason })?;
+                let text = decoder.hear(&audio);
+                let expected: Vec<String> = words(&s.spoken)
+                    .into_iter()
+                    .filter(|w| known.contains(w))
+                    .collect();
+                let got = words(&text);
+                out.push(Heard {
+                    index: i,
+                    wer: wer(&expected, &got),
+                    expected: expected.join(" "),
+                    heard: got.join(" "),
+                });
+            }
+            Ok(out)
+        })
+        .collect::<Result<_>>()?;
+    let mut all: Vec<Heard> = heard.into_iter().flatten().collect();
+    all.sort_by_key(|h| h.index);
+    Ok(all)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn word_error_rate_counts_substitutions_insertions_and_deletions() {
+        let w = |s: &str| words(s);
+        assert_eq!(wer(&w("the cat sat"), &w("The cat sat.")), 0.0);
+        assert_eq!(wer(&w("the cat sat"), &w("the hat sat")), 1.0 / 3.0);
+        assert_eq!(wer(&w("the cat sat"), &w("the cat")), 1.0 / 3.0);
+        assert_eq!(wer(&w("the cat sat"), &w("the cat sat down")), 1.0 / 3.0);
+        assert_eq!(wer(&w("the cat sat"), &[]), 1.0);
+        assert_eq!(
+            words("It's one-third, isn't it?"),
+            vec!["it's", "one", "third", "isn't", "it"]
+        );
+    }
+}

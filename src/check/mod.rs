@@ -1,0 +1,966 @@
+//! QA of a finished edition: reads the WAV back (one streaming pass, memory independent of its length) against
+//! its manifest and names what a listener would notice — silent, cut, runaway or clipped segments, dropouts and
+//! gaps inside the speech, clicks anywhere, missing or misplaced chapter markers, loudness off the preset, a
+//! file cut short — each with the one remedy that fixes it: `narrate regen` for a fault of one segment, the
+//! `--master` preset for level across the edition, a rebuild for a damaged file. docs/CHECK.md lists them.
+
+mod clicks;
+mod listen;
+mod pauses;
+
+use std::path::{Path, PathBuf};
+
+use serde::Serialize;
+
+use crate::audio::master::{db, Meter, Preset};
+use crate::error::{Error, Result};
+use crate::manifest::{Manifest, ManifestSegment};
+
+/// What fixes a finding.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Action {
+    /// Synthesize the segment again (`narrate regen`).
+    Regen,
+    /// Build again with a `--master` preset (level across the edition).
+    Master,
+    /// Build the edition again (the file is damaged or does not match its manifest).
+    Rebuild,
+}
+
+/// A finding's fix: what to do and the exact command.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Remedy {
+    pub action: Action,
+    pub command: String,
+}
+
+/// One problem found.
+#[derive(Debug, Clone, Serialize)]
+pub struct Finding {
+    pub kind: &'static str,
+    /// The segment to blame, when one is.
+    pub segment: Option<String>,
+    pub chapter: Option<usize>,
+    /// Where it is in the edition.
+    pub start_seconds: f64,
+    pub end_seconds: f64,
+    /// What was measured, against what threshold, in what unit.
+    pub value: f64,
+    pub threshold: f64,
+    pub unit: &'static str,
+    pub message: String,
+    pub remedy: Remedy,
+}
+
+/// Per-chapter loudness.
+#[derive(Debug, Clone, Serialize)]
+pub struct ChapterLevel {
+    pub title: String,
+    pub integrated_lufs: f64,
+    pub true_peak_dbtp: f64,
+}
+
+/// The pauses the voice itself makes in this edition, and the silences that count as gaps.
+#[derive(Debug, Clone, Serialize)]
+pub struct Pauses {
+    /// The median over segments of the longest silence their punctuation does not explain (between words).
+    pub natural_word_seconds: f64,
+    /// The median over segments with inner punctuation of their longest silence (at a comma, colon…).
+    pub natural_clause_seconds: f64,
+    pub word_gap_threshold_seconds: f64,
+    pub clause_gap_threshold_seconds: f64,
+    /// The median fraction of a segment's span that is speech.
+    pub median_coverage: f64,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Report {
+    pub wav: PathBuf,
+    pub manifest: PathBuf,
+    pub source: String,
+    pub passed: bool,
+    pub findings: Vec<Finding>,
+    pub chapters: Vec<ChapterLevel>,
+    pub pauses: Option<Pauses>,
+    /// Present when the edition was listened to.
+    pub listened: Option<Listened>,
+    /// Segments to redo, in order, without repeats.
+    pub regenerate: Vec<String>,
+    /// Every distinct fix, in the order of the findings (one `regen` for all the segments to redo).
+    pub remedies: Vec<Remedy>,
+}
+
+/// Shortest chapter a player should show.
+const MIN_CHAPTER_SECONDS: f64 = 0.5;
+/// Segments quieter than this (RMS, dBFS) are silent.
+const SILENT_DB: f64 = -50.0;
+/// No silence inside speech shorter than this is a gap, however short the voice's own pauses.
+const MIN_GAP_SECONDS: f64 = 0.4;
+/// A silence is a gap past this many times the voice's own longest pause of its kind.
+const GAP_FACTOR: f64 = 3.0;
+/// A segment whose speech covers less than this fraction of the edition's median coverage has lost speech.
+const COVERAGE_FACTOR: f64 = 0.7;
+/// Clipping in at least this fraction of the segments (and in 3 or more) is the edition's level, not theirs.
+const EDITION_CLIPPING: f64 = 0.25;
+/// An edition not mastered whose median chapter loudness (LUFS) is outside this range needs mastering.
+const LOUDNESS_RANGE: (f64, f64) = (-35.0, -12.0);
+/// The preset offered when the edition was not mastered.
+const DEFAULT_PRESET: Preset = Preset::Podcast;
+
+/// What one segment's samples showed.
+#[derive(Default)]
+struct SegmentStats {
+    squares: f64,
+    count: u64,
+    clipped_runs: u32,
+    first_clip: Option<u64>,
+    run: u32,
+    clicks: u32,
+    first_click: Option<(u64, f64)>,
+    worst_click: f64,
+    shape: pauses::Shape,
+}
+
+/// The commands that fix an edition, as the user would type them.
+struct Fixes {
+    source: String,
+    /// `-o DIR` and `--name NAME` when the edition is not where `build` puts it by default.
+    place: String,
+    /// `--backend B --voice V`, so a rebuild uses the same voice whatever narrate.toml says now.
+    voice: String,
+    preset: Preset,
+}
+
+impl Fixes {
+    fn new(m: &Manifest, wav: &Path) -> Fixes {
+        let dir = wav
+            .parent()
+            .filter(|d| !d.as_os_str().is_empty())
+            .unwrap_or(Path::new("."));
+        let stem = wav.file_stem().unwrap_or_default().to_string_lossy();
+        let source_stem = Path::new(&m.source)
+            .file_stem()
+            .unwrap_or_default()
+            .to_string_lossy();
+        let mut place = format!(" -o {}", quote(&dir.display().to_string()));
+        if stem != source_stem {
+            place.push_str(&format!(" --name {}", quote(&stem)));
+        }
+        Fixes {
+            source: quote(&m.source),
+            place,
+            voice: format!(
+                " --backend {} --voice {}",
+                quote(&m.backend),
+                quote(&m.voice)
+            ),
+            preset: m.loudness.as_ref().map_or(Preset::None, |l| l.preset),
+        }
+    }
+
+    fn regen(&self, ids: &[&str]) -> Remedy {
+        Remedy {
+            action: Action::Regen,
+            command: format!(
+                "narrate regen {} {}{}",
+                self.source,
+                ids.join(" "),
+                self.place
+            ),
+        }
+    }
+
+    fn master(&self) -> Remedy {
+        let preset = match self.preset {
+            Preset::None => DEFAULT_PRESET,
+            p => p,
+        };
+        Remedy {
+            action: Action::Master,
+            command: format!(
+                "narrate build {}{}{} --master {}",
+                self.source,
+                self.place,
+                self.voice,
+                preset.name()
+            ),
+        }
+    }
+
+    fn rebuild(&self) -> Remedy {
+        let master = match self.preset {
+            Preset::None => String::new(),
+            p => format!(" --master {}", p.name()),
+        };
+        Remedy {
+            action: Action::Rebuild,
+            command: format!(
+                "narrate build {}{}{}{master}",
+                self.source, self.place, self.voice
+            ),
+        }
+    }
+}
+
+/// A word for a shell: quoted when it holds anything but plain path characters.
+fn quote(word: &str) -> String {
+    if !word.is_empty()
+        && word
+            .chars()
+            .all(|c| c.is_alphanumeric() || "-_./,:=+@%".contains(c))
+    {
+        word.to_string()
+    } else {
+        format!("'{}'", word.replace('\'', "'\\''"))
+    }
+}
+
+/// Seconds at millisecond precision.
+fn secs(samples: u64, rate: u32) -> f64 {
+    (samples as f64 / f64::from(rate.max(1)) * 1000.0).round() / 1000.0
+}
+
+fn round2(v: f64) -> f64 {
+    (v * 100.0).round() / 100.0
+}
+
+/// The manifest and WAV an argument names: a WAV's manifest is beside it (`x.wav` → `x.json`); a manifest
+/// names its WAV.
+fn locate(input: &Path) -> Result<(Manifest, PathBuf, PathBuf)> {
+    let given_manifest = input.extension().is_some_and(|e| e == "json");
+    let manifest_path = if given_manifest {
+        input.to_owned()
+    } else {
+        input.with_extension("json")
+    };
+    let manifest = Manifest::load(&manifest_path)?.ok_or_else(|| Error::Manifest {
+        path: manifest_path.clone(),
+        reason: "no such file; give the edition's .wav or its .json".into(),
+    })?;
+    let wav = if given_manifest {
+        input.with_file_name(&manifest.audio)
+    } else {
+        input.to_owned()
+    };
+    Ok((manifest, manifest_path, wav))
+}
+
+/// What to check beyond the signal.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Options {
+    /// Transcribe every segment and compare the words with its text (`--listen`).
+    pub listen: bool,
+}
+
+/// How the edition's segments were heard (`--listen`).
+#[derive(Debug, Clone, Serialize)]
+pub struct Listened {
+    pub segments: usize,
+    /// The median word error rate over segments of 3 or more words.
+    pub median_wer: f64,
+    /// Segments at or over this word error rate are named.
+    pub threshold: f64,
+    /// Whether segments were judged: not when the recognizer hears the voice itself poorly.
+    pub judged: bool,
+    /// Every segment's word error rate, in order.
+    pub heard: Vec<SegmentHeard>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct SegmentHeard {
+    pub segment: String,
+    /// Words of its text the recognizer knows.
+    pub words: usize,
+    pub wer: f64,
+}
+
+/// A segment's word error rate must reach this…
+const WER_FLOOR: f64 = 0.6;
+/// …and be this far above the edition's median to be named…
+const WER_MARGIN: f64 = 0.4;
+/// …and its text have this many words the recognizer knows (shorter ones give a noisy rate).
+const WER_MIN_WORDS: usize = 5;
+/// Over this median word error rate the recognizer hears the voice itself poorly, and judges no segment.
+const WER_USABLE: f64 = 0.25;
+
+/// Checks an edition, listening to it when asked.
+pub fn check_with(input: &Path, options: Options) -> Result<Report> {
+    let (manifest, manifest_path, wav) = locate(input)?;
+    let fixes = Fixes::new(&manifest, &wav);
+    let unreadable = |reason: String| Error::ReadAudio {
+        path: wav.clone(),
+        reason,
+    };
+    let mut reader = hound::WavReader::open(&wav).map_err(|e| unreadable(e.to_string()))?;
+    let spec = reader.spec();
+    if spec.channels != 1
+        || spec.bits_per_sample != 16
+        || spec.sample_format != hound::SampleFormat::Int
+    {
+        return Err(unreadable(format!(
+            "{} channel(s) of {}-bit samples, where narrate writes 16-bit mono",
+            spec.channels, spec.bits_per_sample
+        )));
+    }
+    let rate = spec.sample_rate;
+    let mut findings = Vec::new();
+    let header_samples = u64::from(reader.duration());
+    if rate != manifest.sample_rate || header_samples != manifest.total_samples {
+        findings.push(Finding {
+            kind: "length",
+            segment: None,
+            chapter: None,
+            start_seconds: 0.0,
+            end_seconds: secs(header_samples, rate),
+            value: secs(header_samples, rate),
+            threshold: secs(manifest.total_samples, manifest.sample_rate),
+            unit: "s",
+            message: format!(
+                "the WAV holds {header_samples} samples at {rate} Hz; the manifest expects {} at {} Hz",
+                manifest.total_samples, manifest.sample_rate
+            ),
+            remedy: fixes.rebuild(),
+        });
+    }
+
+    // One pass over the samples: per-segment statistics and shapes, clicks, per-chapter loudness.
+    let segs = &manifest.segments;
+    let mut stats: Vec<SegmentStats> = segs.iter().map(|_| SegmentStats::default()).collect();
+    let mut stray_clicks: Vec<(u64, f64)> = Vec::new();
+    let mut stray_count = 0u32;
+    let mut note_click = |stats: &mut [SegmentStats], (at, ratio): (u64, f64)| {
+        let i = segs.partition_point(|s| s.end_sample <= at);
+        match stats.get_mut(i).filter(|_| segs[i].start_sample <= at) {
+            Some(st) => {
+                st.clicks += 1;
+                st.first_click.get_or_insert((at, ratio));
+                st.worst_click = st.worst_click.max(ratio);
+            }
+            None => {
+                stray_count += 1;
+                if stray_clicks.len() < 8 {
+                    stray_clicks.push((at, ratio));
+                }
+            }
+        }
+    };
+    let level = |title: &str, m: Meter| {
+        let l = m.finish();
+        ChapterLevel {
+            title: title.to_string(),
+            integrated_lufs: (l.integrated_lufs * 10.0).round() / 10.0,
+            true_peak_dbtp: (l.true_peak_dbtp * 10.0).round() / 10.0,
+        }
+    };
+    let mut chapters: Vec<ChapterLevel> = Vec::with_capacity(manifest.chapters.len());
+    let mut meter = Meter::new(rate)?;
+    let mut frames = pauses::Frames::new(rate);
+    let mut detector = clicks::Clicks::new(rate);
+    let (mut seg, mut chapter) = (0usize, 0usize);
+    let mut in_segment = false;
+    let mut read = 0u64;
+    let mut cut: Option<String> = None;
+    for sample in reader.samples::<i16>() {
+        let s = match sample {
+            Ok(s) => s,
+            Err(e) => {
+                cut = Some(e.to_string());
+                break;
+            }
+        };
+        let n = read;
+        read += 1;
+        while chapter + 1 < manifest.chapters.len()
+            && n >= manifest.chapters[chapter + 1].start_sample
+        {
+            let done = std::mem::replace(&mut meter, Meter::new(rate)?);
+            chapters.push(level(&manifest.chapters[chapter].title, done));
+            chapter += 1;
+        }
+        meter.push(s);
+        if let Some(click) = detector.push(s) {
+            note_click(&mut stats, click);
+        }
+        while seg < segs.len() && n >= segs[seg].end_sample {
+            if in_segment {
+                stats[seg].shape = frames.finish();
+                in_segment = false;
+            }
+            seg += 1;
+        }
+        if seg < segs.len() && n >= segs[seg].start_sample {
+            if !in_segment {
+                frames.begin(n);
+                in_segment = true;
+            }
+            frames.push(s);
+            let st = &mut stats[seg];
+            let v = f64::from(s) / 32768.0;
+            st.squares += v * v;
+            st.count += 1;
+            if s.unsigned_abs() >= 32_700 {
+                st.run += 1;
+                if st.run == 3 {
+                    st.clipped_runs += 1;
+                    st.first_clip.get_or_insert(n);
+                }
+            } else {
+                st.run = 0;
+            }
+        }
+    }
+    if cut.is_none() {
+        for click in detector.finish() {
+            note_click(&mut stats, click);
+        }
+        if in_segment && seg < segs.len() && read >= segs[seg].end_sample {
+            stats[seg].shape = frames.finish();
+        }
+    }
+    if let Some(c) = manifest.chapters.get(chapter) {
+        chapters.push(level(&c.title, meter));
+    }
+    // Segments read to their end are judged; the one the file stops in, and those after, are the cut's.
+    let whole = segs.partition_point(|s| s.end_sample <= read);
+
+    if let Some(reason) = &cut {
+        let i = whole.min(segs.len().saturating_sub(1));
+        let where_ = segs.get(i).map_or(String::new(), |s| {
+            format!(
+                " (in segment {} of line {}, chapter {})",
+                s.id,
+                s.line,
+                s.chapter + 1
+            )
+        });
+        findings.push(Finding {
+            kind: "cut-short",
+            segment: segs.get(i).map(|s| s.id.clone()),
+            chapter: segs.get(i).map(|s| s.chapter),
+            start_seconds: secs(read, rate),
+            end_seconds: secs(manifest.total_samples, rate),
+            value: secs(read, rate),
+            threshold: secs(manifest.total_samples, rate),
+            unit: "s",
+            message: format!(
+                "cannot read the audio past {:.2} s of {:.2} s{where_}: the file is cut short or damaged ({reason}); build the edition again",
+                read as f64 / f64::from(rate),
+                manifest.total_samples as f64 / f64::from(rate)
+            ),
+            remedy: fixes.rebuild(),
+        });
+    }
+
+    let pauses = segment_findings(&manifest, &stats[..whole], rate, &fixes, &mut findings);
+
+    let listened = if options.listen {
+        Some(listen_findings(
+            &manifest,
+            &wav,
+            whole,
+            rate,
+            &fixes,
+            &mut findings,
+        )?)
+    } else {
+        None
+    };
+
+    for &(at, ratio) in &stray_clicks {
+        findings.push(Finding {
+            kind: "click",
+            segment: None,
+            chapter: manifest
+                .chapters
+                .iter()
+                .rposition(|c| c.start_sample <= at),
+            start_seconds: secs(at, rate),
+            end_seconds: secs(at + 1, rate),
+            value: round2(ratio),
+            threshold: clicks::RATIO,
+            unit: "× local level",
+            message: format!(
+                "a click at {:.3} s, in a pause between segments ({ratio:.0}× the local level); the pauses are written by the join, so build again",
+                at as f64 / f64::from(rate)
+            ),
+            remedy: fixes.rebuild(),
+        });
+    }
+    if stray_count as usize > stray_clicks.len() {
+        findings.push(Finding {
+            kind: "click",
+            segment: None,
+            chapter: None,
+            start_seconds: 0.0,
+            end_seconds: secs(read, rate),
+            value: f64::from(stray_count),
+            threshold: 0.0,
+            unit: "clicks",
+            message: format!(
+                "{} more clicks in pauses between segments",
+                stray_count as usize - stray_clicks.len()
+            ),
+            remedy: fixes.rebuild(),
+        });
+    }
+
+    if cut.is_none() {
+        chapter_findings(&manifest, &wav, rate, &fixes, &mut findings);
+    }
+    level_findings(&manifest, &chapters, &fixes, &mut findings);
+
+    let mut regenerate: Vec<String> = Vec::new();
+    for f in &findings {
+        if let (Some(id), Action::Regen) = (&f.segment, f.remedy.action) {
+            if !regenerate.contains(id) {
+                regenerate.push(id.clone());
+            }
+        }
+    }
+    let mut remedies: Vec<Remedy> = Vec::new();
+    for f in &findings {
+        let r = match f.remedy.action {
+            Action::Regen => {
+                fixes.regen(&regenerate.iter().map(String::as_str).collect::<Vec<_>>())
+            }
+            _ => f.remedy.clone(),
+        };
+        if !remedies.contains(&r) {
+            remedies.push(r);
+        }
+    }
+    Ok(Report {
+        wav,
+        manifest: manifest_path,
+        source: manifest.source,
+        passed: findings.is_empty(),
+        findings,
+        chapters,
+        pauses,
+        listened,
+        regenerate,
+        remedies,
+    })
+}
+
+/// Segments whose words the recognizer does not hear, far more than the edition's others.
+fn listen_findings(
+    manifest: &Manifest,
+    wav: &Path,
+    count: usize,
+    rate: u32,
+    fixes: &Fixes,
+    findings: &mut Vec<Finding>,
+) -> Result<Listened> {
+    let heard = listen::listen(manifest, wav, count)?;
+    let count_words = |h: &listen::Heard| h.expected.split_whitespace().count();
+    let median = pauses::median(
+        heard
+            .iter()
+            .filter(|h| count_words(h) >= WER_MIN_WORDS)
+            .map(|h| h.wer)
+            .collect(),
+    )
+    .unwrap_or(0.0);
+    let threshold = round2((median + WER_MARGIN).max(WER_FLOOR));
+    let judged = median <= WER_USABLE;
+    for h in heard.iter().filter(|_| judged) {
+        if h.wer >= threshold && count_words(h) >= WER_MIN_WORDS {
+            let s = &manifest.segments[h.index];
+            findings.push(Finding {
+                kind: "words",
+                segment: Some(s.id.clone()),
+                chapter: Some(s.chapter),
+                start_seconds: secs(s.start_sample, rate),
+                end_seconds: secs(s.end_sample, rate),
+                value: round2(h.wer),
+                threshold,
+                unit: "word error rate",
+                message: format!(
+                    "segment {} (line {}): does not say its words (word error rate {:.2}, the edition's median {median:.2}): expected \"{}\", heard \"{}\"",
+                    s.id, s.line, h.wer, h.expected, h.heard
+                ),
+                remedy: fixes.regen(&[&s.id]),
+            });
+        }
+    }
+    Ok(Listened {
+        segments: heard.len(),
+        median_wer: round2(median),
+        threshold,
+        judged,
+        heard: heard
+            .iter()
+            .map(|h| SegmentHeard {
+                segment: manifest.segments[h.index].id.clone(),
+                words: count_words(h),
+                wer: round2(h.wer),
+            })
+            .collect(),
+    })
+}
+
+/// Findings about single segments (those read whole): silent, clipped, cut, runaway, gaps, lost speech,
+/// clicks. Clipping in many segments becomes one finding about the edition's level.
+fn segment_findings(
+    manifest: &Manifest,
+    stats: &[SegmentStats],
+    rate: u32,
+    fixes: &Fixes,
+    findings: &mut Vec<Finding>,
+) -> Option<Pauses> {
+    let segs = &manifest.segments[..stats.len()];
+    if segs.is_empty() {
+        return None;
+    }
+    let rate_f = f64::from(rate);
+    // Seconds per character, from the edition itself, so any backend's pace is the yardstick.
+    let chars = |s: &ManifestSegment| {
+        s.spoken
+            .chars()
+            .filter(|c| c.is_alphanumeric())
+            .count()
+            .max(1) as f64
+    };
+    let seconds = |s: &ManifestSegment| (s.end_sample - s.start_sample) as f64 / rate_f;
+    let pace = pauses::median(
+        segs.iter()
+            .filter(|s| chars(s) >= 10.0)
+            .map(|s| seconds(s) / chars(s))
+            .collect(),
+    )
+    .unwrap_or(0.06);
+
+    // The voice's own pauses: per segment, the longest silence its punctuation does not explain, and (when it
+    // has inner punctuation) its longest silence; the edition's medians of those are robust to a few damaged
+    // segments.
+    let marks: Vec<usize> = segs
+        .iter()
+        .map(|s| pauses::punctuated_pauses(&s.spoken))
+        .collect();
+    let len = |st: &SegmentStats, k: usize| {
+        st.shape
+            .silences
+            .get(k)
+            .map_or(0.0, |s| s.samples as f64 / rate_f)
+    };
+    let speaking = |st: &SegmentStats| st.count > 0 && st.shape.coverage > 0.0;
+    let word = pauses::median(
+        stats
+            .iter()
+            .zip(&marks)
+            .filter(|(st, _)| speaking(st))
+            .map(|(st, &k)| len(st, k))
+            .collect(),
+    )
+    .unwrap_or(0.0);
+    let clause = pauses::median(
+        stats
+            .iter()
+            .zip(&marks)
+            .filter(|(st, &k)| k > 0 && speaking(st))
+            .map(|(st, _)| len(st, 0))
+            .collect(),
+    )
+    .unwrap_or(word);
+    let word_gap = (GAP_FACTOR * word).max(MIN_GAP_SECONDS);
+    let clause_gap = (GAP_FACTOR * clause).max(MIN_GAP_SECONDS);
+    let coverage = pauses::median(
+        stats
+            .iter()
+            .filter(|st| st.count > 0)
+            .map(|st| st.shape.coverage)
+            .collect(),
+    )
+    .unwrap_or(1.0);
+
+    let clipping: Vec<usize> = (0..segs.len())
+        .filter(|&i| stats[i].clipped_runs > 0)
+        .collect();
+    let edition_clipping =
+        clipping.len() >= 3 && clipping.len() as f64 >= EDITION_CLIPPING * segs.len() as f64;
+    if edition_clipping {
+        let first = &segs[clipping[0]];
+        findings.push(Finding {
+            kind: "clipping",
+            segment: None,
+            chapter: None,
+            start_seconds: secs(stats[clipping[0]].first_clip.unwrap_or(first.start_sample), rate),
+            end_seconds: secs(segs[*clipping.last().unwrap_or(&0)].end_sample, rate),
+            value: clipping.len() as f64,
+            threshold: (EDITION_CLIPPING * segs.len() as f64).ceil().max(3.0),
+            unit: "segments",
+            message: format!(
+                "{} of {} segments clip: the edition is too loud, not one segment; master it with a peak ceiling",
+                clipping.len(),
+                segs.len()
+            ),
+            remedy: fixes.master(),
+        });
+    }
+
+    for (i, (s, st)) in segs.iter().zip(stats).enumerate() {
+        let mut blame = |kind: &'static str,
+                         span: (u64, u64),
+                         value: f64,
+                         threshold: f64,
+                         unit: &'static str,
+                         message: String| {
+            findings.push(Finding {
+                kind,
+                segment: Some(s.id.clone()),
+                chapter: Some(s.chapter),
+                start_seconds: secs(span.0, rate),
+                end_seconds: secs(span.1, rate),
+                value: round2(value),
+                threshold: round2(threshold),
+                unit,
+                message: format!("segment {} (line {}): {message}", s.id, s.line),
+                remedy: fixes.regen(&[&s.id]),
+            });
+        };
+        let whole = (s.start_sample, s.end_sample);
+        let level = db((st.squares / st.count.max(1) as f64).sqrt());
+        if level < SILENT_DB {
+            blame(
+                "silent",
+                whole,
+                level,
+                SILENT_DB,
+                "dBFS",
+                format!("silent ({level:.0} dBFS)"),
+            );
+            continue;
+        }
+        if st.clipped_runs > 0 && !edition_clipping {
+            let at = st.first_clip.unwrap_or(s.start_sample);
+            blame(
+                "clipped",
+                (at, s.end_sample),
+                f64::from(st.clipped_runs),
+                0.0,
+                "places",
+                format!(
+                    "clipped in {} places, first at {:.2} s",
+                    st.clipped_runs,
+                    at as f64 / rate_f
+                ),
+            );
+        }
+        let expected = chars(s) * pace;
+        let got = seconds(s);
+        if chars(s) >= 10.0 && got < expected * 0.35 {
+            blame(
+                "truncated",
+                whole,
+                got,
+                expected * 0.35,
+                "s",
+                format!("{got:.2} s, where its text predicts about {expected:.1} s"),
+            );
+        } else if got > expected * 3.0 + 1.0 {
+            blame(
+                "runaway",
+                whole,
+                got,
+                expected * 3.0 + 1.0,
+                "s",
+                format!("{got:.2} s, where its text predicts about {expected:.1} s"),
+            );
+        }
+        // The k longest silences may be the pauses its punctuation asks for; the rest are between words.
+        let k = marks[i];
+        for (j, gap) in st.shape.silences.iter().enumerate() {
+            let (limit, what) = if j < k {
+                (clause_gap, "the voice's longest pauses at punctuation")
+            } else {
+                (word_gap, "the voice's longest pauses between words")
+            };
+            let len = gap.samples as f64 / rate_f;
+            if len > limit {
+                blame(
+                    "gap",
+                    (gap.start, gap.start + gap.samples),
+                    len,
+                    limit,
+                    "s",
+                    format!(
+                        "{len:.2} s of silence inside the speech at {:.2} s (over {limit:.2} s: {GAP_FACTOR}× {what})",
+                        gap.start as f64 / rate_f
+                    ),
+                );
+            }
+        }
+        if st.shape.coverage < COVERAGE_FACTOR * coverage {
+            blame(
+                "sparse",
+                whole,
+                st.shape.coverage,
+                COVERAGE_FACTOR * coverage,
+                "of span",
+                format!(
+                    "speech covers {:.0}% of its {got:.2} s, where the edition's median is {:.0}%",
+                    st.shape.coverage * 100.0,
+                    coverage * 100.0
+                ),
+            );
+        }
+        if st.clicks > 0 && !(edition_clipping && st.clipped_runs > 0) {
+            let (at, first) = st.first_click.unwrap_or((s.start_sample, st.worst_click));
+            blame(
+                "click",
+                (at, at + 1),
+                st.worst_click,
+                clicks::RATIO,
+                "× local level",
+                format!(
+                    "{} click(s), first at {:.3} s ({first:.0}× the local level)",
+                    st.clicks,
+                    at as f64 / rate_f
+                ),
+            );
+        }
+    }
+    Some(Pauses {
+        natural_word_seconds: round2(word),
+        natural_clause_seconds: round2(clause),
+        word_gap_threshold_seconds: round2(word_gap),
+        clause_gap_threshold_seconds: round2(clause_gap),
+        median_coverage: round2(coverage),
+    })
+}
+
+/// Chapters: present in the WAV where the manifest says, in order, long enough.
+fn chapter_findings(
+    manifest: &Manifest,
+    wav: &Path,
+    rate: u32,
+    fixes: &Fixes,
+    findings: &mut Vec<Finding>,
+) {
+    let cues = crate::export::wav_cue::read_cues(wav).unwrap_or_default();
+    for (i, c) in manifest.chapters.iter().enumerate() {
+        let mut chapter_problem =
+            |value: f64, threshold: f64, unit: &'static str, message: String| {
+                findings.push(Finding {
+                    kind: "chapter",
+                    segment: None,
+                    chapter: Some(i),
+                    start_seconds: secs(c.start_sample, rate),
+                    end_seconds: secs(c.end_sample, rate),
+                    value,
+                    threshold,
+                    unit,
+                    message: format!("chapter {} \"{}\": {message}", i + 1, c.title),
+                    remedy: fixes.rebuild(),
+                })
+            };
+        match cues.iter().find(|(id, _)| *id as usize == i + 1) {
+            None => chapter_problem(
+                0.0,
+                1.0,
+                "markers",
+                "no chapter marker in the WAV; build again".into(),
+            ),
+            Some(&(_, pos)) if u64::from(pos) != c.start_sample => chapter_problem(
+                f64::from(pos),
+                c.start_sample as f64,
+                "sample",
+                format!("the marker is at sample {pos}, not {}", c.start_sample),
+            ),
+            Some(_) => {}
+        }
+        let len = (c.end_sample.saturating_sub(c.start_sample)) as f64 / f64::from(rate);
+        if len < MIN_CHAPTER_SECONDS {
+            chapter_problem(
+                round2(len),
+                MIN_CHAPTER_SECONDS,
+                "s",
+                format!("lasts {len:.2} s"),
+            );
+        }
+        if i > 0 && c.start_sample <= manifest.chapters[i - 1].start_sample {
+            chapter_problem(
+                c.start_sample as f64,
+                manifest.chapters[i - 1].start_sample as f64,
+                "sample",
+                "starts before the chapter it follows".into(),
+            );
+        }
+    }
+}
+
+/// Level across the edition: peaks over the preset it was mastered with, or (not mastered) a loudness no
+/// listener wants. Both are fixed by mastering, not by regenerating segments.
+fn level_findings(
+    manifest: &Manifest,
+    chapters: &[ChapterLevel],
+    fixes: &Fixes,
+    findings: &mut Vec<Finding>,
+) {
+    let span = |i: usize| {
+        manifest
+            .chapters
+            .get(i)
+            .map_or((0.0, 0.0), |c| (c.start_seconds, c.end_seconds))
+    };
+    match manifest.loudness.as_ref().map(|m| m.preset) {
+        Some(preset) if preset != Preset::None => {
+            let ceiling = preset.ceiling_db().unwrap_or(0.0);
+            for (i, c) in chapters.iter().enumerate() {
+                if c.true_peak_dbtp > ceiling + 0.5 {
+                    let (a, b) = span(i);
+                    findings.push(Finding {
+                        kind: "peak",
+                        segment: None,
+                        chapter: Some(i),
+                        start_seconds: a,
+                        end_seconds: b,
+                        value: c.true_peak_dbtp,
+                        threshold: ceiling + 0.5,
+                        unit: "dBTP",
+                        message: format!(
+                            "chapter {} \"{}\": true peak {:.1} dBTP, over the {} ceiling of {ceiling} dBTP",
+                            i + 1,
+                            c.title,
+                            c.true_peak_dbtp,
+                            preset.name()
+                        ),
+                        remedy: fixes.master(),
+                    });
+                }
+            }
+        }
+        _ => {
+            let median = pauses::median(
+                chapters
+                    .iter()
+                    .map(|c| c.integrated_lufs)
+                    .filter(|l| *l > -100.0)
+                    .collect(),
+            );
+            if let Some(l) = median.filter(|l| *l < LOUDNESS_RANGE.0 || *l > LOUDNESS_RANGE.1) {
+                let (too, threshold) = if l > LOUDNESS_RANGE.1 {
+                    ("loud", LOUDNESS_RANGE.1)
+                } else {
+                    ("quiet", LOUDNESS_RANGE.0)
+                };
+                findings.push(Finding {
+                    kind: "loudness",
+                    segment: None,
+                    chapter: None,
+                    start_seconds: 0.0,
+                    end_seconds: manifest.duration_seconds,
+                    value: l,
+                    threshold,
+                    unit: "LUFS",
+                    message: format!(
+                        "the edition is too {too}: its chapters' median loudness is {l:.1} LUFS (not mastered); master it"
+                    ),
+                    remedy: fixes.master(),
+                });
+            }
+        }
+    }
+}

@@ -1,0 +1,177 @@
+//! Silences inside a segment's speech, and how much of its span is speech: measured on 10 ms frames, one
+//! segment at a time (only that segment's frame levels are held).
+
+/// A frame is silent when it is this far under the segment's loud frames (their 90th percentile)…
+const BELOW_SPEECH_DB: f32 = 35.0;
+/// …or under this level (dBFS), whichever is higher.
+const SILENT_FRAME_DBFS: f32 = -55.0;
+/// Silences kept per segment (the longest), enough for every pause its punctuation explains and then some.
+const KEPT: usize = 12;
+
+/// A run of silent frames.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) struct Silence {
+    /// First sample, in the edition.
+    pub start: u64,
+    pub samples: u64,
+}
+
+/// What the frames of one segment show.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Shape {
+    /// The longest silences, longest first.
+    pub silences: Vec<Silence>,
+    /// The fraction of frames that are speech.
+    pub coverage: f64,
+}
+
+/// Frame levels of the segment being read.
+pub(crate) struct Frames {
+    len: u32,
+    squares: f64,
+    count: u32,
+    levels: Vec<f32>,
+    start: u64,
+}
+
+impl Frames {
+    pub(crate) fn new(rate: u32) -> Frames {
+        Frames {
+            len: (rate / 100).max(1),
+            squares: 0.0,
+            count: 0,
+            levels: Vec::new(),
+            start: 0,
+        }
+    }
+
+    /// Starts a segment at sample `start`.
+    pub(crate) fn begin(&mut self, start: u64) {
+        self.levels.clear();
+        self.squares = 0.0;
+        self.count = 0;
+        self.start = start;
+    }
+
+    pub(crate) fn push(&mut self, s: i16) {
+        let v = f64::from(s) / 32768.0;
+        self.squares += v * v;
+        self.count += 1;
+        if self.count == self.len {
+            self.close_frame();
+        }
+    }
+
+    fn close_frame(&mut self) {
+        let ms = self.squares / f64::from(self.count.max(1));
+        self.levels.push((10.0 * (ms + 1e-12).log10()) as f32);
+        self.squares = 0.0;
+        self.count = 0;
+    }
+
+    /// The segment's shape (a last partial frame of at least half a frame counts).
+    pub(crate) fn finish(&mut self) -> Shape {
+        if self.count >= self.len / 2 && self.count > 0 {
+            self.close_frame();
+        }
+        shape(&self.levels, u64::from(self.len), self.start)
+    }
+}
+
+fn shape(levels: &[f32], frame: u64, start: u64) -> Shape {
+    if levels.is_empty() {
+        return Shape::default();
+    }
+    let mut sorted = levels.to_vec();
+    sorted.sort_by(f32::total_cmp);
+    let loud = sorted[(sorted.len() * 9 / 10).min(sorted.len() - 1)];
+    let floor = (loud - BELOW_SPEECH_DB).max(SILENT_FRAME_DBFS);
+    let mut silences = Vec::new();
+    let mut run: Option<usize> = None;
+    let mut silent = 0usize;
+    for (i, &l) in levels
+        .iter()
+        .chain(std::iter::once(&f32::INFINITY))
+        .enumerate()
+    {
+        if l < floor {
+            silent += 1;
+            run.get_or_insert(i);
+        } else if let Some(first) = run.take() {
+            silences.push(Silence {
+                start: start + first as u64 * frame,
+                samples: (i - first) as u64 * frame,
+            });
+        }
+    }
+    silences.sort_by(|a, b| b.samples.cmp(&a.samples).then(a.start.cmp(&b.start)));
+    silences.truncate(KEPT);
+    Shape {
+        silences,
+        coverage: 1.0 - silent as f64 / levels.len() as f64,
+    }
+}
+
+/// How many pauses a segment's own punctuation asks for: clause marks and sentence ends inside it.
+pub(crate) fn punctuated_pauses(spoken: &str) -> usize {
+    let inner = spoken.trim_end_matches(|c: char| !c.is_alphanumeric());
+    let chars: Vec<char> = inner.chars().collect();
+    chars
+        .iter()
+        .enumerate()
+        .filter(|&(i, &c)| {
+            matches!(c, ',' | ';' | ':' | '—' | '–' | '(' | ')' | '…')
+                || (matches!(c, '.' | '!' | '?')
+                    && chars.get(i + 1).is_some_and(|n| n.is_whitespace()))
+                || (c == '-' && i > 0 && chars[i - 1] == ' ')
+        })
+        .count()
+}
+
+/// The middle value (the upper one of an even count); `None` for no values.
+pub(crate) fn median(mut v: Vec<f64>) -> Option<f64> {
+    v.sort_by(f64::total_cmp);
+    v.get(v.len() / 2).copied()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn silences_are_found_longest_first_with_their_place_and_coverage() {
+        // 10 loud frames, 3 silent, 5 loud, 6 silent, 6 loud (frames of 100 samples).
+        let mut levels = vec![-20.0f32; 10];
+        levels.extend([-90.0; 3]);
+        levels.extend([-20.0; 5]);
+        levels.extend([-90.0; 6]);
+        levels.extend([-20.0; 6]);
+        let s = shape(&levels, 100, 1_000);
+        assert_eq!(
+            s.silences,
+            vec![
+                Silence {
+                    start: 2_800,
+                    samples: 600
+                },
+                Silence {
+                    start: 2_000,
+                    samples: 300
+                },
+            ]
+        );
+        assert!((s.coverage - 21.0 / 30.0).abs() < 1e-9);
+    }
+
+    #[test]
+    fn pauses_asked_for_by_punctuation() {
+        for (text, n) in [
+            ("Nobody knows who started it.", 0),
+            ("On the far bank, somebody always waves.", 1),
+            ("It rained; we stayed. Then, at noon, we left!", 4),
+            ("A well-known fact - or so they say.", 1),
+        ] {
+            assert_eq!(punctuated_pauses(text), n, "{text}");
+        }
+    }
+}
