@@ -167,6 +167,10 @@ pub fn run(
                 backend.prepare(cap);
                 gates.insert(backend.name(), Gate::new(cap));
             }
+            // Its reason only: the error is made again, once per essay, as "backend X is not available: …".
+            Err(Error::BackendUnavailable { reason, .. }) => {
+                broken.insert(backend.name(), reason);
+            }
             Err(e) => {
                 broken.insert(backend.name(), e.to_string());
             }

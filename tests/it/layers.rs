@@ -40,7 +40,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
         "settings",
         &["audio", "essay", "export", "synth", "error", "values"],
     ),
-    ("cli", &["settings"]),
+    ("cli", &["settings", "values"]),
     ("testing", &["audio", "synth", "essay"]),
 ];
 
