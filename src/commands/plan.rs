@@ -51,14 +51,11 @@ pub fn run(args: PlanArgs) -> Result<()> {
         plan.voice,
         job.normalizer.language.tag()
     );
+    // One pass (segments come in chapter order): a chapter's heading before its first segment.
+    let mut segments = plan.segments.iter().zip(&cached).peekable();
     for (ci, chapter) in plan.chapters.iter().enumerate() {
         out.push_str(&format!("\n[{}] {}\n", ci + 1, chapter.title));
-        for (s, &c) in plan
-            .segments
-            .iter()
-            .zip(&cached)
-            .filter(|(s, _)| s.chapter == ci)
-        {
+        while let Some((s, &c)) = segments.next_if(|(s, _)| s.chapter <= ci) {
             let take = if s.take > 1 {
                 format!(" take {}", s.take)
             } else {
