@@ -37,10 +37,14 @@ const ALLOWED: &[(&str, &[&str])] = &[
         ],
     ),
     (
+        "studio",
+        &["serve", "pipeline", "plan", "manifest", "settings", "error"],
+    ),
+    (
         "settings",
         &["audio", "essay", "export", "synth", "error", "values"],
     ),
-    ("cli", &["settings"]),
+    ("cli", &["settings", "values"]),
     ("testing", &["audio", "synth", "essay"]),
 ];
 
