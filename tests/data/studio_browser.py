@@ -1,7 +1,7 @@
 """Drives `narrate studio` in headless Chromium (Selenium + chromedriver) for tests/it/studio.rs.
 
 Usage: studio_browser.py URL SEGMENT_ID SECONDS SCREENSHOT
-Loads the page, reads the chapters and sentences shown, clicks SEGMENT_ID and presses "New take", presses the
+Loads the page, reads the chapters and sentences shown, clicks SEGMENT_ID and presses "New take", "Previous take" and "Next take", presses the
 right arrow key, sets the player to SECONDS and reads which sentence is highlighted; prints a JSON report.
 """
 
@@ -50,6 +50,15 @@ try:
     wait.until(lambda d: d.execute_script("return document.body.dataset.state") == "idle")
     report["after_take"] = driver.find_element(By.ID, "status").text
     report["take_info"] = driver.find_element(By.ID, "take-info").text
+
+    # Back to take 1 and forward to take 2 again: both from the cache.
+    for button, key in (("prev-take", "back"), ("next-take", "forward")):
+        previous = driver.find_element(By.ID, "status").text
+        driver.find_element(By.ID, button).click()
+        wait.until(lambda d: d.find_element(By.ID, "status").text != previous
+                   and "→" in d.find_element(By.ID, "status").text
+                   and d.execute_script("return document.body.dataset.state") == "idle")
+        report[key] = driver.find_element(By.ID, "status").text
 
     # The right arrow selects the next sentence.
     driver.find_element(By.TAG_NAME, "body").send_keys(Keys.ARROW_RIGHT)

@@ -163,6 +163,21 @@ fn the_studio_page_shows_the_text_redoes_one_sentence_like_regen_and_follows_the
         said.contains(&format!("segment {clicked}: take 1 → 2 (1 synthesized)")),
         "{said}"
     );
+    assert_eq!(
+        report["take_info"],
+        format!("segment {clicked}: take 2 of 2")
+    );
+    // Previous and next take went back to take 1 and forward to take 2, synthesizing nothing.
+    let back = format!("segment {clicked}: take 2 → 1 (0 synthesized)");
+    assert!(
+        report["back"].as_str().unwrap().contains(&back),
+        "{report:#}"
+    );
+    let forward = format!("segment {clicked}: take 1 → 2 (0 synthesized)");
+    assert!(
+        report["forward"].as_str().unwrap().contains(&forward),
+        "{report:#}"
+    );
     let takes = std::fs::read_to_string(env.path("headings.md.takes.toml")).unwrap();
     let listed_takes: toml::Table = toml::from_str(&takes).unwrap();
     let listed_takes = listed_takes["segments"].as_table().unwrap();
