@@ -45,6 +45,24 @@ pub enum Command {
     Say(SayArgs),
     /// Serve narrate's voices over HTTP with OpenAI's /v1/audio/speech request shape, until Ctrl-C.
     Serve(ServeArgs),
+    /// Open the essay's edition in a local web page: listen, follow the text, and redo any sentence with a click.
+    Studio(StudioArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct StudioArgs {
+    pub essay: PathBuf,
+    /// Address and port to listen on (loopback by default); port 0 picks a free one. The page's address, with
+    /// its session token, is printed on stdout.
+    #[arg(long, default_value = "127.0.0.1:8356", value_name = "ADDR:PORT")]
+    pub bind: std::net::SocketAddr,
+    /// Open the page in the default web browser (xdg-open).
+    #[arg(long)]
+    pub open: bool,
+    #[command(flatten)]
+    pub out: OutputArgs,
+    #[command(flatten)]
+    pub settings: SettingsArgs,
 }
 
 #[derive(Debug, Args)]

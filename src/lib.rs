@@ -21,6 +21,7 @@ pub(crate) mod pipeline;
 pub(crate) mod plan;
 pub(crate) mod serve;
 pub(crate) mod settings;
+pub(crate) mod studio;
 pub(crate) mod synth;
 pub mod testing;
 pub(crate) mod timeline;

@@ -9,6 +9,7 @@ mod plan;
 mod regen;
 mod say;
 mod serve;
+mod studio;
 mod voices;
 
 use std::io::Write;
@@ -30,6 +31,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Cache(cmd) => cache::run(cmd),
         Command::Serve(args) => serve::run(args, cli.quiet),
         Command::Say(args) => say::run(args, cli.quiet),
+        Command::Studio(args) => studio::run(args, cli.quiet),
     }
 }
 

@@ -112,7 +112,10 @@ pub fn run(args: RegenArgs, quiet: bool) -> Result<()> {
 }
 
 /// The settings an edition was built with, as a settings layer (checked as narrate.toml is).
-fn recorded(manifest: &Manifest, path: &std::path::Path) -> Result<crate::settings::Layer> {
+pub(super) fn recorded(
+    manifest: &Manifest,
+    path: &std::path::Path,
+) -> Result<crate::settings::Layer> {
     if manifest.settings.is_null() {
         return Ok(Default::default());
     }

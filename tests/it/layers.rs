@@ -37,6 +37,10 @@ const ALLOWED: &[(&str, &[&str])] = &[
         ],
     ),
     (
+        "studio",
+        &["serve", "pipeline", "plan", "manifest", "settings", "error"],
+    ),
+    (
         "settings",
         &["audio", "essay", "export", "synth", "error", "values"],
     ),

@@ -19,6 +19,7 @@ mod regen;
 mod reliability;
 mod say;
 mod settings;
+mod studio;
 mod support;
 #[cfg(feature = "system")]
 mod system;
