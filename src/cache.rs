@@ -12,6 +12,7 @@ use std::time::{Duration, SystemTime};
 
 use serde::Serialize;
 
+use crate::audio::wav::u32_at;
 use crate::audio::Audio;
 use crate::error::{Error, Result};
 
@@ -178,10 +179,6 @@ pub enum Entry {
 const SUM_CHUNK: &[u8; 4] = b"b3sm";
 const SUM_CHUNK_LEN: u64 = 8 + 32;
 
-fn u32_at(b: &[u8], at: usize) -> u32 {
-    u32::from_le_bytes([b[at], b[at + 1], b[at + 2], b[at + 3]])
-}
-
 /// A segment's file: the WAV hound writes, then the checksum chunk, with the RIFF size covering it.
 fn encode(audio: &Audio) -> std::result::Result<Vec<u8>, hound::Error> {
     let mut out = std::io::Cursor::new(Vec::new());
@@ -198,16 +195,9 @@ fn encode(audio: &Audio) -> std::result::Result<Vec<u8>, hound::Error> {
 
 /// Where the `data` chunk's bytes are, when the file holds them all.
 fn data_range(bytes: &[u8]) -> Option<std::ops::Range<usize>> {
-    let mut at = 12;
-    while at + 8 <= bytes.len() {
-        let size = u32_at(bytes, at + 4) as usize;
-        let body = at + 8;
-        if &bytes[at..at + 4] == b"data" {
-            return (body + size <= bytes.len()).then_some(body..body + size);
-        }
-        at = body + size + (size & 1);
-    }
-    None
+    let (at, size) = crate::audio::wav::find_chunk(bytes, b"data")?;
+    let body = at + 8;
+    (body + size as usize <= bytes.len()).then_some(body..body + size as usize)
 }
 
 /// Checks and decodes an entry's bytes.

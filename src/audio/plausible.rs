@@ -22,6 +22,12 @@ const CLIPPED_SHARE: f64 = 0.01;
 /// Speech crosses zero on far fewer than half of its loud samples; white noise on half.
 const NOISE_ZCR: f64 = 0.4;
 
+/// How long speech of `text` takes at `rate` words a minute (175 when unset), from its letters and digits.
+pub fn expected_seconds(text: &str, rate: Option<u32>) -> f64 {
+    let chars = text.chars().filter(|c| c.is_alphanumeric()).count();
+    chars as f64 * SECONDS_PER_CHAR * 175.0 / f64::from(rate.unwrap_or(175).max(1))
+}
+
 /// Why `audio` cannot be speech of `text` at `rate` words a minute, or `None` when it can be.
 pub fn judge(audio: &Audio, text: &str, rate: Option<u32>) -> Option<String> {
     if !(4_000..=384_000).contains(&audio.sample_rate) {
@@ -35,7 +41,7 @@ pub fn judge(audio: &Audio, text: &str, rate: Option<u32>) -> Option<String> {
     }
     let seconds = audio.seconds();
     let chars = text.chars().filter(|c| c.is_alphanumeric()).count();
-    let expected = chars as f64 * SECONDS_PER_CHAR * 175.0 / f64::from(rate.unwrap_or(175).max(1));
+    let expected = expected_seconds(text, rate);
     if chars >= 12 && seconds < expected * SHORTEST {
         return Some(format!(
             "its audio lasts {seconds:.2} s, far less than its text needs (about {expected:.1} s): cut off, or a wrong sample rate"

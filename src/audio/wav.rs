@@ -38,6 +38,25 @@ fn placeholder(size: u32) -> bool {
     size == 0 || size >= 0x7FFF_0000
 }
 
+/// A little-endian `u32` at `at`.
+pub(crate) fn u32_at(b: &[u8], at: usize) -> u32 {
+    u32::from_le_bytes([b[at], b[at + 1], b[at + 2], b[at + 3]])
+}
+
+/// Where the RIFF chunk `id` of a WAV's bytes starts (its header) and the size its header declares, walking the
+/// chunks after `RIFF….WAVE`. The declared size may run past the bytes.
+pub(crate) fn find_chunk(bytes: &[u8], id: &[u8; 4]) -> Option<(usize, u32)> {
+    let mut at = 12;
+    while at + 8 <= bytes.len() {
+        let size = u32_at(bytes, at + 4);
+        if &bytes[at..at + 4] == id {
+            return Some((at, size));
+        }
+        at += 8 + size as usize + (size as usize & 1);
+    }
+    None
+}
+
 /// Sets the RIFF and `data` sizes of a streamed WAV (written as a placeholder) to what the bytes hold; refuses
 /// a `data` size the bytes fall short of.
 fn fix_streamed_sizes(bytes: &mut [u8]) -> Result<(), hound::Error> {
@@ -45,21 +64,15 @@ fn fix_streamed_sizes(bytes: &mut [u8]) -> Result<(), hound::Error> {
         return Ok(());
     }
     let len = bytes.len();
-    let u32_at = |b: &[u8], at: usize| u32::from_le_bytes([b[at], b[at + 1], b[at + 2], b[at + 3]]);
-    let mut at = 12;
-    while at + 8 <= len {
-        let size = u32_at(bytes, at + 4);
-        if &bytes[at..at + 4] == b"data" {
-            let real = (len - at - 8) as u32;
-            if placeholder(size) {
-                bytes[at + 4..at + 8].copy_from_slice(&(real & !1).to_le_bytes());
-                bytes[4..8].copy_from_slice(&((len - 8) as u32).to_le_bytes());
-            } else if size > real {
-                return Err(hound::Error::FormatError(CUT_OFF));
-            }
-            return Ok(());
-        }
-        at += 8 + size as usize + (size as usize & 1);
+    let Some((at, size)) = find_chunk(bytes, b"data") else {
+        return Ok(());
+    };
+    let real = (len - at - 8) as u32;
+    if placeholder(size) {
+        bytes[at + 4..at + 8].copy_from_slice(&(real & !1).to_le_bytes());
+        bytes[4..8].copy_from_slice(&((len - 8) as u32).to_le_bytes());
+    } else if size > real {
+        return Err(hound::Error::FormatError(CUT_OFF));
     }
     Ok(())
 }

@@ -233,21 +233,16 @@ impl Job {
             path: dir.to_owned(),
             source,
         };
-        let chars: usize = self
+        // The length foreseen with the pace `audio::plausible` expects of any voice.
+        let seconds: f64 = self
             .plan
             .segments
             .iter()
-            .map(|s| s.spoken.chars().filter(|c| c.is_alphanumeric()).count())
+            .map(|s| {
+                crate::audio::plausible::expected_seconds(&s.spoken, self.settings.rate)
+                    + f64::from(s.pause_after_ms) / 1000.0
+            })
             .sum();
-        let pauses: u64 = self
-            .plan
-            .segments
-            .iter()
-            .map(|s| u64::from(s.pause_after_ms))
-            .sum();
-        let wpm = f64::from(self.settings.rate.unwrap_or(175));
-        let seconds =
-            chars as f64 * EXPECTED_SECONDS_PER_CHAR * 175.0 / wpm + pauses as f64 / 1000.0;
         let rate = self.settings.sample_rate.unwrap_or(ASSUMED_RATE);
         check_wav_size(&self.essay_path, seconds * f64::from(rate))?;
         crate::export::encode::check_available(&self.settings.formats)?;
@@ -510,8 +505,6 @@ impl Job {
     }
 }
 
-/// Seconds per letter or digit at 175 words a minute, to foresee an edition's length before synthesis.
-const EXPECTED_SECONDS_PER_CHAR: f64 = 0.065;
 /// The sample rate assumed before synthesis when none is set (the highest of the usual voices').
 const ASSUMED_RATE: u32 = 24_000;
 /// Most 16-bit samples a WAV file holds (its sizes are 32-bit; the chapter chunks need a little room).
