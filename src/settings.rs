@@ -384,6 +384,38 @@ pub fn load(path: &Path) -> Result<Layer> {
     parse(path, &text)
 }
 
+/// Adds or changes one `[lexicon]` entry in a narrate.toml (made if missing), keeping the rest of the file as it
+/// was written (comments, order, layout). The new text is checked as any narrate.toml is, and the lexicon built
+/// from it, before it replaces the file (temp name + rename); a file that is already bad is left alone.
+pub(crate) fn save_lexicon_entry(path: &Path, word: &str, say: &str) -> Result<()> {
+    let bad = |reason: String| Error::Settings {
+        path: path.to_owned(),
+        reason,
+    };
+    let text = match std::fs::read_to_string(path) {
+        Ok(text) => text,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
+        Err(e) => return Err(bad(e.to_string())),
+    };
+    parse(path, &text)?;
+    let mut doc: toml_edit::DocumentMut = text
+        .parse()
+        .map_err(|e: toml_edit::TomlError| bad(e.message().to_string()))?;
+    let table = doc
+        .entry("lexicon")
+        .or_insert_with(|| toml_edit::Item::Table(toml_edit::Table::new()))
+        .as_table_like_mut()
+        .ok_or_else(|| bad("`lexicon` is not a table; make it `[lexicon]`".into()))?;
+    table.insert(word, toml_edit::value(say));
+    let new_text = doc.to_string();
+    let layer = parse(path, &new_text)?;
+    crate::essay::lexicon::Lexicon::new(&layer.lexicon).map_err(bad)?;
+    crate::atomic::write_bytes(path, new_text.as_bytes()).map_err(|source| Error::Output {
+        path: path.to_owned(),
+        source,
+    })
+}
+
 /// Parses settings text (a file's, or a batch list entry's table) into a layer.
 pub fn parse(path: &Path, text: &str) -> Result<Layer> {
     toml::from_str(text).map_err(|e| toml_error(path, text, &e))

@@ -47,8 +47,17 @@ pub fn run(args: StudioArgs, quiet: bool) -> Result<()> {
         }
         flags.resolve_with(Some(&essay), recorded)
     };
+    // Pronunciations go where the settings come from: `--config FILE`, else narrate.toml beside the essay.
+    let settings_file = args.settings.config.clone().unwrap_or_else(|| {
+        args.essay
+            .parent()
+            .filter(|p| !p.as_os_str().is_empty())
+            .unwrap_or(std::path::Path::new("."))
+            .join("narrate.toml")
+    });
     let options = crate::studio::Options {
         essay: args.essay,
+        settings_file,
         dir,
         stem,
         name: args.out.name,

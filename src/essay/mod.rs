@@ -1,5 +1,6 @@
 //! The essay as narrate understands it: a title, sections with optional headings, and paragraphs of text.
 
+pub(crate) mod edit;
 mod html;
 pub mod lexicon;
 pub mod normalize;

@@ -351,7 +351,7 @@ impl Job {
     /// is there. An up-to-date edition is left alone (nothing joined, mastered, encoded or rewritten).
     pub fn up_to_date(&self, dir: &Path) -> bool {
         matches!(Manifest::load(&self.manifest_path(dir)), Ok(Some(m)) if m.plan_key == self.plan_key())
-            && self.outputs(dir).iter().all(|f| f.is_file())
+            && untouched(&self.manifest_path(dir), &self.outputs(dir))
     }
 
     /// Joins the edition from the cache (every segment must be there) and writes it whole: the WAV, exports,
@@ -658,7 +658,24 @@ pub fn unchanged(
     );
     let manifest = dir.join(format!("{stem}.json"));
     matches!(Manifest::load(&manifest), Ok(Some(m)) if m.inputs_key == key)
-        && outputs(settings, stem, dir).iter().all(|f| f.is_file())
+        && untouched(&manifest, &outputs(settings, stem, dir))
+}
+
+/// Whether every output is a file not changed since its manifest was written (the manifest is committed last):
+/// an edition cut short, overwritten or damaged in place after the build is built again, not called up to date.
+fn untouched(manifest: &Path, outputs: &[PathBuf]) -> bool {
+    let modified = |p: &Path| {
+        std::fs::metadata(p)
+            .ok()
+            .filter(std::fs::Metadata::is_file)
+            .and_then(|m| m.modified().ok())
+    };
+    let Some(written) = modified(manifest) else {
+        return false;
+    };
+    outputs
+        .iter()
+        .all(|f| modified(f).is_some_and(|t| t <= written))
 }
 
 /// Every file an edition is made of: the WAV, the manifest, the exports and compressed editions.

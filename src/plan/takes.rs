@@ -80,6 +80,25 @@ impl Takes {
         self.segments.get(id).map_or(1, |e| e.take.max(1))
     }
 
+    /// Records a new take of a segment (the latest + 1) as made, without choosing it: the studio makes takes to
+    /// compare and keeps one. Returns its number.
+    pub fn add(&mut self, id: &str, text: &str) -> std::result::Result<u32, String> {
+        let entry = self.segments.entry(id.to_string()).or_insert(Entry {
+            take: 1,
+            latest: 1,
+            text: String::new(),
+        });
+        let made = entry.latest.max(1).checked_add(1).ok_or_else(|| {
+            format!(
+                "segment {id} has no take number left after {}",
+                entry.latest
+            )
+        })?;
+        entry.latest = made;
+        entry.text = text.to_string();
+        Ok(made)
+    }
+
     /// Chooses a take for a segment: `Some(n)` goes to take n, `None` makes a new one. Returns the take chosen,
     /// or why there is none (take 0, or no take number left).
     pub fn choose(
@@ -129,6 +148,16 @@ mod tests {
             .choose("abc", "Hi.", None)
             .unwrap_err()
             .contains("no take number left"));
+    }
+
+    #[test]
+    fn a_take_made_is_not_kept_until_chosen() {
+        let mut t = Takes::default();
+        assert_eq!(t.add("abc", "Hi."), Ok(2));
+        assert_eq!(t.add("abc", "Hi."), Ok(3));
+        assert_eq!(t.take("abc"), 1);
+        assert_eq!(t.segments["abc"].latest, 3);
+        assert_eq!(t.choose("abc", "Hi.", None), Ok(4));
     }
 
     #[test]

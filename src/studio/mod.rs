@@ -1,10 +1,13 @@
 //! `narrate studio`: a local web page for one essay and its edition: the text follows the audio, a click plays a
-//! sentence, and "new take" (or previous/next take) redoes exactly that segment the way `narrate regen` does,
-//! through the same one path (`pipeline::Job::produce`), under the essay's lock, into the same takes file.
+//! sentence; new takes, trial pronunciations and text changes are heard first (only that segment synthesized),
+//! and what is kept goes into the same files the CLI uses (takes file, essay, narrate.toml) and the edition is
+//! re-derived in the background through the one path (`pipeline::Job::produce`); see [`work`].
 //!
 //! Runs on the serve stack ([`crate::serve::server`]). Every request but the page's script and style sheet needs
 //! the session token (`?token=` or the `X-Narrate-Token` header); a state-changing request also needs no Origin
 //! or the studio's own. Only the edition's own files (`STEM.*` in its folder) can be read; nothing else on disk.
+
+mod work;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -16,21 +19,20 @@ use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
+use serde::de::DeserializeOwned;
 use serde_json::json;
 
 use crate::error::{Error, Result};
-use crate::manifest::Manifest;
-use crate::pipeline::Job;
-use crate::plan::takes::{self, Takes};
 use crate::serve::server::{self, BodyError, Limits};
 use crate::settings::Settings;
+use work::{Problem, Take, Work};
 
 const PAGE: &str = include_str!("page/index.html");
 const SCRIPT: &str = include_str!("page/studio.js");
 const STYLE: &str = include_str!("page/studio.css");
 
-/// The largest request body the studio reads (a segment id and a take number need far less).
-const MAX_BODY: usize = 4096;
+/// The largest request body the studio reads (a sentence's new text is the largest thing it is sent).
+const MAX_BODY: usize = 32 * 1024;
 
 /// What `narrate studio` was asked for, resolved.
 pub(crate) struct Options {
@@ -42,13 +44,16 @@ pub(crate) struct Options {
     pub name: Option<String>,
     /// The settings a regen would use now (the edition's recorded settings under the flags given).
     pub settings: Box<dyn Fn() -> Result<Settings> + Send + Sync>,
+    /// The narrate.toml pronunciations are saved into (`--config FILE`, else the one beside the essay).
+    pub settings_file: PathBuf,
     pub bind: SocketAddr,
     pub token: String,
     pub quiet: bool,
 }
 
 struct Studio {
-    options: Options,
+    work: Arc<Work>,
+    token: String,
     /// `http://ADDRESS` once bound: the one Origin a browser may send with a state-changing request.
     origin: OnceLock<String>,
     /// One change at a time from this studio (the essay lock also keeps other narrates out).
@@ -57,8 +62,17 @@ struct Studio {
 
 /// Runs the studio until SIGINT or SIGTERM; `listening` is told the page's address (with the token) once bound.
 pub(crate) fn run(options: Options, listening: impl FnOnce(&str)) -> Result<()> {
+    let bind = options.bind;
+    let token = options.token.clone();
+    let work = Arc::new(Work::new(options));
+    let background = work.clone();
+    std::thread::Builder::new()
+        .name("studio-derive".into())
+        .spawn(move || background.background())
+        .map_err(|e| Error::Invalid(format!("cannot start the studio: {e}")))?;
     let studio = Arc::new(Studio {
-        options,
+        work,
+        token,
         origin: OnceLock::new(),
         working: Mutex::new(()),
     });
@@ -67,7 +81,6 @@ pub(crate) fn run(options: Options, listening: impl FnOnce(&str)) -> Result<()> 
         .enable_all()
         .build()
         .map_err(|e| Error::Invalid(format!("cannot start the studio's runtime: {e}")))?;
-    let bind = studio.options.bind;
     let result = runtime.block_on(async {
         let listener = server::bind(bind).await.map_err(|e| {
             Error::Invalid(format!(
@@ -83,10 +96,7 @@ pub(crate) fn run(options: Options, listening: impl FnOnce(&str)) -> Result<()> 
                 "warning: the studio listens on {address}, not only this computer; anyone with the token can change the edition"
             );
         }
-        listening(&format!(
-            "http://{address}/?token={}",
-            studio.options.token
-        ));
+        listening(&format!("http://{address}/?token={}", studio.token));
         let limits = Limits {
             max_connections: 32,
             ..Limits::default()
@@ -110,7 +120,13 @@ fn router(studio: Arc<Studio>) -> Router {
             get(|| async { asset(STYLE, "text/css; charset=utf-8") }),
         )
         .route("/api/edition", get(edition))
-        .route("/api/take", post(take))
+        .route("/api/status", get(status))
+        .route("/api/audition", post(audition))
+        .route("/api/keep", post(keep))
+        .route("/api/text", post(text))
+        .route("/api/lexicon", post(lexicon))
+        .route("/api/derive", post(derive))
+        .route("/api/audio/{key}", get(audio))
         .route("/edition/{file}", get(file))
         .with_state(studio)
 }
@@ -144,7 +160,7 @@ impl Studio {
     /// `None` when the request carries the session token, else the refusal.
     fn check_token(&self, headers: &HeaderMap, query: Option<&str>) -> Option<Response> {
         let given = token_of(headers, query).unwrap_or("");
-        let wanted = self.options.token.as_bytes();
+        let wanted = self.token.as_bytes();
         // The same time whatever the first wrong byte.
         let same = given.len() == wanted.len()
             && given
@@ -172,10 +188,6 @@ impl Studio {
         }
         self.check_token(headers, query)
     }
-
-    fn manifest_path(&self) -> PathBuf {
-        self.options.dir.join(format!("{}.json", self.options.stem))
-    }
 }
 
 async fn page(State(studio): State<Arc<Studio>>, request: Request) -> Response {
@@ -193,12 +205,12 @@ async fn page(State(studio): State<Arc<Studio>>, request: Request) -> Response {
         .into_response()
 }
 
-/// The manifest and the takes of each segment.
+/// The manifest, the takes of each segment, what is marked for re-synthesis, and the background work's status.
 async fn edition(State(studio): State<Arc<Studio>>, request: Request) -> Response {
     if let Some(refused) = studio.check_token(request.headers(), request.uri().query()) {
         return refused;
     }
-    let read = tokio::task::spawn_blocking(move || describe(&studio)).await;
+    let read = tokio::task::spawn_blocking(move || studio.work.describe()).await;
     match read {
         Ok(Ok(value)) => Json(value).into_response(),
         Ok(Err(e)) => refuse(StatusCode::INTERNAL_SERVER_ERROR, &e.to_string()),
@@ -209,117 +221,212 @@ async fn edition(State(studio): State<Arc<Studio>>, request: Request) -> Respons
     }
 }
 
-fn describe(studio: &Studio) -> Result<serde_json::Value> {
-    let path = studio.manifest_path();
-    let manifest = Manifest::load(&path)?.ok_or_else(|| Error::Manifest {
-        path: path.clone(),
-        reason: "there is no edition; run `narrate build` first".into(),
-    })?;
-    let takes = Takes::load(&takes::path_for(&studio.options.essay))?;
-    let per_segment: serde_json::Map<String, serde_json::Value> = manifest
-        .segments
-        .iter()
-        .map(|s| {
-            let latest = takes.segments.get(&s.id).map_or(1, |e| e.latest.max(1));
-            (
-                s.id.clone(),
-                json!({ "take": takes.take(&s.id), "latest": latest }),
-            )
-        })
-        .collect();
-    Ok(json!({ "manifest": manifest, "takes": per_segment }))
+/// The background work: idle, working (with what it is doing) or error; the edition's version; the findings.
+async fn status(State(studio): State<Arc<Studio>>, request: Request) -> Response {
+    if let Some(refused) = studio.check_token(request.headers(), request.uri().query()) {
+        return refused;
+    }
+    Json(studio.work.status()).into_response()
+}
+
+/// A state-changing request's JSON body, once its token, Origin and size are checked.
+async fn change<T: DeserializeOwned>(
+    studio: &Studio,
+    request: Request,
+    shape: &str,
+) -> std::result::Result<T, Response> {
+    let query = request.uri().query().map(str::to_owned);
+    if let Some(refused) = studio.check_change(request.headers(), query.as_deref()) {
+        return Err(refused);
+    }
+    let body = match server::read_body(request, MAX_BODY, &Limits::default()).await {
+        Ok(body) => body,
+        Err(BodyError::TooLarge) => {
+            return Err(refuse(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "the request is too large",
+            ))
+        }
+        Err(BodyError::TimedOut) => {
+            return Err(refuse(
+                StatusCode::REQUEST_TIMEOUT,
+                "the request body came too slowly",
+            ))
+        }
+        Err(BodyError::Broken(e)) => return Err(refuse(StatusCode::BAD_REQUEST, &e)),
+    };
+    serde_json::from_slice(&body).map_err(|e| {
+        refuse(
+            StatusCode::BAD_REQUEST,
+            &format!("the request is not {shape}: {e}"),
+        )
+    })
+}
+
+/// Does a change on a blocking thread, one at a time, and answers with its JSON or its refusal.
+async fn done(
+    studio: Arc<Studio>,
+    act: impl FnOnce(&Work) -> std::result::Result<serde_json::Value, Problem> + Send + 'static,
+) -> Response {
+    let result = tokio::task::spawn_blocking(move || {
+        let _one = studio.working.lock().unwrap_or_else(|e| e.into_inner());
+        act(&studio.work)
+    })
+    .await;
+    match result {
+        Ok(Ok(value)) => Json(value).into_response(),
+        Ok(Err(Problem::Bad(m))) => refuse(StatusCode::BAD_REQUEST, &m),
+        Ok(Err(Problem::Changed(m))) => refuse(StatusCode::CONFLICT, &m),
+        Ok(Err(Problem::Unknown(m))) => refuse(StatusCode::NOT_FOUND, &m),
+        Ok(Err(Problem::Failed(m))) => refuse(StatusCode::INTERNAL_SERVER_ERROR, &m),
+        Err(_) => refuse(StatusCode::INTERNAL_SERVER_ERROR, "the change failed"),
+    }
+}
+
+/// Which take `audition` is asked for: a number, `"new"`, or none for the kept one.
+#[derive(serde::Deserialize)]
+#[serde(untagged)]
+enum TakeWanted {
+    Number(u32),
+    Word(String),
 }
 
 #[derive(serde::Deserialize)]
 #[serde(deny_unknown_fields)]
-struct TakeRequest {
+struct AuditionRequest {
     /// A segment id (or a unique prefix).
     id: String,
-    /// Go back to this take; none makes a new one.
     #[serde(default)]
-    take: Option<u32>,
+    take: Option<TakeWanted>,
+    /// A trial pronunciation: `word` said as `say`.
+    #[serde(default)]
+    word: Option<String>,
+    #[serde(default)]
+    say: Option<String>,
 }
 
-/// `POST /api/take {"id", "take"?}`: `narrate regen ESSAY ID [--take N]`, through the same path.
-async fn take(State(studio): State<Arc<Studio>>, request: Request) -> Response {
-    let query = request.uri().query().map(str::to_owned);
-    if let Some(refused) = studio.check_change(request.headers(), query.as_deref()) {
-        return refused;
-    }
-    let limits = Limits::default();
-    let body = match server::read_body(request, MAX_BODY, &limits).await {
-        Ok(body) => body,
-        Err(BodyError::TooLarge) => {
-            return refuse(StatusCode::PAYLOAD_TOO_LARGE, "the request is too large")
-        }
-        Err(BodyError::TimedOut) => {
-            return refuse(
-                StatusCode::REQUEST_TIMEOUT,
-                "the request body came too slowly",
-            )
-        }
-        Err(BodyError::Broken(e)) => return refuse(StatusCode::BAD_REQUEST, &e),
-    };
-    let wanted: TakeRequest = match serde_json::from_slice(&body) {
+/// `POST /api/audition {"id", "take"?: N | "new", "word"?, "say"?}`: one segment's take, synthesized if the
+/// cache lacks it; the answer names its audio (`api/audio/KEY`).
+async fn audition(State(studio): State<Arc<Studio>>, request: Request) -> Response {
+    const SHAPE: &str = r#"{"id": ..., "take": N or "new", "word": ..., "say": ...}"#;
+    let wanted: AuditionRequest = match change(&studio, request, SHAPE).await {
         Ok(w) => w,
-        Err(e) => {
+        Err(refused) => return refused,
+    };
+    let take = match wanted.take {
+        None => Take::Kept,
+        Some(TakeWanted::Number(n)) => Take::Number(n),
+        Some(TakeWanted::Word(w)) if w == "new" => Take::New,
+        Some(TakeWanted::Word(w)) => {
             return refuse(
                 StatusCode::BAD_REQUEST,
-                &format!("the request is not {{\"id\": ..., \"take\": N}}: {e}"),
+                &format!("take `{w}`: give a take number or \"new\""),
             )
         }
     };
-    let done = tokio::task::spawn_blocking(move || {
-        let _one = studio.working.lock().unwrap_or_else(|e| e.into_inner());
-        regen(&studio.options, &wanted.id, wanted.take)
-    })
-    .await;
-    match done {
-        Ok(Ok(value)) => Json(value).into_response(),
-        Ok(Err(e @ Error::UnknownSegment { .. })) => refuse(StatusCode::NOT_FOUND, &e.to_string()),
-        Ok(Err(e @ (Error::Usage(_) | Error::Invalid(_) | Error::AmbiguousSegment { .. }))) => {
-            refuse(StatusCode::BAD_REQUEST, &e.to_string())
+    let trial = match (wanted.word, wanted.say) {
+        (Some(word), Some(say)) => Some((word, say)),
+        (None, None) => None,
+        _ => {
+            return refuse(
+                StatusCode::BAD_REQUEST,
+                "a trial pronunciation needs both `word` and `say`",
+            )
         }
-        Ok(Err(e)) => refuse(StatusCode::INTERNAL_SERVER_ERROR, &e.to_string()),
-        Err(_) => refuse(StatusCode::INTERNAL_SERVER_ERROR, "the new take failed"),
-    }
+    };
+    done(studio, move |work| work.audition(&wanted.id, take, trial)).await
 }
 
-/// What `narrate regen` does for one segment: the essay's lock, the take chosen, the edition produced through
-/// the one path, and only then the takes file saved.
-fn regen(options: &Options, wanted: &str, take: Option<u32>) -> Result<serde_json::Value> {
-    let _lock = takes::lock(&options.essay)?;
-    let settings = (options.settings)()?;
-    let job = Job::prepare(&options.essay, settings)?.named(options.name.clone());
-    let id = job.resolve(wanted)?;
-    let text = job
-        .plan
-        .segments
-        .iter()
-        .find(|s| s.id == id)
-        .map(|s| s.text.clone())
-        .unwrap_or_default();
-    let mut takes = job.takes.clone();
-    let from = takes.take(&id);
-    let chosen = takes
-        .choose(&id, &text, take)
-        .map_err(|e| Error::Usage(format!("{}: {e}", options.essay.display())))?;
-    let job = job.with_takes(takes.clone());
-    let takes_path = job.takes_path.clone();
-    let report = job.produce(&options.dir, true)?;
-    takes.save(&takes_path)?;
-    if !options.quiet {
-        eprintln!(
-            "narrate studio: {id}: take {from} → {chosen}; edition {} re-joined",
-            options.stem
-        );
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct KeepRequest {
+    id: String,
+    take: u32,
+}
+
+/// `POST /api/keep {"id", "take"}`: `narrate regen ESSAY ID --take N`'s takes file, then the edition re-derived
+/// in the background.
+async fn keep(State(studio): State<Arc<Studio>>, request: Request) -> Response {
+    let wanted: KeepRequest = match change(&studio, request, r#"{"id": ..., "take": N}"#).await {
+        Ok(w) => w,
+        Err(refused) => return refused,
+    };
+    done(studio, move |work| work.keep(&wanted.id, wanted.take)).await
+}
+
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TextRequest {
+    id: String,
+    /// The text the page showed (the change is refused if the sentence is no longer that).
+    was: String,
+    text: String,
+}
+
+/// `POST /api/text {"id", "was", "text"}`: the sentence changed in the essay file, then the edition re-derived.
+async fn text(State(studio): State<Arc<Studio>>, request: Request) -> Response {
+    const SHAPE: &str = r#"{"id": ..., "was": ..., "text": ...}"#;
+    let wanted: TextRequest = match change(&studio, request, SHAPE).await {
+        Ok(w) => w,
+        Err(refused) => return refused,
+    };
+    done(studio, move |work| {
+        work.edit(&wanted.id, &wanted.was, &wanted.text)
+    })
+    .await
+}
+
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct WordRequest {
+    word: String,
+    say: String,
+}
+
+/// `POST /api/lexicon {"word", "say"}`: saved into narrate.toml's `[lexicon]`; the answer marks the segments it
+/// changes.
+async fn lexicon(State(studio): State<Arc<Studio>>, request: Request) -> Response {
+    let wanted: WordRequest = match change(&studio, request, r#"{"word": ..., "say": ...}"#).await {
+        Ok(w) => w,
+        Err(refused) => return refused,
+    };
+    done(studio, move |work| {
+        work.save_word(&wanted.word, &wanted.say)
+    })
+    .await
+}
+
+/// `POST /api/derive {}`: the edition re-derived in the background (what is marked is synthesized).
+async fn derive(State(studio): State<Arc<Studio>>, request: Request) -> Response {
+    if let Err(refused) = change::<serde_json::Value>(&studio, request, "{}").await {
+        return refused;
     }
-    Ok(json!({
-        "id": id,
-        "from_take": from,
-        "take": chosen,
-        "synthesized": report.stats.synthesized,
-    }))
+    studio.work.derive_soon();
+    Json(studio.work.status()).into_response()
+}
+
+/// `GET /api/audio/KEY`: a segment's audio from the cache, as an audition named it.
+async fn audio(
+    State(studio): State<Arc<Studio>>,
+    UrlPath(key): UrlPath<String>,
+    request: Request,
+) -> Response {
+    if let Some(refused) = studio.check_token(request.headers(), request.uri().query()) {
+        return refused;
+    }
+    let key = key.strip_suffix(".wav").unwrap_or(&key).to_string();
+    let work = studio.work.clone();
+    match tokio::task::spawn_blocking(move || work.audio(&key)).await {
+        Ok(Some(bytes)) => (
+            [
+                (header::CONTENT_TYPE, "audio/wav"),
+                (header::CACHE_CONTROL, "no-store"),
+            ],
+            bytes,
+        )
+            .into_response(),
+        _ => refuse(StatusCode::NOT_FOUND, "no such take in the cache"),
+    }
 }
 
 /// One of the edition's own files (`STEM.*` in its folder, a regular file), with byte ranges for seeking.
@@ -331,7 +438,7 @@ async fn file(
     if let Some(refused) = studio.check_token(request.headers(), request.uri().query()) {
         return refused;
     }
-    let own = name.starts_with(&format!("{}.", studio.options.stem))
+    let own = name.starts_with(&format!("{}.", studio.work.options.stem))
         && !name.contains(['/', '\\', '\0'])
         && !name.contains("..");
     if !own {
@@ -340,24 +447,24 @@ async fn file(
             "the studio serves only the edition's own files",
         );
     }
-    let path = studio.options.dir.join(&name);
+    let path = studio.work.options.dir.join(&name);
     let range = request
         .headers()
         .get(header::RANGE)
         .and_then(|v| v.to_str().ok())
         .map(str::to_owned);
-    let read = tokio::task::spawn_blocking(move || -> std::io::Result<Option<Vec<u8>>> {
-        let meta = std::fs::symlink_metadata(&path);
-        match meta {
-            Ok(m) if m.is_file() => std::fs::read(&path).map(Some),
-            Ok(_) => Ok(None),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-            Err(e) => Err(e),
-        }
-    })
-    .await;
-    let bytes = match read {
-        Ok(Ok(Some(bytes))) => bytes,
+    let opened =
+        tokio::task::spawn_blocking(move || -> std::io::Result<Option<(std::fs::File, u64)>> {
+            match std::fs::symlink_metadata(&path) {
+                Ok(m) if m.is_file() => Ok(Some((std::fs::File::open(&path)?, m.len()))),
+                Ok(_) => Ok(None),
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+                Err(e) => Err(e),
+            }
+        })
+        .await;
+    let (file, total) = match opened {
+        Ok(Ok(Some(opened))) => opened,
         Ok(Ok(None)) => return refuse(StatusCode::NOT_FOUND, "the edition has no such file"),
         _ => return refuse(StatusCode::INTERNAL_SERVER_ERROR, "the file cannot be read"),
     };
@@ -369,19 +476,18 @@ async fn file(
         Some("m4b") => "audio/mp4",
         _ => "application/octet-stream",
     };
-    let total = bytes.len() as u64;
     let mut headers = HeaderMap::new();
     headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(kind));
     headers.insert(header::ACCEPT_RANGES, HeaderValue::from_static("bytes"));
     headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     match range.as_deref().map(|r| byte_range(r, total)) {
-        None => (StatusCode::OK, headers, bytes).into_response(),
+        None => (StatusCode::OK, headers, streamed(file, 0, total)).into_response(),
         Some(Some((start, end))) => {
             if let Ok(v) = HeaderValue::from_str(&format!("bytes {start}-{end}/{total}")) {
                 headers.insert(header::CONTENT_RANGE, v);
             }
-            let part = bytes[start as usize..=end as usize].to_vec();
-            (StatusCode::PARTIAL_CONTENT, headers, part).into_response()
+            let body = streamed(file, start, end + 1 - start);
+            (StatusCode::PARTIAL_CONTENT, headers, body).into_response()
         }
         Some(None) => {
             if let Ok(v) = HeaderValue::from_str(&format!("bytes */{total}")) {
@@ -390,6 +496,32 @@ async fn file(
             (StatusCode::RANGE_NOT_SATISFIABLE, headers).into_response()
         }
     }
+}
+
+/// `length` bytes of `file` from `start`, read in 64 KB pieces as the client takes them (an hour-long edition
+/// is never held in memory).
+fn streamed(file: std::fs::File, start: u64, length: u64) -> axum::body::Body {
+    const PIECE: u64 = 64 * 1024;
+    let pieces =
+        futures_util::stream::unfold((Some(file), start, length), |(file, at, left)| async move {
+            let file = file.filter(|_| left > 0)?;
+            let n = left.min(PIECE);
+            let read = tokio::task::spawn_blocking(move || {
+                use std::io::{Read, Seek, SeekFrom};
+                let mut file = file;
+                let mut buf = vec![0; n as usize];
+                file.seek(SeekFrom::Start(at))?;
+                file.read_exact(&mut buf)?;
+                Ok::<_, std::io::Error>((file, buf))
+            })
+            .await;
+            Some(match read {
+                Ok(Ok((file, buf))) => (Ok(buf), (Some(file), at + n, left - n)),
+                Ok(Err(e)) => (Err(e), (None, at, 0)),
+                Err(e) => (Err(std::io::Error::other(e)), (None, at, 0)),
+            })
+        });
+    axum::body::Body::from_stream(pieces)
 }
 
 /// The first range of a `Range: bytes=A-B` / `A-` / `-N` header, inclusive; `None` when it cannot be served.

@@ -1,13 +1,24 @@
 """Drives `narrate studio` in headless Chromium (Selenium + chromedriver) for tests/it/studio.rs.
 
-Usage: studio_browser.py URL SEGMENT_ID SECONDS SCREENSHOT
-Loads the page, reads the chapters and sentences shown, clicks SEGMENT_ID and presses "New take", "Previous take" and "Next take", presses the
-right arrow key, sets the player to SECONDS and reads which sentence is highlighted; prints a JSON report.
+Usage: studio_browser.py URL STEPS_JSON
+STEPS_JSON is a list of steps, done in order; the script prints a JSON list with one report per step (and stops
+at the first step that fails, with "error" in its report). Steps:
+  {"do": "read"}                                  what the page shows: chapters, sentences, buttons, findings…
+  {"do": "click", "id": ID}                       clicks a sentence
+  {"do": "press", "button": ID, "until": TEXT}    clicks a button, waits until the page is idle again and its
+                                                  status line contains TEXT
+  {"do": "key", "key": "k"|"r"|"ArrowRight", "until": TEXT?}
+  {"do": "edit", "text": TEXT, "until": TEXT}     "Edit text", types the new text, "Save and re-synthesize"
+  {"do": "word", "word": W, "say": S}             "Fix a pronunciation", types both, "Hear the sentence with it",
+                                                  then "Save to narrate.toml"
+  {"do": "fix", "segment": ID, "until": TEXT}     the fix button of the finding on that segment
+  {"do": "seek", "seconds": S}                    sets the player's time; reports the highlighted sentence
+  {"do": "zoom", "factor": 2}                     zooms the page; reports whether anything needs sideways scrolling
+  {"do": "screenshot", "path": PATH}
 """
 
 import json
 import sys
-import time
 
 from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
@@ -15,7 +26,7 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support.ui import WebDriverWait
 
-url, segment, seconds, screenshot = sys.argv[1], sys.argv[2], float(sys.argv[3]), sys.argv[4]
+url, steps = sys.argv[1], json.loads(sys.argv[2])
 
 options = webdriver.ChromeOptions()
 options.binary_location = "/usr/bin/chromium"
@@ -25,66 +36,135 @@ for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--mute-audio",
     options.add_argument(flag)
 driver = webdriver.Chrome(options=options, service=Service(executable_path="/usr/bin/chromedriver"))
 # Generous: the machine may be busy; nothing here depends on how fast it is.
-wait = WebDriverWait(driver, 120, poll_frequency=0.1)
-report = {}
+wait = WebDriverWait(driver, 240, poll_frequency=0.1)
+
+
+def state():
+    return driver.execute_script("return document.body.dataset.state")
+
+
+def status():
+    return driver.find_element(By.ID, "status").text
+
+
+def settled(until):
+    """Waits until the page is idle (or in error) and its status line says `until`."""
+    wait.until(lambda d: state() == "error" or (state() == "idle" and until in status()))
+    if state() == "error":
+        raise RuntimeError(f"the page reports: {status()}")
+    return {"status": status(), "take_info": driver.find_element(By.ID, "take-info").text}
+
+
+def read():
+    return {
+        "state": state(),
+        "status": status(),
+        "title": driver.find_element(By.ID, "title").text,
+        "chapters": [b.text for b in driver.find_elements(By.CSS_SELECTOR, "nav .chapter-link")],
+        "headings": [h.text for h in driver.find_elements(By.CSS_SELECTOR, "main .chapter-title") if h.is_displayed()],
+        "sentences": [
+            {"id": s.get_attribute("data-id"), "text": s.text, "visible": s.is_displayed(),
+             "classes": s.get_attribute("class").split()}
+            for s in driver.find_elements(By.CSS_SELECTOR, ".sentence")
+        ],
+        "buttons": [b.text for b in driver.find_elements(By.CSS_SELECTOR, "button") if b.is_displayed()],
+        "check": driver.find_element(By.ID, "check-summary").text,
+        "findings": [
+            {"kind": f.get_attribute("data-kind"), "segment": f.get_attribute("data-segment"), "text": f.text}
+            for f in driver.find_elements(By.CSS_SELECTOR, ".finding-item")
+        ],
+        "selected": driver.execute_script(
+            "const s = document.querySelector('.sentence.selected'); return s && s.dataset.id"),
+        "take_info": driver.find_element(By.ID, "take-info").text,
+    }
+
+
+def do(step):
+    kind = step["do"]
+    if kind == "read":
+        return read()
+    if kind == "click":
+        driver.find_element(By.ID, "s-" + step["id"]).click()
+        return {"selected": driver.execute_script("return document.querySelector('.sentence.selected').dataset.id")}
+    if kind == "press":
+        wait.until(lambda d: d.find_element(By.ID, step["button"]).is_enabled())
+        driver.find_element(By.ID, step["button"]).click()
+        return settled(step.get("until", ""))
+    if kind == "key":
+        keys = {"ArrowRight": Keys.ARROW_RIGHT, "ArrowLeft": Keys.ARROW_LEFT}.get(step["key"], step["key"])
+        driver.find_element(By.TAG_NAME, "body").send_keys(keys)
+        report = settled(step.get("until", ""))
+        report["selected"] = driver.execute_script(
+            "const s = document.querySelector('.sentence.selected'); return s && s.dataset.id")
+        return report
+    if kind == "edit":
+        driver.find_element(By.ID, "edit").click()
+        box = driver.find_element(By.ID, "edit-text")
+        shown = box.get_attribute("value")
+        box.clear()
+        box.send_keys(step["text"])
+        driver.find_element(By.ID, "edit-save").click()
+        report = settled(step["until"])
+        report["shown"] = shown
+        report["selected"] = driver.execute_script(
+            "const s = document.querySelector('.sentence.selected'); return s && s.dataset.id")
+        return report
+    if kind == "word":
+        driver.find_element(By.ID, "pronounce").click()
+        for field in ("word", "say"):
+            box = driver.find_element(By.ID, field)
+            box.clear()
+            box.send_keys(step[field])
+        driver.find_element(By.ID, "word-hear").click()
+        heard = settled("said as")
+        driver.find_element(By.ID, "word-save").click()
+        saved = settled("saved")
+        saved["heard"] = heard["status"]
+        saved["marked"] = [s.get_attribute("data-id") for s in driver.find_elements(By.CSS_SELECTOR, ".sentence.stale")]
+        saved["redo"] = driver.find_element(By.ID, "redo").text
+        return saved
+    if kind == "fix":
+        button = driver.find_element(By.CSS_SELECTOR, f".finding-item[data-segment='{step['segment']}'] button.fix")
+        label = button.text
+        button.click()
+        report = settled(step["until"])
+        report["button"] = label
+        report["check"] = driver.find_element(By.ID, "check-summary").text
+        return report
+    if kind == "seek":
+        seconds = step["seconds"]
+        wait.until(lambda d: d.execute_script("return document.getElementById('player').readyState") >= 1)
+        driver.execute_script("const p = document.getElementById('player'); p.pause(); p.currentTime = arguments[0];",
+                              seconds)
+        wait.until(lambda d: d.execute_script(
+            "const p = document.getElementById('player');"
+            "return !p.seeking && Math.abs(p.currentTime - arguments[0]) < 0.05 && "
+            "document.querySelector('.sentence.speaking') !== null;", seconds))
+        return {
+            "current_time": driver.execute_script("return document.getElementById('player').currentTime"),
+            "duration": driver.execute_script("return document.getElementById('player').duration"),
+            "highlighted": driver.execute_script("return document.querySelector('.sentence.speaking').dataset.id"),
+        }
+    if kind == "zoom":
+        driver.execute_script("document.body.style.zoom = arguments[0]", str(step["factor"]))
+        return {"sideways": driver.execute_script(
+            "return document.documentElement.scrollWidth > document.documentElement.clientWidth + 1")}
+    if kind == "screenshot":
+        driver.save_screenshot(step["path"])
+        return {"path": step["path"]}
+    raise ValueError(f"unknown step {kind}")
+
+
+reports = []
 try:
     driver.get(url)
-    wait.until(lambda d: d.execute_script("return document.body.dataset.state") in ("idle", "error"))
-    report["state"] = driver.execute_script("return document.body.dataset.state")
-    report["status"] = driver.find_element(By.ID, "status").text
-    report["chapters"] = [b.text for b in driver.find_elements(By.CSS_SELECTOR, "nav .chapter-link")]
-    report["headings"] = [h.text for h in driver.find_elements(By.CSS_SELECTOR, "main .chapter-title")
-                          if h.is_displayed()]
-    report["sentences"] = [
-        {"id": s.get_attribute("data-id"), "text": s.text, "visible": s.is_displayed()}
-        for s in driver.find_elements(By.CSS_SELECTOR, ".sentence")
-    ]
-    report["buttons"] = [b.text for b in driver.find_elements(By.CSS_SELECTOR, "button")]
-
-    # Click the sentence, then "New take"; wait for the studio to say it is done.
-    driver.find_element(By.ID, "s-" + segment).click()
-    report["selected"] = driver.execute_script("return document.querySelector('.sentence.selected').dataset.id")
-    driver.find_element(By.ID, "new-take").click()
-    wait.until(lambda d: "→" in d.find_element(By.ID, "status").text
-               or d.find_element(By.ID, "status").text.startswith("error"))
-    wait.until(lambda d: d.execute_script("return document.body.dataset.state") == "idle")
-    report["after_take"] = driver.find_element(By.ID, "status").text
-    report["take_info"] = driver.find_element(By.ID, "take-info").text
-
-    # Back to take 1 and forward to take 2 again: both from the cache.
-    for button, key in (("prev-take", "back"), ("next-take", "forward")):
-        previous = driver.find_element(By.ID, "status").text
-        driver.find_element(By.ID, button).click()
-        wait.until(lambda d: d.find_element(By.ID, "status").text != previous
-                   and "→" in d.find_element(By.ID, "status").text
-                   and d.execute_script("return document.body.dataset.state") == "idle")
-        report[key] = driver.find_element(By.ID, "status").text
-
-    # The right arrow selects the next sentence.
-    driver.find_element(By.TAG_NAME, "body").send_keys(Keys.ARROW_RIGHT)
-    report["after_arrow"] = driver.execute_script("return document.querySelector('.sentence.selected').dataset.id")
-
-    # Set the player's time; the sentence highlighted must be the one the manifest spans there.
-    driver.execute_script("document.getElementById('player').pause()")
-    wait.until(lambda d: d.execute_script("return document.getElementById('player').readyState") >= 1)
-    driver.execute_script("const p = document.getElementById('player'); p.pause(); p.currentTime = arguments[0];",
-                          seconds)
-    wait.until(lambda d: d.execute_script(
-        "const p = document.getElementById('player');"
-        "return !p.seeking && Math.abs(p.currentTime - arguments[0]) < 0.05 && "
-        "document.querySelector('.sentence.speaking') !== null;", seconds))
-    report["current_time"] = driver.execute_script("return document.getElementById('player').currentTime")
-    report["duration"] = driver.execute_script("return document.getElementById('player').duration")
-    report["highlighted"] = driver.execute_script(
-        "return document.querySelector('.sentence.speaking').dataset.id")
-    driver.save_screenshot(screenshot)
-except Exception as e:  # the report says what went wrong; the Rust test fails on it
-    report["error"] = f"{type(e).__name__}: {e}"
-    try:
-        report["status_at_error"] = driver.find_element(By.ID, "status").text
-        driver.save_screenshot(screenshot)
-    except Exception:
-        pass
+    wait.until(lambda d: state() in ("idle", "error"))
+    for step in steps:
+        try:
+            reports.append(do(step))
+        except Exception as e:  # the report says what went wrong; the Rust test fails on it
+            reports.append({"error": f"{type(e).__name__}: {e}", "step": step, "status": status()})
+            break
 finally:
     driver.quit()
-print(json.dumps(report))
+print(json.dumps(reports))

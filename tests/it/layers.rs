@@ -38,11 +38,16 @@ const ALLOWED: &[(&str, &[&str])] = &[
     ),
     (
         "studio",
-        &["serve", "pipeline", "plan", "manifest", "settings", "error"],
+        &[
+            "serve", "pipeline", "plan", "manifest", "settings", "essay", "synth", "cache",
+            "check", "atomic", "error",
+        ],
     ),
     (
         "settings",
-        &["audio", "essay", "export", "synth", "error", "values"],
+        &[
+            "audio", "essay", "export", "synth", "error", "values", "atomic",
+        ],
     ),
     ("cli", &["settings", "values"]),
     ("testing", &["audio", "synth", "essay"]),

@@ -1,14 +1,16 @@
 //! `narrate studio` on 127.0.0.1 with the tone backend: the real page driven in headless Chromium (Selenium
-//! and chromedriver, tests/data/studio_browser.py) shows every chapter and sentence, redoes exactly the clicked
-//! sentence into an edition identical to `narrate regen`'s, and highlights the sentence the player is at; and
-//! the studio refuses requests without its token, from a foreign Origin, or for files outside the edition.
+//! and chromedriver, tests/data/studio_browser.py) shows every chapter and sentence; hears new takes of exactly
+//! the clicked sentence and keeps one into an edition identical to `narrate regen`'s; changes a sentence's text in
+//! the essay file only there; saves a pronunciation into narrate.toml that `narrate plan --spoken` shows; shows
+//! the check's findings on their sentences and fixes one with a click; highlights the sentence the player is at.
+//! And the studio refuses requests without its token, from a foreign Origin, or for files outside the edition.
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 
-use serde_json::Value;
+use serde_json::{json, Value};
 
 use crate::http::agent;
 use crate::support::*;
@@ -82,29 +84,13 @@ fn segments(manifest: &Value) -> Vec<Value> {
     manifest["segments"].as_array().unwrap().clone()
 }
 
-#[test]
-fn the_studio_page_shows_the_text_redoes_one_sentence_like_regen_and_follows_the_player() {
-    let Some(python) = browser_python() else {
-        return;
-    };
-    let env = Env::new();
-    let essay = env.fixture("headings.md");
-    let studio = Studio::start(&env, &essay);
-    let manifest_path = env.path("audio/out/headings/headings.json");
-    let before = read_json(&manifest_path);
-    let segs = segments(&before);
-    assert!(segs.len() >= 6, "{before}");
-    let clicked = segs[2]["id"].as_str().unwrap().to_string();
-    let at = &segs[5];
-    let seconds =
-        (at["start_seconds"].as_f64().unwrap() + at["end_seconds"].as_f64().unwrap()) / 2.0;
-
-    let shot = Path::new(env!("CARGO_TARGET_TMPDIR")).join("studio.png");
+/// Runs the browser steps (tests/data/studio_browser.py) against the studio; one report per step.
+fn drive(python: &str, studio: &Studio, steps: Value) -> Vec<Value> {
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/studio_browser.py");
-    let output = Command::new(&python)
+    let output = Command::new(python)
         .arg(script)
-        .args([&studio.url, &clicked, &seconds.to_string()])
-        .arg(&shot)
+        .arg(&studio.url)
+        .arg(steps.to_string())
         .output()
         .unwrap();
     assert!(
@@ -112,77 +98,165 @@ fn the_studio_page_shows_the_text_redoes_one_sentence_like_regen_and_follows_the
         "{}",
         String::from_utf8_lossy(&output.stderr)
     );
-    let report: Value = serde_json::from_slice(&output.stdout)
+    let reports: Vec<Value> = serde_json::from_slice(&output.stdout)
         .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&output.stdout)));
-    assert!(report["error"].is_null(), "{report:#}");
-    assert_eq!(report["state"], "idle", "{report:#}");
+    for r in &reports {
+        assert!(r["error"].is_null(), "{reports:#?}");
+    }
+    assert_eq!(
+        reports.len(),
+        steps.as_array().unwrap().len(),
+        "{reports:#?}"
+    );
+    reports
+}
 
-    // Every chapter title in the chapter list and as a heading; every sentence, visible, in order.
+fn segment_with<'a>(manifest: &'a Value, text: &str) -> &'a Value {
+    manifest["segments"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["text"].as_str().unwrap().contains(text))
+        .unwrap_or_else(|| panic!("no segment with {text:?}: {manifest}"))
+}
+
+/// A test run's screenshot (not committed; the README shows one made this way).
+fn screenshot(name: &str) -> std::path::PathBuf {
+    Path::new(env!("CARGO_TARGET_TMPDIR")).join(name)
+}
+
+#[test]
+fn the_studio_page_hears_takes_keeps_one_edits_text_fixes_a_word_and_follows_the_player() {
+    let Some(python) = browser_python() else {
+        return;
+    };
+    let env = Env::new();
+    let essay = env.fixture("headings.md");
+    let studio = Studio::start(&env, &essay);
+    let manifest_path = env.path("audio/out/headings/headings.json");
+    let wav_path = env.path("audio/out/headings/headings.wav");
+    let before = read_json(&manifest_path);
+    let wav_before = std::fs::read(&wav_path).unwrap();
+    let segs = segments(&before);
+    assert!(segs.len() >= 6, "{before}");
+    let clicked = segs[2]["id"].as_str().unwrap().to_string();
+
+    // Hear a new take and go back and forth: only that segment is synthesized, once; the edition is untouched.
+    let r = drive(
+        &python,
+        &studio,
+        json!([
+            {"do": "read"},
+            {"do": "click", "id": clicked},
+            {"do": "press", "button": "new-take", "until": "made"},
+            {"do": "press", "button": "prev-take", "until": "hearing take 1"},
+            {"do": "press", "button": "next-take", "until": "hearing take 2"},
+            {"do": "key", "key": "ArrowRight"},
+            {"do": "zoom", "factor": 2},
+        ]),
+    );
+    let page = &r[0];
+    assert_eq!(page["state"], "idle", "{page:#}");
     let chapters: Vec<&str> = before["chapters"]
         .as_array()
         .unwrap()
         .iter()
         .map(|c| c["title"].as_str().unwrap())
         .collect();
-    let listed: Vec<&str> = report["chapters"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|c| c.as_str().unwrap())
-        .collect();
-    assert_eq!(listed, chapters, "{report:#}");
-    let headings: Vec<&str> = report["headings"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|c| c.as_str().unwrap())
-        .collect();
-    assert_eq!(headings, chapters, "{report:#}");
-    let shown = report["sentences"].as_array().unwrap();
-    assert_eq!(shown.len(), segs.len(), "{report:#}");
+    assert_eq!(page["chapters"], json!(chapters), "{page:#}");
+    assert_eq!(page["headings"], json!(chapters), "{page:#}");
+    let shown = page["sentences"].as_array().unwrap();
+    assert_eq!(shown.len(), segs.len(), "{page:#}");
     for (s, seg) in shown.iter().zip(&segs) {
         assert_eq!(s["id"], seg["id"]);
         assert_eq!(s["text"], seg["text"]);
         assert_eq!(s["visible"], true, "{s}");
     }
-    for name in ["New take", "Previous take", "Next take", "Play / pause"] {
+    for name in [
+        "New take",
+        "Previous take",
+        "Next take",
+        "Keep this take",
+        "Edit text",
+        "Fix a pronunciation",
+        "Play / pause",
+    ] {
         assert!(
-            report["buttons"]
+            page["buttons"]
                 .as_array()
                 .unwrap()
                 .iter()
                 .any(|b| b == name),
-            "{report:#}"
+            "{name}: {page:#}"
         );
     }
-
-    // "New take" made take 2 of exactly that segment: one synthesis, only its audio changed.
-    assert_eq!(report["selected"], clicked.as_str());
-    let said = report["after_take"].as_str().unwrap();
+    assert_eq!(
+        page["check"],
+        "no findings: nothing silent, cut short, clipped or clicking"
+    );
+    assert_eq!(r[1]["selected"], clicked.as_str());
     assert!(
-        said.contains(&format!("segment {clicked}: take 1 → 2 (1 synthesized)")),
-        "{said}"
+        r[2]["status"]
+            .as_str()
+            .unwrap()
+            .contains(&format!("segment {clicked}: take 2 made (1 synthesized)")),
+        "{:#}",
+        r[2]
     );
     assert_eq!(
-        report["take_info"],
-        format!("segment {clicked}: take 2 of 2")
+        r[2]["take_info"],
+        format!("segment {clicked}: take 2 of 2 (kept: 1)")
     );
-    // Previous and next take went back to take 1 and forward to take 2, synthesizing nothing.
-    let back = format!("segment {clicked}: take 2 → 1 (0 synthesized)");
     assert!(
-        report["back"].as_str().unwrap().contains(&back),
-        "{report:#}"
+        r[3]["status"].as_str().unwrap().contains("(0 synthesized)"),
+        "{:#}",
+        r[3]
     );
-    let forward = format!("segment {clicked}: take 1 → 2 (0 synthesized)");
+    assert_eq!(
+        r[3]["take_info"],
+        format!("segment {clicked}: take 1 of 2 (kept)")
+    );
     assert!(
-        report["forward"].as_str().unwrap().contains(&forward),
-        "{report:#}"
+        r[4]["status"].as_str().unwrap().contains("(0 synthesized)"),
+        "{:#}",
+        r[4]
     );
-    let takes = std::fs::read_to_string(env.path("headings.md.takes.toml")).unwrap();
-    let listed_takes: toml::Table = toml::from_str(&takes).unwrap();
-    let listed_takes = listed_takes["segments"].as_table().unwrap();
-    assert_eq!(listed_takes.len(), 1, "{takes}");
-    assert_eq!(listed_takes[&clicked]["take"].as_integer(), Some(2));
+    assert_eq!(r[5]["selected"], segs[3]["id"], "{:#}", r[5]);
+    assert_eq!(
+        r[6]["sideways"], false,
+        "at 200 % zoom the page scrolls sideways"
+    );
+    assert_eq!(
+        read_json(&manifest_path),
+        before,
+        "hearing a take changed the edition"
+    );
+    assert!(std::fs::read(&wav_path).unwrap() == wav_before);
+    let takes: toml::Table =
+        toml::from_str(&std::fs::read_to_string(env.path("headings.md.takes.toml")).unwrap())
+            .unwrap();
+    let entry = &takes["segments"][&clicked];
+    assert_eq!(entry["take"].as_integer(), Some(1), "{takes}");
+    assert_eq!(entry["latest"].as_integer(), Some(2), "{takes}");
+
+    // Keep take 2 (`k`): the takes file, then the edition re-derived from the cache; it is what
+    // `narrate regen ESSAY ID --take 2` makes.
+    let r = drive(
+        &python,
+        &studio,
+        json!([
+            {"do": "click", "id": clicked},
+            {"do": "press", "button": "next-take", "until": "hearing take 2"},
+            {"do": "key", "key": "k", "until": "kept"},
+        ]),
+    );
+    assert!(
+        r[2]["status"].as_str().unwrap().contains(&format!(
+            "segment {clicked}: take 1 → 2 kept; the edition is re-derived (0 synthesized)"
+        )),
+        "{:#}",
+        r[2]
+    );
     let after = read_json(&manifest_path);
     for (old, new) in segs.iter().zip(segments(&after)) {
         assert_eq!(old["id"], new["id"]);
@@ -194,30 +268,239 @@ fn the_studio_page_shows_the_text_redoes_one_sentence_like_regen_and_follows_the
             assert_eq!(old["cache_key"], new["cache_key"], "{new}");
         }
     }
-
-    // The same edition as `narrate regen ESSAY ID --take 2` in a second, independent folder.
     let cli = Env::new();
     let essay2 = cli.fixture("headings.md");
     cli.build(&essay2, &[]);
     cli.stdout(&["regen", essay2.to_str().unwrap(), &clicked, "--take", "2"]);
-    let studio_wav = std::fs::read(env.path("audio/out/headings/headings.wav")).unwrap();
     let regen_wav = std::fs::read(cli.path("audio/out/headings/headings.wav")).unwrap();
     assert!(
-        studio_wav == regen_wav,
+        std::fs::read(&wav_path).unwrap() == regen_wav,
         "the studio's edition differs from regen's"
     );
     let regen_manifest = read_json(cli.path("audio/out/headings/headings.json"));
     assert_eq!(after["segments"], regen_manifest["segments"]);
 
-    // The right arrow moved to the next sentence; the highlight follows the player's time.
-    assert_eq!(report["after_arrow"], segs[3]["id"], "{report:#}");
-    assert_eq!(report["highlighted"], at["id"], "{report:#}");
-    let duration = report["duration"].as_f64().unwrap();
+    // Change a sentence's text: the essay changes in that sentence only (the old file kept as .bak), and only it
+    // is synthesized again.
+    let old_essay = std::fs::read_to_string(&essay).unwrap();
+    let edited = segment_with(&after, "Look after the small ones.")["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let r = drive(
+        &python,
+        &studio,
+        json!([
+            {"do": "click", "id": edited},
+            {"do": "edit", "text": "Take good care of the small ones.", "until": "re-derived"},
+        ]),
+    );
+    assert_eq!(r[1]["shown"], "Look after the small ones.");
     assert!(
-        (duration - after["duration_seconds"].as_f64().unwrap()).abs() < 0.01,
-        "{report:#}"
+        r[1]["status"].as_str().unwrap().contains("(1 synthesized)"),
+        "{:#}",
+        r[1]
+    );
+    let new_essay = std::fs::read_to_string(&essay).unwrap();
+    assert_eq!(
+        new_essay,
+        old_essay.replacen(
+            "Look after the small ones.",
+            "Take good care of the small ones.",
+            1
+        )
+    );
+    assert_eq!(
+        std::fs::read_to_string(env.path("headings.md.bak")).unwrap(),
+        old_essay
+    );
+    let edited_manifest = read_json(&manifest_path);
+    let new_segments = segments(&edited_manifest);
+    assert_eq!(new_segments.len(), segments(&after).len());
+    let changed: Vec<&Value> = new_segments
+        .iter()
+        .zip(segments(&after))
+        .filter(|(new, old)| new["cache_key"] != old["cache_key"])
+        .map(|(new, _)| new)
+        .collect();
+    assert_eq!(changed.len(), 1, "{edited_manifest:#}");
+    assert_eq!(changed[0]["text"], "Take good care of the small ones.");
+    assert_eq!(
+        r[1]["selected"], changed[0]["id"],
+        "the changed sentence stays selected"
+    );
+
+    // Fix a pronunciation: hear the sentence with it, save it into narrate.toml, redo the marked sentences.
+    let okafor = segment_with(&edited_manifest, "Okafor")["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let r = drive(
+        &python,
+        &studio,
+        json!([
+            {"do": "click", "id": okafor},
+            {"do": "word", "word": "Okafor", "say": "oh KAH for"},
+            {"do": "press", "button": "redo", "until": "re-derived"},
+        ]),
+    );
+    assert!(
+        r[1]["heard"].as_str().unwrap().contains("(1 synthesized)"),
+        "{:#}",
+        r[1]
+    );
+    assert!(
+        r[1]["status"]
+            .as_str()
+            .unwrap()
+            .contains("1 sentence marked for re-synthesis"),
+        "{:#}",
+        r[1]
+    );
+    assert_eq!(r[1]["marked"], json!([okafor]), "{:#}", r[1]);
+    assert_eq!(r[1]["redo"], "Redo 1 marked sentence");
+    // The sentence heard with the word is the one the edition now has: nothing more to synthesize.
+    assert!(
+        r[2]["status"].as_str().unwrap().contains("(0 synthesized)"),
+        "{:#}",
+        r[2]
+    );
+    let toml_text = std::fs::read_to_string(env.path("narrate.toml")).unwrap();
+    let table: toml::Table = toml::from_str(&toml_text).unwrap();
+    assert_eq!(
+        table["lexicon"]["Okafor"].as_str(),
+        Some("oh KAH for"),
+        "{toml_text}"
+    );
+    let plan = env.stdout(&["plan", essay.to_str().unwrap(), "--spoken"]);
+    assert!(plan.contains("oh KAH for"), "{plan}");
+    let fixed = read_json(&manifest_path);
+    assert!(
+        segment_with(&fixed, "Okafor")["spoken"]
+            .as_str()
+            .unwrap()
+            .contains("oh KAH for"),
+        "{fixed:#}"
+    );
+    for (old, new) in segments(&edited_manifest).iter().zip(segments(&fixed)) {
+        assert_eq!(
+            old["cache_key"] == new["cache_key"],
+            old["id"] != okafor.as_str(),
+            "{new}"
+        );
+    }
+
+    // The highlight follows the player's time; the player holds the whole edition.
+    let at = &segments(&fixed)[5];
+    let seconds =
+        (at["start_seconds"].as_f64().unwrap() + at["end_seconds"].as_f64().unwrap()) / 2.0;
+    let shot = screenshot("studio.png");
+    let r = drive(
+        &python,
+        &studio,
+        json!([
+            {"do": "seek", "seconds": seconds},
+            {"do": "screenshot", "path": shot},
+        ]),
+    );
+    assert_eq!(r[0]["highlighted"], at["id"], "{:#}", r[0]);
+    let duration = r[0]["duration"].as_f64().unwrap();
+    assert!(
+        (duration - fixed["duration_seconds"].as_f64().unwrap()).abs() < 0.01,
+        "{:#}",
+        r[0]
     );
     assert!(std::fs::metadata(&shot).unwrap().len() > 1000);
+}
+
+#[test]
+fn the_studio_shows_the_checks_findings_on_their_sentences_and_fixes_one_with_a_click() {
+    let Some(python) = browser_python() else {
+        return;
+    };
+    let env = Env::new();
+    let essay = env.fixture("headings.md");
+    env.build(&essay, &[]);
+    let manifest = read_json(env.path("audio/out/headings/headings.json"));
+    // A dropout: one segment's audio silenced in the edition.
+    let wav = env.path("audio/out/headings/headings.wav");
+    let damaged = &segments(&manifest)[3];
+    let id = damaged["id"].as_str().unwrap().to_string();
+    let rate = manifest["sample_rate"].as_f64().unwrap();
+    let mut reader = hound::WavReader::open(&wav).unwrap();
+    let spec = reader.spec();
+    let mut all: Vec<i16> = reader.samples::<i16>().map(Result::unwrap).collect();
+    let from = (damaged["start_seconds"].as_f64().unwrap() * rate) as usize;
+    let to = (damaged["end_seconds"].as_f64().unwrap() * rate) as usize;
+    all[from..to].iter_mut().for_each(|s| *s = 0);
+    let bytes = std::fs::read(&wav).unwrap();
+    let data = bytes.windows(4).position(|w| w == b"data").unwrap() + 8;
+    let mut patched = bytes.clone();
+    for (i, s) in all.iter().enumerate() {
+        patched[data + 2 * i..data + 2 * i + 2].copy_from_slice(&s.to_le_bytes());
+    }
+    assert_eq!(spec.bits_per_sample, 16);
+    std::fs::write(&wav, patched).unwrap();
+    let check = env
+        .cmd()
+        .args(["check", wav.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert_eq!(check.status.code(), Some(1), "{check:?}");
+
+    let studio = Studio::start(&env, &essay);
+    let r = drive(
+        &python,
+        &studio,
+        json!([
+            {"do": "read"},
+            {"do": "fix", "segment": id, "until": "kept"},
+            {"do": "read"},
+        ]),
+    );
+    let page = &r[0];
+    let silent = page["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["kind"] == "silent")
+        .unwrap_or_else(|| panic!("{page:#}"));
+    assert_eq!(silent["segment"], id.as_str(), "{page:#}");
+    let marked: Vec<&Value> = page["sentences"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|s| {
+            s["classes"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|c| c == "finding")
+        })
+        .collect();
+    assert!(marked.iter().all(|s| s["id"] == id.as_str()), "{page:#}");
+    assert_eq!(marked.len(), 1, "{page:#}");
+    assert_eq!(r[1]["button"], "Fix: new take and keep it");
+    assert!(
+        r[1]["status"]
+            .as_str()
+            .unwrap()
+            .contains(&format!("segment {id}: take 1 → 2 kept")),
+        "{:#}",
+        r[1]
+    );
+    assert_eq!(
+        r[2]["check"], "no findings: nothing silent, cut short, clipped or clicking",
+        "{:#}",
+        r[2]
+    );
+    assert!(r[2]["findings"].as_array().unwrap().is_empty());
+    let check = env
+        .cmd()
+        .args(["check", wav.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert_eq!(check.status.code(), Some(0), "{check:?}");
 }
 
 /// Sends raw bytes (so that no client tidies the path) and returns the status code.
@@ -234,21 +517,24 @@ fn raw_status(base: &str, request: &str) -> u16 {
         .unwrap_or_else(|| panic!("{answer:?}"))
 }
 
-/// Every file under the scratch folder but the cache, with its contents.
-fn snapshot(dir: &Path) -> Vec<(std::path::PathBuf, Vec<u8>)> {
+/// Every file under the scratch folder but the cache and the essay's lock file, with a hash of its contents.
+fn snapshot(dir: &Path) -> Vec<(std::path::PathBuf, u64)> {
+    use std::hash::{Hash, Hasher};
     let mut out = Vec::new();
     let mut stack = vec![dir.to_path_buf()];
     while let Some(d) = stack.pop() {
         for e in std::fs::read_dir(&d).unwrap() {
             let p = e.unwrap().path();
-            if p.file_name().is_some_and(|n| n == "cache") {
+            let name = p.file_name().unwrap().to_string_lossy().to_string();
+            if name == "cache" || name.ends_with(".narrate.lock") {
                 continue;
             }
             if p.is_dir() {
                 stack.push(p);
             } else {
-                let bytes = std::fs::read(&p).unwrap_or_default();
-                out.push((p, bytes));
+                let mut hash = std::collections::hash_map::DefaultHasher::new();
+                std::fs::read(&p).unwrap_or_default().hash(&mut hash);
+                out.push((p, hash.finish()));
             }
         }
     }
@@ -275,9 +561,9 @@ fn the_studio_refuses_requests_without_its_token_from_other_sites_or_for_other_f
             .status()
             .as_u16()
     };
-    let post = |token: Option<&str>, origin: Option<&str>, body: &str| {
+    let post = |path: &str, token: Option<&str>, origin: Option<&str>, body: &str| {
         let mut request = agent
-            .post(format!("{base}/api/take"))
+            .post(format!("{base}{path}"))
             .content_type("application/json");
         if let Some(t) = token {
             request = request.header("X-Narrate-Token", t);
@@ -287,7 +573,18 @@ fn the_studio_refuses_requests_without_its_token_from_other_sites_or_for_other_f
         }
         request.send(body).unwrap().status().as_u16()
     };
-    let body = format!("{{\"id\": \"{id}\"}}");
+    let text = manifest["segments"][1]["text"].as_str().unwrap();
+    // Every request that changes something, each with a body it would act on.
+    let changes = [
+        ("/api/audition", json!({"id": id, "take": "new"})),
+        ("/api/keep", json!({"id": id, "take": 1})),
+        (
+            "/api/text",
+            json!({"id": id, "was": text, "text": "Changed."}),
+        ),
+        ("/api/lexicon", json!({"word": "rivers", "say": "rivvers"})),
+        ("/api/derive", json!({})),
+    ];
 
     // Reading: the page, the edition and its files need the token.
     assert_eq!(get("/"), 401);
@@ -320,22 +617,48 @@ fn the_studio_refuses_requests_without_its_token_from_other_sites_or_for_other_f
     assert_eq!(raw, 404);
 
     // Changing: the token, and no foreign Origin; bounded bodies.
-    assert_eq!(post(None, None, &body), 401);
-    assert_eq!(post(Some("wrong"), None, &body), 401);
-    assert_eq!(post(None, Some(base), &body), 401);
-    assert_eq!(post(Some(token), Some("http://evil.example"), &body), 403);
-    assert_eq!(post(Some(token), Some("null"), &body), 403);
-    let huge = format!("{{\"id\": \"{}\"}}", "a".repeat(100_000));
-    assert_eq!(post(Some(token), None, &huge), 413);
-    assert_eq!(post(Some(token), None, "not json"), 400);
+    for (path, body) in &changes {
+        let body = body.to_string();
+        assert_eq!(post(path, None, None, &body), 401, "{path}");
+        assert_eq!(post(path, Some("wrong"), None, &body), 401, "{path}");
+        assert_eq!(post(path, None, Some(base), &body), 401, "{path}");
+        assert_eq!(
+            post(path, Some(token), Some("http://evil.example"), &body),
+            403,
+            "{path}"
+        );
+        assert_eq!(post(path, Some(token), Some("null"), &body), 403, "{path}");
+        let huge = format!("{{\"id\": \"{}\"}}", "a".repeat(100_000));
+        assert_eq!(post(path, Some(token), None, &huge), 413, "{path}");
+        assert_eq!(post(path, Some(token), None, "not json"), 400, "{path}");
+    }
+    // The cache's audio only by key: no path.
+    assert_eq!(
+        get(&format!("/api/audio/..%2F..%2Fsecret.txt?token={token}")),
+        404
+    );
+    assert_eq!(
+        get(&format!("/api/audio/{}?token={token}", "0".repeat(64))),
+        404
+    );
     assert_eq!(
         snapshot(env.dir.path()),
         before,
         "a refused request changed a file"
     );
 
-    assert_eq!(post(Some(token), None, "{\"id\": \"zzzzzzzz\"}"), 404);
+    let unknown = json!({"id": "zzzzzzzz", "take": "new"}).to_string();
+    assert_eq!(post("/api/audition", Some(token), None, &unknown), 404);
+    // A change whose sentence is not what the page showed (another tab changed it) is refused; nothing written.
+    let stale = json!({"id": id, "was": "Some older text.", "text": "New."}).to_string();
+    assert_eq!(post("/api/text", Some(token), Some(base), &stale), 409);
+    assert_eq!(
+        snapshot(env.dir.path()),
+        before,
+        "a refused request changed a file"
+    );
     // The same request, allowed, does change the takes (so the refusals above were refusals).
-    assert_eq!(post(Some(token), Some(base), &body), 200);
+    let body = changes[0].1.to_string();
+    assert_eq!(post("/api/audition", Some(token), Some(base), &body), 200);
     assert!(env.path("headings.md.takes.toml").exists());
 }

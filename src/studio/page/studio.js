@@ -1,26 +1,43 @@
-// narrate studio: renders the edition's chapters and sentences from its manifest, follows the audio, plays one
-// sentence on click, and asks the studio for new or other takes of the selected sentence.
+// narrate studio: renders the edition's chapters and sentences from its manifest and follows the audio; a click
+// plays one sentence. New takes and trial pronunciations are heard first (only that sentence is synthesized);
+// "Keep", a text change, a saved pronunciation or "Redo" changes the essay's files and the studio re-derives the
+// edition in the background, while the page shows what it is doing and reloads the player where it was.
 "use strict";
 
 const token = new URLSearchParams(location.search).get("token") || "";
-const player = document.getElementById("player");
-const statusLine = document.getElementById("status");
-const takeInfo = document.getElementById("take-info");
+const $ = (id) => document.getElementById(id);
+const player = $("player");
+const takePlayer = $("take-player");
+const statusLine = $("status");
+const takeInfo = $("take-info");
 const buttons = {
-  play: document.getElementById("play"),
-  prevSentence: document.getElementById("prev-sentence"),
-  nextSentence: document.getElementById("next-sentence"),
-  newTake: document.getElementById("new-take"),
-  prevTake: document.getElementById("prev-take"),
-  nextTake: document.getElementById("next-take"),
+  play: $("play"),
+  prevSentence: $("prev-sentence"),
+  nextSentence: $("next-sentence"),
+  newTake: $("new-take"),
+  prevTake: $("prev-take"),
+  nextTake: $("next-take"),
+  keep: $("keep"),
+  edit: $("edit"),
+  pronounce: $("pronounce"),
+  redo: $("redo"),
 };
 let edition = null;
 let selected = null;
+// The take of the selected sentence being heard (null: the edition's own).
+let hearing = null;
 let stopAt = null;
 let busy = false;
+// The studio's edition version the player has loaded, and a message to show once a newer one is loaded.
 let version = 0;
+let afterDerive = null;
+let watching = false;
+let watchAgain = false;
+// After a text change, the sentence at this place is selected again (its id changes with its text).
+let reselectAt = null;
 
 function say(text) { statusLine.textContent = text; }
+function setState(state) { document.body.dataset.state = state; }
 
 async function api(path, body) {
   const init = { headers: { "X-Narrate-Token": token } };
@@ -31,24 +48,29 @@ async function api(path, body) {
   }
   const response = await fetch(path, init);
   const answer = await response.json().catch(() => ({}));
-  if (!response.ok) throw new Error(answer.error || response.statusText);
+  if (!response.ok) {
+    const error = new Error(answer.error || response.statusText);
+    error.status = response.status;
+    throw error;
+  }
   return answer;
 }
 
+function withToken(url) { return `${url}${url.includes("?") ? "&" : "?"}token=${encodeURIComponent(token)}`; }
 function segments() { return edition ? edition.manifest.segments : []; }
 function segment(id) { return segments().find((s) => s.id === id); }
+function takesOf(id) { return (edition && edition.takes[id]) || { take: 1, latest: 1 }; }
 
 function audioUrl() {
-  const name = encodeURIComponent(edition.manifest.audio);
-  return `/edition/${name}?token=${encodeURIComponent(token)}&v=${version}`;
+  return withToken(`edition/${encodeURIComponent(edition.manifest.audio)}?v=${version}`);
 }
 
 function render() {
   const m = edition.manifest;
-  document.getElementById("title").textContent = m.title;
+  $("title").textContent = m.title;
   document.title = `${m.title} — narrate studio`;
-  const nav = document.getElementById("chapters");
-  const text = document.getElementById("text");
+  const nav = $("chapters");
+  const text = $("text");
   nav.replaceChildren();
   text.replaceChildren();
   const paragraphs = new Map();
@@ -78,10 +100,12 @@ function render() {
     nav.append(item);
     section(c.title, c.level, c.index);
   }
+  const stale = new Set(edition.stale || []);
   for (const s of m.segments) {
     if (!paragraphs.has(s.chapter)) section("", 2, s.chapter);
     const span = document.createElement("span");
     span.className = "sentence";
+    if (stale.has(s.id)) span.classList.add("stale");
     span.id = `s-${s.id}`;
     span.dataset.id = s.id;
     span.tabIndex = 0;
@@ -91,25 +115,93 @@ function render() {
     span.addEventListener("click", () => { select(s.id); playSegment(s.id); });
     paragraphs.get(s.chapter).append(span, " ");
   }
-  if (selected && segment(selected)) select(selected);
+  buttons.redo.hidden = stale.size === 0;
+  buttons.redo.textContent = `Redo ${stale.size} marked sentence${stale.size === 1 ? "" : "s"}`;
+  if (edition.plan_error) say(`error: ${edition.plan_error}`);
+  if (selected && !segment(selected)) {
+    const there = reselectAt !== null ? m.segments[reselectAt] : null;
+    selected = there ? there.id : null;
+  }
+  reselectAt = null;
+  if (selected) select(selected, true);
+  renderFindings(edition.status && edition.status.findings);
   highlight();
 }
 
-function select(id) {
+// The check's findings: listed beside the text, marked on their sentences, each with its fix.
+function renderFindings(findings) {
+  for (const el of document.querySelectorAll(".sentence.finding")) {
+    el.classList.remove("finding");
+    el.removeAttribute("title");
+  }
+  const list = $("findings");
+  list.replaceChildren();
+  if (!findings) { $("check-summary").textContent = "checking…"; return; }
+  $("check-summary").textContent = findings.length
+    ? `${findings.length} finding${findings.length === 1 ? "" : "s"}`
+    : "no findings: nothing silent, cut short, clipped or clicking";
+  for (const f of findings) {
+    const item = document.createElement("li");
+    item.className = "finding-item";
+    item.dataset.kind = f.kind;
+    if (f.segment) item.dataset.segment = f.segment;
+    const what = document.createElement("span");
+    what.textContent = `${f.kind}: ${f.message} `;
+    item.append(what);
+    const el = f.segment && $(`s-${f.segment}`);
+    if (el) {
+      el.classList.add("finding");
+      el.title = `${f.kind}: ${f.message}`;
+    }
+    const fix = document.createElement("button");
+    fix.type = "button";
+    fix.className = "fix";
+    if (f.remedy.action === "regen" && f.segment && segment(f.segment)) {
+      fix.textContent = "Fix: new take and keep it";
+      fix.addEventListener("click", () => fixWithNewTake(f.segment));
+    } else if (f.remedy.action === "rebuild") {
+      fix.textContent = "Fix: rebuild the edition";
+      fix.addEventListener("click", () => rederive("rebuilding the edition…"));
+    } else {
+      const code = document.createElement("code");
+      code.textContent = f.remedy.command;
+      item.append(code);
+      list.append(item);
+      continue;
+    }
+    item.append(fix);
+    list.append(item);
+  }
+}
+
+function showTakes() {
+  if (!selected) { takeInfo.textContent = ""; return; }
+  const t = takesOf(selected);
+  const heard = hearing || t.take;
+  takeInfo.textContent = `segment ${selected}: take ${heard} of ${t.latest}` +
+    (heard === t.take ? " (kept)" : ` (kept: ${t.take})`);
+  const idle = !busy && document.body.dataset.state !== "loading";
+  buttons.newTake.disabled = !idle;
+  buttons.prevTake.disabled = !idle || heard <= 1;
+  buttons.nextTake.disabled = !idle || heard >= t.latest;
+  buttons.keep.disabled = !idle || heard === t.take;
+  buttons.edit.disabled = !idle;
+  buttons.pronounce.disabled = !idle;
+}
+
+function select(id, keepHearing) {
+  if (selected !== id || !keepHearing) hearing = null;
   selected = id;
   for (const el of document.querySelectorAll(".sentence.selected")) el.classList.remove("selected");
-  const el = document.getElementById(`s-${id}`);
+  const el = $(`s-${id}`);
   if (el) el.classList.add("selected");
-  const t = edition.takes[id] || { take: 1, latest: 1 };
-  takeInfo.textContent = `segment ${id}: take ${t.take} of ${t.latest}`;
-  buttons.newTake.disabled = busy;
-  buttons.prevTake.disabled = busy || t.take <= 1;
-  buttons.nextTake.disabled = busy || t.take >= t.latest;
+  showTakes();
 }
 
 function playSegment(id) {
   const s = segment(id);
   if (!s) return;
+  takePlayer.pause();
   player.currentTime = s.start_seconds;
   stopAt = s.end_seconds;
   player.play().catch(() => {});
@@ -128,7 +220,7 @@ function highlight() {
   if (old && old.dataset.id === id) return;
   if (old) { old.classList.remove("speaking"); old.removeAttribute("aria-current"); }
   if (id) {
-    const el = document.getElementById(`s-${id}`);
+    const el = $(`s-${id}`);
     el.classList.add("speaking");
     el.setAttribute("aria-current", "true");
     if (!player.paused) el.scrollIntoView({ block: "nearest" });
@@ -143,83 +235,267 @@ function step(by) {
   const next = list[Math.min(list.length - 1, Math.max(0, at + by))];
   select(next.id);
   playSegment(next.id);
-  document.getElementById(`s-${next.id}`).focus();
+  $(`s-${next.id}`).focus();
 }
 
 async function load() {
-  edition = await api(`/api/edition`);
+  edition = await api("api/edition");
   render();
 }
 
-// A new take (take === undefined) or another one, then the edition again, at the same listening position.
-async function changeTake(take) {
-  if (busy || !selected) return;
-  busy = true;
-  document.body.dataset.state = "working";
-  select(selected);
+// The edition's audio again, at the same listening position (and playing if it was).
+function reloadPlayer() {
   const position = player.currentTime;
-  const id = selected;
-  say(`making take ${take === undefined ? "(new)" : take} of segment ${id}…`);
+  const playing = !player.paused;
+  player.src = audioUrl();
+  player.addEventListener("loadedmetadata", () => {
+    player.currentTime = Math.min(position, player.duration || position);
+    highlight();
+    if (playing) player.play().catch(() => {});
+  }, { once: true });
+}
+
+// Follows the background work until it is idle; a newer edition is loaded into the page and the player.
+async function watch() {
+  if (watching) { watchAgain = true; return; }
+  watching = true;
   try {
-    const body = take === undefined ? { id } : { id, take };
-    const done = await api(`/api/take`, body);
-    await load();
-    version += 1;
-    player.src = audioUrl();
-    player.addEventListener("loadedmetadata", () => { player.currentTime = position; highlight(); }, { once: true });
-    say(`segment ${done.id}: take ${done.from_take} → ${done.take} (${done.synthesized} synthesized); the edition is re-joined`);
+    for (;;) {
+      watchAgain = false;
+      const status = await api("api/status");
+      if (status.state === "working") {
+        setState("working");
+        say(status.message);
+        showTakes();
+        await new Promise((r) => setTimeout(r, 300));
+        continue;
+      }
+      if (status.version !== version) {
+        version = status.version;
+        await load();
+        reloadPlayer();
+      } else {
+        renderFindings(status.findings);
+      }
+      if (watchAgain) continue;
+      if (status.state === "error") {
+        setState("error");
+        say(`error: ${status.message}`);
+      } else {
+        if (afterDerive) say(`${afterDerive}; ${status.message}`);
+        setState("idle");
+      }
+      afterDerive = null;
+      break;
+    }
   } catch (e) {
+    setState("error");
     say(`error: ${e.message}`);
   } finally {
-    busy = false;
-    document.body.dataset.state = "idle";
-    if (selected) select(selected);
+    watching = false;
+    showTakes();
   }
 }
 
-buttons.play.addEventListener("click", () => { stopAt = null; player.paused ? player.play().catch(() => {}) : player.pause(); });
+// Runs one request to the studio at a time, with the page marked working; returns its answer or null. A
+// request that has the edition re-derived (`derives` says what was done) leaves the page working and follows.
+async function act(doing, request, derives) {
+  if (busy) return null;
+  busy = true;
+  setState("working");
+  showTakes();
+  say(doing);
+  let answer = null;
+  try {
+    answer = await request();
+    return answer;
+  } catch (e) {
+    say(`error: ${e.message}`);
+    if (e.status === 409) await load();
+    return null;
+  } finally {
+    busy = false;
+    const message = answer && derives ? derives(answer) : null;
+    if (message) {
+      afterDerive = message;
+      watch();
+    } else if (document.body.dataset.state === "working" && !watching) {
+      setState("idle");
+    }
+    showTakes();
+  }
+}
+
+function playTake(audio) {
+  player.pause();
+  stopAt = null;
+  takePlayer.src = withToken(audio);
+  takePlayer.play().catch(() => {});
+}
+
+// A take of the selected sentence (a number, or "new"), heard on its own.
+async function hear(take) {
+  if (!selected) return null;
+  const id = selected;
+  const done = await act(take === "new" ? `making a new take of segment ${id}…` : `fetching take ${take} of segment ${id}…`,
+    () => api("api/audition", { id, take }));
+  if (!done) return null;
+  const t = takesOf(id);
+  edition.takes[id] = { take: t.take, latest: done.latest };
+  hearing = done.take;
+  showTakes();
+  playTake(done.audio);
+  say(take === "new"
+    ? `segment ${id}: take ${done.take} made (${done.synthesized} synthesized); hearing it — Keep (k) puts it in the edition`
+    : `segment ${id}: hearing take ${done.take} of ${done.latest} (${done.synthesized} synthesized)`);
+  return done;
+}
+
+async function keep() {
+  if (!selected) return;
+  const id = selected;
+  const take = hearing || takesOf(id).take;
+  const done = await act(`keeping take ${take} of segment ${id}…`, () => api("api/keep", { id, take }),
+    (d) => `segment ${id}: take ${d.from_take} → ${d.take} kept`);
+  if (!done) return;
+  edition.takes[id] = { take: done.take, latest: Math.max(takesOf(id).latest, done.take) };
+  hearing = null;
+  showTakes();
+}
+
+async function fixWithNewTake(id) {
+  select(id);
+  const made = await hear("new");
+  if (made) await keep();
+}
+
+async function rederive(doing) {
+  await act(doing, () => api("api/derive", {}), () => "done");
+}
+
+function openEdit() {
+  if (!selected) return;
+  $("word-form").hidden = true;
+  $("edit-form").hidden = false;
+  $("edit-text").value = segment(selected).text;
+  $("edit-text").focus();
+}
+
+async function saveEdit(event) {
+  event.preventDefault();
+  const s = segment(selected);
+  if (!s) return;
+  const text = $("edit-text").value;
+  reselectAt = segments().findIndex((x) => x.id === s.id);
+  const done = await act(`changing segment ${s.id} in the essay…`,
+    () => api("api/text", { id: s.id, was: s.text, text }),
+    (d) => d.changed && `line ${d.line} of the essay changed (the previous file is ${d.backup})`);
+  if (!done) return;
+  $("edit-form").hidden = true;
+  if (!done.changed) say("the text is the same; nothing changed");
+}
+
+function openWord() {
+  if (!selected) return;
+  $("edit-form").hidden = true;
+  $("word-form").hidden = false;
+  const chosen = String(window.getSelection() || "").trim();
+  if (chosen && segment(selected).text.includes(chosen)) $("word").value = chosen;
+  ($("word").value ? $("say") : $("word")).focus();
+}
+
+async function hearWord() {
+  if (!selected) return;
+  const id = selected;
+  const word = $("word").value;
+  const sayAs = $("say").value;
+  const done = await act(`synthesizing segment ${id} with “${word}” said as “${sayAs}”…`,
+    () => api("api/audition", { id, word, say: sayAs }));
+  if (!done) return;
+  playTake(done.audio);
+  say(`segment ${id} with “${word}” said as “${sayAs}” (${done.synthesized} synthesized); Save puts it in narrate.toml`);
+}
+
+async function saveWord(event) {
+  event.preventDefault();
+  const word = $("word").value;
+  const sayAs = $("say").value;
+  const done = await act(`saving “${word}”…`, () => api("api/lexicon", { word, say: sayAs }));
+  if (!done) return;
+  $("word-form").hidden = true;
+  await load();
+  const n = done.marked.length;
+  say(`saved ${done.word} = “${done.say}” in ${done.file}; ${n} sentence${n === 1 ? "" : "s"} marked for re-synthesis` +
+    (n ? " — press “Redo marked sentences”" : ""));
+}
+
+buttons.play.addEventListener("click", () => {
+  stopAt = null;
+  takePlayer.pause();
+  player.paused ? player.play().catch(() => {}) : player.pause();
+});
 buttons.prevSentence.addEventListener("click", () => step(-1));
 buttons.nextSentence.addEventListener("click", () => step(1));
-buttons.newTake.addEventListener("click", () => changeTake(undefined));
-buttons.prevTake.addEventListener("click", () => { const t = edition.takes[selected]; if (t) changeTake(t.take - 1); });
-buttons.nextTake.addEventListener("click", () => { const t = edition.takes[selected]; if (t) changeTake(t.take + 1); });
+buttons.newTake.addEventListener("click", () => hear("new"));
+buttons.prevTake.addEventListener("click", () => hear((hearing || takesOf(selected).take) - 1));
+buttons.nextTake.addEventListener("click", () => hear((hearing || takesOf(selected).take) + 1));
+buttons.keep.addEventListener("click", keep);
+buttons.edit.addEventListener("click", openEdit);
+buttons.pronounce.addEventListener("click", openWord);
+buttons.redo.addEventListener("click", () => rederive("re-synthesizing the marked sentences…"));
+$("edit-form").addEventListener("submit", saveEdit);
+$("edit-cancel").addEventListener("click", () => { $("edit-form").hidden = true; });
+$("word-form").addEventListener("submit", saveWord);
+$("word-hear").addEventListener("click", hearWord);
+$("word-cancel").addEventListener("click", () => { $("word-form").hidden = true; });
 player.addEventListener("timeupdate", highlight);
 player.addEventListener("seeked", highlight);
+player.addEventListener("play", () => takePlayer.pause());
 
 document.addEventListener("keydown", (event) => {
   if (event.ctrlKey || event.metaKey || event.altKey) return;
-  const onControl = event.target instanceof HTMLButtonElement || event.target === player;
+  const target = event.target;
+  if (target instanceof HTMLInputElement || target instanceof HTMLTextAreaElement) {
+    if (event.key === "Escape") { $("edit-form").hidden = true; $("word-form").hidden = true; }
+    return;
+  }
+  const onControl = target instanceof HTMLButtonElement || target === player;
+  const onSentence = target.classList && target.classList.contains("sentence");
   if (event.key === " " && !onControl) {
     event.preventDefault();
-    if (event.target.classList && event.target.classList.contains("sentence")) {
-      select(event.target.dataset.id);
-      playSegment(event.target.dataset.id);
+    if (onSentence) {
+      select(target.dataset.id);
+      playSegment(target.dataset.id);
     } else {
       buttons.play.click();
     }
-  } else if (event.key === "Enter" && event.target.classList && event.target.classList.contains("sentence")) {
-    select(event.target.dataset.id);
-    playSegment(event.target.dataset.id);
+  } else if (event.key === "Enter" && onSentence) {
+    select(target.dataset.id);
+    playSegment(target.dataset.id);
   } else if (event.key === "ArrowLeft" || event.key === "ArrowUp") {
-    if (event.target === player) return;
+    if (target === player) return;
     event.preventDefault();
     step(-1);
   } else if (event.key === "ArrowRight" || event.key === "ArrowDown") {
-    if (event.target === player) return;
+    if (target === player) return;
     event.preventDefault();
     step(1);
   } else if (event.key === "r") {
-    changeTake(undefined);
+    if (!buttons.newTake.disabled) hear("new");
+  } else if (event.key === "k") {
+    if (!buttons.keep.disabled) keep();
   }
 });
 
 load()
   .then(() => {
+    version = edition.status ? edition.status.version : 0;
     player.src = audioUrl();
-    document.body.dataset.state = "idle";
-    say("Click a sentence to hear it; “New take” redoes just that sentence.");
+    setState("idle");
+    say("Click a sentence to hear it; “New take” redoes just that sentence, “Keep” puts a take in the edition.");
+    watch();
   })
   .catch((e) => {
-    document.body.dataset.state = "error";
+    setState("error");
     say(`error: ${e.message}`);
   });

@@ -1,0 +1,584 @@
+//! What the studio does to an essay and its edition, each through the same path as the CLI: auditioning a take
+//! or a pronunciation (only that segment is synthesized, into the cache; the edition is untouched), keeping a
+//! take (the takes file `narrate regen` writes), changing a sentence's text (only its span of the essay file,
+//! with a backup), saving a pronunciation (`[lexicon]` in narrate.toml), and re-deriving the edition in the
+//! background (`Job::produce`, as `narrate build` does), with the check's findings kept for the page.
+//!
+//! Every change holds the essay's lock (the one `narrate regen` takes) for its read–change–write, so two tabs,
+//! or a tab and the CLI, never tear a file: the last write of a sentence wins.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Condvar, Mutex};
+
+use serde::Serialize;
+use serde_json::json;
+
+use crate::error::{Error, Result};
+use crate::essay::edit::{self, Refusal};
+use crate::manifest::Manifest;
+use crate::pipeline::Job;
+use crate::plan::takes::{self, Takes};
+use crate::settings::Settings;
+use crate::synth::Backend;
+
+use super::Options;
+
+/// Which take to hear.
+pub(crate) enum Take {
+    /// The one the edition uses.
+    Kept,
+    Number(u32),
+    /// A new one (the latest + 1), recorded as made but not kept.
+    New,
+}
+
+/// Why a request cannot be done as asked (the status the page gets).
+pub(crate) enum Problem {
+    /// The request does not make sense (400).
+    Bad(String),
+    /// The sentence is not there any more: the essay changed since the page read it (409).
+    Changed(String),
+    /// No such segment (404).
+    Unknown(String),
+    /// Anything else (500).
+    Failed(String),
+}
+
+impl From<Error> for Problem {
+    fn from(e: Error) -> Problem {
+        match e {
+            Error::UnknownSegment { .. } => Problem::Unknown(e.to_string()),
+            Error::Usage(_) | Error::Invalid(_) | Error::AmbiguousSegment { .. } => {
+                Problem::Bad(e.to_string())
+            }
+            e => Problem::Failed(e.to_string()),
+        }
+    }
+}
+
+type Done = std::result::Result<serde_json::Value, Problem>;
+
+/// The background re-derivation of the edition, and what the page is told of it.
+#[derive(Clone, Serialize)]
+pub(crate) struct Status {
+    /// `idle`, `working` or `error`.
+    pub state: &'static str,
+    pub message: String,
+    /// How many editions this studio has written: the page reloads its player when it changes.
+    pub version: u64,
+    /// The findings of the last check of the edition (`narrate check`'s), when one has run.
+    pub findings: Option<serde_json::Value>,
+}
+
+/// The work the background thread has been asked for.
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Task {
+    /// Check the edition as it is (at start).
+    Check,
+    /// Produce the edition again (after a kept change), then check it.
+    Derive,
+}
+
+pub(crate) struct Work {
+    pub options: Options,
+    status: Mutex<Status>,
+    pending: Mutex<Option<Task>>,
+    wake: Condvar,
+    /// The backend, made once and kept while the settings ask for the same one (a neural voice loads once).
+    backend: Mutex<Option<(String, Arc<dyn Backend>)>>,
+}
+
+impl Work {
+    pub fn new(options: Options) -> Work {
+        Work {
+            options,
+            status: Mutex::new(Status {
+                state: "working",
+                message: "checking the edition…".into(),
+                version: 0,
+                findings: None,
+            }),
+            pending: Mutex::new(Some(Task::Check)),
+            wake: Condvar::new(),
+            backend: Mutex::new(None),
+        }
+    }
+
+    pub fn status(&self) -> Status {
+        self.status
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
+    fn set_status(&self, change: impl FnOnce(&mut Status)) {
+        change(&mut self.status.lock().unwrap_or_else(|e| e.into_inner()));
+    }
+
+    /// Asks the background thread to re-derive the edition (requests made while it works are done once, after).
+    pub fn derive_soon(&self) {
+        let mut pending = self.pending.lock().unwrap_or_else(|e| e.into_inner());
+        *pending = Some(pending.map_or(Task::Derive, |t| t.max(Task::Derive)));
+        self.set_status(|s| {
+            s.state = "working";
+            s.message = "re-deriving the edition…".into();
+        });
+        self.wake.notify_all();
+    }
+
+    /// The background thread: waits for a task, does it, and says how it went in the status.
+    pub fn background(self: Arc<Self>) {
+        loop {
+            let task = {
+                let mut pending = self.pending.lock().unwrap_or_else(|e| e.into_inner());
+                loop {
+                    if let Some(task) = pending.take() {
+                        break task;
+                    }
+                    pending = self.wake.wait(pending).unwrap_or_else(|e| e.into_inner());
+                }
+            };
+            let outcome = match task {
+                Task::Check => self.check().map(|findings| (findings, None)),
+                Task::Derive => self.derive(),
+            };
+            let more = self
+                .pending
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .is_some();
+            self.set_status(|s| match outcome {
+                Ok((findings, derived)) => {
+                    s.findings = Some(findings);
+                    if let Some(message) = derived {
+                        s.version += 1;
+                        s.message = message;
+                    } else if s.state != "error" {
+                        s.message = "ready".into();
+                    }
+                    if !more {
+                        s.state = "idle";
+                    }
+                }
+                Err(e) => {
+                    s.state = "error";
+                    s.message = e.to_string();
+                }
+            });
+        }
+    }
+
+    /// The settings a change uses now: the edition's recorded settings under the flags given, narrate.toml read
+    /// again (a lexicon entry saved a moment ago counts).
+    fn settings(&self) -> Result<Settings> {
+        (self.options.settings)()
+    }
+
+    /// The essay planned with `settings`, on the studio's backend.
+    fn job(&self, settings: Settings) -> Result<Job> {
+        let wanted = format!("{} {:?}", settings.backend, settings.backends);
+        let backend = {
+            let mut kept = self.backend.lock().unwrap_or_else(|e| e.into_inner());
+            match kept.as_ref() {
+                Some((key, b)) if *key == wanted => b.clone(),
+                _ => {
+                    let made: Arc<dyn Backend> =
+                        Arc::from(crate::synth::create(settings.backend, &settings.backends)?);
+                    *kept = Some((wanted, made.clone()));
+                    made
+                }
+            }
+        };
+        Ok(Job::prepare_with(&self.options.essay, settings, backend)?
+            .named(self.options.name.clone()))
+    }
+
+    fn manifest(&self) -> Result<Manifest> {
+        let path = self.options.dir.join(format!("{}.json", self.options.stem));
+        Manifest::load(&path)?.ok_or_else(|| Error::Manifest {
+            path,
+            reason: "there is no edition; run `narrate build` first".into(),
+        })
+    }
+
+    /// The check of the edition as it is on disk.
+    fn check(&self) -> Result<serde_json::Value> {
+        let wav = self.options.dir.join(format!("{}.wav", self.options.stem));
+        crate::pipeline::settle(&self.options.dir, &self.options.stem)?;
+        let report = crate::check::check_with(&wav, crate::check::Options { listen: false })?;
+        Ok(serde_json::to_value(&report.findings).unwrap_or_default())
+    }
+
+    /// Produces the edition again through the one path, as `narrate build` would with these takes, text and
+    /// lexicon; returns the check's findings and what was done.
+    fn derive(&self) -> Result<(serde_json::Value, Option<String>)> {
+        let _lock = takes::lock(&self.options.essay)?;
+        let job = self.job(self.settings()?)?;
+        let missing = job
+            .plan
+            .segments
+            .iter()
+            .filter(|s| !job.cache.contains(&s.cache_key))
+            .count();
+        self.set_status(|s| {
+            s.message = if missing == 0 {
+                "re-joining the edition (join, mastering, exports)…".into()
+            } else {
+                format!(
+                    "synthesizing {missing} sentence{}, then joining the edition…",
+                    plural(missing)
+                )
+            }
+        });
+        let report = job.produce(&self.options.dir, true)?;
+        if !self.options.quiet {
+            eprintln!(
+                "narrate studio: edition {} re-derived ({} synthesized)",
+                self.options.stem, report.stats.synthesized
+            );
+        }
+        let findings = serde_json::to_value(&report.check.findings).unwrap_or_default();
+        Ok((
+            findings,
+            Some(format!(
+                "the edition is re-derived ({} synthesized)",
+                report.stats.synthesized
+            )),
+        ))
+    }
+
+    /// The manifest, each segment's takes, the segments whose audio the edition lacks now (the essay, its takes
+    /// or the lexicon changed), and whether the text can be edited here.
+    pub fn describe(&self) -> Result<serde_json::Value> {
+        let manifest = self.manifest()?;
+        let takes = Takes::load(&takes::path_for(&self.options.essay))?;
+        let per_segment: serde_json::Map<String, serde_json::Value> = manifest
+            .segments
+            .iter()
+            .map(|s| {
+                let latest = takes.segments.get(&s.id).map_or(1, |e| e.latest.max(1));
+                (
+                    s.id.clone(),
+                    json!({ "take": takes.take(&s.id), "latest": latest }),
+                )
+            })
+            .collect();
+        // What the edition would be now: a segment of the manifest the plan no longer has, or has with other
+        // audio, is marked for re-synthesis.
+        let (stale, plan_error) = match self.settings().and_then(|s| self.job(s)) {
+            Ok(job) => {
+                let now: BTreeMap<&str, &str> = job
+                    .plan
+                    .segments
+                    .iter()
+                    .map(|s| (s.id.as_str(), s.cache_key.as_str()))
+                    .collect();
+                let stale: Vec<&str> = manifest
+                    .segments
+                    .iter()
+                    .filter(|s| now.get(s.id.as_str()) != Some(&s.cache_key.as_str()))
+                    .map(|s| s.id.as_str())
+                    .collect();
+                (json!(stale), serde_json::Value::Null)
+            }
+            Err(e) => (json!([]), json!(e.to_string())),
+        };
+        Ok(json!({
+            "manifest": manifest,
+            "takes": per_segment,
+            "stale": stale,
+            "plan_error": plan_error,
+            "essay": self.options.essay.display().to_string(),
+            "settings_file": self.options.settings_file.display().to_string(),
+            "status": self.status(),
+        }))
+    }
+
+    /// Synthesizes one take of one segment (with a trial pronunciation, if given) into the cache and says where
+    /// its audio is; the edition and the kept take stay as they were. A new take is recorded in the takes file
+    /// as made (so previous/next take can reach it, from here or the CLI), not as kept.
+    pub fn audition(&self, wanted: &str, take: Take, trial: Option<(String, String)>) -> Done {
+        let _lock = takes::lock(&self.options.essay)?;
+        let mut settings = self.settings()?;
+        if let Some((word, say)) = &trial {
+            check_entry(word, say)?;
+            settings.lexicon.insert(word.clone(), say.clone());
+        }
+        let job = self.job(settings)?;
+        let id = job.resolve(wanted)?;
+        let text = segment_text(&job, &id);
+        let mut takes = job.takes.clone();
+        let latest = takes.segments.get(&id).map_or(1, |e| e.latest.max(1));
+        let kept = takes.take(&id);
+        let number = match take {
+            Take::Kept => kept,
+            Take::Number(n) if n >= 1 && n <= latest => n,
+            Take::Number(n) => {
+                return Err(Problem::Bad(format!(
+                    "segment {id} has takes 1 to {latest}, not {n}"
+                )))
+            }
+            Take::New => takes
+                .add(&id, &text)
+                .map_err(|e| Problem::Bad(format!("{}: {e}", self.options.essay.display())))?,
+        };
+        let mut trying = takes.clone();
+        trying
+            .choose(&id, &text, Some(number))
+            .map_err(Problem::Bad)?;
+        let job = job.with_takes(trying);
+        let key = job
+            .plan
+            .segments
+            .iter()
+            .find(|s| s.id == id)
+            .map(|s| s.cache_key.clone())
+            .unwrap_or_default();
+        let stats = job.only(std::slice::from_ref(&id)).synthesize(true)?;
+        if matches!(take, Take::New) {
+            takes.save(&self.options.takes_path())?;
+        }
+        Ok(json!({
+            "id": id,
+            "take": number,
+            "latest": takes.segments.get(&id).map_or(1, |e| e.latest.max(1)),
+            "kept": kept,
+            "synthesized": stats.synthesized,
+            "audio": format!("api/audio/{key}"),
+        }))
+    }
+
+    /// Keeps a take of a segment (the takes file, as `narrate regen ID --take N` writes it), then re-derives the
+    /// edition in the background.
+    pub fn keep(&self, wanted: &str, take: u32) -> Done {
+        let kept = {
+            let _lock = takes::lock(&self.options.essay)?;
+            let job = self.job(self.settings()?)?;
+            let id = job.resolve(wanted)?;
+            let text = segment_text(&job, &id);
+            let mut takes = job.takes.clone();
+            let latest = takes.segments.get(&id).map_or(1, |e| e.latest.max(1));
+            if take == 0 || take > latest {
+                return Err(Problem::Bad(format!(
+                    "segment {id} has takes 1 to {latest}, not {take}"
+                )));
+            }
+            let from = takes.take(&id);
+            takes.choose(&id, &text, Some(take)).map_err(Problem::Bad)?;
+            takes.save(&self.options.takes_path())?;
+            if !self.options.quiet {
+                eprintln!("narrate studio: {id}: take {from} → {take} kept");
+            }
+            json!({ "id": id, "from_take": from, "take": take })
+        };
+        self.derive_soon();
+        Ok(kept)
+    }
+
+    /// Changes one sentence's text in the essay file (only its span; the previous file kept as `ESSAY.bak`),
+    /// then re-derives the edition, which synthesizes just the changed sentence. `was` is the text the page
+    /// showed: if the sentence is not that any more, another tab or an editor changed it, and nothing is written.
+    pub fn edit(&self, wanted: &str, was: &str, text: &str) -> Done {
+        let essay = &self.options.essay;
+        let changed = {
+            let _lock = takes::lock(essay)?;
+            let job = self.job(self.settings()?)?;
+            let Some(at) = job.plan.segments.iter().position(|s| s.id == wanted) else {
+                return Err(Problem::Changed(format!(
+                    "segment {wanted} is not in {} any more (it was changed elsewhere); the page reloads",
+                    essay.display()
+                )));
+            };
+            let segment = &job.plan.segments[at];
+            if segment.text != was {
+                return Err(Problem::Changed(format!(
+                    "segment {wanted} of {} was changed elsewhere; the page reloads",
+                    essay.display()
+                )));
+            }
+            let bytes = std::fs::read(essay).map_err(|source| Error::ReadEssay {
+                path: essay.clone(),
+                source,
+            })?;
+            let Ok(source) = String::from_utf8(bytes) else {
+                return Err(Problem::Bad(format!(
+                    "{} is not UTF-8 text; change the sentence in your editor",
+                    essay.display()
+                )));
+            };
+            let nth = job.plan.segments[..at]
+                .iter()
+                .filter(|s| s.line == segment.line && s.text == segment.text)
+                .count();
+            let html = matches!(
+                crate::essay::parse::Format::from_path(essay),
+                crate::essay::parse::Format::Html
+            );
+            let new_text = if html {
+                escape_html(text)
+            } else {
+                text.to_string()
+            };
+            let (new_source, _span) =
+                edit::replace_sentence(&source, segment.line, &segment.text, nth, &new_text)
+                    .map_err(|refusal| {
+                        let place = format!("{}:{}", essay.display(), segment.line);
+                        Problem::Bad(match refusal {
+                            Refusal::Text(why) => why,
+                            Refusal::NotFound => format!(
+                                "{place}: the sentence is not written there as plain text; change it in your editor"
+                            ),
+                            Refusal::Markup => format!(
+                                "{place}: the sentence has emphasis, code or a link in the file; change it in your editor so the markup stays"
+                            ),
+                        })
+                    })?;
+            if new_source == source {
+                return Ok(json!({ "id": wanted, "changed": false }));
+            }
+            write_keeping_mode(&backup_path(essay), source.as_bytes(), essay)?;
+            write_keeping_mode(essay, new_source.as_bytes(), essay)?;
+            if !self.options.quiet {
+                eprintln!(
+                    "narrate studio: {}:{}: sentence {wanted} changed (previous file: {})",
+                    essay.display(),
+                    segment.line,
+                    backup_path(essay).display()
+                );
+            }
+            json!({
+                "id": wanted,
+                "changed": true,
+                "line": segment.line,
+                "backup": backup_path(essay).display().to_string(),
+            })
+        };
+        self.derive_soon();
+        Ok(changed)
+    }
+
+    /// Saves a pronunciation into narrate.toml's `[lexicon]` and says which segments it changes (they are marked
+    /// for re-synthesis; the page redoes them on request).
+    pub fn save_word(&self, word: &str, say: &str) -> Done {
+        check_entry(word, say)?;
+        let _lock = takes::lock(&self.options.essay)?;
+        crate::settings::save_lexicon_entry(&self.options.settings_file, word.trim(), say.trim())?;
+        let manifest = self.manifest()?;
+        let job = self.job(self.settings()?)?;
+        let marked: Vec<&str> = job
+            .plan
+            .segments
+            .iter()
+            .filter(|s| {
+                manifest
+                    .segments
+                    .iter()
+                    .any(|m| m.id == s.id && m.cache_key != s.cache_key)
+            })
+            .map(|s| s.id.as_str())
+            .collect();
+        if !self.options.quiet {
+            eprintln!(
+                "narrate studio: {}: [lexicon] {} = {:?} ({} segment{} to redo)",
+                self.options.settings_file.display(),
+                word.trim(),
+                say.trim(),
+                marked.len(),
+                plural(marked.len())
+            );
+        }
+        Ok(json!({
+            "word": word.trim(),
+            "say": say.trim(),
+            "file": self.options.settings_file.display().to_string(),
+            "marked": marked,
+        }))
+    }
+
+    /// A cached segment's audio, by its cache key (as `audition` named it): checked as a build checks it.
+    pub fn audio(&self, key: &str) -> Option<Vec<u8>> {
+        if key.len() > 128 || !key.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return None;
+        }
+        let cache = crate::cache::Cache::new(&self.settings().ok()?.cache_dir);
+        match cache.verify(key) {
+            crate::cache::Entry::Good => std::fs::read(cache.path(key)).ok(),
+            _ => None,
+        }
+    }
+}
+
+impl Options {
+    fn takes_path(&self) -> PathBuf {
+        takes::path_for(&self.essay)
+    }
+}
+
+fn segment_text(job: &Job, id: &str) -> String {
+    job.plan
+        .segments
+        .iter()
+        .find(|s| s.id == id)
+        .map(|s| s.text.clone())
+        .unwrap_or_default()
+}
+
+/// A word and its respelling, as a lexicon entry can hold them.
+fn check_entry(word: &str, say: &str) -> std::result::Result<(), Problem> {
+    let (word, say) = (word.trim(), say.trim());
+    if word.is_empty() || say.is_empty() {
+        return Err(Problem::Bad(
+            "give the word and how to say it (a respelling, or espeak phonemes in [[ ]])".into(),
+        ));
+    }
+    if word.chars().count() > 100
+        || say.chars().count() > 300
+        || (word.contains('\n') || say.contains('\n'))
+    {
+        return Err(Problem::Bad(
+            "a lexicon entry is one line: a word or phrase of up to 100 characters, said in up to 300".into(),
+        ));
+    }
+    Ok(())
+}
+
+/// `essay.md.bak` beside the essay: the file as it was before the studio's last change to it.
+fn backup_path(essay: &Path) -> PathBuf {
+    let name = essay.file_name().unwrap_or_default().to_string_lossy();
+    essay.with_file_name(format!("{}.bak", crate::atomic::short_name(&name)))
+}
+
+/// Writes a file atomically with the permissions `like` has (the essay keeps its mode, and so does its backup).
+fn write_keeping_mode(path: &Path, bytes: &[u8], like: &Path) -> Result<()> {
+    let mode = std::fs::metadata(like).ok().map(|m| m.permissions());
+    crate::atomic::write(
+        path,
+        |f| {
+            std::io::Write::write_all(f, bytes)?;
+            if let Some(mode) = mode {
+                f.set_permissions(mode)?;
+            }
+            Ok(())
+        },
+        |e| e,
+    )
+    .map_err(|source| Error::Output {
+        path: path.to_owned(),
+        source,
+    })
+}
+
+fn escape_html(text: &str) -> String {
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+}
+
+fn plural(n: usize) -> &'static str {
+    if n == 1 {
+        ""
+    } else {
+        "s"
+    }
+}
