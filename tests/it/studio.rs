@@ -399,10 +399,13 @@ fn the_studio_page_hears_takes_keeps_one_edits_text_fixes_a_word_and_follows_the
         &python,
         &studio,
         json!([
+            {"do": "click", "id": okafor},
             {"do": "seek", "seconds": seconds},
+            {"do": "press", "button": "pronounce"},
             {"do": "screenshot", "path": shot},
         ]),
     );
+    let r = &r[1..];
     assert_eq!(r[0]["highlighted"], at["id"], "{:#}", r[0]);
     let duration = r[0]["duration"].as_f64().unwrap();
     assert!(
