@@ -84,6 +84,10 @@ pub struct ServeArgs {
     /// Address and port to listen on; port 0 picks a free one (printed on stdout).
     #[arg(long, default_value = "127.0.0.1:8355", value_name = "ADDR:PORT")]
     pub bind: std::net::SocketAddr,
+    /// Also serve the studio for this essay's edition (in audio/out/<stem>/), at /studio/ (its address, with the
+    /// session token, is printed on stdout after the server's).
+    #[arg(long, value_name = "ESSAY")]
+    pub studio: Option<PathBuf>,
     /// Largest request body in bytes.
     #[arg(long, default_value_t = 64 * 1024, value_name = "BYTES")]
     pub max_body: usize,
@@ -240,7 +244,7 @@ pub struct RegenArgs {
 }
 
 /// Where an edition goes and how the result is reported.
-#[derive(Debug, Args)]
+#[derive(Debug, Default, Args)]
 pub struct OutputArgs {
     /// Output directory [default: audio/out/<stem>/].
     #[arg(short, long, value_name = "DIR")]

@@ -476,6 +476,27 @@ pub fn default_cache_dir() -> PathBuf {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn a_lexicon_entry_is_added_keeping_the_file_and_a_bad_file_is_left_alone() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("narrate.toml");
+        super::save_lexicon_entry(&path, "Okafor", "oh KAH for").unwrap();
+        assert_eq!(load(&path).unwrap().lexicon["Okafor"], "oh KAH for");
+        let kept = "# my settings\nrate = 150 # words a minute\n\n[lexicon]\nSiobhan = \"shivawn\"\n";
+        std::fs::write(&path, kept).unwrap();
+        super::save_lexicon_entry(&path, "Nguyen", "[[N'wIn]]").unwrap();
+        super::save_lexicon_entry(&path, "Siobhan", "shi VAWN").unwrap();
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert!(text.starts_with("# my settings\nrate = 150 # words a minute\n"), "{text}");
+        let layer = load(&path).unwrap();
+        assert_eq!(layer.lexicon["Nguyen"], "[[N'wIn]]");
+        assert_eq!(layer.lexicon["Siobhan"], "shi VAWN");
+        std::fs::write(&path, "rate = \"fast\"\n").unwrap();
+        assert!(super::save_lexicon_entry(&path, "a", "b").is_err());
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), "rate = \"fast\"\n");
+    }
+
     use super::*;
 
     fn err(text: &str) -> String {

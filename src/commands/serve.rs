@@ -22,8 +22,32 @@ pub fn run(args: ServeArgs, quiet: bool) -> Result<()> {
             ..crate::serve::Limits::default()
         },
     };
-    // The address goes to stdout, so a script (or a test) that bound port 0 learns the port.
-    crate::serve::run(options, |address| {
-        super::print(&format!("http://{address}\n"))
-    })
+    let studio = match &args.studio {
+        Some(essay) => {
+            let studio = super::studio::prepare(
+                essay,
+                &crate::cli::OutputArgs::default(),
+                &args.settings,
+                args.bind,
+                quiet,
+            )?;
+            Some(crate::studio::start(studio)?)
+        }
+        None => None,
+    };
+    // The addresses go to stdout, so a script (or a test) that bound port 0 learns the port: the server's, then
+    // the studio's page (with its token).
+    crate::serve::run(
+        options,
+        |address| {
+            let studio = studio.as_ref()?;
+            let url = crate::studio::nested_url(studio, address);
+            super::print(&format!("{url}\n"));
+            if !quiet {
+                eprintln!("narrate serve: the studio is at {url}");
+            }
+            Some(crate::studio::nested_router(studio, address))
+        },
+        |address| super::print(&format!("http://{address}\n")),
+    )
 }

@@ -1,71 +1,16 @@
 //! `narrate studio`: find (or first build) the essay's edition, then run the studio on it until Ctrl-C.
 
-use crate::cli::StudioArgs;
+use crate::cli::{OutputArgs, StudioArgs};
 use crate::error::{Error, Result};
 use crate::manifest::Manifest;
 use crate::pipeline::{self, Job};
+use crate::settings::SettingsArgs;
 
 /// The environment variable holding a fixed session token (none: a random one per run).
 const TOKEN_ENV: &str = "NARRATE_API_TOKEN";
 
 pub fn run(args: StudioArgs, quiet: bool) -> Result<()> {
-    if args.essay == std::path::Path::new("-") {
-        return Err(Error::Usage(
-            "narrate studio needs an essay file (it writes the text's takes beside it), not standard input".into(),
-        ));
-    }
-    let stem = pipeline::stem(&args.essay, args.out.name.as_deref());
-    let dir = pipeline::out_dir(&stem, args.out.output.as_deref());
-    let manifest_path = dir.join(format!("{stem}.json"));
-    // No edition yet: build it first, the way `narrate build` does.
-    if Manifest::load(&manifest_path)?.is_none() {
-        let settings = args.settings.resolve(Some(&args.essay))?;
-        let job = Job::prepare(&args.essay, settings)?.named(args.out.name.clone());
-        super::warn_all(&args.essay, &job.warnings(), ":");
-        let report = job.produce(&dir, quiet)?;
-        super::warn_all(&args.essay, &report.warnings, ": ");
-        super::note(quiet, &super::build::describe(&report));
-    }
-    let token = match std::env::var(TOKEN_ENV).ok().filter(|t| !t.is_empty()) {
-        Some(t) => t,
-        None => crate::studio::new_token()?,
-    };
-    // What a regen would use: the edition's recorded settings, under the flags given now.
-    let essay = args.essay.clone();
-    let flags = args.settings.clone();
-    let settings = move || -> Result<crate::settings::Settings> {
-        let mut recorded = match Manifest::load(&manifest_path)? {
-            Some(m) => super::regen::recorded(&m, &manifest_path)?,
-            None => Default::default(),
-        };
-        if flags
-            .layer
-            .backend
-            .is_some_and(|b| Some(b) != recorded.backend)
-        {
-            recorded.voice = None;
-        }
-        flags.resolve_with(Some(&essay), recorded)
-    };
-    // Pronunciations go where the settings come from: `--config FILE`, else narrate.toml beside the essay.
-    let settings_file = args.settings.config.clone().unwrap_or_else(|| {
-        args.essay
-            .parent()
-            .filter(|p| !p.as_os_str().is_empty())
-            .unwrap_or(std::path::Path::new("."))
-            .join("narrate.toml")
-    });
-    let options = crate::studio::Options {
-        essay: args.essay,
-        settings_file,
-        dir,
-        stem,
-        name: args.out.name,
-        settings: Box::new(settings),
-        bind: args.bind,
-        token,
-        quiet,
-    };
+    let options = prepare(&args.essay, &args.out, &args.settings, args.bind, quiet)?;
     let open = args.open;
     crate::studio::run(options, |url| {
         // The address goes to stdout, so a script (or a test) that bound port 0 learns it.
@@ -78,5 +23,73 @@ pub fn run(args: StudioArgs, quiet: bool) -> Result<()> {
                 eprintln!("warning: cannot open a web browser ({e}); open {url} yourself");
             }
         }
+    })
+}
+
+/// The studio's options for an essay (its edition built first if there is none), for `narrate studio` and
+/// `narrate serve --studio`.
+pub(super) fn prepare(
+    essay: &std::path::Path,
+    out: &OutputArgs,
+    flags: &SettingsArgs,
+    bind: std::net::SocketAddr,
+    quiet: bool,
+) -> Result<crate::studio::Options> {
+    if essay == std::path::Path::new("-") {
+        return Err(Error::Usage(
+            "narrate studio needs an essay file (it writes the text's takes beside it), not standard input".into(),
+        ));
+    }
+    let stem = pipeline::stem(essay, out.name.as_deref());
+    let dir = pipeline::out_dir(&stem, out.output.as_deref());
+    let manifest_path = dir.join(format!("{stem}.json"));
+    // No edition yet: build it first, the way `narrate build` does.
+    if Manifest::load(&manifest_path)?.is_none() {
+        let settings = flags.resolve(Some(essay))?;
+        let job = Job::prepare(essay, settings)?.named(out.name.clone());
+        super::warn_all(essay, &job.warnings(), ":");
+        let report = job.produce(&dir, quiet)?;
+        super::warn_all(essay, &report.warnings, ": ");
+        super::note(quiet, &super::build::describe(&report));
+    }
+    let token = match std::env::var(TOKEN_ENV).ok().filter(|t| !t.is_empty()) {
+        Some(t) => t,
+        None => crate::studio::new_token()?,
+    };
+    // What a regen would use: the edition's recorded settings, under the flags given now.
+    let essay_path = essay.to_path_buf();
+    let given = flags.clone();
+    let settings = move || -> Result<crate::settings::Settings> {
+        let mut recorded = match Manifest::load(&manifest_path)? {
+            Some(m) => super::regen::recorded(&m, &manifest_path)?,
+            None => Default::default(),
+        };
+        if given
+            .layer
+            .backend
+            .is_some_and(|b| Some(b) != recorded.backend)
+        {
+            recorded.voice = None;
+        }
+        given.resolve_with(Some(&essay_path), recorded)
+    };
+    // Pronunciations go where the settings come from: `--config FILE`, else narrate.toml beside the essay.
+    let settings_file = flags.config.clone().unwrap_or_else(|| {
+        essay
+            .parent()
+            .filter(|p| !p.as_os_str().is_empty())
+            .unwrap_or(std::path::Path::new("."))
+            .join("narrate.toml")
+    });
+    Ok(crate::studio::Options {
+        essay: essay.to_path_buf(),
+        settings_file,
+        dir,
+        stem,
+        name: out.name.clone(),
+        settings: Box::new(settings),
+        bind,
+        token,
+        quiet,
     })
 }

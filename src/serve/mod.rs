@@ -15,7 +15,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::net::SocketAddr;
 use std::sync::atomic::AtomicU32;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use axum::extract::{Query, Request, State};
 use axum::http::{header, HeaderValue, Method, StatusCode};
@@ -75,32 +75,25 @@ pub(crate) struct App {
 
 /// Runs the server until SIGINT or SIGTERM, then lets requests in flight finish (for a few seconds at most).
 /// `listening` is told the address once the socket is bound (port 0 picks a free port).
-pub fn run(options: Options, listening: impl FnOnce(&str)) -> Result<()> {
+/// Runs the server until SIGINT or SIGTERM, with more routes beside the API when `more` gives them (`narrate
+/// serve --studio` nests the studio's page under `/studio/`); `more` and then `listening` are given the address
+/// once bound.
+pub fn run(
+    options: Options,
+    more: impl FnOnce(&str) -> Option<Router>,
+    listening: impl FnOnce(&str),
+) -> Result<()> {
     let app = Arc::new(App::new(options)?);
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .max_blocking_threads(64)
-        .thread_keep_alive(Duration::from_secs(2))
-        .enable_all()
-        .build()
-        .map_err(|e| Error::Invalid(format!("cannot start the server's runtime: {e}")))?;
     let bind = app.options.bind;
-    let result = runtime.block_on(async {
-        let listener = server::bind(bind).await.map_err(|e| {
-            Error::Invalid(format!(
-                "cannot listen on {bind}: {e}; choose another address with --bind"
-            ))
-        })?;
-        let address = listener
-            .local_addr()
-            .map_or_else(|_| bind.to_string(), |a| a.to_string());
+    let quiet = app.options.quiet;
+    let result = server::run(bind, app.options.limits, |address| {
         if !bind.ip().is_loopback() && app.options.token.is_none() {
             eprintln!(
                 "warning: listening on {address} without NARRATE_API_TOKEN: anyone who can reach it can use it"
             );
         }
-        listening(&address);
-        if !app.options.quiet {
+        listening(address);
+        if !quiet {
             let offered: Vec<_> = app.models.keys().copied().collect();
             eprintln!(
                 "narrate serve: POST http://{address}/v1/audio/speech — models {} (default {}); Ctrl-C stops",
@@ -108,13 +101,13 @@ pub fn run(options: Options, listening: impl FnOnce(&str)) -> Result<()> {
                 app.default_model
             );
         }
-        let limits = app.options.limits;
-        server::serve(listener, router(app.clone()), limits, server::signalled()).await;
-        Ok(())
+        let api = router(app.clone());
+        match more(address) {
+            Some(extra) => extra.merge(api),
+            None => api,
+        }
     });
-    // Syntheses still running (a backend call cannot be interrupted) end with the process.
-    runtime.shutdown_timeout(Duration::from_millis(200));
-    if !app.options.quiet {
+    if !quiet {
         eprintln!("narrate serve: stopped");
     }
     result

@@ -47,6 +47,39 @@ impl Default for Limits {
     }
 }
 
+/// Runs a server until SIGINT or SIGTERM: its own runtime, a listener on `bind`, and the app `make` builds once
+/// the address (`IP:PORT`) is known (so it can print it, or know its own Origin). Work still running when it
+/// stops (a backend call cannot be interrupted) ends with the process.
+pub(crate) fn run(
+    bind: SocketAddr,
+    limits: Limits,
+    make: impl FnOnce(&str) -> Router,
+) -> crate::error::Result<()> {
+    use crate::error::Error;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .max_blocking_threads(64)
+        .thread_keep_alive(Duration::from_secs(2))
+        .enable_all()
+        .build()
+        .map_err(|e| Error::Invalid(format!("cannot start the server's runtime: {e}")))?;
+    let result = runtime.block_on(async {
+        let listener = self::bind(bind).await.map_err(|e| {
+            Error::Invalid(format!(
+                "cannot listen on {bind}: {e}; choose another address with --bind"
+            ))
+        })?;
+        let address = listener
+            .local_addr()
+            .map_or_else(|_| bind.to_string(), |a| a.to_string());
+        let app = make(&address);
+        serve(listener, app, limits, signalled()).await;
+        Ok(())
+    });
+    runtime.shutdown_timeout(Duration::from_millis(200));
+    result
+}
+
 /// Binds a listening socket (port 0 picks a free port).
 pub(crate) async fn bind(address: SocketAddr) -> std::io::Result<TcpListener> {
     let socket = match address {

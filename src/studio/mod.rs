@@ -12,7 +12,6 @@ mod work;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex, OnceLock};
-use std::time::Duration;
 
 use axum::extract::{Path as UrlPath, Request, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
@@ -51,7 +50,7 @@ pub(crate) struct Options {
     pub quiet: bool,
 }
 
-struct Studio {
+pub(crate) struct Studio {
     work: Arc<Work>,
     token: String,
     /// `http://ADDRESS` once bound: the one Origin a browser may send with a state-changing request.
@@ -63,6 +62,24 @@ struct Studio {
 /// Runs the studio until SIGINT or SIGTERM; `listening` is told the page's address (with the token) once bound.
 pub(crate) fn run(options: Options, listening: impl FnOnce(&str)) -> Result<()> {
     let bind = options.bind;
+    let limits = Limits {
+        max_connections: 32,
+        ..Limits::default()
+    };
+    let studio = start(options)?;
+    server::run(bind, limits, |address| {
+        if !bind.ip().is_loopback() {
+            eprintln!(
+                "warning: the studio listens on {address}, not only this computer; anyone with the token can change the edition"
+            );
+        }
+        listening(&format!("http://{address}/?token={}", studio.token));
+        router(&studio, address)
+    })
+}
+
+/// A studio for `options`, with its background thread (which first checks the edition) started.
+pub(crate) fn start(options: Options) -> Result<Arc<Studio>> {
     let token = options.token.clone();
     let work = Arc::new(Work::new(options));
     let background = work.clone();
@@ -70,76 +87,55 @@ pub(crate) fn run(options: Options, listening: impl FnOnce(&str)) -> Result<()> 
         .name("studio-derive".into())
         .spawn(move || background.background())
         .map_err(|e| Error::Invalid(format!("cannot start the studio: {e}")))?;
-    let studio = Arc::new(Studio {
+    Ok(Arc::new(Studio {
         work,
         token,
         origin: OnceLock::new(),
         working: Mutex::new(()),
-    });
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .map_err(|e| Error::Invalid(format!("cannot start the studio's runtime: {e}")))?;
-    let result = runtime.block_on(async {
-        let listener = server::bind(bind).await.map_err(|e| {
-            Error::Invalid(format!(
-                "cannot listen on {bind}: {e}; choose another address with --bind"
-            ))
-        })?;
-        let address = listener
-            .local_addr()
-            .map_or_else(|_| bind.to_string(), |a| a.to_string());
-        let _ = studio.origin.set(format!("http://{address}"));
-        if !bind.ip().is_loopback() {
-            eprintln!(
-                "warning: the studio listens on {address}, not only this computer; anyone with the token can change the edition"
-            );
-        }
-        listening(&format!("http://{address}/?token={}", studio.token));
-        let limits = Limits {
-            max_connections: 32,
-            ..Limits::default()
-        };
-        server::serve(listener, router(studio.clone()), limits, server::signalled()).await;
-        Ok(())
-    });
-    runtime.shutdown_timeout(Duration::from_millis(200));
-    result
+    }))
 }
 
-fn router(studio: Arc<Studio>) -> Router {
-    Router::new()
-        .route("/", get(page))
-        .route(
-            "/studio.js",
-            get(|| async { asset(SCRIPT, "text/javascript; charset=utf-8") }),
-        )
-        .route(
-            "/studio.css",
-            get(|| async { asset(STYLE, "text/css; charset=utf-8") }),
-        )
-        .route("/api/edition", get(edition))
-        .route("/api/status", get(status))
-        .route("/api/audition", post(audition))
-        .route("/api/keep", post(keep))
-        .route("/api/text", post(text))
-        .route("/api/lexicon", post(lexicon))
-        .route("/api/derive", post(derive))
-        .route("/api/audio/{key}", get(audio))
-        .route("/edition/{file}", get(file))
-        .with_state(studio)
+/// The page's address under `narrate serve --studio`: `http://ADDRESS/studio/?token=…`.
+pub(crate) fn nested_url(studio: &Studio, address: &str) -> String {
+    format!("http://{address}/studio/?token={}", studio.token)
 }
 
-fn asset(body: &'static str, kind: &'static str) -> Response {
-    (
-        [
-            (header::CONTENT_TYPE, kind),
-            (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
-        ],
-        body,
+/// The studio's routes under `/studio/` of another server (`narrate serve --studio`); `/studio` is sent there.
+pub(crate) fn nested_router(studio: &Arc<Studio>, address: &str) -> Router {
+    routes(studio, address, "/studio").route(
+        "/studio",
+        get(|request: Request| async move {
+            let query = request
+                .uri()
+                .query()
+                .map(|q| format!("?{q}"))
+                .unwrap_or_default();
+            axum::response::Redirect::permanent(&format!("/studio/{query}")).into_response()
+        }),
     )
-        .into_response()
+}
+
+/// The studio's routes for a server at `address` (`IP:PORT`, which makes the one Origin it accepts changes from).
+pub(crate) fn router(studio: &Arc<Studio>, address: &str) -> Router {
+    routes(studio, address, "")
+}
+
+/// The routes under `prefix` (the page asks for everything relative to its own address).
+fn routes(studio: &Arc<Studio>, address: &str, prefix: &str) -> Router {
+    let _ = studio.origin.set(format!("http://{address}"));
+    let at = |path: &str| format!("{prefix}{path}");
+    Router::new()
+        .route(&at("/"), get(page))
+        .route(&at("/api/edition"), get(edition))
+        .route(&at("/api/status"), get(status))
+        .route(&at("/api/audition"), post(audition))
+        .route(&at("/api/keep"), post(keep))
+        .route(&at("/api/text"), post(text))
+        .route(&at("/api/lexicon"), post(lexicon))
+        .route(&at("/api/derive"), post(derive))
+        .route(&at("/api/audio/{key}"), get(audio))
+        .route(&at("/edition/{file}"), get(file))
+        .with_state(studio.clone())
 }
 
 fn refuse(status: StatusCode, message: &str) -> Response {
@@ -190,6 +186,21 @@ impl Studio {
     }
 }
 
+/// The page with its style and script inlined (one request; the same page wherever the studio is mounted).
+fn page_text() -> &'static str {
+    static TEXT: OnceLock<String> = OnceLock::new();
+    TEXT.get_or_init(|| {
+        PAGE.replace(
+            r#"<link rel="stylesheet" href="studio.css">"#,
+            &format!("<style>\n{STYLE}</style>"),
+        )
+        .replace(
+            r#"<script src="studio.js"></script>"#,
+            &format!("<script>\n{SCRIPT}</script>"),
+        )
+    })
+}
+
 async fn page(State(studio): State<Arc<Studio>>, request: Request) -> Response {
     if let Some(refused) = studio.check_token(request.headers(), request.uri().query()) {
         return refused;
@@ -200,7 +211,7 @@ async fn page(State(studio): State<Arc<Studio>>, request: Request) -> Response {
             (header::CACHE_CONTROL, "no-store"),
             (header::REFERRER_POLICY, "no-referrer"),
         ],
-        PAGE,
+        page_text(),
     )
         .into_response()
 }

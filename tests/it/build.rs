@@ -370,20 +370,34 @@ fn a_rebuild_with_nothing_changed_rewrites_nothing_and_says_so() {
 fn an_output_damaged_after_the_build_is_built_again_not_called_up_to_date() {
     let env = Env::new();
     let essay = env.fixture("headings.md");
-    let args = ["build", essay.to_str().unwrap(), "--export", "srt", "-o", "out"];
+    let args = [
+        "build",
+        essay.to_str().unwrap(),
+        "--export",
+        "srt",
+        "-o",
+        "out",
+    ];
     env.stdout(&args);
     assert_eq!(env.json(&args)["up_to_date"], true);
     // Cut short (check's `rebuild` remedy is this very command): built again, from the cache, and whole.
     let wav = env.path("out/headings.wav");
     let whole = std::fs::read(&wav).unwrap();
     std::fs::write(&wav, &whole[..whole.len() / 2]).unwrap();
-    let check = env.cmd().args(["check", wav.to_str().unwrap()]).output().unwrap();
+    let check = env
+        .cmd()
+        .args(["check", wav.to_str().unwrap()])
+        .output()
+        .unwrap();
     assert_ne!(check.status.code(), Some(0), "{check:?}");
     let summary = env.json(&args);
     assert_eq!(summary["up_to_date"], false, "{summary}");
     assert_eq!(summary["synthesized"], 0, "{summary}");
     assert!(std::fs::read(&wav).unwrap() == whole);
-    env.cmd().args(["check", wav.to_str().unwrap()]).assert().success();
+    env.cmd()
+        .args(["check", wav.to_str().unwrap()])
+        .assert()
+        .success();
     // An export overwritten in place is a change too.
     std::fs::write(env.path("out/headings.srt"), "edited by hand\n").unwrap();
     assert_eq!(env.json(&args)["up_to_date"], false);

@@ -27,19 +27,33 @@ struct Studio {
 
 impl Studio {
     fn start(env: &Env, essay: &Path) -> Studio {
+        Studio::started(
+            env,
+            &["studio", essay.to_str().unwrap(), "--bind", "127.0.0.1:0"],
+            "/?token=",
+        )
+    }
+
+    /// Runs narrate with `args`; the page's address is the last line it prints first (`narrate serve` prints
+    /// its own address before), split into the base and the token at `marker`.
+    fn started(env: &Env, args: &[&str], marker: &str) -> Studio {
         let mut child = env
             .std_cmd()
-            .args(["studio", essay.to_str().unwrap(), "--bind", "127.0.0.1:0"])
+            .args(args)
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
             .spawn()
             .unwrap();
+        let mut out = BufReader::new(child.stdout.take().unwrap());
         let mut line = String::new();
-        BufReader::new(child.stdout.take().unwrap())
-            .read_line(&mut line)
-            .unwrap();
+        while !line.contains("token=") {
+            line.clear();
+            assert!(out.read_line(&mut line).unwrap() > 0, "no address printed");
+        }
+        // Keep reading stdout so the process never blocks on a full pipe.
+        std::thread::spawn(move || std::io::copy(&mut out, &mut std::io::sink()));
         let url = line.trim().to_string();
-        let (base, token) = url.split_once("/?token=").expect("the page's address");
+        let (base, token) = url.split_once(marker).expect("the page's address");
         assert!(base.starts_with("http://127.0.0.1:"), "{url:?}");
         assert_eq!(token.len(), 32, "{url:?}");
         Studio {
@@ -414,6 +428,85 @@ fn the_studio_page_hears_takes_keeps_one_edits_text_fixes_a_word_and_follows_the
         r[0]
     );
     assert!(std::fs::metadata(&shot).unwrap().len() > 1000);
+}
+
+#[test]
+fn narrate_serve_offers_the_studio_under_studio_beside_the_speech_api() {
+    let Some(python) = browser_python() else {
+        return;
+    };
+    let env = Env::new();
+    let essay = env.fixture("headings.md");
+    let args = [
+        "serve",
+        "--bind",
+        "127.0.0.1:0",
+        "--studio",
+        essay.to_str().unwrap(),
+    ];
+    let studio = Studio::started(&env, &args, "/studio/?token=");
+    let manifest = read_json(env.path("audio/out/headings/headings.json"));
+    let id = segments(&manifest)[1]["id"].as_str().unwrap().to_string();
+    let r = drive(
+        &python,
+        &studio,
+        json!([
+            {"do": "read"},
+            {"do": "click", "id": id},
+            {"do": "press", "button": "new-take", "until": "made"},
+            {"do": "key", "key": "k", "until": "kept"},
+        ]),
+    );
+    assert_eq!(
+        r[0]["sentences"].as_array().unwrap().len(),
+        segments(&manifest).len()
+    );
+    assert!(
+        r[3]["status"].as_str().unwrap().contains(&format!(
+            "segment {id}: take 1 → 2 kept; the edition is re-derived"
+        )),
+        "{:#}",
+        r[3]
+    );
+    assert_eq!(
+        read_json(env.path("audio/out/headings/headings.json"))["segments"][1]["take"],
+        2
+    );
+    // The speech API is there beside it, and `/studio` leads to the page.
+    let agent = agent();
+    let base = &studio.base;
+    assert_eq!(
+        agent
+            .get(format!("{base}/health"))
+            .call()
+            .unwrap()
+            .status()
+            .as_u16(),
+        200
+    );
+    let models: Value = serde_json::from_str(
+        &agent
+            .get(format!("{base}/v1/models"))
+            .call()
+            .unwrap()
+            .body_mut()
+            .read_to_string()
+            .unwrap(),
+    )
+    .unwrap();
+    assert!(
+        models["data"].as_array().is_some_and(|d| !d.is_empty()),
+        "{models}"
+    );
+    assert_eq!(
+        agent
+            .get(format!("{base}/studio/api/edition"))
+            .call()
+            .unwrap()
+            .status()
+            .as_u16(),
+        401
+    );
 }
 
 #[test]

@@ -5,6 +5,8 @@
 "use strict";
 
 const token = new URLSearchParams(location.search).get("token") || "";
+// Where the studio is: `/` of its own server, or `/studio/` under narrate serve.
+const root = location.pathname.endsWith("/") ? location.pathname : `${location.pathname}/`;
 const $ = (id) => document.getElementById(id);
 const player = $("player");
 const takePlayer = $("take-player");
@@ -46,7 +48,7 @@ async function api(path, body) {
     init.headers["Content-Type"] = "application/json";
     init.body = JSON.stringify(body);
   }
-  const response = await fetch(path, init);
+  const response = await fetch(root + path, init);
   const answer = await response.json().catch(() => ({}));
   if (!response.ok) {
     const error = new Error(answer.error || response.statusText);
@@ -62,7 +64,7 @@ function segment(id) { return segments().find((s) => s.id === id); }
 function takesOf(id) { return (edition && edition.takes[id]) || { take: 1, latest: 1 }; }
 
 function audioUrl() {
-  return withToken(`edition/${encodeURIComponent(edition.manifest.audio)}?v=${version}`);
+  return withToken(`${root}edition/${encodeURIComponent(edition.manifest.audio)}?v=${version}`);
 }
 
 function render() {
@@ -329,7 +331,7 @@ async function act(doing, request, derives) {
 function playTake(audio) {
   player.pause();
   stopAt = null;
-  takePlayer.src = withToken(audio);
+  takePlayer.src = withToken(root + audio);
   takePlayer.play().catch(() => {});
 }
 
