@@ -483,12 +483,16 @@ mod tests {
         let path = dir.path().join("narrate.toml");
         super::save_lexicon_entry(&path, "Okafor", "oh KAH for").unwrap();
         assert_eq!(load(&path).unwrap().lexicon["Okafor"], "oh KAH for");
-        let kept = "# my settings\nrate = 150 # words a minute\n\n[lexicon]\nSiobhan = \"shivawn\"\n";
+        let kept =
+            "# my settings\nrate = 150 # words a minute\n\n[lexicon]\nSiobhan = \"shivawn\"\n";
         std::fs::write(&path, kept).unwrap();
         super::save_lexicon_entry(&path, "Nguyen", "[[N'wIn]]").unwrap();
         super::save_lexicon_entry(&path, "Siobhan", "shi VAWN").unwrap();
         let text = std::fs::read_to_string(&path).unwrap();
-        assert!(text.starts_with("# my settings\nrate = 150 # words a minute\n"), "{text}");
+        assert!(
+            text.starts_with("# my settings\nrate = 150 # words a minute\n"),
+            "{text}"
+        );
         let layer = load(&path).unwrap();
         assert_eq!(layer.lexicon["Nguyen"], "[[N'wIn]]");
         assert_eq!(layer.lexicon["Siobhan"], "shi VAWN");

@@ -758,3 +758,152 @@ fn the_studio_refuses_requests_without_its_token_from_other_sites_or_for_other_f
     assert_eq!(post("/api/audition", Some(token), Some(base), &body), 200);
     assert!(env.path("headings.md.takes.toml").exists());
 }
+
+#[test]
+fn two_tabs_changing_sentences_at_once_both_land_and_never_tear_the_essay() {
+    let env = Env::new();
+    let essay = env.fixture("headings.md");
+    let studio = Studio::start(&env, &essay);
+    let manifest = read_json(env.path("audio/out/headings/headings.json"));
+    let original = std::fs::read_to_string(&essay).unwrap();
+    let first = segment_with(&manifest, "They deserve more.").clone();
+    let second = segment_with(&manifest, "The big ones will follow.").clone();
+    let send = |segment: &Value, text: &str| {
+        let body = json!({"id": segment["id"], "was": segment["text"], "text": text}).to_string();
+        let url = format!("{}/api/text", studio.base);
+        let token = studio.token.clone();
+        std::thread::spawn(move || {
+            agent()
+                .post(url)
+                .header("X-Narrate-Token", &token)
+                .content_type("application/json")
+                .send(&body)
+                .unwrap()
+                .status()
+                .as_u16()
+        })
+    };
+    // Two tabs, two sentences, at the same moment: both land.
+    let a = send(&first, "They deserve much more.");
+    let b = send(&second, "The big ones follow them.");
+    assert_eq!((a.join().unwrap(), b.join().unwrap()), (200, 200));
+    let both = original
+        .replacen("They deserve more.", "They deserve much more.", 1)
+        .replacen("The big ones will follow.", "The big ones follow them.", 1);
+    assert_eq!(std::fs::read_to_string(&essay).unwrap(), both);
+    // Two tabs, one sentence: the first lands, the second is refused (its sentence changed) and writes nothing.
+    let c = send(&first, "Too late.");
+    assert_eq!(c.join().unwrap(), 409);
+    assert_eq!(std::fs::read_to_string(&essay).unwrap(), both);
+    let e = send(&first, "   ");
+    assert_eq!(
+        e.join().unwrap(),
+        409,
+        "its sentence changed too: refused before the text is judged"
+    );
+}
+
+/// GETs the studio's status (JSON).
+fn status_of(studio: &Studio) -> Value {
+    let text = agent()
+        .get(format!("{}/api/status", studio.base))
+        .header("X-Narrate-Token", &studio.token)
+        .call()
+        .unwrap()
+        .body_mut()
+        .read_to_string()
+        .unwrap();
+    serde_json::from_str(&text).unwrap()
+}
+
+#[test]
+fn a_take_kept_in_the_studio_remasters_and_re_exports_the_edition_as_regen_does() {
+    let env = Env::new();
+    let essay = env.fixture("headings.md");
+    let flags = [
+        "--master", "podcast", "--export", "all", "--format", "m4b", "-o", "out",
+    ];
+    let mut build = vec!["build", essay.to_str().unwrap()];
+    build.extend(flags);
+    env.stdout(&build);
+    let mut args = vec!["studio", essay.to_str().unwrap(), "--bind", "127.0.0.1:0"];
+    args.extend(["-o", "out"]);
+    let studio = Studio::started(&env, &args, "/?token=");
+    let manifest = read_json(env.path("out/headings.json"));
+    let id = segments(&manifest)[4]["id"].as_str().unwrap().to_string();
+    let post = |path: &str, body: Value| -> (u16, Value) {
+        let mut answer = agent()
+            .post(format!("{}{path}", studio.base))
+            .header("X-Narrate-Token", &studio.token)
+            .content_type("application/json")
+            .send(&body.to_string())
+            .unwrap();
+        let status = answer.status().as_u16();
+        (
+            status,
+            serde_json::from_str(&answer.body_mut().read_to_string().unwrap()).unwrap(),
+        )
+    };
+    let (code, heard) = post("/api/audition", json!({"id": id, "take": "new"}));
+    assert_eq!(code, 200, "{heard}");
+    assert_eq!(heard["take"], 2);
+    assert_eq!(heard["synthesized"], 1);
+    let (code, kept) = post("/api/keep", json!({"id": id, "take": 2}));
+    assert_eq!(code, 200, "{kept}");
+    // The background re-derivation: wait for it (however long the machine takes).
+    let status = loop {
+        let s = status_of(&studio);
+        if s["state"] != "working" && s["version"].as_u64() >= Some(1) {
+            break s;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    };
+    assert_eq!(status["state"], "idle", "{status}");
+    assert_eq!(status["findings"], json!([]), "{status}");
+
+    let cli = Env::new();
+    let essay2 = cli.fixture("headings.md");
+    let mut build2 = vec!["build", essay2.to_str().unwrap()];
+    build2.extend(flags);
+    cli.stdout(&build2);
+    cli.stdout(&[
+        "regen",
+        essay2.to_str().unwrap(),
+        &id,
+        "--take",
+        "2",
+        "-o",
+        "out",
+    ]);
+    let names = |env: &Env| {
+        let mut v: Vec<String> = std::fs::read_dir(env.path("out"))
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().to_string())
+            .collect();
+        v.sort();
+        v
+    };
+    assert_eq!(names(&env), names(&cli));
+    assert!(names(&env).len() >= 10, "{:?}", names(&env));
+    for name in names(&env) {
+        let (a, b) = (
+            env.path(&format!("out/{name}")),
+            cli.path(&format!("out/{name}")),
+        );
+        if name.ends_with(".m4b") {
+            let (pa, pb) = (ffprobe(&a), ffprobe(&b));
+            assert_eq!(pa["chapters"], pb["chapters"], "{name}");
+            assert_eq!(pa["format"]["duration"], pb["format"]["duration"], "{name}");
+        } else if name.ends_with(".json") {
+            let (ma, mb) = (read_json(&a), read_json(&b));
+            assert_eq!(ma["segments"], mb["segments"]);
+            assert_eq!(ma["loudness"], mb["loudness"]);
+            assert_eq!(ma["chapters"], mb["chapters"]);
+        } else {
+            assert!(
+                std::fs::read(&a).unwrap() == std::fs::read(&b).unwrap(),
+                "{name} differs from regen's"
+            );
+        }
+    }
+}
