@@ -140,6 +140,15 @@ pub fn write_all(
         .collect()
 }
 
+/// Text for a WebVTT cue: `&`, `<` and `>` as character references (else a browser reads `<` as a tag and drops
+/// what follows), and no `-->`, which would end the cue.
+fn vtt_text(text: &str) -> String {
+    text.replace("-->", "→")
+        .replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+}
+
 /// `hh:mm:ss.mmm` (WebVTT) or `hh:mm:ss,mmm` (SRT) from seconds.
 fn clock(seconds: f64, decimal: char) -> String {
     let ms = (seconds * 1000.0).round() as u64;
@@ -240,6 +249,11 @@ pub(crate) mod tests {
         let mut suffixes: Vec<&str> = EXPORTERS.iter().map(|e| e.suffix()).collect();
         suffixes.dedup();
         assert_eq!(suffixes.len(), EXPORTERS.len());
+    }
+
+    #[test]
+    fn vtt_cue_text_escapes_what_a_browser_would_read_as_markup() {
+        assert_eq!(vtt_text("a<b & c --> d"), "a&lt;b &amp; c → d");
     }
 
     #[test]
