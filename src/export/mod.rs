@@ -5,6 +5,7 @@ mod audacity;
 mod cue_sheet;
 pub mod encode;
 mod ffmetadata;
+mod html;
 mod podcast;
 mod srt;
 mod vtt_captions;
@@ -63,6 +64,7 @@ pub const EXPORTERS: &[&dyn ChapterExporter] = &[
     &podcast::PodcastChapters,
     &srt::Srt,
     &vtt_captions::VttCaptions,
+    &html::Html,
 ];
 
 /// A choice of exports: `all`, or names separated by commas (`"cue,srt"` or `["cue", "srt"]` in files).
