@@ -402,8 +402,8 @@ const JS: &str = r#"
         player.addEventListener("loadedmetadata", () => {
           player.currentTime = at;
           if (playing) player.play().catch(() => {});
+          player.dataset.whole = file;
         }, { once: true });
-        player.dataset.whole = file;
         player.src = URL.createObjectURL(blob);
       })
       .catch(() => {});

@@ -88,6 +88,7 @@ for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--mute-audio", 
 options.set_capability("goog:loggingPrefs", {"performance": "ALL"})
 driver = webdriver.Chrome(options=options, service=Service(executable_path="/usr/bin/chromedriver"))
 driver.execute_cdp_cmd("Network.enable", {})
+driver.set_script_timeout(120)
 driver.execute_cdp_cmd("Page.addScriptToEvaluateOnNewDocument", {"source": """
   window.__violations = [];
   document.addEventListener("securitypolicyviolation",
@@ -109,22 +110,35 @@ def requests():
 
 
 def set_time(seconds):
-    js("const p = document.getElementById('player'); p.pause(); p.currentTime = arguments[0];", seconds)
-    wait.until(lambda d: js(
-        "const p = document.getElementById('player');"
-        "return !p.seeking && Math.abs(p.currentTime - arguments[0]) < 0.01;", seconds))
-    wait.until(lambda d: js("return document.querySelector('.sentence.speaking') !== null"))
+    """Sets the player's time and returns the sentences highlighted once it is there: read in a `seeked`
+    listener added after the page's own, so the page has followed the seek (no waiting on the clock)."""
+    return driver.execute_async_script("""
+        const [t, done] = arguments;
+        const p = document.getElementById('player');
+        p.pause();
+        const read = () => {
+          if (p.seeking || Math.abs(p.currentTime - t) > 0.01) { p.currentTime = t; return; }
+          p.removeEventListener('seeked', read);
+          const s = document.querySelectorAll('.sentence.speaking');
+          done({count: s.length, id: s.length ? s[0].id.slice(2) : null,
+                current: s.length ? s[0].getAttribute('aria-current') : null, time: p.currentTime});
+        };
+        p.addEventListener('seeked', read);
+        p.currentTime = t;
+    """, seconds)
 
 
-def visit(url, probes, screenshot):
+def visit(url, probes, screenshot, plain):
     requests()  # forget earlier pages' requests
     report = {"url": url}
     driver.get(url)
     wait.until(lambda d: js("const p = document.getElementById('player'); return p.readyState >= 1 || p.error !== null"
                             " || p.networkState === 3"))
-    # Seekable once loaded (a server without ranges: once the page has fetched the file whole).
-    wait.until(lambda d: js("const s = document.getElementById('player').seekable;"
-                            "return s.length > 0 && s.end(s.length - 1) > 0"))
+    # Seekable once loaded; from a server without ranges, once the page has fetched the file whole and
+    # played it from memory.
+    wait.until(lambda d: js("const p = document.getElementById('player'); const s = p.seekable;"
+                            "return s.length > 0 && s.end(s.length - 1) > 0 && !p.seeking && p.readyState >= 1"
+                            " && (!arguments[0] || p.dataset.whole !== undefined)", plain))
     report["media_error"] = js("const p = document.getElementById('player'); return p.error && p.error.code")
     report["duration"] = js("return document.getElementById('player').duration")
     report["whole"] = js("return document.getElementById('player').dataset.whole !== undefined")
@@ -143,10 +157,7 @@ def visit(url, probes, screenshot):
         id: s.id.slice(2), text: s.textContent, start: parseFloat(s.dataset.start), end: parseFloat(s.dataset.end)}))""")
     report["highlighted"] = []
     for segment, seconds in probes:
-        set_time(seconds)
-        report["highlighted"].append(js(
-            "const s = document.querySelectorAll('.sentence.speaking');"
-            "return {count: s.length, id: s[0].id.slice(2), current: s[0].getAttribute('aria-current')}"))
+        report["highlighted"].append(set_time(seconds))
     # A chapter button and a sentence move the player to where they start.
     buttons = driver.find_elements(By.CSS_SELECTOR, "nav .chapter-link")
     last = buttons[-1]
@@ -182,10 +193,10 @@ try:
         try:
             file_url = Path(page["dir"], page["name"]).resolve().as_uri()
             shot = spec["screenshot"] if n == 0 else None
-            visits = {"file": visit(file_url, page["probes"], shot)}
+            visits = {"file": visit(file_url, page["probes"], shot, False)}
             for kind, server in servers.items():
                 url = f"http://127.0.0.1:{server.server_address[1]}/{page['name']}"
-                visits[kind] = visit(url, page["probes"], None)
+                visits[kind] = visit(url, page["probes"], None, kind == "http-plain")
             report["pages"].append(visits)
         finally:
             for server in servers.values():
