@@ -122,7 +122,7 @@ pub struct CheckArgs {
 pub struct ExportArgs {
     /// A manifest written by `narrate build` (<stem>.json).
     pub manifest: PathBuf,
-    /// all, or a list of cue, audacity, ffmetadata, vtt-chapters, podcast, srt, vtt.
+    /// all, or a list of cue, audacity, ffmetadata, vtt-chapters, podcast, srt, vtt, html.
     #[arg(long, short, default_value = "all", value_name = "LIST")]
     pub format: String,
     /// Where to write them [default: beside the manifest].

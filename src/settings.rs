@@ -105,7 +105,7 @@ layer! {
             #[arg(long, value_name = "PRESET")]
             pub master: Option<Preset>,
             /// Also write these exports beside the WAV: all, or a list of cue, audacity, ffmetadata,
-            /// vtt-chapters, podcast, srt, vtt.
+            /// vtt-chapters, podcast, srt, vtt, html.
             #[arg(long, value_name = "LIST")]
             pub export: Option<Exports>,
             /// Author written into the WAV and manifest [default: the essay's "By …" line].

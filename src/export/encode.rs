@@ -25,6 +25,14 @@ impl Encoding {
         self.name()
     }
 
+    /// The media type a web page gives the file (`<source type=…>`).
+    pub(crate) fn mime(self) -> &'static str {
+        match self {
+            Encoding::M4b => "audio/mp4",
+            Encoding::Mp3 => "audio/mpeg",
+        }
+    }
+
     /// ffmpeg's arguments for the codec and container.
     fn args(self) -> &'static [&'static str] {
         match self {

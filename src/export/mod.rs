@@ -5,6 +5,7 @@ mod audacity;
 mod cue_sheet;
 pub mod encode;
 mod ffmetadata;
+mod html;
 mod podcast;
 mod srt;
 mod vtt_captions;
@@ -63,6 +64,7 @@ pub const EXPORTERS: &[&dyn ChapterExporter] = &[
     &podcast::PodcastChapters,
     &srt::Srt,
     &vtt_captions::VttCaptions,
+    &html::Html,
 ];
 
 /// A choice of exports: `all`, or names separated by commas (`"cue,srt"` or `["cue", "srt"]` in files).
@@ -138,6 +140,15 @@ pub fn write_all(
             Ok(path)
         })
         .collect()
+}
+
+/// Text for a WebVTT cue: `&`, `<` and `>` as character references (else a browser reads `<` as a tag and drops
+/// what follows), and no `-->`, which would end the cue.
+fn vtt_text(text: &str) -> String {
+    text.replace("-->", "→")
+        .replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
 }
 
 /// `hh:mm:ss.mmm` (WebVTT) or `hh:mm:ss,mmm` (SRT) from seconds.
@@ -240,6 +251,11 @@ pub(crate) mod tests {
         let mut suffixes: Vec<&str> = EXPORTERS.iter().map(|e| e.suffix()).collect();
         suffixes.dedup();
         assert_eq!(suffixes.len(), EXPORTERS.len());
+    }
+
+    #[test]
+    fn vtt_cue_text_escapes_what_a_browser_would_read_as_markup() {
+        assert_eq!(vtt_text("a<b & c --> d"), "a&lt;b &amp; c → d");
     }
 
     #[test]

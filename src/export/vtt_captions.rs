@@ -1,6 +1,6 @@
 //! WebVTT captions: one cue per segment (its written text), timed from the real audio.
 
-use super::{clock, ChapterExporter};
+use super::{clock, vtt_text, ChapterExporter};
 use crate::edition::Edition;
 
 pub struct VttCaptions;
@@ -21,7 +21,7 @@ impl ChapterExporter for VttCaptions {
                 s.id,
                 clock(s.start_sample as f64 / rate, '.'),
                 clock(s.end_sample as f64 / rate, '.'),
-                s.text.replace("-->", "→")
+                vtt_text(&s.text)
             ));
         }
         out

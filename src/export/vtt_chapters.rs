@@ -1,6 +1,6 @@
 //! WebVTT chapters: one cue per chapter, for HTML5 players' chapter tracks.
 
-use super::{clock, nested_titles, ChapterExporter};
+use super::{clock, nested_titles, vtt_text, ChapterExporter};
 use crate::edition::Edition;
 
 pub struct VttChapters;
@@ -22,7 +22,7 @@ impl ChapterExporter for VttChapters {
                 i + 1,
                 clock(c.start_sample as f64 / rate, '.'),
                 clock(c.end_sample as f64 / rate, '.'),
-                title.replace("-->", "→")
+                vtt_text(title)
             ));
         }
         out

@@ -17,6 +17,7 @@ fn build_writes_every_export_and_ffmpeg_reads_the_chapters() {
         ".chapters.json",
         ".srt",
         ".vtt",
+        ".html",
     ] {
         assert!(
             env.path(&format!("out/headings{suffix}")).is_file(),

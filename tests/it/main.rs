@@ -24,3 +24,4 @@ mod support;
 #[cfg(feature = "system")]
 mod system;
 mod text;
+mod web_edition;

@@ -439,3 +439,24 @@ pub fn titles(list: &Value) -> Vec<String> {
         .map(|c| c["title"].as_str().unwrap().to_string())
         .collect()
 }
+
+/// The Python with Selenium for driving headless Chromium through chromedriver (scripts/test installs all three):
+/// `NARRATE_STUDIO_PYTHON`, else target/test-venv's; `None` (skip) when one is missing outside scripts/test.
+pub fn selenium_python() -> Option<String> {
+    let python = std::env::var("NARRATE_STUDIO_PYTHON")
+        .unwrap_or_else(|_| format!("{}/target/test-venv/bin/python", env!("CARGO_MANIFEST_DIR")));
+    let ok = StdCommand::new(&python)
+        .args(["-c", "import selenium"])
+        .output()
+        .is_ok_and(|o| o.status.success())
+        && Path::new("/usr/bin/chromedriver").exists()
+        && Path::new("/usr/bin/chromium").exists();
+    if !ok {
+        assert!(
+            std::env::var_os("NARRATE_REQUIRE_TOOLS").is_none(),
+            "{python} has no selenium, or chromium/chromedriver are missing; scripts/test installs them"
+        );
+        eprintln!("skipping: no Selenium or Chromium (scripts/test installs them)");
+    }
+    ok.then_some(python)
+}

@@ -1,0 +1,213 @@
+"""Opens `narrate --export html` pages in headless Chromium (Selenium + chromedriver) for tests/it/web_edition.rs.
+
+Usage: web_edition_browser.py SPEC_JSON
+SPEC_JSON: {"pages": [{"dir": DIR, "name": "x.html", "probes": [[ID, SECONDS], ...]}], "screenshot": PATH}
+Each page is opened three times, from its file:// URL and from two static web servers on 127.0.0.1 serving DIR
+(Python's http.server with byte ranges, as production servers answer, and as it is, without), with no browser
+flag that loosens what a page may load. For each it reports the chapters and sentences
+shown, the audio's duration and source, the tracks and their cues, which sentence is highlighted with the
+player set to each probe's SECONDS, where a chapter button and a sentence click move the player, every request
+the page made (from Chromium's network log) and any Content-Security-Policy violation; prints a JSON report.
+"""
+
+import functools
+import http.server
+import json
+import os
+import sys
+import threading
+from pathlib import Path
+
+from selenium import webdriver
+from selenium.webdriver.chrome.service import Service
+from selenium.webdriver.common.by import By
+from selenium.webdriver.support.ui import WebDriverWait
+
+spec = json.loads(sys.argv[1])
+
+
+class Plain(http.server.SimpleHTTPRequestHandler):
+    """Python's static server as it is: whole files only, no byte ranges."""
+
+    def log_message(self, *args):
+        pass
+
+
+class Ranges(Plain):
+    """A static server answering `Range: bytes=A-B` with 206 Partial Content, as production servers do."""
+
+    def send_head(self):
+        spec = self.headers.get("Range", "")
+        path = self.translate_path(self.path)
+        if not spec.startswith("bytes=") or not os.path.isfile(path):
+            return super().send_head()
+        size = os.path.getsize(path)
+        first, _, last = spec[len("bytes="):].partition("-")
+        if first:
+            start, end = int(first), min(int(last) if last else size - 1, size - 1)
+        else:
+            start, end = max(0, size - int(last)), size - 1
+        if start > end:
+            self.send_error(416)
+            return None
+        f = open(path, "rb")
+        f.seek(start)
+        self.send_response(206)
+        self.send_header("Content-Type", self.guess_type(path))
+        self.send_header("Accept-Ranges", "bytes")
+        self.send_header("Content-Range", f"bytes {start}-{end}/{size}")
+        self.send_header("Content-Length", str(end - start + 1))
+        self.end_headers()
+        self.remaining = end - start + 1
+        return f
+
+    def copyfile(self, source, outputfile):
+        left = getattr(self, "remaining", None)
+        if left is None:
+            return super().copyfile(source, outputfile)
+        while left > 0:
+            chunk = source.read(min(left, 64 * 1024))
+            if not chunk:
+                break
+            outputfile.write(chunk)
+            left -= len(chunk)
+
+
+def serve(directory, handler):
+    handler = functools.partial(handler, directory=directory)
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server
+
+
+options = webdriver.ChromeOptions()
+options.binary_location = "/usr/bin/chromium"
+for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--mute-audio", "--disable-dev-shm-usage",
+             "--autoplay-policy=no-user-gesture-required", "--window-size=1200,900"):
+    options.add_argument(flag)
+options.set_capability("goog:loggingPrefs", {"performance": "ALL"})
+driver = webdriver.Chrome(options=options, service=Service(executable_path="/usr/bin/chromedriver"))
+driver.execute_cdp_cmd("Network.enable", {})
+driver.set_script_timeout(120)
+driver.execute_cdp_cmd("Page.addScriptToEvaluateOnNewDocument", {"source": """
+  window.__violations = [];
+  document.addEventListener("securitypolicyviolation",
+    (e) => window.__violations.push(e.violatedDirective + " " + e.blockedURI));
+"""})
+# Generous: the machine may be busy; nothing here depends on how fast it is.
+wait = WebDriverWait(driver, 120, poll_frequency=0.05)
+js = driver.execute_script
+
+
+def requests():
+    urls = []
+    for entry in driver.get_log("performance"):
+        message = json.loads(entry["message"])["message"]
+        if message.get("method") == "Network.requestWillBeSent":
+            url = message["params"]["request"]["url"]
+            urls.append(url[:30] if url.startswith("data:") else url)
+    return urls
+
+
+def set_time(seconds):
+    """Sets the player's time and returns the sentences highlighted once it is there: read in a `seeked`
+    listener added after the page's own, so the page has followed the seek (no waiting on the clock)."""
+    return driver.execute_async_script("""
+        const [t, done] = arguments;
+        const p = document.getElementById('player');
+        p.pause();
+        const read = () => {
+          if (p.seeking || Math.abs(p.currentTime - t) > 0.01) { p.currentTime = t; return; }
+          p.removeEventListener('seeked', read);
+          const s = document.querySelectorAll('.sentence.speaking');
+          done({count: s.length, id: s.length ? s[0].id.slice(2) : null,
+                current: s.length ? s[0].getAttribute('aria-current') : null, time: p.currentTime});
+        };
+        p.addEventListener('seeked', read);
+        p.currentTime = t;
+    """, seconds)
+
+
+def visit(url, probes, screenshot, plain):
+    requests()  # forget earlier pages' requests
+    report = {"url": url}
+    driver.get(url)
+    wait.until(lambda d: js("const p = document.getElementById('player'); return p.readyState >= 1 || p.error !== null"
+                            " || p.networkState === 3"))
+    # Seekable once loaded; from a server without ranges, once the page has fetched the file whole and
+    # played it from memory.
+    wait.until(lambda d: js("const p = document.getElementById('player'); const s = p.seekable;"
+                            "return s.length > 0 && s.end(s.length - 1) > 0 && !p.seeking && p.readyState >= 1"
+                            " && (!arguments[0] || p.dataset.whole !== undefined)", plain))
+    report["media_error"] = js("const p = document.getElementById('player'); return p.error && p.error.code")
+    report["duration"] = js("return document.getElementById('player').duration")
+    report["whole"] = js("return document.getElementById('player').dataset.whole !== undefined")
+    report["injected"] = js("return window.injected !== undefined")
+    report["source"] = js("const p = document.getElementById('player'); return p.dataset.whole || p.currentSrc")
+    wait.until(lambda d: js("return Array.from(document.querySelectorAll('#player track'))"
+                            ".every((t) => t.readyState >= 2)"))
+    report["tracks"] = js("""return Array.from(document.querySelectorAll('#player track')).map((t) => ({
+        kind: t.kind, ready: t.readyState, src: t.getAttribute('src').slice(0, 22),
+        cues: t.track.cues ? Array.from(t.track.cues).map((c) => [c.id, c.startTime, c.endTime,
+            c.getCueAsHTML().textContent]) : null}))""")
+    report["title"] = driver.find_element(By.TAG_NAME, "h1").text
+    report["lang"] = js("return document.documentElement.lang")
+    report["chapters"] = [b.text for b in driver.find_elements(By.CSS_SELECTOR, "nav .chapter-link .name")]
+    report["sentences"] = js("""return Array.from(document.querySelectorAll('.sentence')).map((s) => ({
+        id: s.id.slice(2), text: s.textContent, start: parseFloat(s.dataset.start), end: parseFloat(s.dataset.end)}))""")
+    report["highlighted"] = []
+    for segment, seconds in probes:
+        report["highlighted"].append(set_time(seconds))
+    # A chapter button and a sentence move the player to where they start.
+    buttons = driver.find_elements(By.CSS_SELECTOR, "nav .chapter-link")
+    last = buttons[-1]
+    last.click()
+    wait.until(lambda d: js("return !document.getElementById('player').seeking"))
+    report["chapter_click"] = [last.get_attribute("data-start"), js("return document.getElementById('player').currentTime")]
+    js("document.getElementById('player').pause()")
+    sentence = driver.find_elements(By.CSS_SELECTOR, "main .sentence")[1]
+    sentence.click()
+    wait.until(lambda d: js("return !document.getElementById('player').seeking"))
+    js("document.getElementById('player').pause()")
+    report["sentence_click"] = [sentence.get_attribute("id")[2:], sentence.get_attribute("data-start"),
+                                js("return document.getElementById('player').currentTime")]
+    # 200 % zoom (a 600 × 450 CSS-pixel window): nothing wider than the window, the player still on screen.
+    driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride",
+                           {"width": 600, "height": 450, "deviceScaleFactor": 2, "mobile": False})
+    report["zoomed"] = js("""const p = document.getElementById('player').getBoundingClientRect();
+        return {overflow: document.documentElement.scrollWidth - document.documentElement.clientWidth,
+                player_width: p.width}""")
+    driver.execute_cdp_cmd("Emulation.clearDeviceMetricsOverride", {})
+    if screenshot:
+        set_time(probes[len(probes) // 2][1])
+        driver.save_screenshot(screenshot)
+    report["violations"] = js("return window.__violations")
+    report["requests"] = requests()
+    return report
+
+
+report = {"pages": []}
+try:
+    for n, page in enumerate(spec["pages"]):
+        servers = {"http": serve(page["dir"], Ranges), "http-plain": serve(page["dir"], Plain)}
+        try:
+            file_url = Path(page["dir"], page["name"]).resolve().as_uri()
+            shot = spec["screenshot"] if n == 0 else None
+            visits = {"file": visit(file_url, page["probes"], shot, False)}
+            for kind, server in servers.items():
+                url = f"http://127.0.0.1:{server.server_address[1]}/{page['name']}"
+                visits[kind] = visit(url, page["probes"], None, kind == "http-plain")
+            report["pages"].append(visits)
+        finally:
+            for server in servers.values():
+                server.shutdown()
+except Exception as e:  # the report says what went wrong; the Rust test fails on it
+    report["error"] = f"{type(e).__name__}: {e}"
+    try:
+        report["violations"] = js("return window.__violations")
+        driver.save_screenshot(spec["screenshot"])
+    except Exception:
+        pass
+finally:
+    driver.quit()
+print(json.dumps(report))
