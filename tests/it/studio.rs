@@ -74,26 +74,6 @@ impl Drop for Studio {
     }
 }
 
-/// The Python with Selenium, and chromedriver (scripts/test installs both); `None` (skip) outside scripts/test.
-fn browser_python() -> Option<String> {
-    let python = std::env::var("NARRATE_STUDIO_PYTHON")
-        .unwrap_or_else(|_| format!("{}/target/test-venv/bin/python", env!("CARGO_MANIFEST_DIR")));
-    let ok = Command::new(&python)
-        .args(["-c", "import selenium"])
-        .output()
-        .is_ok_and(|o| o.status.success())
-        && Path::new("/usr/bin/chromedriver").exists()
-        && Path::new("/usr/bin/chromium").exists();
-    if !ok {
-        assert!(
-            std::env::var_os("NARRATE_REQUIRE_TOOLS").is_none(),
-            "{python} has no selenium, or chromium/chromedriver are missing; scripts/test installs them"
-        );
-        eprintln!("skipping: no Selenium or Chromium (scripts/test installs them)");
-    }
-    ok.then_some(python)
-}
-
 fn segments(manifest: &Value) -> Vec<Value> {
     manifest["segments"].as_array().unwrap().clone()
 }
@@ -141,7 +121,7 @@ fn screenshot(name: &str) -> std::path::PathBuf {
 
 #[test]
 fn the_studio_page_hears_takes_keeps_one_edits_text_fixes_a_word_and_follows_the_player() {
-    let Some(python) = browser_python() else {
+    let Some(python) = selenium_python() else {
         return;
     };
     let env = Env::new();
@@ -432,7 +412,7 @@ fn the_studio_page_hears_takes_keeps_one_edits_text_fixes_a_word_and_follows_the
 
 #[test]
 fn narrate_serve_offers_the_studio_under_studio_beside_the_speech_api() {
-    let Some(python) = browser_python() else {
+    let Some(python) = selenium_python() else {
         return;
     };
     let env = Env::new();
@@ -511,7 +491,7 @@ fn narrate_serve_offers_the_studio_under_studio_beside_the_speech_api() {
 
 #[test]
 fn the_studio_shows_the_checks_findings_on_their_sentences_and_fixes_one_with_a_click() {
-    let Some(python) = browser_python() else {
+    let Some(python) = selenium_python() else {
         return;
     };
     let env = Env::new();
