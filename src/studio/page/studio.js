@@ -76,12 +76,19 @@ function render() {
   nav.replaceChildren();
   text.replaceChildren();
   const paragraphs = new Map();
+  // A chapter's spoken heading is a segment too: it is shown as the heading itself (clickable like a sentence).
+  const headingSegments = new Map();
   const section = (title, level, index) => {
     const part = document.createElement("section");
     part.className = "chapter";
     const heading = document.createElement(level <= 1 ? "h2" : "h3");
     heading.className = "chapter-title";
     heading.textContent = title;
+    const first = m.segments.find((s) => s.chapter === index);
+    if (first && first.text === title) {
+      heading.textContent = "";
+      headingSegments.set(first.id, heading);
+    }
     const p = document.createElement("p");
     part.append(heading, p);
     text.append(part);
@@ -115,7 +122,8 @@ function render() {
     span.setAttribute("aria-label", `Play: ${s.text}`);
     span.textContent = s.text;
     span.addEventListener("click", () => { select(s.id); playSegment(s.id); });
-    paragraphs.get(s.chapter).append(span, " ");
+    if (headingSegments.has(s.id)) headingSegments.get(s.id).append(span);
+    else paragraphs.get(s.chapter).append(span, " ");
   }
   buttons.redo.hidden = stale.size === 0;
   buttons.redo.textContent = `Redo ${stale.size} marked sentence${stale.size === 1 ? "" : "s"}`;
