@@ -7,6 +7,7 @@ use crate::cli::BuildArgs;
 use crate::error::Result;
 use crate::pipeline::{self, Job, Report};
 use crate::synth::{self, Backend};
+use crate::values::CheckMode;
 
 pub fn run(args: BuildArgs, quiet: bool) -> Result<()> {
     let settings = args.settings.resolve(Some(&args.essay))?;
@@ -23,6 +24,8 @@ pub fn run(args: BuildArgs, quiet: bool) -> Result<()> {
             &dir.join(format!("{stem}.json")),
             None,
             args.out.json,
+            settings.check == CheckMode::Listen,
+            quiet,
         );
     }
     let job = Job::prepare_with(&args.essay, settings, backend)?.named(args.out.name.clone());
@@ -34,6 +37,8 @@ pub fn run(args: BuildArgs, quiet: bool) -> Result<()> {
             &job.manifest_path(&dir),
             Some(job.plan.segments.len()),
             args.out.json,
+            job.settings.check == CheckMode::Listen,
+            quiet,
         );
     }
     let report = job.produce(&dir, quiet)?;
@@ -47,13 +52,23 @@ pub fn run(args: BuildArgs, quiet: bool) -> Result<()> {
     Ok(())
 }
 
-/// Says the edition is up to date (one line, or JSON).
+/// Says the edition is up to date (one line, or JSON), after the listening check when one is asked for.
 fn up_to_date(
     wav: &std::path::Path,
     manifest: &std::path::Path,
     segments: Option<usize>,
     json: bool,
+    listen: bool,
+    quiet: bool,
 ) -> Result<()> {
+    // The listening check is not one of the edition's inputs: asked for, it runs on an up-to-date edition too.
+    let check = if listen {
+        let report = crate::check::check_with(wav, crate::check::Options { listen: true })?;
+        super::note(quiet, &super::check::one_line(&report));
+        Some(serde_json::json!({"passed": report.passed, "problems": report.findings}))
+    } else {
+        None
+    };
     if json {
         let segments = segments.or_else(|| {
             crate::manifest::Manifest::load(manifest)
@@ -68,6 +83,7 @@ fn up_to_date(
             "segments": segments,
             "synthesized": 0,
             "cached": segments,
+            "check": check,
         }));
     } else {
         super::print(&format!(

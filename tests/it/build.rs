@@ -403,3 +403,37 @@ fn an_output_damaged_after_the_build_is_built_again_not_called_up_to_date() {
     assert_eq!(env.json(&args)["up_to_date"], false);
     assert_eq!(env.json(&args)["up_to_date"], true);
 }
+
+#[test]
+fn build_check_listen_listens_to_an_up_to_date_edition_too() {
+    let env = Env::new();
+    let essay = env.essay(
+        "short.md",
+        "# A Short Walk\n\nThe path runs along the river to the old mill. We stopped there for lunch.\n",
+    );
+    let args = [
+        "build",
+        essay.to_str().unwrap(),
+        "--backend",
+        "espeak",
+        "--check",
+        "listen",
+    ];
+    let first = env.cmd().args(args).arg("--json").output().unwrap();
+    if !first.status.success() {
+        let err = String::from_utf8_lossy(&first.stderr);
+        assert!(
+            err.contains("cannot listen") && std::env::var_os("NARRATE_REQUIRE_TOOLS").is_none(),
+            "{err}"
+        );
+        eprintln!("skipping: no recognizer (scripts/test installs PocketSphinx)");
+        return;
+    }
+    let again = env.json(&args);
+    assert_eq!(again["up_to_date"], true, "{again}");
+    assert_eq!(again["check"]["passed"], true, "{again}");
+    // Without `--check listen`, an up-to-date edition is not checked again.
+    let plain = env.json(&args[..4]);
+    assert_eq!(plain["up_to_date"], true, "{plain}");
+    assert!(plain["check"].is_null(), "{plain}");
+}
