@@ -887,3 +887,54 @@ fn a_take_kept_in_the_studio_remasters_and_re_exports_the_edition_as_regen_does(
         }
     }
 }
+
+#[test]
+fn an_edition_the_studio_cannot_read_is_rebuilt_with_one_click() {
+    let Some(python) = selenium_python() else {
+        return;
+    };
+    let env = Env::new();
+    let essay = env.fixture("headings.md");
+    env.build(&essay, &[]);
+    let wav = env.path("audio/out/headings/headings.wav");
+    let whole = std::fs::read(&wav).unwrap();
+    std::fs::write(&wav, b"not a WAV file at all").unwrap();
+    let studio = Studio::start(&env, &essay);
+    let r = drive(
+        &python,
+        &studio,
+        json!([
+            {"do": "read"},
+            {"do": "press", "button": "redo", "until": "re-derived"},
+            {"do": "read"},
+        ]),
+    );
+    assert_eq!(r[0]["state"], "error", "{:#}", r[0]);
+    assert!(
+        r[0]["status"].as_str().unwrap().contains("cannot read"),
+        "{:#}",
+        r[0]
+    );
+    assert!(
+        r[0]["buttons"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|b| b == "Rebuild the edition"),
+        "{:#}",
+        r[0]
+    );
+    assert!(
+        r[1]["status"].as_str().unwrap().contains("(0 synthesized)"),
+        "{:#}",
+        r[1]
+    );
+    assert_eq!(
+        r[2]["check"],
+        "no findings: nothing silent, cut short, clipped or clicking"
+    );
+    assert!(
+        std::fs::read(&wav).unwrap() == whole,
+        "rebuilt from the cache as it was"
+    );
+}

@@ -291,6 +291,9 @@ async function watch() {
       if (status.state === "error") {
         setState("error");
         say(`error: ${status.message}`);
+        // Whatever failed (an unreadable edition, a backend that was down), building again is the way out.
+        buttons.redo.hidden = false;
+        buttons.redo.textContent = "Rebuild the edition";
       } else {
         if (afterDerive) say(`${afterDerive}; ${status.message}`);
         setState("idle");
