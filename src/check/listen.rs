@@ -9,7 +9,7 @@ use std::collections::{HashMap, HashSet};
 use std::ffi::{c_char, c_int, c_void, CStr, CString};
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::sync::OnceLock;
+use std::sync::{Mutex, OnceLock};
 
 use rayon::prelude::*;
 
@@ -75,6 +75,12 @@ struct Sphinx {
 }
 
 static SPHINX: OnceLock<std::result::Result<Sphinx, String>> = OnceLock::new();
+
+/// LIFECYCLE: sphinxbase keeps one global log file, which `ps_init` closes and reopens (`-logfn`), so a
+/// decoder made while another thread makes one or decodes (and logs) could close a FILE in use; a `narrate
+/// build --check listen` once hung for good in glibc's stdio locks that way. So all decoders are made before
+/// any decodes, and making or freeing one holds this lock.
+static LIFECYCLE: Mutex<()> = Mutex::new(());
 
 fn sphinx() -> Result<&'static Sphinx> {
     SPHINX
@@ -187,6 +193,7 @@ struct Decoder {
 impl Decoder {
     fn new(model: &Path, lm: &Path, dict: &Path) -> Result<Decoder> {
         let s = sphinx()?;
+        let _one_at_a_time = LIFECYCLE.lock().unwrap_or_else(|e| e.into_inner());
         let args: Vec<CString> = [
             "-hmm".to_string(),
             model.join("en-us").display().to_string(),
@@ -295,9 +302,14 @@ impl Decoder {
     }
 }
 
+// SAFETY: a decoder is used by one thread at a time (it moves into the worker that owns it); PocketSphinx
+// keeps no thread-local state in it.
+unsafe impl Send for Decoder {}
+
 impl Drop for Decoder {
     fn drop(&mut self) {
         if let Ok(s) = sphinx() {
+            let _one_at_a_time = LIFECYCLE.lock().unwrap_or_else(|e| e.into_inner());
             // SAFETY: both were made in Decoder::new and are freed once, the decoder first.
             unsafe {
                 (s.free)(self.ps);
@@ -389,11 +401,18 @@ pub(crate) fn listen(manifest: &Manifest, wav: &Path, count: usize) -> Result<Ve
     let groups: Vec<Vec<usize>> = (0..workers)
         .map(|w| (w..count).step_by(workers).collect())
         .collect();
+    // The decoders are made one after another before any decoding starts (see LIFECYCLE).
+    let groups: Vec<Vec<usize>> = groups.into_iter().filter(|g| !g.is_empty()).collect();
+    let decoders = groups
+        .iter()
+        .map(|_| Decoder::new(&model, &lm, &dict))
+        .collect::<Result<Vec<_>>>()?;
     let heard: Vec<Vec<Heard>> = groups
+        .into_iter()
+        .zip(decoders)
+        .collect::<Vec<_>>()
         .into_par_iter()
-        .filter(|g| !g.is_empty())
-        .map(|group| -> Result<Vec<Heard>> {
-            let mut decoder = Decoder::new(&model, &lm, &dict)?;
+        .map(|(group, mut decoder)| -> Result<Vec<Heard>> {
             let default_search = CString::new(DEFAULT_SEARCH).expect("no NUL");
             let mut reader = hound::WavReader::open(wav).map_err(|e| Error::ReadAudio {
                 path: wav.to_owned(),

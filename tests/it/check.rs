@@ -233,7 +233,8 @@ fn out_wav(backend: &str) -> String {
     format!("out/{}.wav", stem(backend))
 }
 
-/// Whether the hibari model is installed (scripts/fetch-voice).
+/// Whether the hibari model is installed (scripts/fetch-voice); never without the `hibari` feature.
+#[cfg(feature = "hibari")]
 fn hibari_ready() -> bool {
     let dir = narrate::testing::voice::data_dir().join("hibari");
     let found =
@@ -246,6 +247,12 @@ fn hibari_ready() -> bool {
         eprintln!("skipping: the hibari model is not installed (scripts/fetch-voice)");
     }
     found
+}
+
+#[cfg(not(feature = "hibari"))]
+fn hibari_ready() -> bool {
+    eprintln!("skipping: built without the hibari feature");
+    false
 }
 
 /// Whether the Piper joe voice is installed (scripts/fetch-voice).
