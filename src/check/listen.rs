@@ -9,7 +9,7 @@ use std::collections::{HashMap, HashSet};
 use std::ffi::{c_char, c_int, c_void, CStr, CString};
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::sync::OnceLock;
+use std::sync::{Mutex, OnceLock};
 
 use rayon::prelude::*;
 
@@ -18,6 +18,10 @@ use crate::manifest::Manifest;
 
 /// The recognizer's rate.
 const RATE: u32 = 16_000;
+/// The forced alignment's search.
+const ALIGN: &str = "align";
+/// PocketSphinx's default search (the `-lm` one).
+const DEFAULT_SEARCH: &str = "_default";
 
 /// What the recognizer heard in one segment.
 #[derive(Debug, Clone)]
@@ -27,6 +31,10 @@ pub(crate) struct Heard {
     pub wer: f64,
     pub expected: String,
     pub heard: String,
+    /// How well the audio fits its own words: the acoustic score per 10 ms frame of the forced alignment
+    /// (a grammar that accepts only the text's words, with optional silences and fillers), in the
+    /// recognizer's log units; None when no path through the words reaches the end of the audio.
+    pub fit: Option<f64>,
 }
 
 type ArgsFn = unsafe extern "C" fn() -> *const c_void;
@@ -36,6 +44,13 @@ type InitFn = unsafe extern "C" fn(*mut c_void) -> *mut c_void;
 type UttFn = unsafe extern "C" fn(*mut c_void) -> c_int;
 type ProcessFn = unsafe extern "C" fn(*mut c_void, *const i16, usize, c_int, c_int) -> c_int;
 type HypFn = unsafe extern "C" fn(*mut c_void, *mut i32) -> *const c_char;
+type SetJsgfFn = unsafe extern "C" fn(*mut c_void, *const c_char, *const c_char) -> c_int;
+type SetSearchFn = unsafe extern "C" fn(*mut c_void, *const c_char) -> c_int;
+type SegIterFn = unsafe extern "C" fn(*mut c_void) -> *mut c_void;
+type SegProbFn = unsafe extern "C" fn(*mut c_void, *mut i32, *mut i32, *mut i32) -> i32;
+type FramesFn = unsafe extern "C" fn(*mut c_void) -> c_int;
+type SetFloatFn = unsafe extern "C" fn(*mut c_void, *const c_char, f64);
+type SetIntFn = unsafe extern "C" fn(*mut c_void, *const c_char, std::ffi::c_long);
 
 /// The library's entry points (the library stays loaded for the process).
 struct Sphinx {
@@ -49,9 +64,23 @@ struct Sphinx {
     hyp: HypFn,
     free: UttFn,
     free_config: UttFn,
+    set_jsgf: SetJsgfFn,
+    set_search: SetSearchFn,
+    seg_iter: SegIterFn,
+    seg_next: SegIterFn,
+    seg_prob: SegProbFn,
+    frames: FramesFn,
+    set_float: SetFloatFn,
+    set_int: SetIntFn,
 }
 
 static SPHINX: OnceLock<std::result::Result<Sphinx, String>> = OnceLock::new();
+
+/// LIFECYCLE: sphinxbase keeps one global log file, which `ps_init` closes and reopens (`-logfn`), so a
+/// decoder made while another thread makes one or decodes (and logs) could close a FILE in use; a `narrate
+/// build --check listen` once hung for good in glibc's stdio locks that way. So all decoders are made before
+/// any decodes, and making or freeing one holds this lock.
+static LIFECYCLE: Mutex<()> = Mutex::new(());
 
 fn sphinx() -> Result<&'static Sphinx> {
     SPHINX
@@ -79,6 +108,30 @@ fn sphinx() -> Result<&'static Sphinx> {
                     free: std::mem::transmute::<*const c_void, UttFn>(get(b"ps_free\0")?),
                     free_config: std::mem::transmute::<*const c_void, UttFn>(get(
                         b"cmd_ln_free_r\0",
+                    )?),
+                    set_jsgf: std::mem::transmute::<*const c_void, SetJsgfFn>(get(
+                        b"ps_set_jsgf_string\0",
+                    )?),
+                    set_search: std::mem::transmute::<*const c_void, SetSearchFn>(get(
+                        b"ps_set_search\0",
+                    )?),
+                    seg_iter: std::mem::transmute::<*const c_void, SegIterFn>(get(
+                        b"ps_seg_iter\0",
+                    )?),
+                    seg_next: std::mem::transmute::<*const c_void, SegIterFn>(get(
+                        b"ps_seg_next\0",
+                    )?),
+                    seg_prob: std::mem::transmute::<*const c_void, SegProbFn>(get(
+                        b"ps_seg_prob\0",
+                    )?),
+                    frames: std::mem::transmute::<*const c_void, FramesFn>(get(
+                        b"ps_get_n_frames\0",
+                    )?),
+                    set_float: std::mem::transmute::<*const c_void, SetFloatFn>(get(
+                        b"cmd_ln_set_float_r\0",
+                    )?),
+                    set_int: std::mem::transmute::<*const c_void, SetIntFn>(get(
+                        b"cmd_ln_set_int_r\0",
                     )?),
                     _lib: lib,
                 })
@@ -140,6 +193,7 @@ struct Decoder {
 impl Decoder {
     fn new(model: &Path, lm: &Path, dict: &Path) -> Result<Decoder> {
         let s = sphinx()?;
+        let _one_at_a_time = LIFECYCLE.lock().unwrap_or_else(|e| e.into_inner());
         let args: Vec<CString> = [
             "-hmm".to_string(),
             model.join("en-us").display().to_string(),
@@ -185,34 +239,77 @@ impl Decoder {
                 ),
             });
         }
+        // The language-model search is made (with its default beams); the forced alignments made later read
+        // these: no pruning and no per-frame caps. A long sentence's path through its own words can fall
+        // hundreds of nats behind a path of fillers before it wins at the end; with narrower beams (even
+        // 1e-120) 2 of 57 clean espeak-ng segments of the op-ed found no path at all.
+        for name in [c"-beam", c"-pbeam", c"-wbeam"] {
+            // SAFETY: config is the decoder's live cmd_ln_t; the names are its own float options.
+            unsafe { (s.set_float)(config, name.as_ptr(), 1e-300) };
+        }
+        for name in [c"-maxhmmpf", c"-maxwpf"] {
+            // SAFETY: as above, integer options.
+            unsafe { (s.set_int)(config, name.as_ptr(), -1) };
+        }
         Ok(Decoder { ps, config })
     }
 
-    fn hear(&mut self, audio: &[i16]) -> String {
-        let Ok(s) = sphinx() else {
-            return String::new();
-        };
-        // SAFETY: ps is a live decoder owned by self; audio outlives the call.
+    /// Decodes `audio` with the search `name`: the words heard, their total acoustic score and the frames.
+    fn decode(&mut self, name: &CStr, audio: &[i16]) -> Option<(String, i64, i32)> {
+        let s = sphinx().ok()?;
+        // SAFETY: ps is a live decoder owned by self; audio outlives the calls; segment iterators are
+        // walked to their end (ps_seg_next frees the iterator when it returns null).
         unsafe {
-            if (s.start)(self.ps) < 0 {
-                return String::new();
+            if (s.set_search)(self.ps, name.as_ptr()) < 0 || (s.start)(self.ps) < 0 {
+                return None;
             }
             (s.process)(self.ps, audio.as_ptr(), audio.len(), 0, 1);
             (s.end)(self.ps);
             let mut score = 0i32;
             let h = (s.hyp)(self.ps, &mut score);
-            if h.is_null() {
+            let text = if h.is_null() {
                 String::new()
             } else {
                 CStr::from_ptr(h).to_string_lossy().into_owned()
+            };
+            let mut ascr_total = 0i64;
+            let mut seg = (s.seg_iter)(self.ps);
+            while !seg.is_null() {
+                let (mut ascr, mut lscr, mut lback) = (0i32, 0i32, 0i32);
+                (s.seg_prob)(seg, &mut ascr, &mut lscr, &mut lback);
+                ascr_total += i64::from(ascr);
+                seg = (s.seg_next)(seg);
             }
+            Some((text, ascr_total, (s.frames)(self.ps)))
         }
     }
+
+    /// Decodes `audio` with a grammar that accepts only `words` (with optional silences and fillers):
+    /// the words the aligned path says and its acoustic score.
+    fn force(&mut self, words: &[String], audio: &[i16]) -> Option<(String, i64, i32)> {
+        let s = sphinx().ok()?;
+        let grammar = format!(
+            "#JSGF V1.0;\ngrammar align;\npublic <sentence> = {};\n",
+            words.join(" ")
+        );
+        let grammar = CString::new(grammar).ok()?;
+        let name = CString::new(ALIGN).expect("no NUL");
+        // SAFETY: ps is live; the strings outlive the call (the grammar is parsed and copied).
+        if unsafe { (s.set_jsgf)(self.ps, name.as_ptr(), grammar.as_ptr()) } < 0 {
+            return None;
+        }
+        self.decode(&name, audio)
+    }
 }
+
+// SAFETY: a decoder is used by one thread at a time (it moves into the worker that owns it); PocketSphinx
+// keeps no thread-local state in it.
+unsafe impl Send for Decoder {}
 
 impl Drop for Decoder {
     fn drop(&mut self) {
         if let Ok(s) = sphinx() {
+            let _one_at_a_time = LIFECYCLE.lock().unwrap_or_else(|e| e.into_inner());
             // SAFETY: both were made in Decoder::new and are freed once, the decoder first.
             unsafe {
                 (s.free)(self.ps);
@@ -304,11 +401,19 @@ pub(crate) fn listen(manifest: &Manifest, wav: &Path, count: usize) -> Result<Ve
     let groups: Vec<Vec<usize>> = (0..workers)
         .map(|w| (w..count).step_by(workers).collect())
         .collect();
+    // The decoders are made one after another before any decoding starts (see LIFECYCLE).
+    let groups: Vec<Vec<usize>> = groups.into_iter().filter(|g| !g.is_empty()).collect();
+    let decoders = groups
+        .iter()
+        .map(|_| Decoder::new(&model, &lm, &dict))
+        .collect::<Result<Vec<_>>>()?;
     let heard: Vec<Vec<Heard>> = groups
+        .into_iter()
+        .zip(decoders)
+        .collect::<Vec<_>>()
         .into_par_iter()
-        .filter(|g| !g.is_empty())
-        .map(|group| -> Result<Vec<Heard>> {
-            let mut decoder = Decoder::new(&model, &lm, &dict)?;
+        .map(|(group, mut decoder)| -> Result<Vec<Heard>> {
+            let default_search = CString::new(DEFAULT_SEARCH).expect("no NUL");
             let mut reader = hound::WavReader::open(wav).map_err(|e| Error::ReadAudio {
                 path: wav.to_owned(),
                 reason: e.to_string(),
@@ -333,17 +438,27 @@ pub(crate) fn listen(manifest: &Manifest, wav: &Path, count: usize) -> Result<Ve
                     })?;
                 let audio = crate::audio::resample::resample(&audio, rate, RATE)
                     .map_err(|reason| Error::Listen { reason })?;
-                let text = decoder.hear(&audio);
                 let expected: Vec<String> = words(&s.spoken)
                     .into_iter()
                     .filter(|w| known.contains(w))
                     .collect();
+                let free = decoder.decode(&default_search, &audio);
+                let fit = if expected.is_empty() {
+                    None
+                } else {
+                    decoder
+                        .force(&expected, &audio)
+                        .filter(|(said, _, frames)| *frames > 0 && words(said) == expected)
+                        .map(|(_, score, frames)| score as f64 / f64::from(frames))
+                };
+                let text = free.map(|f| f.0).unwrap_or_default();
                 let got = words(&text);
                 out.push(Heard {
                     index: i,
                     wer: wer(&expected, &got),
                     expected: expected.join(" "),
                     heard: got.join(" "),
+                    fit,
                 });
             }
             Ok(out)

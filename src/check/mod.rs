@@ -259,11 +259,14 @@ pub struct Listened {
     pub segments: usize,
     /// The median word error rate over segments of 3 or more words.
     pub median_wer: f64,
-    /// Segments at or over this word error rate are named.
+    /// A segment's word error rate must reach this to be named…
     pub threshold: f64,
-    /// Whether segments were judged: not when the recognizer hears the voice itself poorly.
+    /// …and its forced alignment fail, or fit its own words worse than this (acoustic score per frame).
+    pub median_fit: Option<f64>,
+    pub fit_threshold: Option<f64>,
+    /// Whether segments were judged (always, since the forced alignment; kept for readers of the report).
     pub judged: bool,
-    /// Every segment's word error rate, in order.
+    /// Every segment's word error rate and fit, in order.
     pub heard: Vec<SegmentHeard>,
 }
 
@@ -273,16 +276,21 @@ pub struct SegmentHeard {
     /// Words of its text the recognizer knows.
     pub words: usize,
     pub wer: f64,
+    /// The forced alignment's acoustic score per 10 ms frame; null when the words cannot be aligned.
+    pub fit: Option<f64>,
 }
 
 /// A segment's word error rate must reach this…
 const WER_FLOOR: f64 = 0.6;
 /// …and be this far above the edition's median to be named…
-const WER_MARGIN: f64 = 0.4;
+const WER_MARGIN: f64 = 0.25;
 /// …and its text have this many words the recognizer knows (shorter ones give a noisy rate).
 const WER_MIN_WORDS: usize = 5;
-/// Over this median word error rate the recognizer hears the voice itself poorly, and judges no segment.
-const WER_USABLE: f64 = 0.25;
+/// The forced alignment must also fail, or fit this many median absolute deviations below the edition's
+/// median fit…
+const FIT_MADS: f64 = 4.0;
+/// …and at least this far below it (acoustic score per frame).
+const FIT_FLOOR: f64 = 12.0;
 
 /// Checks an edition, listening to it when asked.
 pub fn check_with(input: &Path, options: Options) -> Result<Report> {
@@ -564,9 +572,23 @@ fn listen_findings(
     )
     .unwrap_or(0.0);
     let threshold = round2((median + WER_MARGIN).max(WER_FLOOR));
-    let judged = median <= WER_USABLE;
-    for h in heard.iter().filter(|_| judged) {
-        if h.wer >= threshold && count_words(h) >= WER_MIN_WORDS {
+    let fits: Vec<f64> = heard
+        .iter()
+        .filter(|h| count_words(h) >= WER_MIN_WORDS)
+        .filter_map(|h| h.fit)
+        .collect();
+    let median_fit = pauses::median(fits.clone());
+    let fit_threshold = median_fit.map(|m| {
+        let mad = pauses::median(fits.iter().map(|f| (f - m).abs()).collect()).unwrap_or(0.0);
+        m - (FIT_MADS * mad).max(FIT_FLOOR)
+    });
+    let misfit = |h: &listen::Heard| match (h.fit, fit_threshold) {
+        (None, _) => true,
+        (Some(f), Some(t)) => f < t,
+        (Some(_), None) => false,
+    };
+    for h in &heard {
+        if h.wer >= threshold && count_words(h) >= WER_MIN_WORDS && misfit(h) {
             let s = &manifest.segments[h.index];
             findings.push(Finding {
                 kind: "words",
@@ -578,8 +600,16 @@ fn listen_findings(
                 threshold,
                 unit: "word error rate",
                 message: format!(
-                    "segment {} (line {}): does not say its words (word error rate {:.2}, the edition's median {median:.2}): expected \"{}\", heard \"{}\"",
-                    s.id, s.line, h.wer, h.expected, h.heard
+                    "segment {} (line {}): does not say its words (word error rate {:.2}, the edition's median {median:.2}; {}): expected \"{}\", heard \"{}\"",
+                    s.id,
+                    s.line,
+                    h.wer,
+                    match (h.fit, median_fit) {
+                        (Some(f), Some(m)) => format!("its audio fits its words at {f:.1} per frame, the edition's median {m:.1}"),
+                        _ => "its words cannot be aligned with its audio".to_string(),
+                    },
+                    h.expected,
+                    h.heard
                 ),
                 remedy: fixes.regen(&[&s.id]),
             });
@@ -589,13 +619,16 @@ fn listen_findings(
         segments: heard.len(),
         median_wer: round2(median),
         threshold,
-        judged,
+        median_fit: median_fit.map(round2),
+        fit_threshold: fit_threshold.map(round2),
+        judged: true,
         heard: heard
             .iter()
             .map(|h| SegmentHeard {
                 segment: manifest.segments[h.index].id.clone(),
                 words: count_words(h),
                 wer: round2(h.wer),
+                fit: h.fit.map(round2),
             })
             .collect(),
     })

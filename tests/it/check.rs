@@ -202,15 +202,57 @@ fn voiced_env() -> Env {
 fn voiced(env: &Env, backend: &str) -> Option<Value> {
     let ready = match backend {
         "espeak" => have("espeak-ng"),
+        "hibari" => hibari_ready(),
         _ => piper_ready(),
     };
     if !ready {
         return None;
     }
-    let essay = env.fixture("op-ed.txt");
+    let essay = env.fixture(fixture(backend));
     let summary = env.build(&essay, &["--backend", backend, "-o", "out"]);
     assert_eq!(summary["check"]["passed"], true, "{summary}");
-    Some(read_json(env.path("out/op-ed.json")))
+    Some(read_json(env.path(&format!("out/{}.json", stem(backend)))))
+}
+
+/// The essay each voice's damage tests narrate: the op-ed, or for hibari (the default voice, slower to
+/// synthesize on few cores) a shorter essay of three chapters.
+fn fixture(backend: &str) -> &'static str {
+    if backend == "hibari" {
+        "orchard-ledger.md"
+    } else {
+        "op-ed.txt"
+    }
+}
+
+fn stem(backend: &str) -> &'static str {
+    fixture(backend).split('.').next().unwrap_or_default()
+}
+
+/// The edition's WAV, relative to the test's folder.
+fn out_wav(backend: &str) -> String {
+    format!("out/{}.wav", stem(backend))
+}
+
+/// Whether the hibari model is installed (scripts/fetch-voice); never without the `hibari` feature.
+#[cfg(feature = "hibari")]
+fn hibari_ready() -> bool {
+    let dir = narrate::testing::voice::data_dir().join("hibari");
+    let found =
+        dir.join("hibari.onnx").is_file() && narrate::testing::voice::onnxruntime_library().is_ok();
+    if !found {
+        assert!(
+            std::env::var_os("NARRATE_REQUIRE_TOOLS").is_none(),
+            "the hibari model is not installed; scripts/test installs it"
+        );
+        eprintln!("skipping: the hibari model is not installed (scripts/fetch-voice)");
+    }
+    found
+}
+
+#[cfg(not(feature = "hibari"))]
+fn hibari_ready() -> bool {
+    eprintln!("skipping: built without the hibari feature");
+    false
 }
 
 /// Whether the Piper joe voice is installed (scripts/fetch-voice).
@@ -273,8 +315,8 @@ fn dropout_is_found(backend: &str, seconds: f64, unpunctuated: bool) {
     let half = (seconds * rate / 2.0) as usize;
     let mid = (a + b) / 2;
     assert!(b - a > 2 * half + rate as usize / 2, "{seg}");
-    damage(&env.path("out/op-ed.wav"), mid - half, mid + half, |_| 0);
-    let (code, report) = check(&env, "out/op-ed.wav");
+    damage(&env.path(&out_wav(backend)), mid - half, mid + half, |_| 0);
+    let (code, report) = check(&env, &out_wav(backend));
     assert_eq!(code, 1, "{report}");
     let gaps: Vec<Value> = findings(&report)
         .into_iter()
@@ -297,7 +339,7 @@ fn dropout_is_found(backend: &str, seconds: f64, unpunctuated: bool) {
         g["remedy"]["command"],
         format!(
             "narrate regen {} {id} -o out",
-            env.path("op-ed.txt").display()
+            env.path(fixture(backend)).display()
         )
     );
     // Nothing else in the edition is blamed.
@@ -317,9 +359,15 @@ fn a_half_second_dropout_inside_a_piper_sentence_is_a_gap() {
 }
 
 #[test]
-fn a_dropout_of_a_second_and_a_half_is_a_gap_in_espeak_and_piper() {
+fn a_half_second_dropout_inside_a_hibari_sentence_is_a_gap() {
+    dropout_is_found("hibari", 0.5, true);
+}
+
+#[test]
+fn a_dropout_of_a_second_and_a_half_is_a_gap_in_espeak_piper_and_hibari() {
     dropout_is_found("espeak", 1.5, false);
     dropout_is_found("piper", 1.5, false);
+    dropout_is_found("hibari", 1.5, false);
 }
 
 /// One sample moved by a fifth of full scale in the middle of the longest segment.
@@ -332,7 +380,7 @@ fn click_is_found(backend: &str) {
     let seg = longest(&m, false);
     let (a, b) = span(&seg);
     let mid = (a + b) / 2;
-    let wav = env.path("out/op-ed.wav");
+    let wav = env.path(&out_wav(backend));
     let was = samples(&wav)[mid];
     damage(&wav, mid, mid + 1, |_| {
         if was > 0 {
@@ -341,7 +389,7 @@ fn click_is_found(backend: &str) {
             was + 6554
         }
     });
-    let (code, report) = check(&env, "out/op-ed.wav");
+    let (code, report) = check(&env, &out_wav(backend));
     assert_eq!(code, 1);
     let all = findings(&report);
     assert_eq!(all.len(), 1, "{report}");
@@ -356,9 +404,10 @@ fn click_is_found(backend: &str) {
 }
 
 #[test]
-fn a_single_sample_click_mid_segment_is_found_in_espeak_and_piper() {
+fn a_single_sample_click_mid_segment_is_found_in_espeak_piper_and_hibari() {
     click_is_found("espeak");
     click_is_found("piper");
+    click_is_found("hibari");
 }
 
 /// +12 dB over the whole edition: clipping everywhere, fixed by mastering, with no segment to regenerate.
@@ -367,13 +416,13 @@ fn gain_is_found(backend: &str) {
     let Some(_) = voiced(&env, backend) else {
         return;
     };
-    let wav = env.path("out/op-ed.wav");
+    let wav = env.path(&out_wav(backend));
     let all = samples(&wav);
     let gain = 10f64.powf(12.0 / 20.0);
     damage(&wav, 0, all.len(), |n| {
         (f64::from(all[n]) * gain).clamp(-32768.0, 32767.0) as i16
     });
-    let (code, report) = check(&env, "out/op-ed.wav");
+    let (code, report) = check(&env, &out_wav(backend));
     assert_eq!(code, 1);
     let kinds: Vec<Value> = findings(&report)
         .iter()
@@ -389,8 +438,8 @@ fn gain_is_found(backend: &str) {
         report["remedies"][0]["command"],
         format!(
             "narrate build {} -o out --backend {backend} --voice {} --master podcast",
-            env.path("op-ed.txt").display(),
-            read_json(env.path("out/op-ed.json"))["voice"]
+            env.path(fixture(backend)).display(),
+            read_json(env.path(&format!("out/{}.json", stem(backend))))["voice"]
                 .as_str()
                 .unwrap()
         )
@@ -398,9 +447,10 @@ fn gain_is_found(backend: &str) {
 }
 
 #[test]
-fn twelve_decibels_of_gain_is_a_mastering_fault_in_espeak_and_piper() {
+fn twelve_decibels_of_gain_is_a_mastering_fault_in_espeak_piper_and_hibari() {
     gain_is_found("espeak");
     gain_is_found("piper");
+    gain_is_found("hibari");
 }
 
 /// The WAV cut in the middle of its third chapter: one finding at the cut, fixed by a rebuild, said as a
@@ -415,11 +465,11 @@ fn truncation_is_found(backend: &str) {
     let cut = ((chapter["start_sample"].as_u64().unwrap()
         + chapter["end_sample"].as_u64().unwrap())
         / 2) as usize;
-    let wav = env.path("out/op-ed.wav");
+    let wav = env.path(&out_wav(backend));
     let bytes = std::fs::read(&wav).unwrap();
     let data = chunk(&bytes, b"data");
     std::fs::write(&wav, &bytes[..data + 2 * cut]).unwrap();
-    let (code, report) = check(&env, "out/op-ed.wav");
+    let (code, report) = check(&env, &out_wav(backend));
     assert_eq!(code, 1);
     let all = findings(&report);
     assert_eq!(all.len(), 1, "{report}");
@@ -435,7 +485,11 @@ fn truncation_is_found(backend: &str) {
     assert_eq!(f["segment"], at["id"]);
     assert!((f["start_seconds"].as_f64().unwrap() - cut as f64 / rate).abs() < 0.001);
     assert_eq!(f["remedy"]["action"], "rebuild");
-    let out = env.cmd().args(["check", "out/op-ed.wav"]).output().unwrap();
+    let out = env
+        .cmd()
+        .args(["check", &out_wav(backend)])
+        .output()
+        .unwrap();
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(text.contains("cannot read the audio past"), "{text}");
     assert!(
@@ -445,16 +499,17 @@ fn truncation_is_found(backend: &str) {
     assert!(
         text.contains(&format!(
             "narrate build {} -o out --backend {backend}",
-            env.path("op-ed.txt").display()
+            env.path(fixture(backend)).display()
         )),
         "{text}"
     );
 }
 
 #[test]
-fn a_wav_cut_short_mid_chapter_is_named_with_a_rebuild_in_espeak_and_piper() {
+fn a_wav_cut_short_mid_chapter_is_named_with_a_rebuild_in_espeak_piper_and_hibari() {
     truncation_is_found("espeak");
     truncation_is_found("piper");
+    truncation_is_found("hibari");
 }
 
 #[test]
@@ -484,6 +539,7 @@ fn clean_editions_of_every_backend_pass() {
         "ferry.md",
         "reads-like-a-person.md",
         "structure.md",
+        "orchard-ledger.md",
     ] {
         essays.push(root.join("tests/data").join(name));
     }
@@ -494,6 +550,9 @@ fn clean_editions_of_every_backend_pass() {
     }
     if piper_ready() {
         backends.push("piper");
+    }
+    if hibari_ready() {
+        backends.push("hibari");
     }
     for backend in backends {
         let env = voiced_env();
@@ -531,10 +590,10 @@ fn recognizer_ready() -> bool {
     found
 }
 
-fn listen(env: &Env) -> (i32, Value) {
+fn listen(env: &Env, backend: &str) -> (i32, Value) {
     let out = env
         .cmd()
-        .args(["check", "out/op-ed.wav", "--listen", "--json"])
+        .args(["check", &out_wav(backend), "--listen", "--json"])
         .output()
         .unwrap();
     (
@@ -557,12 +616,12 @@ fn listening_to_clean_editions_names_no_segment() {
         return;
     }
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    for backend in ["piper", "espeak"] {
+    for backend in ["piper", "espeak", "hibari"] {
         let env = voiced_env();
         let Some(m) = voiced(&env, backend) else {
             continue;
         };
-        let (code, report) = listen(&env);
+        let (code, report) = listen(&env, backend);
         assert_eq!(code, 0, "{backend}: {report}");
         assert_eq!(
             report["listened"]["segments"],
@@ -584,14 +643,14 @@ fn listening_to_clean_editions_names_no_segment() {
     }
 }
 
-/// The Piper edition with one segment's audio damaged: `--listen` names that segment and no other.
-fn listen_names_only(env: &Env, id: &str) {
-    let (code, report) = listen(env);
+/// An edition with one segment's audio damaged: `--listen` names that segment and no other.
+fn listen_names_only(env: &Env, backend: &str, id: &str) {
+    let (code, report) = listen(env, backend);
     assert_eq!(code, 1, "{report}");
     assert_eq!(report["listened"]["judged"], true, "{report}");
     let words = word_findings(&report);
-    assert_eq!(words.len(), 1, "{report}");
-    assert_eq!(words[0]["segment"], id);
+    assert_eq!(words.len(), 1, "{backend}: {report}");
+    assert_eq!(words[0]["segment"], id, "{backend}: {report}");
     assert!(
         words[0]["message"]
             .as_str()
@@ -605,7 +664,7 @@ fn listen_names_only(env: &Env, id: &str) {
         words[0]["remedy"]["command"],
         format!(
             "narrate regen {} {id} -o out",
-            env.path("op-ed.txt").display()
+            env.path(fixture(backend)).display()
         )
     );
 }
@@ -615,8 +674,14 @@ fn listening_names_a_segment_whose_cache_file_holds_another_sentence() {
     if !recognizer_ready() {
         return;
     }
+    for backend in ["espeak", "piper", "hibari"] {
+        swapped_segment_is_named(backend);
+    }
+}
+
+fn swapped_segment_is_named(backend: &str) {
     let env = voiced_env();
-    let Some(m) = voiced(&env, "piper") else {
+    let Some(m) = voiced(&env, backend) else {
         return;
     };
     // The longest segment, and the other sentence closest to it in length.
@@ -645,8 +710,11 @@ fn listening_names_a_segment_whose_cache_file_holds_another_sentence() {
     };
     std::fs::copy(cached(other), cached(&seg)).unwrap();
     std::fs::remove_dir_all(env.path("out")).unwrap();
-    env.build(&env.path("op-ed.txt"), &["--backend", "piper", "-o", "out"]);
-    listen_names_only(&env, seg["id"].as_str().unwrap());
+    env.build(
+        &env.path(fixture(backend)),
+        &["--backend", backend, "-o", "out"],
+    );
+    listen_names_only(&env, backend, seg["id"].as_str().unwrap());
 }
 
 fn copy_dir(from: &Path, to: &Path) {
@@ -666,14 +734,16 @@ fn listening_names_a_segment_played_backwards() {
     if !recognizer_ready() {
         return;
     }
-    let env = voiced_env();
-    let Some(m) = voiced(&env, "piper") else {
-        return;
-    };
-    let seg = longest(&m, false);
-    let (a, b) = span(&seg);
-    let wav = env.path("out/op-ed.wav");
-    let all = samples(&wav);
-    damage(&wav, a, b, |n| all[a + b - 1 - n]);
-    listen_names_only(&env, seg["id"].as_str().unwrap());
+    for backend in ["espeak", "piper", "hibari"] {
+        let env = voiced_env();
+        let Some(m) = voiced(&env, backend) else {
+            continue;
+        };
+        let seg = longest(&m, false);
+        let (a, b) = span(&seg);
+        let wav = env.path(&out_wav(backend));
+        let all = samples(&wav);
+        damage(&wav, a, b, |n| all[a + b - 1 - n]);
+        listen_names_only(&env, backend, seg["id"].as_str().unwrap());
+    }
 }
