@@ -647,7 +647,7 @@ fn listening_to_clean_editions_names_no_segment() {
 fn listen_names_only(env: &Env, backend: &str, id: &str) {
     let (code, report) = listen(env, backend);
     assert_eq!(code, 1, "{report}");
-    assert_eq!(report["listened"]["judged"], true, "{report}");
+    assert!(report["listened"]["fit_threshold"].is_number(), "{report}");
     let words = word_findings(&report);
     assert_eq!(words.len(), 1, "{backend}: {report}");
     assert_eq!(words[0]["segment"], id, "{backend}: {report}");
