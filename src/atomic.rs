@@ -59,6 +59,20 @@ pub fn write_bytes(path: &Path, bytes: &[u8]) -> io::Result<()> {
     write(path, |f| io::Write::write_all(f, bytes), |e| e)
 }
 
+/// Writes bytes atomically with the permissions `like` has, when it exists (a user's file that narrate rewrites
+/// — an essay, its backup, a narrate.toml — keeps its mode; a private file stays private).
+pub(crate) fn write_bytes_like(path: &Path, bytes: &[u8], like: &Path) -> io::Result<()> {
+    let mode = std::fs::metadata(like).ok().map(|m| m.permissions());
+    write(
+        path,
+        |f| {
+            io::Write::write_all(f, bytes)?;
+            mode.map_or(Ok(()), |mode| f.set_permissions(mode))
+        },
+        |e| e,
+    )
+}
+
 /// Longest file name narrate builds from a user's name before shortening it (file systems allow 255 bytes, and
 /// derived names add a prefix and suffix).
 const MAX_NAME: usize = 120;

@@ -410,9 +410,12 @@ pub(crate) fn save_lexicon_entry(path: &Path, word: &str, say: &str) -> Result<(
     let new_text = doc.to_string();
     let layer = parse(path, &new_text)?;
     crate::essay::lexicon::Lexicon::new(&layer.lexicon).map_err(bad)?;
-    crate::atomic::write_bytes(path, new_text.as_bytes()).map_err(|source| Error::Output {
-        path: path.to_owned(),
-        source,
+    // An existing file keeps its permissions (a private narrate.toml stays private).
+    crate::atomic::write_bytes_like(path, new_text.as_bytes(), path).map_err(|source| {
+        Error::Output {
+            path: path.to_owned(),
+            source,
+        }
     })
 }
 
@@ -496,6 +499,11 @@ mod tests {
         let layer = load(&path).unwrap();
         assert_eq!(layer.lexicon["Nguyen"], "[[N'wIn]]");
         assert_eq!(layer.lexicon["Siobhan"], "shi VAWN");
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).unwrap();
+        super::save_lexicon_entry(&path, "Okafor", "oh KAH for").unwrap();
+        let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600, "a private narrate.toml stays private");
         std::fs::write(&path, "rate = \"fast\"\n").unwrap();
         assert!(super::save_lexicon_entry(&path, "a", "b").is_err());
         assert_eq!(std::fs::read_to_string(&path).unwrap(), "rate = \"fast\"\n");

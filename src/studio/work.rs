@@ -551,19 +551,7 @@ fn backup_path(essay: &Path) -> PathBuf {
 
 /// Writes a file atomically with the permissions `like` has (the essay keeps its mode, and so does its backup).
 fn write_keeping_mode(path: &Path, bytes: &[u8], like: &Path) -> Result<()> {
-    let mode = std::fs::metadata(like).ok().map(|m| m.permissions());
-    crate::atomic::write(
-        path,
-        |f| {
-            std::io::Write::write_all(f, bytes)?;
-            if let Some(mode) = mode {
-                f.set_permissions(mode)?;
-            }
-            Ok(())
-        },
-        |e| e,
-    )
-    .map_err(|source| Error::Output {
+    crate::atomic::write_bytes_like(path, bytes, like).map_err(|source| Error::Output {
         path: path.to_owned(),
         source,
     })
