@@ -84,17 +84,11 @@ impl Job {
         let essay_digest = digest(essay_path, settings.max_essay_bytes);
         let essay =
             essay::load(essay_path, settings.max_essay_bytes)?.with_footnotes(settings.footnotes);
-        // British or American readings: the setting, else the essay's own language, else the voice's.
-        // (The voice is asked only when nothing more specific says: a backend may have to look it up.)
-        let voice_language = if settings.language.is_none() && essay.language.is_none() {
-            backend.voice_language(&voice)
-        } else {
-            None
-        };
-        let language = Language::resolve(
+        let language = reading_language(
             settings.language.as_deref(),
-            essay.language.as_deref(),
-            voice_language.as_deref(),
+            &essay,
+            backend.as_ref(),
+            &voice,
         )
         .map_err(Error::Usage)?;
         let takes_path = takes::path_for(essay_path);
@@ -621,6 +615,26 @@ fn inputs_key(
         h.update(part);
     }
     h.finalize().to_hex()[..32].to_string()
+}
+
+/// British or American readings: the setting, else the essay's own language, else the voice's. (The voice is
+/// asked only when nothing more specific says: a backend may have to look it up.) `build` and `serve` read alike.
+pub(crate) fn reading_language(
+    setting: Option<&str>,
+    essay: &Essay,
+    backend: &dyn Backend,
+    voice: &str,
+) -> std::result::Result<Language, String> {
+    let voice_language = if setting.is_none() && essay.language.is_none() {
+        backend.voice_language(voice)
+    } else {
+        None
+    };
+    Language::resolve(
+        setting,
+        essay.language.as_deref(),
+        voice_language.as_deref(),
+    )
 }
 
 /// Whether the edition of `essay_path` with these settings is already in `dir` as a build would write it, told

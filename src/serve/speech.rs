@@ -17,7 +17,7 @@ use super::encode::{self, Encoder, Format};
 use super::server::{read_body, BodyError};
 use super::{api_error, ApiError, App, Model, Note};
 use crate::audio::Audio;
-use crate::essay::normalize::{Language, Normalizer};
+use crate::essay::normalize::Normalizer;
 use crate::essay::parse::{parse_str, Format as TextFormat};
 use crate::pipeline::schedule;
 use crate::plan::{self, takes::Takes, PlanInputs};
@@ -223,15 +223,11 @@ fn plan_input(
         )
     })?;
     let essay = parse_str(input, TextFormat::Text);
-    let voice_language = if settings.language.is_none() && essay.language.is_none() {
-        model.backend.voice_language(voice)
-    } else {
-        None
-    };
-    let language = Language::resolve(
+    let language = crate::pipeline::reading_language(
         settings.language.as_deref(),
-        essay.language.as_deref(),
-        voice_language.as_deref(),
+        &essay,
+        model.backend.as_ref(),
+        voice,
     )
     .map_err(|e| api_error(400, "invalid_language", e))?;
     let normalizer = Normalizer {
