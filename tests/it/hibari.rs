@@ -68,53 +68,17 @@ fn hibari_speech_is_intelligible_to_a_speech_recognizer() {
     if installed().is_none() || !have("ffmpeg") {
         return;
     }
-    let Some(python) = std::env::var_os("NARRATE_ASR_PYTHON") else {
-        assert!(
-            std::env::var_os("NARRATE_REQUIRE_TOOLS").is_none(),
-            "NARRATE_ASR_PYTHON is not set; scripts/test sets it"
-        );
-        eprintln!("skipping: NARRATE_ASR_PYTHON is not set (scripts/test sets it)");
-        return;
-    };
+    let Some(python) = asr_python() else { return };
     let env = Env::new();
-    let sentence = "The kettle boiled twice before anyone noticed the smoke in the kitchen. \
-                    We opened every window and waited for the air to clear. \
-                    Then we made tea and talked about the weather.";
+    let sentence = ASR_SENTENCE;
     let essay = env.essay("asr.txt", &format!("{sentence}\n"));
     env.build(&essay, &["--backend", "hibari", "-o", "out"]);
-    let status = std::process::Command::new("ffmpeg")
-        .args(["-loglevel", "error", "-y", "-i"])
-        .arg(env.path("out/asr.wav"))
-        .args(["-ar", "16000", "-ac", "1"])
-        .arg(env.path("asr16.wav"))
-        .status()
-        .unwrap();
-    assert!(status.success());
-    let out = std::process::Command::new(python)
-        .arg(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/asr.py"))
-        .arg(env.path("asr16.wav"))
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let heard = String::from_utf8_lossy(&out.stdout).to_lowercase();
-    let said: Vec<String> = sentence
-        .to_lowercase()
-        .split_whitespace()
-        .map(|w| w.trim_matches('.').to_string())
-        .collect();
-    let heard_words: Vec<&str> = heard.split_whitespace().collect();
-    let recognized = said
-        .iter()
-        .filter(|w| heard_words.contains(&w.as_str()))
-        .count();
-    eprintln!("recognized {recognized} of {} words: {heard:?}", said.len());
+    let (recognized, words, heard) =
+        words_recognized(&env, &python, &env.path("out/asr.wav"), sentence);
+    eprintln!("recognized {recognized} of {words} words: {heard:?}");
     // The same bar as Piper's test: a small recognizer gets most words of clear speech, babble almost none.
     assert!(
-        recognized * 10 >= said.len() * 6,
+        recognized * 10 >= words * 6,
         "heard {heard:?} for {sentence:?}"
     );
 }

@@ -357,21 +357,6 @@ fn piper_errors_say_how_to_fix_them() {
     assert!(err.contains("hint: scripts/fetch-voice"), "{err}");
 }
 
-/// The Python that has pocketsphinx (scripts/test makes one and sets NARRATE_ASR_PYTHON).
-fn asr_python() -> Option<String> {
-    match std::env::var("NARRATE_ASR_PYTHON") {
-        Ok(p) => Some(p),
-        Err(_) => {
-            assert!(
-                std::env::var_os("NARRATE_REQUIRE_TOOLS").is_none(),
-                "NARRATE_ASR_PYTHON is not set; scripts/test sets it"
-            );
-            eprintln!("skipping: NARRATE_ASR_PYTHON is not set (scripts/test sets it)");
-            None
-        }
-    }
-}
-
 #[test]
 fn piper_speech_is_intelligible_to_a_speech_recognizer_with_each_engine() {
     if id_map().is_none() || !have("ffmpeg") {
@@ -385,10 +370,7 @@ fn piper_speech_is_intelligible_to_a_speech_recognizer_with_each_engine() {
 }
 
 fn recognize(env: &Env, python: &str, engine: &str) {
-    // Three sentences of common words: long enough that one misheard word cannot sink the score.
-    let sentence = "The kettle boiled twice before anyone noticed the smoke in the kitchen. \
-                    We opened every window and waited for the air to clear. \
-                    Then we made tea and talked about the weather.";
+    let sentence = ASR_SENTENCE;
     let essay = env.essay("asr.txt", &format!("{sentence}\n"));
     let cache = format!("cache-{engine}");
     build_with(
@@ -397,39 +379,12 @@ fn recognize(env: &Env, python: &str, engine: &str) {
         &essay,
         &["--backend", "piper", "-o", "out", "--cache", &cache],
     );
-    let status = std::process::Command::new("ffmpeg")
-        .args(["-loglevel", "error", "-y", "-i"])
-        .arg(env.path("out/asr.wav"))
-        .args(["-ar", "16000", "-ac", "1"])
-        .arg(env.path("asr16.wav"))
-        .status()
-        .unwrap();
-    assert!(status.success());
-    let out = std::process::Command::new(python)
-        .arg(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/asr.py"))
-        .arg(env.path("asr16.wav"))
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let heard = String::from_utf8_lossy(&out.stdout).to_lowercase();
-    let said: Vec<String> = sentence
-        .to_lowercase()
-        .split_whitespace()
-        .map(|w| w.trim_matches('.').to_string())
-        .collect();
-    let heard_words: Vec<&str> = heard.split_whitespace().collect();
-    let recognized = said
-        .iter()
-        .filter(|w| heard_words.contains(&w.as_str()))
-        .count();
+    let (recognized, words, heard) =
+        words_recognized(env, python, &env.path("out/asr.wav"), sentence);
     // A small general-purpose recognizer gets most, not all, words of clear speech; babble gets almost none.
-    eprintln!("{engine}: {recognized} of {} words heard", said.len());
+    eprintln!("{engine}: {recognized} of {words} words heard");
     assert!(
-        recognized * 10 >= said.len() * 6,
+        recognized * 10 >= words * 6,
         "{engine}: heard {heard:?} for {sentence:?}"
     );
 }

@@ -460,3 +460,65 @@ pub fn selenium_python() -> Option<String> {
     }
     ok.then_some(python)
 }
+
+/// Three sentences of common words for the intelligibility tests: long enough that one misheard word cannot sink
+/// the score.
+pub const ASR_SENTENCE: &str =
+    "The kettle boiled twice before anyone noticed the smoke in the kitchen. \
+                                We opened every window and waited for the air to clear. \
+                                Then we made tea and talked about the weather.";
+
+/// The Python with the test recognizer (tests/asr.py), `NARRATE_ASR_PYTHON`; `None` (skip) outside scripts/test.
+pub fn asr_python() -> Option<String> {
+    match std::env::var("NARRATE_ASR_PYTHON") {
+        Ok(p) => Some(p),
+        Err(_) => {
+            assert!(
+                std::env::var_os("NARRATE_REQUIRE_TOOLS").is_none(),
+                "NARRATE_ASR_PYTHON is not set; scripts/test sets it"
+            );
+            eprintln!("skipping: NARRATE_ASR_PYTHON is not set (scripts/test sets it)");
+            None
+        }
+    }
+}
+
+/// Has the recognizer (tests/asr.py, at 16 kHz through ffmpeg) transcribe `wav`; returns how many of
+/// `sentence`'s words it heard, how many there are, and what it heard.
+pub fn words_recognized(
+    env: &Env,
+    python: &str,
+    wav: &Path,
+    sentence: &str,
+) -> (usize, usize, String) {
+    let status = StdCommand::new("ffmpeg")
+        .args(["-loglevel", "error", "-y", "-i"])
+        .arg(wav)
+        .args(["-ar", "16000", "-ac", "1"])
+        .arg(env.path("asr16.wav"))
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let out = StdCommand::new(python)
+        .arg(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/asr.py"))
+        .arg(env.path("asr16.wav"))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let heard = String::from_utf8_lossy(&out.stdout).to_lowercase();
+    let said: Vec<String> = sentence
+        .to_lowercase()
+        .split_whitespace()
+        .map(|w| w.trim_matches('.').to_string())
+        .collect();
+    let heard_words: Vec<&str> = heard.split_whitespace().collect();
+    let recognized = said
+        .iter()
+        .filter(|w| heard_words.contains(&w.as_str()))
+        .count();
+    (recognized, said.len(), heard)
+}
