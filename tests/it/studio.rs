@@ -80,20 +80,9 @@ fn segments(manifest: &Value) -> Vec<Value> {
 
 /// Runs the browser steps (tests/data/studio_browser.py) against the studio; one report per step.
 fn drive(python: &str, studio: &Studio, steps: Value) -> Vec<Value> {
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/studio_browser.py");
-    let output = Command::new(python)
-        .arg(script)
-        .arg(&studio.url)
-        .arg(steps.to_string())
-        .output()
-        .unwrap();
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    let reports: Vec<Value> = serde_json::from_slice(&output.stdout)
-        .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&output.stdout)));
+    let steps_text = steps.to_string();
+    let reports = browser_script(python, "studio_browser.py", &[&studio.url, &steps_text]);
+    let reports: Vec<Value> = reports.as_array().expect("a list of reports").clone();
     for r in &reports {
         assert!(r["error"].is_null(), "{reports:#?}");
     }
@@ -103,6 +92,12 @@ fn drive(python: &str, studio: &Studio, steps: Value) -> Vec<Value> {
         "{reports:#?}"
     );
     reports
+}
+
+/// Asserts that a step's report says `text` in its `field` (the status line, or what was heard).
+fn says(report: &Value, field: &str, text: impl AsRef<str>) {
+    let said = report[field].as_str().unwrap_or_default();
+    assert!(said.contains(text.as_ref()), "{report:#}");
 }
 
 fn segment_with<'a>(manifest: &'a Value, text: &str) -> &'a Value {
@@ -189,32 +184,21 @@ fn the_studio_page_hears_takes_keeps_one_edits_text_fixes_a_word_and_follows_the
         "no findings: nothing silent, cut short, clipped or clicking"
     );
     assert_eq!(r[1]["selected"], clicked.as_str());
-    assert!(
-        r[2]["status"]
-            .as_str()
-            .unwrap()
-            .contains(&format!("segment {clicked}: take 2 made (1 synthesized)")),
-        "{:#}",
-        r[2]
+    says(
+        &r[2],
+        "status",
+        format!("segment {clicked}: take 2 made (1 synthesized)"),
     );
     assert_eq!(
         r[2]["take_info"],
         format!("segment {clicked}: take 2 of 2 (kept: 1)")
     );
-    assert!(
-        r[3]["status"].as_str().unwrap().contains("(0 synthesized)"),
-        "{:#}",
-        r[3]
-    );
+    says(&r[3], "status", "(0 synthesized)");
     assert_eq!(
         r[3]["take_info"],
         format!("segment {clicked}: take 1 of 2 (kept)")
     );
-    assert!(
-        r[4]["status"].as_str().unwrap().contains("(0 synthesized)"),
-        "{:#}",
-        r[4]
-    );
+    says(&r[4], "status", "(0 synthesized)");
     assert_eq!(r[5]["selected"], segs[3]["id"], "{:#}", r[5]);
     assert_eq!(
         r[6]["sideways"], false,
@@ -244,12 +228,10 @@ fn the_studio_page_hears_takes_keeps_one_edits_text_fixes_a_word_and_follows_the
             {"do": "key", "key": "k", "until": "kept"},
         ]),
     );
-    assert!(
-        r[2]["status"].as_str().unwrap().contains(&format!(
-            "segment {clicked}: take 1 → 2 kept; the edition is re-derived (0 synthesized)"
-        )),
-        "{:#}",
-        r[2]
+    says(
+        &r[2],
+        "status",
+        format!("segment {clicked}: take 1 → 2 kept; the edition is re-derived (0 synthesized)"),
     );
     let after = read_json(&manifest_path);
     for (old, new) in segs.iter().zip(segments(&after)) {
@@ -290,11 +272,7 @@ fn the_studio_page_hears_takes_keeps_one_edits_text_fixes_a_word_and_follows_the
         ]),
     );
     assert_eq!(r[1]["shown"], "Look after the small ones.");
-    assert!(
-        r[1]["status"].as_str().unwrap().contains("(1 synthesized)"),
-        "{:#}",
-        r[1]
-    );
+    says(&r[1], "status", "(1 synthesized)");
     let new_essay = std::fs::read_to_string(&essay).unwrap();
     assert_eq!(
         new_essay,
@@ -338,27 +316,12 @@ fn the_studio_page_hears_takes_keeps_one_edits_text_fixes_a_word_and_follows_the
             {"do": "press", "button": "redo", "until": "re-derived"},
         ]),
     );
-    assert!(
-        r[1]["heard"].as_str().unwrap().contains("(1 synthesized)"),
-        "{:#}",
-        r[1]
-    );
-    assert!(
-        r[1]["status"]
-            .as_str()
-            .unwrap()
-            .contains("1 sentence marked for re-synthesis"),
-        "{:#}",
-        r[1]
-    );
+    says(&r[1], "heard", "(1 synthesized)");
+    says(&r[1], "status", "1 sentence marked for re-synthesis");
     assert_eq!(r[1]["marked"], json!([okafor]), "{:#}", r[1]);
     assert_eq!(r[1]["redo"], "Redo 1 marked sentence");
     // The sentence heard with the word is the one the edition now has: nothing more to synthesize.
-    assert!(
-        r[2]["status"].as_str().unwrap().contains("(0 synthesized)"),
-        "{:#}",
-        r[2]
-    );
+    says(&r[2], "status", "(0 synthesized)");
     let toml_text = std::fs::read_to_string(env.path("narrate.toml")).unwrap();
     let table: toml::Table = toml::from_str(&toml_text).unwrap();
     assert_eq!(
@@ -441,12 +404,10 @@ fn narrate_serve_offers_the_studio_under_studio_beside_the_speech_api() {
         r[0]["sentences"].as_array().unwrap().len(),
         segments(&manifest).len()
     );
-    assert!(
-        r[3]["status"].as_str().unwrap().contains(&format!(
-            "segment {id}: take 1 → 2 kept; the edition is re-derived"
-        )),
-        "{:#}",
-        r[3]
+    says(
+        &r[3],
+        "status",
+        format!("segment {id}: take 1 → 2 kept; the edition is re-derived"),
     );
     assert_eq!(
         read_json(env.path("audio/out/headings/headings.json"))["segments"][1]["take"],
@@ -557,14 +518,7 @@ fn the_studio_shows_the_checks_findings_on_their_sentences_and_fixes_one_with_a_
     assert!(marked.iter().all(|s| s["id"] == id.as_str()), "{page:#}");
     assert_eq!(marked.len(), 1, "{page:#}");
     assert_eq!(r[1]["button"], "Fix: new take and keep it");
-    assert!(
-        r[1]["status"]
-            .as_str()
-            .unwrap()
-            .contains(&format!("segment {id}: take 1 → 2 kept")),
-        "{:#}",
-        r[1]
-    );
+    says(&r[1], "status", format!("segment {id}: take 1 → 2 kept"));
     assert_eq!(
         r[2]["check"], "no findings: nothing silent, cut short, clipped or clicking",
         "{:#}",
@@ -910,11 +864,7 @@ fn an_edition_the_studio_cannot_read_is_rebuilt_with_one_click() {
         ]),
     );
     assert_eq!(r[0]["state"], "error", "{:#}", r[0]);
-    assert!(
-        r[0]["status"].as_str().unwrap().contains("cannot read"),
-        "{:#}",
-        r[0]
-    );
+    says(&r[0], "status", "cannot read");
     assert!(
         r[0]["buttons"]
             .as_array()
@@ -924,11 +874,7 @@ fn an_edition_the_studio_cannot_read_is_rebuilt_with_one_click() {
         "{:#}",
         r[0]
     );
-    assert!(
-        r[1]["status"].as_str().unwrap().contains("(0 synthesized)"),
-        "{:#}",
-        r[1]
-    );
+    says(&r[1], "status", "(0 synthesized)");
     assert_eq!(
         r[2]["check"],
         "no findings: nothing silent, cut short, clipped or clicking"

@@ -440,6 +440,27 @@ pub fn titles(list: &Value) -> Vec<String> {
         .collect()
 }
 
+/// Runs a browser script of tests/data (Selenium, with `selenium_python`'s Python) with `args`; returns the JSON
+/// it prints.
+pub fn browser_script(python: &str, script: &str, args: &[&str]) -> Value {
+    let output = StdCommand::new(python)
+        .arg(
+            Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("tests/data")
+                .join(script),
+        )
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    serde_json::from_slice(&output.stdout)
+        .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&output.stdout)))
+}
+
 /// The Python with Selenium for driving headless Chromium through chromedriver (scripts/test installs all three):
 /// `NARRATE_STUDIO_PYTHON`, else target/test-venv's; `None` (skip) when one is missing outside scripts/test.
 pub fn selenium_python() -> Option<String> {

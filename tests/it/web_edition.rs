@@ -6,7 +6,6 @@
 //! the audio beside it.
 
 use std::path::Path;
-use std::process::Command;
 
 use serde_json::{json, Value};
 
@@ -237,19 +236,7 @@ fn the_web_edition_plays_follows_the_text_and_loads_nothing_else() {
     let shot = Path::new(env!("CARGO_TARGET_TMPDIR")).join("web-edition.png");
     let _ = std::fs::remove_file(&shot);
     let spec = json!({"pages": pages, "screenshot": shot});
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/web_edition_browser.py");
-    let output = Command::new(&python)
-        .arg(script)
-        .arg(spec.to_string())
-        .output()
-        .unwrap();
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    let report: Value = serde_json::from_slice(&output.stdout)
-        .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&output.stdout)));
+    let report = browser_script(&python, "web_edition_browser.py", &[&spec.to_string()]);
     assert!(report["error"].is_null(), "{report:#}");
     let visited = report["pages"].as_array().unwrap();
     assert_eq!(visited.len(), editions.len(), "{report:#}");
