@@ -267,21 +267,7 @@ impl Work {
         // What the edition would be now: a segment of the manifest the plan no longer has, or has with other
         // audio, is marked for re-synthesis.
         let (stale, plan_error) = match self.settings().and_then(|s| self.job(s)) {
-            Ok(job) => {
-                let now: BTreeMap<&str, &str> = job
-                    .plan
-                    .segments
-                    .iter()
-                    .map(|s| (s.id.as_str(), s.cache_key.as_str()))
-                    .collect();
-                let stale: Vec<&str> = manifest
-                    .segments
-                    .iter()
-                    .filter(|s| now.get(s.id.as_str()) != Some(&s.cache_key.as_str()))
-                    .map(|s| s.id.as_str())
-                    .collect();
-                (json!(stale), serde_json::Value::Null)
-            }
+            Ok(job) => (json!(stale(&manifest, &job)), serde_json::Value::Null),
             Err(e) => (json!([]), json!(e.to_string())),
         };
         Ok(json!({
@@ -466,18 +452,7 @@ impl Work {
         crate::settings::save_lexicon_entry(&self.options.settings_file, word.trim(), say.trim())?;
         let manifest = self.manifest()?;
         let job = self.job(self.settings()?)?;
-        let marked: Vec<&str> = job
-            .plan
-            .segments
-            .iter()
-            .filter(|s| {
-                manifest
-                    .segments
-                    .iter()
-                    .any(|m| m.id == s.id && m.cache_key != s.cache_key)
-            })
-            .map(|s| s.id.as_str())
-            .collect();
+        let marked = stale(&manifest, &job);
         if !self.options.quiet {
             eprintln!(
                 "narrate studio: {}: [lexicon] {} = {:?} ({} segment{} to redo)",
@@ -513,6 +488,23 @@ impl Options {
     fn takes_path(&self) -> PathBuf {
         takes::path_for(&self.essay)
     }
+}
+
+/// The edition's segments whose audio the plan no longer has (their text, take or pronunciation changed): what a
+/// re-derivation synthesizes.
+fn stale<'a>(manifest: &'a Manifest, job: &Job) -> Vec<&'a str> {
+    let now: BTreeMap<&str, &str> = job
+        .plan
+        .segments
+        .iter()
+        .map(|s| (s.id.as_str(), s.cache_key.as_str()))
+        .collect();
+    manifest
+        .segments
+        .iter()
+        .filter(|s| now.get(s.id.as_str()) != Some(&s.cache_key.as_str()))
+        .map(|s| s.id.as_str())
+        .collect()
 }
 
 fn segment_text(job: &Job, id: &str) -> String {
