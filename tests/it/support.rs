@@ -482,6 +482,7 @@ pub fn selenium_python() -> Option<String> {
     ok.then_some(python)
 }
 
+#[cfg(feature = "piper")]
 /// Three sentences of common words for the intelligibility tests: long enough that one misheard word cannot sink
 /// the score.
 pub const ASR_SENTENCE: &str =
@@ -489,6 +490,7 @@ pub const ASR_SENTENCE: &str =
                                 We opened every window and waited for the air to clear. \
                                 Then we made tea and talked about the weather.";
 
+#[cfg(feature = "piper")]
 /// The Python with the test recognizer (tests/asr.py), `NARRATE_ASR_PYTHON`; `None` (skip) outside scripts/test.
 pub fn asr_python() -> Option<String> {
     match std::env::var("NARRATE_ASR_PYTHON") {
@@ -504,6 +506,7 @@ pub fn asr_python() -> Option<String> {
     }
 }
 
+#[cfg(feature = "piper")]
 /// Has the recognizer (tests/asr.py, at 16 kHz through ffmpeg) transcribe `wav`; returns how many of
 /// `sentence`'s words it heard, how many there are, and what it heard.
 pub fn words_recognized(
