@@ -44,7 +44,10 @@ type InitFn = unsafe extern "C" fn(*mut c_void) -> *mut c_void;
 type UttFn = unsafe extern "C" fn(*mut c_void) -> c_int;
 type ProcessFn = unsafe extern "C" fn(*mut c_void, *const i16, usize, c_int, c_int) -> c_int;
 type HypFn = unsafe extern "C" fn(*mut c_void, *mut i32) -> *const c_char;
-type SetJsgfFn = unsafe extern "C" fn(*mut c_void, *const c_char, *const c_char) -> c_int;
+type ReadJsgfFn = unsafe extern "C" fn(*const c_char, *mut c_void, f32) -> *mut c_void;
+type LogmathFn = unsafe extern "C" fn(*mut c_void) -> *mut c_void;
+type GetFloatFn = unsafe extern "C" fn(*mut c_void, *const c_char) -> f64;
+type SetFsgFn = unsafe extern "C" fn(*mut c_void, *const c_char, *mut c_void) -> c_int;
 type SetSearchFn = unsafe extern "C" fn(*mut c_void, *const c_char) -> c_int;
 type SegIterFn = unsafe extern "C" fn(*mut c_void) -> *mut c_void;
 type SegProbFn = unsafe extern "C" fn(*mut c_void, *mut i32, *mut i32, *mut i32) -> i32;
@@ -64,7 +67,11 @@ struct Sphinx {
     hyp: HypFn,
     free: UttFn,
     free_config: UttFn,
-    set_jsgf: SetJsgfFn,
+    read_jsgf: ReadJsgfFn,
+    logmath: LogmathFn,
+    get_float: GetFloatFn,
+    set_fsg: SetFsgFn,
+    free_fsg: UttFn,
     set_search: SetSearchFn,
     seg_iter: SegIterFn,
     seg_next: SegIterFn,
@@ -88,7 +95,9 @@ fn sphinx() -> Result<&'static Sphinx> {
             // SAFETY: loading a shared library runs its initializers; libpocketsphinx's are plain C.
             let lib = unsafe { libloading::Library::new("libpocketsphinx.so.3") }
                 .map_err(|e| format!("cannot load libpocketsphinx.so.3: {e}"))?;
-            // SAFETY: the types are those of pocketsphinx.h / cmd_ln.h (0.8+5prealpha, the Debian 12 library).
+            // SAFETY: the types are those of pocketsphinx.h / ps_search.h / cmd_ln.h / jsgf.h / fsg_model.h
+            // (0.8+5prealpha, the Debian 12 libraries; dlsym on libpocketsphinx also finds the symbols of its
+            // dependency libsphinxbase). float32 is C float (f32), int32 is c_int.
             unsafe {
                 let get = |name: &[u8]| -> std::result::Result<*const c_void, String> {
                     lib.get::<*const c_void>(name)
@@ -109,8 +118,18 @@ fn sphinx() -> Result<&'static Sphinx> {
                     free_config: std::mem::transmute::<*const c_void, UttFn>(get(
                         b"cmd_ln_free_r\0",
                     )?),
-                    set_jsgf: std::mem::transmute::<*const c_void, SetJsgfFn>(get(
-                        b"ps_set_jsgf_string\0",
+                    read_jsgf: std::mem::transmute::<*const c_void, ReadJsgfFn>(get(
+                        b"jsgf_read_string\0",
+                    )?),
+                    logmath: std::mem::transmute::<*const c_void, LogmathFn>(get(
+                        b"ps_get_logmath\0",
+                    )?),
+                    get_float: std::mem::transmute::<*const c_void, GetFloatFn>(get(
+                        b"cmd_ln_float_r\0",
+                    )?),
+                    set_fsg: std::mem::transmute::<*const c_void, SetFsgFn>(get(b"ps_set_fsg\0")?),
+                    free_fsg: std::mem::transmute::<*const c_void, UttFn>(get(
+                        b"fsg_model_free\0",
                     )?),
                     set_search: std::mem::transmute::<*const c_void, SetSearchFn>(get(
                         b"ps_set_search\0",
@@ -286,6 +305,13 @@ impl Decoder {
 
     /// Decodes `audio` with a grammar that accepts only `words` (with optional silences and fillers):
     /// the words the aligned path says and its acoustic score.
+    ///
+    /// The grammar is what `ps_set_jsgf_string` would make of the same JSGF text, step by step:
+    /// `jsgf_read_string` parses it, builds the FSG of its public rule with the decoder's log base and `-lw`,
+    /// and frees the parsed grammar; `ps_set_fsg` replaces the previous `align` search (freeing it) with one
+    /// holding its own reference to the FSG. `ps_set_jsgf_string` itself (5prealpha) never frees the parsed
+    /// grammar: about 8 KB lost per call, which made `--listen`'s memory grow with the number of segments
+    /// (valgrind: 126 KB definitely lost from `jsgf_parse_string` for 16 segments).
     fn force(&mut self, words: &[String], audio: &[i16]) -> Option<(String, i64, i32)> {
         let s = sphinx().ok()?;
         let grammar = format!(
@@ -294,8 +320,25 @@ impl Decoder {
         );
         let grammar = CString::new(grammar).ok()?;
         let name = CString::new(ALIGN).expect("no NUL");
-        // SAFETY: ps is live; the strings outlive the call (the grammar is parsed and copied).
-        if unsafe { (s.set_jsgf)(self.ps, name.as_ptr(), grammar.as_ptr()) } < 0 {
+        // SAFETY: ps and config are the live decoder and its cmd_ln_t (owned by self); "-lw" is one of its
+        // float options; the log-math object belongs to the decoder and outlives the call; the grammar string
+        // outlives the call (it is parsed, and the FSG copies the words it keeps).
+        let fsg = unsafe {
+            let lw = (s.get_float)(self.config, c"-lw".as_ptr()) as f32;
+            (s.read_jsgf)(grammar.as_ptr(), (s.logmath)(self.ps), lw)
+        };
+        if fsg.is_null() {
+            return None;
+        }
+        // SAFETY: fsg is the FSG just made, which this function owns one reference to; ps_set_fsg takes its
+        // own reference (or, if it fails, the search it was building releases it), so ours is released once
+        // here whatever the outcome, as ps_set_jsgf_string does; name outlives the call (it is copied).
+        let set = unsafe {
+            let set = (s.set_fsg)(self.ps, name.as_ptr(), fsg);
+            (s.free_fsg)(fsg);
+            set
+        };
+        if set < 0 {
             return None;
         }
         self.decode(&name, audio)
