@@ -116,9 +116,7 @@ struct SegmentStats {
     clipped_runs: u32,
     first_clip: Option<u64>,
     run: u32,
-    clicks: u32,
-    first_click: Option<(u64, f64)>,
-    worst_click: f64,
+    clicks: Option<clicks::SegmentClicks>,
     shape: pauses::Shape,
 }
 
@@ -335,24 +333,6 @@ pub fn check_with(input: &Path, options: Options) -> Result<Report> {
     // One pass over the samples: per-segment statistics and shapes, clicks, per-chapter loudness.
     let segs = &manifest.segments;
     let mut stats: Vec<SegmentStats> = segs.iter().map(|_| SegmentStats::default()).collect();
-    let mut stray_clicks: Vec<(u64, f64)> = Vec::new();
-    let mut stray_count = 0u32;
-    let mut note_click = |stats: &mut [SegmentStats], (at, ratio): (u64, f64)| {
-        let i = segs.partition_point(|s| s.end_sample <= at);
-        match stats.get_mut(i).filter(|_| segs[i].start_sample <= at) {
-            Some(st) => {
-                st.clicks += 1;
-                st.first_click.get_or_insert((at, ratio));
-                st.worst_click = st.worst_click.max(ratio);
-            }
-            None => {
-                stray_count += 1;
-                if stray_clicks.len() < 8 {
-                    stray_clicks.push((at, ratio));
-                }
-            }
-        }
-    };
     let level = |title: &str, m: Meter| {
         let l = m.finish();
         ChapterLevel {
@@ -364,7 +344,12 @@ pub fn check_with(input: &Path, options: Options) -> Result<Report> {
     let mut chapters: Vec<ChapterLevel> = Vec::with_capacity(manifest.chapters.len());
     let mut meter = Meter::new(rate)?;
     let mut frames = pauses::Frames::new(rate);
-    let mut detector = clicks::Clicks::new(rate);
+    let mut detector = clicks::Clicks::new(
+        rate,
+        segs.iter()
+            .map(|s| (s.start_sample, s.end_sample))
+            .collect(),
+    );
     let (mut seg, mut chapter) = (0usize, 0usize);
     let mut in_segment = false;
     let mut read = 0u64;
@@ -387,9 +372,7 @@ pub fn check_with(input: &Path, options: Options) -> Result<Report> {
             chapter += 1;
         }
         meter.push(s);
-        if let Some(click) = detector.push(s) {
-            note_click(&mut stats, click);
-        }
+        detector.push(s);
         while seg < segs.len() && n >= segs[seg].end_sample {
             if in_segment {
                 stats[seg].shape = frames.finish();
@@ -419,12 +402,18 @@ pub fn check_with(input: &Path, options: Options) -> Result<Report> {
         }
     }
     if cut.is_none() {
-        for click in detector.finish() {
-            note_click(&mut stats, click);
-        }
+        detector.finish();
         if in_segment && seg < segs.len() && read >= segs[seg].end_sample {
             stats[seg].shape = frames.finish();
         }
+    }
+    let clicks::Verdict {
+        segments: segment_clicks,
+        stray: stray_clicks,
+        stray_count,
+    } = detector.verdict();
+    for (st, c) in stats.iter_mut().zip(segment_clicks) {
+        st.clicks = c;
     }
     if let Some(c) = manifest.chapters.get(chapter) {
         chapters.push(level(&c.title, meter));
@@ -475,7 +464,12 @@ pub fn check_with(input: &Path, options: Options) -> Result<Report> {
         None
     };
 
-    for &(at, ratio) in &stray_clicks {
+    for &clicks::Click {
+        at,
+        ratio,
+        threshold,
+    } in &stray_clicks
+    {
         findings.push(Finding {
             kind: "click",
             segment: None,
@@ -486,7 +480,7 @@ pub fn check_with(input: &Path, options: Options) -> Result<Report> {
             start_seconds: secs(at, rate),
             end_seconds: secs(at + 1, rate),
             value: round2(ratio),
-            threshold: clicks::RATIO,
+            threshold,
             unit: "× local level",
             message: format!(
                 "a click at {:.3} s, in a pause between segments ({ratio:.0}× the local level); the pauses are written by the join, so build again",
@@ -839,20 +833,27 @@ fn segment_findings(
                 ),
             );
         }
-        if st.clicks > 0 && !(edition_clipping && st.clipped_runs > 0) {
-            let (at, first) = st.first_click.unwrap_or((s.start_sample, st.worst_click));
-            blame(
-                "click",
-                (at, at + 1),
-                st.worst_click,
-                clicks::RATIO,
-                "× local level",
-                format!(
-                    "{} click(s), first at {:.3} s ({first:.0}× the local level)",
-                    st.clicks,
-                    at as f64 / rate_f
-                ),
-            );
+        if let Some(clicks::SegmentClicks {
+            count,
+            first,
+            worst,
+        }) = st.clicks
+        {
+            if !(edition_clipping && st.clipped_runs > 0) {
+                blame(
+                    "click",
+                    (first.at, first.at + 1),
+                    worst.ratio,
+                    worst.threshold,
+                    "× local level",
+                    format!(
+                        "{} click(s), first at {:.3} s ({:.0}× the local level)",
+                        count,
+                        first.at as f64 / rate_f,
+                        first.ratio
+                    ),
+                );
+            }
         }
     }
     Some(Pauses {
