@@ -222,7 +222,8 @@ impl Clicks {
     /// their highest ratio, between [`LOWEST`] and the order's ceiling (the ceiling when fewer than
     /// [`MIN_SEGMENTS`] were measured).
     fn thresholds(&self) -> [f64; ORDERS.len()] {
-        let measured = self.segment.min(self.highest.len());
+        let started = self.spans.get(self.segment).is_some_and(|s| s.0 < self.centre);
+        let measured = (self.segment + usize::from(started)).min(self.highest.len());
         let mut out = [0.0; ORDERS.len()];
         for (i, (t, &(_, ceiling))) in out.iter_mut().zip(&ORDERS).enumerate() {
             let mut highest: Vec<f64> = self.highest[..measured].iter().map(|h| h[i]).collect();
@@ -239,6 +240,7 @@ impl Clicks {
     /// The clicks: every place where a difference passes its threshold, one per 10 ms, by segment.
     pub(crate) fn verdict(self) -> Verdict {
         let thresholds = self.thresholds();
+
         let mut v = Verdict {
             segments: vec![None; self.spans.len()],
             ..Verdict::default()
@@ -347,6 +349,35 @@ mod tests {
             assert_eq!(found.len(), 1, "{at}: {found:?}");
             assert!(found[0].abs_diff(at as u64) <= 2, "{at}: {found:?}");
         }
+    }
+
+    /// The clicks found in `signal` cut into `segments` equal segments, by segment.
+    fn by_segment(signal: &[i16], segments: u64) -> Vec<u32> {
+        let len = signal.len() as u64 / segments;
+        let spans = (0..segments).map(|i| (i * len, (i + 1) * len)).collect();
+        let mut d = Clicks::new(22_050, spans);
+        for &s in signal {
+            d.push(s);
+        }
+        d.finish();
+        d.verdict()
+            .segments
+            .iter()
+            .map(|s| s.map_or(0, |s| s.count))
+            .collect()
+    }
+
+    #[test]
+    fn a_voice_without_sharp_sounds_of_its_own_gets_a_lower_threshold() {
+        // A spike 8 times the local level of the second difference: under its ceiling (11.5), over 6.
+        let mut s = tone(22_050);
+        s[11_000] += 1_324;
+        // One segment says nothing of the voice: the ceilings hold and the spike passes.
+        assert_eq!(by_segment(&s, 1), [0]);
+        // Ten segments of a smooth tone: the threshold is the lowest, and the spike is found in its segment.
+        let mut found = vec![0; 10];
+        found[4] = 1;
+        assert_eq!(by_segment(&s, 10), found);
     }
 
     #[test]

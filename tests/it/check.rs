@@ -403,6 +403,49 @@ fn click_is_found(backend: &str) {
     assert_eq!(f["remedy"]["action"], "regen");
 }
 
+/// A step: from the middle of the longest segment, 20 ms of its samples are moved by 0.2 of full scale (away
+/// from the side the first one is on), as a bad splice would.
+fn step_is_found(backend: &str) {
+    let env = voiced_env();
+    let Some(m) = voiced(&env, backend) else {
+        return;
+    };
+    let rate = m["sample_rate"].as_u64().unwrap() as usize;
+    let seg = longest(&m, false);
+    let (a, b) = span(&seg);
+    let mid = (a + b) / 2;
+    let wav = env.path(&out_wav(backend));
+    let was = samples(&wav);
+    let down = was[mid] > 0;
+    damage(&wav, mid, mid + rate / 50, |n| {
+        let v = i32::from(was[n]) + if down { -6554 } else { 6554 };
+        v.clamp(-32768, 32767) as i16
+    });
+    let (code, report) = check(&env, &out_wav(backend));
+    assert_eq!(code, 1, "{backend}: {report}");
+    let all = findings(&report);
+    assert_eq!(all.len(), 1, "{backend}: {report}");
+    let f = &all[0];
+    assert_eq!(f["kind"], "click", "{backend}");
+    assert_eq!(f["segment"], seg["id"], "{backend}");
+    // Either edge of the moved stretch is a step; the finding is at one of them.
+    let at = f["start_seconds"].as_f64().unwrap() * rate as f64;
+    assert!(
+        [mid, mid + rate / 50]
+            .iter()
+            .any(|&edge| (at - edge as f64).abs() < rate as f64 / 1000.0),
+        "{backend}: {f}"
+    );
+    assert_eq!(f["remedy"]["action"], "regen");
+}
+
+#[test]
+fn a_step_of_a_fifth_of_full_scale_mid_segment_is_found_in_espeak_piper_and_hibari() {
+    step_is_found("espeak");
+    step_is_found("piper");
+    step_is_found("hibari");
+}
+
 #[test]
 fn a_single_sample_click_mid_segment_is_found_in_espeak_piper_and_hibari() {
     click_is_found("espeak");
