@@ -4,13 +4,13 @@
 //! little but the top of the spectrum where speech is weakest, spikes inside loud vowels. One streaming pass
 //! with a ring of 2W+1 residuals per difference (W = 5 ms): memory does not grow with the edition.
 
-use std::collections::VecDeque;
-
 /// The differences used, and the most a difference may be, in times its local RMS (plus the floor), before it
 /// is a click in any edition. Measured on 36 clean editions (espeak-ng, Piper joe and hibari heart; six
 /// essays; mastered and not; docs/CHECK.md), the highest each reaches is 8.9, 9.7 and 11.3 (Piper's mastered
 /// onsets, espeak-ng's own plosive bursts, mastered); each ceiling is at least 15 % above that.
 const ORDERS: [(usize, f64); 3] = [(1, 10.5), (2, 11.5), (6, 13.0)];
+/// The highest difference taken.
+const MOST: usize = 6;
 /// A voice whose own sharpest sounds are gentler gets a lower threshold: this many times the median over
 /// segments of each segment's highest ratio (on the 36 editions the highest segment is at most 1.8 times that
 /// median), but never under [`LOWEST`].
@@ -24,17 +24,22 @@ const MIN_SEGMENTS: usize = 8;
 /// a click; a k-th difference gets 300 × 2^k / 4 (a difference of order k amplifies the top of the
 /// spectrum 2^k times).
 const FLOOR_SECOND: f64 = 300.0;
-/// Kept per edition at most: places that could be clicks (above [`LOWEST`]) in a damaged file.
-const MAX_CANDIDATES: usize = 1 << 20;
+/// Kept per edition at most: 10 ms stretches that could hold a click (above [`LOWEST`]); about 40 a minute
+/// in clean editions, so this bound (24 MB) is met only by a file that is clicks throughout.
+const MAX_CANDIDATES: usize = 1 << 19;
 
 /// One difference's ring of residuals.
 struct Order {
-    /// The binomial weights of the k-th difference, newest sample first, with alternating signs.
-    weights: Vec<i64>,
-    /// The last k+1 samples, newest last.
-    history: VecDeque<i64>,
-    residuals: VecDeque<i64>,
-    squares: i128,
+    /// Which difference.
+    k: usize,
+    /// The last 2W+1 residuals (a ring; `next` is where the newest goes), and how many have been taken.
+    ring: Vec<i64>,
+    next: usize,
+    taken: usize,
+    /// Sums of squares over the whole ring and over the guard around its centre (exact: a residual is under
+    /// 2^22 and the window under 2^10 residuals).
+    squares: i64,
+    guarded: i64,
     floor: f64,
     /// Residuals either side of the one judged that are left out of its local level (a click spreads
     /// over k+1 of them).
@@ -43,61 +48,64 @@ struct Order {
 
 impl Order {
     fn new(k: usize, half: usize) -> Order {
-        let mut weights = vec![1i64];
-        for _ in 0..k {
-            let mut next = vec![0i64; weights.len() + 1];
-            for (i, w) in weights.iter().enumerate() {
-                next[i] += w;
-                next[i + 1] -= w;
-            }
-            weights = next;
-        }
         Order {
-            weights,
-            history: std::iter::repeat_n(0, k + 1).collect(),
+            k,
             // The file is taken as preceded by silence, so its first samples are judged too.
-            residuals: std::iter::repeat_n(0, half).collect(),
+            ring: vec![0; 2 * half + 1],
+            next: half,
+            taken: half,
             squares: 0,
+            guarded: 0,
             floor: FLOOR_SECOND * f64::from(1u32 << k) / 4.0,
             guard: k + 1,
         }
     }
 
-    /// Takes the next sample; once the ring is full, returns how many times the local level the residual
-    /// at its centre is.
-    fn take(&mut self, x: i64, half: usize) -> Option<f64> {
-        self.history.pop_front();
-        self.history.push_back(x);
-        let e: i64 = self
-            .weights
-            .iter()
-            .zip(self.history.iter().rev())
-            .map(|(w, s)| w * s)
-            .sum();
-        self.residuals.push_back(e);
-        self.squares += i128::from(e) * i128::from(e);
-        let window = 2 * half + 1;
-        if self.residuals.len() > window {
-            let old = self.residuals.pop_front().unwrap_or(0);
-            self.squares -= i128::from(old) * i128::from(old);
+    /// The residual `back` places before the newest.
+    fn back(&self, back: usize) -> i64 {
+        let i = self.next + self.ring.len() - 1 - back;
+        self.ring[if i >= self.ring.len() {
+            i - self.ring.len()
+        } else {
+            i
+        }]
+    }
+
+    /// Takes the next residual (this order's difference at the newest sample); once the ring is full,
+    /// returns how many times the local level the residual at its centre is.
+    fn take(&mut self, e: i64, half: usize) -> Option<f64> {
+        let window = self.ring.len();
+        // The newest replaces the oldest; the guard (centre ± g) moves on by one.
+        let old = self.ring[self.next];
+        self.ring[self.next] = e;
+        self.next = if self.next + 1 == window {
+            0
+        } else {
+            self.next + 1
+        };
+        self.taken += 1;
+        self.squares += e * e - old * old;
+        let entering = self.back(half - self.guard);
+        self.guarded += entering * entering;
+        if half + self.guard + 1 < window {
+            let leaving = self.back(half + self.guard + 1);
+            self.guarded -= leaving * leaving;
         }
-        if self.residuals.len() < window {
+        if self.taken < window {
             return None;
         }
-        let centre = self.residuals[half].unsigned_abs() as f64;
+        let centre = self.back(half).unsigned_abs() as f64;
         if centre < self.floor {
             return Some(0.0);
         }
-        let guard: i128 = (half - self.guard..=half + self.guard)
-            .map(|i| i128::from(self.residuals[i]) * i128::from(self.residuals[i]))
-            .sum();
-        let local = ((self.squares - guard) as f64 / (window - 2 * self.guard - 1) as f64).sqrt();
+        let local =
+            ((self.squares - self.guarded) as f64 / (window - 2 * self.guard - 1) as f64).sqrt();
         Some(centre / (local + self.floor))
     }
 
     /// How far the k-th difference's peak for a spike lies after the spike.
     fn delay(&self) -> u64 {
-        (self.weights.len() as u64 - 1) / 2
+        self.k as u64 / 2
     }
 }
 
@@ -135,9 +143,11 @@ pub(crate) struct Verdict {
     pub stray_count: u32,
 }
 
-/// A place where some difference stood above [`LOWEST`]: its ratio per order.
+/// A stretch of up to 10 ms where some difference stood above [`LOWEST`]: per order, its highest ratio there
+/// and where that was (one click is counted per 10 ms).
 struct Candidate {
-    centre: u64,
+    start: u64,
+    at: [u64; ORDERS.len()],
     ratios: [f64; ORDERS.len()],
 }
 
@@ -145,6 +155,10 @@ struct Candidate {
 /// at the end, against thresholds set by the edition's own sharpest sounds.
 pub(crate) struct Clicks {
     half: usize,
+    /// The last sample and its differences up to the sixth: `last[j]` is the j-th difference at the last
+    /// sample, so the next sample's are `d[j] = d[j−1] − last[j−1]` (binomial weights, newest first:
+    /// 1 −1; 1 −2 1; …; 1 −6 15 −20 15 −6 1).
+    last: [i64; MOST + 1],
     orders: Vec<Order>,
     /// The sample the next full window is centred on.
     centre: u64,
@@ -159,10 +173,10 @@ pub(crate) struct Clicks {
 
 impl Clicks {
     pub(crate) fn new(rate: u32, spans: Vec<(u64, u64)>) -> Clicks {
-        let most = ORDERS.iter().map(|&(k, _)| k).max().unwrap_or(1);
-        let half = (rate as usize / 200).max(most + 6);
+        let half = (rate as usize / 200).max(MOST + 6);
         Clicks {
             half,
+            last: [0; MOST + 1],
             orders: ORDERS.iter().map(|&(k, _)| Order::new(k, half)).collect(),
             centre: 0,
             gap: u64::from(rate / 100),
@@ -188,10 +202,16 @@ impl Clicks {
 
     fn take(&mut self, x: i64) {
         let half = self.half;
+        let mut d = [0i64; MOST + 1];
+        d[0] = x;
+        for j in 1..=MOST {
+            d[j] = d[j - 1] - self.last[j - 1];
+        }
+        self.last = d;
         let mut ratios = [0.0; ORDERS.len()];
         let mut full = false;
         for (order, r) in self.orders.iter_mut().zip(&mut ratios) {
-            if let Some(ratio) = order.take(x, half) {
+            if let Some(ratio) = order.take(d[order.k], half) {
                 *r = ratio;
                 full = true;
             }
@@ -213,8 +233,24 @@ impl Clicks {
                 *h = h.max(r);
             }
         }
-        if ratios.iter().any(|&r| r > LOWEST) && self.candidates.len() < MAX_CANDIDATES {
-            self.candidates.push(Candidate { centre: at, ratios });
+        if ratios.iter().all(|&r| r <= LOWEST) {
+            return;
+        }
+        let full = self.candidates.len() >= MAX_CANDIDATES;
+        match self.candidates.last_mut() {
+            Some(c) if at <= c.start + self.gap => {
+                for ((best, place), r) in c.ratios.iter_mut().zip(&mut c.at).zip(ratios) {
+                    if r > *best {
+                        (*best, *place) = (r, at);
+                    }
+                }
+            }
+            _ if !full => self.candidates.push(Candidate {
+                start: at,
+                at: [at; ORDERS.len()],
+                ratios,
+            }),
+            _ => {}
         }
     }
 
@@ -222,7 +258,10 @@ impl Clicks {
     /// their highest ratio, between [`LOWEST`] and the order's ceiling (the ceiling when fewer than
     /// [`MIN_SEGMENTS`] were measured).
     fn thresholds(&self) -> [f64; ORDERS.len()] {
-        let started = self.spans.get(self.segment).is_some_and(|s| s.0 < self.centre);
+        let started = self
+            .spans
+            .get(self.segment)
+            .is_some_and(|s| s.0 < self.centre);
         let measured = (self.segment + usize::from(started)).min(self.highest.len());
         let mut out = [0.0; ORDERS.len()];
         for (i, (t, &(_, ceiling))) in out.iter_mut().zip(&ORDERS).enumerate() {
@@ -251,10 +290,10 @@ impl Clicks {
                 .ratios
                 .iter()
                 .zip(&thresholds)
-                .zip(&self.orders)
+                .zip(self.orders.iter().zip(c.at))
                 .filter(|((r, t), _)| *r > *t)
-                .map(|((&ratio, &threshold), o)| Click {
-                    at: c.centre.saturating_sub(o.delay()),
+                .map(|((&ratio, &threshold), (o, at))| Click {
+                    at: at.saturating_sub(o.delay()),
                     ratio,
                     threshold,
                 })
@@ -382,7 +421,16 @@ mod tests {
 
     #[test]
     fn the_differences_are_the_binomial_ones() {
-        assert_eq!(Order::new(1, 8).weights, [1, -1]);
-        assert_eq!(Order::new(6, 8).weights, [1, -6, 15, -20, 15, -6, 1]);
+        // A unit impulse's k-th difference is the k-th difference's weights.
+        let mut d = Clicks::new(22_050, Vec::new());
+        let mut seen = vec![[0i64; MOST + 1]; 8];
+        for (i, seen) in seen.iter_mut().enumerate() {
+            d.take(i64::from(i == 0));
+            *seen = d.last;
+        }
+        let order = |k: usize| seen.iter().take(k + 1).map(|s| s[k]).collect::<Vec<_>>();
+        assert_eq!(order(1), [1, -1]);
+        assert_eq!(order(2), [1, -2, 1]);
+        assert_eq!(order(6), [1, -6, 15, -20, 15, -6, 1]);
     }
 }
