@@ -92,14 +92,29 @@ impl Manifest {
             reason,
         };
         // The format and version first, so a foreign or newer file is named as such, not as a parse error.
-        let head: serde_json::Value =
-            serde_json::from_str(&text).map_err(|e| bad(format!("not JSON ({e})")))?;
-        if head.get("format").and_then(|f| f.as_str()) != Some(FORMAT) {
+        // Only those two fields are read here (the rest is skipped, not built into a tree: a book's manifest
+        // is large).
+        #[derive(Deserialize)]
+        struct Head {
+            format: Option<serde_json::Value>,
+            version: Option<serde_json::Value>,
+        }
+        let head: Head = match serde_json::from_str(&text) {
+            Ok(head) => head,
+            Err(e) => match serde_json::from_str::<serde::de::IgnoredAny>(&text) {
+                Ok(_) => Head {
+                    format: None,
+                    version: None,
+                },
+                Err(_) => return Err(bad(format!("not JSON ({e})"))),
+            },
+        };
+        if head.format.as_ref().and_then(|f| f.as_str()) != Some(FORMAT) {
             return Err(bad(format!(
                 "not a narrate manifest (no \"format\": \"{FORMAT}\")"
             )));
         }
-        match head.get("version").and_then(|v| v.as_u64()) {
+        match head.version.as_ref().and_then(|v| v.as_u64()) {
             Some(v) if (1..=u64::from(VERSION)).contains(&v) => {}
             Some(v) => {
                 return Err(bad(format!(
@@ -108,7 +123,7 @@ impl Manifest {
             }
             None => return Err(bad("no manifest version".into())),
         }
-        let manifest: Manifest = serde_json::from_value(head).map_err(|e| bad(e.to_string()))?;
+        let manifest: Manifest = serde_json::from_str(&text).map_err(|e| bad(e.to_string()))?;
         if manifest.sample_rate == 0 {
             return Err(bad("its sample rate is 0".into()));
         }
@@ -205,6 +220,12 @@ mod tests {
         assert!(e.contains("not a narrate manifest"), "{e}");
         let e = load_text(&json(&|v| v["version"] = 99.into()));
         assert!(e.contains("version 99 is newer"), "{e}");
+        for foreign in ["[1, 2]", "\"text\"", "{\"format\": 5}", "{}"] {
+            let e = load_text(foreign);
+            assert!(e.contains("not a narrate manifest"), "{foreign}: {e}");
+        }
+        let e = load_text("{\"format\": \"narrate-manifest\",");
+        assert!(e.contains("not JSON"), "{e}");
         let e = load_text(&json(&|v| v["sample_rate"] = 0.into()));
         assert!(e.contains("sample rate is 0"), "{e}");
         let e = load_text(&json(&|v| {

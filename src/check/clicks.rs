@@ -24,9 +24,9 @@ const MIN_SEGMENTS: usize = 8;
 /// a click; a k-th difference gets 300 × 2^k / 4 (a difference of order k amplifies the top of the
 /// spectrum 2^k times).
 const FLOOR_SECOND: f64 = 300.0;
-/// Kept per edition at most: 10 ms stretches that could hold a click (above [`LOWEST`]); about 40 a minute
-/// in clean editions, so this bound (24 MB) is met only by a file that is clicks throughout.
-const MAX_CANDIDATES: usize = 1 << 19;
+/// Kept per edition at most: 10 ms stretches that could hold a click (above [`LOWEST`]); clean editions have
+/// tens a minute, so this bound (56 bytes each, 15 MB) is met only by 40 minutes of clicks without a break.
+const MAX_CANDIDATES: usize = 1 << 18;
 
 /// One difference's ring of residuals.
 struct Order {
@@ -279,7 +279,6 @@ impl Clicks {
     /// The clicks: every place where a difference passes its threshold, one per 10 ms, by segment.
     pub(crate) fn verdict(self) -> Verdict {
         let thresholds = self.thresholds();
-
         let mut v = Verdict {
             segments: vec![None; self.spans.len()],
             ..Verdict::default()
