@@ -370,54 +370,23 @@ fn a_dropout_of_a_second_and_a_half_is_a_gap_in_espeak_piper_and_hibari() {
     dropout_is_found("hibari", 1.5, false);
 }
 
-/// One sample moved by a fifth of full scale in the middle of the longest segment.
-fn click_is_found(backend: &str) {
+/// From the middle of the longest segment, samples moved by a fifth of full scale (away from the side the first
+/// one is on): one sample (a click), or 20 ms of them (`step`, as a bad splice makes). One finding, a click, in
+/// that segment, at the moved stretch's start or (a step having two edges) its end, to be regenerated.
+fn moved_stretch_is_found(backend: &str, step: bool) {
     let env = voiced_env();
     let Some(m) = voiced(&env, backend) else {
         return;
     };
     let rate = m["sample_rate"].as_u64().unwrap() as f64;
-    let seg = longest(&m, false);
-    let (a, b) = span(&seg);
-    let mid = (a + b) / 2;
-    let wav = env.path(&out_wav(backend));
-    let was = samples(&wav)[mid];
-    damage(&wav, mid, mid + 1, |_| {
-        if was > 0 {
-            was - 6554
-        } else {
-            was + 6554
-        }
-    });
-    let (code, report) = check(&env, &out_wav(backend));
-    assert_eq!(code, 1);
-    let all = findings(&report);
-    assert_eq!(all.len(), 1, "{report}");
-    let f = &all[0];
-    assert_eq!(f["kind"], "click");
-    assert_eq!(f["segment"], seg["id"]);
-    assert!(
-        (f["start_seconds"].as_f64().unwrap() - mid as f64 / rate).abs() < 0.001,
-        "{f}"
-    );
-    assert_eq!(f["remedy"]["action"], "regen");
-}
-
-/// A step: from the middle of the longest segment, 20 ms of its samples are moved by 0.2 of full scale (away
-/// from the side the first one is on), as a bad splice would.
-fn step_is_found(backend: &str) {
-    let env = voiced_env();
-    let Some(m) = voiced(&env, backend) else {
-        return;
-    };
-    let rate = m["sample_rate"].as_u64().unwrap() as usize;
+    let length = if step { rate as usize / 50 } else { 1 };
     let seg = longest(&m, false);
     let (a, b) = span(&seg);
     let mid = (a + b) / 2;
     let wav = env.path(&out_wav(backend));
     let was = samples(&wav);
     let down = was[mid] > 0;
-    damage(&wav, mid, mid + rate / 50, |n| {
+    damage(&wav, mid, mid + length, |n| {
         let v = i32::from(was[n]) + if down { -6554 } else { 6554 };
         v.clamp(-32768, 32767) as i16
     });
@@ -428,12 +397,12 @@ fn step_is_found(backend: &str) {
     let f = &all[0];
     assert_eq!(f["kind"], "click", "{backend}");
     assert_eq!(f["segment"], seg["id"], "{backend}");
-    // Either edge of the moved stretch is a step; the finding is at one of them.
-    let at = f["start_seconds"].as_f64().unwrap() * rate as f64;
+    let edges: &[usize] = if step { &[mid, mid + length] } else { &[mid] };
+    let at = f["start_seconds"].as_f64().unwrap() * rate;
     assert!(
-        [mid, mid + rate / 50]
+        edges
             .iter()
-            .any(|&edge| (at - edge as f64).abs() < rate as f64 / 1000.0),
+            .any(|&edge| (at - edge as f64).abs() < rate / 1000.0),
         "{backend}: {f}"
     );
     assert_eq!(f["remedy"]["action"], "regen");
@@ -441,16 +410,16 @@ fn step_is_found(backend: &str) {
 
 #[test]
 fn a_step_of_a_fifth_of_full_scale_mid_segment_is_found_in_espeak_piper_and_hibari() {
-    step_is_found("espeak");
-    step_is_found("piper");
-    step_is_found("hibari");
+    for backend in ["espeak", "piper", "hibari"] {
+        moved_stretch_is_found(backend, true);
+    }
 }
 
 #[test]
 fn a_single_sample_click_mid_segment_is_found_in_espeak_piper_and_hibari() {
-    click_is_found("espeak");
-    click_is_found("piper");
-    click_is_found("hibari");
+    for backend in ["espeak", "piper", "hibari"] {
+        moved_stretch_is_found(backend, false);
+    }
 }
 
 /// +12 dB over the whole edition: clipping everywhere, fixed by mastering, with no segment to regenerate.

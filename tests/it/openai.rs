@@ -35,20 +35,13 @@ fn openai_python() -> Option<String> {
 
 /// Runs tests/data/openai_client.py in `mode` against `url`; its JSON report.
 fn client(python: &str, url: &str, mode: &str, out: &Path, vars: &[(&str, &str)]) -> Value {
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/openai_client.py");
     let hold = out.join("hold");
-    let output = Command::new(python)
-        .arg(script)
-        .args([url, mode, out.to_str().unwrap(), hold.to_str().unwrap()])
-        .envs(vars.iter().copied())
-        .output()
-        .unwrap();
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    serde_json::from_slice(&output.stdout).unwrap()
+    data_script(
+        python,
+        "openai_client.py",
+        &[url, mode, out.to_str().unwrap(), hold.to_str().unwrap()],
+        vars,
+    )
 }
 
 /// What ffprobe reads in an audio file: format name, codec, sample rate and the samples it decodes.

@@ -81,7 +81,12 @@ fn segments(manifest: &Value) -> Vec<Value> {
 /// Runs the browser steps (tests/data/studio_browser.py) against the studio; one report per step.
 fn drive(python: &str, studio: &Studio, steps: Value) -> Vec<Value> {
     let steps_text = steps.to_string();
-    let reports = browser_script(python, "studio_browser.py", &[&studio.url, &steps_text]);
+    let reports = data_script(
+        python,
+        "studio_browser.py",
+        &[&studio.url, &steps_text],
+        &[],
+    );
     let reports: Vec<Value> = reports.as_array().expect("a list of reports").clone();
     for r in &reports {
         assert!(r["error"].is_null(), "{reports:#?}");

@@ -440,9 +440,9 @@ pub fn titles(list: &Value) -> Vec<String> {
         .collect()
 }
 
-/// Runs a browser script of tests/data (Selenium, with `selenium_python`'s Python) with `args`; returns the JSON
-/// it prints.
-pub fn browser_script(python: &str, script: &str, args: &[&str]) -> Value {
+/// Runs a Python script of tests/data (a browser script with `selenium_python`'s Python, the OpenAI client with
+/// the one that has `openai`) with `args` and the environment `vars`; returns the JSON it prints.
+pub fn data_script(python: &str, script: &str, args: &[&str], vars: &[(&str, &str)]) -> Value {
     let output = StdCommand::new(python)
         .arg(
             Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -450,6 +450,7 @@ pub fn browser_script(python: &str, script: &str, args: &[&str]) -> Value {
                 .join(script),
         )
         .args(args)
+        .envs(vars.iter().copied())
         .output()
         .unwrap();
     assert!(

@@ -236,7 +236,7 @@ fn the_web_edition_plays_follows_the_text_and_loads_nothing_else() {
     let shot = Path::new(env!("CARGO_TARGET_TMPDIR")).join("web-edition.png");
     let _ = std::fs::remove_file(&shot);
     let spec = json!({"pages": pages, "screenshot": shot});
-    let report = browser_script(&python, "web_edition_browser.py", &[&spec.to_string()]);
+    let report = data_script(&python, "web_edition_browser.py", &[&spec.to_string()], &[]);
     assert!(report["error"].is_null(), "{report:#}");
     let visited = report["pages"].as_array().unwrap();
     assert_eq!(visited.len(), editions.len(), "{report:#}");
