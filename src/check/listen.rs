@@ -99,59 +99,29 @@ fn sphinx() -> Result<&'static Sphinx> {
             // (0.8+5prealpha, the Debian 12 libraries; dlsym on libpocketsphinx also finds the symbols of its
             // dependency libsphinxbase). float32 is C float (f32), int32 is c_int.
             unsafe {
-                let get = |name: &[u8]| -> std::result::Result<*const c_void, String> {
-                    lib.get::<*const c_void>(name)
-                        .map(|s| *s)
-                        .map_err(|e| format!("libpocketsphinx.so.3: {e}"))
-                };
+                let missing = |e: libloading::Error| format!("libpocketsphinx.so.3: {e}");
                 Ok(Sphinx {
-                    args: std::mem::transmute::<*const c_void, ArgsFn>(get(b"ps_args\0")?),
-                    parse: std::mem::transmute::<*const c_void, ParseFn>(get(b"cmd_ln_parse_r\0")?),
-                    init: std::mem::transmute::<*const c_void, InitFn>(get(b"ps_init\0")?),
-                    start: std::mem::transmute::<*const c_void, UttFn>(get(b"ps_start_utt\0")?),
-                    process: std::mem::transmute::<*const c_void, ProcessFn>(get(
-                        b"ps_process_raw\0",
-                    )?),
-                    end: std::mem::transmute::<*const c_void, UttFn>(get(b"ps_end_utt\0")?),
-                    hyp: std::mem::transmute::<*const c_void, HypFn>(get(b"ps_get_hyp\0")?),
-                    free: std::mem::transmute::<*const c_void, UttFn>(get(b"ps_free\0")?),
-                    free_config: std::mem::transmute::<*const c_void, UttFn>(get(
-                        b"cmd_ln_free_r\0",
-                    )?),
-                    read_jsgf: std::mem::transmute::<*const c_void, ReadJsgfFn>(get(
-                        b"jsgf_read_string\0",
-                    )?),
-                    logmath: std::mem::transmute::<*const c_void, LogmathFn>(get(
-                        b"ps_get_logmath\0",
-                    )?),
-                    get_float: std::mem::transmute::<*const c_void, GetFloatFn>(get(
-                        b"cmd_ln_float_r\0",
-                    )?),
-                    set_fsg: std::mem::transmute::<*const c_void, SetFsgFn>(get(b"ps_set_fsg\0")?),
-                    free_fsg: std::mem::transmute::<*const c_void, UttFn>(get(
-                        b"fsg_model_free\0",
-                    )?),
-                    set_search: std::mem::transmute::<*const c_void, SetSearchFn>(get(
-                        b"ps_set_search\0",
-                    )?),
-                    seg_iter: std::mem::transmute::<*const c_void, SegIterFn>(get(
-                        b"ps_seg_iter\0",
-                    )?),
-                    seg_next: std::mem::transmute::<*const c_void, SegIterFn>(get(
-                        b"ps_seg_next\0",
-                    )?),
-                    seg_prob: std::mem::transmute::<*const c_void, SegProbFn>(get(
-                        b"ps_seg_prob\0",
-                    )?),
-                    frames: std::mem::transmute::<*const c_void, FramesFn>(get(
-                        b"ps_get_n_frames\0",
-                    )?),
-                    set_float: std::mem::transmute::<*const c_void, SetFloatFn>(get(
-                        b"cmd_ln_set_float_r\0",
-                    )?),
-                    set_int: std::mem::transmute::<*const c_void, SetIntFn>(get(
-                        b"cmd_ln_set_int_r\0",
-                    )?),
+                    args: *lib.get(b"ps_args\0").map_err(missing)?,
+                    parse: *lib.get(b"cmd_ln_parse_r\0").map_err(missing)?,
+                    init: *lib.get(b"ps_init\0").map_err(missing)?,
+                    start: *lib.get(b"ps_start_utt\0").map_err(missing)?,
+                    process: *lib.get(b"ps_process_raw\0").map_err(missing)?,
+                    end: *lib.get(b"ps_end_utt\0").map_err(missing)?,
+                    hyp: *lib.get(b"ps_get_hyp\0").map_err(missing)?,
+                    free: *lib.get(b"ps_free\0").map_err(missing)?,
+                    free_config: *lib.get(b"cmd_ln_free_r\0").map_err(missing)?,
+                    read_jsgf: *lib.get(b"jsgf_read_string\0").map_err(missing)?,
+                    logmath: *lib.get(b"ps_get_logmath\0").map_err(missing)?,
+                    get_float: *lib.get(b"cmd_ln_float_r\0").map_err(missing)?,
+                    set_fsg: *lib.get(b"ps_set_fsg\0").map_err(missing)?,
+                    free_fsg: *lib.get(b"fsg_model_free\0").map_err(missing)?,
+                    set_search: *lib.get(b"ps_set_search\0").map_err(missing)?,
+                    seg_iter: *lib.get(b"ps_seg_iter\0").map_err(missing)?,
+                    seg_next: *lib.get(b"ps_seg_next\0").map_err(missing)?,
+                    seg_prob: *lib.get(b"ps_seg_prob\0").map_err(missing)?,
+                    frames: *lib.get(b"ps_get_n_frames\0").map_err(missing)?,
+                    set_float: *lib.get(b"cmd_ln_set_float_r\0").map_err(missing)?,
+                    set_int: *lib.get(b"cmd_ln_set_int_r\0").map_err(missing)?,
                     _lib: lib,
                 })
             }
