@@ -808,34 +808,46 @@ mod tests {
         )
     }
 
-    /// A multi-speaker VITS-shaped graph: an "encoder" (here a Mul) makes `z`, the speaker embedding `g`
-    /// conditions the decoder, which upsamples twice (strides 2 and 3, as low-quality voices differ from the
-    /// medium ones) with a residual block between.
-    fn voice_like() -> ModelProto {
-        let leaky = |name: &str, x: &str, alpha: f32| {
-            let mut n = make(name, "LeakyRelu", [x], [format!("{name}_output_0")], []);
-            n.attribute.push(AttributeProto {
-                name: Some("alpha".into()),
-                r#type: Some(AttributeType::Float as i32),
-                f: Some(alpha),
-                ..Default::default()
-            });
-            n
-        };
-        let up = |name: &str, x: &str, w: &str, b: &str, s: i64| {
-            make(
-                name,
-                "ConvTranspose",
-                [x, w, b],
-                [format!("{name}_output_0")],
-                [
-                    ints_attr("kernel_shape", vec![2 * s]),
-                    ints_attr("strides", vec![s]),
-                    ints_attr("pads", vec![s / 2, s / 2]),
-                ],
-            )
-        };
-        let nodes = vec![
+    fn leaky(name: &str, x: &str, alpha: f32) -> NodeProto {
+        let mut n = make(name, "LeakyRelu", [x], [format!("{name}_output_0")], []);
+        n.attribute.push(AttributeProto {
+            name: Some("alpha".into()),
+            r#type: Some(AttributeType::Float as i32),
+            f: Some(alpha),
+            ..Default::default()
+        });
+        n
+    }
+
+    fn up(name: &str, x: &str, w: &str, b: &str, s: i64) -> NodeProto {
+        make(
+            name,
+            "ConvTranspose",
+            [x, w, b],
+            [format!("{name}_output_0")],
+            [
+                ints_attr("kernel_shape", vec![2 * s]),
+                ints_attr("strides", vec![s]),
+                ints_attr("pads", vec![s / 2, s / 2]),
+            ],
+        )
+    }
+
+    fn dyn_dims(d: &[&str]) -> Vec<Dimension> {
+        d.iter()
+            .map(|s| Dimension {
+                value: Some(match s.parse::<i64>() {
+                    Ok(v) => dimension::Value::DimValue(v),
+                    Err(_) => dimension::Value::DimParam((*s).into()),
+                }),
+                denotation: None,
+            })
+            .collect()
+    }
+
+    /// The nodes of [`voice_like`], in order.
+    fn voice_like_nodes() -> Vec<NodeProto> {
+        vec![
             make("/Mul_7", "Mul", ["x", "two"], ["z"], []),
             // As a voice's speaker embedding, `g` is made by the encoder (an output that is a graph input
             // would alias the caller's buffer).
@@ -914,8 +926,12 @@ mod tests {
                 ["output"],
                 [],
             ),
-        ];
-        let initializer = vec![
+        ]
+    }
+
+    /// The weights of [`voice_like`]'s nodes.
+    fn voice_like_weights() -> Vec<TensorProto> {
+        vec![
             float_tensor("two", vec![], &[2.0]),
             int64s("axes", &[1], false),
             weights("pre.w", vec![32, 6, 7], 1),
@@ -929,18 +945,14 @@ mod tests {
             weights("up1.w", vec![16, 16, 8], 9),
             weights("up1.b", vec![16], 10),
             weights("post.w", vec![1, 16, 7], 11),
-        ];
-        let dyn_dims = |d: &[&str]| {
-            d.iter()
-                .map(|s| Dimension {
-                    value: Some(match s.parse::<i64>() {
-                        Ok(v) => dimension::Value::DimValue(v),
-                        Err(_) => dimension::Value::DimParam((*s).into()),
-                    }),
-                    denotation: None,
-                })
-                .collect()
-        };
+        ]
+    }
+
+    /// A multi-speaker VITS-shaped graph: an "encoder" (here a Mul) makes `z`, the speaker embedding `g`
+    /// conditions the decoder, which upsamples twice (strides 2 and 3, as low-quality voices differ from the
+    /// medium ones) with a residual block between.
+    fn voice_like() -> ModelProto {
+        let (nodes, initializer) = (voice_like_nodes(), voice_like_weights());
         ModelProto {
             ir_version: Some(8),
             opset_import: vec![OperatorSetIdProto {
