@@ -59,8 +59,8 @@ layer! {
     #[command(next_help_heading = "Settings (also narrate.toml keys)")]
     pub struct Layer {
         options {
-            /// Speech backend (see `narrate voices`) [env: NARRATE_BACKEND] [default: piper if its voice is
-            /// installed, else espeak].
+            /// Speech backend (see `narrate voices`) [env: NARRATE_BACKEND] [default: the first installed of
+            /// hibari, piper, espeak].
             #[arg(long)]
             pub backend: Option<BackendName>,
             /// Voice of the backend [default: the backend's default].
@@ -104,8 +104,7 @@ layer! {
             /// Loudness mastering of the whole edition: none, acx, podcast or ebu [default: none].
             #[arg(long, value_name = "PRESET")]
             pub master: Option<Preset>,
-            /// Also write these exports beside the WAV: all, or a list of cue, audacity, ffmetadata,
-            /// vtt-chapters, podcast, srt, vtt, html.
+            /// Also write these exports beside the WAV: all, or a list (`narrate build --help` names them).
             #[arg(long, value_name = "LIST")]
             pub export: Option<Exports>,
             /// Author written into the WAV and manifest [default: the essay's "By …" line].
@@ -377,12 +376,40 @@ fn env_layer() -> Result<Layer> {
 
 /// Reads one settings file. A bad key or value is one line: the file, the line, the key and what to give.
 pub fn load(path: &Path) -> Result<Layer> {
-    let text = std::fs::read_to_string(path).map_err(|e| Error::Settings {
-        path: path.to_owned(),
-        reason: e.to_string(),
-    })?;
-    parse(path, &text)
+    parse(path, &read_text(path)?)
 }
+
+/// A settings file's text (narrate.toml, a batch list), refused in one line when it is over
+/// [`MAX_SETTINGS_BYTES`] (read no further than that) or not UTF-8.
+pub(crate) fn read_text(path: &Path) -> Result<String> {
+    let bad = |reason: String| Error::Settings {
+        path: path.to_owned(),
+        reason,
+    };
+    let file = std::fs::File::open(path).map_err(|e| bad(e.to_string()))?;
+    let mut bytes = Vec::new();
+    std::io::Read::read_to_end(
+        &mut std::io::Read::take(file, MAX_SETTINGS_BYTES + 1),
+        &mut bytes,
+    )
+    .map_err(|e| bad(e.to_string()))?;
+    if bytes.len() as u64 > MAX_SETTINGS_BYTES {
+        return Err(bad(format!(
+            "it is over {} MB, more than any settings file needs (a 20,000-word lexicon is under 1 MB); \
+             check that this is the file you meant",
+            MAX_SETTINGS_BYTES >> 20
+        )));
+    }
+    String::from_utf8(bytes).map_err(|e| {
+        bad(format!(
+            "it is not UTF-8 text (byte {})",
+            e.utf8_error().valid_up_to()
+        ))
+    })
+}
+
+/// The largest settings file read (narrate.toml, a batch list): 4 MB.
+pub(crate) const MAX_SETTINGS_BYTES: u64 = 4 << 20;
 
 /// Adds or changes one `[lexicon]` entry in a narrate.toml (made if missing), keeping the rest of the file as it
 /// was written (comments, order, layout). The new text is checked as any narrate.toml is, and the lexicon built

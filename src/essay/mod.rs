@@ -12,8 +12,6 @@ use std::path::Path;
 
 use serde::Serialize;
 
-pub use parse::load;
-
 /// An explicit break written in the essay: `<!-- pause 2s -->` or `[pause 2s]` on its own line, or a
 /// horizontal rule (a section-length pause).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]

@@ -56,9 +56,9 @@ impl Format {
 /// The path that stands for standard input.
 pub const STDIN: &str = "-";
 
-/// Reads and parses an essay file; `-` reads standard input (its format sniffed from the text). Only a regular
-/// file is read (a FIFO or a device could block or never end), and only up to `limit` bytes.
-pub fn load(path: &Path, limit: u64) -> Result<Essay> {
+/// An essay file's bytes (`-`: standard input's), read once: only a regular file (a FIFO or a device could block
+/// or never end), and only up to `limit` bytes. [`from_bytes`] parses them.
+pub(crate) fn read(path: &Path, limit: u64) -> Result<Vec<u8>> {
     let stdin = path.as_os_str() == STDIN;
     let read_err = |source| Error::ReadEssay {
         path: path.to_owned(),
@@ -97,7 +97,13 @@ pub fn load(path: &Path, limit: u64) -> Result<Essay> {
     if bytes.len() as u64 > limit {
         return Err(too_large(bytes.len() as u64));
     }
-    let text = decode(path, &bytes)?;
+    Ok(bytes)
+}
+
+/// Parses an essay file's bytes (read by [`read`]) by the format its name says (standard input's is sniffed).
+pub(crate) fn from_bytes(path: &Path, bytes: &[u8]) -> Result<Essay> {
+    let stdin = path.as_os_str() == STDIN;
+    let text = decode(path, bytes)?;
     let format = if stdin {
         Format::sniff(&text)
     } else {

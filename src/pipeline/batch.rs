@@ -73,7 +73,7 @@ pub fn discover(input: &Path, out_root: &Path) -> Result<Vec<Entry>> {
             })
             .collect());
     }
-    let text = std::fs::read_to_string(input).map_err(read_err)?;
+    let text = crate::settings::read_text(input)?;
     // `[[essay]]` tables: `path`, `output`, and any setting (the same keys as narrate.toml, checked the same way).
     let list: toml::Table =
         toml::from_str(&text).map_err(|e| crate::settings::toml_error(input, &text, &e))?;

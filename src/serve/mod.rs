@@ -239,7 +239,9 @@ impl App {
             }
         }
         if speech::OPENAI_VOICES.contains(&voice) {
-            return Ok(speech::builtin_voice(model_name, voice)
+            return Ok(model
+                .backend
+                .openai_voice(voice)
                 .filter(|v| offered(v))
                 .map_or_else(|| model.default_voice.clone(), str::to_string));
         }

@@ -23,33 +23,11 @@ use crate::pipeline::schedule;
 use crate::plan::{self, takes::Takes, PlanInputs};
 use crate::synth::{http::WPM_AT_SPEED_1, SpeechRequest};
 
-/// OpenAI's voice names, mapped onto each backend's voices by [`builtin_voice`] (narrate.toml `[voices]` first).
+/// OpenAI's voice names, mapped onto each backend's voices by `Backend::openai_voice` (narrate.toml `[voices]`
+/// first).
 pub(crate) const OPENAI_VOICES: [&str; 11] = [
     "alloy", "ash", "ballad", "coral", "echo", "fable", "onyx", "nova", "sage", "shimmer", "verse",
 ];
-
-/// The voice an OpenAI voice name stands for on a backend, when narrate.toml's `[voices]` says nothing: for
-/// espeak-ng, its female variants for alloy, coral, nova, sage and shimmer and male ones or other accents for the
-/// rest; for other backends, their default voice (`None`).
-pub(crate) fn builtin_voice(backend: &str, openai: &str) -> Option<&'static str> {
-    if backend != "espeak" {
-        return None;
-    }
-    Some(match openai {
-        "alloy" => "en-us+f3",
-        "ash" => "en-us+m3",
-        "ballad" => "en-gb+m2",
-        "coral" => "en-us+f2",
-        "echo" => "en-us+m1",
-        "fable" => "en-gb-x-rp",
-        "onyx" => "en-us+m7",
-        "nova" => "en-us+f4",
-        "sage" => "en-gb+f3",
-        "shimmer" => "en-us+f5",
-        "verse" => "en-gb-scotland",
-        _ => return None,
-    })
-}
 
 /// The OpenAI request body. `instructions` is accepted and ignored (with a note in the log); `stream_format` and
 /// other fields are ignored.

@@ -313,6 +313,9 @@ fn error_detail(bytes: &[u8]) -> String {
 }
 
 impl Backend for Http {
+    fn install_hint(&self) -> Option<&'static str> {
+        Some("set [http] url (and model, api_key_env) in narrate.toml or pass --http-url; `narrate serve` is one such server")
+    }
     fn name(&self) -> &'static str {
         "http"
     }

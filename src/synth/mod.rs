@@ -95,6 +95,15 @@ pub trait Backend: Send + Sync {
     fn attribution(&self) -> Option<crate::Result<String>> {
         None
     }
+    /// How to install it when it cannot run here (the `hint:` line under the error).
+    fn install_hint(&self) -> Option<&'static str> {
+        None
+    }
+    /// The voice one of OpenAI's voice names (`alloy`, `nova`…) stands for on this backend, for `narrate serve`
+    /// when narrate.toml's `[voices]` says nothing (`None`: the backend's default voice).
+    fn openai_voice(&self, _openai: &str) -> Option<&'static str> {
+        None
+    }
     /// Told how many requests will run at once, before the first one.
     fn prepare(&self, _jobs: usize) {}
     /// Most requests it takes at once (`None`: as many as there are jobs).

@@ -244,6 +244,9 @@ fn attribution() -> std::result::Result<String, String> {
 }
 
 impl Backend for Hibari {
+    fn install_hint(&self) -> Option<&'static str> {
+        Some("scripts/fetch-voice installs the hibari voice and ONNX Runtime; or use --backend piper or espeak")
+    }
     fn name(&self) -> &'static str {
         "hibari"
     }
