@@ -7,7 +7,9 @@ use pulldown_cmark::{Event, HeadingLevel, Options, Parser, Tag, TagEnd};
 use regex::Regex;
 
 use super::notes::{Note, Notes};
-use super::{ends_with_sentence_punctuation, pause_mark, tidy, Essay, Heading, Pause, Skipped};
+use super::{
+    ends_with_sentence_punctuation, pause_mark, tidy, BookOptions, Essay, Heading, Pause, Skipped,
+};
 use crate::error::{Error, Result};
 
 /// Which parser reads a file.
@@ -17,11 +19,13 @@ pub enum Format {
     Text,
     /// A saved web page.
     Html,
+    /// An EPUB 2 or 3 book (a zip archive, read by `epub.rs`).
+    Epub,
 }
 
 impl Format {
     /// `.md`, `.markdown`, `.mdown` and `.mkd` are Markdown; `.html`, `.htm` and `.xhtml` are web pages;
-    /// everything else is plain text.
+    /// `.epub` is a book; everything else is plain text.
     pub fn from_path(path: &Path) -> Self {
         match path
             .extension()
@@ -31,6 +35,7 @@ impl Format {
         {
             Some("md" | "markdown" | "mdown" | "mkd") => Format::Markdown,
             Some("html" | "htm" | "xhtml") => Format::Html,
+            Some("epub") => Format::Epub,
             _ => Format::Text,
         }
     }
@@ -57,8 +62,9 @@ impl Format {
 pub const STDIN: &str = "-";
 
 /// Reads and parses an essay file; `-` reads standard input (its format sniffed from the text). Only a regular
-/// file is read (a FIFO or a device could block or never end), and only up to `limit` bytes.
-pub fn load(path: &Path, limit: u64) -> Result<Essay> {
+/// file is read (a FIFO or a device could block or never end), and only up to `limit` bytes (for a book, up to
+/// `limit` bytes of its text). `book` says how an EPUB is read.
+pub fn load(path: &Path, limit: u64, book: BookOptions) -> Result<Essay> {
     let stdin = path.as_os_str() == STDIN;
     let read_err = |source| Error::ReadEssay {
         path: path.to_owned(),
@@ -84,6 +90,15 @@ pub fn load(path: &Path, limit: u64) -> Result<Essay> {
                 path: path.to_owned(),
                 kind: kind_of(&meta),
             });
+        }
+        if Format::from_path(path) == Format::Epub {
+            let essay = super::epub::read(path, limit, book)?.finish();
+            if essay.sections.is_empty() {
+                return Err(Error::EmptyEssay {
+                    path: path.to_owned(),
+                });
+            }
+            return Ok(essay);
         }
         if meta.len() > limit {
             return Err(too_large(meta.len()));
@@ -225,7 +240,7 @@ pub fn parse_str(text: &str, format: Format) -> Essay {
     match format {
         Format::Markdown => parse_markdown(text),
         Format::Text => parse_text(text),
-        Format::Html => super::html::parse_html(text),
+        Format::Html | Format::Epub => super::html::parse_html(text),
     }
     .finish()
 }

@@ -82,8 +82,8 @@ impl Job {
         // Hashed before the essay is read: if it changes in between, the digest is the older text's, and the next
         // build plans again (never the other way round).
         let essay_digest = digest(essay_path, settings.max_essay_bytes);
-        let essay =
-            essay::load(essay_path, settings.max_essay_bytes)?.with_footnotes(settings.footnotes);
+        let essay = essay::load(essay_path, settings.max_essay_bytes, settings.book)?
+            .with_footnotes(settings.footnotes);
         let language = reading_language(
             settings.language.as_deref(),
             &essay,
@@ -121,6 +121,7 @@ impl Job {
                 rate: None,
                 chapters: vec![],
                 segments: vec![],
+                book: None,
             },
         };
         job.replan();
@@ -302,6 +303,8 @@ impl Job {
             "author": s.author,
             "language": s.language,
             "footnotes": s.footnotes.name(),
+            "include_matter": s.book.include_matter,
+            "alt_text": s.book.alt_text,
         })
     }
 
@@ -334,6 +337,7 @@ impl Job {
             exports,
             &self.plan.title,
             &self.plan.author,
+            &self.plan.book,
             titles,
             shape,
         ))
