@@ -120,10 +120,10 @@ layer! {
             pub footnotes: Option<Footnotes>,
             /// Books (EPUB): also read the front and back matter (cover, title page, copyright, printed
             /// contents, index, acknowledgements) [default: off].
-            #[arg(long, value_name = "on|off", num_args = 0..=1, default_missing_value = "on")]
+            #[arg(long, value_name = "on|off", num_args = 0..=1, require_equals = true, default_missing_value = "on")]
             pub include_matter: Option<Switch>,
             /// Books (EPUB): read each image's alt text where the image is [default: off, images are skipped].
-            #[arg(long, value_name = "on|off", num_args = 0..=1, default_missing_value = "on")]
+            #[arg(long, value_name = "on|off", num_args = 0..=1, require_equals = true, default_missing_value = "on")]
             pub alt_text: Option<Switch>,
             /// Largest essay read, in megabytes (checked before reading; a long book is 2–5 MB) [default: 20].
             #[arg(long, value_name = "MB")]

@@ -165,10 +165,11 @@ impl Archive<'_> {
 
 /// A zip entry name that stays inside the book: relative, no `..`, no backslashes or NULs.
 fn safe_name(name: &str) -> bool {
-    !name.starts_with('/')
-        && !name.contains(['\\', '\0'])
-        && !name.split('/').any(|part| part == "..")
-        && !(name.len() > 1 && name.as_bytes()[1] == b':')
+    let unsafe_name = name.starts_with('/')
+        || name.contains(['\\', '\0'])
+        || name.split('/').any(|part| part == "..")
+        || (name.len() > 1 && name.as_bytes()[1] == b':');
+    !unsafe_name
 }
 
 /// Text of an XML or XHTML file: UTF-8 (a BOM dropped) or UTF-16 with a BOM.
@@ -333,7 +334,8 @@ fn read_package(path: &Path, opf_name: &str, text: &str) -> Result<Package> {
             };
             match n.tag_name().name() {
                 "title" => first(&mut book.title),
-                "creator" if !value.is_empty() => {
+                // Calibre writes "Unknown" for a book without an author.
+                "creator" if !value.is_empty() && value != "Unknown" => {
                     let role = n
                         .attributes()
                         .find(|a| a.name() == "role")
@@ -721,7 +723,7 @@ fn read_nav(nav: &str, text: &str) -> (Vec<TocEntry>, Vec<Landmark>) {
 
 fn nav_list(nav: &str, list: NodeRef<Node>, depth: u8, toc: &mut Vec<TocEntry>) {
     for li in list.children() {
-        if !li.value().as_element().is_some_and(|e| e.name() == "li") {
+        if li.value().as_element().is_none_or(|e| e.name() != "li") {
             continue;
         }
         let link = li.children().find(|c| {
@@ -826,6 +828,8 @@ struct Chunk {
     html: String,
     /// Notes referred to from it: label, in order.
     refs: Vec<String>,
+    /// Images in it.
+    images: usize,
 }
 
 /// Lays out the spine's documents as chunks of plain HTML, one per table-of-contents entry.
@@ -840,7 +844,6 @@ struct Layout<'a> {
     /// The notes' text, by label.
     notes: Vec<(String, String)>,
     chunks: Vec<Chunk>,
-    images: usize,
     /// Serializing: the open elements of the chunk being written.
     open: Vec<String>,
     /// Serializing: nothing but space written since the chunk started.
@@ -905,7 +908,6 @@ impl<'a> Layout<'a> {
             note_refs: HashSet::new(),
             notes: Vec::new(),
             chunks: Vec::new(),
-            images: 0,
             open: Vec::new(),
             fresh: true,
         };
@@ -993,6 +995,7 @@ impl<'a> Layout<'a> {
                 linear,
                 html: String::new(),
                 refs: Vec::new(),
+                images: 0,
             });
         }
         for tag in &self.open {
@@ -1068,7 +1071,7 @@ impl<'a> Layout<'a> {
         }
         match name.as_str() {
             "img" | "svg" | "picture" | "image" => {
-                self.images += 1;
+                self.count_images(1);
                 let alt = el.attr("alt").map(tidy).unwrap_or_default();
                 if self.options.alt_text && !alt.is_empty() {
                     self.write(&format!(" {} ", escape(&alt)));
@@ -1077,7 +1080,7 @@ impl<'a> Layout<'a> {
                 return;
             }
             "figure" if !self.options.alt_text => {
-                self.images += node
+                let n = node
                     .descendants()
                     .filter(|d| {
                         d.value()
@@ -1086,6 +1089,7 @@ impl<'a> Layout<'a> {
                     })
                     .count()
                     .max(1);
+                self.count_images(n);
                 return;
             }
             "figure" | "figcaption" => {
@@ -1140,6 +1144,12 @@ impl<'a> Layout<'a> {
             _ => "span",
         };
         self.tag(file, node, tag);
+    }
+
+    fn count_images(&mut self, n: usize) {
+        if let Some(chunk) = self.chunks.last_mut() {
+            chunk.images += n;
+        }
     }
 
     /// Writes an element as `tag` with its children, closing and reopening it across a chunk boundary.
@@ -1206,9 +1216,9 @@ impl<'a> Layout<'a> {
             options,
             notes: note_texts,
             chunks,
-            images,
             ..
         } = self;
+        let mut images = 0;
         let mut essay = Essay {
             title: book.title.clone().map(|text| Heading {
                 text,
@@ -1259,6 +1269,7 @@ impl<'a> Layout<'a> {
                 }
                 continue;
             }
+            images += chunk.images;
             let part = super::html::parse_html(&format!(
                 "<html><body><article>{}</article></body></html>",
                 chunk.html

@@ -111,7 +111,11 @@ pub fn encode(
     // The book's cover, attached as a picture (MP4's `covr`, ID3's APIC).
     let cover = match edition.book.as_ref().and_then(|b| b.cover.as_ref()) {
         Some(c) if !c.bytes.is_empty() => {
-            let suffix = if c.media_type == "image/png" { ".png" } else { ".jpg" };
+            let suffix = if c.media_type == "image/png" {
+                ".png"
+            } else {
+                ".jpg"
+            };
             let mut file = tempfile::Builder::new()
                 .prefix(".narrate-cover.")
                 .suffix(suffix)
