@@ -30,6 +30,13 @@ pub enum Error {
     },
     #[error("{path}:{line}: looks like a binary file, not an essay; give a Markdown (.md) or plain-text (.txt) file")]
     Binary { path: PathBuf, line: usize },
+    /// An EPUB that cannot be read safely or at all: damaged, DRM, a zip bomb, a path out of the book.
+    #[error("{path}: cannot read the book: {problem}; {remedy}")]
+    Book {
+        path: PathBuf,
+        problem: String,
+        remedy: &'static str,
+    },
     #[error(
         "unknown segment id `{id}` in {path}; run `narrate plan {path}` to list the segment ids"
     )]

@@ -13,7 +13,7 @@ use serde::Deserialize;
 use crate::audio::master::Preset;
 use crate::error::{Error, Result};
 use crate::essay::normalize::LanguageTag;
-use crate::essay::Footnotes;
+use crate::essay::{BookOptions, Footnotes};
 use crate::export::{encode::Encoding, ChapterExporter, Exports};
 use crate::synth::{self, http::ResponseFormat, BackendName};
 use crate::values::{
@@ -117,6 +117,13 @@ layer! {
             /// Footnotes: read (after their section, as "Note: …") or skip [default: read].
             #[arg(long, value_name = "read|skip")]
             pub footnotes: Option<Footnotes>,
+            /// Books (EPUB): also read the front and back matter (cover, title page, copyright, printed
+            /// contents, index, acknowledgements) [default: off].
+            #[arg(long, value_name = "on|off", num_args = 0..=1, require_equals = true, default_missing_value = "on")]
+            pub include_matter: Option<Switch>,
+            /// Books (EPUB): read each image's alt text where the image is [default: off, images are skipped].
+            #[arg(long, value_name = "on|off", num_args = 0..=1, require_equals = true, default_missing_value = "on")]
+            pub alt_text: Option<Switch>,
             /// Largest essay read, in megabytes (checked before reading; a long book is 2–5 MB) [default: 20].
             #[arg(long, value_name = "MB")]
             pub max_essay_mb: Option<EssayMb>,
@@ -217,6 +224,8 @@ pub struct Settings {
     /// The `language` setting, when given (a checked tag).
     pub language: Option<String>,
     pub footnotes: Footnotes,
+    /// How books are read: front and back matter, images' alt text.
+    pub book: BookOptions,
     /// The largest essay read, in bytes.
     pub max_essay_bytes: u64,
     /// The closing check of a build.
@@ -310,6 +319,10 @@ impl Settings {
             author: layer.author,
             language: layer.language.map(|l| l.0),
             footnotes: layer.footnotes.unwrap_or_default(),
+            book: BookOptions {
+                include_matter: layer.include_matter.is_some_and(|s| s.0),
+                alt_text: layer.alt_text.is_some_and(|s| s.0),
+            },
             max_essay_bytes: u64::from(layer.max_essay_mb.map_or(DEFAULT_ESSAY_MB, EssayMb::get))
                 << 20,
             check: layer.check.unwrap_or_default(),

@@ -7,7 +7,9 @@ use pulldown_cmark::{Event, HeadingLevel, Options, Parser, Tag, TagEnd};
 use regex::Regex;
 
 use super::notes::{Note, Notes};
-use super::{ends_with_sentence_punctuation, pause_mark, tidy, Essay, Heading, Pause, Skipped};
+use super::{
+    ends_with_sentence_punctuation, pause_mark, tidy, BookOptions, Essay, Heading, Pause, Skipped,
+};
 use crate::error::{Error, Result};
 
 /// Which parser reads a file.
@@ -17,11 +19,13 @@ pub enum Format {
     Text,
     /// A saved web page.
     Html,
+    /// An EPUB 2 or 3 book (a zip archive, read by `epub.rs`).
+    Epub,
 }
 
 impl Format {
     /// `.md`, `.markdown`, `.mdown` and `.mkd` are Markdown; `.html`, `.htm` and `.xhtml` are web pages;
-    /// everything else is plain text.
+    /// `.epub` is a book; everything else is plain text.
     pub fn from_path(path: &Path) -> Self {
         match path
             .extension()
@@ -31,6 +35,7 @@ impl Format {
         {
             Some("md" | "markdown" | "mdown" | "mkd") => Format::Markdown,
             Some("html" | "htm" | "xhtml") => Format::Html,
+            Some("epub") => Format::Epub,
             _ => Format::Text,
         }
     }
@@ -57,9 +62,15 @@ impl Format {
 pub const STDIN: &str = "-";
 
 /// An essay file's bytes (`-`: standard input's), read once: only a regular file (a FIFO or a device could block
-/// or never end), and only up to `limit` bytes. [`from_bytes`] parses them.
+/// or never end), and only up to `limit` bytes (a book's file up to `epub::FILE_FACTOR` times that: its text is
+/// held to `limit`). [`from_bytes`] parses them.
 pub(crate) fn read(path: &Path, limit: u64) -> Result<Vec<u8>> {
     let stdin = path.as_os_str() == STDIN;
+    let limit = if !stdin && Format::from_path(path) == Format::Epub {
+        limit.saturating_mul(super::epub::FILE_FACTOR)
+    } else {
+        limit
+    };
     let read_err = |source| Error::ReadEssay {
         path: path.to_owned(),
         source,
@@ -100,9 +111,24 @@ pub(crate) fn read(path: &Path, limit: u64) -> Result<Vec<u8>> {
     Ok(bytes)
 }
 
-/// Parses an essay file's bytes (read by [`read`]) by the format its name says (standard input's is sniffed).
-pub(crate) fn from_bytes(path: &Path, bytes: &[u8]) -> Result<Essay> {
+/// Parses an essay file's bytes (read by [`read`]) by the format its name says (standard input's is sniffed);
+/// `limit` bounds a book's text, and `book` says how an EPUB is read.
+pub(crate) fn from_bytes(
+    path: &Path,
+    bytes: &[u8],
+    limit: u64,
+    book: BookOptions,
+) -> Result<Essay> {
     let stdin = path.as_os_str() == STDIN;
+    if !stdin && Format::from_path(path) == Format::Epub {
+        let essay = super::epub::read(path, bytes, limit, book)?.finish();
+        if essay.sections.is_empty() {
+            return Err(Error::EmptyEssay {
+                path: path.to_owned(),
+            });
+        }
+        return Ok(essay);
+    }
     let text = decode(path, bytes)?;
     let format = if stdin {
         Format::sniff(&text)
@@ -231,7 +257,7 @@ pub fn parse_str(text: &str, format: Format) -> Essay {
     match format {
         Format::Markdown => parse_markdown(text),
         Format::Text => parse_text(text),
-        Format::Html => super::html::parse_html(text),
+        Format::Html | Format::Epub => super::html::parse_html(text),
     }
     .finish()
 }

@@ -99,7 +99,8 @@ impl Job {
             fingerprint,
         } = inputs;
         let essay =
-            essay::parse::from_bytes(&essay_path, &bytes)?.with_footnotes(settings.footnotes);
+            essay::parse::from_bytes(&essay_path, &bytes, settings.max_essay_bytes, settings.book)?
+                .with_footnotes(settings.footnotes);
         drop(bytes);
         let language = reading_language(
             settings.language.as_deref(),
@@ -137,6 +138,7 @@ impl Job {
                 rate: None,
                 chapters: vec![],
                 segments: vec![],
+                book: None,
             },
         };
         job.replan();
@@ -354,6 +356,7 @@ impl Job {
             self.shape().recorded,
             &self.plan.title,
             &self.plan.author,
+            &self.plan.book,
             titles,
             shape,
         ))

@@ -31,6 +31,7 @@ impl Shape {
             author,
             language,
             footnotes,
+            book,
             normalize,
             master,
             sample_rate,
@@ -70,6 +71,8 @@ impl Shape {
             "author": author,
             "language": language,
             "footnotes": footnotes.name(),
+            "include_matter": book.include_matter,
+            "alt_text": book.alt_text,
         });
         let read_again = format!("{lexicon:?} {acronyms:?} {initialisms:?} {backends:?}");
         Shape {
@@ -91,12 +94,13 @@ mod tests {
                     pause = \"sentence=300ms,paragraph=800ms,section=2s\"\nnormalize = \"off\"\n\
                     format = [\"m4b\", \"mp3\"]\nsample_rate = 44100\nmaster = \"podcast\"\n\
                     export = \"srt,vtt\"\nauthor = \"A. Writer\"\nlanguage = \"en-GB\"\nfootnotes = \"skip\"\n\
+                    include_matter = true\nalt_text = true\n\
                     backend = \"tone\"\nvoice = \"sine\"\n";
         let layer = crate::settings::parse(std::path::Path::new("narrate.toml"), text).unwrap();
         let settings = Settings::from_layer(layer).unwrap();
         let shape = Shape::of(&settings, "tone", "sine");
         let keys = shape.recorded.as_object().unwrap().len();
-        assert_eq!(keys, 16, "a key was added or lost: {}", shape.recorded);
+        assert_eq!(keys, 18, "a key was added or lost: {}", shape.recorded);
         let back: Layer = serde_json::from_value(shape.recorded.clone()).unwrap();
         let again = Settings::from_layer(back).unwrap();
         assert_eq!(Shape::of(&again, "tone", "sine"), shape);

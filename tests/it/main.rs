@@ -4,6 +4,7 @@ mod batch;
 mod build;
 mod check;
 mod compose;
+mod epub;
 mod errors;
 mod espeak;
 mod export;
@@ -16,7 +17,7 @@ mod openai;
 #[cfg(feature = "piper")]
 mod piper;
 mod regen;
-mod reliability;
+pub(crate) mod reliability;
 mod say;
 mod settings;
 mod studio;

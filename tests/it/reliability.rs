@@ -480,7 +480,7 @@ rm "{full}/filler"
 }
 
 /// `plan` of an essay file, under a 4 GB address-space limit and a 300 s ceiling.
-fn plan_bounded(env: &Env, essay: &str) -> std::process::Output {
+pub(crate) fn plan_bounded(env: &Env, essay: &str) -> std::process::Output {
     let narrate = assert_cmd::cargo::cargo_bin("narrate");
     let program = format!(
         "ulimit -v 4000000; exec timeout 300 \"{}\" plan \"{essay}\" --json",
