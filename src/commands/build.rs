@@ -44,7 +44,7 @@ pub fn run(args: BuildArgs, quiet: bool) -> Result<()> {
 fn up_to_date(
     wav: &std::path::Path,
     manifest: &std::path::Path,
-    segments: Option<usize>,
+    segments: usize,
     json: bool,
     listen: bool,
     quiet: bool,
@@ -58,12 +58,6 @@ fn up_to_date(
         None
     };
     if json {
-        let segments = segments.or_else(|| {
-            crate::manifest::Manifest::load(manifest)
-                .ok()
-                .flatten()
-                .map(|m| m.segments.len())
-        });
         super::print_json(&serde_json::json!({
             "wav": wav,
             "manifest": manifest,

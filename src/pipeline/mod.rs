@@ -7,6 +7,7 @@ pub mod batch;
 mod place;
 pub mod schedule;
 mod shape;
+mod shard;
 
 pub(crate) use place::{Built, Place};
 

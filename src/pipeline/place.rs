@@ -26,8 +26,8 @@ pub(crate) struct Place {
 pub(crate) enum Built {
     /// Nothing changed since the edition was built: nothing was read beyond the inputs, nothing written.
     UpToDate {
-        /// The number of segments, when the plan was made (the inputs changed, the plan did not).
-        segments: Option<usize>,
+        /// The edition's number of segments.
+        segments: usize,
     },
     Written(Box<Report>),
 }
@@ -140,14 +140,16 @@ impl Place {
         // planning.
         if let (Some(m), Some(key)) = (&whole, inputs.key(&settings)) {
             if m.inputs_key == key {
-                return Ok(Built::UpToDate { segments: None });
+                return Ok(Built::UpToDate {
+                    segments: m.segments.len(),
+                });
             }
         }
         let job = Job::from_inputs(inputs, settings)?.named(self.name.clone());
         warn(&job.warnings());
         if whole.is_some_and(|m| m.plan_key == job.plan_key()) {
             return Ok(Built::UpToDate {
-                segments: Some(job.plan.segments.len()),
+                segments: job.plan.segments.len(),
             });
         }
         Ok(Built::Written(Box::new(job.produce(&self.dir, quiet)?)))

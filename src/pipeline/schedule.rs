@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use rayon::prelude::*;
 
-use super::batch::Shard;
+use super::shard::Shard;
 use super::{Job, Report};
 use crate::audio::Audio;
 use crate::cache::{Cache, Entry};
