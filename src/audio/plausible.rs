@@ -229,6 +229,12 @@ impl Paces {
         Verdict::Speech
     }
 
+    /// Whether the voice's pace is known (the window applies), from enough answers accepted in this run.
+    pub fn knows(&self, key: &str) -> bool {
+        let voices = self.voices.lock().unwrap_or_else(|e| e.into_inner());
+        voices.get(key).is_some_and(|l| l.paces.len() >= PACE_AFTER)
+    }
+
     /// Learns from an answer that was accepted.
     pub fn accept(&self, key: &str, audio: &Audio, text: &str) {
         let (spoken, tail) = edges(audio);

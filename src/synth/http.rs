@@ -11,7 +11,8 @@
 //! placeholder sizes, so the body's real length is what counts (`audio::wav::read_bytes`); a header that
 //! promises more than the body holds is cut off. A body whose end nothing marks (no length, not chunked: the
 //! connection's close ends it) cannot be told from a cut one by its framing; the scheduler's plausibility
-//! check (`audio::plausible`: ending mid-sound, short for the voice's pace) catches those.
+//! check (`audio::plausible`: ending mid-sound, short for the voice's pace) catches those once the voice's pace
+//! is known, and until then such an answer is asked for twice: the two must agree in length.
 
 use std::net::{TcpStream, ToSocketAddrs};
 use std::time::Duration;
@@ -73,6 +74,8 @@ pub const WPM_AT_SPEED_1: f64 = 175.0;
 /// A new take asks for a slightly different speed, the one thing every OpenAI-shaped server varies.
 const TAKE_SPEED: [f64; 6] = [1.0, 0.96, 1.04, 0.92, 1.08, 1.0];
 const MAX_AUDIO_BYTES: u64 = 256 << 20;
+/// Two answers of one sentence whose lengths differ by more than this share disagree: one was cut off.
+const AGREE: f64 = 0.1;
 
 pub struct Http {
     config: Config,
@@ -169,8 +172,13 @@ impl Http {
         self.config.format
     }
 
-    /// One request, no retries.
-    fn attempt(&self, url: &str, body: &serde_json::Value) -> std::result::Result<Audio, Fault> {
+    /// One request, no retries: the audio, and whether its end was marked (by a length or the terminating chunk,
+    /// which ureq checks) rather than by the connection's close.
+    fn attempt(
+        &self,
+        url: &str,
+        body: &serde_json::Value,
+    ) -> std::result::Result<(Audio, bool), Fault> {
         let mut request = self.agent.post(url).content_type("application/json");
         if let Some(key) = self.api_key() {
             request = request.header("Authorization", format!("Bearer {key}"));
@@ -187,6 +195,8 @@ impl Http {
                 .map(str::to_owned)
         };
         let content_type = header("content-type").unwrap_or_default();
+        let framed = header("content-length").is_some()
+            || header("transfer-encoding").is_some_and(|t| t.to_ascii_lowercase().contains("chunked"));
         let retry_after = header("retry-after").and_then(|v| v.trim().parse::<u64>().ok());
         let bytes = response
             .body_mut()
@@ -199,6 +209,7 @@ impl Http {
             // mid-answer), random bytes, a proxy's HTML page — may come whole next time.
             200..=299 => self
                 .decode(&content_type, bytes)
+                .map(|audio| (audio, framed))
                 .map_err(|m| Fault::transient(m, None)),
             408 | 429 | 500..=599 => Err(Fault::transient(
                 format!("the server answered {status}{}", error_detail(&bytes)),
@@ -431,11 +442,28 @@ impl Backend for Http {
             body["speed"] = serde_json::json!((speed * 1000.0).round() / 1000.0);
         }
         // One request: retries are the scheduler's (one policy for every backend), told by the error's kind.
-        self.attempt(&url, &body).map_err(|f| SynthError {
+        let fault = |f: Fault| SynthError {
             message: f.message,
             transient: f.transient,
             retry_after: f.retry_after,
-        })
+        };
+        let (audio, framed) = self.attempt(&url, &body).map_err(fault)?;
+        let voice = crate::audio::plausible::voice_key(self.name(), request.voice, request.rate);
+        if framed || crate::audio::plausible::paces().knows(&voice) {
+            return Ok(audio);
+        }
+        // Nothing marked the end of this body and the voice's pace is not known yet: a second answer must agree.
+        let (again, _) = self.attempt(&url, &body).map_err(fault)?;
+        let (a, b) = (audio.seconds(), again.seconds());
+        if (a - b).abs() > a.max(b) * AGREE {
+            return Err(SynthError::transient(
+                format!(
+                    "two answers for the sentence last {a:.2} s and {b:.2} s, and nothing marked where they end: one was cut off"
+                ),
+                None,
+            ));
+        }
+        Ok(if b > a { again } else { audio })
     }
 }
 
@@ -522,29 +550,38 @@ mod tests {
         bytes
     }
 
-    /// A server on 127.0.0.1 that answers one request with `answer` and closes the connection; its URL.
+    /// A server on 127.0.0.1 that answers every request with `answer` and closes the connection; its URL.
     fn answer_once(answer: Vec<u8>) -> String {
+        answering(vec![answer])
+    }
+
+    /// A server on 127.0.0.1 that answers requests with `answers` in turn, closing each connection; its URL.
+    fn answering(answers: Vec<Vec<u8>>) -> String {
         use std::io::{BufRead, Read, Write};
         let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         let url = format!("http://{}", listener.local_addr().unwrap());
         std::thread::spawn(move || {
-            let (stream, _) = listener.accept().unwrap();
-            let mut reader = std::io::BufReader::new(stream);
-            let mut length = 0;
-            loop {
-                let mut line = String::new();
-                reader.read_line(&mut line).unwrap();
-                if let Some(v) = line.to_ascii_lowercase().strip_prefix("content-length:") {
-                    length = v.trim().parse().unwrap();
+            for (n, stream) in listener.incoming().flatten().enumerate() {
+                let answer = &answers[n % answers.len()];
+                let mut reader = std::io::BufReader::new(stream);
+                let mut length = 0;
+                loop {
+                    let mut line = String::new();
+                    if reader.read_line(&mut line).is_err() {
+                        break;
+                    }
+                    if let Some(v) = line.to_ascii_lowercase().strip_prefix("content-length:") {
+                        length = v.trim().parse().unwrap();
+                    }
+                    if line == "\r\n" || line.is_empty() {
+                        break;
+                    }
                 }
-                if line == "\r\n" || line.is_empty() {
-                    break;
-                }
+                let _ = reader.read_exact(&mut vec![0; length]);
+                let mut stream = reader.into_inner();
+                let _ = stream.write_all(answer);
+                let _ = stream.shutdown(std::net::Shutdown::Both);
             }
-            reader.read_exact(&mut vec![0; length]).unwrap();
-            let mut stream = reader.into_inner();
-            let _ = stream.write_all(&answer);
-            let _ = stream.shutdown(std::net::Shutdown::Both);
         });
         url
     }
@@ -602,10 +639,15 @@ mod tests {
             assert!(!e.message.contains("WAV"), "{}", e.message);
         }
         // A body ended by the close of the connection, cut: its framing cannot tell, so it reads as shorter
-        // audio (the scheduler's plausibility check is what refuses it).
+        // audio (asked twice, the same cut agrees with itself; the scheduler's plausibility check refuses it).
         let mut cut = head("Connection: close\r\n");
         cut.extend_from_slice(&wav[..wav.len() / 2]);
-        assert!(ask(answer_once(cut)).unwrap().samples.len() < whole);
+        assert!(ask(answer_once(cut.clone())).unwrap().samples.len() < whole);
+        // A whole answer and a cut one do not agree: transient.
+        let mut closed = head("Connection: close\r\n");
+        closed.extend_from_slice(&wav);
+        let e = ask(answering(vec![closed, cut])).unwrap_err();
+        assert!(e.transient && e.message.contains("one was cut off"), "{}", e.message);
     }
 
     #[test]

@@ -7,6 +7,7 @@ mod compose;
 mod errors;
 mod espeak;
 mod export;
+mod faults;
 #[cfg(feature = "hibari")]
 mod hibari;
 mod http;
