@@ -211,7 +211,8 @@ impl Paces {
             ));
         }
         let chars = spoken_chars(text);
-        if let Some(l) = learned.filter(|l| l.paces.len() >= PACE_AFTER && chars >= PACE_MIN_CHARS) {
+        if let Some(l) = learned.filter(|l| l.paces.len() >= PACE_AFTER && chars >= PACE_MIN_CHARS)
+        {
             let pace = median(&l.paces);
             let expected = pace * chars as f64;
             if spoken < expected * PACE_SHORTEST {
@@ -323,7 +324,11 @@ mod tests {
         for (n, text) in texts.iter().enumerate() {
             let seconds = spoken_chars(text) as f64 * 0.06 * (0.8 + 0.1 * n as f64);
             let audio = padded(seconds, 0.3);
-            assert_eq!(paces.judge(&key, &audio, text, None), Verdict::Speech, "{text}");
+            assert_eq!(
+                paces.judge(&key, &audio, text, None),
+                Verdict::Speech,
+                "{text}"
+            );
             paces.accept(&key, &audio, text);
         }
         let text = "A calm river runs slowly past the old mill this afternoon.";
@@ -344,7 +349,10 @@ mod tests {
         let slow = padded(spoken_chars(text) as f64 * 0.06 * 3.0, 0.3);
         assert!(says(&slow).contains("far more"), "{}", says(&slow));
         // Short texts ("Yes.") are not held to the pace; another voice has its own.
-        assert_eq!(paces.judge(&key, &padded(0.9, 0.3), "Yes.", None), Verdict::Speech);
+        assert_eq!(
+            paces.judge(&key, &padded(0.9, 0.3), "Yes.", None),
+            Verdict::Speech
+        );
         let other = voice_key("test", "w", None);
         assert_eq!(paces.judge(&other, &half, text, None), Verdict::Speech);
     }
@@ -355,7 +363,10 @@ mod tests {
         let key = voice_key("test", "abrupt", None);
         let loud = tone(3.0, 22_050, 0.3);
         // Before anything is known, an answer that ends at full level is suspect ...
-        assert!(matches!(paces.judge(&key, &loud, TEXT, None), Verdict::Suspect(_)));
+        assert!(matches!(
+            paces.judge(&key, &loud, TEXT, None),
+            Verdict::Suspect(_)
+        ));
         // ... and once one is accepted (the same answer came twice), the voice is known to end so.
         paces.accept(&key, &loud, TEXT);
         assert_eq!(paces.judge(&key, &loud, TEXT, None), Verdict::Speech);

@@ -196,7 +196,8 @@ impl Http {
         };
         let content_type = header("content-type").unwrap_or_default();
         let framed = header("content-length").is_some()
-            || header("transfer-encoding").is_some_and(|t| t.to_ascii_lowercase().contains("chunked"));
+            || header("transfer-encoding")
+                .is_some_and(|t| t.to_ascii_lowercase().contains("chunked"));
         let retry_after = header("retry-after").and_then(|v| v.trim().parse::<u64>().ok());
         let bytes = response
             .body_mut()
@@ -647,7 +648,11 @@ mod tests {
         let mut closed = head("Connection: close\r\n");
         closed.extend_from_slice(&wav);
         let e = ask(answering(vec![closed, cut])).unwrap_err();
-        assert!(e.transient && e.message.contains("one was cut off"), "{}", e.message);
+        assert!(
+            e.transient && e.message.contains("one was cut off"),
+            "{}",
+            e.message
+        );
     }
 
     #[test]

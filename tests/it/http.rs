@@ -255,6 +255,12 @@ fn serve_refuses_bad_requests_with_proper_status_codes() {
             "input_too_long",
         ),
         (r#"{"input": "  "}"#.to_string(), 400, "empty_input"),
+        (r#"{"input": "?! -- ..."}"#.to_string(), 400, "empty_input"),
+        (
+            r#"{"input": "\u0001\u0002\u001b[2J\u0007"}"#.to_string(),
+            400,
+            "invalid_input",
+        ),
         (r#"{"voice": "sine""#.to_string(), 400, "invalid_json"),
         (
             r#"{"input": "Hello.", "response_format": "ogg"}"#.to_string(),
