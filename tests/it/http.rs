@@ -615,7 +615,7 @@ fn permanent_faults_name_the_failed_segments_and_keep_the_rest() {
         ),
         (
             "Gravel",
-            "the server answered text/html, not audio: <html><body>Welcome to the captive portal (tried 2 times)",
+            "the server answered text/html, not audio: <html><body>Welcome to the captive portal</body></html> (tried 2 times)",
         ),
     ] {
         let (id, line) = (&segment(word)["id"], &segment(word)["line"]);
