@@ -94,11 +94,11 @@ pub struct ServeArgs {
     /// Longest `input` text in characters (OpenAI's limit is 4096).
     #[arg(long, default_value_t = 4096, value_name = "CHARS")]
     pub max_input: usize,
-    /// Connections served at once; more wait until one closes.
+    /// Requests served at once (`/health` aside); more wait for a place.
     #[arg(long, default_value_t = 256, value_name = "N")]
     pub max_connections: usize,
     /// Longest wait for a request's head (or an idle connection's next request), and for its body.
-    #[arg(long, default_value = "10s", value_name = "TIME")]
+    #[arg(long, default_value = "5s", value_name = "TIME")]
     pub read_timeout: crate::values::Timeout,
     /// [--backend: the backend that model names tts-1, tts-1-hd or none stand for; every installed backend is
     /// offered. --voice: its voice when a request names none or `default`. --jobs: syntheses at once per backend]

@@ -8,6 +8,7 @@ mod epub;
 mod errors;
 mod espeak;
 mod export;
+mod faults;
 #[cfg(feature = "hibari")]
 mod hibari;
 mod http;
