@@ -29,7 +29,7 @@ fn numbered(text: &str) -> Option<(usize, &str)> {
     static NUM: OnceLock<Regex> = OnceLock::new();
     let num = re(
         &NUM,
-        r"^(?:(\d{1,3}(?:\.\d{1,3})*)\.?|([A-Z])\.|([IVXLC]{1,6})\.)\s+(\S.*)$",
+        r"^(?:(\d{1,3}(?:\.\d{1,3})*|[A-Z](?:\.\d{1,3})+)\.?|([A-Z])\.|([IVXLC]{1,6})\.)\s+(\S.*)$",
     );
     let c = num.captures(text)?;
     let depth = c.get(1).map_or(1, |d| d.as_str().split('.').count());
@@ -111,9 +111,9 @@ fn scene_break(text: &str) -> bool {
     squeezed == "#"
         || squeezed == "⁂"
         || (squeezed.chars().count() >= 3
-            && ['*', '~', '-', '•', '·', '#', '='].iter().any(|&m| {
-                squeezed.chars().all(|c| c == m) && (m != '=' || text.contains(' '))
-            }))
+            && ['*', '~', '-', '•', '·', '#', '=']
+                .iter()
+                .any(|&m| squeezed.chars().all(|c| c == m) && (m != '=' || text.contains(' '))))
 }
 
 /// A line that is only a page number: "12", "- 12 -", "Page 12", "[Page 12]", or an RFC-style page footer or
@@ -130,16 +130,18 @@ fn page_number(text: &str) -> bool {
 /// Whether a line is an underline: three or more of one of `=`, `-`, `*`, `~`, `^`, `.`.
 fn underline(text: &str) -> Option<char> {
     let first = text.chars().next()?;
-    (text.chars().count() >= 3
-        && "=-*~^.".contains(first)
-        && text.chars().all(|c| c == first))
-    .then_some(first)
+    (text.chars().count() >= 3 && "=-*~^.".contains(first) && text.chars().all(|c| c == first))
+        .then_some(first)
 }
 
 /// Whether every letter is a capital (and there are at least three).
 fn all_caps(text: &str) -> bool {
     let letters = text.chars().filter(|c| c.is_alphabetic()).count();
-    letters >= 3 && text.chars().filter(|c| c.is_alphabetic()).all(|c| c.is_uppercase())
+    letters >= 3
+        && text
+            .chars()
+            .filter(|c| c.is_alphabetic())
+            .all(|c| c.is_uppercase())
 }
 
 /// Removes the underscores of `_italics_` (Project Gutenberg's and e-mail's emphasis).
@@ -272,7 +274,24 @@ pub(crate) fn parse_text(text: &str) -> Essay {
         .iter()
         .max_by_key(|(i, c)| (**c, std::cmp::Reverse(**i)))
         .map_or(0, |(i, _)| *i);
-    let centred = |l: &Line| l.indent >= (body_indent + 6).max(8);
+    // The width the text is wrapped to: where most long lines end.
+    let mut ends: Vec<usize> = lines
+        .iter()
+        .map(|l| l.indent + l.text.chars().count())
+        .filter(|&e| e >= 40)
+        .collect();
+    ends.sort_unstable();
+    let width = ends
+        .get(ends.len() * 9 / 10)
+        .copied()
+        .unwrap_or(72)
+        .min(100);
+    // Centred: well in from the text's own indentation, with about as much space on the right as on the left.
+    let centred = |l: &Line| {
+        let right = width.saturating_sub(l.indent + l.text.chars().count());
+        l.indent >= (body_indent + 6).max(8)
+            && l.indent.abs_diff(right) <= (l.indent * 6 / 10).max(8)
+    };
 
     // Blocks: runs of non-blank lines. A text with no blank line at all has one paragraph per line.
     let has_blank = lines
@@ -326,8 +345,12 @@ pub(crate) fn parse_text(text: &str) -> Essay {
             && block.len() > 1
             && title_line.as_deref() == Some(tidy(block[0].text).to_lowercase().as_str());
         let block = if repeats { &block[1..] } else { &block[..] };
+        let lead_in = blocks
+            .get(i + 1)
+            .is_some_and(|next| next[0].indent >= block[0].indent + 2);
         read_block(
             block,
+            lead_in,
             &centred,
             &mut underlines,
             &mut items,
@@ -445,7 +468,7 @@ fn demote_empty_headings(items: &mut [Item]) {
 }
 
 /// A one-line block's heading kind, if it is one.
-fn heading_rank(line: &Line, centred: bool) -> Option<(Rank, bool)> {
+fn heading_rank(line: &Line, centred: bool, lead_in: bool) -> Option<(Rank, bool)> {
     let text = line.text;
     let chars = text.chars().count();
     if chars > MAX_HEADING_CHARS || super::is_byline(text) {
@@ -474,11 +497,22 @@ fn heading_rank(line: &Line, centred: bool) -> Option<(Rank, bool)> {
         return None;
     }
     let sentence = ends_with_sentence_punctuation(text);
-    let short_caps = all_caps(text) && text.split_whitespace().count() <= 6;
-    if !sentence || (short_caps && text.ends_with('.')) {
-        if all_caps(text) || centred || !sentence {
-            return Some((Rank::Display, false));
-        }
+    // Capitals that are words, not code ("SOURCEFILE:LINENO: MESSAGE").
+    let visible = text.chars().filter(|c| !c.is_whitespace()).count();
+    let caps =
+        all_caps(text) && text.chars().filter(|c| c.is_alphabetic()).count() * 10 >= visible * 8;
+    let short_caps = caps && text.split_whitespace().count() <= 6;
+    // A line that starts like a heading: a capital, a digit or a quotation mark (not a bullet, a command, a mark).
+    let starts = text
+        .chars()
+        .next()
+        .is_some_and(|c| c.is_uppercase() || c.is_ascii_digit() || "\"“‘'«".contains(c));
+    // A plain line over an indented example introduces it ("To update your system, run").
+    if lead_in && !caps && !centred {
+        return None;
+    }
+    if (!sentence || (short_caps && text.ends_with('.'))) && starts {
+        return Some((Rank::Display, false));
     }
     None
 }
@@ -511,6 +545,7 @@ fn run_in_heading(text: &str) -> Option<(usize, String, String)> {
 
 fn read_block(
     block: &[Line],
+    lead_in: bool,
     centred: &dyn Fn(&Line) -> bool,
     underlines: &mut Vec<char>,
     items: &mut Vec<Item>,
@@ -545,7 +580,14 @@ fn read_block(
                 numbered: false,
             });
             if block.len() > rest + 1 {
-                read_block(&block[rest + 1..], centred, underlines, items, warnings);
+                read_block(
+                    &block[rest + 1..],
+                    lead_in,
+                    centred,
+                    underlines,
+                    items,
+                    warnings,
+                );
             }
             return;
         }
@@ -571,7 +613,8 @@ fn read_block(
     if block.len() == 2 {
         if let Some(rank @ (Rank::Part | Rank::Chapter)) = keyword(first.text) {
             let second = block[1].text;
-            if second.chars().count() <= MAX_HEADING_CHARS && !ends_with_sentence_punctuation(second)
+            if second.chars().count() <= MAX_HEADING_CHARS
+                && !ends_with_sentence_punctuation(second)
             {
                 let number = first.text.trim_end_matches(['.', ':']);
                 items.push(Item::Heading {
@@ -585,7 +628,7 @@ fn read_block(
         }
     }
     if block.len() == 1 {
-        if let Some((rank, numbered)) = heading_rank(first, centred(first)) {
+        if let Some((rank, numbered)) = heading_rank(first, centred(first), lead_in) {
             items.push(Item::Heading {
                 text: plain_emphasis(&tidy(first.text)),
                 rank,
@@ -597,7 +640,7 @@ fn read_block(
     }
     // A title block of centred lines: each line on its own, the first as a heading.
     if block.len() <= 4 && block.iter().all(centred) {
-        if let Some((rank, numbered)) = heading_rank(first, true) {
+        if let Some((rank, numbered)) = heading_rank(first, centred(first), lead_in) {
             items.push(Item::Heading {
                 text: tidy(first.text),
                 rank,
@@ -639,7 +682,11 @@ fn read_block(
 /// the block's first line after flush ones (the first-line indent of a book without blank lines), and after a
 /// short line with deeper lines under it (a term and its description).
 fn paragraphs(block: &[Line], items: &mut Vec<Item>) {
-    let width = block.iter().map(|l| l.indent + l.text.chars().count()).max().unwrap_or(0);
+    let width = block
+        .iter()
+        .map(|l| l.indent + l.text.chars().count())
+        .max()
+        .unwrap_or(0);
     let mut start = 0;
     let push = |from: usize, to: usize, items: &mut Vec<Item>| {
         let joined = block[from..to]
@@ -660,9 +707,8 @@ fn paragraphs(block: &[Line], items: &mut Vec<Item>) {
         let (prev, line) = (&block[i - 1], &block[i]);
         let item = list_marker(line.text)
             && (line.indent > 0 || prev.text.ends_with(['.', ':', ';', '!', '?']));
-        let first_line_indent = line.indent == block[start].indent
-            && line.indent > prev.indent
-            && start + 1 < i;
+        let first_line_indent =
+            line.indent == block[start].indent && line.indent > prev.indent && start + 1 < i;
         let term = line.indent > prev.indent
             && width >= 50
             && (prev.indent + prev.text.chars().count()) * 10 < width * 6
@@ -827,7 +873,14 @@ mod tests {
 
     #[test]
     fn scene_breaks_are_pauses() {
-        for mark in ["* * *", "***", "#", "~~~", "⁂", "*       *       *       *       *"] {
+        for mark in [
+            "* * *",
+            "***",
+            "#",
+            "~~~",
+            "⁂",
+            "*       *       *       *       *",
+        ] {
             let e = parse_str(&format!("{BODY}\n\n{mark}\n\n{BODY}\n"), Format::Text);
             let pauses: Vec<_> = e.sections[0]
                 .paragraphs
@@ -889,6 +942,8 @@ mod tests {
         let text = format!("Manual\n\n1 About\n2 Keeping Free\n  2.1 Referring\n3 Design\n\n1 About\n*******\n\n{BODY}\n");
         let e = parse_str(&text, Format::Text);
         assert_eq!(paragraphs(&text), vec![BODY.to_string()]);
-        assert!(e.warnings[0].to_string().contains("table of contents skipped"));
+        assert!(e.warnings[0]
+            .to_string()
+            .contains("table of contents skipped"));
     }
 }
