@@ -347,7 +347,7 @@ pub(crate) fn parse_text(text: &str) -> Essay {
         let block = if repeats { &block[1..] } else { &block[..] };
         let lead_in = blocks
             .get(i + 1)
-            .is_some_and(|next| next[0].indent >= block[0].indent + 2);
+            .is_some_and(|next| next.len() <= 3 && next[0].indent >= block[0].indent + 2);
         read_block(
             block,
             lead_in,
