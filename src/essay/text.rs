@@ -345,9 +345,13 @@ pub(crate) fn parse_text(text: &str) -> Essay {
             && block.len() > 1
             && title_line.as_deref() == Some(tidy(block[0].text).to_lowercase().as_str());
         let block = if repeats { &block[1..] } else { &block[..] };
-        let lead_in = blocks
-            .get(i + 1)
-            .is_some_and(|next| next.len() <= 3 && next[0].indent >= block[0].indent + 2);
+        let lead_in = blocks.get(i + 1).is_some_and(|next| {
+            next.len() <= 3
+                && next[0].indent >= block[0].indent + 2
+                && next[0]
+                    .text
+                    .starts_with(|c: char| c.is_lowercase() || "$#/.<[{(-".contains(c))
+        });
         read_block(
             block,
             lead_in,

@@ -106,7 +106,10 @@ fn real_documents_read_as_their_own_headings_show() {
         let plan = env.json(&["plan", &file]);
         let title = plan["title"].as_str().unwrap_or_default();
         if title != expect.title {
-            failures.push(format!("{name}: title {title:?}, expected {:?}", expect.title));
+            failures.push(format!(
+                "{name}: title {title:?}, expected {:?}",
+                expect.title
+            ));
         }
         let chapters: Vec<String> = plan["chapters"]
             .as_array()
