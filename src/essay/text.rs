@@ -190,11 +190,9 @@ fn gutenberg(lines: &[&str]) -> Option<Gutenberg> {
         .position(|l| end.is_match(l))
         .map_or(lines.len(), |e| s + 1 + e);
     let field = |key: &str| {
-        lines[..s].iter().find_map(|l| {
-            l.strip_prefix(key)
-                .map(|v| tidy(v))
-                .filter(|v| !v.is_empty())
-        })
+        lines[..s]
+            .iter()
+            .find_map(|l| l.strip_prefix(key).map(tidy).filter(|v| !v.is_empty()))
     };
     Some(Gutenberg {
         start: s + 1,
@@ -536,7 +534,7 @@ fn run_in_heading(text: &str) -> Option<(usize, String, String)> {
         let first = w.chars().next().unwrap_or('a');
         first.is_uppercase() || (i > 0 && small.contains(w)) || !first.is_alphabetic()
     });
-    if words.len() > 8 || !title_case || words.len() < 1 {
+    if words.len() > 8 || !title_case || words.is_empty() {
         return None;
     }
     let number = &text[..text.len() - title_and_rest.len()];
