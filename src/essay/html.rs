@@ -777,6 +777,61 @@ mod tests {
     }
 
     #[test]
+    fn a_documentation_page_reads_like_a_reader_view() {
+        let html = r##"<html><head><title>Sockets HOWTO — Example 3.11 documentation</title></head><body>
+<div class="related" role="navigation"><ul><li><a href="/">index</a></li><li><a href="m">modules</a> |</li></ul></div>
+<div id="cookie-banner"><p>We use cookies.</p><button>Accept all</button></div>
+<ol class="breadcrumbs"><li><a href="/">Docs</a></li><li>HOWTOs</li></ol>
+<div class="document"><div class="body" role="main"><section>
+<h1>Sockets HOWTO<a class="headerlink" href="#s">¶</a></h1>
+<p>Sockets are used nearly everywhere, but are one of the most misunderstood technologies around.</p>
+<div class="contents"><ul><li><a href="#a">Creating a Socket</a></li><li><a href="#b">Using a Socket</a></li></ul></div>
+<h2>Creating a Socket<a href="#a">#</a></h2>
+<p>Roughly speaking, when you clicked on the link that brought you here, your browser did something.</p>
+<div class="share-buttons"><a href="t">Tweet</a> <a href="f">Share on Facebook</a></div>
+<p><a href="edit">Edit this page</a></p>
+<h2>Using a Socket <a class="anchor" href="#b">🔗</a></h2>
+<p>The first thing to note is that the browser's client socket and the web server's client socket are identical.</p>
+<div class="nav-links"><a href="p">Previous topic</a> <a href="n">Next topic</a></div>
+</section></div></div>
+<div class="sphinxsidebar"><h3>This Page</h3><ul><li><a href="src">Show Source</a></li></ul></div>
+</body></html>"##;
+        let e = parse_html(html);
+        assert_eq!(e.title.as_ref().unwrap().text, "Sockets HOWTO");
+        let headings: Vec<&str> = e
+            .sections
+            .iter()
+            .filter_map(|s| s.heading.as_ref().map(|h| h.text.as_str()))
+            .collect();
+        assert_eq!(headings, vec!["Creating a Socket", "Using a Socket"]);
+        let text: Vec<&str> = e
+            .sections
+            .iter()
+            .flat_map(|s| s.paragraphs.iter().map(|p| p.text.as_str()))
+            .collect();
+        assert_eq!(text.len(), 3, "{text:?}");
+        for furniture in [
+            "index",
+            "modules",
+            "cookies",
+            "Docs",
+            "Tweet",
+            "Edit",
+            "Previous",
+            "Show Source",
+            "¶",
+        ] {
+            assert!(
+                !text.iter().any(|t| t.contains(furniture)),
+                "{furniture} is read: {text:?}"
+            );
+        }
+        // Without an <h1>, the <title> loses the site's name.
+        let e = parse_html("<title>Plain Page | Some Site</title><p>Text.</p>");
+        assert_eq!(e.title.unwrap().text, "Plain Page");
+    }
+
+    #[test]
     fn broken_html_still_reads() {
         let e = parse_html("<h1>T</h1><p>Unclosed <i>italic<p>Next para</div></span>");
         assert_eq!(e.title.as_ref().unwrap().text, "T");
