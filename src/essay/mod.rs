@@ -8,6 +8,7 @@ pub mod normalize;
 mod notes;
 pub mod parse;
 pub mod segment;
+mod text;
 
 use std::path::Path;
 

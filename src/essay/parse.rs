@@ -7,9 +7,7 @@ use pulldown_cmark::{Event, HeadingLevel, Options, Parser, Tag, TagEnd};
 use regex::Regex;
 
 use super::notes::{Note, Notes};
-use super::{
-    ends_with_sentence_punctuation, pause_mark, tidy, BookOptions, Essay, Heading, Pause, Skipped,
-};
+use super::{pause_mark, tidy, BookOptions, Essay, Heading, Pause, Skipped};
 use crate::error::{Error, Result};
 
 /// Which parser reads a file.
@@ -256,7 +254,7 @@ fn decode(path: &Path, bytes: &[u8]) -> Result<String> {
 pub fn parse_str(text: &str, format: Format) -> Essay {
     match format {
         Format::Markdown => parse_markdown(text),
-        Format::Text => parse_text(text),
+        Format::Text => super::text::parse_text(text),
         Format::Html | Format::Epub => super::html::parse_html(text),
     }
     .finish()
@@ -500,75 +498,6 @@ fn heading_level(level: HeadingLevel) -> u8 {
         HeadingLevel::H5 => 5,
         HeadingLevel::H6 => 6,
     }
-}
-
-/// Longest line taken for a heading in plain text (a title may be a little longer).
-const MAX_HEADING_CHARS: usize = 80;
-const MAX_TITLE_CHARS: usize = 150;
-
-fn parse_text(text: &str) -> Essay {
-    // Blocks are runs of non-blank lines. A file with no blank lines at all has one paragraph per line.
-    let lines: Vec<(usize, &str)> = text
-        .lines()
-        .enumerate()
-        .map(|(i, l)| (i + 1, l.trim()))
-        .collect();
-    let has_blank = lines
-        .iter()
-        .skip_while(|(_, l)| l.is_empty())
-        .any(|(_, l)| l.is_empty());
-    let mut blocks: Vec<(usize, Vec<&str>)> = Vec::new();
-    let mut current: Option<(usize, Vec<&str>)> = None;
-    for &(n, l) in &lines {
-        if l.is_empty() || !has_blank {
-            if let Some(b) = current.take() {
-                blocks.push(b);
-            }
-            if l.is_empty() {
-                continue;
-            }
-        }
-        current.get_or_insert_with(|| (n, Vec::new())).1.push(l);
-    }
-    if let Some(b) = current.take() {
-        blocks.push(b);
-    }
-
-    let mut essay = Essay::default();
-    let mut pause: Option<Pause> = None;
-    for (i, (line, block)) in blocks.into_iter().enumerate() {
-        let joined = tidy(&block.join(" "));
-        if let (1, Some(p)) = (block.len(), pause_mark(&joined)) {
-            pause = Some(p);
-            continue;
-        }
-        let standalone = block.len() == 1 && !ends_with_sentence_punctuation(&joined);
-        if i == 0 && standalone && joined.chars().count() <= MAX_TITLE_CHARS {
-            essay.title = Some(Heading {
-                text: joined,
-                level: 1,
-                line,
-                pause_before: None,
-            });
-        } else if i > 0
-            && standalone
-            && joined.chars().count() <= MAX_HEADING_CHARS
-            && !super::is_byline(&joined)
-        {
-            essay.push_heading(
-                Heading {
-                    text: joined,
-                    level: 2,
-                    line,
-                    pause_before: None,
-                },
-                &mut pause,
-            );
-        } else {
-            essay.push_paragraph(joined, line, false, None, &mut pause);
-        }
-    }
-    essay
 }
 
 #[cfg(test)]

@@ -4,6 +4,7 @@ mod batch;
 mod build;
 mod check;
 mod compose;
+mod corpus;
 mod epub;
 mod errors;
 mod espeak;
