@@ -100,7 +100,7 @@ mod tests {
         let settings = Settings::from_layer(layer).unwrap();
         let shape = Shape::of(&settings, "tone", "sine");
         let keys = shape.recorded.as_object().unwrap().len();
-        assert_eq!(keys, 18, "a key was added or lost: {}", shape.recorded);
+        assert_eq!(keys, 16, "a key was added or lost: {}", shape.recorded);
         let back: Layer = serde_json::from_value(shape.recorded.clone()).unwrap();
         let again = Settings::from_layer(back).unwrap();
         assert_eq!(Shape::of(&again, "tone", "sine"), shape);
