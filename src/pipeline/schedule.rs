@@ -642,6 +642,7 @@ mod tests {
                 samples: (0..4000)
                     .map(|n| (8000.0 * (n as f64 * 0.157).sin()) as i16)
                     .collect(),
+                words: None,
             })
         }
     }

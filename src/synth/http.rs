@@ -250,6 +250,7 @@ impl Http {
                     .chunks_exact(2)
                     .map(|b| i16::from_le_bytes([b[0], b[1]]))
                     .collect(),
+                words: None,
             }),
         }
     }

@@ -493,6 +493,7 @@ impl Backend for Piper {
         Ok(Audio {
             sample_rate: model.config.audio.sample_rate,
             samples,
+            words: None,
         })
     }
 }
