@@ -696,9 +696,9 @@ mod tests {
             }
             let (a, b) = ((start * 240) as u64, (i * 240) as u64);
             let seconds = (b - a) as f64 / 24_000.0;
-            // The word boundary the silence is at: the last word that starts before its middle.
-            let middle = (a + b) / 2;
-            let Some(k) = words.iter().rposition(|w| w.start_sample <= middle) else {
+            // The word boundary the silence is at: the last word that starts before it (a pause is held on the
+            // last phoneme of the word before it, so it starts inside that word's span).
+            let Some(k) = words.iter().rposition(|w| w.start_sample <= a) else {
                 continue;
             };
             if k + 1 < words.len() && !punct[k].1 && seconds > longest {
@@ -761,6 +761,49 @@ mod tests {
         for (t, audio) in takes.iter().enumerate() {
             assert_eq!(&again.synthesize(&request(t as u32 + 1)).unwrap(), audio);
         }
+    }
+
+    /// The sample essay's paragraphs (headings and byline left out; narrate's normalizer is not applied, so
+    /// espeak reads the numbers): in no take a silence over 0.3 s between words with no punctuation between them.
+    #[test]
+    fn no_take_of_the_sample_essay_pauses_where_the_text_does_not() {
+        let Some((hibari, _)) = model() else { return };
+        let essay = std::fs::read_to_string(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/audio/samples/tide-clocks.md"
+        ))
+        .unwrap();
+        let paragraphs: Vec<&str> = essay
+            .split("\n\n")
+            .map(str::trim)
+            .filter(|p| !p.starts_with('#') && !p.starts_with("By ") && !p.is_empty())
+            .collect();
+        assert!(paragraphs.len() >= 5);
+        let mut worst = (0.0f64, String::new());
+        for take in 1..=3 {
+            for p in &paragraphs {
+                let text = p.replace(['*', '_'], "");
+                let audio = hibari
+                    .synthesize(&SpeechRequest {
+                        text: &text,
+                        voice: VOICE,
+                        rate: None,
+                        take,
+                    })
+                    .unwrap();
+                let long = unpunctuated_silences(&audio, &text, 0.0);
+                for (w, s) in &long {
+                    if *s > worst.0 {
+                        worst = (*s, format!("take {take}: after {w:?} in {text:?}"));
+                    }
+                }
+            }
+        }
+        eprintln!(
+            "longest unpunctuated silence: {:.3} s ({})",
+            worst.0, worst.1
+        );
+        assert!(worst.0 <= 0.3, "{worst:?}");
     }
 
     #[test]

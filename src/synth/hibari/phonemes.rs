@@ -305,19 +305,25 @@ pub(crate) fn is_trimmed(c: char) -> bool {
         || "“”‘’—–…«»".contains(c)
 }
 
-/// The words of a part of the text as written (punctuation around them trimmed), each with espeak's IPA for the
-/// word read alone.
-fn text_words(part: &str) -> Result<Vec<(String, String)>, String> {
+/// A word of the text as written (punctuation around it trimmed), espeak's IPA for the word read alone, and
+/// whether punctuation follows it (espeak never runs such a word into the next).
+type TextWord = (String, String, bool);
+
+fn text_words(part: &str) -> Result<Vec<TextWord>, String> {
     let mut out = Vec::new();
-    for w in part.split_whitespace().map(|w| w.trim_matches(is_trimmed)) {
+    for raw in part.split_whitespace() {
+        let w = raw.trim_matches(is_trimmed);
         if w.is_empty() {
             continue;
         }
+        let punct_after = raw
+            .trim_end_matches(['"', '\'', '”', '’', ')', ']', '»'])
+            .ends_with(['.', ',', ';', ':', '?', '!', '—', '–']);
         let alone: String = phonemize::clauses_with(ESPEAK_VOICE, w, Some(SEPARATOR))?
             .iter()
             .map(|(ipa, _)| plain(&phonemize::strip_language_flags(ipa)).replace(' ', ""))
             .collect();
-        out.push((w.to_string(), alone));
+        out.push((w.to_string(), alone, punct_after));
     }
     Ok(out)
 }
@@ -346,11 +352,15 @@ fn edit_distance(a: &[char], b: &[char]) -> usize {
 /// Matches the phoneme words espeak wrote for a part of the text to the part's words (each with its IPA read
 /// alone), in order, by the least total edit distance between their IPA: one word to one phoneme word, one word
 /// to up to three (a word espeak spells out), up to three words to one (words espeak runs together: "in the",
-/// "out of"); a word with no phonemes is skipped, phonemes with no word join the word before them.
-fn align(words: &[(String, String)], pushed: &[Pushed]) -> Vec<Group> {
+/// "out of", never across punctuation); a word with no phonemes is skipped, phonemes with no word join the word
+/// before them.
+fn align(words: &[TextWord], pushed: &[Pushed]) -> Vec<Group> {
     const MAX: usize = 3;
     let (n, m) = (words.len(), pushed.len());
-    let w: Vec<Vec<char>> = words.iter().map(|(_, ipa)| ipa.chars().collect()).collect();
+    let w: Vec<Vec<char>> = words
+        .iter()
+        .map(|(_, ipa, _)| ipa.chars().collect())
+        .collect();
     let p: Vec<Vec<char>> = pushed.iter().map(|x| x.ipa.chars().collect()).collect();
     let cost = |a: &[Vec<char>], b: &[Vec<char>]| -> f64 {
         let a: Vec<char> = a.concat();
@@ -374,7 +384,8 @@ fn align(words: &[(String, String)], pushed: &[Pushed]) -> Vec<Group> {
                 }
             };
             for k in 1..=MAX {
-                if i + k <= n && j < m {
+                // Words are run together only where no punctuation is between them.
+                if i + k <= n && j < m && words[i..i + k - 1].iter().all(|x| !x.2) {
                     // k words to one phoneme word (k = 1: one to one); a merge costs a little more.
                     relax(
                         k,
