@@ -426,7 +426,7 @@ fn align(words: &[TextWord], pushed: &[Pushed]) -> Vec<Group> {
 /// phoneme boundaries, a stress mark staying with the phoneme after it. Returns byte ranges in `phonemes`.
 fn split(phonemes: &str, weights: &[usize]) -> Vec<std::ops::Range<usize>> {
     if weights.len() <= 1 {
-        return vec![0..phonemes.len()];
+        return std::iter::once(0..phonemes.len()).collect();
     }
     // Where a cut may go: before a symbol that does not follow a stress mark.
     let chars: Vec<(usize, char)> = phonemes.char_indices().collect();
