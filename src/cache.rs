@@ -245,6 +245,7 @@ fn decode(key: &str, bytes: Vec<u8>) -> std::result::Result<Audio, String> {
     Ok(Audio {
         sample_rate: spec.sample_rate,
         samples,
+        words: None,
     })
 }
 
@@ -379,6 +380,7 @@ mod tests {
         let audio = Audio {
             sample_rate: 8000,
             samples: vec![7; 100],
+            words: None,
         };
         let (a, b) = (input("a", 1), input("b", 1));
         cache.store(&a, &audio).unwrap();
@@ -399,6 +401,7 @@ mod tests {
         let audio = Audio {
             sample_rate: 8000,
             samples: vec![1; 10],
+            words: None,
         };
         let (a, b, c) = (input("a", 1), input("b", 1), input("c", 1));
         for k in [&a, &b, &c] {
@@ -424,6 +427,7 @@ mod tests {
         let audio = Audio {
             sample_rate: 22_050,
             samples: vec![1, -2, 3],
+            words: None,
         };
         assert!(!cache.contains(&key));
         cache.store(&key, &audio).unwrap();
@@ -439,6 +443,7 @@ mod tests {
         let audio = Audio {
             sample_rate: 22_050,
             samples: (0..2000).map(|n| (n % 300) as i16).collect(),
+            words: None,
         };
         let key = input("x", 1);
         let path = cache.path(&key);

@@ -268,6 +268,7 @@ mod tests {
                     (level * 32767.0 * (2.0 * std::f64::consts::PI * 180.0 * t).sin()) as i16
                 })
                 .collect(),
+            words: None,
         }
     }
 

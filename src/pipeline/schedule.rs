@@ -715,6 +715,7 @@ mod tests {
                         }
                     })
                     .collect(),
+                words: None,
             })
         }
     }

@@ -507,10 +507,12 @@ fn at_rate(audio: Audio, rate: u32) -> Audio {
         Ok(samples) => Audio {
             sample_rate: rate,
             samples,
+            words: None,
         },
         Err(_) => Audio {
             sample_rate: rate,
             samples: Vec::new(),
+            words: None,
         },
     }
 }

@@ -266,6 +266,7 @@ impl Http {
                     .chunks_exact(2)
                     .map(|b| i16::from_le_bytes([b[0], b[1]]))
                     .collect(),
+                words: None,
             }),
         }
     }
@@ -545,6 +546,7 @@ mod tests {
             samples: (0..16_000)
                 .map(|n| (6000.0 * (n as f64 * 0.0785).sin()) as i16)
                 .collect(),
+            words: None,
         };
         let mut out = std::io::Cursor::new(Vec::new());
         crate::audio::wav::write_to(&mut out, &audio).unwrap();

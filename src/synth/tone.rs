@@ -74,6 +74,7 @@ impl Backend for Tone {
             return Ok(Audio {
                 sample_rate: SAMPLE_RATE,
                 samples,
+                words: None,
             });
         }
         let ramp = (SAMPLE_RATE / 200) as usize; // 5 ms in and out
@@ -87,6 +88,7 @@ impl Backend for Tone {
         Ok(Audio {
             sample_rate: SAMPLE_RATE,
             samples,
+            words: None,
         })
     }
 }

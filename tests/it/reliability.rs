@@ -72,6 +72,7 @@ fn damaged_cache_entries_are_quarantined_and_made_again() {
             samples: (0..30_000u32)
                 .map(|n| (n.wrapping_mul(2_654_435_761) >> 18) as i16)
                 .collect(),
+            words: None,
         };
         let mut f = std::fs::File::create(p).unwrap();
         narrate::testing::write_to(&mut f, &audio).unwrap();

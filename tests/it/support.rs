@@ -552,7 +552,12 @@ pub fn words_recognized(
 /// sentence's audio would leave it: a whole entry whose checksum is made for its own key (a plain copy is found out
 /// by the checksum, which covers the key, and made again).
 pub fn cache_mix_up(cache: &Path, from: &str, to: &str) {
-    let entry = |key: &str| cache.join("segments").join(&key[..2]).join(format!("{key}.wav"));
+    let entry = |key: &str| {
+        cache
+            .join("segments")
+            .join(&key[..2])
+            .join(format!("{key}.wav"))
+    };
     let mut bytes = std::fs::read(entry(from)).unwrap();
     bytes.truncate(bytes.len() - 32);
     let mut sum = blake3::Hasher::new();
@@ -563,4 +568,3 @@ pub fn cache_mix_up(cache: &Path, from: &str, to: &str) {
     std::fs::create_dir_all(entry(to).parent().unwrap()).unwrap();
     std::fs::write(entry(to), bytes).unwrap();
 }
-

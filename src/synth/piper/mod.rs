@@ -496,6 +496,7 @@ impl Backend for Piper {
         Ok(Audio {
             sample_rate: model.config.audio.sample_rate,
             samples,
+            words: None,
         })
     }
 }
