@@ -120,6 +120,25 @@ struct SegmentStats {
     shape: pauses::Shape,
 }
 
+impl SegmentStats {
+    /// Takes sample number `n`, one of the segment's: its energy, and whether it clips (3 samples in a row at
+    /// full scale).
+    fn push(&mut self, n: u64, s: i16) {
+        let v = f64::from(s) / 32768.0;
+        self.squares += v * v;
+        self.count += 1;
+        if s.unsigned_abs() >= 32_700 {
+            self.run += 1;
+            if self.run == 3 {
+                self.clipped_runs += 1;
+                self.first_clip.get_or_insert(n);
+            }
+        } else {
+            self.run = 0;
+        }
+    }
+}
+
 /// The commands that fix an edition, as the user would type them.
 struct Fixes {
     source: String,
@@ -293,12 +312,62 @@ const FIT_FLOOR: f64 = 12.0;
 /// Checks an edition, listening to it when asked.
 pub fn check_with(input: &Path, options: Options) -> Result<Report> {
     let (manifest, manifest_path, wav) = locate(input)?;
-    let fixes = Fixes::new(&manifest, &wav);
+    let reader = open_wav(&wav)?;
+    let cx = Context {
+        manifest: &manifest,
+        wav: &wav,
+        rate: reader.spec().sample_rate,
+        fixes: Fixes::new(&manifest, &wav),
+    };
+    let mut findings: Vec<Finding> = length_finding(&cx, u64::from(reader.duration()))
+        .into_iter()
+        .collect();
+    let measured = measure(reader, &manifest, cx.rate)?;
+    if let Some(reason) = &measured.cut {
+        findings.push(cut_finding(&cx, &measured, reason));
+    }
+    let pauses = segment_findings(&cx, &measured.stats[..measured.whole], &mut findings);
+    let listened = if options.listen {
+        Some(listen_findings(&cx, measured.whole, &mut findings)?)
+    } else {
+        None
+    };
+    stray_click_findings(&cx, &measured, &mut findings);
+    if measured.cut.is_none() {
+        chapter_findings(&cx, &mut findings);
+    }
+    level_findings(&cx, &measured.chapters, &mut findings);
+    let (regenerate, remedies) = remedies(&findings, &cx.fixes);
+    Ok(Report {
+        manifest: manifest_path,
+        source: manifest.source,
+        passed: findings.is_empty(),
+        findings,
+        chapters: measured.chapters,
+        pauses,
+        listened,
+        regenerate,
+        remedies,
+        wav,
+    })
+}
+
+/// What every judgement of an edition reads: its manifest, its WAV, the rate the WAV was read at, and the
+/// commands that fix it.
+struct Context<'a> {
+    manifest: &'a Manifest,
+    wav: &'a Path,
+    rate: u32,
+    fixes: Fixes,
+}
+
+/// The edition's WAV, opened, when it holds what narrate writes (16-bit mono).
+fn open_wav(wav: &Path) -> Result<hound::WavReader<std::io::BufReader<std::fs::File>>> {
     let unreadable = |reason: String| Error::ReadAudio {
-        path: wav.clone(),
+        path: wav.to_owned(),
         reason,
     };
-    let mut reader = hound::WavReader::open(&wav).map_err(|e| unreadable(e.to_string()))?;
+    let reader = hound::WavReader::open(wav).map_err(|e| unreadable(e.to_string()))?;
     let spec = reader.spec();
     if spec.channels != 1
         || spec.bits_per_sample != 16
@@ -309,171 +378,242 @@ pub fn check_with(input: &Path, options: Options) -> Result<Report> {
             spec.channels, spec.bits_per_sample
         )));
     }
-    let rate = spec.sample_rate;
-    let mut findings = Vec::new();
-    let header_samples = u64::from(reader.duration());
-    if rate != manifest.sample_rate || header_samples != manifest.total_samples {
-        findings.push(Finding {
-            kind: "length",
-            segment: None,
-            chapter: None,
-            start_seconds: 0.0,
-            end_seconds: secs(header_samples, rate),
-            value: secs(header_samples, rate),
-            threshold: secs(manifest.total_samples, manifest.sample_rate),
-            unit: "s",
-            message: format!(
-                "the WAV holds {header_samples} samples at {rate} Hz; the manifest expects {} at {} Hz",
-                manifest.total_samples, manifest.sample_rate
-            ),
-            remedy: fixes.rebuild(),
-        });
-    }
+    Ok(reader)
+}
 
-    // One pass over the samples: per-segment statistics and shapes, clicks, per-chapter loudness.
-    let segs = &manifest.segments;
-    let mut stats: Vec<SegmentStats> = segs.iter().map(|_| SegmentStats::default()).collect();
-    let level = |title: &str, m: Meter| {
-        let l = m.finish();
-        ChapterLevel {
-            title: title.to_string(),
-            integrated_lufs: (l.integrated_lufs * 10.0).round() / 10.0,
-            true_peak_dbtp: (l.true_peak_dbtp * 10.0).round() / 10.0,
-        }
-    };
-    let mut chapters: Vec<ChapterLevel> = Vec::with_capacity(manifest.chapters.len());
-    let mut meter = Meter::new(rate)?;
-    let mut frames = pauses::Frames::new(rate);
-    let mut detector = clicks::Clicks::new(
-        rate,
-        segs.iter()
-            .map(|s| (s.start_sample, s.end_sample))
-            .collect(),
-    );
-    let (mut seg, mut chapter) = (0usize, 0usize);
-    let mut in_segment = false;
+/// A WAV whose header does not hold the rate and length the manifest expects.
+fn length_finding(cx: &Context, header_samples: u64) -> Option<Finding> {
+    let (manifest, rate) = (cx.manifest, cx.rate);
+    if rate == manifest.sample_rate && header_samples == manifest.total_samples {
+        return None;
+    }
+    Some(Finding {
+        kind: "length",
+        segment: None,
+        chapter: None,
+        start_seconds: 0.0,
+        end_seconds: secs(header_samples, rate),
+        value: secs(header_samples, rate),
+        threshold: secs(manifest.total_samples, manifest.sample_rate),
+        unit: "s",
+        message: format!(
+            "the WAV holds {header_samples} samples at {rate} Hz; the manifest expects {} at {} Hz",
+            manifest.total_samples, manifest.sample_rate
+        ),
+        remedy: cx.fixes.rebuild(),
+    })
+}
+
+/// What the one pass over the samples measured.
+struct Measured {
+    /// Per segment of the manifest, in order.
+    stats: Vec<SegmentStats>,
+    /// Per chapter reached.
+    chapters: Vec<ChapterLevel>,
+    /// Clicks outside every segment: the first few, and how many there are.
+    stray: Vec<clicks::Click>,
+    stray_count: u32,
+    /// Samples read.
+    read: u64,
+    /// Why the samples stopped before the header's end, if they did.
+    cut: Option<String>,
+    /// Segments read to their end, which are judged; the one the file stops in, and those after, are the cut's.
+    whole: usize,
+}
+
+/// One pass over the samples: per-segment statistics and shapes, clicks, per-chapter loudness. Stops at the
+/// first sample that cannot be read.
+fn measure<R: std::io::Read>(
+    mut reader: hound::WavReader<R>,
+    manifest: &Manifest,
+    rate: u32,
+) -> Result<Measured> {
+    let mut pass = Pass::new(manifest, rate)?;
     let mut read = 0u64;
     let mut cut: Option<String> = None;
     for sample in reader.samples::<i16>() {
-        let s = match sample {
-            Ok(s) => s,
+        match sample {
+            Ok(s) => pass.push(read, s)?,
             Err(e) => {
                 cut = Some(e.to_string());
                 break;
             }
-        };
-        let n = read;
+        }
         read += 1;
-        while chapter + 1 < manifest.chapters.len()
-            && n >= manifest.chapters[chapter + 1].start_sample
-        {
-            let done = std::mem::replace(&mut meter, Meter::new(rate)?);
-            chapters.push(level(&manifest.chapters[chapter].title, done));
-            chapter += 1;
-        }
-        meter.push(s);
-        detector.push(s);
-        while seg < segs.len() && n >= segs[seg].end_sample {
-            if in_segment {
-                stats[seg].shape = frames.finish();
-                in_segment = false;
-            }
-            seg += 1;
-        }
-        if seg < segs.len() && n >= segs[seg].start_sample {
-            if !in_segment {
-                frames.begin(n);
-                in_segment = true;
-            }
-            frames.push(s);
-            let st = &mut stats[seg];
-            let v = f64::from(s) / 32768.0;
-            st.squares += v * v;
-            st.count += 1;
-            if s.unsigned_abs() >= 32_700 {
-                st.run += 1;
-                if st.run == 3 {
-                    st.clipped_runs += 1;
-                    st.first_clip.get_or_insert(n);
-                }
-            } else {
-                st.run = 0;
-            }
-        }
     }
-    if cut.is_none() {
-        detector.finish();
-        if in_segment && seg < segs.len() && read >= segs[seg].end_sample {
-            stats[seg].shape = frames.finish();
-        }
-    }
-    let clicks::Verdict {
-        segments: segment_clicks,
-        stray: stray_clicks,
-        stray_count,
-    } = detector.verdict();
-    for (st, c) in stats.iter_mut().zip(segment_clicks) {
-        st.clicks = c;
-    }
-    if let Some(c) = manifest.chapters.get(chapter) {
-        chapters.push(level(&c.title, meter));
-    }
-    // Segments read to their end are judged; the one the file stops in, and those after, are the cut's.
-    let whole = segs.partition_point(|s| s.end_sample <= read);
+    Ok(pass.finish(read, cut))
+}
 
-    if let Some(reason) = &cut {
-        let i = whole.min(segs.len().saturating_sub(1));
-        let where_ = segs.get(i).map_or(String::new(), |s| {
-            format!(
-                " (in segment {} of line {}, chapter {})",
-                s.id,
-                s.line,
-                s.chapter + 1
-            )
-        });
-        findings.push(Finding {
-            kind: "cut-short",
-            segment: segs.get(i).map(|s| s.id.clone()),
-            chapter: segs.get(i).map(|s| s.chapter),
-            start_seconds: secs(read, rate),
-            end_seconds: secs(manifest.total_samples, rate),
-            value: secs(read, rate),
-            threshold: secs(manifest.total_samples, rate),
-            unit: "s",
-            message: format!(
-                "cannot read the audio past {:.2} s of {:.2} s{where_}: the file is cut short or damaged ({reason}); build the edition again",
-                read as f64 / f64::from(rate),
-                manifest.total_samples as f64 / f64::from(rate)
-            ),
-            remedy: fixes.rebuild(),
-        });
-    }
+/// The state of the pass: where it is in the segments and chapters, and what it has measured so far.
+struct Pass<'a> {
+    manifest: &'a Manifest,
+    rate: u32,
+    stats: Vec<SegmentStats>,
+    chapters: Vec<ChapterLevel>,
+    /// The loudness of the chapter being read.
+    meter: Meter,
+    frames: pauses::Frames,
+    detector: clicks::Clicks,
+    seg: usize,
+    chapter: usize,
+    /// Whether `frames` is inside segment `seg`.
+    in_segment: bool,
+}
 
-    let pauses = segment_findings(&manifest, &stats[..whole], rate, &fixes, &mut findings);
-
-    let listened = if options.listen {
-        Some(listen_findings(
-            &manifest,
-            &wav,
-            whole,
+impl<'a> Pass<'a> {
+    fn new(manifest: &'a Manifest, rate: u32) -> Result<Pass<'a>> {
+        let segs = &manifest.segments;
+        Ok(Pass {
+            manifest,
             rate,
-            &fixes,
-            &mut findings,
-        )?)
-    } else {
-        None
-    };
+            stats: segs.iter().map(|_| SegmentStats::default()).collect(),
+            chapters: Vec::with_capacity(manifest.chapters.len()),
+            meter: Meter::new(rate)?,
+            frames: pauses::Frames::new(rate),
+            detector: clicks::Clicks::new(
+                rate,
+                segs.iter()
+                    .map(|s| (s.start_sample, s.end_sample))
+                    .collect(),
+            ),
+            seg: 0,
+            chapter: 0,
+            in_segment: false,
+        })
+    }
 
+    /// Takes sample number `n`.
+    fn push(&mut self, n: u64, s: i16) -> Result<()> {
+        let manifest = self.manifest;
+        while self.chapter + 1 < manifest.chapters.len()
+            && n >= manifest.chapters[self.chapter + 1].start_sample
+        {
+            let done = std::mem::replace(&mut self.meter, Meter::new(self.rate)?);
+            self.chapters
+                .push(chapter_level(&manifest.chapters[self.chapter].title, done));
+            self.chapter += 1;
+        }
+        self.meter.push(s);
+        self.detector.push(s);
+        let segs = &manifest.segments;
+        while self.seg < segs.len() && n >= segs[self.seg].end_sample {
+            if self.in_segment {
+                self.stats[self.seg].shape = self.frames.finish();
+                self.in_segment = false;
+            }
+            self.seg += 1;
+        }
+        if self.seg < segs.len() && n >= segs[self.seg].start_sample {
+            if !self.in_segment {
+                self.frames.begin(n);
+                self.in_segment = true;
+            }
+            self.frames.push(s);
+            self.stats[self.seg].push(n, s);
+        }
+        Ok(())
+    }
+
+    /// Ends the pass after `read` samples (`cut` says why it stopped early): the segment read to its end gets
+    /// its shape, the detector its verdict, the last chapter its level.
+    fn finish(self, read: u64, cut: Option<String>) -> Measured {
+        let Pass {
+            manifest,
+            rate: _,
+            mut stats,
+            mut chapters,
+            meter,
+            mut frames,
+            mut detector,
+            seg,
+            chapter,
+            in_segment,
+        } = self;
+        let segs = &manifest.segments;
+        if cut.is_none() {
+            detector.finish();
+            if in_segment && seg < segs.len() && read >= segs[seg].end_sample {
+                stats[seg].shape = frames.finish();
+            }
+        }
+        let clicks::Verdict {
+            segments: segment_clicks,
+            stray,
+            stray_count,
+        } = detector.verdict();
+        for (st, c) in stats.iter_mut().zip(segment_clicks) {
+            st.clicks = c;
+        }
+        if let Some(c) = manifest.chapters.get(chapter) {
+            chapters.push(chapter_level(&c.title, meter));
+        }
+        Measured {
+            stats,
+            chapters,
+            stray,
+            stray_count,
+            read,
+            cut,
+            whole: segs.partition_point(|s| s.end_sample <= read),
+        }
+    }
+}
+
+/// A chapter's loudness, at a tenth of a unit.
+fn chapter_level(title: &str, meter: Meter) -> ChapterLevel {
+    let l = meter.finish();
+    ChapterLevel {
+        title: title.to_string(),
+        integrated_lufs: (l.integrated_lufs * 10.0).round() / 10.0,
+        true_peak_dbtp: (l.true_peak_dbtp * 10.0).round() / 10.0,
+    }
+}
+
+/// A file whose samples stop before its end: where, and in which segment.
+fn cut_finding(cx: &Context, measured: &Measured, reason: &str) -> Finding {
+    let (segs, rate, read) = (&cx.manifest.segments, cx.rate, measured.read);
+    let total = cx.manifest.total_samples;
+    let i = measured.whole.min(segs.len().saturating_sub(1));
+    let where_ = segs.get(i).map_or(String::new(), |s| {
+        format!(
+            " (in segment {} of line {}, chapter {})",
+            s.id,
+            s.line,
+            s.chapter + 1
+        )
+    });
+    Finding {
+        kind: "cut-short",
+        segment: segs.get(i).map(|s| s.id.clone()),
+        chapter: segs.get(i).map(|s| s.chapter),
+        start_seconds: secs(read, rate),
+        end_seconds: secs(total, rate),
+        value: secs(read, rate),
+        threshold: secs(total, rate),
+        unit: "s",
+        message: format!(
+            "cannot read the audio past {:.2} s of {:.2} s{where_}: the file is cut short or damaged ({reason}); build the edition again",
+            read as f64 / f64::from(rate),
+            total as f64 / f64::from(rate)
+        ),
+        remedy: cx.fixes.rebuild(),
+    }
+}
+
+/// Clicks in the pauses between segments, which the join wrote: the first few one by one, then how many more.
+fn stray_click_findings(cx: &Context, measured: &Measured, findings: &mut Vec<Finding>) {
+    let rate = cx.rate;
     for &clicks::Click {
         at,
         ratio,
         threshold,
-    } in &stray_clicks
+    } in &measured.stray
     {
         findings.push(Finding {
             kind: "click",
             segment: None,
-            chapter: manifest
+            chapter: cx
+                .manifest
                 .chapters
                 .iter()
                 .rposition(|c| c.start_sample <= at),
@@ -486,34 +626,34 @@ pub fn check_with(input: &Path, options: Options) -> Result<Report> {
                 "a click at {:.3} s, in a pause between segments ({ratio:.0}× the local level); the pauses are written by the join, so build again",
                 at as f64 / f64::from(rate)
             ),
-            remedy: fixes.rebuild(),
+            remedy: cx.fixes.rebuild(),
         });
     }
-    if stray_count as usize > stray_clicks.len() {
+    let shown = measured.stray.len();
+    if measured.stray_count as usize > shown {
         findings.push(Finding {
             kind: "click",
             segment: None,
             chapter: None,
             start_seconds: 0.0,
-            end_seconds: secs(read, rate),
-            value: f64::from(stray_count),
+            end_seconds: secs(measured.read, rate),
+            value: f64::from(measured.stray_count),
             threshold: 0.0,
             unit: "clicks",
             message: format!(
                 "{} more clicks in pauses between segments",
-                stray_count as usize - stray_clicks.len()
+                measured.stray_count as usize - shown
             ),
-            remedy: fixes.rebuild(),
+            remedy: cx.fixes.rebuild(),
         });
     }
+}
 
-    if cut.is_none() {
-        chapter_findings(&manifest, &wav, rate, &fixes, &mut findings);
-    }
-    level_findings(&manifest, &chapters, &fixes, &mut findings);
-
+/// The segments to redo (in order, without repeats) and every distinct fix in the order of the findings, with
+/// one `regen` for all those segments.
+fn remedies(findings: &[Finding], fixes: &Fixes) -> (Vec<String>, Vec<Remedy>) {
     let mut regenerate: Vec<String> = Vec::new();
-    for f in &findings {
+    for f in findings {
         if let (Some(id), Action::Regen) = (&f.segment, f.remedy.action) {
             if !regenerate.contains(id) {
                 regenerate.push(id.clone());
@@ -521,7 +661,7 @@ pub fn check_with(input: &Path, options: Options) -> Result<Report> {
         }
     }
     let mut remedies: Vec<Remedy> = Vec::new();
-    for f in &findings {
+    for f in findings {
         let r = match f.remedy.action {
             Action::Regen => {
                 fixes.regen(&regenerate.iter().map(String::as_str).collect::<Vec<_>>())
@@ -532,29 +672,12 @@ pub fn check_with(input: &Path, options: Options) -> Result<Report> {
             remedies.push(r);
         }
     }
-    Ok(Report {
-        wav,
-        manifest: manifest_path,
-        source: manifest.source,
-        passed: findings.is_empty(),
-        findings,
-        chapters,
-        pauses,
-        listened,
-        regenerate,
-        remedies,
-    })
+    (regenerate, remedies)
 }
 
 /// Segments whose words the recognizer does not hear, far more than the edition's others.
-fn listen_findings(
-    manifest: &Manifest,
-    wav: &Path,
-    count: usize,
-    rate: u32,
-    fixes: &Fixes,
-    findings: &mut Vec<Finding>,
-) -> Result<Listened> {
+fn listen_findings(cx: &Context, count: usize, findings: &mut Vec<Finding>) -> Result<Listened> {
+    let (manifest, wav, rate, fixes) = (cx.manifest, cx.wav, cx.rate, &cx.fixes);
     let heard = listen::listen(manifest, wav, count)?;
     let count_words = |h: &listen::Heard| h.expected.split_whitespace().count();
     let median = pauses::median(
@@ -631,77 +754,147 @@ fn listen_findings(
 /// Findings about single segments (those read whole): silent, clipped, cut, runaway, gaps, lost speech,
 /// clicks. Clipping in many segments becomes one finding about the edition's level.
 fn segment_findings(
-    manifest: &Manifest,
+    cx: &Context,
     stats: &[SegmentStats],
-    rate: u32,
-    fixes: &Fixes,
     findings: &mut Vec<Finding>,
 ) -> Option<Pauses> {
-    let segs = &manifest.segments[..stats.len()];
+    let segs = &cx.manifest.segments[..stats.len()];
     if segs.is_empty() {
         return None;
     }
-    let rate_f = f64::from(rate);
-    // Seconds per character, from the edition itself, so any backend's pace is the yardstick.
-    let chars = |s: &ManifestSegment| {
-        s.spoken
-            .chars()
-            .filter(|c| c.is_alphanumeric())
-            .count()
-            .max(1) as f64
-    };
-    let seconds = |s: &ManifestSegment| (s.end_sample - s.start_sample) as f64 / rate_f;
-    let pace = pauses::median(
-        segs.iter()
-            .filter(|s| chars(s) >= 10.0)
-            .map(|s| seconds(s) / chars(s))
-            .collect(),
-    )
-    .unwrap_or(0.06);
+    let norms = Norms::measure(segs, stats, cx.rate);
+    let edition_clipping = edition_clipping(cx, segs, stats, findings);
+    for ((s, st), &marks) in segs.iter().zip(stats).zip(&norms.marks) {
+        let mut judge = SegmentJudge {
+            cx,
+            norms: &norms,
+            s,
+            st,
+            findings,
+        };
+        if judge.silent() {
+            continue;
+        }
+        if st.clipped_runs > 0 && !edition_clipping {
+            judge.clipped();
+        }
+        judge.length();
+        judge.gaps(marks);
+        judge.sparse();
+        if !(edition_clipping && st.clipped_runs > 0) {
+            judge.clicks();
+        }
+    }
+    Some(Pauses {
+        natural_word_seconds: round2(norms.word),
+        natural_clause_seconds: round2(norms.clause),
+        word_gap_threshold_seconds: round2(norms.word_gap),
+        clause_gap_threshold_seconds: round2(norms.clause_gap),
+        median_coverage: round2(norms.coverage),
+    })
+}
 
-    // The voice's own pauses: per segment, the longest silence its punctuation does not explain, and (when it
-    // has inner punctuation) its longest silence; the edition's medians of those are robust to a few damaged
-    // segments.
-    let marks: Vec<usize> = segs
-        .iter()
-        .map(|s| pauses::punctuated_pauses(&s.spoken))
-        .collect();
-    let len = |st: &SegmentStats, k: usize| {
-        st.shape
-            .silences
-            .get(k)
-            .map_or(0.0, |s| s.samples as f64 / rate_f)
-    };
-    let speaking = |st: &SegmentStats| st.count > 0 && st.shape.coverage > 0.0;
-    let word = pauses::median(
-        stats
-            .iter()
-            .zip(&marks)
-            .filter(|(st, _)| speaking(st))
-            .map(|(st, &k)| len(st, k))
-            .collect(),
-    )
-    .unwrap_or(0.0);
-    let clause = pauses::median(
-        stats
-            .iter()
-            .zip(&marks)
-            .filter(|(st, &k)| k > 0 && speaking(st))
-            .map(|(st, _)| len(st, 0))
-            .collect(),
-    )
-    .unwrap_or(word);
-    let word_gap = (GAP_FACTOR * word).max(MIN_GAP_SECONDS);
-    let clause_gap = (GAP_FACTOR * clause).max(MIN_GAP_SECONDS);
-    let coverage = pauses::median(
-        stats
-            .iter()
-            .filter(|st| st.count > 0)
-            .map(|st| st.shape.coverage)
-            .collect(),
-    )
-    .unwrap_or(1.0);
+/// Letters and digits a segment speaks (at least 1).
+fn letters(s: &ManifestSegment) -> f64 {
+    s.spoken
+        .chars()
+        .filter(|c| c.is_alphanumeric())
+        .count()
+        .max(1) as f64
+}
 
+/// A segment's length in seconds.
+fn span_seconds(s: &ManifestSegment, rate: u32) -> f64 {
+    (s.end_sample - s.start_sample) as f64 / f64::from(rate)
+}
+
+/// The edition's own yardsticks, from the segments read whole, so that any backend's pace and pauses are the
+/// norm and a few damaged segments do not move it.
+struct Norms {
+    /// Seconds per character.
+    pace: f64,
+    /// Per segment, how many pauses its punctuation asks for.
+    marks: Vec<usize>,
+    /// The median over segments of the longest silence their punctuation does not explain (between words).
+    word: f64,
+    /// The median over segments with inner punctuation of their longest silence.
+    clause: f64,
+    word_gap: f64,
+    clause_gap: f64,
+    /// The median fraction of a segment's span that is speech.
+    coverage: f64,
+}
+
+impl Norms {
+    fn measure(segs: &[ManifestSegment], stats: &[SegmentStats], rate: u32) -> Norms {
+        let rate_f = f64::from(rate);
+        // Seconds per character, from the edition itself, so any backend's pace is the yardstick.
+        let pace = pauses::median(
+            segs.iter()
+                .filter(|s| letters(s) >= 10.0)
+                .map(|s| span_seconds(s, rate) / letters(s))
+                .collect(),
+        )
+        .unwrap_or(0.06);
+        // The voice's own pauses: per segment, the longest silence its punctuation does not explain, and (when
+        // it has inner punctuation) its longest silence; the edition's medians of those are robust to a few
+        // damaged segments.
+        let marks: Vec<usize> = segs
+            .iter()
+            .map(|s| pauses::punctuated_pauses(&s.spoken))
+            .collect();
+        let len = |st: &SegmentStats, k: usize| {
+            st.shape
+                .silences
+                .get(k)
+                .map_or(0.0, |s| s.samples as f64 / rate_f)
+        };
+        let speaking = |st: &SegmentStats| st.count > 0 && st.shape.coverage > 0.0;
+        let word = pauses::median(
+            stats
+                .iter()
+                .zip(&marks)
+                .filter(|(st, _)| speaking(st))
+                .map(|(st, &k)| len(st, k))
+                .collect(),
+        )
+        .unwrap_or(0.0);
+        let clause = pauses::median(
+            stats
+                .iter()
+                .zip(&marks)
+                .filter(|(st, &k)| k > 0 && speaking(st))
+                .map(|(st, _)| len(st, 0))
+                .collect(),
+        )
+        .unwrap_or(word);
+        let coverage = pauses::median(
+            stats
+                .iter()
+                .filter(|st| st.count > 0)
+                .map(|st| st.shape.coverage)
+                .collect(),
+        )
+        .unwrap_or(1.0);
+        Norms {
+            pace,
+            marks,
+            word,
+            clause,
+            word_gap: (GAP_FACTOR * word).max(MIN_GAP_SECONDS),
+            clause_gap: (GAP_FACTOR * clause).max(MIN_GAP_SECONDS),
+            coverage,
+        }
+    }
+}
+
+/// Whether so many segments clip that it is the edition's level, not theirs; if so, says so in one finding.
+fn edition_clipping(
+    cx: &Context,
+    segs: &[ManifestSegment],
+    stats: &[SegmentStats],
+    findings: &mut Vec<Finding>,
+) -> bool {
     let clipping: Vec<usize> = (0..segs.len())
         .filter(|&i| stats[i].clipped_runs > 0)
         .collect();
@@ -713,8 +906,11 @@ fn segment_findings(
             kind: "clipping",
             segment: None,
             chapter: None,
-            start_seconds: secs(stats[clipping[0]].first_clip.unwrap_or(first.start_sample), rate),
-            end_seconds: secs(segs[*clipping.last().unwrap_or(&0)].end_sample, rate),
+            start_seconds: secs(
+                stats[clipping[0]].first_clip.unwrap_or(first.start_sample),
+                cx.rate,
+            ),
+            end_seconds: secs(segs[*clipping.last().unwrap_or(&0)].end_sample, cx.rate),
             value: clipping.len() as f64,
             threshold: (EDITION_CLIPPING * segs.len() as f64).ceil().max(3.0),
             unit: "segments",
@@ -723,90 +919,129 @@ fn segment_findings(
                 clipping.len(),
                 segs.len()
             ),
-            remedy: fixes.master(),
+            remedy: cx.fixes.master(),
+        });
+    }
+    edition_clipping
+}
+
+/// The judgement of one segment against the edition's norms; each finding blames it and offers its `regen`.
+struct SegmentJudge<'a> {
+    cx: &'a Context<'a>,
+    norms: &'a Norms,
+    s: &'a ManifestSegment,
+    st: &'a SegmentStats,
+    findings: &'a mut Vec<Finding>,
+}
+
+impl SegmentJudge<'_> {
+    fn blame(
+        &mut self,
+        kind: &'static str,
+        span: (u64, u64),
+        value: f64,
+        threshold: f64,
+        unit: &'static str,
+        message: String,
+    ) {
+        let (s, rate) = (self.s, self.cx.rate);
+        self.findings.push(Finding {
+            kind,
+            segment: Some(s.id.clone()),
+            chapter: Some(s.chapter),
+            start_seconds: secs(span.0, rate),
+            end_seconds: secs(span.1, rate),
+            value: round2(value),
+            threshold: round2(threshold),
+            unit,
+            message: format!("segment {} (line {}): {message}", s.id, s.line),
+            remedy: self.cx.fixes.regen(&[&s.id]),
         });
     }
 
-    for (i, (s, st)) in segs.iter().zip(stats).enumerate() {
-        let mut blame = |kind: &'static str,
-                         span: (u64, u64),
-                         value: f64,
-                         threshold: f64,
-                         unit: &'static str,
-                         message: String| {
-            findings.push(Finding {
-                kind,
-                segment: Some(s.id.clone()),
-                chapter: Some(s.chapter),
-                start_seconds: secs(span.0, rate),
-                end_seconds: secs(span.1, rate),
-                value: round2(value),
-                threshold: round2(threshold),
-                unit,
-                message: format!("segment {} (line {}): {message}", s.id, s.line),
-                remedy: fixes.regen(&[&s.id]),
-            });
-        };
-        let whole = (s.start_sample, s.end_sample);
+    fn whole(&self) -> (u64, u64) {
+        (self.s.start_sample, self.s.end_sample)
+    }
+
+    /// Whether the segment is silent (nothing else about it is judged then).
+    fn silent(&mut self) -> bool {
+        let st = self.st;
         let level = db((st.squares / st.count.max(1) as f64).sqrt());
         if level < SILENT_DB {
-            blame(
+            self.blame(
                 "silent",
-                whole,
+                self.whole(),
                 level,
                 SILENT_DB,
                 "dBFS",
                 format!("silent ({level:.0} dBFS)"),
             );
-            continue;
         }
-        if st.clipped_runs > 0 && !edition_clipping {
-            let at = st.first_clip.unwrap_or(s.start_sample);
-            blame(
-                "clipped",
-                (at, s.end_sample),
-                f64::from(st.clipped_runs),
-                0.0,
-                "places",
-                format!(
-                    "clipped in {} places, first at {:.2} s",
-                    st.clipped_runs,
-                    at as f64 / rate_f
-                ),
-            );
-        }
-        let expected = chars(s) * pace;
-        let got = seconds(s);
-        if chars(s) >= 10.0 && got < expected * 0.35 {
-            blame(
+        level < SILENT_DB
+    }
+
+    fn clipped(&mut self) {
+        let (s, st) = (self.s, self.st);
+        let at = st.first_clip.unwrap_or(s.start_sample);
+        self.blame(
+            "clipped",
+            (at, s.end_sample),
+            f64::from(st.clipped_runs),
+            0.0,
+            "places",
+            format!(
+                "clipped in {} places, first at {:.2} s",
+                st.clipped_runs,
+                at as f64 / f64::from(self.cx.rate)
+            ),
+        );
+    }
+
+    /// Far shorter (truncated) or far longer (runaway) than its text predicts at the edition's pace.
+    fn length(&mut self) {
+        let s = self.s;
+        let expected = letters(s) * self.norms.pace;
+        let got = span_seconds(s, self.cx.rate);
+        if letters(s) >= 10.0 && got < expected * 0.35 {
+            self.blame(
                 "truncated",
-                whole,
+                self.whole(),
                 got,
                 expected * 0.35,
                 "s",
                 format!("{got:.2} s, where its text predicts about {expected:.1} s"),
             );
         } else if got > expected * 3.0 + 1.0 {
-            blame(
+            self.blame(
                 "runaway",
-                whole,
+                self.whole(),
                 got,
                 expected * 3.0 + 1.0,
                 "s",
                 format!("{got:.2} s, where its text predicts about {expected:.1} s"),
             );
         }
-        // The k longest silences may be the pauses its punctuation asks for; the rest are between words.
-        let k = marks[i];
-        for (j, gap) in st.shape.silences.iter().enumerate() {
-            let (limit, what) = if j < k {
-                (clause_gap, "the voice's longest pauses at punctuation")
+    }
+
+    /// Silences inside the speech far longer than the voice's own pauses. The `marks` longest silences may be
+    /// the pauses its punctuation asks for; the rest are between words.
+    fn gaps(&mut self, marks: usize) {
+        let rate_f = f64::from(self.cx.rate);
+        for (j, gap) in self.st.shape.silences.iter().enumerate() {
+            let (limit, what) = if j < marks {
+                (
+                    self.norms.clause_gap,
+                    "the voice's longest pauses at punctuation",
+                )
             } else {
-                (word_gap, "the voice's longest pauses between words")
+                (
+                    self.norms.word_gap,
+                    "the voice's longest pauses between words",
+                )
             };
             let len = gap.samples as f64 / rate_f;
             if len > limit {
-                blame(
+                self.blame(
                     "gap",
                     (gap.start, gap.start + gap.samples),
                     len,
@@ -819,60 +1054,55 @@ fn segment_findings(
                 );
             }
         }
-        if st.shape.coverage < COVERAGE_FACTOR * coverage {
-            blame(
+    }
+
+    /// Speech covering far less of its span than in the edition's other segments (speech lost).
+    fn sparse(&mut self) {
+        let (coverage, norm) = (self.st.shape.coverage, self.norms.coverage);
+        if coverage < COVERAGE_FACTOR * norm {
+            let got = span_seconds(self.s, self.cx.rate);
+            self.blame(
                 "sparse",
-                whole,
-                st.shape.coverage,
-                COVERAGE_FACTOR * coverage,
+                self.whole(),
+                coverage,
+                COVERAGE_FACTOR * norm,
                 "of span",
                 format!(
                     "speech covers {:.0}% of its {got:.2} s, where the edition's median is {:.0}%",
-                    st.shape.coverage * 100.0,
-                    coverage * 100.0
+                    coverage * 100.0,
+                    norm * 100.0
                 ),
             );
         }
+    }
+
+    fn clicks(&mut self) {
         if let Some(clicks::SegmentClicks {
             count,
             first,
             worst,
-        }) = st.clicks
+        }) = self.st.clicks
         {
-            if !(edition_clipping && st.clipped_runs > 0) {
-                blame(
-                    "click",
-                    (first.at, first.at + 1),
-                    worst.ratio,
-                    worst.threshold,
-                    "× local level",
-                    format!(
-                        "{} click(s), first at {:.3} s ({:.0}× the local level)",
-                        count,
-                        first.at as f64 / rate_f,
-                        first.ratio
-                    ),
-                );
-            }
+            self.blame(
+                "click",
+                (first.at, first.at + 1),
+                worst.ratio,
+                worst.threshold,
+                "× local level",
+                format!(
+                    "{} click(s), first at {:.3} s ({:.0}× the local level)",
+                    count,
+                    first.at as f64 / f64::from(self.cx.rate),
+                    first.ratio
+                ),
+            );
         }
     }
-    Some(Pauses {
-        natural_word_seconds: round2(word),
-        natural_clause_seconds: round2(clause),
-        word_gap_threshold_seconds: round2(word_gap),
-        clause_gap_threshold_seconds: round2(clause_gap),
-        median_coverage: round2(coverage),
-    })
 }
 
 /// Chapters: present in the WAV where the manifest says, in order, long enough.
-fn chapter_findings(
-    manifest: &Manifest,
-    wav: &Path,
-    rate: u32,
-    fixes: &Fixes,
-    findings: &mut Vec<Finding>,
-) {
+fn chapter_findings(cx: &Context, findings: &mut Vec<Finding>) {
+    let (manifest, wav, rate, fixes) = (cx.manifest, cx.wav, cx.rate, &cx.fixes);
     let cues = crate::export::wav_cue::read_cues(wav).unwrap_or_default();
     for (i, c) in manifest.chapters.iter().enumerate() {
         let mut chapter_problem =
@@ -927,12 +1157,8 @@ fn chapter_findings(
 
 /// Level across the edition: peaks over the preset it was mastered with, or (not mastered) a loudness no
 /// listener wants. Both are fixed by mastering, not by regenerating segments.
-fn level_findings(
-    manifest: &Manifest,
-    chapters: &[ChapterLevel],
-    fixes: &Fixes,
-    findings: &mut Vec<Finding>,
-) {
+fn level_findings(cx: &Context, chapters: &[ChapterLevel], findings: &mut Vec<Finding>) {
+    let (manifest, fixes) = (cx.manifest, &cx.fixes);
     let span = |i: usize| {
         manifest
             .chapters

@@ -8,7 +8,7 @@ pub mod takes;
 use crate::cache::KeyInput;
 use crate::essay::lexicon::Lexicon;
 use crate::essay::normalize::{self, Normalizer};
-use crate::essay::{segment, Aside, Book, Essay, Pause};
+use crate::essay::{segment, Aside, Book, Essay, Pause, Section};
 use crate::values::{ChapterMode, Pauses};
 use takes::Takes;
 
@@ -118,25 +118,134 @@ pub fn paragraph_title(text: &str) -> String {
 
 /// Builds the plan for an essay.
 pub fn build(essay: &Essay, inputs: &PlanInputs) -> Plan {
-    let mode = match inputs.chapters {
+    let mut drafter = Drafter {
+        mode: chapter_mode(essay, inputs.chapters),
+        max_chars: inputs.max_chars,
+        chapters: Vec::new(),
+        drafts: Vec::new(),
+    };
+    drafter.title(essay);
+    for (si, section) in essay.sections.iter().enumerate() {
+        drafter.section(si, section);
+    }
+    let Drafter {
+        chapters, drafts, ..
+    } = drafter;
+    Plan {
+        title: inputs.title.clone(),
+        author: inputs.author.clone(),
+        backend: inputs.backend.to_string(),
+        voice: inputs.voice.to_string(),
+        rate: inputs.rate,
+        chapters,
+        segments: segments(&drafts, inputs),
+        book: essay.book.clone(),
+    }
+}
+
+/// The chapter mode `auto` resolved for this essay: a chapter per heading if it has headings, else per
+/// paragraph.
+fn chapter_mode(essay: &Essay, mode: ChapterMode) -> ChapterMode {
+    match mode {
         ChapterMode::Auto if essay.has_headings() => ChapterMode::Heading(None),
         ChapterMode::Auto => ChapterMode::Paragraph,
         m => m,
-    };
-    let mut chapters: Vec<PlanChapter> = Vec::new();
-    let mut drafts: Vec<Draft> = Vec::new();
-    let add = |drafts: &mut Vec<Draft>,
-               text: &str,
-               line: usize,
-               chapter: usize,
-               block: Block,
-               pause: Option<Pause>,
-               heading_level: Option<u8>,
-               quote: bool| {
-        let first = drafts.len();
+    }
+}
+
+/// Lays the essay out as chapters and drafts of segments (sentences, and pieces of long ones), in order.
+struct Drafter {
+    mode: ChapterMode,
+    max_chars: usize,
+    chapters: Vec<PlanChapter>,
+    drafts: Vec<Draft>,
+}
+
+impl Drafter {
+    /// The title, as the first chapter, and the byline under it.
+    fn title(&mut self, essay: &Essay) {
+        let Some(title) = &essay.title else {
+            return;
+        };
+        self.chapters.push(PlanChapter {
+            title: title.text.clone(),
+            line: title.line,
+            level: 1,
+        });
+        self.add(&title.text, title.line, Block::Title, None, Some(1), false);
+        if let Some(by) = &essay.byline {
+            self.add(&by.text, by.line, Block::Byline, None, None, false);
+        }
+    }
+
+    /// A section: the chapter its heading (or its first paragraph) opens, if it opens one, then its heading and
+    /// paragraphs.
+    fn section(&mut self, si: usize, section: &Section) {
+        let first_para = section.paragraphs.first();
+        let opens = match &section.heading {
+            Some(h) => self.mode.starts_chapter(h.level),
+            None => matches!(self.mode, ChapterMode::Heading(_)),
+        };
+        // A heading deeper than the chapter depth stays inside the chapter open before it, if there is one.
+        if opens || (self.chapters.is_empty() && section.heading.is_some()) {
+            let title = match (&section.heading, first_para) {
+                (Some(h), _) => h.text.clone(),
+                (None, Some(p)) => paragraph_title(&p.text),
+                (None, None) => return,
+            };
+            let line = section
+                .heading
+                .as_ref()
+                .map_or_else(|| first_para.map_or(0, |p| p.line), |h| h.line);
+            let level = section.heading.as_ref().map_or(2, |h| h.level.max(2));
+            self.chapters.push(PlanChapter { title, line, level });
+        }
+        if let Some(h) = &section.heading {
+            self.add(
+                &h.text,
+                h.line,
+                Block::Heading(si),
+                h.pause_before,
+                Some(h.level),
+                false,
+            );
+        }
+        for (pi, p) in section.paragraphs.iter().enumerate() {
+            // A heading's first paragraph, and a list under a paragraph, belong to the chapter already open.
+            let continues = (pi == 0 && section.heading.is_some()) || (pi > 0 && p.list_item);
+            if (self.mode == ChapterMode::Paragraph && !continues) || self.chapters.is_empty() {
+                self.chapters.push(PlanChapter {
+                    title: paragraph_title(&p.text),
+                    line: p.line,
+                    level: 2,
+                });
+            }
+            self.add(
+                &p.text,
+                p.line,
+                Block::Paragraph(si, pi),
+                p.pause_before,
+                None,
+                p.aside == Some(Aside::Quote),
+            );
+        }
+    }
+
+    /// A block's text, as drafts in the chapter open last; the break written before it goes on its first.
+    fn add(
+        &mut self,
+        text: &str,
+        line: usize,
+        block: Block,
+        pause: Option<Pause>,
+        heading_level: Option<u8>,
+        quote: bool,
+    ) {
+        let chapter = self.chapters.len() - 1;
+        let first = self.drafts.len();
         for (sentence, s) in segment::sentences(text).iter().enumerate() {
-            for piece in segment::split_long(s, inputs.max_chars) {
-                drafts.push(Draft {
+            for piece in segment::split_long(s, self.max_chars) {
+                self.drafts.push(Draft {
                     text: piece,
                     line,
                     chapter,
@@ -148,97 +257,16 @@ pub fn build(essay: &Essay, inputs: &PlanInputs) -> Plan {
                 });
             }
         }
-        if let Some(d) = drafts.get_mut(first) {
+        if let Some(d) = self.drafts.get_mut(first) {
             d.pause_before = pause;
         }
-    };
-
-    if let Some(title) = &essay.title {
-        chapters.push(PlanChapter {
-            title: title.text.clone(),
-            line: title.line,
-            level: 1,
-        });
-        add(
-            &mut drafts,
-            &title.text,
-            title.line,
-            0,
-            Block::Title,
-            None,
-            Some(1),
-            false,
-        );
-        if let Some(by) = &essay.byline {
-            add(
-                &mut drafts,
-                &by.text,
-                by.line,
-                0,
-                Block::Byline,
-                None,
-                None,
-                false,
-            );
-        }
     }
-    for (si, section) in essay.sections.iter().enumerate() {
-        let first_para = section.paragraphs.first();
-        let opens = match &section.heading {
-            Some(h) => mode.starts_chapter(h.level),
-            None => matches!(mode, ChapterMode::Heading(_)),
-        };
-        // A heading deeper than the chapter depth stays inside the chapter open before it, if there is one.
-        if opens || (chapters.is_empty() && section.heading.is_some()) {
-            let title = match (&section.heading, first_para) {
-                (Some(h), _) => h.text.clone(),
-                (None, Some(p)) => paragraph_title(&p.text),
-                (None, None) => continue,
-            };
-            let line = section
-                .heading
-                .as_ref()
-                .map_or_else(|| first_para.map_or(0, |p| p.line), |h| h.line);
-            let level = section.heading.as_ref().map_or(2, |h| h.level.max(2));
-            chapters.push(PlanChapter { title, line, level });
-        }
-        if let Some(h) = &section.heading {
-            add(
-                &mut drafts,
-                &h.text,
-                h.line,
-                chapters.len() - 1,
-                Block::Heading(si),
-                h.pause_before,
-                Some(h.level),
-                false,
-            );
-        }
-        for (pi, p) in section.paragraphs.iter().enumerate() {
-            // A heading's first paragraph, and a list under a paragraph, belong to the chapter already open.
-            let continues = (pi == 0 && section.heading.is_some()) || (pi > 0 && p.list_item);
-            if (mode == ChapterMode::Paragraph && !continues) || chapters.is_empty() {
-                chapters.push(PlanChapter {
-                    title: paragraph_title(&p.text),
-                    line: p.line,
-                    level: 2,
-                });
-            }
-            add(
-                &mut drafts,
-                &p.text,
-                p.line,
-                chapters.len() - 1,
-                Block::Paragraph(si, pi),
-                p.pause_before,
-                None,
-                p.aside == Some(Aside::Quote),
-            );
-        }
-    }
+}
 
+/// The drafts as segments: each with its ID, spoken text, take, cache key and the pause after it.
+fn segments(drafts: &[Draft], inputs: &PlanInputs) -> Vec<PlanSegment> {
     let mut ids = segment::IdMaker::default();
-    let segments = drafts
+    drafts
         .iter()
         .enumerate()
         .map(|(i, d)| {
@@ -271,18 +299,7 @@ pub fn build(essay: &Essay, inputs: &PlanInputs) -> Plan {
                 cache_key,
             }
         })
-        .collect();
-
-    Plan {
-        title: inputs.title.clone(),
-        author: inputs.author.clone(),
-        backend: inputs.backend.to_string(),
-        voice: inputs.voice.to_string(),
-        rate: inputs.rate,
-        chapters,
-        segments,
-        book: essay.book.clone(),
-    }
+        .collect()
 }
 
 /// The text a backend is given: lexicon entries first (so they can override any rule), then normalization.

@@ -71,6 +71,73 @@ fn reads(node: &NodeProto) -> Vec<&str> {
 /// Splits a seeded model (see `graph::seed_noise`) into encoder and rewritten decoder.
 pub(crate) fn split(mut model: ModelProto) -> Result<Split, String> {
     let mut graph = model.graph.take().ok_or("the model has no graph")?;
+    let (prefix, z) = decoder_start(&graph)?;
+    let (dec, rest): (Vec<NodeProto>, Vec<NodeProto>) = std::mem::take(&mut graph.node)
+        .into_iter()
+        .partition(|n| n.name().starts_with(&prefix));
+    let mut inits: HashMap<String, TensorProto> = std::mem::take(&mut graph.initializer)
+        .into_iter()
+        .filter_map(|t| Some((t.name.clone()?, t)))
+        .collect();
+    let made: HashSet<&str> = dec
+        .iter()
+        .flat_map(|n| n.output.iter().map(String::as_str))
+        .collect();
+    let links = links(z, &dec, &made, &inits);
+    let wave = decoder_result(&graph, &rest, &made)?;
+    let (encoder_nodes, after) = drop_after_decoder(rest, &wave)?;
+    let encoder_graph = encoder_graph(&mut graph, encoder_nodes, &after, &links, &inits);
+    let dec_reads: HashSet<String> = dec.iter().flat_map(reads).map(str::to_string).collect();
+    inits.retain(|name, _| dec_reads.contains(name));
+
+    let mut rewrite = Rewrite {
+        inits,
+        new_inits: Vec::new(),
+        channels: HashMap::new(),
+        scale: HashMap::new(),
+        identities: HashMap::new(),
+        reshaped: HashSet::new(),
+        nodes: Vec::new(),
+    };
+    rewrite.scale.insert(links[0].clone(), 1);
+    for node in dec {
+        rewrite.node(node)?;
+    }
+    let hop = *rewrite
+        .scale
+        .get(&wave)
+        .ok_or_else(|| unknown("the decoder's output does not follow from `z`"))?;
+    let channels = links
+        .iter()
+        .map(|l| {
+            rewrite
+                .channels
+                .get(l)
+                .copied()
+                .ok_or_else(|| unknown(format!("channels of `{l}` unknown")))
+        })
+        .collect::<Result<_, _>>()?;
+    let decoder_graph = rewrite.graph(graph.name(), &links, &wave, hop);
+    let encoder = ModelProto {
+        graph: Some(encoder_graph),
+        ..model.clone()
+    };
+    let decoder = ModelProto {
+        graph: Some(decoder_graph),
+        ..model
+    };
+    Ok(Split {
+        encoder,
+        decoder,
+        channels,
+        links,
+        wave,
+        hop: usize::try_from(hop).map_err(|_| unknown("a negative upsampling"))?,
+    })
+}
+
+/// The decoder's name prefix (`…/dec/`) and its input, the latent `z`: the input of `/dec/conv_pre/Conv`.
+fn decoder_start(graph: &GraphProto) -> Result<(String, String), String> {
     let pre = graph
         .node
         .iter()
@@ -82,18 +149,16 @@ pub(crate) fn split(mut model: ModelProto) -> Result<Split, String> {
         .first()
         .cloned()
         .ok_or_else(|| unknown("`/dec/conv_pre/Conv` has no input"))?;
-    let (dec, rest): (Vec<NodeProto>, Vec<NodeProto>) = std::mem::take(&mut graph.node)
-        .into_iter()
-        .partition(|n| n.name().starts_with(&prefix));
-    let mut inits: HashMap<String, TensorProto> = std::mem::take(&mut graph.initializer)
-        .into_iter()
-        .filter_map(|t| Some((t.name.clone()?, t)))
-        .collect();
+    Ok((prefix, z))
+}
 
-    let made: HashSet<&str> = dec
-        .iter()
-        .flat_map(|n| n.output.iter().map(String::as_str))
-        .collect();
+/// The tensors the decoder reads that neither it nor an initializer makes, `z` first.
+fn links(
+    z: String,
+    dec: &[NodeProto],
+    made: &HashSet<&str>,
+    inits: &HashMap<String, TensorProto>,
+) -> Vec<String> {
     let mut links = vec![z];
     for name in dec.iter().flat_map(reads) {
         if !name.is_empty()
@@ -104,7 +169,15 @@ pub(crate) fn split(mut model: ModelProto) -> Result<Split, String> {
             links.push(name.to_string());
         }
     }
-    // The decoder's result: the one decoder tensor the rest of the graph (or its output) reads.
+    links
+}
+
+/// The decoder's result: the one decoder tensor the rest of the graph (or its output) reads.
+fn decoder_result(
+    graph: &GraphProto,
+    rest: &[NodeProto],
+    made: &HashSet<&str>,
+) -> Result<String, String> {
     let outputs: HashSet<&str> = graph
         .output
         .iter()
@@ -124,10 +197,16 @@ pub(crate) fn split(mut model: ModelProto) -> Result<Split, String> {
             read_outside.len()
         )));
     };
-    let wave = wave.to_string();
+    Ok(wave.to_string())
+}
 
-    // What follows the decoder may only reshape its samples into the model's output; it is dropped.
-    let mut after: HashSet<String> = HashSet::from([wave.clone()]);
+/// The nodes outside the decoder that do not follow it, and the tensors that do. What follows the decoder may
+/// only reshape its samples into the model's output; it is dropped.
+fn drop_after_decoder(
+    rest: Vec<NodeProto>,
+    wave: &str,
+) -> Result<(Vec<NodeProto>, HashSet<String>), String> {
+    let mut after: HashSet<String> = HashSet::from([wave.to_string()]);
     let mut encoder_nodes = Vec::with_capacity(rest.len());
     for node in rest {
         if reads(&node).iter().any(|r| after.contains(*r)) {
@@ -143,14 +222,23 @@ pub(crate) fn split(mut model: ModelProto) -> Result<Split, String> {
             encoder_nodes.push(node);
         }
     }
+    Ok((encoder_nodes, after))
+}
 
-    // The encoder: the model's inputs, its outputs that do not come from the decoder (the noise counts), and
-    // the links; only the nodes those need.
+/// The encoder: the model's inputs, its outputs that do not come from the decoder (the noise counts), and the
+/// links; only the nodes those need. Takes the model's outputs from `graph`.
+fn encoder_graph(
+    graph: &mut GraphProto,
+    encoder_nodes: Vec<NodeProto>,
+    after: &HashSet<String>,
+    links: &[String],
+    inits: &HashMap<String, TensorProto>,
+) -> GraphProto {
     let mut encoder_outputs: Vec<_> = std::mem::take(&mut graph.output)
         .into_iter()
         .filter(|o| !after.contains(o.name()))
         .collect();
-    for link in &links {
+    for link in links {
         encoder_outputs.push(value_info(link, DataType::Float, vec![]));
         if let Some(vi) = encoder_outputs.last_mut() {
             if let Some(super::graph::onnx::type_proto::Value::TensorType(t)) =
@@ -176,7 +264,7 @@ pub(crate) fn split(mut model: ModelProto) -> Result<Split, String> {
         .iter()
         .flat_map(|n| n.output.iter().map(String::as_str))
         .collect();
-    let encoder_graph = GraphProto {
+    GraphProto {
         name: Some(format!("{} (encoder)", graph.name())),
         node: kept.clone(),
         initializer: inits
@@ -193,117 +281,33 @@ pub(crate) fn split(mut model: ModelProto) -> Result<Split, String> {
             .cloned()
             .collect(),
         ..Default::default()
-    };
-    let dec_reads: HashSet<String> = dec.iter().flat_map(reads).map(str::to_string).collect();
-    inits.retain(|name, _| dec_reads.contains(name));
-
-    let mut rewrite = Rewrite {
-        inits,
-        new_inits: Vec::new(),
-        channels: HashMap::new(),
-        scale: HashMap::new(),
-        identities: HashMap::new(),
-        reshaped: HashSet::new(),
-        nodes: Vec::new(),
-    };
-    rewrite.scale.insert(links[0].clone(), 1);
-    for node in dec {
-        rewrite.node(node)?;
     }
-    let hop = *rewrite
-        .scale
-        .get(&wave)
-        .ok_or_else(|| unknown("the decoder's output does not follow from `z`"))?;
-    let dim = |scale: i64| Dimension {
+}
+
+/// A width `scale` times the latent's: `T`, `8*T`, ….
+fn width(scale: i64) -> Dimension {
+    Dimension {
         value: Some(dimension::Value::DimParam(if scale == 1 {
             "T".into()
         } else {
             format!("{scale}*T")
         })),
         denotation: None,
-    };
-    let fixed = |v: i64| Dimension {
+    }
+}
+
+fn fixed(v: i64) -> Dimension {
+    Dimension {
         value: Some(dimension::Value::DimValue(v)),
         denotation: None,
-    };
-    let symbol = |s: &str| Dimension {
+    }
+}
+
+fn symbol(s: &str) -> Dimension {
+    Dimension {
         value: Some(dimension::Value::DimParam(s.into())),
         denotation: None,
-    };
-    let inputs = links
-        .iter()
-        .enumerate()
-        .map(|(i, link)| {
-            let c = rewrite
-                .channels
-                .get(link)
-                .map_or_else(|| symbol(&format!("C{i}")), |&c| fixed(c));
-            let w = if i == 0 {
-                dim(1)
-            } else {
-                symbol(&format!("W{i}"))
-            };
-            value_info(link, DataType::Float, vec![fixed(1), c, fixed(1), w])
-        })
-        .collect();
-    let shapes = rewrite
-        .nodes
-        .iter()
-        .flat_map(|n| n.output.iter())
-        .filter(|o| **o != wave)
-        .filter_map(|o| {
-            let (c, s) = (rewrite.channels.get(o)?, rewrite.scale.get(o)?);
-            Some(value_info(
-                o,
-                DataType::Float,
-                vec![fixed(1), fixed(*c), fixed(1), dim(*s)],
-            ))
-        })
-        .collect();
-    let mut initializer: Vec<TensorProto> = rewrite.inits.into_values().collect();
-    initializer.extend(rewrite.new_inits);
-    let decoder_graph = GraphProto {
-        name: Some(format!(
-            "{} (decoder, narrate rewrite {DECODER_REWRITE})",
-            graph.name()
-        )),
-        node: rewrite.nodes,
-        initializer,
-        input: inputs,
-        output: vec![value_info(
-            &wave,
-            DataType::Float,
-            vec![fixed(1), fixed(1), fixed(1), dim(hop)],
-        )],
-        value_info: shapes,
-        ..Default::default()
-    };
-    let encoder = ModelProto {
-        graph: Some(encoder_graph),
-        ..model.clone()
-    };
-    let decoder = ModelProto {
-        graph: Some(decoder_graph),
-        ..model
-    };
-    let channels = links
-        .iter()
-        .map(|l| {
-            rewrite
-                .channels
-                .get(l)
-                .copied()
-                .ok_or_else(|| unknown(format!("channels of `{l}` unknown")))
-        })
-        .collect::<Result<_, _>>()?;
-    Ok(Split {
-        encoder,
-        decoder,
-        channels,
-        links,
-        wave,
-        hop: usize::try_from(hop).map_err(|_| unknown("a negative upsampling"))?,
-    })
+    }
 }
 
 /// The state of one decoder rewrite.
@@ -391,6 +395,58 @@ fn float_tensor(name: &str, dims: Vec<i64>, values: &[f32]) -> TensorProto {
 }
 
 impl Rewrite {
+    /// The rewritten decoder as a graph: the links as its inputs (`z` of width `T`), its output `wave` of width
+    /// `hop·T`, every other tensor with its shape (channels and width), so that the residual `Add`s fuse.
+    fn graph(self, model_name: &str, links: &[String], wave: &str, hop: i64) -> GraphProto {
+        let inputs = links
+            .iter()
+            .enumerate()
+            .map(|(i, link)| {
+                let c = self
+                    .channels
+                    .get(link)
+                    .map_or_else(|| symbol(&format!("C{i}")), |&c| fixed(c));
+                let w = if i == 0 {
+                    width(1)
+                } else {
+                    symbol(&format!("W{i}"))
+                };
+                value_info(link, DataType::Float, vec![fixed(1), c, fixed(1), w])
+            })
+            .collect();
+        let shapes = self
+            .nodes
+            .iter()
+            .flat_map(|n| n.output.iter())
+            .filter(|o| **o != wave)
+            .filter_map(|o| {
+                let (c, s) = (self.channels.get(o)?, self.scale.get(o)?);
+                Some(value_info(
+                    o,
+                    DataType::Float,
+                    vec![fixed(1), fixed(*c), fixed(1), width(*s)],
+                ))
+            })
+            .collect();
+        let mut initializer: Vec<TensorProto> = self.inits.into_values().collect();
+        initializer.extend(self.new_inits);
+        GraphProto {
+            name: Some(format!(
+                "{model_name} (decoder, narrate rewrite {DECODER_REWRITE})"
+            )),
+            node: self.nodes,
+            initializer,
+            input: inputs,
+            output: vec![value_info(
+                wave,
+                DataType::Float,
+                vec![fixed(1), fixed(1), fixed(1), width(hop)],
+            )],
+            value_info: shapes,
+            ..Default::default()
+        }
+    }
+
     fn init(&self, node: &NodeProto, at: usize) -> Result<&TensorProto, String> {
         node.input
             .get(at)
@@ -557,45 +613,13 @@ impl Rewrite {
             Some(_) => Some(floats(self.init(&node, 2)?)?),
             None => None,
         };
-        let group = int(&node, "group").unwrap_or(1);
-        let dilations = ints(&node, "dilations").unwrap_or_else(|| vec![1]);
-        let out_pad = ints(&node, "output_padding").unwrap_or_else(|| vec![0]);
-        let strides = ints(&node, "strides").unwrap_or_else(|| vec![1]);
-        let pads = ints(&node, "pads").unwrap_or_else(|| vec![0, 0]);
-        let plain = group == 1
-            && dilations == [1]
-            && out_pad.iter().all(|&p| p == 0)
-            && ints(&node, "output_shape").is_none()
-            && node.attribute.iter().all(|a| a.name() != "auto_pad");
-        let (&[s], &[p, pe]) = (&strides[..], &pads[..]) else {
-            return Err(unknown(format!("{what} is not 1-D")));
-        };
-        if !plain || p != pe || s < 1 || p < 0 || k - 2 * p != s {
-            return Err(unknown(format!(
-                "{what} (kernel {k}, stride {s}, pads {pads:?}) does not upsample exactly {s}×"
-            )));
-        }
-        // Output t = m·s + r reads input i = m − d with tap k = d·s + r + p, for d in dmin..=dmax.
-        let dmax = (k - 1 - p).div_euclid(s);
-        let dmin = -(s - 1 + p).div_euclid(s);
-        let taps = dmax - dmin + 1;
-        let (cin_u, cout_u, k_u, taps_u) = (cin as usize, cout as usize, k as usize, taps as usize);
-        let mut poly = vec![0f32; s as usize * cout_u * cin_u * taps_u];
-        for r in 0..s {
-            for j in 0..taps {
-                let kk = (dmax - j) * s + r + p;
-                if !(0..k).contains(&kk) {
-                    continue;
-                }
-                for co in 0..cout_u {
-                    let row = (r as usize * cout_u + co) * cin_u;
-                    for ci in 0..cin_u {
-                        poly[(row + ci) * taps_u + j as usize] =
-                            w[(ci * cout_u + co) * k_u + kk as usize];
-                    }
-                }
-            }
-        }
+        let (s, p) = stride_and_pad(&node, &what, k)?;
+        let Polyphase {
+            weights: poly,
+            dmin,
+            dmax,
+            taps,
+        } = polyphase(&w, [cin, cout, k], s, p);
         let base = node.name().to_string();
         let n = |step: &str| format!("{base}/narrate_{step}");
         let out = node
@@ -675,6 +699,69 @@ impl Rewrite {
             self.inits.remove(old);
         }
         Ok(())
+    }
+}
+
+/// A `ConvTranspose`'s stride and padding, when it upsamples exactly by its stride (1-D, kernel = stride + 2·pad,
+/// no groups, dilations or output padding).
+fn stride_and_pad(node: &NodeProto, what: &str, k: i64) -> Result<(i64, i64), String> {
+    let group = int(node, "group").unwrap_or(1);
+    let dilations = ints(node, "dilations").unwrap_or_else(|| vec![1]);
+    let out_pad = ints(node, "output_padding").unwrap_or_else(|| vec![0]);
+    let strides = ints(node, "strides").unwrap_or_else(|| vec![1]);
+    let pads = ints(node, "pads").unwrap_or_else(|| vec![0, 0]);
+    let plain = group == 1
+        && dilations == [1]
+        && out_pad.iter().all(|&p| p == 0)
+        && ints(node, "output_shape").is_none()
+        && node.attribute.iter().all(|a| a.name() != "auto_pad");
+    let (&[s], &[p, pe]) = (&strides[..], &pads[..]) else {
+        return Err(unknown(format!("{what} is not 1-D")));
+    };
+    if !plain || p != pe || s < 1 || p < 0 || k - 2 * p != s {
+        return Err(unknown(format!(
+            "{what} (kernel {k}, stride {s}, pads {pads:?}) does not upsample exactly {s}×"
+        )));
+    }
+    Ok((s, p))
+}
+
+/// A `ConvTranspose`'s weights as a `Conv`'s: s·Cout outputs over `taps` inputs, input offsets `dmin..=dmax`.
+struct Polyphase {
+    weights: Vec<f32>,
+    dmin: i64,
+    dmax: i64,
+    taps: i64,
+}
+
+/// The polyphase form of `ConvTranspose` weights `w` (`[cin, cout, k]`) of stride `s` and padding `p`.
+fn polyphase(w: &[f32], [cin, cout, k]: [i64; 3], s: i64, p: i64) -> Polyphase {
+    // Output t = m·s + r reads input i = m − d with tap k = d·s + r + p, for d in dmin..=dmax.
+    let dmax = (k - 1 - p).div_euclid(s);
+    let dmin = -(s - 1 + p).div_euclid(s);
+    let taps = dmax - dmin + 1;
+    let (cin_u, cout_u, k_u, taps_u) = (cin as usize, cout as usize, k as usize, taps as usize);
+    let mut poly = vec![0f32; s as usize * cout_u * cin_u * taps_u];
+    for r in 0..s {
+        for j in 0..taps {
+            let kk = (dmax - j) * s + r + p;
+            if !(0..k).contains(&kk) {
+                continue;
+            }
+            for co in 0..cout_u {
+                let row = (r as usize * cout_u + co) * cin_u;
+                for ci in 0..cin_u {
+                    poly[(row + ci) * taps_u + j as usize] =
+                        w[(ci * cout_u + co) * k_u + kk as usize];
+                }
+            }
+        }
+    }
+    Polyphase {
+        weights: poly,
+        dmin,
+        dmax,
+        taps,
     }
 }
 
