@@ -60,11 +60,17 @@ pub fn write_bytes(path: &Path, bytes: &[u8]) -> io::Result<()> {
 }
 
 /// Writes bytes atomically with the permissions `like` has, when it exists (a user's file that narrate rewrites
-/// — an essay, its backup, a narrate.toml — keeps its mode; a private file stays private).
+/// — an essay, its backup, a narrate.toml — keeps its mode; a private file stays private). A `path` that is a
+/// symbolic link is written through it: its target is replaced (atomically, in the target's own folder) and the
+/// link stays a link.
 pub(crate) fn write_bytes_like(path: &Path, bytes: &[u8], like: &Path) -> io::Result<()> {
     let mode = std::fs::metadata(like).ok().map(|m| m.permissions());
+    let through = match std::fs::symlink_metadata(path) {
+        Ok(m) if m.file_type().is_symlink() => std::fs::canonicalize(path)?,
+        _ => path.to_owned(),
+    };
     write(
-        path,
+        &through,
         |f| {
             io::Write::write_all(f, bytes)?;
             mode.map_or(Ok(()), |mode| f.set_permissions(mode))
@@ -205,23 +211,164 @@ impl Staging {
     }
 
     /// Moves the staged files into place in the order given (the last one is the group's commit point: the
-    /// manifest), after syncing them and writing the journal.
-    pub fn commit(mut self, order: &[String]) -> io::Result<()> {
+    /// manifest), after syncing them and writing the journal. `outside` are files of the same group that live in
+    /// another folder (a takes file beside its essay): each already written to a temporary name beside its final
+    /// one (`(temporary, final)`), moved into place just before the last staged file.
+    ///
+    /// All or nothing: each file replaced is first linked into the staging folder, so when a rename fails the
+    /// ones already made are undone (the previous files put back, new ones removed) and the error names the file.
+    /// A process killed half-way leaves the journal, and [`recover`] finishes the commit.
+    pub fn commit(
+        mut self,
+        order: &[String],
+        outside: &[(std::path::PathBuf, std::path::PathBuf)],
+    ) -> Result<(), Failed> {
+        let failed = |path: &Path| {
+            let path = path.to_owned();
+            move |source| Failed { path, source }
+        };
         for name in order {
-            File::open(self.stage.join(name))?.sync_all()?;
+            let path = self.stage.join(name);
+            File::open(&path)
+                .and_then(|f| f.sync_all())
+                .map_err(failed(&path))?;
         }
-        let journal = order.join("\n");
-        write_bytes(&self.stage.join(JOURNAL), journal.as_bytes())?;
+        let moves = self.moves(order, outside);
+        let journal = Journal { moves: &moves };
+        let journal_path = self.stage.join(JOURNAL);
+        write_bytes(&journal_path, &journal.to_bytes()).map_err(failed(&journal_path))?;
+        let old = self.stage.join(OLD);
+        std::fs::create_dir(&old).map_err(failed(&old))?;
         self.committed = true;
-        for (i, name) in order.iter().enumerate() {
-            std::fs::rename(self.stage.join(name), self.dir.join(name))?;
+        let mut done: Vec<(usize, Option<std::path::PathBuf>)> = Vec::new();
+        for (i, (from, to)) in moves.iter().enumerate() {
+            let step = || -> io::Result<Option<std::path::PathBuf>> {
+                let kept = old.join(i.to_string());
+                let kept = match std::fs::hard_link(to, &kept) {
+                    Ok(()) => Some(kept),
+                    Err(e) if e.kind() == io::ErrorKind::NotFound => None,
+                    Err(e) => return Err(e),
+                };
+                failing_for_a_test(i + 1)?;
+                std::fs::rename(from, to)?;
+                Ok(kept)
+            };
+            match step() {
+                Ok(kept) => done.push((i, kept)),
+                Err(source) => {
+                    // Undo, newest first: the previous file back, or the new one removed.
+                    for (j, kept) in done.into_iter().rev() {
+                        let to = &moves[j].1;
+                        let _ = match kept {
+                            Some(kept) => std::fs::rename(kept, to),
+                            None => std::fs::remove_file(to),
+                        };
+                    }
+                    let _ = std::fs::remove_file(&journal_path);
+                    for (from, _) in outside {
+                        let _ = std::fs::remove_file(from);
+                    }
+                    let _ = std::fs::remove_dir_all(&self.stage);
+                    return Err(Failed {
+                        path: to.clone(),
+                        source,
+                    });
+                }
+            }
             killed_for_a_test(i + 1);
         }
-        if let Ok(d) = File::open(&self.dir) {
-            let _ = d.sync_all();
+        for dir in
+            std::iter::once(self.dir.as_path()).chain(outside.iter().map(|(_, to)| parent(to)))
+        {
+            if let Ok(d) = File::open(dir) {
+                let _ = d.sync_all();
+            }
         }
-        std::fs::remove_dir_all(&self.stage)
+        std::fs::remove_dir_all(&self.stage).map_err(failed(&self.stage))
     }
+
+    /// Every rename of a commit, `(from, to)`, in order: the staged files, the outside ones before the last.
+    fn moves(
+        &self,
+        order: &[String],
+        outside: &[(std::path::PathBuf, std::path::PathBuf)],
+    ) -> Vec<(std::path::PathBuf, std::path::PathBuf)> {
+        let staged = |name: &String| (self.stage.join(name), self.dir.join(name));
+        let (last, first) = order
+            .split_last()
+            .map_or((None, &[][..]), |(l, f)| (Some(l), f));
+        first
+            .iter()
+            .map(staged)
+            .chain(outside.iter().cloned())
+            .chain(last.map(staged))
+            .collect()
+    }
+}
+
+/// A commit that could not be made (and was undone): the file whose step failed, and why.
+#[derive(Debug)]
+pub struct Failed {
+    pub path: std::path::PathBuf,
+    pub source: io::Error,
+}
+
+/// The folder in a staging folder where the files a commit replaces are linked, to be put back if it fails.
+const OLD: &str = "replaced";
+
+/// A commit's journal: every rename, as (from, to) paths, one pair per two lines (JSON strings, so any path
+/// fits on a line).
+struct Journal<'a> {
+    moves: &'a [(std::path::PathBuf, std::path::PathBuf)],
+}
+
+impl Journal<'_> {
+    fn to_bytes(&self) -> Vec<u8> {
+        let mut out = String::from("narrate commit 2\n");
+        for (from, to) in self.moves {
+            for p in [from, to] {
+                out.push_str(&serde_json::to_string(&p.to_string_lossy()).unwrap_or_default());
+                out.push('\n');
+            }
+        }
+        out.into_bytes()
+    }
+
+    /// The renames a journal lists (paths relative to `stage` and `dir` in a journal of an older narrate, which
+    /// listed only the staged names).
+    fn read(text: &str, stage: &Path, dir: &Path) -> Vec<(std::path::PathBuf, std::path::PathBuf)> {
+        let Some(rest) = text.strip_prefix("narrate commit 2\n") else {
+            return text
+                .lines()
+                .filter(|l| !l.is_empty())
+                .map(|name| (stage.join(name), dir.join(name)))
+                .collect();
+        };
+        let paths: Vec<std::path::PathBuf> = rest
+            .lines()
+            .filter_map(|l| serde_json::from_str::<String>(l).ok())
+            .map(std::path::PathBuf::from)
+            .collect();
+        paths
+            .chunks_exact(2)
+            .map(|p| (p[0].clone(), p[1].clone()))
+            .collect()
+    }
+}
+
+/// Fault injection for the reliability tests: with `NARRATE_TEST_FAIL_RENAME=N`, the Nth rename of a commit fails
+/// as a full disk or an immutable file would make it fail.
+fn failing_for_a_test(renames: usize) -> io::Result<()> {
+    let n = std::env::var("NARRATE_TEST_FAIL_RENAME")
+        .ok()
+        .and_then(|v| v.parse::<usize>().ok());
+    if n == Some(renames) {
+        return Err(io::Error::new(
+            io::ErrorKind::PermissionDenied,
+            "operation not permitted (a fault injected by NARRATE_TEST_FAIL_RENAME)",
+        ));
+    }
+    Ok(())
 }
 
 /// Fault injection for the reliability tests: with `NARRATE_TEST_KILL_AFTER_RENAME=N`, the process kills itself
@@ -274,10 +421,9 @@ pub fn recover(dir: &Path, name: &str) -> io::Result<bool> {
             continue;
         }
         if let Ok(journal) = std::fs::read_to_string(stage.join(JOURNAL)) {
-            for name in journal.lines().filter(|l| !l.is_empty()) {
-                let from = stage.join(name);
+            for (from, to) in Journal::read(&journal, &stage, dir) {
                 if from.exists() {
-                    std::fs::rename(&from, dir.join(name))?;
+                    std::fs::rename(&from, &to)?;
                 }
             }
             finished = true;
@@ -333,6 +479,32 @@ mod tests {
     }
 
     #[test]
+    fn a_linked_file_is_written_through_its_link() {
+        let dir = tempfile::tempdir().unwrap();
+        let real = dir.path().join("real");
+        std::fs::create_dir(&real).unwrap();
+        let target = real.join("essay.md");
+        std::fs::write(&target, b"old").unwrap();
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&target, std::fs::Permissions::from_mode(0o640)).unwrap();
+        let link = dir.path().join("essay.md");
+        std::os::unix::fs::symlink(&target, &link).unwrap();
+        write_bytes_like(&link, b"new", &link).unwrap();
+        assert!(std::fs::symlink_metadata(&link)
+            .unwrap()
+            .file_type()
+            .is_symlink());
+        assert_eq!(std::fs::read(&target).unwrap(), b"new");
+        let mode = std::fs::metadata(&target).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o640);
+        assert_eq!(
+            std::fs::read_dir(&real).unwrap().count(),
+            1,
+            "no temp file left"
+        );
+    }
+
+    #[test]
     fn long_names_are_shortened_with_a_hash() {
         let long = "é".repeat(150);
         let short = short_name(&long);
@@ -359,7 +531,7 @@ mod tests {
         for f in ["a.wav", "a.json"] {
             std::fs::write(s.path(f), b"new").unwrap();
         }
-        s.commit(&["a.wav".into(), "a.json".into()]).unwrap();
+        s.commit(&["a.wav".into(), "a.json".into()], &[]).unwrap();
         assert_eq!(std::fs::read(d.join("a.json")).unwrap(), b"new");
         assert_eq!(std::fs::read_dir(d).unwrap().count(), 2);
         // A commit cut after its first rename (as a kill would leave it), from a process now gone.

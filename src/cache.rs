@@ -1,7 +1,7 @@
 //! The segment cache: audio files named by a BLAKE3 hash of everything that changes the audio.
 //!
-//! Every entry verifies itself: its last chunk, `b3sm`, holds the BLAKE3 of every chunk before it (format and
-//! audio), written in the same atomic step. A cheap look (`contains`: a regular file whose sizes add up) decides
+//! Every entry verifies itself: its last chunk, `b3sm`, holds the BLAKE3 of its key and every chunk before it
+//! (format and audio), written in the same atomic step, so an entry is good only under its own key. A cheap look (`contains`: a regular file whose sizes add up) decides
 //! what a plan calls cached; a full read (`verify`) checks the sum before an entry is used. A bad entry is moved
 //! to `quarantine/` and synthesized again; independent WAV readers skip the extra chunk.
 
@@ -16,8 +16,9 @@ use crate::audio::wav::u32_at;
 use crate::audio::Audio;
 use crate::error::{Error, Result};
 
-/// Bumped when the meaning of cached audio changes (2: entries carry a checksum chunk).
-const CACHE_VERSION: u32 = 2;
+/// Bumped when the meaning of cached audio changes (2: entries carry a checksum chunk; 3: the checksum covers the
+/// entry's key, so a whole entry of another sentence put under a key is found out).
+const CACHE_VERSION: u32 = 3;
 
 /// Everything that changes a segment's audio. Its JSON form is hashed into the cache key, as just hashes
 /// serialized recipe inputs.
@@ -96,7 +97,7 @@ impl Cache {
             Ok(_) => {}
         }
         match std::fs::read(&path) {
-            Ok(bytes) => match decode(bytes) {
+            Ok(bytes) => match decode(key, bytes) {
                 Ok(_) => Entry::Good,
                 Err(reason) => Entry::Bad(reason),
             },
@@ -109,7 +110,7 @@ impl Cache {
     pub fn load(&self, key: &str) -> Option<Audio> {
         let path = self.path(key);
         let bytes = std::fs::read(&path).ok();
-        match bytes.map(decode) {
+        match bytes.map(|b| decode(key, b)) {
             Some(Ok(audio)) => Some(audio),
             Some(Err(reason)) => {
                 if self.quarantine(key).is_ok() {
@@ -152,7 +153,7 @@ impl Cache {
             source,
         };
         std::fs::create_dir_all(dir).map_err(cache_err)?;
-        let bytes = encode(audio).map_err(|e| cache_err(crate::audio::wav::io_error(e)))?;
+        let bytes = encode(key, audio).map_err(|e| cache_err(crate::audio::wav::io_error(e)))?;
         crate::atomic::write_bytes(&path, &bytes).map_err(cache_err)
     }
 
@@ -179,12 +180,21 @@ pub enum Entry {
 const SUM_CHUNK: &[u8; 4] = b"b3sm";
 const SUM_CHUNK_LEN: u64 = 8 + 32;
 
+/// The checksum of an entry: its key, then its chunks before the checksum chunk.
+fn sum(key: &str, chunks: &[u8]) -> blake3::Hash {
+    let mut h = blake3::Hasher::new();
+    h.update(&(key.len() as u64).to_le_bytes());
+    h.update(key.as_bytes());
+    h.update(chunks);
+    h.finalize()
+}
+
 /// A segment's file: the WAV hound writes, then the checksum chunk, with the RIFF size covering it.
-fn encode(audio: &Audio) -> std::result::Result<Vec<u8>, hound::Error> {
+fn encode(key: &str, audio: &Audio) -> std::result::Result<Vec<u8>, hound::Error> {
     let mut out = std::io::Cursor::new(Vec::new());
     crate::audio::wav::write_to(&mut out, audio)?;
     let mut bytes = out.into_inner();
-    let sum = blake3::hash(&bytes[12..]);
+    let sum = sum(key, &bytes[12..]);
     bytes.extend_from_slice(SUM_CHUNK);
     bytes.extend_from_slice(&32u32.to_le_bytes());
     bytes.extend_from_slice(sum.as_bytes());
@@ -200,8 +210,8 @@ fn data_range(bytes: &[u8]) -> Option<std::ops::Range<usize>> {
     (body + size as usize <= bytes.len()).then_some(body..body + size as usize)
 }
 
-/// Checks and decodes an entry's bytes.
-fn decode(bytes: Vec<u8>) -> std::result::Result<Audio, String> {
+/// Checks and decodes the bytes of `key`'s entry.
+fn decode(key: &str, bytes: Vec<u8>) -> std::result::Result<Audio, String> {
     if bytes.len() < 12 || &bytes[0..4] != b"RIFF" || &bytes[8..12] != b"WAVE" {
         return Err("is not a WAV file".into());
     }
@@ -217,8 +227,10 @@ fn decode(bytes: Vec<u8>) -> std::result::Result<Audio, String> {
     if end < SUM_CHUNK_LEN as usize || &bytes[end - 40..end - 36] != SUM_CHUNK {
         return Err("has no checksum (written by another program or an older narrate)".into());
     }
-    if blake3::hash(&bytes[12..end - 40]).as_bytes()[..] != bytes[end - 32..] {
-        return Err("does not match its checksum (damaged after it was written)".into());
+    if sum(key, &bytes[12..end - 40]).as_bytes()[..] != bytes[end - 32..] {
+        return Err(
+            "does not match its checksum (damaged after it was written, or another segment's audio)".into(),
+        );
     }
     let reader = hound::WavReader::new(std::io::Cursor::new(bytes))
         .map_err(|e| format!("cannot be decoded: {e}"))?;
@@ -233,6 +245,7 @@ fn decode(bytes: Vec<u8>) -> std::result::Result<Audio, String> {
     Ok(Audio {
         sample_rate: spec.sample_rate,
         samples,
+        words: None,
     })
 }
 
@@ -361,12 +374,34 @@ mod tests {
     }
 
     #[test]
+    fn a_whole_entry_of_another_key_is_not_served_and_goes_to_the_quarantine() {
+        let dir = tempfile::tempdir().unwrap();
+        let cache = Cache::new(dir.path());
+        let audio = Audio {
+            sample_rate: 8000,
+            samples: vec![7; 100],
+            words: None,
+        };
+        let (a, b) = (input("a", 1), input("b", 1));
+        cache.store(&a, &audio).unwrap();
+        assert!(matches!(cache.verify(&a), Entry::Good));
+        std::fs::create_dir_all(cache.path(&b).parent().unwrap()).unwrap();
+        std::fs::copy(cache.path(&a), cache.path(&b)).unwrap();
+        assert!(cache.contains(&b), "it looks whole");
+        assert!(matches!(cache.verify(&b), Entry::Bad(why) if why.contains("another segment")));
+        assert!(cache.load(&b).is_none());
+        assert!(!cache.path(&b).exists(), "moved to the quarantine");
+        assert_eq!(cache.load(&a).unwrap().samples, audio.samples);
+    }
+
+    #[test]
     fn gc_keeps_referenced_and_recent_segments() {
         let dir = tempfile::tempdir().unwrap();
         let cache = Cache::new(dir.path());
         let audio = Audio {
             sample_rate: 8000,
             samples: vec![1; 10],
+            words: None,
         };
         let (a, b, c) = (input("a", 1), input("b", 1), input("c", 1));
         for k in [&a, &b, &c] {
@@ -392,6 +427,7 @@ mod tests {
         let audio = Audio {
             sample_rate: 22_050,
             samples: vec![1, -2, 3],
+            words: None,
         };
         assert!(!cache.contains(&key));
         cache.store(&key, &audio).unwrap();
@@ -407,6 +443,7 @@ mod tests {
         let audio = Audio {
             sample_rate: 22_050,
             samples: (0..2000).map(|n| (n % 300) as i16).collect(),
+            words: None,
         };
         let key = input("x", 1);
         let path = cache.path(&key);

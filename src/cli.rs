@@ -3,7 +3,7 @@
 
 use std::path::PathBuf;
 
-use clap::{Args, Parser, Subcommand};
+use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand};
 
 use crate::settings::SettingsArgs;
 
@@ -94,11 +94,11 @@ pub struct ServeArgs {
     /// Longest `input` text in characters (OpenAI's limit is 4096).
     #[arg(long, default_value_t = 4096, value_name = "CHARS")]
     pub max_input: usize,
-    /// Connections served at once; more wait until one closes.
+    /// Requests served at once (`/health` aside); more wait for a place.
     #[arg(long, default_value_t = 256, value_name = "N")]
     pub max_connections: usize,
     /// Longest wait for a request's head (or an idle connection's next request), and for its body.
-    #[arg(long, default_value = "10s", value_name = "TIME")]
+    #[arg(long, default_value = "5s", value_name = "TIME")]
     pub read_timeout: crate::values::Timeout,
     /// [--backend: the backend that model names tts-1, tts-1-hd or none stand for; every installed backend is
     /// offered. --voice: its voice when a request names none or `default`. --jobs: syntheses at once per backend]
@@ -122,7 +122,7 @@ pub struct CheckArgs {
 pub struct ExportArgs {
     /// A manifest written by `narrate build` (<stem>.json).
     pub manifest: PathBuf,
-    /// all, or a list of cue, audacity, ffmetadata, vtt-chapters, podcast, srt, vtt, html.
+    /// all, or a list of exports (the list: `narrate export --help`).
     #[arg(long, short, default_value = "all", value_name = "LIST")]
     pub format: String,
     /// Where to write them [default: beside the manifest].
@@ -253,7 +253,7 @@ pub struct OutputArgs {
     #[arg(long)]
     pub json: bool,
     /// The edition's name (its folder and file names) [default: the essay file's name; `stdin` for `-`].
-    #[arg(long, value_name = "NAME")]
+    #[arg(long, value_name = "NAME", value_parser = crate::values::edition_name)]
     pub name: Option<String>,
 }
 
@@ -272,3 +272,142 @@ pub struct VoicesArgs {
     #[command(flatten)]
     pub settings: SettingsArgs,
 }
+
+/// Parses the command line against [`command`] (what the derive cannot say added).
+pub fn parse() -> Result<Cli, clap::Error> {
+    let matches = command().try_get_matches()?;
+    Cli::from_arg_matches(&matches)
+}
+
+/// The command line: the derived definitions, with what only the registries know (the backends and their default,
+/// the export names), each command's help showing only the settings it uses, and examples under each.
+pub fn command() -> clap::Command {
+    let backends = crate::synth::registry::names().join(", ");
+    let preferred = crate::synth::registry::PREFERRED.join(", then ");
+    let exports: Vec<&str> = crate::export::EXPORTERS.iter().map(|e| e.name()).collect();
+    let exports = exports.join(", ");
+    let settings: Vec<String> = crate::settings::Layer::augment_args(clap::Command::new("layer"))
+        .get_arguments()
+        .map(|a| a.get_id().to_string())
+        .collect();
+    let mut cli = Cli::command();
+    debug_assert!(settings.iter().any(|id| id == "backend"));
+    for (name, uses, examples) in COMMANDS {
+        cli = cli.mut_subcommand(name, |mut c| {
+            for id in &settings {
+                let shown = uses.contains(&"all") || uses.contains(&id.as_str());
+                if !shown && has_arg(&c, id) {
+                    c = c.mut_arg(id.as_str(), |a| a.hide(true));
+                }
+            }
+            if has_arg(&c, "backend") {
+                c = c.mut_arg("backend", |a| {
+                    a.help(format!(
+                        "Speech backend: {backends} [env: NARRATE_BACKEND] [default: the first installed of {preferred}]"
+                    ))
+                });
+            }
+            if has_arg(&c, "export") {
+                c = c.mut_arg("export", |a| {
+                    a.help(format!("Also write these exports beside the WAV: all, or a list of {exports}"))
+                });
+            }
+            if *name == "export" {
+                c = c.mut_arg("format", |a| a.help(format!("all, or a list of {exports}")));
+            }
+            c.after_help(format!("Examples:\n{examples}"))
+        });
+    }
+    // `narrate cache …` uses one setting: the cache's place.
+    cli.mut_subcommand("cache", |mut cache| {
+        for sub in ["stats", "gc", "verify"] {
+            cache = cache.mut_subcommand(sub, |mut c| {
+                for id in settings.iter().filter(|id| *id != "cache") {
+                    if has_arg(&c, id) {
+                        c = c.mut_arg(id.as_str(), |a| a.hide(true));
+                    }
+                }
+                c
+            });
+        }
+        cache
+    })
+}
+
+fn has_arg(c: &clap::Command, id: &str) -> bool {
+    c.get_arguments().any(|a| a.get_id() == id)
+}
+
+/// Each command, the settings its help shows (`all`: every one; the others still parse, as narrate.toml keys do),
+/// and its examples.
+const COMMANDS: &[(&str, &[&str], &str)] = &[
+    (
+        "build",
+        &["all"],
+        "  narrate build essay.md                      the edition in audio/out/essay/
+  narrate build book.epub --format m4b --master acx
+  narrate build essay.md --backend piper --export srt,vtt -o out/",
+    ),
+    (
+        "plan",
+        &["backend", "voice", "rate", "chapters", "max_chars", "pause", "normalize", "author", "language",
+          "footnotes", "max_essay_mb", "cache", "http_url", "http_model", "config"],
+        "  narrate plan essay.md                       segments, ids and what is cached
+  narrate plan essay.md --spoken --diff       proofread the reading
+  narrate plan essay.md --json | jq '.segments[0]'",
+    ),
+    (
+        "regen",
+        &["all"],
+        "  narrate regen essay.md 3f2a9c1b             a new take of one sentence
+  narrate regen essay.md 3f2a 77b0 --take 1   back to the first takes",
+    ),
+    (
+        "voices",
+        &["backend", "http_url", "http_model", "http_api_key_env", "config"],
+        "  narrate voices                              every backend and its voices
+  narrate voices --backend piper --json",
+    ),
+    (
+        "batch",
+        &["all"],
+        "  narrate batch essays/ -o editions/          every essay of a folder
+  narrate batch list.toml --shard auto        one share of the work (Slurm array, Kubernetes Indexed Job)
+  narrate batch list.toml --join-only         join every edition once all shares are done",
+    ),
+    (
+        "say",
+        &["backend", "voice", "rate", "normalize", "language", "max_chars", "cache", "jobs", "retries",
+          "http_url", "http_model", "http_api_key_env", "http_format", "http_pcm_rate", "http_timeout",
+          "config"],
+        "  narrate say essay.md 3f2a9c1b               hear one sentence
+  narrate say essay.md -o preview.wav --backend hibari",
+    ),
+    (
+        "serve",
+        &["backend", "voice", "rate", "normalize", "language", "max_chars", "pause", "cache", "jobs", "retries",
+          "http_url", "http_model", "http_api_key_env", "http_format", "http_pcm_rate", "http_timeout",
+          "http_concurrency", "config"],
+        "  narrate serve                               OpenAI's speech API on 127.0.0.1:8355
+  narrate serve --bind 0.0.0.0:8355 --backend piper
+  narrate serve --studio essay.md             the studio beside the API, at /studio/",
+    ),
+    (
+        "studio",
+        &["all"],
+        "  narrate studio essay.md                     open the printed address in a browser
+  narrate studio essay.md --open --backend piper",
+    ),
+    (
+        "check",
+        &[],
+        "  narrate check audio/out/essay/essay.wav
+  narrate check audio/out/essay/essay.json --listen --json",
+    ),
+    (
+        "export",
+        &[],
+        "  narrate export audio/out/essay/essay.json  every export beside the manifest
+  narrate export audio/out/essay/essay.json -f srt,vtt -o captions/",
+    ),
+];

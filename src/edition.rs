@@ -5,6 +5,7 @@
 use std::path::Path;
 
 use crate::audio::master::Mastered;
+use crate::essay::Book;
 use crate::manifest::{self, Manifest, ManifestChapter, ManifestSegment};
 use crate::plan::Plan;
 use crate::timeline::Timeline;
@@ -35,6 +36,8 @@ pub struct Edition {
     pub loudness: Option<Mastered>,
     /// The settings that shaped it, as narrate.toml keys.
     pub settings: serde_json::Value,
+    /// A book's metadata (EPUB): album, publisher, date, language, identifier and cover tags.
+    pub book: Option<Book>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -102,6 +105,7 @@ impl Edition {
             inputs_key: String::new(),
             loudness: None,
             settings: serde_json::Value::Null,
+            book: plan.book.clone(),
         }
     }
 
@@ -126,6 +130,7 @@ impl Edition {
             inputs_key: self.inputs_key.clone(),
             loudness: self.loudness.clone(),
             settings: self.settings.clone(),
+            book: self.book.clone(),
             chapters: self
                 .chapters
                 .iter()
@@ -200,6 +205,7 @@ impl Edition {
             inputs_key: m.inputs_key,
             loudness: m.loudness,
             settings: m.settings,
+            book: m.book,
         }
     }
 }

@@ -30,6 +30,13 @@ pub enum Error {
     },
     #[error("{path}:{line}: looks like a binary file, not an essay; give a Markdown (.md) or plain-text (.txt) file")]
     Binary { path: PathBuf, line: usize },
+    /// An EPUB that cannot be read safely or at all: damaged, DRM, a zip bomb, a path out of the book.
+    #[error("{path}: cannot read the book: {problem}; {remedy}")]
+    Book {
+        path: PathBuf,
+        problem: String,
+        remedy: &'static str,
+    },
     #[error(
         "unknown segment id `{id}` in {path}; run `narrate plan {path}` to list the segment ids"
     )]
@@ -115,25 +122,10 @@ impl Error {
         }
     }
 
-    /// An optional second line telling the user how to fix the problem.
+    /// An optional second line telling the user how to fix the problem (a backend that cannot run says how to
+    /// install it: `narrate::hint`, which asks the backend registry).
     pub fn hint(&self) -> Option<String> {
         match self {
-            Error::BackendUnavailable { backend, .. } if backend == "espeak" => Some(
-                "install it with `apt-get install espeak-ng` (scripts/demo does this), or use --backend tone to test"
-                    .into(),
-            ),
-            Error::BackendUnavailable { backend, .. } if backend == "piper" => Some(
-                "scripts/fetch-voice installs the en_US-joe-medium voice and ONNX Runtime; or use --backend espeak"
-                    .into(),
-            ),
-            Error::BackendUnavailable { backend, .. } if backend == "hibari" => Some(
-                "scripts/fetch-voice installs the hibari voice and ONNX Runtime; or use --backend piper or espeak"
-                    .into(),
-            ),
-            Error::BackendUnavailable { backend, .. } if backend == "http" => Some(
-                "set [http] url (and model, api_key_env) in narrate.toml or pass --http-url; `narrate serve` is one such server"
-                    .into(),
-            ),
             Error::Listen { .. } => Some(
                 "--listen needs PocketSphinx and its English model: `apt-get install libpocketsphinx3 pocketsphinx-en-us` (scripts/demo does this)"
                     .into(),

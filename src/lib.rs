@@ -29,6 +29,17 @@ pub(crate) mod values;
 
 pub use error::{Error, Result};
 
+/// The second line under an error, telling the user how to fix it: the error's own, or for a backend that cannot
+/// run here, how to install it (the backend says).
+pub fn hint(e: &Error) -> Option<String> {
+    e.hint().or_else(|| match e {
+        Error::BackendUnavailable { backend, .. } => {
+            synth::registry::install_hint(backend).map(str::to_string)
+        }
+        _ => None,
+    })
+}
+
 /// Runs a parsed command line (what the `narrate` binary does).
 pub fn run(cli: cli::Cli) -> Result<()> {
     commands::run(cli)

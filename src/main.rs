@@ -2,10 +2,8 @@
 
 use std::process::ExitCode;
 
-use clap::Parser;
-
 fn main() -> ExitCode {
-    let cli = match narrate::cli::Cli::try_parse() {
+    let cli = match narrate::cli::parse() {
         Ok(cli) => cli,
         Err(e) if !e.use_stderr() => e.exit(), // --help, --version
         Err(e) => {
@@ -24,7 +22,7 @@ fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("error: {e}");
-            if let Some(hint) = e.hint() {
+            if let Some(hint) = narrate::hint(&e) {
                 eprintln!("hint: {hint}");
             }
             ExitCode::from(e.exit_code())

@@ -42,6 +42,9 @@ pub struct Manifest {
     /// The settings that shaped the edition, as narrate.toml keys: `regen` redoes the edition with them.
     #[serde(default)]
     pub settings: serde_json::Value,
+    /// A book's metadata (EPUB): title, authors, language, publisher, date, identifier, the cover's type.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub book: Option<crate::essay::Book>,
     pub chapters: Vec<ManifestChapter>,
     pub segments: Vec<ManifestSegment>,
 }

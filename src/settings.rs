@@ -13,7 +13,7 @@ use serde::Deserialize;
 use crate::audio::master::Preset;
 use crate::error::{Error, Result};
 use crate::essay::normalize::LanguageTag;
-use crate::essay::Footnotes;
+use crate::essay::{BookOptions, Footnotes};
 use crate::export::{encode::Encoding, ChapterExporter, Exports};
 use crate::synth::{self, http::ResponseFormat, BackendName};
 use crate::values::{
@@ -59,8 +59,8 @@ layer! {
     #[command(next_help_heading = "Settings (also narrate.toml keys)")]
     pub struct Layer {
         options {
-            /// Speech backend (see `narrate voices`) [env: NARRATE_BACKEND] [default: piper if its voice is
-            /// installed, else espeak].
+            /// Speech backend (see `narrate voices`) [env: NARRATE_BACKEND] [default: the first installed of
+            /// hibari, piper, espeak].
             #[arg(long)]
             pub backend: Option<BackendName>,
             /// Voice of the backend [default: the backend's default].
@@ -104,8 +104,7 @@ layer! {
             /// Loudness mastering of the whole edition: none, acx, podcast or ebu [default: none].
             #[arg(long, value_name = "PRESET")]
             pub master: Option<Preset>,
-            /// Also write these exports beside the WAV: all, or a list of cue, audacity, ffmetadata,
-            /// vtt-chapters, podcast, srt, vtt, html.
+            /// Also write these exports beside the WAV: all, or a list (`narrate build --help` names them).
             #[arg(long, value_name = "LIST")]
             pub export: Option<Exports>,
             /// Author written into the WAV and manifest [default: the essay's "By …" line].
@@ -118,6 +117,13 @@ layer! {
             /// Footnotes: read (after their section, as "Note: …") or skip [default: read].
             #[arg(long, value_name = "read|skip")]
             pub footnotes: Option<Footnotes>,
+            /// Books (EPUB): also read the front and back matter (cover, title page, copyright, printed
+            /// contents, index, acknowledgements) [default: off].
+            #[arg(long, value_name = "on|off", num_args = 0..=1, require_equals = true, default_missing_value = "on")]
+            pub include_matter: Option<Switch>,
+            /// Books (EPUB): read each image's alt text where the image is [default: off, images are skipped].
+            #[arg(long, value_name = "on|off", num_args = 0..=1, require_equals = true, default_missing_value = "on")]
+            pub alt_text: Option<Switch>,
             /// Largest essay read, in megabytes (checked before reading; a long book is 2–5 MB) [default: 20].
             #[arg(long, value_name = "MB")]
             pub max_essay_mb: Option<EssayMb>,
@@ -218,6 +224,8 @@ pub struct Settings {
     /// The `language` setting, when given (a checked tag).
     pub language: Option<String>,
     pub footnotes: Footnotes,
+    /// How books are read: front and back matter, images' alt text.
+    pub book: BookOptions,
     /// The largest essay read, in bytes.
     pub max_essay_bytes: u64,
     /// The closing check of a build.
@@ -311,6 +319,10 @@ impl Settings {
             author: layer.author,
             language: layer.language.map(|l| l.0),
             footnotes: layer.footnotes.unwrap_or_default(),
+            book: BookOptions {
+                include_matter: layer.include_matter.is_some_and(|s| s.0),
+                alt_text: layer.alt_text.is_some_and(|s| s.0),
+            },
             max_essay_bytes: u64::from(layer.max_essay_mb.map_or(DEFAULT_ESSAY_MB, EssayMb::get))
                 << 20,
             check: layer.check.unwrap_or_default(),
@@ -377,12 +389,40 @@ fn env_layer() -> Result<Layer> {
 
 /// Reads one settings file. A bad key or value is one line: the file, the line, the key and what to give.
 pub fn load(path: &Path) -> Result<Layer> {
-    let text = std::fs::read_to_string(path).map_err(|e| Error::Settings {
-        path: path.to_owned(),
-        reason: e.to_string(),
-    })?;
-    parse(path, &text)
+    parse(path, &read_text(path)?)
 }
+
+/// A settings file's text (narrate.toml, a batch list), refused in one line when it is over
+/// [`MAX_SETTINGS_BYTES`] (read no further than that) or not UTF-8.
+pub(crate) fn read_text(path: &Path) -> Result<String> {
+    let bad = |reason: String| Error::Settings {
+        path: path.to_owned(),
+        reason,
+    };
+    let file = std::fs::File::open(path).map_err(|e| bad(e.to_string()))?;
+    let mut bytes = Vec::new();
+    std::io::Read::read_to_end(
+        &mut std::io::Read::take(file, MAX_SETTINGS_BYTES + 1),
+        &mut bytes,
+    )
+    .map_err(|e| bad(e.to_string()))?;
+    if bytes.len() as u64 > MAX_SETTINGS_BYTES {
+        return Err(bad(format!(
+            "it is over {} MB, more than any settings file needs (a 20,000-word lexicon is under 1 MB); \
+             check that this is the file you meant",
+            MAX_SETTINGS_BYTES >> 20
+        )));
+    }
+    String::from_utf8(bytes).map_err(|e| {
+        bad(format!(
+            "it is not UTF-8 text (byte {})",
+            e.utf8_error().valid_up_to()
+        ))
+    })
+}
+
+/// The largest settings file read (narrate.toml, a batch list): 4 MB.
+pub(crate) const MAX_SETTINGS_BYTES: u64 = 4 << 20;
 
 /// Adds or changes one `[lexicon]` entry in a narrate.toml (made if missing), keeping the rest of the file as it
 /// was written (comments, order, layout). The new text is checked as any narrate.toml is, and the lexicon built

@@ -531,3 +531,18 @@ named_enum!(CheckMode, "check mode", [
     CheckMode::Signal => "signal",
     CheckMode::Listen => "listen",
 ]);
+
+/// An edition's name (`--name`): one file name (it names the edition's folder and files), never a path, never
+/// empty or hidden.
+pub(crate) fn edition_name(s: &str) -> Result<String, String> {
+    if s.trim().is_empty() {
+        return Err("give a name: it names the edition's folder and files".into());
+    }
+    if s.starts_with('.') || s.contains(['/', '\\']) || s.chars().any(char::is_control) {
+        return Err(format!(
+            "`{}` is not a file name: give a name without `/` that does not start with `.`",
+            s.escape_debug()
+        ));
+    }
+    Ok(s.to_string())
+}

@@ -11,6 +11,18 @@ pub mod wav;
 pub struct Audio {
     pub sample_rate: u32,
     pub samples: Vec<i16>,
+    /// Where each spoken word is in `samples`, in order, from a backend that knows (hibari); `None` from the
+    /// others.
+    pub words: Option<Vec<WordSpan>>,
+}
+
+/// One spoken word's place in its audio: samples `start_sample..end_sample` say `text` (the word of the
+/// spoken text, punctuation around it trimmed).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct WordSpan {
+    pub text: String,
+    pub start_sample: u64,
+    pub end_sample: u64,
 }
 
 impl Audio {

@@ -85,6 +85,7 @@ fn decode<R: std::io::Read>(reader: hound::WavReader<R>) -> Result<Audio, hound:
         return Ok(Audio {
             sample_rate: s.sample_rate,
             samples,
+            words: None,
         });
     }
     let raw: Vec<f32> = match (s.sample_format, s.bits_per_sample) {
@@ -109,6 +110,7 @@ fn decode<R: std::io::Read>(reader: hound::WavReader<R>) -> Result<Audio, hound:
     Ok(Audio {
         sample_rate: s.sample_rate,
         samples,
+        words: None,
     })
 }
 
@@ -146,6 +148,7 @@ mod tests {
         let audio = Audio {
             sample_rate: 24_000,
             samples: (0..4800).map(|n| (n % 200) as i16 * 100).collect(),
+            words: None,
         };
         let bytes = wav_bytes(&audio);
         assert_eq!(read_bytes(bytes.clone()).unwrap(), audio);

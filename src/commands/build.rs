@@ -1,47 +1,35 @@
 //! `narrate build`: the whole edition, synthesizing only what the cache lacks; an edition already up to date is
 //! left alone.
 
-use std::sync::Arc;
-
 use crate::cli::BuildArgs;
 use crate::error::Result;
-use crate::pipeline::{self, Job, Report};
-use crate::synth::{self, Backend};
+use crate::pipeline::{Built, Place, Report};
 use crate::values::CheckMode;
 
 pub fn run(args: BuildArgs, quiet: bool) -> Result<()> {
     let settings = args.settings.resolve(Some(&args.essay))?;
-    // Nothing changed since the edition was built (the essay, its takes, the settings, the engine, narrate
-    // itself): say so without planning.
-    let stem = pipeline::stem(&args.essay, args.out.name.as_deref());
-    let dir = pipeline::out_dir(&stem, args.out.output.as_deref());
-    let backend: Arc<dyn Backend> = Arc::from(synth::create(settings.backend, &settings.backends)?);
-    if args.essay != std::path::Path::new("-")
-        && pipeline::unchanged(&args.essay, &settings, backend.as_ref(), &stem, &dir)
-    {
-        return up_to_date(
-            &dir.join(format!("{stem}.wav")),
-            &dir.join(format!("{stem}.json")),
-            None,
-            args.out.json,
-            settings.check == CheckMode::Listen,
-            quiet,
-        );
-    }
-    let job = Job::prepare_with(&args.essay, settings, backend)?.named(args.out.name.clone());
-    super::warn_all(&args.essay, &job.warnings(), ":");
-    if job.up_to_date(&dir) {
-        let wav = dir.join(format!("{}.wav", job.stem()));
-        return up_to_date(
-            &wav,
-            &job.manifest_path(&dir),
-            Some(job.plan.segments.len()),
-            args.out.json,
-            job.settings.check == CheckMode::Listen,
-            quiet,
-        );
-    }
-    let report = job.produce(&dir, quiet)?;
+    let place = Place::new(
+        &args.essay,
+        args.out.name.as_deref(),
+        args.out.output.as_deref(),
+    );
+    let listen = settings.check == CheckMode::Listen;
+    let built = place.build(settings, quiet, |warnings| {
+        super::warn_all(&args.essay, warnings, ":")
+    })?;
+    let report = match built {
+        Built::UpToDate { segments } => {
+            return up_to_date(
+                &place.wav(),
+                &place.manifest_path(),
+                segments,
+                args.out.json,
+                listen,
+                quiet,
+            )
+        }
+        Built::Written(report) => report,
+    };
     super::warn_all(&args.essay, &report.warnings, ": ");
     if args.out.json {
         super::print_json(&summary(&report));
@@ -56,7 +44,7 @@ pub fn run(args: BuildArgs, quiet: bool) -> Result<()> {
 fn up_to_date(
     wav: &std::path::Path,
     manifest: &std::path::Path,
-    segments: Option<usize>,
+    segments: usize,
     json: bool,
     listen: bool,
     quiet: bool,
@@ -70,12 +58,6 @@ fn up_to_date(
         None
     };
     if json {
-        let segments = segments.or_else(|| {
-            crate::manifest::Manifest::load(manifest)
-                .ok()
-                .flatten()
-                .map(|m| m.segments.len())
-        });
         super::print_json(&serde_json::json!({
             "wav": wav,
             "manifest": manifest,

@@ -36,6 +36,7 @@ pub fn run(args: PlanArgs) -> Result<()> {
             "voice": plan.voice,
             "language": job.normalizer.language.tag(),
             "chapters": plan.chapters,
+            "book": plan.book,
             "segments": segments,
             "cached": cached.iter().filter(|&&c| c).count(),
         }));

@@ -5,69 +5,23 @@
 use crate::cli::RegenArgs;
 use crate::error::Result;
 use crate::manifest::Manifest;
-use crate::pipeline::Job;
+use crate::pipeline::Place;
 
 pub fn run(args: RegenArgs, quiet: bool) -> Result<()> {
-    // Where the edition is depends on the essay and -o only; its manifest says how it was built.
-    let stem_dir = {
-        let stem = crate::pipeline::stem(&args.essay, args.out.name.as_deref());
-        let dir = crate::pipeline::out_dir(&stem, args.out.output.as_deref());
-        (dir.join(format!("{stem}.json")), dir)
-    };
-    // The essay's lock, for the whole read–change–write of its takes and edition: a second regen waits.
-    let _lock = crate::plan::takes::lock(&args.essay)?;
-    let before = Manifest::load(&stem_dir.0)?;
-    let mut recorded = match &before {
-        Some(m) => recorded(m, &stem_dir.0)?,
-        None => Default::default(),
-    };
-    // Another backend asked for on the command line: the edition's voice was the old backend's.
-    if args
-        .settings
-        .layer
-        .backend
-        .is_some_and(|b| Some(b) != recorded.backend)
-    {
-        recorded.voice = None;
-    }
-    let settings = args.settings.resolve_with(Some(&args.essay), recorded)?;
-    let job = Job::prepare(&args.essay, settings)?.named(args.out.name.clone());
-    let mut ids: Vec<String> = Vec::new();
-    for wanted in &args.ids {
-        let id = job.resolve(wanted)?;
-        if !ids.contains(&id) {
-            ids.push(id);
-        }
-    }
-    let dir = stem_dir.1;
-    let mut takes = job.takes.clone();
-    let mut changes = Vec::new();
-    for id in &ids {
-        let text = job
-            .plan
-            .segments
-            .iter()
-            .find(|s| &s.id == id)
-            .map(|s| s.text.clone())
-            .unwrap_or_default();
-        let old = takes.take(id);
-        let new = takes
-            .choose(id, &text, args.take)
-            .map_err(|e| crate::error::Error::Usage(format!("{}: {e}", args.essay.display())))?;
-        changes.push((id.clone(), old, new, text));
-    }
-    let job = job.with_takes(takes.clone());
-    let takes_path = job.takes_path.clone();
-    let report = job.produce(&dir, quiet)?;
-    // Only remember the takes once the edition that uses them is written.
-    takes.save(&takes_path)?;
+    let place = Place::new(
+        &args.essay,
+        args.out.name.as_deref(),
+        args.out.output.as_deref(),
+    );
+    let done = place.regen(&args.settings, &args.ids, args.take, quiet)?;
+    let (before, changes, report) = (done.before, done.changes, done.report);
     super::warn_all(&args.essay, &report.warnings, ": ");
 
     if args.out.json {
         let mut summary = super::build::summary(&report);
         summary["regenerated"] = changes
             .iter()
-            .map(|(id, old, new, _)| serde_json::json!({"id": id, "from_take": old, "take": new}))
+            .map(|c| serde_json::json!({"id": c.id, "from_take": c.from, "take": c.to}))
             .collect();
         super::print_json(&summary);
         return Ok(());
@@ -79,7 +33,8 @@ pub fn run(args: RegenArgs, quiet: bool) -> Result<()> {
             .map(|s| s.end_seconds - s.start_seconds)
     };
     let mut out = String::new();
-    for (id, old, new, text) in &changes {
+    for c in &changes {
+        let (id, old, new, text) = (&c.id, c.from, c.to, &c.text);
         let length = match (
             before.as_ref().and_then(|m| span(m, id)),
             span(&report.manifest, id),
@@ -109,18 +64,4 @@ pub fn run(args: RegenArgs, quiet: bool) -> Result<()> {
     super::note(quiet, &super::check::one_line(&report.check));
     super::print(&out);
     Ok(())
-}
-
-/// The settings an edition was built with, as a settings layer (checked as narrate.toml is).
-pub(super) fn recorded(
-    manifest: &Manifest,
-    path: &std::path::Path,
-) -> Result<crate::settings::Layer> {
-    if manifest.settings.is_null() {
-        return Ok(Default::default());
-    }
-    serde_json::from_value(manifest.settings.clone()).map_err(|e| crate::error::Error::Manifest {
-        path: path.to_owned(),
-        reason: format!("its settings cannot be read ({e}); build the edition again"),
-    })
 }

@@ -2,8 +2,7 @@
 
 use crate::cli::{OutputArgs, StudioArgs};
 use crate::error::{Error, Result};
-use crate::manifest::Manifest;
-use crate::pipeline::{self, Job};
+use crate::pipeline::{Built, Place};
 use crate::settings::SettingsArgs;
 
 /// The environment variable holding a fixed session token (none: a random one per run).
@@ -40,39 +39,25 @@ pub(super) fn prepare(
             "narrate studio needs an essay file (it writes the text's takes beside it), not standard input".into(),
         ));
     }
-    let stem = pipeline::stem(essay, out.name.as_deref());
-    let dir = pipeline::out_dir(&stem, out.output.as_deref());
-    let manifest_path = dir.join(format!("{stem}.json"));
+    let place = Place::new(essay, out.name.as_deref(), out.output.as_deref());
     // No edition yet: build it first, the way `narrate build` does.
-    if Manifest::load(&manifest_path)?.is_none() {
+    if place.manifest()?.is_none() {
         let settings = flags.resolve(Some(essay))?;
-        let job = Job::prepare(essay, settings)?.named(out.name.clone());
-        super::warn_all(essay, &job.warnings(), ":");
-        let report = job.produce(&dir, quiet)?;
-        super::warn_all(essay, &report.warnings, ": ");
-        super::note(quiet, &super::build::describe(&report));
+        if let Built::Written(report) =
+            place.build(settings, quiet, |w| super::warn_all(essay, w, ":"))?
+        {
+            super::warn_all(essay, &report.warnings, ": ");
+            super::note(quiet, &super::build::describe(&report));
+        }
     }
     let token = match std::env::var(TOKEN_ENV).ok().filter(|t| !t.is_empty()) {
         Some(t) => t,
         None => crate::studio::new_token()?,
     };
     // What a regen would use: the edition's recorded settings, under the flags given now.
-    let essay_path = essay.to_path_buf();
     let given = flags.clone();
-    let settings = move || -> Result<crate::settings::Settings> {
-        let mut recorded = match Manifest::load(&manifest_path)? {
-            Some(m) => super::regen::recorded(&m, &manifest_path)?,
-            None => Default::default(),
-        };
-        if given
-            .layer
-            .backend
-            .is_some_and(|b| Some(b) != recorded.backend)
-        {
-            recorded.voice = None;
-        }
-        given.resolve_with(Some(&essay_path), recorded)
-    };
+    let for_settings = place.clone();
+    let settings = move || for_settings.settings(&given);
     // Pronunciations go where the settings come from: `--config FILE`, else narrate.toml beside the essay.
     let settings_file = flags.config.clone().unwrap_or_else(|| {
         essay
@@ -84,8 +69,8 @@ pub(super) fn prepare(
     Ok(crate::studio::Options {
         essay: essay.to_path_buf(),
         settings_file,
-        dir,
-        stem,
+        dir: place.dir,
+        stem: place.stem,
         name: out.name.clone(),
         settings: Box::new(settings),
         bind,

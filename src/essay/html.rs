@@ -158,6 +158,191 @@ fn is_note_link(el: &scraper::node::Element) -> bool {
             || el.attr("role").is_some_and(|r| r.contains("noteref")))
 }
 
+/// The class and id words of an element, lower-cased: `class="md-sidebar toc"` gives md, sidebar, toc.
+fn marks(el: &scraper::node::Element) -> Vec<String> {
+    el.classes()
+        .chain(el.id())
+        .flat_map(|c| c.split(|ch: char| !ch.is_alphanumeric()))
+        .filter(|w| !w.is_empty())
+        .map(str::to_ascii_lowercase)
+        .collect()
+}
+
+/// Whether an element is a permalink beside a heading (Sphinx's `¶`, `#`, `§`, `🔗` anchors).
+fn is_permalink(el: &scraper::node::Element, text: &str) -> bool {
+    let marks = marks(el);
+    el.name() == "a"
+        && (marks.iter().any(|m| {
+            matches!(
+                m.as_str(),
+                "headerlink" | "anchor" | "permalink" | "anchorjs" | "hash" | "headeranchor"
+            ) || m.ends_with("anchor")
+        }) || (el.attr("href").is_some_and(|h| h.starts_with('#'))
+            && matches!(
+                text.trim(),
+                "¶" | "#" | "§" | "🔗" | "∞" | "⚓" | "link" | "permalink"
+            )))
+}
+
+/// Text that is page furniture wherever it stands: "Show Source", "Edit this page", "Previous topic"…
+fn is_furniture_text(text: &str) -> bool {
+    static FURNITURE: std::sync::OnceLock<regex::Regex> = std::sync::OnceLock::new();
+    FURNITURE
+        .get_or_init(|| {
+            regex::Regex::new(
+                r"(?i)^(?:(?:show|view|view page) source|edit (?:this page|on \w+|page)|improve this (?:page|doc)|report (?:an? )?(?:issue|bug)|back to top|skip to (?:main )?content|(?:table of )?contents|on this page|this page|navigation|quick search|(?:previous|next)(?: topic| page| chapter)?|« previous|next »|share(?: this)?(?: on \w+)?|tweet|print(?: this page)?|index|modules|theme|auto|light|dark|accept(?: all)?(?: cookies)?|reject(?: all)?|(?:up|home|prev|next)(?: \| (?:up|home|prev|next))*)[\s|:»«›‹→←]*$",
+            )
+            .expect("valid pattern")
+        })
+        .is_match(text.trim())
+}
+
+/// Page chrome by its marks (role, class, id, hiding): the name it is counted under, or `None` for content.
+fn chrome(node: NodeRef<Node>, el: &scraper::node::Element) -> Option<&'static str> {
+    if PAGE_PARTS.contains(&el.name()) {
+        return Some(match el.name() {
+            "nav" => "nav",
+            "script" => "script",
+            "style" => "style",
+            "aside" => "aside",
+            "footer" => "footer",
+            "form" => "form",
+            _ => "other element",
+        });
+    }
+    let has_h1 = || {
+        node.descendants()
+            .any(|d| d.value().as_element().is_some_and(|e| e.name() == "h1"))
+    };
+    if el.name() == "header" && !has_h1() {
+        return Some("header");
+    }
+    if el.attr("hidden").is_some()
+        || el.attr("aria-hidden") == Some("true")
+        || el
+            .attr("style")
+            .is_some_and(|s| s.replace(' ', "").contains("display:none"))
+    {
+        return Some("hidden");
+    }
+    if let Some(role) = el.attr("role") {
+        match role {
+            "navigation" | "menu" | "menubar" | "toolbar" | "search" => return Some("navigation"),
+            "banner" if !has_h1() => return Some("header"),
+            "contentinfo" => return Some("footer"),
+            "complementary" => return Some("aside"),
+            _ => {}
+        }
+    }
+    for m in marks(el) {
+        let kind = match m.as_str() {
+            m if m.starts_with("nav") && m != "navy" => "navigation",
+            m if m.contains("sidebar") || m == "sidenav" => "sidebar",
+            m if m.contains("breadcrumb") => "breadcrumbs",
+            "related" | "rellinks" | "relbar" | "relbar1" | "relbar2" | "toc" | "toctree"
+            | "menu" | "search" | "searchbox" | "skip" | "skiplink" => "navigation",
+            m if m.contains("footer") => "footer",
+            "header" | "masthead" | "topbar" | "banner" if !has_h1() => "header",
+            m if m.contains("cookie") || m == "consent" || m == "gdpr" => "cookie banner",
+            "share" | "sharing" | "social" | "addthis" | "sharethis" => "share buttons",
+            "edit" | "editlink" | "editpage" | "github" => "edit link",
+            "pagination" | "pager" | "prev" | "next" | "previous" | "prevnext" => {
+                "previous/next links"
+            }
+            "headerlink" | "permalink" => "permalink",
+            "sr" | "screenreader" | "visuallyhidden" | "hidden" | "noprint" => "hidden",
+            "comments" | "respond" => "comments",
+            "advert" | "ads" | "promo" | "newsletter" | "subscribe" => "advert",
+            "feedback" | "rating" => "feedback",
+            _ => continue,
+        };
+        if el.name() != "body" && el.name() != "html" {
+            return Some(kind);
+        }
+    }
+    None
+}
+
+/// The length of the text in a subtree and of the part of it inside links.
+fn link_density(node: NodeRef<Node>) -> (usize, usize, usize) {
+    let (mut text, mut linked, mut links) = (0, 0, 0);
+    for d in node.descendants() {
+        match d.value() {
+            Node::Text(t) => {
+                let n = t.trim().chars().count();
+                text += n;
+                if d.ancestors()
+                    .take_while(|a| a.id() != node.id())
+                    .any(|a| a.value().as_element().is_some_and(|e| e.name() == "a"))
+                {
+                    linked += n;
+                }
+            }
+            Node::Element(e) if e.name() == "a" => links += 1,
+            _ => {}
+        }
+    }
+    (text, linked, links)
+}
+
+/// Text that a reader would hear in a subtree (not in chrome, not in links): what picks the article.
+fn prose_len(node: NodeRef<Node>, memo: &mut HashMap<NodeId, usize>) -> usize {
+    let n = match node.value() {
+        Node::Text(t) => t.trim().chars().count(),
+        Node::Element(el) => {
+            if chrome(node, el).is_some() || el.name() == "a" || el.name() == "pre" {
+                0
+            } else {
+                node.children().map(|c| prose_len(c, memo)).sum()
+            }
+        }
+        Node::Document | Node::Fragment => node.children().map(|c| prose_len(c, memo)).sum(),
+        _ => 0,
+    };
+    memo.insert(node.id(), n);
+    n
+}
+
+/// The article inside a container: go down while one child holds nearly all of the prose (the rest is page
+/// furniture nobody marked as such).
+fn narrow<'a>(mut node: NodeRef<'a, Node>, memo: &HashMap<NodeId, usize>) -> NodeRef<'a, Node> {
+    loop {
+        let total = memo.get(&node.id()).copied().unwrap_or(0);
+        let best = node
+            .children()
+            .filter(|c| c.value().is_element())
+            .max_by_key(|c| memo.get(&c.id()).copied().unwrap_or(0));
+        match best {
+            Some(c) if total > 0 && memo.get(&c.id()).copied().unwrap_or(0) * 100 >= total * 92 => {
+                node = c
+            }
+            _ => return node,
+        }
+    }
+}
+
+/// A page title without the site's name after it: "Sockets — Python 3.11 documentation" gives "Sockets".
+fn page_title(title: &str) -> String {
+    for sep in [" — ", " – ", " | ", " · ", " :: ", " - "] {
+        if let Some((head, _)) = title.split_once(sep) {
+            if head.trim().chars().count() >= 3 {
+                return tidy(head);
+            }
+        }
+    }
+    tidy(title)
+}
+
+/// A heading's text without a permalink sign left at its end.
+fn clean_heading(text: String) -> String {
+    let t = text.trim_end_matches(['¶', '#', '§', '🔗', '∞', '⚓', ' ']);
+    if t.len() == text.len() {
+        text
+    } else {
+        t.to_string()
+    }
+}
+
 struct Reader<'a> {
     lines: &'a HashMap<NodeId, usize>,
     essay: Essay,
@@ -205,9 +390,11 @@ impl Reader<'_> {
         for d in node.descendants() {
             if let Node::Text(t) = d.value() {
                 let inside_note_link = d.ancestors().any(|a| {
-                    a.value()
-                        .as_element()
-                        .is_some_and(|e| is_note_link(e) || PAGE_PARTS.contains(&e.name()))
+                    a.value().as_element().is_some_and(|e| {
+                        is_note_link(e)
+                            || PAGE_PARTS.contains(&e.name())
+                            || (e.name() == "a" && is_permalink(e, &t[..]))
+                    })
                 });
                 if !inside_note_link {
                     out.push_str(t);
@@ -241,9 +428,32 @@ impl Reader<'_> {
     fn element(&mut self, node: NodeRef<Node>, el: &scraper::node::Element) {
         let name = el.name();
         let line = self.line(node);
-        if PAGE_PARTS.contains(&name) || el.attr("hidden").is_some() {
-            self.skip_part(name, line);
+        if let Some(kind) = chrome(node, el) {
+            self.skip_part(kind, line);
             return;
+        }
+        if matches!(
+            name,
+            "a" | "p" | "li" | "div" | "span" | "button" | "dt" | "dd" | "td"
+        ) || name.starts_with('h')
+        {
+            let text = Self::text_of(node);
+            if is_permalink(el, &text) {
+                self.skip_part("permalink", line);
+                return;
+            }
+            if !text.is_empty() && is_furniture_text(&text) && !self.in_footnotes {
+                self.skip_part("navigation", line);
+                return;
+            }
+        }
+        // A list or block that is nearly all links: a table of contents, "related pages", a site menu.
+        if matches!(name, "ul" | "ol" | "dl" | "p" | "div" | "table") && !self.in_footnotes {
+            let (text, linked, links) = link_density(node);
+            if links >= 2 && text > 0 && linked * 10 >= text * 8 {
+                self.skip_part("list of links", line);
+                return;
+            }
         }
         if is_note_link(el) {
             // A reference to a note (a link back from one, inside the notes, is not).
@@ -268,7 +478,7 @@ impl Reader<'_> {
             "h1" | "h2" | "h3" | "h4" | "h5" | "h6" => {
                 let level = name[1..].parse().unwrap_or(2);
                 let heading = Heading {
-                    text: Self::text_of(node),
+                    text: clean_heading(Self::text_of(node)),
                     level,
                     line,
                     pause_before: None,
@@ -359,10 +569,19 @@ pub(crate) fn parse_html(text: &str) -> Essay {
         .map(tidy)
         .filter(|a| !a.is_empty());
     // The article itself when the page marks it; the whole body when it does not.
+    let mut prose = HashMap::new();
+    prose_len(root, &mut prose);
+    let role_main = root.descendants().find(|n| {
+        n.value()
+            .as_element()
+            .is_some_and(|e| e.attr("role") == Some("main"))
+    });
     let content = find("article")
         .or_else(|| find("main"))
+        .or(role_main)
         .or_else(|| find("body"))
         .unwrap_or(root);
+    let content = narrow(content, &prose);
     // Page parts outside the article (the head's scripts and styles too) count as skipped; links and meta
     // tags are data about the page, not part of it.
     for d in root.descendants() {
@@ -383,9 +602,47 @@ pub(crate) fn parse_html(text: &str) -> Essay {
     }
     reader.walk(content);
     reader.flush();
+    // No title at the top of the article: the page's first <h1> outside its furniture, then og:title, then the
+    // <title> without the site's name.
+    if reader.essay.title.is_none() {
+        let h1 = root.descendants().find(|n| {
+            n.value().as_element().is_some_and(|e| e.name() == "h1")
+                && !n.ancestors().any(|a| {
+                    a.value()
+                        .as_element()
+                        .is_some_and(|e| chrome(a, e).is_some())
+                })
+        });
+        let og = root
+            .descendants()
+            .filter_map(|n| n.value().as_element())
+            .find(|e| e.name() == "meta" && e.attr("property") == Some("og:title"))
+            .and_then(|e| e.attr("content"))
+            .map(tidy)
+            .filter(|t| !t.is_empty());
+        if let Some(h1) = h1 {
+            let text = clean_heading(Reader::text_of(h1));
+            if !text.is_empty() {
+                let line = reader.line(h1);
+                reader.essay.title = Some(Heading {
+                    text,
+                    level: 1,
+                    line,
+                    pause_before: None,
+                });
+            }
+        } else if let Some(text) = og {
+            reader.essay.title = Some(Heading {
+                text,
+                level: 1,
+                line: 1,
+                pause_before: None,
+            });
+        }
+    }
     if reader.essay.title.is_none() {
         if let Some(title) = find("title") {
-            let text = Reader::text_of(title);
+            let text = page_title(&Reader::text_of(title));
             if !text.is_empty() {
                 let line = reader.line(title);
                 reader.essay.title = Some(Heading {
@@ -517,6 +774,61 @@ mod tests {
         assert_eq!(e.title.as_ref().unwrap().text, "Just a Note");
         assert_eq!(e.sections.len(), 1);
         assert_eq!(e.sections[0].paragraphs[1].text, "Two lines.");
+    }
+
+    #[test]
+    fn a_documentation_page_reads_like_a_reader_view() {
+        let html = r##"<html><head><title>Sockets HOWTO — Example 3.11 documentation</title></head><body>
+<div class="related" role="navigation"><ul><li><a href="/">index</a></li><li><a href="m">modules</a> |</li></ul></div>
+<div id="cookie-banner"><p>We use cookies.</p><button>Accept all</button></div>
+<ol class="breadcrumbs"><li><a href="/">Docs</a></li><li>HOWTOs</li></ol>
+<div class="document"><div class="body" role="main"><section>
+<h1>Sockets HOWTO<a class="headerlink" href="#s">¶</a></h1>
+<p>Sockets are used nearly everywhere, but are one of the most misunderstood technologies around.</p>
+<div class="contents"><ul><li><a href="#a">Creating a Socket</a></li><li><a href="#b">Using a Socket</a></li></ul></div>
+<h2>Creating a Socket<a href="#a">#</a></h2>
+<p>Roughly speaking, when you clicked on the link that brought you here, your browser did something.</p>
+<div class="share-buttons"><a href="t">Tweet</a> <a href="f">Share on Facebook</a></div>
+<p><a href="edit">Edit this page</a></p>
+<h2>Using a Socket <a class="anchor" href="#b">🔗</a></h2>
+<p>The first thing to note is that the browser's client socket and the web server's client socket are identical.</p>
+<div class="nav-links"><a href="p">Previous topic</a> <a href="n">Next topic</a></div>
+</section></div></div>
+<div class="sphinxsidebar"><h3>This Page</h3><ul><li><a href="src">Show Source</a></li></ul></div>
+</body></html>"##;
+        let e = parse_html(html);
+        assert_eq!(e.title.as_ref().unwrap().text, "Sockets HOWTO");
+        let headings: Vec<&str> = e
+            .sections
+            .iter()
+            .filter_map(|s| s.heading.as_ref().map(|h| h.text.as_str()))
+            .collect();
+        assert_eq!(headings, vec!["Creating a Socket", "Using a Socket"]);
+        let text: Vec<&str> = e
+            .sections
+            .iter()
+            .flat_map(|s| s.paragraphs.iter().map(|p| p.text.as_str()))
+            .collect();
+        assert_eq!(text.len(), 3, "{text:?}");
+        for furniture in [
+            "index",
+            "modules",
+            "cookies",
+            "Docs",
+            "Tweet",
+            "Edit",
+            "Previous",
+            "Show Source",
+            "¶",
+        ] {
+            assert!(
+                !text.iter().any(|t| t.contains(furniture)),
+                "{furniture} is read: {text:?}"
+            );
+        }
+        // Without an <h1>, the <title> loses the site's name.
+        let e = parse_html("<title>Plain Page | Some Site</title><p>Text.</p>");
+        assert_eq!(e.title.unwrap().text, "Plain Page");
     }
 
     #[test]

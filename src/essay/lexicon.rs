@@ -8,71 +8,151 @@
 
 use std::collections::BTreeMap;
 
-use regex::Regex;
+use aho_corasick::{AhoCorasick, MatchKind};
 
+/// The user's pronunciations, compiled once into two automata over all entries (one for entries with a capital
+/// letter, matched as written; one for all-lower-case entries, matched in any case): a lexicon of thousands of
+/// entries costs a few megabytes and one pass over each sentence, not a regular expression per entry.
 #[derive(Debug, Clone, Default)]
 pub struct Lexicon {
-    entries: Vec<(Regex, String)>,
+    /// Entries with a capital letter, matched case-sensitively.
+    exact: Option<AhoCorasick>,
+    exact_entries: Vec<usize>,
+    /// All-lower-case entries, matched against the text with its letters lowered.
+    folded: Option<AhoCorasick>,
+    folded_entries: Vec<usize>,
+    /// Each entry's replacement, by entry number.
+    replacements: Vec<String>,
 }
 
 /// Stands in for the `i`-th replacement while the normalizer runs: one private-use character, which no rule
 /// matches or changes.
 fn marker(i: usize) -> char {
-    char::from_u32(0xF0000 + i as u32).expect("a supplementary private-use code point")
+    char::from_u32(0xF0000 + i as u32).unwrap_or('\u{10FFFD}')
+}
+
+/// A character that makes a match part of a longer word (regex's `\w`: letters, digits, marks, connectors).
+fn wordish(c: char) -> bool {
+    c.is_alphanumeric() || c == '_' || c == '\u{200C}' || c == '\u{200D}'
+}
+
+/// The text with each character lowered where that keeps its length in bytes, so byte offsets into it are
+/// offsets into the text (a character whose lower case is longer stays as written and matches only itself).
+fn fold(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        let mut lower = c.to_lowercase();
+        match (lower.next(), lower.next()) {
+            (Some(l), None) if l.len_utf8() == c.len_utf8() => out.push(l),
+            _ => out.push(c),
+        }
+    }
+    out
 }
 
 impl Lexicon {
-    /// Builds a lexicon; longer entries are tried first, so a phrase wins over a word inside it.
+    /// Builds a lexicon; where entries overlap in a text, the longer wins (a phrase over a word inside it).
     pub fn new(table: &BTreeMap<String, String>) -> Result<Lexicon, String> {
-        let mut keys: Vec<&String> = table.keys().filter(|k| !k.trim().is_empty()).collect();
-        keys.sort_by_key(|k| std::cmp::Reverse(k.chars().count()));
-        let entries = keys
-            .into_iter()
-            .map(|key| {
-                let case = if key.chars().any(char::is_uppercase) {
-                    ""
-                } else {
-                    "(?i)"
-                };
-                let pattern = format!(r"{case}(^|[^\w]){}([^\w]|$)", regex::escape(key.trim()));
-                Regex::new(&pattern)
-                    .map(|re| (re, table[key].clone()))
-                    .map_err(|e| format!("lexicon entry `{key}`: {e}"))
-            })
-            .collect::<Result<_, _>>()?;
-        Ok(Lexicon { entries })
+        let mut lexicon = Lexicon::default();
+        let (mut exact, mut folded) = (Vec::new(), Vec::new());
+        for (key, replacement) in table {
+            let key = key.trim();
+            if key.is_empty() {
+                continue;
+            }
+            let i = lexicon.replacements.len();
+            lexicon.replacements.push(replacement.clone());
+            if key.chars().any(char::is_uppercase) {
+                exact.push(key.to_string());
+                lexicon.exact_entries.push(i);
+            } else {
+                folded.push(fold(key));
+                lexicon.folded_entries.push(i);
+            }
+        }
+        let build = |patterns: &[String]| -> Result<Option<AhoCorasick>, String> {
+            if patterns.is_empty() {
+                return Ok(None);
+            }
+            AhoCorasick::builder()
+                .match_kind(MatchKind::Standard)
+                .build(patterns)
+                .map(Some)
+                .map_err(|e| format!("lexicon: {e}"))
+        };
+        lexicon.exact = build(&exact)?;
+        lexicon.folded = build(&folded)?;
+        Ok(lexicon)
+    }
+
+    /// Every whole-word match in `text`, as (start, end, entry), chosen so that none overlap: longer matches
+    /// first, then earlier ones.
+    fn matches(&self, text: &str) -> Vec<(usize, usize, usize)> {
+        let mut found: Vec<(usize, usize, usize)> = Vec::new();
+        let whole = |s: usize, e: usize| {
+            !text[..s].chars().next_back().is_some_and(wordish)
+                && !text[e..].chars().next().is_some_and(wordish)
+        };
+        let mut collect = |ac: &Option<AhoCorasick>, entries: &[usize], hay: &str| {
+            if let Some(ac) = ac {
+                for m in ac.find_overlapping_iter(hay) {
+                    if whole(m.start(), m.end()) {
+                        found.push((m.start(), m.end(), entries[m.pattern().as_usize()]));
+                    }
+                }
+            }
+        };
+        collect(&self.exact, &self.exact_entries, text);
+        if self.folded.is_some() {
+            collect(&self.folded, &self.folded_entries, &fold(text));
+        }
+        found.sort_by_key(|&(s, e, _)| (std::cmp::Reverse(e - s), s));
+        // Taken spans, by start: a candidate is kept when it overlaps none of them.
+        let mut taken: BTreeMap<usize, usize> = BTreeMap::new();
+        let mut kept = Vec::new();
+        for (s, e, entry) in found {
+            let before = taken.range(..e).next_back();
+            if before.is_some_and(|(_, &end)| end > s) {
+                continue;
+            }
+            taken.insert(s, e);
+            kept.push((s, e, entry));
+        }
+        kept.sort_unstable();
+        kept
     }
 
     /// Replaces every entry in `text`. Replacements come back protected (the user's spelling is final, and
     /// phoneme input must reach the engine as written), to be put back by `restore` after normalization.
     pub fn apply(&self, text: &str) -> (String, Vec<String>) {
-        let mut protected = Vec::new();
-        let mut text = text.to_string();
-        for (re, replacement) in &self.entries {
-            if !re.is_match(&text) {
-                continue;
-            }
-            protected.push(replacement.clone());
-            let value = marker(protected.len() - 1).to_string();
-            // Two passes: the boundaries are part of each match, so touching matches alternate.
-            for _ in 0..2 {
-                text = re
-                    .replace_all(&text, |c: &regex::Captures| {
-                        format!("{}{value}{}", &c[1], &c[2])
-                    })
-                    .into_owned();
-            }
+        let mut protected: Vec<String> = Vec::new();
+        let mut slots: BTreeMap<usize, usize> = BTreeMap::new();
+        let mut out = String::with_capacity(text.len());
+        let mut at = 0;
+        for (s, e, entry) in self.matches(text) {
+            let slot = *slots.entry(entry).or_insert_with(|| {
+                protected.push(self.replacements[entry].clone());
+                protected.len() - 1
+            });
+            out.push_str(&text[at..s]);
+            out.push(marker(slot));
+            at = e;
         }
-        (text, protected)
+        out.push_str(&text[at..]);
+        (out, protected)
     }
 
     /// Puts protected phoneme input back.
     pub fn restore(text: &str, protected: &[String]) -> String {
-        let mut out = text.to_string();
-        for (i, p) in protected.iter().enumerate() {
-            out = out.replace(marker(i), p);
+        if protected.is_empty() {
+            return text.to_string();
         }
-        out
+        text.chars()
+            .map(|c| match (c as usize).checked_sub(0xF0000) {
+                Some(i) if i < protected.len() => protected[i].clone(),
+                _ => c.to_string(),
+            })
+            .collect()
     }
 }
 
@@ -117,6 +197,37 @@ mod tests {
         assert_eq!(
             Lexicon::restore(&text, &protected),
             "[[N'wIn]] and [[N'wIn]]"
+        );
+    }
+
+    #[test]
+    fn the_longer_entry_wins_where_entries_overlap_and_letters_fold_in_any_script() {
+        let l = lex(&[
+            ("New", "noo"),
+            ("New York", "noo york"),
+            ("élan", "ay LAHN"),
+            ("straße", "shtrahsseh"),
+        ]);
+        let said = |t: &str| {
+            let (text, p) = l.apply(t);
+            Lexicon::restore(&text, &p)
+        };
+        assert_eq!(said("New York and New"), "noo york and noo");
+        assert_eq!(said("Élan, ÉLAN; élan."), "ay LAHN, ay LAHN; ay LAHN.");
+        assert_eq!(said("Straße, straßen"), "shtrahsseh, straßen");
+        assert_eq!(said("Newer news_New"), "Newer news_New");
+    }
+
+    #[test]
+    fn a_large_lexicon_is_one_matcher_and_still_matches_every_entry() {
+        let table: BTreeMap<String, String> = (0..20_000)
+            .map(|i| (format!("Name{i}"), format!("say {i}")))
+            .collect();
+        let l = Lexicon::new(&table).unwrap();
+        let (text, p) = l.apply("Name7 met Name19999, not Name200000.");
+        assert_eq!(
+            Lexicon::restore(&text, &p),
+            "say 7 met say 19999, not Name200000."
         );
     }
 }

@@ -1,18 +1,18 @@
 //! The essay as narrate understands it: a title, sections with optional headings, and paragraphs of text.
 
 pub(crate) mod edit;
+mod epub;
 mod html;
 pub mod lexicon;
 pub mod normalize;
 mod notes;
 pub mod parse;
 pub mod segment;
+mod text;
 
 use std::path::Path;
 
-use serde::Serialize;
-
-pub use parse::load;
+use serde::{Deserialize, Serialize};
 
 /// An explicit break written in the essay: `<!-- pause 2s -->` or `[pause 2s]` on its own line, or a
 /// horizontal rule (a section-length pause).
@@ -98,6 +98,46 @@ pub struct Essay {
     pub warnings: Vec<Skipped>,
     /// The essay's own language tag, when it names one: `lang:` or `language:` in front matter, `<html lang>`.
     pub language: Option<String>,
+    /// A book's metadata (EPUB): what the edition's tags are made of.
+    pub book: Option<Book>,
+}
+
+/// What a book says about itself (its OPF metadata), for the edition's tags.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct Book {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub authors: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub language: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub publisher: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub date: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub identifier: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cover: Option<Cover>,
+}
+
+/// A book's cover image (JPEG or PNG), attached to the M4B and MP3 editions.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Cover {
+    pub media_type: String,
+    /// A hash of the image, so a new cover makes a new edition.
+    pub digest: String,
+    /// The image itself (not written into plans or manifests).
+    #[serde(skip)]
+    pub bytes: Vec<u8>,
+}
+
+/// How a book is read: its front and back matter, and its images' alt text (the `include_matter` and
+/// `alt_text` settings).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct BookOptions {
+    pub include_matter: bool,
+    pub alt_text: bool,
 }
 
 impl Essay {

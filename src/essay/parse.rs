@@ -7,7 +7,7 @@ use pulldown_cmark::{Event, HeadingLevel, Options, Parser, Tag, TagEnd};
 use regex::Regex;
 
 use super::notes::{Note, Notes};
-use super::{ends_with_sentence_punctuation, pause_mark, tidy, Essay, Heading, Pause, Skipped};
+use super::{pause_mark, tidy, BookOptions, Essay, Heading, Pause, Skipped};
 use crate::error::{Error, Result};
 
 /// Which parser reads a file.
@@ -17,11 +17,13 @@ pub enum Format {
     Text,
     /// A saved web page.
     Html,
+    /// An EPUB 2 or 3 book (a zip archive, read by `epub.rs`).
+    Epub,
 }
 
 impl Format {
     /// `.md`, `.markdown`, `.mdown` and `.mkd` are Markdown; `.html`, `.htm` and `.xhtml` are web pages;
-    /// everything else is plain text.
+    /// `.epub` is a book; everything else is plain text.
     pub fn from_path(path: &Path) -> Self {
         match path
             .extension()
@@ -31,6 +33,7 @@ impl Format {
         {
             Some("md" | "markdown" | "mdown" | "mkd") => Format::Markdown,
             Some("html" | "htm" | "xhtml") => Format::Html,
+            Some("epub") => Format::Epub,
             _ => Format::Text,
         }
     }
@@ -56,10 +59,16 @@ impl Format {
 /// The path that stands for standard input.
 pub const STDIN: &str = "-";
 
-/// Reads and parses an essay file; `-` reads standard input (its format sniffed from the text). Only a regular
-/// file is read (a FIFO or a device could block or never end), and only up to `limit` bytes.
-pub fn load(path: &Path, limit: u64) -> Result<Essay> {
+/// An essay file's bytes (`-`: standard input's), read once: only a regular file (a FIFO or a device could block
+/// or never end), and only up to `limit` bytes (a book's file up to `epub::FILE_FACTOR` times that: its text is
+/// held to `limit`). [`from_bytes`] parses them.
+pub(crate) fn read(path: &Path, limit: u64) -> Result<Vec<u8>> {
     let stdin = path.as_os_str() == STDIN;
+    let limit = if !stdin && Format::from_path(path) == Format::Epub {
+        limit.saturating_mul(super::epub::FILE_FACTOR)
+    } else {
+        limit
+    };
     let read_err = |source| Error::ReadEssay {
         path: path.to_owned(),
         source,
@@ -97,7 +106,28 @@ pub fn load(path: &Path, limit: u64) -> Result<Essay> {
     if bytes.len() as u64 > limit {
         return Err(too_large(bytes.len() as u64));
     }
-    let text = decode(path, &bytes)?;
+    Ok(bytes)
+}
+
+/// Parses an essay file's bytes (read by [`read`]) by the format its name says (standard input's is sniffed);
+/// `limit` bounds a book's text, and `book` says how an EPUB is read.
+pub(crate) fn from_bytes(
+    path: &Path,
+    bytes: &[u8],
+    limit: u64,
+    book: BookOptions,
+) -> Result<Essay> {
+    let stdin = path.as_os_str() == STDIN;
+    if !stdin && Format::from_path(path) == Format::Epub {
+        let essay = super::epub::read(path, bytes, limit, book)?.finish();
+        if essay.sections.is_empty() {
+            return Err(Error::EmptyEssay {
+                path: path.to_owned(),
+            });
+        }
+        return Ok(essay);
+    }
+    let text = decode(path, bytes)?;
     let format = if stdin {
         Format::sniff(&text)
     } else {
@@ -224,8 +254,8 @@ fn decode(path: &Path, bytes: &[u8]) -> Result<String> {
 pub fn parse_str(text: &str, format: Format) -> Essay {
     match format {
         Format::Markdown => parse_markdown(text),
-        Format::Text => parse_text(text),
-        Format::Html => super::html::parse_html(text),
+        Format::Text => super::text::parse_text(text),
+        Format::Html | Format::Epub => super::html::parse_html(text),
     }
     .finish()
 }
@@ -468,75 +498,6 @@ fn heading_level(level: HeadingLevel) -> u8 {
         HeadingLevel::H5 => 5,
         HeadingLevel::H6 => 6,
     }
-}
-
-/// Longest line taken for a heading in plain text (a title may be a little longer).
-const MAX_HEADING_CHARS: usize = 80;
-const MAX_TITLE_CHARS: usize = 150;
-
-fn parse_text(text: &str) -> Essay {
-    // Blocks are runs of non-blank lines. A file with no blank lines at all has one paragraph per line.
-    let lines: Vec<(usize, &str)> = text
-        .lines()
-        .enumerate()
-        .map(|(i, l)| (i + 1, l.trim()))
-        .collect();
-    let has_blank = lines
-        .iter()
-        .skip_while(|(_, l)| l.is_empty())
-        .any(|(_, l)| l.is_empty());
-    let mut blocks: Vec<(usize, Vec<&str>)> = Vec::new();
-    let mut current: Option<(usize, Vec<&str>)> = None;
-    for &(n, l) in &lines {
-        if l.is_empty() || !has_blank {
-            if let Some(b) = current.take() {
-                blocks.push(b);
-            }
-            if l.is_empty() {
-                continue;
-            }
-        }
-        current.get_or_insert_with(|| (n, Vec::new())).1.push(l);
-    }
-    if let Some(b) = current.take() {
-        blocks.push(b);
-    }
-
-    let mut essay = Essay::default();
-    let mut pause: Option<Pause> = None;
-    for (i, (line, block)) in blocks.into_iter().enumerate() {
-        let joined = tidy(&block.join(" "));
-        if let (1, Some(p)) = (block.len(), pause_mark(&joined)) {
-            pause = Some(p);
-            continue;
-        }
-        let standalone = block.len() == 1 && !ends_with_sentence_punctuation(&joined);
-        if i == 0 && standalone && joined.chars().count() <= MAX_TITLE_CHARS {
-            essay.title = Some(Heading {
-                text: joined,
-                level: 1,
-                line,
-                pause_before: None,
-            });
-        } else if i > 0
-            && standalone
-            && joined.chars().count() <= MAX_HEADING_CHARS
-            && !super::is_byline(&joined)
-        {
-            essay.push_heading(
-                Heading {
-                    text: joined,
-                    level: 2,
-                    line,
-                    pause_before: None,
-                },
-                &mut pause,
-            );
-        } else {
-            essay.push_paragraph(joined, line, false, None, &mut pause);
-        }
-    }
-    essay
 }
 
 #[cfg(test)]

@@ -108,6 +108,25 @@ pub fn encode(
         FFMETADATA.render(edition).as_bytes(),
     )
     .map_err(out_err(dir))?;
+    // The book's cover, attached as a picture (MP4's `covr`, ID3's APIC).
+    let cover = match edition.book.as_ref().and_then(|b| b.cover.as_ref()) {
+        Some(c) if !c.bytes.is_empty() => {
+            let suffix = if c.media_type == "image/png" {
+                ".png"
+            } else {
+                ".jpg"
+            };
+            let mut file = tempfile::Builder::new()
+                .prefix(".narrate-cover.")
+                .suffix(suffix)
+                .tempfile_in(dir)
+                .map_err(out_err(dir))?;
+            std::io::Write::write_all(file.as_file_mut(), &c.bytes).map_err(out_err(dir))?;
+            Some(file)
+        }
+        _ => None,
+    };
+    let cover = cover.as_ref().map(|f| f.path());
     let mut wav_peak = None;
     let mut written = Vec::new();
     for &enc in encodings {
@@ -116,7 +135,15 @@ pub fn encode(
         let mut shape = Shape::default();
         let mut plain_loudness = None;
         for pass in 1.. {
-            run_encoder(wav, metadata.path(), enc, &shape, partial.path(), &target)?;
+            run_encoder(
+                wav,
+                metadata.path(),
+                cover,
+                enc,
+                &shape,
+                partial.path(),
+                &target,
+            )?;
             let Some(ceiling) = preset.ceiling_db() else {
                 break;
             };
@@ -187,11 +214,12 @@ impl Shape {
     }
 }
 
-/// Runs ffmpeg once: `wav` through `shape` with the chapters and tags of `metadata`, encoded as `enc` into
-/// `out`. `target` names the edition in messages.
+/// Runs ffmpeg once: `wav` through `shape` with the chapters and tags of `metadata` (and `cover` as an attached
+/// picture), encoded as `enc` into `out`. `target` names the edition in messages.
 fn run_encoder(
     wav: &Path,
     metadata: &Path,
+    cover: Option<&Path>,
     enc: Encoding,
     shape: &Shape,
     out: &Path,
@@ -201,8 +229,21 @@ fn run_encoder(
     cmd.args(["-nostdin", "-loglevel", "error", "-y", "-i"])
         .arg(wav)
         .arg("-i")
-        .arg(metadata)
-        .args(["-map", "0:a", "-map_metadata", "1", "-map_chapters", "1"]);
+        .arg(metadata);
+    if let Some(cover) = cover {
+        cmd.arg("-i").arg(cover);
+    }
+    cmd.args(["-map", "0:a", "-map_metadata", "1", "-map_chapters", "1"]);
+    if cover.is_some() {
+        cmd.args([
+            "-map",
+            "2:v",
+            "-c:v",
+            "copy",
+            "-disposition:v:0",
+            "attached_pic",
+        ]);
+    }
     if let Some(filter) = shape.filter() {
         cmd.arg("-af").arg(filter);
     }

@@ -30,6 +30,24 @@ impl ChapterExporter for FfMetadata {
             out.push_str(&format!("artist={}\n", escape(a)));
         }
         out.push_str("genre=Speech\n");
+        // A book's own tags: the album is the book, and what its OPF says of itself.
+        if let Some(book) = &m.book {
+            out.push_str(&format!("album={}\n", escape(&m.title)));
+            if let Some(a) = &m.author {
+                out.push_str(&format!("album_artist={}\n", escape(a)));
+            }
+            let tags = [
+                ("date", &book.date),
+                ("publisher", &book.publisher),
+                ("language", &book.language),
+                ("comment", &book.identifier),
+            ];
+            for (key, value) in tags {
+                if let Some(v) = value {
+                    out.push_str(&format!("{key}={}\n", escape(v)));
+                }
+            }
+        }
         // Chapter lists in players are flat: a sub-chapter says which chapter it belongs to.
         for (c, title) in m.chapters.iter().zip(super::nested_titles(m)) {
             out.push_str(&format!(

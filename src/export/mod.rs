@@ -211,6 +211,7 @@ pub(crate) mod tests {
             plan_key: String::new(),
             inputs_key: String::new(),
             settings: serde_json::Value::Null,
+            book: None,
             loudness: None,
             chapters: vec![
                 chapter(0, 1, "Notes on \"Small\" Rivers", 0, 100_000),

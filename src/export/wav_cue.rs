@@ -194,6 +194,7 @@ mod tests {
         let audio = crate::audio::Audio {
             sample_rate: 8000,
             samples: vec![1; 4001],
+            words: None,
         };
         crate::audio::wav::write_to(&mut cursor, &audio).unwrap();
         append(

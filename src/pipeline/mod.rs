@@ -4,7 +4,12 @@
 //! the closing check. `regen` is a build with other takes; nothing else writes an edition.
 
 pub mod batch;
+mod place;
 pub mod schedule;
+mod shape;
+mod shard;
+
+pub(crate) use place::{Built, Place};
 
 use std::io::BufWriter;
 use std::path::{Path, PathBuf};
@@ -26,6 +31,7 @@ use crate::plan::{self, Plan, PlanInputs};
 use crate::settings::Settings;
 use crate::synth::{self, Backend};
 use crate::timeline::Timeline;
+use shape::Shape;
 
 pub use schedule::SynthStats;
 
@@ -47,6 +53,9 @@ pub struct Job {
     pub name: Option<String>,
     /// The essay file's bytes, hashed before it was read (for the inputs key).
     essay_digest: Option<String>,
+    /// Takes chosen for this edition that the takes file does not hold yet (a regen's): written with the
+    /// edition, in the same commit.
+    new_takes: Option<Takes>,
 }
 
 /// What producing an edition did.
@@ -74,16 +83,26 @@ impl Job {
         settings: Settings,
         backend: Arc<dyn Backend>,
     ) -> Result<Job> {
-        let voice = settings
-            .voice
-            .clone()
-            .unwrap_or_else(|| backend.default_voice());
-        let fingerprint = backend.fingerprint(&voice)?;
-        // Hashed before the essay is read: if it changes in between, the digest is the older text's, and the next
-        // build plans again (never the other way round).
-        let essay_digest = digest(essay_path, settings.max_essay_bytes);
+        let inputs = Inputs::read(essay_path, &settings, backend)?;
+        Job::from_inputs(inputs, settings)
+    }
+
+    /// Parses and plans an essay whose inputs are read (each file once).
+    pub(crate) fn from_inputs(inputs: Inputs, settings: Settings) -> Result<Job> {
+        let Inputs {
+            essay_path,
+            bytes,
+            digest: essay_digest,
+            takes_path,
+            takes,
+            backend,
+            voice,
+            fingerprint,
+        } = inputs;
         let essay =
-            essay::load(essay_path, settings.max_essay_bytes)?.with_footnotes(settings.footnotes);
+            essay::parse::from_bytes(&essay_path, &bytes, settings.max_essay_bytes, settings.book)?
+                .with_footnotes(settings.footnotes);
+        drop(bytes);
         let language = reading_language(
             settings.language.as_deref(),
             &essay,
@@ -91,8 +110,6 @@ impl Job {
             &voice,
         )
         .map_err(Error::Usage)?;
-        let takes_path = takes::path_for(essay_path);
-        let takes = Takes::load(&takes_path)?;
         let lexicon = Lexicon::new(&settings.lexicon).map_err(Error::Invalid)?;
         let normalizer = Normalizer {
             language,
@@ -102,7 +119,7 @@ impl Job {
         let mut job = Job {
             normalizer,
             lexicon,
-            essay_path: essay_path.to_owned(),
+            essay_path,
             cache: Cache::new(&settings.cache_dir),
             settings,
             essay,
@@ -113,6 +130,7 @@ impl Job {
             takes,
             name: None,
             essay_digest,
+            new_takes: None,
             plan: Plan {
                 title: String::new(),
                 author: None,
@@ -121,6 +139,7 @@ impl Job {
                 rate: None,
                 chapters: vec![],
                 segments: vec![],
+                book: None,
             },
         };
         job.replan();
@@ -174,6 +193,13 @@ impl Job {
         self
     }
 
+    /// The same job with other takes, which its edition's commit also writes into the takes file (a regen: the
+    /// edition and the takes file that chose it change together, or neither does).
+    pub fn choosing(mut self, takes: Takes) -> Job {
+        self.new_takes = Some(takes.clone());
+        self.with_takes(takes)
+    }
+
     /// The same job narrowed to some segments (a preview of them).
     pub fn only(mut self, ids: &[String]) -> Job {
         self.plan.segments.retain(|s| ids.contains(&s.id));
@@ -181,15 +207,27 @@ impl Job {
     }
 
     fn replan(&mut self) {
+        self.plan = self.plan_of(&self.essay);
+    }
+
+    /// The plan the essay file would have if its text were `text` (the studio checks an edit with it before
+    /// writing the file): parsed as the file's format, planned with this job's settings, takes and voice.
+    pub fn plan_of_text(&self, text: &str) -> Plan {
+        let format = essay::parse::Format::from_path(&self.essay_path);
+        let essay = essay::parse::parse_str(text, format).with_footnotes(self.settings.footnotes);
+        self.plan_of(&essay)
+    }
+
+    fn plan_of(&self, essay: &Essay) -> Plan {
         let author = self
             .settings
             .author
             .clone()
-            .or_else(|| self.essay.byline_author());
-        self.plan = plan::build(
-            &self.essay,
+            .or_else(|| essay.byline_author());
+        plan::build(
+            essay,
             &PlanInputs {
-                title: self.essay.display_title(&self.essay_path),
+                title: essay.display_title(&self.essay_path),
                 author,
                 chapters: self.settings.chapters,
                 max_chars: self.settings.max_chars,
@@ -202,7 +240,7 @@ impl Job {
                 normalizer: self.settings.normalize.then_some(&self.normalizer),
                 lexicon: &self.lexicon,
             },
-        );
+        )
     }
 
     /// The file stem of the essay, used for output names.
@@ -282,27 +320,16 @@ impl Job {
         }
     }
 
+    /// What shapes this edition (the recorded settings and what is read again), resolved with its backend and
+    /// voice.
+    fn shape(&self) -> Shape {
+        Shape::of(&self.settings, self.backend.name(), &self.voice)
+    }
+
     /// The settings that shape this edition, as `narrate.toml` keys: the manifest keeps them, so `regen` redoes
     /// the edition as it was built.
     pub fn recorded_settings(&self) -> serde_json::Value {
-        let s = &self.settings;
-        let p = s.pauses;
-        serde_json::json!({
-            "backend": self.backend.name(),
-            "voice": self.voice,
-            "rate": s.rate,
-            "chapters": s.chapters.to_string(),
-            "max_chars": s.max_chars,
-            "pause": format!("sentence={}ms,paragraph={}ms,section={}ms", p.sentence_ms, p.paragraph_ms, p.section_ms),
-            "normalize": s.normalize,
-            "format": s.formats.iter().map(|f| f.name()).collect::<Vec<_>>(),
-            "sample_rate": s.sample_rate,
-            "master": s.master.name(),
-            "export": s.exports.iter().map(|e| e.name()).collect::<Vec<_>>(),
-            "author": s.author,
-            "language": s.language,
-            "footnotes": s.footnotes.name(),
-        })
+        self.shape().recorded
     }
 
     /// Every file the edition is made of: the WAV, the manifest, the exports and compressed editions.
@@ -325,15 +352,12 @@ impl Job {
             .iter()
             .map(|c| (c.title.as_str(), c.level))
             .collect();
-        let exports: Vec<&str> = self.settings.exports.iter().map(|e| e.name()).collect();
         let json = serde_json::to_vec(&(
             crate::manifest::VERSION,
-            self.settings.master,
-            self.settings.sample_rate,
-            &self.settings.formats,
-            exports,
+            self.shape().recorded,
             &self.plan.title,
             &self.plan.author,
+            &self.plan.book,
             titles,
             shape,
         ))
@@ -450,9 +474,7 @@ impl Job {
                         &self.essay_path,
                         d,
                         &self.takes,
-                        &self.settings,
-                        self.backend.name(),
-                        &self.voice,
+                        &self.shape(),
                         &self.fingerprint,
                     )
                 })
@@ -479,7 +501,17 @@ impl Job {
             .filter(|n| *n != manifest_name)
             .chain([manifest_name.clone()])
             .collect();
-        stage.commit(&order).map_err(out_err(dir))?;
+        // A regen's takes file is part of the edition it chose: committed with it, or not at all.
+        let outside = match &self.new_takes {
+            Some(takes) => vec![(takes.stage(&self.takes_path)?, self.takes_path.clone())],
+            None => Vec::new(),
+        };
+        stage
+            .commit(&order, &outside)
+            .map_err(|failed| Error::Output {
+                path: failed.path,
+                source: failed.source,
+            })?;
         let wav = dir.join(&wav_name);
         let check = crate::check::check_with(
             &wav,
@@ -560,44 +592,77 @@ pub fn out_dir(stem: &str, dir: Option<&Path>) -> PathBuf {
     dir.map_or_else(|| Path::new("audio").join("out").join(stem), Path::to_owned)
 }
 
-/// The BLAKE3 of a file's bytes; `None` when it cannot be read, is not a regular file or is over `limit` (the full
-/// path reports it).
-fn digest(path: &Path, limit: u64) -> Option<String> {
-    // Only a regular file within the size limit: a FIFO or a device is never opened here (the full path names it).
-    let meta = std::fs::metadata(path).ok()?;
-    if !meta.is_file() || meta.len() > limit {
-        return None;
+/// What an edition is made from, each read once: the essay file's bytes (and their digest), its takes, and the
+/// backend with its resolved voice and that voice's fingerprint (Piper's hashes the voice's model).
+pub(crate) struct Inputs {
+    essay_path: PathBuf,
+    bytes: Vec<u8>,
+    /// The BLAKE3 of the bytes (`None` for standard input, which is never called up to date).
+    digest: Option<String>,
+    takes_path: PathBuf,
+    takes: Takes,
+    backend: Arc<dyn Backend>,
+    voice: String,
+    fingerprint: String,
+}
+
+impl Inputs {
+    /// Reads the essay and its takes and asks the backend for the voice's fingerprint.
+    pub(crate) fn read(
+        essay_path: &Path,
+        settings: &Settings,
+        backend: Arc<dyn Backend>,
+    ) -> Result<Inputs> {
+        let voice = settings
+            .voice
+            .clone()
+            .unwrap_or_else(|| backend.default_voice());
+        let fingerprint = backend.fingerprint(&voice)?;
+        let bytes = essay::parse::read(essay_path, settings.max_essay_bytes)?;
+        let digest = (essay_path != Path::new(essay::parse::STDIN))
+            .then(|| blake3::hash(&bytes).to_hex().to_string());
+        let takes_path = takes::path_for(essay_path);
+        let takes = Takes::load(&takes_path)?;
+        Ok(Inputs {
+            essay_path: essay_path.to_owned(),
+            bytes,
+            digest,
+            takes_path,
+            takes,
+            backend,
+            voice,
+            fingerprint,
+        })
     }
-    std::fs::read(path)
-        .ok()
-        .map(|bytes| blake3::hash(&bytes).to_hex().to_string())
+
+    /// The inputs key of an edition made from these inputs with `settings` (`None` for standard input).
+    pub(crate) fn key(&self, settings: &Settings) -> Option<String> {
+        let shape = Shape::of(settings, self.backend.name(), &self.voice);
+        let digest = self.digest.as_deref()?;
+        Some(inputs_key(
+            &self.essay_path,
+            digest,
+            &self.takes,
+            &shape,
+            &self.fingerprint,
+        ))
+    }
 }
 
 /// A hash of everything a plan is made from: this narrate build (version, and the executable's size and time, so
-/// a rebuilt narrate plans again), the essay (its path and the digest of its bytes), the takes, the settings that
-/// shape the edition, the backend, the voice and its engine's fingerprint.
+/// a rebuilt narrate plans again), the essay (its path and the digest of its bytes), the takes, what shapes the
+/// edition (with the backend and the resolved voice) and the engine's fingerprint.
 fn inputs_key(
     essay_path: &Path,
     essay_digest: &str,
     takes: &Takes,
-    settings: &Settings,
-    backend: &str,
-    voice: &str,
+    shape: &Shape,
     fingerprint: &str,
 ) -> String {
     let exe = std::env::current_exe()
         .and_then(std::fs::metadata)
         .ok()
         .map(|m| (m.len(), m.modified().ok()));
-    // Only what shapes the edition, resolved: the number of jobs, retries and the cache's place do not, and the
-    // voice is hashed as resolved (a default voice and the same voice named are one edition).
-    let shaping = Settings {
-        jobs: 0,
-        retries: 0,
-        cache_dir: PathBuf::new(),
-        voice: None,
-        ..settings.clone()
-    };
     let takes: Vec<(&String, u32)> = takes.segments.iter().map(|(id, e)| (id, e.take)).collect();
     let mut h = blake3::Hasher::new();
     for part in [
@@ -606,9 +671,8 @@ fn inputs_key(
         essay_path.as_os_str().as_encoded_bytes(),
         essay_digest.as_bytes(),
         format!("{takes:?}").as_bytes(),
-        format!("{shaping:?}").as_bytes(),
-        backend.as_bytes(),
-        voice.as_bytes(),
+        shape.recorded.to_string().as_bytes(),
+        shape.read_again.as_bytes(),
         fingerprint.as_bytes(),
     ] {
         h.update(&(part.len() as u64).to_le_bytes());
@@ -637,47 +701,9 @@ pub(crate) fn reading_language(
     )
 }
 
-/// Whether the edition of `essay_path` with these settings is already in `dir` as a build would write it, told
-/// without planning: its manifest's inputs key matches and every output file is there. Any doubt (an unreadable
-/// file, another backend) answers no, and the full path decides. Give it the backend the job will use: the
-/// engine's fingerprint is worked out once (Piper's hashes the voice's model).
-pub fn unchanged(
-    essay_path: &Path,
-    settings: &Settings,
-    backend: &dyn Backend,
-    stem: &str,
-    dir: &Path,
-) -> bool {
-    let voice = settings
-        .voice
-        .clone()
-        .unwrap_or_else(|| backend.default_voice());
-    let Ok(fingerprint) = backend.fingerprint(&voice) else {
-        return false;
-    };
-    let Some(essay_digest) = digest(essay_path, settings.max_essay_bytes) else {
-        return false;
-    };
-    let Ok(takes) = Takes::load(&takes::path_for(essay_path)) else {
-        return false;
-    };
-    let key = inputs_key(
-        essay_path,
-        &essay_digest,
-        &takes,
-        settings,
-        backend.name(),
-        &voice,
-        &fingerprint,
-    );
-    let manifest = dir.join(format!("{stem}.json"));
-    matches!(Manifest::load(&manifest), Ok(Some(m)) if m.inputs_key == key)
-        && untouched(&manifest, &outputs(settings, stem, dir))
-}
-
 /// Whether every output is a file not changed since its manifest was written (the manifest is committed last):
 /// an edition cut short, overwritten or damaged in place after the build is built again, not called up to date.
-fn untouched(manifest: &Path, outputs: &[PathBuf]) -> bool {
+pub(crate) fn untouched(manifest: &Path, outputs: &[PathBuf]) -> bool {
     let modified = |p: &Path| {
         std::fs::metadata(p)
             .ok()

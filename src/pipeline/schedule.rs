@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use rayon::prelude::*;
 
-use super::batch::Shard;
+use super::shard::Shard;
 use super::{Job, Report};
 use crate::audio::Audio;
 use crate::cache::{Cache, Entry};
@@ -396,25 +396,71 @@ const MAX_RETRY_AFTER: Duration = Duration::from_secs(120);
 const BACKOFF_BASE: Duration = Duration::from_millis(250);
 const BACKOFF_CAP: Duration = Duration::from_secs(20);
 
+/// What ends a request's retries early: its client left (`cancelled`), or its time is up (`deadline`: no retry
+/// starts whose wait would end after it).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Bounds<'a> {
+    pub cancelled: Option<&'a std::sync::atomic::AtomicBool>,
+    pub deadline: Option<std::time::Instant>,
+}
+
+impl Bounds<'_> {
+    fn cancelled(&self) -> bool {
+        self.cancelled.is_some_and(|c| c.load(Ordering::Relaxed))
+    }
+}
+
+/// The message of a request given up because its client left.
+pub const CANCELLED: &str = "cancelled: the client went away";
+
 /// One request under the one retry policy: a transient fault is tried again up to `retries` times, after an
 /// exponential backoff with full jitter (or what the backend asked for); anything else fails at once. Audio that
-/// cannot be speech of the text (`audio::plausible`: cut off, silent, noise, a wrong rate) is a transient fault:
-/// it is tried again, then named, and never reaches the cache.
+/// cannot be speech of the text (`audio::plausible`: cut off, silent, noise, a wrong rate, off the voice's pace)
+/// is a transient fault: it is tried again, then named, and never reaches the cache. A suspect answer (ending
+/// mid-sound, or off the pace the voice showed so far) that comes again sample for sample as long is what the
+/// voice says, and is accepted.
 pub fn synthesize(
     backend: &dyn Backend,
     request: &SpeechRequest,
     retries: u32,
 ) -> std::result::Result<Audio, SynthError> {
+    synthesize_within(backend, request, retries, Bounds::default())
+}
+
+/// [`synthesize`] within `bounds`: no attempt starts once the request is cancelled, and no retry whose wait
+/// ends after the deadline.
+pub fn synthesize_within(
+    backend: &dyn Backend,
+    request: &SpeechRequest,
+    retries: u32,
+    bounds: Bounds<'_>,
+) -> std::result::Result<Audio, SynthError> {
+    use crate::audio::plausible::{self, Verdict};
+    let paces = plausible::paces();
+    let key = plausible::voice_key(backend.name(), request.voice, request.rate);
+    // The lengths of the suspect answers so far: the same one again is confirmed.
+    let mut suspects: Vec<usize> = Vec::new();
     let mut attempt = 0;
     loop {
+        if bounds.cancelled() {
+            return Err(SynthError::permanent(CANCELLED));
+        }
         let answer = backend.synthesize(request).and_then(|audio| {
-            match crate::audio::plausible::judge(&audio, request.text, request.rate) {
-                None => Ok(audio),
-                Some(why) => Err(SynthError::transient(why, None)),
+            match paces.judge(&key, &audio, request.text, request.rate) {
+                Verdict::Speech => Ok(audio),
+                Verdict::Suspect(_) if suspects.contains(&audio.samples.len()) => Ok(audio),
+                Verdict::Suspect(why) => {
+                    suspects.push(audio.samples.len());
+                    Err(SynthError::transient(why, None))
+                }
+                Verdict::Refused(why) => Err(SynthError::transient(why, None)),
             }
         });
         match answer {
-            Ok(audio) => return Ok(audio),
+            Ok(audio) => {
+                paces.accept(&key, &audio, request.text);
+                return Ok(audio);
+            }
             Err(e) if !e.transient => return Err(e),
             Err(e) if attempt >= retries => {
                 return Err(SynthError {
@@ -434,7 +480,28 @@ pub fn synthesize(
             }
             Err(e) => {
                 attempt += 1;
-                std::thread::sleep(backoff(attempt, e.retry_after));
+                let wait = backoff(attempt, e.retry_after);
+                if bounds
+                    .deadline
+                    .is_some_and(|d| std::time::Instant::now() + wait > d)
+                {
+                    return Err(SynthError {
+                        message: format!(
+                            "{} (tried {attempt} times; the request's time is up)",
+                            e.message
+                        ),
+                        ..e
+                    });
+                }
+                // Waits in short steps, so a cancelled request stops at once.
+                let until = std::time::Instant::now() + wait;
+                while !bounds.cancelled() {
+                    let left = until.saturating_duration_since(std::time::Instant::now());
+                    if left.is_zero() {
+                        break;
+                    }
+                    std::thread::sleep(left.min(Duration::from_millis(50)));
+                }
             }
         }
     }
@@ -636,12 +703,19 @@ mod tests {
                     SynthError::permanent("bad voice")
                 });
             }
-            // Half a second of a 200 Hz tone: plausible speech for a short text.
+            // Half a second of a 200 Hz tone and a tenth of a second of silence: plausible speech for a short text.
             Ok(Audio {
                 sample_rate: 8000,
-                samples: (0..4000)
-                    .map(|n| (8000.0 * (n as f64 * 0.157).sin()) as i16)
+                samples: (0..4800)
+                    .map(|n| {
+                        if n < 4000 {
+                            (8000.0 * (n as f64 * 0.157).sin()) as i16
+                        } else {
+                            0
+                        }
+                    })
                     .collect(),
+                words: None,
             })
         }
     }

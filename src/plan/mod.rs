@@ -8,7 +8,7 @@ pub mod takes;
 use crate::cache::KeyInput;
 use crate::essay::lexicon::Lexicon;
 use crate::essay::normalize::{self, Normalizer};
-use crate::essay::{segment, Aside, Essay, Pause, Section};
+use crate::essay::{segment, Aside, Book, Essay, Pause, Section};
 use crate::values::{ChapterMode, Pauses};
 use takes::Takes;
 
@@ -45,6 +45,9 @@ pub struct Plan {
     pub rate: Option<u32>,
     pub chapters: Vec<PlanChapter>,
     pub segments: Vec<PlanSegment>,
+    /// A book's metadata (EPUB), for the edition's tags and cover.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub book: Option<Book>,
 }
 
 /// What a build needs to know besides the essay.
@@ -136,6 +139,7 @@ pub fn build(essay: &Essay, inputs: &PlanInputs) -> Plan {
         rate: inputs.rate,
         chapters,
         segments: segments(&drafts, inputs),
+        book: essay.book.clone(),
     }
 }
 

@@ -76,6 +76,20 @@ impl Takes {
         })
     }
 
+    /// Writes the takes to a temporary file beside `path` (synced), for a commit to move into place; returns its
+    /// name.
+    pub(crate) fn stage(&self, path: &Path) -> Result<PathBuf> {
+        let err = |source| Error::Output {
+            path: path.to_owned(),
+            source,
+        };
+        let body = toml::to_string(self).expect("takes serialize");
+        let mut tmp = atomic::temp_beside(path).map_err(err)?;
+        std::io::Write::write_all(&mut tmp, format!("{HEADER}{body}").as_bytes()).map_err(err)?;
+        tmp.as_file().sync_all().map_err(err)?;
+        tmp.into_temp_path().keep().map_err(|e| err(e.error))
+    }
+
     pub fn take(&self, id: &str) -> u32 {
         self.segments.get(id).map_or(1, |e| e.take.max(1))
     }

@@ -13,7 +13,7 @@ mod speech;
 
 use std::collections::{BTreeMap, HashMap};
 use std::net::SocketAddr;
-use std::sync::atomic::AtomicU32;
+use std::sync::atomic::{AtomicU32, AtomicU64};
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -71,6 +71,8 @@ pub(crate) struct App {
     cache: Cache,
     lexicon: Lexicon,
     options: Options,
+    /// Speech requests so far (each one's number in the log).
+    requests: AtomicU64,
 }
 
 /// Runs the server until SIGINT or SIGTERM, then lets requests in flight finish (for a few seconds at most).
@@ -175,6 +177,7 @@ impl App {
             cache: Cache::new(&settings.cache_dir),
             lexicon: Lexicon::new(&settings.lexicon).map_err(Error::Invalid)?,
             options,
+            requests: AtomicU64::new(0),
         })
     }
 
@@ -239,7 +242,9 @@ impl App {
             }
         }
         if speech::OPENAI_VOICES.contains(&voice) {
-            return Ok(speech::builtin_voice(model_name, voice)
+            return Ok(model
+                .backend
+                .openai_voice(voice)
                 .filter(|v| offered(v))
                 .map_or_else(|| model.default_voice.clone(), str::to_string));
         }

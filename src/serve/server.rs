@@ -1,10 +1,13 @@
-//! The HTTP server under `narrate serve` (and, later, the studio): any axum [`Router`] served over HTTP/1.1 on
-//! tokio with hyper, so that no client can stall it.
+//! The HTTP server under `narrate serve` (and the studio): any axum [`Router`] served over HTTP/1.1 on tokio with
+//! hyper, so that no client can stall it.
 //!
 //! - Each connection must send a request head within [`Limits::header_timeout`] (hyper's header read timeout,
-//!   which also closes idle keep-alive connections); a body has [`Limits::body_timeout`] (see [`read_body`]).
-//! - At most [`Limits::max_connections`] connections are served at once; further ones wait in the kernel's
-//!   backlog (backpressure) until one closes.
+//!   which also closes idle keep-alive connections, so an idle connection costs a few seconds of a small task);
+//!   a body has [`Limits::body_timeout`] (see [`read_body`]).
+//! - Connections are accepted as they come, up to [`Limits::max_open`] open at once (idle ones included; more
+//!   wait in the kernel's backlog). At most [`Limits::max_connections`] requests are served at once; more wait
+//!   for a place. `GET /health` needs no place: it answers even when every place is taken, however many idle
+//!   connections are open.
 //! - An HTTP/2 preface or a malformed request ends its connection at once (hyper answers 400 or hangs up); the
 //!   connection's task, socket and buffers go with it.
 //! - Every accepted socket sends at once (TCP_NODELAY): no 40 ms delayed-ACK stall at the end of a response.
@@ -30,19 +33,26 @@ pub(crate) struct Limits {
     pub header_timeout: Duration,
     /// Longest wait for a whole request body.
     pub body_timeout: Duration,
-    /// Connections served at once.
+    /// Requests served at once (`/health` aside).
     pub max_connections: usize,
+    /// Connections open at once, idle ones included.
+    pub max_open: usize,
     /// How long requests in flight may go on after SIGINT/SIGTERM.
     pub grace: Duration,
+    /// How long a request may take its retries: none starts whose wait would end later than this after the
+    /// request came.
+    pub deadline: Duration,
 }
 
 impl Default for Limits {
     fn default() -> Limits {
         Limits {
-            header_timeout: Duration::from_secs(10),
+            header_timeout: Duration::from_secs(5),
             body_timeout: Duration::from_secs(10),
             max_connections: 256,
+            max_open: 4096,
             grace: Duration::from_secs(3),
+            deadline: Duration::from_secs(60),
         }
     }
 }
@@ -98,7 +108,21 @@ pub(crate) async fn serve(
     limits: Limits,
     stop: impl Future<Output = ()>,
 ) {
-    let slots = Arc::new(Semaphore::new(limits.max_connections.max(1)));
+    let open = Arc::new(Semaphore::new(limits.max_open.max(1)));
+    let places = Arc::new(Semaphore::new(limits.max_connections.max(1)));
+    let app = app.layer(axum::middleware::from_fn(
+        move |request: axum::extract::Request, next: axum::middleware::Next| {
+            let places = places.clone();
+            async move {
+                // `/health` answers however busy the server is; every other request waits for a place.
+                if request.uri().path() == "/health" {
+                    return next.run(request).await;
+                }
+                let _place = places.acquire_owned().await;
+                next.run(request).await
+            }
+        },
+    ));
     let graceful = GracefulShutdown::new();
     let mut http = hyper::server::conn::http1::Builder::new();
     http.timer(TokioTimer::new())
@@ -106,9 +130,9 @@ pub(crate) async fn serve(
         .keep_alive(true);
     tokio::pin!(stop);
     loop {
-        // A free slot first: while every slot is taken, new connections wait in the backlog.
+        // While `max_open` connections are open, new ones wait in the backlog.
         let permit = tokio::select! {
-            permit = slots.clone().acquire_owned() => permit.expect("the semaphore is never closed"),
+            permit = open.clone().acquire_owned() => permit.expect("the semaphore is never closed"),
             () = &mut stop => break,
         };
         let stream = tokio::select! {

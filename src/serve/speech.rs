@@ -3,8 +3,9 @@
 //! order, several ahead in parallel within the backend's slots, each through the segment cache.
 
 use std::collections::VecDeque;
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
+use std::time::Instant;
 
 use axum::body::Body;
 use axum::extract::{Request, State};
@@ -23,33 +24,11 @@ use crate::pipeline::schedule;
 use crate::plan::{self, takes::Takes, PlanInputs};
 use crate::synth::{http::WPM_AT_SPEED_1, SpeechRequest};
 
-/// OpenAI's voice names, mapped onto each backend's voices by [`builtin_voice`] (narrate.toml `[voices]` first).
+/// OpenAI's voice names, mapped onto each backend's voices by `Backend::openai_voice` (narrate.toml `[voices]`
+/// first).
 pub(crate) const OPENAI_VOICES: [&str; 11] = [
     "alloy", "ash", "ballad", "coral", "echo", "fable", "onyx", "nova", "sage", "shimmer", "verse",
 ];
-
-/// The voice an OpenAI voice name stands for on a backend, when narrate.toml's `[voices]` says nothing: for
-/// espeak-ng, its female variants for alloy, coral, nova, sage and shimmer and male ones or other accents for the
-/// rest; for other backends, their default voice (`None`).
-pub(crate) fn builtin_voice(backend: &str, openai: &str) -> Option<&'static str> {
-    if backend != "espeak" {
-        return None;
-    }
-    Some(match openai {
-        "alloy" => "en-us+f3",
-        "ash" => "en-us+m3",
-        "ballad" => "en-gb+m2",
-        "coral" => "en-us+f2",
-        "echo" => "en-us+m1",
-        "fable" => "en-gb-x-rp",
-        "onyx" => "en-us+m7",
-        "nova" => "en-us+f4",
-        "sage" => "en-gb+f3",
-        "shimmer" => "en-us+f5",
-        "verse" => "en-gb-scotland",
-        _ => return None,
-    })
-}
 
 /// The OpenAI request body. `instructions` is accepted and ignored (with a note in the log); `stream_format` and
 /// other fields are ignored.
@@ -81,6 +60,8 @@ pub(super) async fn speech(State(app): State<Arc<App>>, request: Request) -> Res
 }
 
 async fn answer(app: Arc<App>, request: Request) -> Result<Response, ApiError> {
+    let number = app.requests.fetch_add(1, Ordering::Relaxed) + 1;
+    let deadline = Instant::now() + app.options.limits.deadline;
     let limit = app.options.max_body;
     let body = read_body(request, limit, &app.options.limits)
         .await
@@ -113,6 +94,7 @@ async fn answer(app: Arc<App>, request: Request) -> Result<Response, ApiError> {
     if input.is_empty() {
         return Err(api_error(400, "empty_input", "`input` is empty"));
     }
+    check_input(&input)?;
     let chars = input.chars().count();
     if chars > app.options.max_input {
         return Err(api_error(
@@ -174,11 +156,15 @@ async fn answer(app: Arc<App>, request: Request) -> Result<Response, ApiError> {
     tokio::spawn(produce(
         app.clone(),
         Job {
+            number,
             model: model_name,
             voice,
             rate,
             pieces,
             format,
+            deadline,
+            cancelled: AtomicBool::new(false),
+            synthesized: AtomicUsize::new(0),
         },
         sink,
         started,
@@ -201,6 +187,34 @@ async fn answer(app: Arc<App>, request: Request) -> Result<Response, ApiError> {
     }
     response.extensions_mut().insert(Note(note));
     Ok(response)
+}
+
+/// Refuses, before any work, input that is no text to speak: control characters (other than tabs and line
+/// breaks), or not one letter or digit.
+fn check_input(input: &str) -> Result<(), ApiError> {
+    if let Some((at, c)) = input
+        .chars()
+        .enumerate()
+        .find(|(_, c)| c.is_control() && !matches!(c, '\t' | '\n' | '\r'))
+    {
+        return Err(api_error(
+            400,
+            "invalid_input",
+            format!(
+                "`input` holds a control character (U+{:04X} at character {}); send plain text",
+                u32::from(c),
+                at + 1
+            ),
+        ));
+    }
+    if !input.chars().any(char::is_alphanumeric) {
+        return Err(api_error(
+            400,
+            "empty_input",
+            "`input` has nothing to say: not one letter or digit",
+        ));
+    }
+    Ok(())
 }
 
 /// The input as `build` would plan it as an essay of plain text: read, segmented and normalized with the
@@ -274,16 +288,26 @@ fn plan_input(
 
 /// What one answer synthesizes.
 struct Job {
+    /// The request's number in this server's life (for its log lines).
+    number: u64,
     model: &'static str,
     voice: String,
     rate: Option<u32>,
     pieces: Vec<Piece>,
     format: Format,
+    /// No retry starts whose wait would end after this.
+    deadline: Instant,
+    /// Set when the client went away: no sentence is synthesized after it, and no retry made.
+    cancelled: AtomicBool,
+    /// Sentences this request had the backend synthesize.
+    synthesized: AtomicUsize,
 }
 
 /// Synthesizes the pieces ahead in parallel (up to the backend's slots plus one), and encodes them into `sink`
 /// in order. `started` hears once the first piece is ready (or why it failed); a later failure cuts the answer
-/// short, which clients see as a broken transfer.
+/// short, which clients see as a broken transfer. When the client goes away (the answer's stream is dropped, or
+/// stops taking chunks), the request is cancelled: nothing more is started, the pieces in flight stop before
+/// their synthesis or their next retry, and the log says so ([`cancel`]).
 async fn produce(
     app: Arc<App>,
     job: Job,
@@ -312,7 +336,16 @@ async fn produce(
                 encoder = Some((e, known));
             }
         }
-        let audio = match pending.pop_front().expect("a task per piece").await {
+        let mut task = pending.pop_front().expect("a task per piece");
+        let outcome = tokio::select! {
+            outcome = &mut task => outcome,
+            () = sink.closed() => {
+                pending.push_front(task);
+                cancel(&job, pending, index).await;
+                return;
+            }
+        };
+        let audio = match outcome {
             Ok(Ok((audio, fresh))) => {
                 if fresh {
                     store(&app, &job.pieces[index].cache_key, audio.clone());
@@ -358,7 +391,8 @@ async fn produce(
         }
         let pushed = tokio::time::timeout(encode::SEND_TIMEOUT, enc.push(&audio)).await;
         if !matches!(pushed, Ok(Ok(()))) {
-            // The client hung up or stopped reading: the pieces synthesized ahead still reach the cache.
+            // The client hung up or stopped reading.
+            cancel(&job, pending, index).await;
             return;
         }
     }
@@ -370,6 +404,29 @@ async fn produce(
                 .await;
         }
     }
+}
+
+/// Cancels a request whose client went away after `sent` sentences: marks it (its pieces in flight stop before
+/// their synthesis or their next retry), says so, waits for those pieces, and says how much was synthesized.
+async fn cancel(
+    job: &Job,
+    pending: VecDeque<tokio::task::JoinHandle<Result<(Audio, bool), String>>>,
+    sent: usize,
+) {
+    job.cancelled.store(true, Ordering::Relaxed);
+    let count = job.pieces.len();
+    eprintln!(
+        "narrate serve: request {} cancelled after {sent} of {count} sentences: the client went away",
+        job.number
+    );
+    for task in pending {
+        let _ = task.await;
+    }
+    eprintln!(
+        "narrate serve: request {} stopped: {} of {count} sentences synthesized",
+        job.number,
+        job.synthesized.load(Ordering::Relaxed)
+    );
 }
 
 /// Ends an answer that failed at piece `index`: an error answer if nothing was sent yet, else a cut-off body.
@@ -398,22 +455,33 @@ async fn fail(
 /// policy; `true` when it is new (to be stored in the cache once sent).
 fn render(app: &App, job: &Job, index: usize) -> Result<(Audio, bool), String> {
     let piece = &job.pieces[index];
+    if job.cancelled.load(Ordering::Relaxed) {
+        return Err(schedule::CANCELLED.into());
+    }
     if let Some(audio) = app.cache.load(&piece.cache_key) {
         app.cache.touch(&piece.cache_key);
         return Ok((audio, false));
     }
     let model: &Model = &app.models[job.model];
     let _permit = model.gate.enter();
+    if job.cancelled.load(Ordering::Relaxed) {
+        return Err(schedule::CANCELLED.into());
+    }
     let request = SpeechRequest {
         text: &piece.spoken,
         voice: &job.voice,
         rate: job.rate,
         take: 1,
     };
-    let audio = schedule::synthesize(
+    job.synthesized.fetch_add(1, Ordering::Relaxed);
+    let audio = schedule::synthesize_within(
         model.backend.as_ref(),
         &request,
         app.options.settings.retries,
+        schedule::Bounds {
+            cancelled: Some(&job.cancelled),
+            deadline: Some(job.deadline),
+        },
     )
     .map_err(|e| e.message)?;
     Ok((audio, true))
@@ -439,10 +507,12 @@ fn at_rate(audio: Audio, rate: u32) -> Audio {
         Ok(samples) => Audio {
             sample_rate: rate,
             samples,
+            words: None,
         },
         Err(_) => Audio {
             sample_rate: rate,
             samples: Vec::new(),
+            words: None,
         },
     }
 }

@@ -423,6 +423,15 @@ impl Work {
             if new_source == source {
                 return Ok(json!({ "id": wanted, "changed": false }));
             }
+            // The file as it would be, read again: the edit may change that one sentence and nothing else (a
+            // comment, fence or tag it opens would swallow the rest of the essay).
+            if let Err(why) = only_changes(&job.plan, &job.plan_of_text(&new_source), at) {
+                return Err(Problem::Changed(format!(
+                    "{}:{}: {why}; nothing was written (reword it, or change the essay in your editor)",
+                    essay.display(),
+                    segment.line
+                )));
+            }
             write_keeping_mode(&backup_path(essay), source.as_bytes(), essay)?;
             write_keeping_mode(essay, new_source.as_bytes(), essay)?;
             if !self.options.quiet {
@@ -533,6 +542,39 @@ fn check_entry(word: &str, say: &str) -> std::result::Result<(), Problem> {
         ));
     }
     Ok(())
+}
+
+/// Whether `after` is `before` with only its segment `at` changed: the same number of segments, every other one
+/// with the same text, in the same chapter. Says what else would change.
+fn only_changes(
+    before: &crate::plan::Plan,
+    after: &crate::plan::Plan,
+    at: usize,
+) -> std::result::Result<(), String> {
+    let (old, new) = (&before.segments, &after.segments);
+    if old.len() != new.len() {
+        return Err(format!(
+            "the new text would make the essay {} sentences instead of {} (one sentence stays one sentence, and \
+             markup such as <!--, ```, <script> or <pre> would hide the text after it)",
+            new.len(),
+            old.len()
+        ));
+    }
+    if before.chapters.len() != after.chapters.len() {
+        return Err("the new text would change the essay's chapters".into());
+    }
+    match old
+        .iter()
+        .zip(new)
+        .enumerate()
+        .find(|(i, (a, b))| *i != at && (a.text != b.text || a.chapter != b.chapter))
+    {
+        Some((_, (a, _))) => Err(format!(
+            "the new text would also change another sentence (\"{}\")",
+            a.text.chars().take(60).collect::<String>()
+        )),
+        None => Ok(()),
+    }
 }
 
 /// `essay.md.bak` beside the essay: the file as it was before the studio's last change to it.

@@ -47,6 +47,27 @@ impl Espeak {
 }
 
 impl Backend for Espeak {
+    fn install_hint(&self) -> Option<&'static str> {
+        Some("install it with `apt-get install espeak-ng` (scripts/demo does this), or use --backend tone to test")
+    }
+    /// espeak-ng's female variants for alloy, coral, nova, sage and shimmer, and male ones or other accents for
+    /// the rest.
+    fn openai_voice(&self, openai: &str) -> Option<&'static str> {
+        Some(match openai {
+            "alloy" => "en-us+f3",
+            "ash" => "en-us+m3",
+            "ballad" => "en-gb+m2",
+            "coral" => "en-us+f2",
+            "echo" => "en-us+m1",
+            "fable" => "en-gb-x-rp",
+            "onyx" => "en-us+m7",
+            "nova" => "en-us+f4",
+            "sage" => "en-gb+f3",
+            "shimmer" => "en-us+f5",
+            "verse" => "en-gb-scotland",
+            _ => return None,
+        })
+    }
     fn name(&self) -> &'static str {
         "espeak"
     }

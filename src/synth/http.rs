@@ -1,9 +1,18 @@
 //! The `http` backend: any speech server with OpenAI's `POST /v1/audio/speech` request shape (Kokoro-FastAPI,
 //! openedai-speech, a cloud API, or another machine's `narrate serve`).
 //!
-//! Transient faults (connection errors, timeouts, 429, 5xx) are retried with exponential backoff and jitter,
-//! honouring `Retry-After`; anything else, and any answer that is not audio, fails the segment at once. The API
-//! key is read from an environment variable and never written anywhere.
+//! Transient faults (connection errors, timeouts, 429, 5xx, a 2xx answer that is not audio) are retried by the
+//! scheduler with exponential backoff and jitter, honouring `Retry-After`; other statuses fail the segment at
+//! once. The API key is read from an environment variable and never written anywhere.
+//!
+//! An answer is the whole body: read to the end of the stream, as its framing says (ureq checks both): a
+//! connection that closes before its `Content-Length` is reached, or a chunked body without its terminating
+//! chunk, is a transport error ("ended call cannot proceed"), hence transient. A streamed WAV's header carries
+//! placeholder sizes, so the body's real length is what counts (`audio::wav::read_bytes`); a header that
+//! promises more than the body holds is cut off. A body whose end nothing marks (no length, not chunked: the
+//! connection's close ends it) cannot be told from a cut one by its framing; the scheduler's plausibility
+//! check (`audio::plausible`: ending mid-sound, short for the voice's pace) catches those once the voice's pace
+//! is known, and until then such an answer is asked for twice: the two must agree in length.
 
 use std::net::{TcpStream, ToSocketAddrs};
 use std::time::Duration;
@@ -65,6 +74,8 @@ pub const WPM_AT_SPEED_1: f64 = 175.0;
 /// A new take asks for a slightly different speed, the one thing every OpenAI-shaped server varies.
 const TAKE_SPEED: [f64; 6] = [1.0, 0.96, 1.04, 0.92, 1.08, 1.0];
 const MAX_AUDIO_BYTES: u64 = 256 << 20;
+/// Two answers of one sentence whose lengths differ by more than this share disagree: one was cut off.
+const AGREE: f64 = 0.1;
 
 pub struct Http {
     config: Config,
@@ -161,8 +172,13 @@ impl Http {
         self.config.format
     }
 
-    /// One request, no retries.
-    fn attempt(&self, url: &str, body: &serde_json::Value) -> std::result::Result<Audio, Fault> {
+    /// One request, no retries: the audio, and whether its end was marked (by a length or the terminating chunk,
+    /// which ureq checks) rather than by the connection's close.
+    fn attempt(
+        &self,
+        url: &str,
+        body: &serde_json::Value,
+    ) -> std::result::Result<(Audio, bool), Fault> {
         let mut request = self.agent.post(url).content_type("application/json");
         if let Some(key) = self.api_key() {
             request = request.header("Authorization", format!("Bearer {key}"));
@@ -179,6 +195,9 @@ impl Http {
                 .map(str::to_owned)
         };
         let content_type = header("content-type").unwrap_or_default();
+        let framed = header("content-length").is_some()
+            || header("transfer-encoding")
+                .is_some_and(|t| t.to_ascii_lowercase().contains("chunked"));
         let retry_after = header("retry-after").and_then(|v| v.trim().parse::<u64>().ok());
         let bytes = response
             .body_mut()
@@ -187,15 +206,12 @@ impl Http {
             .read_to_vec()
             .map_err(|e| Fault::transient(transport_message(&e), None))?;
         match status {
-            // A WAV cut off on the way (a dropped connection, a server that died mid-answer) may come whole
-            // next time; anything else that is not audio will not.
-            200..=299 => self.decode(&content_type, bytes).map_err(|m| {
-                if m.contains(crate::audio::wav::CUT_OFF) {
-                    Fault::transient(m, None)
-                } else {
-                    Fault::permanent(m)
-                }
-            }),
+            // A body that is not audio — cut off on the way (a dropped connection, a server that died
+            // mid-answer), random bytes, a proxy's HTML page — may come whole next time.
+            200..=299 => self
+                .decode(&content_type, bytes)
+                .map(|audio| (audio, framed))
+                .map_err(|m| Fault::transient(m, None)),
             408 | 429 | 500..=599 => Err(Fault::transient(
                 format!("the server answered {status}{}", error_detail(&bytes)),
                 retry_after.map(Duration::from_secs),
@@ -250,6 +266,7 @@ impl Http {
                     .chunks_exact(2)
                     .map(|b| i16::from_le_bytes([b[0], b[1]]))
                     .collect(),
+                words: None,
             }),
         }
     }
@@ -313,6 +330,9 @@ fn error_detail(bytes: &[u8]) -> String {
 }
 
 impl Backend for Http {
+    fn install_hint(&self) -> Option<&'static str> {
+        Some("set [http] url (and model, api_key_env) in narrate.toml or pass --http-url; `narrate serve` is one such server")
+    }
     fn name(&self) -> &'static str {
         "http"
     }
@@ -427,11 +447,28 @@ impl Backend for Http {
             body["speed"] = serde_json::json!((speed * 1000.0).round() / 1000.0);
         }
         // One request: retries are the scheduler's (one policy for every backend), told by the error's kind.
-        self.attempt(&url, &body).map_err(|f| SynthError {
+        let fault = |f: Fault| SynthError {
             message: f.message,
             transient: f.transient,
             retry_after: f.retry_after,
-        })
+        };
+        let (audio, framed) = self.attempt(&url, &body).map_err(fault)?;
+        let voice = crate::audio::plausible::voice_key(self.name(), request.voice, request.rate);
+        if framed || crate::audio::plausible::paces().knows(&voice) {
+            return Ok(audio);
+        }
+        // Nothing marked the end of this body and the voice's pace is not known yet: a second answer must agree.
+        let (again, _) = self.attempt(&url, &body).map_err(fault)?;
+        let (a, b) = (audio.seconds(), again.seconds());
+        if (a - b).abs() > a.max(b) * AGREE {
+            return Err(SynthError::transient(
+                format!(
+                    "two answers for the sentence last {a:.2} s and {b:.2} s, and nothing marked where they end: one was cut off"
+                ),
+                None,
+            ));
+        }
+        Ok(if b > a { again } else { audio })
     }
 }
 
@@ -500,5 +537,146 @@ mod tests {
             .decode("application/octet-stream", b"ID3\x04junk".to_vec())
             .unwrap_err();
         assert!(e.contains("not a WAV"), "{e}");
+    }
+
+    /// A streamed WAV (placeholder sizes) of a second of a 200 Hz tone.
+    fn streamed_wav() -> Vec<u8> {
+        let audio = Audio {
+            sample_rate: 16_000,
+            samples: (0..16_000)
+                .map(|n| (6000.0 * (n as f64 * 0.0785).sin()) as i16)
+                .collect(),
+            words: None,
+        };
+        let mut out = std::io::Cursor::new(Vec::new());
+        crate::audio::wav::write_to(&mut out, &audio).unwrap();
+        let mut bytes = out.into_inner();
+        bytes[4..8].copy_from_slice(&u32::MAX.to_le_bytes());
+        bytes[40..44].copy_from_slice(&u32::MAX.to_le_bytes());
+        bytes
+    }
+
+    /// A server on 127.0.0.1 that answers every request with `answer` and closes the connection; its URL.
+    fn answer_once(answer: Vec<u8>) -> String {
+        answering(vec![answer])
+    }
+
+    /// A server on 127.0.0.1 that answers requests with `answers` in turn, closing each connection; its URL.
+    fn answering(answers: Vec<Vec<u8>>) -> String {
+        use std::io::{BufRead, Read, Write};
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        std::thread::spawn(move || {
+            for (n, stream) in listener.incoming().flatten().enumerate() {
+                let answer = &answers[n % answers.len()];
+                let mut reader = std::io::BufReader::new(stream);
+                let mut length = 0;
+                loop {
+                    let mut line = String::new();
+                    if reader.read_line(&mut line).is_err() {
+                        break;
+                    }
+                    if let Some(v) = line.to_ascii_lowercase().strip_prefix("content-length:") {
+                        length = v.trim().parse().unwrap();
+                    }
+                    if line == "\r\n" || line.is_empty() {
+                        break;
+                    }
+                }
+                let _ = reader.read_exact(&mut vec![0; length]);
+                let mut stream = reader.into_inner();
+                let _ = stream.write_all(answer);
+                let _ = stream.shutdown(std::net::Shutdown::Both);
+            }
+        });
+        url
+    }
+
+    fn ask(url: String) -> std::result::Result<Audio, SynthError> {
+        Http::new(Config {
+            url: Some(url),
+            timeout: Duration::from_secs(30),
+            ..Config::default()
+        })
+        .synthesize(&SpeechRequest {
+            text: "A calm river runs past the mill.",
+            voice: "default",
+            rate: None,
+            take: 1,
+        })
+    }
+
+    fn head(framing: &str) -> Vec<u8> {
+        format!("HTTP/1.1 200 OK\r\nContent-Type: audio/wav\r\n{framing}\r\n").into_bytes()
+    }
+
+    /// Chunked framing of `body` in chunks of 1000 bytes, with or without the terminating chunk.
+    fn chunked(body: &[u8], terminated: bool) -> Vec<u8> {
+        let mut out = head("Transfer-Encoding: chunked\r\n");
+        for chunk in body.chunks(1000) {
+            out.extend_from_slice(format!("{:x}\r\n", chunk.len()).as_bytes());
+            out.extend_from_slice(chunk);
+            out.extend_from_slice(b"\r\n");
+        }
+        if terminated {
+            out.extend_from_slice(b"0\r\n\r\n");
+        }
+        out
+    }
+
+    #[test]
+    fn a_body_is_read_to_its_end_and_one_ended_early_is_transient() {
+        let wav = streamed_wav();
+        let whole = 16_000;
+        // Whole answers: with a length, chunked, or ended by the connection's close.
+        let mut sized = head(&format!("Content-Length: {}\r\n", wav.len()));
+        sized.extend_from_slice(&wav);
+        let mut closed = head("Connection: close\r\n");
+        closed.extend_from_slice(&wav);
+        for answer in [sized, chunked(&wav, true), closed] {
+            assert_eq!(ask(answer_once(answer)).unwrap().samples.len(), whole);
+        }
+        // Ended early: fewer bytes than Content-Length, a chunked body without its terminating chunk.
+        let mut short = head(&format!("Content-Length: {}\r\n", wav.len()));
+        short.extend_from_slice(&wav[..wav.len() / 2]);
+        for answer in [short, chunked(&wav[..wav.len() / 2], false)] {
+            let e = ask(answer_once(answer)).unwrap_err();
+            assert!(e.transient, "{}", e.message);
+            assert!(!e.message.contains("WAV"), "{}", e.message);
+        }
+        // A body ended by the close of the connection, cut: its framing cannot tell, so it reads as shorter
+        // audio (asked twice, the same cut agrees with itself; the scheduler's plausibility check refuses it).
+        let mut cut = head("Connection: close\r\n");
+        cut.extend_from_slice(&wav[..wav.len() / 2]);
+        assert!(ask(answer_once(cut.clone())).unwrap().samples.len() < whole);
+        // A whole answer and a cut one do not agree: transient.
+        let mut closed = head("Connection: close\r\n");
+        closed.extend_from_slice(&wav);
+        let e = ask(answering(vec![closed, cut])).unwrap_err();
+        assert!(
+            e.transient && e.message.contains("one was cut off"),
+            "{}",
+            e.message
+        );
+    }
+
+    #[test]
+    fn garbage_answers_are_transient() {
+        let mut noise = head("Connection: close\r\n");
+        let mut x = 99u32;
+        noise.extend((0..5000).map(|_| {
+            x = x.wrapping_mul(1_103_515_245).wrapping_add(12_345);
+            (x >> 24) as u8
+        }));
+        let html = b"HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nContent-Length: 20\r\n\r\n<h1>Bad gateway</h1>";
+        let mut promised = head("Connection: close\r\n");
+        let wav = streamed_wav();
+        promised.extend_from_slice(&wav[..40]);
+        promised.extend_from_slice(&32_000u32.to_le_bytes());
+        promised.extend_from_slice(&wav[44..10_000]);
+        for answer in [noise, html.to_vec(), promised] {
+            let e = ask(answer_once(answer)).unwrap_err();
+            assert!(e.transient, "{}", e.message);
+        }
     }
 }

@@ -24,9 +24,9 @@ pub struct BackendConfig {
 }
 
 /// Checks that a backend can run here and render audio files, before a build sends it work.
-pub fn check_renders(backend: &dyn Backend) -> crate::Result<()> {
+pub fn check_renders(backend: &dyn Backend) -> crate::error::Result<()> {
     if !backend.renders() {
-        return Err(crate::Error::BackendUnavailable {
+        return Err(crate::error::Error::BackendUnavailable {
             backend: backend.name().into(),
             reason: "it is preview only: `narrate say` speaks with it, but it cannot render audio for an edition; \
                      build with another backend (`narrate voices` lists them)"
@@ -63,11 +63,11 @@ pub trait Backend: Send + Sync {
     /// One line saying what it is.
     fn describe(&self) -> &'static str;
     /// Checks that the backend can run here (its program or model is installed).
-    fn check(&self) -> crate::Result<()>;
+    fn check(&self) -> crate::error::Result<()>;
     fn default_voice(&self) -> String;
-    fn voices(&self) -> crate::Result<Vec<VoiceInfo>>;
+    fn voices(&self) -> crate::error::Result<Vec<VoiceInfo>>;
     /// What identifies the engine's exact version and voice data, so an upgrade invalidates the cache.
-    fn fingerprint(&self, voice: &str) -> crate::Result<String>;
+    fn fingerprint(&self, voice: &str) -> crate::error::Result<String>;
     /// One line on how this backend runs here and why (`narrate voices` prints it), if that varies.
     fn status(&self) -> Option<String> {
         None
@@ -82,7 +82,7 @@ pub trait Backend: Send + Sync {
     }
     /// Speaks aloud on this machine's sound device, for backends that can (`narrate say`); `None` for the rest,
     /// whose audio `narrate say` renders and plays.
-    fn speak(&self, _request: &SpeechRequest) -> Option<crate::Result<()>> {
+    fn speak(&self, _request: &SpeechRequest) -> Option<crate::error::Result<()>> {
         None
     }
     /// The language tag of a voice (`en-GB`, `en-US`, `fr`), when the backend knows it without asking a server:
@@ -92,7 +92,16 @@ pub trait Backend: Send + Sync {
     }
     /// The licence and notice of the voice data, when its licence asks for them to be shown
     /// (`narrate voices --backend NAME`).
-    fn attribution(&self) -> Option<crate::Result<String>> {
+    fn attribution(&self) -> Option<crate::error::Result<String>> {
+        None
+    }
+    /// How to install it when it cannot run here (the `hint:` line under the error).
+    fn install_hint(&self) -> Option<&'static str> {
+        None
+    }
+    /// The voice one of OpenAI's voice names (`alloy`, `nova`…) stands for on this backend, for `narrate serve`
+    /// when narrate.toml's `[voices]` says nothing (`None`: the backend's default voice).
+    fn openai_voice(&self, _openai: &str) -> Option<&'static str> {
         None
     }
     /// Told how many requests will run at once, before the first one.

@@ -28,6 +28,16 @@ pub fn create(name: &str, config: &BackendConfig) -> Result<Box<dyn Backend>> {
         .ok_or_else(|| Error::UnknownBackend { name: name.into() })
 }
 
+/// How to install the backend `name` when it cannot run here (the backend says).
+pub fn install_hint(name: &str) -> Option<&'static str> {
+    create(name, &BackendConfig::default()).ok()?.install_hint()
+}
+
+/// Every backend's name, in the registry's order (for help texts and messages).
+pub fn names() -> Vec<&'static str> {
+    BACKENDS.iter().map(|(n, _)| *n).collect()
+}
+
 /// A backend's name, checked against the registry when parsed (from a flag or a settings file).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct BackendName(pub &'static str);
@@ -39,10 +49,7 @@ impl std::str::FromStr for BackendName {
             .iter()
             .find(|(n, _)| *n == s.trim())
             .map(|(n, _)| BackendName(n))
-            .ok_or_else(|| {
-                let names: Vec<&str> = BACKENDS.iter().map(|(n, _)| *n).collect();
-                format!("unknown backend `{s}`; choose from {}", names.join(", "))
-            })
+            .ok_or_else(|| format!("unknown backend `{s}`; choose from {}", names().join(", ")))
     }
 }
 
@@ -54,7 +61,7 @@ impl<'de> serde::Deserialize<'de> for BackendName {
 }
 
 /// Backends a build uses when none is chosen, best first: the first one installed here wins.
-const PREFERRED: &[&str] = &["hibari", "piper", "espeak"];
+pub const PREFERRED: &[&str] = &["hibari", "piper", "espeak"];
 
 /// The default backend: hibari when its model is installed, else Piper when it and its default voice are,
 /// else espeak-ng.

@@ -19,13 +19,13 @@ impl Backend for Tone {
     fn describe(&self) -> &'static str {
         "test tones (length follows the text; for tests, not narration)"
     }
-    fn check(&self) -> crate::Result<()> {
+    fn check(&self) -> crate::error::Result<()> {
         Ok(())
     }
     fn default_voice(&self) -> String {
         "sine".into()
     }
-    fn voices(&self) -> crate::Result<Vec<VoiceInfo>> {
+    fn voices(&self) -> crate::error::Result<Vec<VoiceInfo>> {
         Ok(vec![
             VoiceInfo {
                 name: "sine".into(),
@@ -40,9 +40,9 @@ impl Backend for Tone {
             },
         ])
     }
-    fn fingerprint(&self, voice: &str) -> crate::Result<String> {
+    fn fingerprint(&self, voice: &str) -> crate::error::Result<String> {
         if voice != "sine" && voice != "abrupt" {
-            return Err(crate::Error::BackendUnavailable {
+            return Err(crate::error::Error::BackendUnavailable {
                 backend: "tone".into(),
                 reason: format!("no voice `{voice}`; the tone voices are sine and abrupt"),
             });
@@ -74,6 +74,7 @@ impl Backend for Tone {
             return Ok(Audio {
                 sample_rate: SAMPLE_RATE,
                 samples,
+                words: None,
             });
         }
         let ramp = (SAMPLE_RATE / 200) as usize; // 5 ms in and out
@@ -87,6 +88,7 @@ impl Backend for Tone {
         Ok(Audio {
             sample_rate: SAMPLE_RATE,
             samples,
+            words: None,
         })
     }
 }

@@ -437,3 +437,77 @@ fn build_check_listen_listens_to_an_up_to_date_edition_too() {
     assert_eq!(plain["up_to_date"], true, "{plain}");
     assert!(plain["check"].is_null(), "{plain}");
 }
+
+/// How many times the traced process opened a file named as `path` is, by any path to it (strace's `open` lines
+/// that name it and did not fail).
+fn opened(trace: &str, path: &std::path::Path) -> usize {
+    let name = path.file_name().unwrap().to_string_lossy();
+    let (bare, under) = (format!("\"{name}\""), format!("/{name}\""));
+    trace
+        .lines()
+        .filter(|l| l.contains("open") && (l.contains(&bare) || l.contains(&under)))
+        .filter(|l| !l.contains("= -1"))
+        .count()
+}
+
+#[test]
+fn an_up_to_date_build_reads_the_essay_its_takes_and_its_manifest_once_each() {
+    if !have("strace") {
+        return;
+    }
+    let env = Env::new();
+    let essay = env.fixture("headings.md");
+    env.build(&essay, &["--export", "srt"]);
+    let id = env.json(&["plan", "headings.md"])["segments"][2]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    env.cmd()
+        .args(["regen", "headings.md", &id, "--export", "srt"])
+        .assert()
+        .success();
+    let takes = env.path("headings.md.takes.toml");
+    assert!(takes.is_file());
+    let manifest = env.path("audio/out/headings/headings.json");
+    // Named by another path than regen's (the inputs key names the path), so the plan key decides; then by the
+    // same path, so the inputs key does. Each input is read once either way.
+    let same = std::path::PathBuf::from("headings.md");
+    for (round, named) in [("plan key", &essay), ("inputs key", &same)] {
+        let trace = env.path("trace.txt");
+        let mut cmd = env.std_cmd();
+        let narrate = cmd.get_program().to_owned();
+        let mut traced = std::process::Command::new("strace");
+        traced
+            .args(["-f", "-qq", "-e", "trace=open,openat", "-o"])
+            .arg(&trace)
+            .arg(narrate)
+            .args(["build"])
+            .arg(named)
+            .args(["--export", "srt", "--json"]);
+        for (k, v) in cmd.get_envs() {
+            match v {
+                Some(v) => traced.env(k, v),
+                None => traced.env_remove(k),
+            };
+        }
+        traced.current_dir(env.path("."));
+        let out = traced.output().unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let summary: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert_eq!(summary["up_to_date"], true, "{round}: {summary}");
+        let trace = std::fs::read_to_string(&trace).unwrap();
+        for file in [&essay, &takes, &manifest] {
+            assert_eq!(
+                opened(&trace, file),
+                1,
+                "{round}: {} opened other than once",
+                file.display()
+            );
+        }
+        let _ = &mut cmd;
+    }
+}

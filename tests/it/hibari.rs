@@ -189,3 +189,73 @@ fn hibari_errors_say_how_to_fix_them() {
     );
     assert!(err.contains("scripts/fetch-voice"), "{err}");
 }
+
+/// A take other than 1 is another reading (durations varied within natural bounds, see
+/// src/synth/hibari/durations.rs), each heard as the same words, each the same bytes when made again from an
+/// empty cache. (How far the words move between takes is measured from the word spans in the backend's tests.)
+#[test]
+fn hibari_takes_are_other_readings_each_intelligible_and_the_same_from_any_empty_cache() {
+    if installed().is_none() || !have("ffmpeg") {
+        return;
+    }
+    let Some(python) = asr_python() else { return };
+    let (a, b) = (Env::new(), Env::new());
+    let text = format!("{ASR_SENTENCE}\n");
+    let (essay_a, essay_b) = (a.essay("takes.txt", &text), b.essay("takes.txt", &text));
+    let flags = ["--backend", "hibari", "-o", "out"];
+    a.build(&essay_a, &flags);
+    let segments = ids(&read_json(a.path("out/takes.json")));
+    assert_eq!(segments.len(), 3, "{segments:?}");
+    let regen = |env: &Env, essay: &std::path::Path, take: Option<u32>| {
+        let mut cmd = env.cmd();
+        cmd.arg("regen").arg(essay).args(&segments).args(flags);
+        if let Some(t) = take {
+            cmd.args(["--take", &t.to_string()]);
+        }
+        cmd.assert().success();
+        std::fs::read(env.path("out/takes.wav")).unwrap()
+    };
+    let mut takes = vec![std::fs::read(a.path("out/takes.wav")).unwrap()];
+    takes.push(regen(&a, &essay_a, None));
+    takes.push(regen(&a, &essay_a, None));
+    let manifest = read_json(a.path("out/takes.json"));
+    assert!(manifest["segments"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|s| s["take"] == 3));
+    for (i, wav) in takes.iter().enumerate() {
+        let path = a.path(&format!("take{}.wav", i + 1));
+        std::fs::write(&path, wav).unwrap();
+        let (recognized, words, heard) = words_recognized(&a, &python, &path, ASR_SENTENCE);
+        eprintln!(
+            "take {}: {} samples, recognized {recognized} of {words} words: {heard:?}",
+            i + 1,
+            samples(&path).len()
+        );
+        assert!(
+            recognized * 10 >= words * 6,
+            "take {}: heard {heard:?}",
+            i + 1
+        );
+    }
+    let lengths: Vec<usize> = (1..=3)
+        .map(|t| samples(a.path(&format!("take{t}.wav"))).len())
+        .collect();
+    assert!(
+        lengths.iter().any(|&l| l != lengths[0]),
+        "three takes of the same length: {lengths:?}"
+    );
+    assert!(takes[0] != takes[1] && takes[1] != takes[2] && takes[0] != takes[2]);
+    // Another folder, another empty cache: each take is the same bytes.
+    b.build(&essay_b, &flags);
+    assert!(std::fs::read(b.path("out/takes.wav")).unwrap() == takes[0]);
+    assert!(
+        regen(&b, &essay_b, Some(3)) == takes[2],
+        "take 3 from an empty cache"
+    );
+    assert!(
+        regen(&b, &essay_b, Some(2)) == takes[1],
+        "take 2 from an empty cache"
+    );
+}

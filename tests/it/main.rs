@@ -4,9 +4,12 @@ mod batch;
 mod build;
 mod check;
 mod compose;
+mod corpus;
+mod epub;
 mod errors;
 mod espeak;
 mod export;
+mod faults;
 #[cfg(feature = "hibari")]
 mod hibari;
 mod http;
@@ -16,7 +19,7 @@ mod openai;
 #[cfg(feature = "piper")]
 mod piper;
 mod regen;
-mod reliability;
+pub(crate) mod reliability;
 mod say;
 mod settings;
 mod studio;

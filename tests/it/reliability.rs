@@ -72,6 +72,7 @@ fn damaged_cache_entries_are_quarantined_and_made_again() {
             samples: (0..30_000u32)
                 .map(|n| (n.wrapping_mul(2_654_435_761) >> 18) as i16)
                 .collect(),
+            words: None,
         };
         let mut f = std::fs::File::create(p).unwrap();
         narrate::testing::write_to(&mut f, &audio).unwrap();
@@ -242,6 +243,136 @@ fn an_edition_killed_at_any_rename_is_the_old_or_the_new_one_whole() {
     }
 }
 
+/// The takes file beside `lock.md` and the takes the edition's manifest says it used, by segment id.
+fn takes_agree(env: &Env) -> bool {
+    let manifest = read_json(env.path("audio/out/lock/lock.json"));
+    let takes = std::fs::read_to_string(env.path("lock.md.takes.toml")).unwrap_or_default();
+    let takes: toml::Table = toml::from_str(&takes).unwrap();
+    manifest["segments"].as_array().unwrap().iter().all(|s| {
+        let id = s["id"].as_str().unwrap();
+        // A segment the takes file does not name is on take 1.
+        let file_take = takes
+            .get("segments")
+            .and_then(|t| t.get(id))
+            .and_then(|e| e.get("take"))
+            .and_then(toml::Value::as_integer)
+            .unwrap_or(1);
+        s["take"].as_i64() == Some(file_take)
+    })
+}
+
+#[test]
+fn a_regen_whose_third_rename_fails_leaves_the_edition_and_takes_file_as_they_were() {
+    let env = Env::new();
+    let essay = env.essay("lock.md", ESSAY);
+    let flags = ["--export", "srt,vtt,cue"];
+    env.build(&essay, &flags);
+    let id = env.json(&["plan", "lock.md"])["segments"][3]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    // A first regen, so that there is a takes file to keep.
+    env.cmd()
+        .args(["regen", "lock.md", &id])
+        .args(flags)
+        .assert()
+        .success();
+    let dir = env.path("audio/out/lock");
+    let before = files(&dir);
+    let takes_before = std::fs::read(env.path("lock.md.takes.toml")).unwrap();
+    // The third rename fails (as a full disk or an immutable file makes it fail): renames one and two are undone.
+    let out = env
+        .cmd()
+        .env("NARRATE_TEST_FAIL_RENAME", "3")
+        .args(["regen", "lock.md", &id])
+        .args(flags)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    let third = ["lock.cue", "lock.srt", "lock.vtt"]
+        .iter()
+        .find(|n| stderr.contains(&format!("audio/out/lock/{n}")));
+    assert!(third.is_some(), "the error names the file: {stderr}");
+    assert_eq!(files(&dir), before, "the previous edition, byte for byte");
+    assert_eq!(
+        std::fs::read(env.path("lock.md.takes.toml")).unwrap(),
+        takes_before
+    );
+    // Nothing left half-written, here or beside the essay.
+    let hidden: Vec<String> = std::fs::read_dir(&dir)
+        .unwrap()
+        .chain(std::fs::read_dir(env.path(".")).unwrap())
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with('.') && n != ".config" && n != ".cache")
+        .collect();
+    assert!(hidden.is_empty(), "{hidden:?}");
+    // A real blocker: a folder where an export goes. The error names it; the edition stays as it was.
+    std::fs::remove_file(dir.join("lock.vtt")).unwrap();
+    std::fs::create_dir_all(dir.join("lock.vtt/inside")).unwrap();
+    let before = files(&dir);
+    let out = env
+        .cmd()
+        .args(["regen", "lock.md", &id])
+        .args(flags)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("lock.vtt"), "{stderr}");
+    assert_eq!(files(&dir), before);
+    assert_eq!(
+        std::fs::read(env.path("lock.md.takes.toml")).unwrap(),
+        takes_before
+    );
+    assert!(takes_agree(&env));
+}
+
+#[test]
+fn a_regen_killed_at_any_rename_leaves_edition_and_takes_file_agreeing() {
+    let env = Env::new();
+    let essay = env.essay("lock.md", ESSAY);
+    let flags = ["--export", "srt,vtt"];
+    env.build(&essay, &flags);
+    let id = env.json(&["plan", "lock.md"])["segments"][4]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    // WAV, two exports, the takes file and the manifest: five renames.
+    for k in 1..=5 {
+        let out = env
+            .cmd()
+            .env("NARRATE_TEST_KILL_AFTER_RENAME", k.to_string())
+            .args(["regen", "lock.md", &id])
+            .args(flags)
+            .output()
+            .unwrap();
+        assert!(
+            !out.status.success(),
+            "rename {k}: the regen was not killed"
+        );
+        // The next command finishes the commit first: the edition and the takes file agree, and a build finds
+        // nothing to do (it does not quietly go back to the old take).
+        let summary = env.build(&essay, &flags);
+        assert_eq!(summary["up_to_date"], true, "rename {k}: {summary}");
+        assert!(takes_agree(&env), "rename {k}");
+        let manifest = read_json(env.path("audio/out/lock/lock.json"));
+        let take = manifest["segments"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|s| s["id"] == id.as_str())
+            .unwrap()["take"]
+            .clone();
+        assert_eq!(
+            take,
+            k as u64 + 1,
+            "rename {k}: the killed regen's take is kept"
+        );
+    }
+}
+
 #[test]
 fn two_regens_at_once_both_keep_their_take() {
     let env = Env::new();
@@ -350,7 +481,7 @@ rm "{full}/filler"
 }
 
 /// `plan` of an essay file, under a 4 GB address-space limit and a 300 s ceiling.
-fn plan_bounded(env: &Env, essay: &str) -> std::process::Output {
+pub(crate) fn plan_bounded(env: &Env, essay: &str) -> std::process::Output {
     let narrate = assert_cmd::cargo::cargo_bin("narrate");
     let program = format!(
         "ulimit -v 4000000; exec timeout 300 \"{}\" plan \"{essay}\" --json",

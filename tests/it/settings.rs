@@ -596,3 +596,39 @@ fn exit_codes_are_0_success_1_problems_found_2_could_not_run() {
     }
     check_all(failures);
 }
+
+#[test]
+fn a_settings_file_over_its_limit_and_a_name_that_is_a_path_are_refused_in_one_line() {
+    let env = Env::new();
+    env.fixture("headings.md");
+    // A 10 MB narrate.toml (a pronunciation list gone wrong): one line naming the file, exit 2, no work.
+    let mut big = String::from("[lexicon]\n");
+    let mut i = 0;
+    while big.len() < 10 << 20 {
+        big.push_str(&format!("\"Name{i}\" = \"say {i}\"\n"));
+        i += 1;
+    }
+    std::fs::write(env.path("narrate.toml"), big).unwrap();
+    let out = env.cmd().args(["plan", "headings.md"]).output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(
+        stderr.contains("narrate.toml") && stderr.contains("over 4 MB"),
+        "{stderr}"
+    );
+    std::fs::remove_file(env.path("narrate.toml")).unwrap();
+    // `--name` names files in the output folder: never a path out of it, never empty or hidden.
+    for name in ["../../x", "", ".hidden", "a/b"] {
+        let out = env
+            .cmd()
+            .args(["build", "headings.md", "--name", name])
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{name:?}: {stderr}");
+        assert!(stderr.contains("--name"), "{name:?}: {stderr}");
+    }
+    assert!(!env.path("audio").exists(), "nothing was written");
+    assert!(!env.dir.path().parent().unwrap().join("x").exists());
+}

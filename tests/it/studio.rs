@@ -742,6 +742,72 @@ fn two_tabs_changing_sentences_at_once_both_land_and_never_tear_the_essay() {
     );
 }
 
+#[test]
+fn an_edit_that_would_swallow_the_essay_is_refused_and_a_linked_essay_is_edited_through_its_link() {
+    let env = Env::new();
+    let real = env.path("real");
+    std::fs::create_dir_all(&real).unwrap();
+    let target = real.join("rivers.md");
+    std::fs::copy(env.fixture("headings.md"), &target).unwrap();
+    let essay = env.path("rivers.md");
+    std::os::unix::fs::symlink(&target, &essay).unwrap();
+    let studio = Studio::start(&env, &essay);
+    let manifest_path = env.path("audio/out/rivers/rivers.json");
+    let manifest = read_json(&manifest_path);
+    let original = std::fs::read_to_string(&target).unwrap();
+    let wav_before = std::fs::read(env.path("audio/out/rivers/rivers.wav")).unwrap();
+    let seep = segment_with(&manifest, "Most begin as a seep in a field.").clone();
+    let send = |text: &str| {
+        let body = json!({"id": seep["id"], "was": seep["text"], "text": text}).to_string();
+        let mut answer = agent()
+            .post(format!("{}/api/text", studio.base))
+            .header("X-Narrate-Token", &studio.token)
+            .content_type("application/json")
+            .send(&body)
+            .unwrap();
+        let status = answer.status().as_u16();
+        (status, answer.body_mut().read_to_string().unwrap())
+    };
+    // Each would open a comment, a fence or a raw HTML block that hides the rest of the essay; the last would make
+    // a second sentence (or a heading) out of one.
+    for text in [
+        "<!-- Most begin as a seep in a field.",
+        "``` Most begin as a seep in a field.",
+        "<script> Most begin as a seep in a field.",
+        "<pre> Most begin as a seep in a field.",
+        "Most begin as a seep.\r# x",
+    ] {
+        let (status, body) = send(text);
+        assert_eq!(status, 409, "{text:?} was accepted: {body}");
+        assert!(body.contains("nothing was written"), "{text:?}: {body}");
+        assert_eq!(
+            std::fs::read_to_string(&target).unwrap(),
+            original,
+            "{text:?}"
+        );
+        assert_eq!(read_json(&manifest_path), manifest, "{text:?}");
+    }
+    assert_eq!(
+        std::fs::read(env.path("audio/out/rivers/rivers.wav")).unwrap(),
+        wav_before
+    );
+    // A good edit lands in the link's target; the link stays a link.
+    let (status, body) = send("Most begin as a small seep in a field.");
+    assert_eq!(status, 200, "{body}");
+    assert!(std::fs::symlink_metadata(&essay)
+        .unwrap()
+        .file_type()
+        .is_symlink());
+    assert_eq!(
+        std::fs::read_to_string(&target).unwrap(),
+        original.replacen(
+            "Most begin as a seep in a field.",
+            "Most begin as a small seep in a field.",
+            1
+        )
+    );
+}
+
 /// GETs the studio's status (JSON).
 fn status_of(studio: &Studio) -> Value {
     let text = agent()

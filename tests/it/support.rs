@@ -547,3 +547,24 @@ pub fn words_recognized(
         .count();
     (recognized, said.len(), heard)
 }
+
+/// Puts the cached audio of `from` (a cache key) under the key `to`, as a backend that answered with another
+/// sentence's audio would leave it: a whole entry whose checksum is made for its own key (a plain copy is found out
+/// by the checksum, which covers the key, and made again).
+pub fn cache_mix_up(cache: &Path, from: &str, to: &str) {
+    let entry = |key: &str| {
+        cache
+            .join("segments")
+            .join(&key[..2])
+            .join(format!("{key}.wav"))
+    };
+    let mut bytes = std::fs::read(entry(from)).unwrap();
+    bytes.truncate(bytes.len() - 32);
+    let mut sum = blake3::Hasher::new();
+    sum.update(&(to.len() as u64).to_le_bytes());
+    sum.update(to.as_bytes());
+    sum.update(&bytes[12..bytes.len() - 8]);
+    bytes.extend_from_slice(sum.finalize().as_bytes());
+    std::fs::create_dir_all(entry(to).parent().unwrap()).unwrap();
+    std::fs::write(entry(to), bytes).unwrap();
+}

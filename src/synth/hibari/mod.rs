@@ -3,10 +3,16 @@
 //! model through ONNX Runtime (`synth::onnx`, one single-threaded session per worker from a pool), and the
 //! host-side vocoder in Rust (`dsp`). 24 kHz output. No Python at run time.
 //!
-//! Takes are reproducible: the vocoder's noise is drawn from a seed of the request (`noise`), and the model is
-//! checked against its published sha256, which is part of the fingerprint.
+//! The model's duration predictor is opened at load (`graph`): the host gives a multiplier and a cap per phoneme
+//! (`durations`: the cap on unpunctuated pauses in every take, another reading in a later take) and reads back
+//! the frames of each phoneme, from which each spoken word's span in the audio follows.
+//!
+//! Takes are reproducible: the vocoder's noise and a later take's durations are drawn from a seed of the request
+//! (`noise`), and the model is checked against its published sha256, which is part of the fingerprint.
 
 pub(crate) mod dsp;
+pub(crate) mod durations;
+pub(crate) mod graph;
 pub(crate) mod noise;
 pub(crate) mod phonemes;
 
@@ -19,8 +25,10 @@ use ort::value::Tensor;
 use sha2::Digest;
 
 use super::onnx;
+use super::piper::graph as piper_graph;
 use super::piper::{phonemize, voice};
 use super::{Audio, Backend, SpeechRequest, SynthError, VoiceInfo};
+use crate::audio::WordSpan;
 use crate::error::{Error, Result};
 
 /// The one voice hibari-tts ships in its package (its others are fetched from a model hub).
@@ -40,7 +48,8 @@ pub(crate) fn model_dir() -> PathBuf {
     voice::data_dir().join("hibari")
 }
 
-/// The loaded model: its bytes (sessions are opened from them), vocabulary and a pool of sessions.
+/// The loaded model: its bytes, with the duration predictor opened (sessions are opened from them), vocabulary
+/// and a pool of sessions.
 struct Model {
     bytes: Vec<u8>,
     vocab: HashMap<char, i64>,
@@ -85,6 +94,10 @@ fn load() -> std::result::Result<Model, String> {
             &MODEL_SHA256[..12]
         ));
     }
+    // The duration predictor opened (module `graph`); the file itself is never changed.
+    let bytes = piper_graph::decode(bytes)
+        .and_then(|mut m| graph::open_durations(&mut m).map(|()| piper_graph::encode(&m)))
+        .map_err(|e| format!("{}: {e}; {FIX} again", path.display()))?;
     let vocab_path = dir.join("vocab.json");
     let text = std::fs::read_to_string(&vocab_path)
         .map_err(|e| format!("{}: {e}; {FIX}", vocab_path.display()))?;
@@ -150,8 +163,14 @@ impl Hibari {
             })?;
         let inputs: Vec<&str> = session.inputs().iter().map(|i| i.name()).collect();
         let outputs: Vec<&str> = session.outputs().iter().map(|o| o.name()).collect();
-        if INPUTS.iter().any(|i| !inputs.contains(i))
-            || OUTPUTS.iter().any(|o| !outputs.contains(o))
+        if INPUTS
+            .iter()
+            .chain(&[graph::SCALE, graph::OFFSET, graph::CAP])
+            .any(|i| !inputs.contains(i))
+            || OUTPUTS
+                .iter()
+                .chain(&[graph::FRAMES])
+                .any(|o| !outputs.contains(o))
         {
             return Err(format!(
                 "{} is not hibari's model (inputs {inputs:?}, outputs {outputs:?}); {FIX} again",
@@ -161,22 +180,23 @@ impl Hibari {
         Ok(session)
     }
 
-    /// Runs the model on one chunk's IDs and the vocoder on its outputs, with the noise of chunk `chunk` of the
-    /// request whose seed is `seed`.
+    /// Runs the model on one chunk's IDs with the durations `plan` and the vocoder on its outputs, with the noise
+    /// of chunk `chunk` of the request whose seed is `seed`: the samples and the duration steps of each ID.
     fn render(
         &self,
         model: &Model,
         ids: &[i64],
+        plan: &durations::Plan,
         speed: f32,
         seed: &[u8; 32],
         chunk: usize,
-    ) -> std::result::Result<Vec<f32>, String> {
+    ) -> std::result::Result<(Vec<f32>, Vec<i64>), String> {
         let taken = model.pool.lock().unwrap_or_else(|e| e.into_inner()).pop();
         let mut session = match taken {
             Some(s) => s,
             None => self.new_session(model)?,
         };
-        let result = run(&mut session, ids, speed, seed, chunk);
+        let result = run(&mut session, ids, plan, speed, seed, chunk);
         model
             .pool
             .lock()
@@ -186,18 +206,23 @@ impl Hibari {
     }
 }
 
-/// One run of the model and the vocoder.
+/// One run of the model and the vocoder: the samples and the duration steps of each ID.
 fn run(
     session: &mut Session,
     ids: &[i64],
+    plan: &durations::Plan,
     speed: f32,
     seed: &[u8; 32],
     chunk: usize,
-) -> std::result::Result<Vec<f32>, String> {
+) -> std::result::Result<(Vec<f32>, Vec<i64>), String> {
     let failed = |e: ort::Error| format!("inference failed: {e}");
+    let per_id = |v: &[f32]| Tensor::from_array(([v.len()], v.to_vec())).map_err(failed);
     let inputs = ort::inputs![
         "ids" => Tensor::from_array(([1usize, ids.len()], ids.to_vec())).map_err(failed)?,
         "speed" => Tensor::from_array(([1usize], vec![speed])).map_err(failed)?,
+        graph::SCALE => per_id(&plan.scale)?,
+        graph::OFFSET => per_id(&plan.offset)?,
+        graph::CAP => per_id(&plan.cap)?,
     ];
     let outputs = session.run(inputs).map_err(failed)?;
     let get = |name: &str| -> std::result::Result<&[f32], String> {
@@ -211,11 +236,82 @@ fn run(
         phi: get("phi")?,
         f0: get("f0")?,
     };
-    if !frames.consistent() {
+    let per_id = outputs[graph::FRAMES]
+        .try_extract_tensor::<i64>()
+        .map_err(failed)?
+        .1
+        .to_vec();
+    if !frames.consistent()
+        || per_id.len() != ids.len()
+        || per_id.iter().sum::<i64>() * graph::FRAMES_PER_STEP as i64 != frames.f0.len() as i64
+    {
         return Err("inference failed: the model's outputs disagree in length".into());
     }
     let noise = noise::normal(seed, chunk, dsp::BINS * 2 * frames.f0.len());
-    Ok(vocoder().synth(&frames, &noise))
+    Ok((vocoder().synth(&frames, &noise), per_id))
+}
+
+/// One chunk's model IDs, which of them are spaces, and its words as ID ranges.
+struct Tokens {
+    ids: Vec<i64>,
+    space: Vec<bool>,
+    words: Vec<durations::TokenWord>,
+}
+
+impl Tokens {
+    fn new(chunk: &str, words: &[phonemes::Word], vocab: &HashMap<char, i64>) -> Tokens {
+        let ids = ids(chunk, vocab);
+        let mut space = vec![false; ids.len()];
+        // The ID index of each byte of the chunk that starts a symbol in the vocabulary (0 is the padding).
+        let mut first_id_at = vec![0usize; chunk.len() + 1];
+        let mut next = 1;
+        for (at, c) in chunk.char_indices() {
+            first_id_at[at] = next;
+            if vocab.contains_key(&c) {
+                space[next] = c == ' ';
+                next += 1;
+            }
+        }
+        first_id_at[chunk.len()] = next;
+        let words = words
+            .iter()
+            .map(|w| durations::TokenWord {
+                tokens: first_id_at[w.range.start]..first_id_at[w.range.end],
+                pause_after: w.pause_after,
+            })
+            .collect();
+        Tokens { ids, space, words }
+    }
+
+    /// The spans of the chunk's words, from the duration steps of each ID, in a segment where the chunk's audio starts at
+    /// sample `offset` and ends at `end`.
+    fn spans(
+        &self,
+        words: &[phonemes::Word],
+        frames: &[i64],
+        offset: u64,
+        end: u64,
+    ) -> Vec<WordSpan> {
+        let mut starts = Vec::with_capacity(frames.len() + 1);
+        let mut at = 0u64;
+        for &f in frames {
+            starts.push(at);
+            at += f.max(0) as u64;
+        }
+        starts.push(at);
+        let per_step = (graph::FRAMES_PER_STEP * dsp::HOP) as u64;
+        let sample = |id: usize| (offset + starts[id.min(frames.len())] * per_step).min(end);
+        words
+            .iter()
+            .zip(&self.words)
+            .filter(|(_, t)| !t.tokens.is_empty())
+            .map(|(w, t)| WordSpan {
+                text: w.text.clone(),
+                start_sample: sample(t.tokens.start),
+                end_sample: sample(t.tokens.end),
+            })
+            .collect()
+    }
 }
 
 /// The model's `speed` for a rate in words a minute (`None`: the voice's own pace), kept where it still sounds
@@ -244,6 +340,9 @@ fn attribution() -> std::result::Result<String, String> {
 }
 
 impl Backend for Hibari {
+    fn install_hint(&self) -> Option<&'static str> {
+        Some("scripts/fetch-voice installs the hibari voice and ONNX Runtime; or use --backend piper or espeak")
+    }
     fn name(&self) -> &'static str {
         "hibari"
     }
@@ -284,11 +383,13 @@ impl Backend for Hibari {
         check_voice(voice).map_err(unavailable)?;
         let model = self.model().map_err(unavailable)?;
         Ok(format!(
-            "hibari model=sha256:{} espeak={} phonemes={} noise={}",
+            "hibari model=sha256:{} graph=durations-v{} espeak={} phonemes={} noise={} durations={}",
             model.sha256,
+            graph::REWRITE,
             phonemize::version().map_err(unavailable)?,
             phonemes::RULE,
-            noise::RULE
+            noise::RULE,
+            durations::RULE
         ))
     }
     fn synthesize(&self, request: &SpeechRequest) -> std::result::Result<Audio, SynthError> {
@@ -297,21 +398,33 @@ impl Backend for Hibari {
         let seed = noise::seed(request.voice, request.rate, request.text, request.take);
         let speed = speed(request.rate);
         let mut samples: Vec<i16> = Vec::new();
-        let chunks = phonemes::sentences(request.text)?
+        let mut words: Vec<WordSpan> = Vec::new();
+        let chunks = phonemes::read(request.text)?
             .iter()
-            .flat_map(|s| phonemes::chunks(s))
+            .flat_map(phonemes::chunk_words)
             .collect::<Vec<_>>();
-        for (i, chunk) in chunks.iter().enumerate() {
-            let ids = ids(chunk, &model.vocab);
-            if ids.len() < 3 {
+        for (i, (chunk, chunk_words)) in chunks.iter().enumerate() {
+            let tokens = Tokens::new(chunk, chunk_words, &model.vocab);
+            if tokens.ids.len() < 3 {
                 continue;
             }
-            let audio = self.render(&model, &ids, speed, &seed, i)?;
+            let plan = durations::plan(
+                tokens.ids.len(),
+                &tokens.words,
+                &tokens.space,
+                request.take,
+                &seed,
+                i,
+            );
+            let (audio, frames) = self.render(&model, &tokens.ids, &plan, speed, &seed, i)?;
+            let offset = samples.len() as u64;
             samples.extend(audio.iter().map(|&v| (v.clamp(-1.0, 1.0) * 32767.0) as i16));
+            words.extend(tokens.spans(chunk_words, &frames, offset, samples.len() as u64));
         }
         Ok(Audio {
             sample_rate: dsp::SAMPLE_RATE,
             samples,
+            words: Some(words),
         })
     }
 }
@@ -444,9 +557,14 @@ mod tests {
             };
             let want = &audio[offset as usize..][..case["audio_len"].as_u64().unwrap() as usize];
             let ids: Vec<i64> = serde_json::from_value(case["hibari_ids"].clone()).unwrap();
+            // The opened graph with every multiplier 1, no offset and no cap: the model's own durations.
+            let n = ids.len();
             let inputs = ort::inputs![
-                "ids" => Tensor::from_array(([1usize, ids.len()], ids.clone())).unwrap(),
+                "ids" => Tensor::from_array(([1usize, n], ids.clone())).unwrap(),
                 "speed" => Tensor::from_array(([1usize], vec![1.0f32])).unwrap(),
+                graph::SCALE => Tensor::from_array(([n], vec![1.0f32; n])).unwrap(),
+                graph::OFFSET => Tensor::from_array(([n], vec![0.0f32; n])).unwrap(),
+                graph::CAP => Tensor::from_array(([n], vec![f32::INFINITY; n])).unwrap(),
             ];
             let outputs = session.run(inputs).unwrap();
             let get = |name: &str| outputs[name].try_extract_tensor::<f32>().unwrap().1;
@@ -518,6 +636,177 @@ mod tests {
             fast.samples.len(),
             first.samples.len()
         );
+    }
+
+    /// A long sentence with words espeak runs together ("in the", "out of") and the phrase where the model put a
+    /// 0.43 s pause with no punctuation ("licenses of parties who have received").
+    const LONG: &str = "Termination of your rights under this section does not terminate the licenses of parties \
+                        who have received copies or rights from you under this License, and the kettle boiled \
+                        twice before anyone in the house noticed the smoke drifting out of the kitchen window.";
+
+    /// The spoken words of `text` as the spans name them, each with whether punctuation follows it.
+    fn spoken(text: &str) -> Vec<(String, bool)> {
+        text.split_whitespace()
+            .map(|w| {
+                let word = w.trim_matches(phonemes::is_trimmed).to_string();
+                let end = w.trim_end_matches(['"', '\'', '”', '’', ')', ']']);
+                (word, end.ends_with([',', '.', ';', ':', '?', '!', '—']))
+            })
+            .filter(|(w, _)| !w.is_empty())
+            .collect()
+    }
+
+    /// Word spans in order, inside the audio, one per spoken word of `text`.
+    fn check_spans(audio: &Audio, text: &str) -> Vec<WordSpan> {
+        let words = audio.words.clone().expect("hibari gives word spans");
+        let texts: Vec<&str> = words.iter().map(|w| w.text.as_str()).collect();
+        let want: Vec<String> = spoken(text).into_iter().map(|(w, _)| w).collect();
+        assert_eq!(texts, want);
+        let mut last = 0;
+        for w in &words {
+            assert!(
+                last <= w.start_sample && w.start_sample < w.end_sample,
+                "{words:?}"
+            );
+            assert!(w.end_sample <= audio.samples.len() as u64, "{w:?}");
+            last = w.end_sample;
+        }
+        words
+    }
+
+    /// Silences (10 ms frames 40 dB under the loudest) longer than `longest` seconds between two words with no
+    /// punctuation between them: (the word before, seconds).
+    fn unpunctuated_silences(audio: &Audio, text: &str, longest: f64) -> Vec<(String, f64)> {
+        let words = check_spans(audio, text);
+        let punct = spoken(text);
+        let rms: Vec<f64> = audio
+            .samples
+            .chunks(240)
+            .map(|c| (c.iter().map(|&s| (s as f64).powi(2)).sum::<f64>() / c.len() as f64).sqrt())
+            .collect();
+        let loudest = rms.iter().cloned().fold(0.0, f64::max);
+        let quiet = |i: usize| rms[i] < loudest / 100.0;
+        let mut found = Vec::new();
+        let mut i = 0;
+        while i < rms.len() {
+            if !quiet(i) {
+                i += 1;
+                continue;
+            }
+            let start = i;
+            while i < rms.len() && quiet(i) {
+                i += 1;
+            }
+            let (a, b) = ((start * 240) as u64, (i * 240) as u64);
+            let seconds = (b - a) as f64 / 24_000.0;
+            // The word boundary the silence is at: the last word that starts before it (a pause is held on the
+            // last phoneme of the word before it, so it starts inside that word's span).
+            let Some(k) = words.iter().rposition(|w| w.start_sample <= a) else {
+                continue;
+            };
+            if k + 1 < words.len() && !punct[k].1 && seconds > longest {
+                found.push((words[k].text.clone(), seconds));
+            }
+        }
+        found
+    }
+
+    fn starts(audio: &Audio) -> Vec<f64> {
+        audio
+            .words
+            .iter()
+            .flatten()
+            .map(|w| w.start_sample as f64 / 24_000.0)
+            .collect()
+    }
+
+    #[test]
+    fn takes_are_other_readings_each_the_same_every_time_with_words_in_place() {
+        let Some((hibari, _)) = model() else { return };
+        let request = |take| SpeechRequest {
+            text: LONG,
+            voice: VOICE,
+            rate: None,
+            take,
+        };
+        let takes: Vec<Audio> = (1..=3)
+            .map(|t| hibari.synthesize(&request(t)).unwrap())
+            .collect();
+        for (t, audio) in takes.iter().enumerate() {
+            check_spans(audio, LONG);
+            let long = unpunctuated_silences(audio, LONG, 0.3);
+            eprintln!(
+                "take {}: {:.3} s, {} words, unpunctuated silences over 0.3 s: {long:?}, over 0.2 s: {:?}",
+                t + 1,
+                audio.seconds(),
+                starts(audio).len(),
+                unpunctuated_silences(audio, LONG, 0.2)
+            );
+            assert!(long.is_empty(), "take {}: {long:?}", t + 1);
+        }
+        for (a, b) in [(0, 1), (0, 2), (1, 2)] {
+            let (x, y) = (starts(&takes[a]), starts(&takes[b]));
+            let shift = x.iter().zip(&y).map(|(p, q)| (p - q).abs()).sum::<f64>() / x.len() as f64;
+            eprintln!(
+                "takes {} and {}: mean word-start shift {:.0} ms, lengths {:.3} s and {:.3} s",
+                a + 1,
+                b + 1,
+                shift * 1000.0,
+                takes[a].seconds(),
+                takes[b].seconds()
+            );
+            assert!(shift >= 0.030, "takes {} and {}: {shift}", a + 1, b + 1);
+        }
+        let lengths: Vec<usize> = takes.iter().map(|a| a.samples.len()).collect();
+        assert!(lengths.iter().any(|&l| l != lengths[0]), "{lengths:?}");
+        // Made again by a fresh backend (new sessions), each take is the same.
+        let again = Hibari::default();
+        for (t, audio) in takes.iter().enumerate() {
+            assert_eq!(&again.synthesize(&request(t as u32 + 1)).unwrap(), audio);
+        }
+    }
+
+    /// The sample essay's paragraphs (headings and byline left out; narrate's normalizer is not applied, so
+    /// espeak reads the numbers): in no take a silence over 0.3 s between words with no punctuation between them.
+    #[test]
+    fn no_take_of_the_sample_essay_pauses_where_the_text_does_not() {
+        let Some((hibari, _)) = model() else { return };
+        let essay = std::fs::read_to_string(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/audio/samples/tide-clocks.md"
+        ))
+        .unwrap();
+        let paragraphs: Vec<&str> = essay
+            .split("\n\n")
+            .map(str::trim)
+            .filter(|p| !p.starts_with('#') && !p.starts_with("By ") && !p.is_empty())
+            .collect();
+        assert!(paragraphs.len() >= 5);
+        let mut worst = (0.0f64, String::new());
+        for take in 1..=3 {
+            for p in &paragraphs {
+                let text = p.replace(['*', '_'], "");
+                let audio = hibari
+                    .synthesize(&SpeechRequest {
+                        text: &text,
+                        voice: VOICE,
+                        rate: None,
+                        take,
+                    })
+                    .unwrap();
+                let long = unpunctuated_silences(&audio, &text, 0.0);
+                for (w, s) in &long {
+                    if *s > worst.0 {
+                        worst = (*s, format!("take {take}: after {w:?} in {text:?}"));
+                    }
+                }
+            }
+        }
+        eprintln!(
+            "longest unpunctuated silence: {:.3} s ({})",
+            worst.0, worst.1
+        );
+        assert!(worst.0 <= 0.3, "{worst:?}");
     }
 
     #[test]

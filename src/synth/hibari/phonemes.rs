@@ -115,63 +115,352 @@ pub(crate) fn ipa_word(w: &str) -> String {
     out
 }
 
+/// One spoken word of a sentence: where its phonemes are in the sentence's string (punctuation after it not
+/// included) and the text it was read from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Word {
+    pub range: std::ops::Range<usize>,
+    pub text: String,
+    /// The text has punctuation (a clause boundary) right after this word.
+    pub pause_after: bool,
+}
+
+/// A sentence's misaki phonemes and the words they say, in order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Sentence {
+    pub phonemes: String,
+    pub words: Vec<Word>,
+}
+
 /// The misaki phonemes of `text`, one string per sentence, each clause's punctuation kept (`,`, `;` and `:`
 /// followed by a space, as misaki writes them).
+#[cfg(test)]
 pub(crate) fn sentences(text: &str) -> Result<Vec<String>, String> {
-    static IPA: OnceLock<regex::Regex> = OnceLock::new();
-    let ipa = IPA.get_or_init(|| regex::Regex::new(r"(^|\s)/([^/\s]+)/").expect("valid pattern"));
-    let mut sentences = Vec::new();
-    let mut current = String::new();
-    let say = |part: &str,
-               current: &mut String,
-               sentences: &mut Vec<String>|
-     -> Result<(), String> {
+    Ok(read(text)?.into_iter().map(|s| s.phonemes).collect())
+}
+
+/// A phoneme word as it is pushed: the sentence it is in, its range there, espeak's IPA for it (stress and
+/// separators removed) and whether a clause ended after it.
+struct Pushed {
+    sentence: usize,
+    range: std::ops::Range<usize>,
+    ipa: String,
+    pause_after: bool,
+}
+
+/// The sentences read so far, the open one and its words.
+#[derive(Default)]
+struct Builder {
+    sentences: Vec<Sentence>,
+    current: String,
+    words: Vec<Word>,
+}
+
+impl Builder {
+    fn space(&mut self) {
+        if !self.current.is_empty() && !self.current.ends_with(' ') {
+            self.current.push(' ');
+        }
+    }
+
+    fn finish(&mut self) {
+        let trimmed = self.current.trim_end().len();
+        self.current.truncate(trimmed);
+        self.sentences.push(Sentence {
+            phonemes: std::mem::take(&mut self.current),
+            words: std::mem::take(&mut self.words),
+        });
+    }
+
+    /// The words of sentence `sentence` (the open one if it is not finished yet).
+    fn words_of(&mut self, sentence: usize) -> &mut Vec<Word> {
+        match self.sentences.get_mut(sentence) {
+            Some(s) => &mut s.words,
+            None => &mut self.words,
+        }
+    }
+
+    fn phonemes(&self, sentence: usize) -> &str {
+        self.sentences
+            .get(sentence)
+            .map_or(&self.current, |s| &s.phonemes)
+    }
+
+    /// Reads a part of the text (no lexicon IPA in it) through libespeak-ng.
+    fn say(&mut self, part: &str) -> Result<(), String> {
+        let mut pushed: Vec<Pushed> = Vec::new();
         for (clause, terminator) in phonemize::clauses_with(ESPEAK_VOICE, part, Some(SEPARATOR))? {
             let clause = phonemize::strip_language_flags(&clause);
             for w in clause.split_whitespace() {
-                if !current.is_empty() && !current.ends_with(' ') {
-                    current.push(' ');
-                }
-                current.push_str(&word(w));
+                self.space();
+                let at = self.current.len();
+                self.current.push_str(&word(w));
+                pushed.push(Pushed {
+                    sentence: self.sentences.len(),
+                    range: at..self.current.len(),
+                    ipa: plain(w),
+                    pause_after: false,
+                });
+            }
+            if let Some(last) = pushed.last_mut() {
+                last.pause_after = true;
             }
             if let Some(t) = terminator {
-                let trimmed = current.trim_end().len();
-                current.truncate(trimmed);
-                current.push(t);
+                let trimmed = self.current.trim_end().len();
+                self.current.truncate(trimmed);
+                self.current.push(t);
                 if matches!(t, ',' | ':' | ';') {
-                    current.push(' ');
+                    self.current.push(' ');
                 }
             }
             if matches!(terminator, Some('.' | '?' | '!')) {
-                let s = std::mem::take(current);
-                if s.chars().any(char::is_alphabetic) {
-                    sentences.push(s);
+                self.finish();
+            }
+        }
+        let spoken = text_words(part)?;
+        for group in align(&spoken, &pushed) {
+            let first = &pushed[group.phonemes.start];
+            let last = &pushed[group.phonemes.end - 1];
+            let sentence = first.sentence;
+            // A group that crosses a sentence end stays in its first sentence.
+            let end = if last.sentence == sentence {
+                last.range.end
+            } else {
+                first.range.end
+            };
+            let pause_after = last.pause_after;
+            let span = first.range.start..end;
+            if group.words.is_empty() {
+                // Phonemes no word of the text accounts for: part of the word before them in the sentence (if
+                // there is none, they are spoken but in no word's span).
+                if let Some(prev) = self.words_of(sentence).last_mut() {
+                    prev.range.end = prev.range.end.max(span.end);
+                    prev.pause_after = pause_after;
                 }
+                continue;
+            }
+            let weights: Vec<usize> = group
+                .words
+                .iter()
+                .map(|&i| spoken[i].1.chars().count().max(1))
+                .collect();
+            let pieces = split(&self.phonemes(sentence)[span.clone()], &weights);
+            let n = pieces.len();
+            for (k, (piece, &i)) in pieces.into_iter().zip(&group.words).enumerate() {
+                let word = Word {
+                    range: span.start + piece.start..span.start + piece.end,
+                    text: spoken[i].0.clone(),
+                    pause_after: pause_after && k + 1 == n,
+                };
+                self.words_of(sentence).push(word);
             }
         }
         Ok(())
-    };
+    }
+}
+
+/// Like [`sentences`], with the words: each phoneme word espeak wrote is matched to the words of the text (see
+/// [`align`]), so a word espeak ran into its neighbour ("in the" is one word, `ɪnðə`) still gets its own span.
+pub(crate) fn read(text: &str) -> Result<Vec<Sentence>, String> {
+    static IPA: OnceLock<regex::Regex> = OnceLock::new();
+    let ipa = IPA.get_or_init(|| regex::Regex::new(r"(^|\s)/([^/\s]+)/").expect("valid pattern"));
+    let mut b = Builder::default();
     let mut last = 0;
     for m in ipa.captures_iter(text) {
         let whole = m.get(0).expect("match");
         if whole.start() > last {
-            say(&text[last..whole.start()], &mut current, &mut sentences)?;
+            b.say(&text[last..whole.start()])?;
         }
-        if !current.is_empty() && !current.ends_with(' ') {
-            current.push(' ');
-        }
-        current.push_str(&ipa_word(&m[2]));
-        current.push(' ');
+        b.space();
+        let at = b.current.len();
+        b.current.push_str(&ipa_word(&m[2]));
+        let word = Word {
+            range: at..b.current.len(),
+            text: format!("/{}/", &m[2]),
+            pause_after: false,
+        };
+        b.words.push(word);
+        b.current.push(' ');
         last = whole.end();
     }
     if last < text.len() {
-        say(&text[last..], &mut current, &mut sentences)?;
+        b.say(&text[last..])?;
     }
-    let rest = current.trim_end();
-    if rest.chars().any(char::is_alphabetic) {
-        sentences.push(rest.to_string());
-    }
+    b.finish();
+    let mut sentences = b.sentences;
+    sentences.retain(|s| s.phonemes.chars().any(char::is_alphabetic));
     Ok(sentences)
+}
+
+/// espeak's IPA of a word without stress marks and separators (what [`align`] compares).
+fn plain(w: &str) -> String {
+    w.chars()
+        .filter(|&c| !is_stress(c) && c != SEPARATOR && !DROPPED.contains(&c))
+        .collect()
+}
+
+/// Punctuation trimmed from around a written word.
+pub(crate) fn is_trimmed(c: char) -> bool {
+    (c.is_ascii_punctuation() && !matches!(c, '&' | '%' | '$' | '#' | '@' | '+'))
+        || "“”‘’—–…«»".contains(c)
+}
+
+/// A word of the text as written (punctuation around it trimmed), espeak's IPA for the word read alone, and
+/// whether punctuation follows it (espeak never runs such a word into the next).
+type TextWord = (String, String, bool);
+
+fn text_words(part: &str) -> Result<Vec<TextWord>, String> {
+    let mut out = Vec::new();
+    for raw in part.split_whitespace() {
+        let w = raw.trim_matches(is_trimmed);
+        if w.is_empty() {
+            continue;
+        }
+        let punct_after = raw
+            .trim_end_matches(['"', '\'', '”', '’', ')', ']', '»'])
+            .ends_with(['.', ',', ';', ':', '?', '!', '—', '–']);
+        let alone: String = phonemize::clauses_with(ESPEAK_VOICE, w, Some(SEPARATOR))?
+            .iter()
+            .map(|(ipa, _)| plain(&phonemize::strip_language_flags(ipa)).replace(' ', ""))
+            .collect();
+        out.push((w.to_string(), alone, punct_after));
+    }
+    Ok(out)
+}
+
+/// Some phoneme words of a part and the text words they say (indices into the part's words, in order).
+#[derive(Debug, PartialEq, Eq)]
+struct Group {
+    phonemes: std::ops::Range<usize>,
+    words: Vec<usize>,
+}
+
+fn edit_distance(a: &[char], b: &[char]) -> usize {
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, x) in a.iter().enumerate() {
+        let mut prev = row[0];
+        row[0] = i + 1;
+        for (j, y) in b.iter().enumerate() {
+            let cur = row[j + 1];
+            row[j + 1] = (prev + usize::from(x != y)).min(row[j] + 1).min(cur + 1);
+            prev = cur;
+        }
+    }
+    row[b.len()]
+}
+
+/// Matches the phoneme words espeak wrote for a part of the text to the part's words (each with its IPA read
+/// alone), in order, by the least total edit distance between their IPA: one word to one phoneme word, one word
+/// to up to three (a word espeak spells out), up to three words to one (words espeak runs together: "in the",
+/// "out of", never across punctuation); a word with no phonemes is skipped, phonemes with no word join the word
+/// before them.
+fn align(words: &[TextWord], pushed: &[Pushed]) -> Vec<Group> {
+    const MAX: usize = 3;
+    let (n, m) = (words.len(), pushed.len());
+    let w: Vec<Vec<char>> = words
+        .iter()
+        .map(|(_, ipa, _)| ipa.chars().collect())
+        .collect();
+    let p: Vec<Vec<char>> = pushed.iter().map(|x| x.ipa.chars().collect()).collect();
+    let cost = |a: &[Vec<char>], b: &[Vec<char>]| -> f64 {
+        let a: Vec<char> = a.concat();
+        let b: Vec<char> = b.concat();
+        edit_distance(&a, &b) as f64 / a.len().max(b.len()).max(1) as f64
+    };
+    // best[i][j]: the least cost of matching the first i words to the first j phoneme words; from: its step.
+    let mut best = vec![vec![f64::INFINITY; m + 1]; n + 1];
+    let mut from = vec![vec![(0usize, 0usize); m + 1]; n + 1];
+    best[0][0] = 0.0;
+    for i in 0..=n {
+        for j in 0..=m {
+            let here = best[i][j];
+            if !here.is_finite() {
+                continue;
+            }
+            let mut relax = |di: usize, dj: usize, c: f64| {
+                if i + di <= n && j + dj <= m && here + c < best[i + di][j + dj] {
+                    best[i + di][j + dj] = here + c;
+                    from[i + di][j + dj] = (di, dj);
+                }
+            };
+            for k in 1..=MAX {
+                // Words are run together only where no punctuation is between them.
+                if i + k <= n && j < m && words[i..i + k - 1].iter().all(|x| !x.2) {
+                    // k words to one phoneme word (k = 1: one to one); a merge costs a little more.
+                    relax(
+                        k,
+                        1,
+                        cost(&w[i..i + k], &p[j..j + 1]) + 0.05 * (k - 1) as f64,
+                    );
+                }
+                if k > 1 && i < n && j + k <= m {
+                    relax(
+                        1,
+                        k,
+                        cost(&w[i..i + 1], &p[j..j + k]) + 0.05 * (k - 1) as f64,
+                    );
+                }
+            }
+            relax(1, 0, 1.0);
+            relax(0, 1, 1.0);
+        }
+    }
+    let mut groups = Vec::new();
+    let (mut i, mut j) = (n, m);
+    while i > 0 || j > 0 {
+        let (di, dj) = from[i][j];
+        if dj > 0 {
+            groups.push(Group {
+                phonemes: j - dj..j,
+                words: (i - di..i).collect(),
+            });
+        }
+        i -= di;
+        j -= dj;
+    }
+    groups.reverse();
+    groups
+}
+
+/// Splits one phoneme word among words in proportion to `weights` (the lengths of their IPA read alone), at
+/// phoneme boundaries, a stress mark staying with the phoneme after it. Returns byte ranges in `phonemes`.
+fn split(phonemes: &str, weights: &[usize]) -> Vec<std::ops::Range<usize>> {
+    if weights.len() <= 1 {
+        return std::iter::once(0..phonemes.len()).collect();
+    }
+    // Where a cut may go: before a symbol that does not follow a stress mark.
+    let chars: Vec<(usize, char)> = phonemes.char_indices().collect();
+    let cuts: Vec<usize> = (1..chars.len())
+        .filter(|&k| !is_stress(chars[k - 1].1))
+        .map(|k| chars[k].0)
+        .collect();
+    let units = cuts.len() + 1;
+    let total: usize = weights.iter().sum();
+    let mut out = Vec::with_capacity(weights.len());
+    let mut start = 0;
+    let mut acc = 0;
+    let mut used = 0; // cuts taken so far
+    for (k, &w) in weights.iter().enumerate() {
+        acc += w;
+        let end = if k + 1 == weights.len() {
+            phonemes.len()
+        } else {
+            // The cut nearest the proportional share, leaving a unit for each word after this one where the word
+            // has units enough.
+            let want = (units * acc + total / 2) / total;
+            let left = weights.len() - k - 1;
+            let at = want.max(used + 1).min(units.saturating_sub(left)).max(used);
+            used = at;
+            match at {
+                0 => 0,
+                a => cuts.get(a - 1).copied().unwrap_or(phonemes.len()),
+            }
+        };
+        let end = end.max(start);
+        out.push(start..end);
+        start = end;
+    }
+    out
 }
 
 /// Splits a sentence longer than [`MAX_PHONEMES`] at clause punctuation (then, for a clause that is still too
@@ -217,6 +506,29 @@ pub(crate) fn chunks(sentence: &str) -> Vec<String> {
     }
     if !cur.is_empty() {
         out.push(cur);
+    }
+    out
+}
+
+/// A sentence cut into chunks as [`chunks`] cuts it, each with its words (ranges within the chunk).
+pub(crate) fn chunk_words(sentence: &Sentence) -> Vec<(String, Vec<Word>)> {
+    let mut out = Vec::new();
+    let mut pos = 0;
+    for chunk in chunks(&sentence.phonemes) {
+        let at = sentence.phonemes[pos..].find(&chunk).map(|i| pos + i);
+        let mut words = Vec::new();
+        if let Some(at) = at {
+            pos = at + chunk.len();
+            for w in &sentence.words {
+                if w.range.start >= at && w.range.end <= pos {
+                    words.push(Word {
+                        range: w.range.start - at..w.range.end - at,
+                        ..w.clone()
+                    });
+                }
+            }
+        }
+        out.push((chunk, words));
     }
     out
 }

@@ -319,14 +319,14 @@ impl Edit<'_> {
     }
 }
 
-pub(super) fn float_attr(node: &NodeProto, name: &str) -> Option<f32> {
+pub(crate) fn float_attr(node: &NodeProto, name: &str) -> Option<f32> {
     node.attribute
         .iter()
         .find(|a| a.name() == name)
         .and_then(|a| a.f)
 }
 
-pub(super) fn int_attr(name: &str, value: i64) -> AttributeProto {
+pub(crate) fn int_attr(name: &str, value: i64) -> AttributeProto {
     AttributeProto {
         name: Some(name.into()),
         r#type: Some(AttributeType::Int as i32),
@@ -335,7 +335,7 @@ pub(super) fn int_attr(name: &str, value: i64) -> AttributeProto {
     }
 }
 
-pub(super) fn make<I: AsRef<str>, O: AsRef<str>>(
+pub(crate) fn make<I: AsRef<str>, O: AsRef<str>>(
     name: &str,
     op: &str,
     inputs: impl IntoIterator<Item = I>,
@@ -356,7 +356,7 @@ pub(super) fn make<I: AsRef<str>, O: AsRef<str>>(
 }
 
 /// An int64 initializer: a scalar, or a 1-D tensor.
-pub(super) fn int64s(name: &str, values: &[i64], scalar: bool) -> TensorProto {
+pub(crate) fn int64s(name: &str, values: &[i64], scalar: bool) -> TensorProto {
     TensorProto {
         name: Some(name.into()),
         data_type: Some(DataType::Int64 as i32),
@@ -370,7 +370,7 @@ pub(super) fn int64s(name: &str, values: &[i64], scalar: bool) -> TensorProto {
     }
 }
 
-fn float_scalar(name: &str, value: f32) -> TensorProto {
+pub(crate) fn float_scalar(name: &str, value: f32) -> TensorProto {
     TensorProto {
         name: Some(name.into()),
         data_type: Some(DataType::Float as i32),
@@ -379,7 +379,7 @@ fn float_scalar(name: &str, value: f32) -> TensorProto {
     }
 }
 
-pub(super) fn value_info(name: &str, elem: DataType, dim: Vec<Dimension>) -> ValueInfoProto {
+pub(crate) fn value_info(name: &str, elem: DataType, dim: Vec<Dimension>) -> ValueInfoProto {
     ValueInfoProto {
         name: Some(name.into()),
         r#type: Some(TypeProto {

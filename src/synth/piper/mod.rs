@@ -405,6 +405,9 @@ fn run(
 }
 
 impl Backend for Piper {
+    fn install_hint(&self) -> Option<&'static str> {
+        Some("scripts/fetch-voice installs the en_US-joe-medium voice and ONNX Runtime; or use --backend espeak")
+    }
     fn name(&self) -> &'static str {
         "piper"
     }
@@ -493,6 +496,7 @@ impl Backend for Piper {
         Ok(Audio {
             sample_rate: model.config.audio.sample_rate,
             samples,
+            words: None,
         })
     }
 }
