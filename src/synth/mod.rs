@@ -166,3 +166,15 @@ impl std::fmt::Display for SynthError {
         f.write_str(&self.message)
     }
 }
+
+/// Where narrate keeps voice data and runtimes: `$XDG_DATA_HOME/narrate`, else `~/.local/share/narrate`.
+#[cfg(feature = "piper")]
+pub fn data_dir() -> std::path::PathBuf {
+    if let Some(x) = std::env::var_os("XDG_DATA_HOME").filter(|v| !v.is_empty()) {
+        return std::path::PathBuf::from(x).join("narrate");
+    }
+    let home = std::env::var_os("HOME")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_default();
+    home.join(".local/share/narrate")
+}

@@ -1,5 +1,5 @@
 //! ONNX Runtime for the neural backends (Piper, hibari): one environment per process, loaded at run time from
-//! `libonnxruntime.so` (found by `piper::voice::onnxruntime_library`), and sessions built the one way narrate
+//! `libonnxruntime.so` (found by `onnxruntime_library`), and sessions built the one way narrate
 //! runs them.
 
 use std::sync::OnceLock;
@@ -8,7 +8,7 @@ use ort::environment::Environment;
 use ort::session::builder::{GraphOptimizationLevel, SessionBuilder};
 use ort::session::Session;
 
-use super::piper::voice;
+use std::path::PathBuf;
 
 static ENVIRONMENT: OnceLock<Result<Environment, String>> = OnceLock::new();
 
@@ -16,7 +16,7 @@ static ENVIRONMENT: OnceLock<Result<Environment, String>> = OnceLock::new();
 pub(crate) fn environment() -> Result<&'static Environment, String> {
     ENVIRONMENT
         .get_or_init(|| {
-            let lib = voice::onnxruntime_library()?;
+            let lib = onnxruntime_library()?;
             ort::init_from(&lib)
                 .map_err(|e| format!("cannot load ONNX Runtime from {}: {e}", lib.display()))?
                 .with_name("narrate")
@@ -37,4 +37,48 @@ pub(crate) fn builder(env: &Environment) -> ort::Result<SessionBuilder> {
         .with_intra_threads(1)?
         .with_inter_threads(1)?
         .with_config_entry("session.intra_op.allow_spinning", "0")?)
+}
+
+/// Finds `libonnxruntime.so`: `$ORT_DYLIB_PATH`, then the copy `scripts/fetch-voice` installs, then a Python
+/// `onnxruntime` package.
+pub fn onnxruntime_library() -> Result<PathBuf, String> {
+    if let Some(p) = std::env::var_os("ORT_DYLIB_PATH").filter(|v| !v.is_empty()) {
+        let p = PathBuf::from(p);
+        return if p.is_file() {
+            Ok(p)
+        } else {
+            Err(format!("ORT_DYLIB_PATH={} does not exist", p.display()))
+        };
+    }
+    let mut dirs = vec![super::data_dir().join("onnxruntime")];
+    if let Ok(out) = std::process::Command::new("python3")
+        .args([
+            "-c",
+            "import onnxruntime, os; print(os.path.dirname(onnxruntime.__file__))",
+        ])
+        .output()
+    {
+        if out.status.success() {
+            dirs.push(PathBuf::from(String::from_utf8_lossy(&out.stdout).trim()).join("capi"));
+        }
+    }
+    for dir in dirs {
+        let Ok(entries) = std::fs::read_dir(&dir) else {
+            continue;
+        };
+        let mut libs: Vec<PathBuf> = entries
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| {
+                p.file_name()
+                    .is_some_and(|n| n.to_string_lossy().starts_with("libonnxruntime.so"))
+            })
+            .collect();
+        libs.sort();
+        if let Some(lib) = libs.pop() {
+            return Ok(lib);
+        }
+    }
+    Err("the ONNX Runtime library (libonnxruntime.so) is not installed; run scripts/fetch-voice, or set \
+         ORT_DYLIB_PATH"
+        .into())
 }

@@ -16,8 +16,11 @@ const ALLOWED: &[(&str, &[&str])] = &[
     ("cache", &["audio", "error", "atomic"]),
     ("plan", &["essay", "cache", "error", "atomic", "values"]),
     ("synth", &["audio", "error", "atomic", "values"]),
-    ("manifest", &["audio", "error"]),
-    ("edition", &["manifest", "plan", "timeline", "audio"]),
+    ("manifest", &["audio", "error", "essay"]),
+    (
+        "edition",
+        &["manifest", "plan", "timeline", "audio", "essay"],
+    ),
     (
         "export",
         &["edition", "timeline", "audio", "error", "atomic", "values"],

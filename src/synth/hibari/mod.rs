@@ -357,7 +357,7 @@ impl Backend for Hibari {
     }
     fn installed(&self) -> bool {
         model_dir().join("hibari.onnx").is_file()
-            && voice::onnxruntime_library().is_ok()
+            && super::onnx::onnxruntime_library().is_ok()
             && phonemize::version().is_ok()
     }
     fn default_voice(&self) -> String {

@@ -435,7 +435,7 @@ impl Backend for Piper {
     }
     fn installed(&self) -> bool {
         voice::find(DEFAULT_VOICE).is_ok()
-            && voice::onnxruntime_library().is_ok()
+            && super::onnx::onnxruntime_library().is_ok()
             && phonemize::version().is_ok()
     }
     fn voice_language(&self, voice: &str) -> Option<String> {

@@ -120,16 +120,8 @@ pub fn voice_dirs() -> Vec<PathBuf> {
     dirs
 }
 
-/// `$XDG_DATA_HOME/narrate`, else `~/.local/share/narrate`.
-pub fn data_dir() -> PathBuf {
-    if let Some(x) = std::env::var_os("XDG_DATA_HOME").filter(|v| !v.is_empty()) {
-        return PathBuf::from(x).join("narrate");
-    }
-    let home = std::env::var_os("HOME")
-        .map(PathBuf::from)
-        .unwrap_or_default();
-    home.join(".local/share/narrate")
-}
+pub use crate::synth::data_dir;
+pub use crate::synth::onnx::onnxruntime_library;
 
 /// Finds a voice by name (`en_US-joe-medium`) or by path to its `.onnx` file.
 pub fn find(voice: &str) -> Result<VoiceFiles, String> {
@@ -198,50 +190,6 @@ pub fn installed() -> Vec<VoiceFiles> {
         }
     }
     out
-}
-
-/// Finds `libonnxruntime.so`: `$ORT_DYLIB_PATH`, then the copy `scripts/fetch-voice` installs, then a Python
-/// `onnxruntime` package.
-pub fn onnxruntime_library() -> Result<PathBuf, String> {
-    if let Some(p) = std::env::var_os("ORT_DYLIB_PATH").filter(|v| !v.is_empty()) {
-        let p = PathBuf::from(p);
-        return if p.is_file() {
-            Ok(p)
-        } else {
-            Err(format!("ORT_DYLIB_PATH={} does not exist", p.display()))
-        };
-    }
-    let mut dirs = vec![data_dir().join("onnxruntime")];
-    if let Ok(out) = std::process::Command::new("python3")
-        .args([
-            "-c",
-            "import onnxruntime, os; print(os.path.dirname(onnxruntime.__file__))",
-        ])
-        .output()
-    {
-        if out.status.success() {
-            dirs.push(PathBuf::from(String::from_utf8_lossy(&out.stdout).trim()).join("capi"));
-        }
-    }
-    for dir in dirs {
-        let Ok(entries) = std::fs::read_dir(&dir) else {
-            continue;
-        };
-        let mut libs: Vec<PathBuf> = entries
-            .filter_map(|e| e.ok().map(|e| e.path()))
-            .filter(|p| {
-                p.file_name()
-                    .is_some_and(|n| n.to_string_lossy().starts_with("libonnxruntime.so"))
-            })
-            .collect();
-        libs.sort();
-        if let Some(lib) = libs.pop() {
-            return Ok(lib);
-        }
-    }
-    Err("the ONNX Runtime library (libonnxruntime.so) is not installed; run scripts/fetch-voice, or set \
-         ORT_DYLIB_PATH"
-        .into())
 }
 
 /// The public Piper voice repository.
