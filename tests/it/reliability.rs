@@ -261,16 +261,22 @@ fn takes_agree(env: &Env) -> bool {
     })
 }
 
-#[test]
-fn a_regen_whose_third_rename_fails_leaves_the_edition_and_takes_file_as_they_were() {
-    let env = Env::new();
+/// `lock.md` built with `flags`; its path and the id of its segment number `n`.
+fn lock_edition(env: &Env, flags: &[&str], n: usize) -> (PathBuf, String) {
     let essay = env.essay("lock.md", ESSAY);
-    let flags = ["--export", "srt,vtt,cue"];
-    env.build(&essay, &flags);
-    let id = env.json(&["plan", "lock.md"])["segments"][3]["id"]
+    env.build(&essay, flags);
+    let id = env.json(&["plan", "lock.md"])["segments"][n]["id"]
         .as_str()
         .unwrap()
         .to_string();
+    (essay, id)
+}
+
+#[test]
+fn a_regen_whose_third_rename_fails_leaves_the_edition_and_takes_file_as_they_were() {
+    let env = Env::new();
+    let flags = ["--export", "srt,vtt,cue"];
+    let (_, id) = lock_edition(&env, &flags, 3);
     // A first regen, so that there is a takes file to keep.
     env.cmd()
         .args(["regen", "lock.md", &id])
@@ -335,13 +341,8 @@ fn a_regen_whose_third_rename_fails_leaves_the_edition_and_takes_file_as_they_we
 #[test]
 fn a_regen_killed_at_any_rename_leaves_edition_and_takes_file_agreeing() {
     let env = Env::new();
-    let essay = env.essay("lock.md", ESSAY);
     let flags = ["--export", "srt,vtt"];
-    env.build(&essay, &flags);
-    let id = env.json(&["plan", "lock.md"])["segments"][4]["id"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let (essay, id) = lock_edition(&env, &flags, 4);
     // WAV, two exports, the takes file and the manifest: five renames.
     for k in 1..=5 {
         let out = env

@@ -486,20 +486,6 @@ mod tests {
             .collect()
     }
 
-    fn edit_distance(a: &[i64], b: &[i64]) -> usize {
-        let mut row: Vec<usize> = (0..=b.len()).collect();
-        for (i, x) in a.iter().enumerate() {
-            let mut prev = row[0];
-            row[0] = i + 1;
-            for (j, y) in b.iter().enumerate() {
-                let cur = row[j + 1];
-                row[j + 1] = (prev + usize::from(x != y)).min(row[j] + 1).min(cur + 1);
-                prev = cur;
-            }
-        }
-        row[b.len()]
-    }
-
     #[test]
     fn phonemes_are_the_notes_mapping_of_espeak_and_close_to_hibari_s_own_g2p() {
         let Some((_, model)) = model() else { return };
@@ -522,7 +508,7 @@ mod tests {
             // (unstressed ɪ/ə, a secondary stress): most IDs agree, and the punctuation is the same.
             let ours_ids = ids(&ours[0], &model.vocab);
             let theirs: Vec<i64> = serde_json::from_value(case["hibari_ids"].clone()).unwrap();
-            let distance = edit_distance(&ours_ids, &theirs);
+            let distance = super::phonemes::edit_distance(&ours_ids, &theirs);
             eprintln!(
                 "{text}: {distance} of {} IDs differ\n  ours:   {}\n  hibari: {}",
                 theirs.len(),

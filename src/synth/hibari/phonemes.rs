@@ -335,7 +335,8 @@ struct Group {
     words: Vec<usize>,
 }
 
-fn edit_distance(a: &[char], b: &[char]) -> usize {
+/// The Levenshtein distance between two sequences.
+pub(super) fn edit_distance<T: PartialEq>(a: &[T], b: &[T]) -> usize {
     let mut row: Vec<usize> = (0..=b.len()).collect();
     for (i, x) in a.iter().enumerate() {
         let mut prev = row[0];
