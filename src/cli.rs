@@ -351,7 +351,7 @@ const COMMANDS: &[(&str, &[&str], &str)] = &[
     (
         "plan",
         &["backend", "voice", "rate", "chapters", "max_chars", "pause", "normalize", "author", "language",
-          "footnotes", "max_essay_mb", "cache", "http_url", "http_model", "config"],
+          "footnotes", "max_essay_mb", "cache", "http_url", "http_model"],
         "  narrate plan essay.md                       segments, ids and what is cached
   narrate plan essay.md --spoken --diff       proofread the reading
   narrate plan essay.md --json | jq '.segments[0]'",
@@ -364,7 +364,7 @@ const COMMANDS: &[(&str, &[&str], &str)] = &[
     ),
     (
         "voices",
-        &["backend", "http_url", "http_model", "http_api_key_env", "config"],
+        &["backend", "http_url", "http_model", "http_api_key_env"],
         "  narrate voices                              every backend and its voices
   narrate voices --backend piper --json",
     ),
@@ -378,8 +378,7 @@ const COMMANDS: &[(&str, &[&str], &str)] = &[
     (
         "say",
         &["backend", "voice", "rate", "normalize", "language", "max_chars", "cache", "jobs", "retries",
-          "http_url", "http_model", "http_api_key_env", "http_format", "http_pcm_rate", "http_timeout",
-          "config"],
+          "http_url", "http_model", "http_api_key_env", "http_format", "http_pcm_rate", "http_timeout",],
         "  narrate say essay.md 3f2a9c1b               hear one sentence
   narrate say essay.md -o preview.wav --backend hibari",
     ),
@@ -387,7 +386,7 @@ const COMMANDS: &[(&str, &[&str], &str)] = &[
         "serve",
         &["backend", "voice", "rate", "normalize", "language", "max_chars", "pause", "cache", "jobs", "retries",
           "http_url", "http_model", "http_api_key_env", "http_format", "http_pcm_rate", "http_timeout",
-          "http_concurrency", "config"],
+          "http_concurrency"],
         "  narrate serve                               OpenAI's speech API on 127.0.0.1:8355
   narrate serve --bind 0.0.0.0:8355 --backend piper
   narrate serve --studio essay.md             the studio beside the API, at /studio/",
