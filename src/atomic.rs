@@ -14,7 +14,7 @@ use std::path::Path;
 /// Writes `path` through `fill`: into a temporary file in the same directory, synced to disk, then renamed
 /// into place. On any error the temporary file is removed and an existing `path` is left as it was. `io_err`
 /// turns this function's own I/O errors into the caller's error type.
-pub fn write<T, E>(
+pub(crate) fn write<T, E>(
     path: &Path,
     fill: impl FnOnce(&mut File) -> Result<T, E>,
     io_err: impl Fn(io::Error) -> E,
@@ -55,7 +55,7 @@ pub(crate) fn temp_beside(path: &Path) -> io::Result<tempfile::NamedTempFile> {
 }
 
 /// Writes bytes atomically.
-pub fn write_bytes(path: &Path, bytes: &[u8]) -> io::Result<()> {
+pub(crate) fn write_bytes(path: &Path, bytes: &[u8]) -> io::Result<()> {
     write(path, |f| io::Write::write_all(f, bytes), |e| e)
 }
 
@@ -116,13 +116,13 @@ fn owner(file_name: &str) -> Option<u32> {
 }
 
 /// Whether `file_name` is a temporary file or staging folder this module made for a process that is gone.
-pub fn is_leftover(file_name: &str) -> bool {
+pub(crate) fn is_leftover(file_name: &str) -> bool {
     owner(file_name).is_some_and(|pid| !alive(pid))
 }
 
 /// Removes temporary files and staging folders in `dir` whose writing process is gone (killed mid-write): they
 /// would otherwise stay for ever, some as large as an edition. Returns how many were removed.
-pub fn clean_leftovers(dir: &Path) -> usize {
+pub(crate) fn clean_leftovers(dir: &Path) -> usize {
     let Ok(entries) = std::fs::read_dir(dir) else {
         return 0;
     };
@@ -145,13 +145,13 @@ pub fn clean_leftovers(dir: &Path) -> usize {
 
 /// An advisory lock (`flock`) on a folder or a lock file (created if missing), held until dropped. Another narrate
 /// process taking the same lock waits for it.
-pub struct Lock {
+pub(crate) struct Lock {
     _file: File,
 }
 
 impl Lock {
     /// Takes the lock at `path`, calling `waiting` once first if another process holds it (to say so).
-    pub fn acquire(path: &Path, waiting: impl FnOnce()) -> io::Result<Lock> {
+    pub(crate) fn acquire(path: &Path, waiting: impl FnOnce()) -> io::Result<Lock> {
         let file = if path.is_dir() {
             File::open(path)?
         } else {
@@ -177,7 +177,7 @@ impl Lock {
 /// there together by [`Staging::commit`]. The commit writes a journal first, so a process killed half-way
 /// through the renames leaves a group that [`recover`] finishes: a reader sees the old group or, once recovered,
 /// the new one, never a mix that stays. A staging folder dropped without a commit is removed.
-pub struct Staging {
+pub(crate) struct Staging {
     dir: std::path::PathBuf,
     stage: std::path::PathBuf,
     committed: bool,
@@ -188,7 +188,7 @@ const JOURNAL: &str = "COMMIT";
 
 impl Staging {
     /// A new staging folder for the group `name` in `dir`. Call [`recover`] first (under the group's lock).
-    pub fn begin(dir: &Path, name: &str) -> io::Result<Staging> {
+    pub(crate) fn begin(dir: &Path, name: &str) -> io::Result<Staging> {
         let stage = dir.join(format!(
             ".{}.{}.stage",
             short_name(name),
@@ -206,7 +206,7 @@ impl Staging {
     }
 
     /// Where to write the file that will be `dir/file_name`.
-    pub fn path(&self, file_name: &str) -> std::path::PathBuf {
+    pub(crate) fn path(&self, file_name: &str) -> std::path::PathBuf {
         self.stage.join(file_name)
     }
 
@@ -218,7 +218,7 @@ impl Staging {
     /// All or nothing: each file replaced is first linked into the staging folder, so when a rename fails the
     /// ones already made are undone (the previous files put back, new ones removed) and the error names the file.
     /// A process killed half-way leaves the journal, and [`recover`] finishes the commit.
-    pub fn commit(
+    pub(crate) fn commit(
         mut self,
         order: &[String],
         outside: &[(std::path::PathBuf, std::path::PathBuf)],
@@ -308,7 +308,7 @@ impl Staging {
 
 /// A commit that could not be made (and was undone): the file whose step failed, and why.
 #[derive(Debug)]
-pub struct Failed {
+pub(crate) struct Failed {
     pub path: std::path::PathBuf,
     pub source: io::Error,
 }
@@ -399,7 +399,7 @@ impl Drop for Staging {
 /// Finishes or discards what an interrupted writer of the group `name` left in `dir`: a staging folder with a
 /// journal is committed (its remaining files moved into place), one without is removed. Call it under the
 /// group's lock. Returns whether an interrupted commit was finished.
-pub fn recover(dir: &Path, name: &str) -> io::Result<bool> {
+pub(crate) fn recover(dir: &Path, name: &str) -> io::Result<bool> {
     let prefix = format!(".{}.", short_name(name));
     let Ok(entries) = std::fs::read_dir(dir) else {
         return Ok(false);

@@ -23,7 +23,7 @@ const CACHE_VERSION: u32 = 3;
 /// Everything that changes a segment's audio. Its JSON form is hashed into the cache key, as just hashes
 /// serialized recipe inputs.
 #[derive(Serialize)]
-pub struct KeyInput<'a> {
+pub(crate) struct KeyInput<'a> {
     pub backend: &'a str,
     /// The backend's engine version and voice data (from `Backend::fingerprint`).
     pub fingerprint: &'a str,
@@ -34,7 +34,7 @@ pub struct KeyInput<'a> {
 }
 
 impl KeyInput<'_> {
-    pub fn key(&self) -> String {
+    pub(crate) fn key(&self) -> String {
         let json = serde_json::to_vec(&(CACHE_VERSION, self)).expect("plain data serializes");
         blake3::hash(&json).to_hex().to_string()
     }
@@ -42,20 +42,20 @@ impl KeyInput<'_> {
 
 /// A directory of segment WAVs: `ROOT/segments/ab/abcdef….wav`.
 #[derive(Debug, Clone)]
-pub struct Cache {
+pub(crate) struct Cache {
     root: PathBuf,
 }
 
 impl Cache {
-    pub fn new(root: impl Into<PathBuf>) -> Self {
+    pub(crate) fn new(root: impl Into<PathBuf>) -> Self {
         Cache { root: root.into() }
     }
 
-    pub fn root(&self) -> &Path {
+    pub(crate) fn root(&self) -> &Path {
         &self.root
     }
 
-    pub fn path(&self, key: &str) -> PathBuf {
+    pub(crate) fn path(&self, key: &str) -> PathBuf {
         self.root
             .join("segments")
             .join(&key[..2])
@@ -64,7 +64,7 @@ impl Cache {
 
     /// Whether `key` has an entry that looks whole (a regular file whose RIFF size matches its length, with its
     /// checksum chunk): cheap, for counting what is cached. `verify` reads it fully.
-    pub fn contains(&self, key: &str) -> bool {
+    pub(crate) fn contains(&self, key: &str) -> bool {
         let path = self.path(key);
         let Ok(meta) = std::fs::symlink_metadata(&path) else {
             return false;
@@ -88,7 +88,7 @@ impl Cache {
     }
 
     /// Reads `key`'s entry fully and checks it: its checksum, its header, its samples.
-    pub fn verify(&self, key: &str) -> Entry {
+    pub(crate) fn verify(&self, key: &str) -> Entry {
         let path = self.path(key);
         match std::fs::symlink_metadata(&path) {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Entry::Missing,
@@ -107,7 +107,7 @@ impl Cache {
 
     /// `key`'s audio when its entry verifies; a damaged entry is moved to the quarantine (with a warning line) and
     /// read as missing, so the caller synthesizes it again.
-    pub fn load(&self, key: &str) -> Option<Audio> {
+    pub(crate) fn load(&self, key: &str) -> Option<Audio> {
         let path = self.path(key);
         let bytes = std::fs::read(&path).ok();
         match bytes.map(|b| decode(key, b)) {
@@ -127,7 +127,7 @@ impl Cache {
 
     /// Moves a bad entry out of the way, into `quarantine/` (kept for a look, never used again), so the segment is
     /// synthesized afresh. Returns where it went.
-    pub fn quarantine(&self, key: &str) -> Result<PathBuf> {
+    pub(crate) fn quarantine(&self, key: &str) -> Result<PathBuf> {
         let dir = self.root.join("quarantine");
         let cache_err = |source| Error::Cache {
             path: dir.clone(),
@@ -145,7 +145,7 @@ impl Cache {
 
     /// Stores audio under `key`, atomically: readers see the old state or the whole new file, never a part. The
     /// checksum chunk is written in the same step.
-    pub fn store(&self, key: &str, audio: &Audio) -> Result<()> {
+    pub(crate) fn store(&self, key: &str, audio: &Audio) -> Result<()> {
         let path = self.path(key);
         let dir = path.parent().expect("cache paths have a parent");
         let cache_err = |source| Error::Cache {
@@ -158,7 +158,7 @@ impl Cache {
     }
 
     /// Every entry's key (for `cache verify`).
-    pub fn keys(&self) -> Vec<String> {
+    pub(crate) fn keys(&self) -> Vec<String> {
         self.files()
             .into_iter()
             .filter(|f| f.3)
@@ -169,7 +169,7 @@ impl Cache {
 
 /// What a full read of an entry found.
 #[derive(Debug)]
-pub enum Entry {
+pub(crate) enum Entry {
     Missing,
     /// Whole, as it was stored.
     Good,
@@ -251,7 +251,7 @@ fn decode(key: &str, bytes: Vec<u8>) -> std::result::Result<Audio, String> {
 
 /// What the cache holds.
 #[derive(Debug, Clone, Default, serde::Serialize)]
-pub struct Stats {
+pub(crate) struct Stats {
     pub segments: usize,
     pub bytes: u64,
     /// Seconds since the least recently used segment was last used.
@@ -262,7 +262,7 @@ pub struct Stats {
 
 /// What a garbage collection removed (or would remove, in a dry run).
 #[derive(Debug, Clone, Default, serde::Serialize)]
-pub struct Collected {
+pub(crate) struct Collected {
     pub deleted: usize,
     pub freed_bytes: u64,
     pub kept_referenced: usize,
@@ -271,7 +271,7 @@ pub struct Collected {
 
 impl Cache {
     /// Marks a segment as used now, so garbage collection by age keeps what builds still use.
-    pub fn touch(&self, key: &str) {
+    pub(crate) fn touch(&self, key: &str) {
         if let Ok(f) = std::fs::File::options().append(true).open(self.path(key)) {
             let _ = f.set_modified(SystemTime::now());
         }
@@ -296,7 +296,7 @@ impl Cache {
             .collect()
     }
 
-    pub fn stats(&self) -> Stats {
+    pub(crate) fn stats(&self) -> Stats {
         let now = SystemTime::now();
         let mut stats = Stats::default();
         for (_, size, used, finished) in self.files() {
@@ -314,7 +314,12 @@ impl Cache {
 
     /// Deletes segments unused for `older_than` unless `keep` holds their key, and temporary files left by
     /// interrupted writes (whose process is gone, or more than an hour old).
-    pub fn gc(&self, older_than: Duration, keep: &HashSet<String>, dry_run: bool) -> Collected {
+    pub(crate) fn gc(
+        &self,
+        older_than: Duration,
+        keep: &HashSet<String>,
+        dry_run: bool,
+    ) -> Collected {
         let now = SystemTime::now();
         let mut out = Collected::default();
         for (path, size, used, finished) in self.files() {

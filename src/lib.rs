@@ -6,6 +6,8 @@
 //! [`export`] (chapters, captions, compressed editions) and the [`manifest`]. Settings are made at the edge
 //! ([`settings`], [`cli`]) and handed down as plain values; see docs/ARCHITECTURE.md.
 
+#![warn(unreachable_pub)]
+
 pub(crate) mod atomic;
 pub(crate) mod audio;
 pub(crate) mod cache;

@@ -9,9 +9,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
 
-pub const FORMAT: &str = "narrate-manifest";
+pub(crate) const FORMAT: &str = "narrate-manifest";
 /// Version 2 added `settings`; version 1 manifests are still read.
-pub const VERSION: u32 = 2;
+pub(crate) const VERSION: u32 = 2;
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct Manifest {
@@ -170,7 +170,7 @@ impl Manifest {
 }
 
 /// The cache keys that manifests under `dir` (searched recursively) refer to.
-pub fn referenced_keys(dir: &Path) -> HashSet<String> {
+pub(crate) fn referenced_keys(dir: &Path) -> HashSet<String> {
     let mut keys = HashSet::new();
     let mut stack = vec![dir.to_path_buf()];
     while let Some(d) = stack.pop() {

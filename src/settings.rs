@@ -247,9 +247,9 @@ pub struct Settings {
     pub backends: synth::BackendConfig,
 }
 
-pub const DEFAULT_MAX_CHARS: usize = 300;
-pub const DEFAULT_RETRIES: u32 = 4;
-pub const DEFAULT_ESSAY_MB: u32 = 20;
+pub(crate) const DEFAULT_MAX_CHARS: usize = 300;
+pub(crate) const DEFAULT_RETRIES: u32 = 4;
+pub(crate) const DEFAULT_ESSAY_MB: u32 = 20;
 
 impl SettingsArgs {
     /// The settings for an essay (or, with `None`, for a command that has none: `narrate.toml` in this folder).
@@ -388,7 +388,7 @@ fn env_layer() -> Result<Layer> {
 }
 
 /// Reads one settings file. A bad key or value is one line: the file, the line, the key and what to give.
-pub fn load(path: &Path) -> Result<Layer> {
+pub(crate) fn load(path: &Path) -> Result<Layer> {
     parse(path, &read_text(path)?)
 }
 
@@ -460,12 +460,12 @@ pub(crate) fn save_lexicon_entry(path: &Path, word: &str, say: &str) -> Result<(
 }
 
 /// Parses settings text (a file's, or a batch list entry's table) into a layer.
-pub fn parse(path: &Path, text: &str) -> Result<Layer> {
+pub(crate) fn parse(path: &Path, text: &str) -> Result<Layer> {
     toml::from_str(text).map_err(|e| toml_error(path, text, &e))
 }
 
 /// A TOML error as one line: `FILE:LINE: KEY: message`.
-pub fn toml_error(path: &Path, text: &str, e: &toml::de::Error) -> Error {
+pub(crate) fn toml_error(path: &Path, text: &str, e: &toml::de::Error) -> Error {
     let message = e.message().split_whitespace().collect::<Vec<_>>().join(" ");
     let Some(span) = e.span() else {
         return Error::Settings {
@@ -507,7 +507,7 @@ fn user_config() -> Option<PathBuf> {
 }
 
 /// `$XDG_CACHE_HOME/narrate`, else `~/.cache/narrate`, else `.narrate-cache`.
-pub fn default_cache_dir() -> PathBuf {
+pub(crate) fn default_cache_dir() -> PathBuf {
     if let Some(xdg) = std::env::var_os("XDG_CACHE_HOME").filter(|v| !v.is_empty()) {
         return PathBuf::from(xdg).join("narrate");
     }

@@ -262,7 +262,7 @@ impl<'de, T: FromStr<Err = String>> Deserialize<'de> for List<T> {
 }
 
 /// A list in a file, `"a,b"` or `["a", "b"]`, as the comma-separated text a flag would give.
-pub fn text_or_list<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
+pub(crate) fn text_or_list<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
     #[derive(Deserialize)]
     #[serde(untagged)]
     enum Raw {
@@ -352,7 +352,7 @@ impl<'de> Deserialize<'de> for HttpUrl {
 }
 
 /// `250ms`, `1.5s`, `2m` or a bare number of milliseconds, up to ten minutes.
-pub fn parse_duration(text: &str) -> Result<u32, String> {
+pub(crate) fn parse_duration(text: &str) -> Result<u32, String> {
     let bad = || format!("`{text}` is not a duration (e.g. 250ms or 1.5s)");
     let (number, scale) = if let Some(n) = text.strip_suffix("ms") {
         (n, 1.0)

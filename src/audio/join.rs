@@ -9,7 +9,7 @@ use crate::timeline::{Chapter, Span, Timeline};
 
 /// One segment to join.
 #[derive(Debug, Clone)]
-pub struct Piece {
+pub(crate) struct Piece {
     pub id: String,
     /// The segment's audio file (from the cache).
     pub path: PathBuf,
@@ -26,7 +26,7 @@ const MARGIN_MS: u32 = 20;
 const FADE_MS: u32 = 10;
 
 /// The part of `samples` to keep: the speech plus a margin either side. `None` when all of it is silence.
-pub fn trim_bounds(samples: &[i16], sample_rate: u32) -> Option<(usize, usize)> {
+pub(crate) fn trim_bounds(samples: &[i16], sample_rate: u32) -> Option<(usize, usize)> {
     let loud = |s: &i16| s.unsigned_abs() > SILENCE as u16;
     let first = samples.iter().position(loud)?;
     let last = samples.iter().rposition(loud)?;
@@ -49,7 +49,7 @@ fn fade_edges(samples: &mut [i16], sample_rate: u32) {
 }
 
 /// What the join produced.
-pub struct Joined {
+pub(crate) struct Joined {
     pub timeline: Timeline,
     /// Notes for the user (a segment that was all silence, say).
     pub warnings: Vec<String>,
@@ -59,7 +59,7 @@ pub struct Joined {
 /// piece (chapter 0 at sample 0) and runs to the start of the next.
 /// `out_path` names the file in error messages. The edition is at `rate` Hz, or at the first segment's rate;
 /// segments at another rate are resampled.
-pub fn join<W: Write + Seek>(
+pub(crate) fn join<W: Write + Seek>(
     out: W,
     out_path: &Path,
     pieces: &[Piece],

@@ -75,7 +75,7 @@ pub struct Mastered {
 }
 
 /// A linear amplitude in decibels (−120 dB for silence).
-pub fn db(linear: f64) -> f64 {
+pub(crate) fn db(linear: f64) -> f64 {
     if linear <= 0.0 {
         -120.0
     } else {
@@ -84,7 +84,7 @@ pub fn db(linear: f64) -> f64 {
 }
 
 /// Streams samples into the loudness measurements.
-pub struct Meter {
+pub(crate) struct Meter {
     ebu: EbuR128,
     rate: u32,
     hop: Vec<i16>,
@@ -97,7 +97,7 @@ pub struct Meter {
 }
 
 impl Meter {
-    pub fn new(rate: u32) -> Result<Meter> {
+    pub(crate) fn new(rate: u32) -> Result<Meter> {
         let ebu = EbuR128::new(
             1,
             rate,
@@ -117,7 +117,7 @@ impl Meter {
         })
     }
 
-    pub fn push(&mut self, s: i16) {
+    pub(crate) fn push(&mut self, s: i16) {
         let v = f64::from(s) / 32768.0;
         self.sum_squares += v * v;
         self.count += 1;
@@ -149,7 +149,7 @@ impl Meter {
         }
     }
 
-    pub fn finish(mut self) -> Loudness {
+    pub(crate) fn finish(mut self) -> Loudness {
         self.flush_hop();
         let rms = (self.sum_squares / self.count.max(1) as f64).sqrt();
         Loudness {
@@ -171,7 +171,7 @@ impl Meter {
 }
 
 /// Measures a mono 16-bit WAV file.
-pub fn measure(path: &Path) -> Result<Loudness> {
+pub(crate) fn measure(path: &Path) -> Result<Loudness> {
     let mut reader = open(path)?;
     let mut meter = Meter::new(reader.spec().sample_rate)?;
     for s in reader.samples::<i16>() {
@@ -295,7 +295,7 @@ fn process(
 /// Masters the joined WAV at `raw` into `out` (same length and rate): one gain for the whole edition, then the
 /// limiter. Where the limiter pulls the level under the target, the gain is corrected by measuring dry runs
 /// (at most two), so the edition lands on target; every pass streams.
-pub fn master<W: Write + Seek>(
+pub(crate) fn master<W: Write + Seek>(
     raw: &Path,
     out: W,
     out_path: &Path,

@@ -1,10 +1,10 @@
 //! Audio: the `Audio` value backends produce, WAV I/O, resampling, the streaming join and mastering.
 
-pub mod join;
-pub mod master;
-pub mod plausible;
-pub mod resample;
-pub mod wav;
+pub(crate) mod join;
+pub(crate) mod master;
+pub(crate) mod plausible;
+pub(crate) mod resample;
+pub(crate) mod wav;
 
 /// Mono 16-bit audio at a given sample rate.
 #[derive(Debug, Clone, PartialEq, Eq)]

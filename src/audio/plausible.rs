@@ -52,13 +52,13 @@ const PACE_LONGEST: f64 = 2.5;
 const PACE_KEPT: usize = 256;
 
 /// How long speech of `text` takes at `rate` words a minute (175 when unset), from its letters and digits.
-pub fn expected_seconds(text: &str, rate: Option<u32>) -> f64 {
+pub(crate) fn expected_seconds(text: &str, rate: Option<u32>) -> f64 {
     let chars = text.chars().filter(|c| c.is_alphanumeric()).count();
     chars as f64 * SECONDS_PER_CHAR * 175.0 / f64::from(rate.unwrap_or(175).max(1))
 }
 
 /// Why `audio` cannot be speech of `text` at `rate` words a minute, or `None` when it can be.
-pub fn judge(audio: &Audio, text: &str, rate: Option<u32>) -> Option<String> {
+pub(crate) fn judge(audio: &Audio, text: &str, rate: Option<u32>) -> Option<String> {
     if !(4_000..=384_000).contains(&audio.sample_rate) {
         return Some(format!(
             "its audio claims {} Hz, not a speech sample rate",
@@ -122,7 +122,7 @@ pub fn judge(audio: &Audio, text: &str, rate: Option<u32>) -> Option<String> {
 
 /// What an answer is, judged against its text and its voice.
 #[derive(Debug, Clone, PartialEq)]
-pub enum Verdict {
+pub(crate) enum Verdict {
     /// It can be this voice saying the text.
     Speech,
     /// No voice makes this for the text (retried; never accepted).
@@ -142,19 +142,19 @@ struct Learned {
 
 /// The voices heard so far, learned from the answers accepted (one per process: a run, or a server's life).
 #[derive(Debug, Default)]
-pub struct Paces {
+pub(crate) struct Paces {
     voices: Mutex<HashMap<String, Learned>>,
 }
 
 static PACES: std::sync::LazyLock<Paces> = std::sync::LazyLock::new(Paces::default);
 
 /// The paces of this process.
-pub fn paces() -> &'static Paces {
+pub(crate) fn paces() -> &'static Paces {
     &PACES
 }
 
 /// The key a voice is learned under.
-pub fn voice_key(backend: &str, voice: &str, rate: Option<u32>) -> String {
+pub(crate) fn voice_key(backend: &str, voice: &str, rate: Option<u32>) -> String {
     format!("{backend}\u{1f}{voice}\u{1f}{}", rate.unwrap_or(0))
 }
 
@@ -193,7 +193,7 @@ fn median(values: &[f64]) -> f64 {
 
 impl Paces {
     /// Judges `audio` as voice `key` saying `text` at `rate` words a minute.
-    pub fn judge(&self, key: &str, audio: &Audio, text: &str, rate: Option<u32>) -> Verdict {
+    pub(crate) fn judge(&self, key: &str, audio: &Audio, text: &str, rate: Option<u32>) -> Verdict {
         if let Some(why) = judge(audio, text, rate) {
             return Verdict::Refused(why);
         }
@@ -231,13 +231,13 @@ impl Paces {
     }
 
     /// Whether the voice's pace is known (the window applies), from enough answers accepted in this run.
-    pub fn knows(&self, key: &str) -> bool {
+    pub(crate) fn knows(&self, key: &str) -> bool {
         let voices = self.voices.lock().unwrap_or_else(|e| e.into_inner());
         voices.get(key).is_some_and(|l| l.paces.len() >= PACE_AFTER)
     }
 
     /// Learns from an answer that was accepted.
-    pub fn accept(&self, key: &str, audio: &Audio, text: &str) {
+    pub(crate) fn accept(&self, key: &str, audio: &Audio, text: &str) {
         let (spoken, tail) = edges(audio);
         let mut voices = self.voices.lock().unwrap_or_else(|e| e.into_inner());
         let learned = voices.entry(key.to_string()).or_default();

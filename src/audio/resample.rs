@@ -19,7 +19,7 @@ pub(crate) fn resampled_len(len: usize, from: u32, to: u32) -> usize {
 /// fixed chunks, the last one padded with silence here, and silence follows until the delayed output is complete.
 /// (rubato 0.16's `process_partial` does that padding too, but given an empty slice, as it is when the length is
 /// a multiple of the chunk, it fails with "Insufficient buffer size 0".)
-pub fn resample(samples: &[i16], from: u32, to: u32) -> Result<Vec<i16>, String> {
+pub(crate) fn resample(samples: &[i16], from: u32, to: u32) -> Result<Vec<i16>, String> {
     if from == 0 || to == 0 {
         return Err(format!("cannot resample from {from} Hz to {to} Hz"));
     }

@@ -6,7 +6,7 @@ use std::path::Path;
 use super::Audio;
 
 /// The format of every segment and edition narrate writes.
-pub fn spec(sample_rate: u32) -> hound::WavSpec {
+pub(crate) fn spec(sample_rate: u32) -> hound::WavSpec {
     hound::WavSpec {
         channels: 1,
         sample_rate,
@@ -17,7 +17,7 @@ pub fn spec(sample_rate: u32) -> hound::WavSpec {
 
 /// Reads a WAV file into mono 16-bit samples (other channel counts are mixed down; other sample formats are
 /// converted).
-pub fn read(path: &Path) -> Result<Audio, hound::Error> {
+pub(crate) fn read(path: &Path) -> Result<Audio, hound::Error> {
     decode(hound::WavReader::open(path)?)
 }
 
@@ -31,7 +31,8 @@ pub fn read_bytes(mut bytes: Vec<u8>) -> Result<Audio, hound::Error> {
 }
 
 /// The error of a WAV whose body is shorter than its header says.
-pub const CUT_OFF: &str = "the audio is cut off: its header promises more than the answer holds";
+pub(crate) const CUT_OFF: &str =
+    "the audio is cut off: its header promises more than the answer holds";
 
 /// Whether a chunk size is a streaming writer's placeholder rather than a length.
 fn placeholder(size: u32) -> bool {
@@ -126,7 +127,7 @@ pub fn write_to<W: Write + Seek>(out: W, audio: &Audio) -> Result<(), hound::Err
 }
 
 /// Turns a hound error into an io error for the atomic writer.
-pub fn io_error(e: hound::Error) -> std::io::Error {
+pub(crate) fn io_error(e: hound::Error) -> std::io::Error {
     match e {
         hound::Error::IoError(e) => e,
         other => std::io::Error::other(other.to_string()),

@@ -19,7 +19,7 @@ use crate::manifest::{Manifest, ManifestSegment};
 /// What fixes a finding.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
-pub enum Action {
+pub(crate) enum Action {
     /// Synthesize the segment again (`narrate regen`).
     Regen,
     /// Build again with a `--master` preset (level across the edition).
@@ -30,14 +30,14 @@ pub enum Action {
 
 /// A finding's fix: what to do and the exact command.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Remedy {
+pub(crate) struct Remedy {
     pub action: Action,
     pub command: String,
 }
 
 /// One problem found.
 #[derive(Debug, Clone, Serialize)]
-pub struct Finding {
+pub(crate) struct Finding {
     pub kind: &'static str,
     /// The segment to blame, when one is.
     pub segment: Option<String>,
@@ -55,7 +55,7 @@ pub struct Finding {
 
 /// Per-chapter loudness.
 #[derive(Debug, Clone, Serialize)]
-pub struct ChapterLevel {
+pub(crate) struct ChapterLevel {
     pub title: String,
     pub integrated_lufs: f64,
     pub true_peak_dbtp: f64,
@@ -63,7 +63,7 @@ pub struct ChapterLevel {
 
 /// The pauses the voice itself makes in this edition, and the silences that count as gaps.
 #[derive(Debug, Clone, Serialize)]
-pub struct Pauses {
+pub(crate) struct Pauses {
     /// The median over segments of the longest silence their punctuation does not explain (between words).
     pub natural_word_seconds: f64,
     /// The median over segments with inner punctuation of their longest silence (at a comma, colon…).
@@ -75,7 +75,7 @@ pub struct Pauses {
 }
 
 #[derive(Debug, Clone, Serialize)]
-pub struct Report {
+pub(crate) struct Report {
     pub wav: PathBuf,
     pub manifest: PathBuf,
     pub source: String,
@@ -265,14 +265,14 @@ fn locate(input: &Path) -> Result<(Manifest, PathBuf, PathBuf)> {
 
 /// What to check beyond the signal.
 #[derive(Debug, Clone, Copy, Default)]
-pub struct Options {
+pub(crate) struct Options {
     /// Transcribe every segment and compare the words with its text (`--listen`).
     pub listen: bool,
 }
 
 /// How the edition's segments were heard (`--listen`).
 #[derive(Debug, Clone, Serialize)]
-pub struct Listened {
+pub(crate) struct Listened {
     pub segments: usize,
     /// The median word error rate over segments of 3 or more words.
     pub median_wer: f64,
@@ -288,7 +288,7 @@ pub struct Listened {
 }
 
 #[derive(Debug, Clone, Serialize)]
-pub struct SegmentHeard {
+pub(crate) struct SegmentHeard {
     pub segment: String,
     /// Words of its text the recognizer knows.
     pub words: usize,
@@ -310,7 +310,7 @@ const FIT_MADS: f64 = 4.0;
 const FIT_FLOOR: f64 = 12.0;
 
 /// Checks an edition, listening to it when asked.
-pub fn check_with(input: &Path, options: Options) -> Result<Report> {
+pub(crate) fn check_with(input: &Path, options: Options) -> Result<Report> {
     let (manifest, manifest_path, wav) = locate(input)?;
     let reader = open_wav(&wav)?;
     let cx = Context {

@@ -7,7 +7,7 @@ use crate::error::{Error, Result};
 use crate::pipeline::batch::{self, Outcome, Shard, Status};
 use crate::pipeline::schedule;
 
-pub fn run(args: BatchArgs, quiet: bool) -> Result<()> {
+pub(super) fn run(args: BatchArgs, quiet: bool) -> Result<()> {
     let out_root = args
         .output
         .clone()

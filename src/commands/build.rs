@@ -6,7 +6,7 @@ use crate::error::Result;
 use crate::pipeline::{Built, Place, Report};
 use crate::values::CheckMode;
 
-pub fn run(args: BuildArgs, quiet: bool) -> Result<()> {
+pub(super) fn run(args: BuildArgs, quiet: bool) -> Result<()> {
     let settings = args.settings.resolve(Some(&args.essay))?;
     let place = Place::new(
         &args.essay,
@@ -77,7 +77,7 @@ fn up_to_date(
 }
 
 /// The JSON summary `build --json` and `regen --json` print.
-pub fn summary(r: &Report) -> serde_json::Value {
+pub(super) fn summary(r: &Report) -> serde_json::Value {
     serde_json::json!({
         "wav": r.wav,
         "manifest": r.manifest_path,
@@ -94,7 +94,7 @@ pub fn summary(r: &Report) -> serde_json::Value {
 }
 
 /// One line saying what was written.
-pub fn describe(r: &Report) -> String {
+pub(super) fn describe(r: &Report) -> String {
     format!(
         "wrote {} ({}, {} chapters, {} segments: {} synthesized, {} cached) and {}",
         r.wav.display(),

@@ -35,7 +35,7 @@ fn mb(bytes: u64) -> f64 {
     bytes as f64 / 1_048_576.0
 }
 
-pub fn run(cmd: CacheCommand) -> Result<()> {
+pub(super) fn run(cmd: CacheCommand) -> Result<()> {
     match cmd {
         CacheCommand::Stats(args) => {
             let cache = open(&args)?;

@@ -4,7 +4,7 @@ use crate::check;
 use crate::cli::CheckArgs;
 use crate::error::{Error, Result};
 
-pub fn run(args: CheckArgs) -> Result<()> {
+pub(super) fn run(args: CheckArgs) -> Result<()> {
     // A build killed while moving its files into place is finished first, so the edition read is one whole.
     if let (Some(dir), Some(stem)) = (args.edition.parent(), args.edition.file_stem()) {
         let dir = if dir.as_os_str().is_empty() {
@@ -38,7 +38,7 @@ pub fn run(args: CheckArgs) -> Result<()> {
 }
 
 /// The human report: problems, per-chapter levels, and the command to regenerate what is to blame.
-pub fn describe(r: &check::Report) -> String {
+pub(super) fn describe(r: &check::Report) -> String {
     let mut out = String::new();
     for f in &r.findings {
         out.push_str(&format!("FAIL {:<9} {}\n", f.kind, f.message));
@@ -67,7 +67,7 @@ pub fn describe(r: &check::Report) -> String {
 }
 
 /// One line for `build`: whether the edition passed.
-pub fn one_line(r: &check::Report) -> String {
+pub(super) fn one_line(r: &check::Report) -> String {
     if r.passed {
         "check: passed".into()
     } else {

@@ -5,7 +5,7 @@ use crate::error::{Error, Result};
 use crate::export;
 use crate::manifest::Manifest;
 
-pub fn run(args: ExportArgs) -> Result<()> {
+pub(super) fn run(args: ExportArgs) -> Result<()> {
     let manifest = Manifest::load(&args.manifest)?.ok_or_else(|| Error::Manifest {
         path: args.manifest.clone(),
         reason: "no such file".into(),

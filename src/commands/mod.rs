@@ -19,7 +19,7 @@ use crate::cli::{Cli, Command};
 use crate::error::Result;
 
 /// Runs a parsed command line.
-pub fn run(cli: Cli) -> Result<()> {
+pub(crate) fn run(cli: Cli) -> Result<()> {
     match cli.command {
         Command::Build(args) => build::run(args, cli.quiet),
         Command::Plan(args) => plan::run(args),

@@ -4,7 +4,7 @@ use crate::cli::PlanArgs;
 use crate::error::Result;
 use crate::pipeline::Job;
 
-pub fn run(args: PlanArgs) -> Result<()> {
+pub(super) fn run(args: PlanArgs) -> Result<()> {
     let settings = args.settings.resolve(Some(&args.essay))?;
     let job = Job::prepare(&args.essay, settings)?;
     super::warn_all(&args.essay, &job.warnings(), ":");

@@ -7,7 +7,7 @@ use crate::error::Result;
 use crate::manifest::Manifest;
 use crate::pipeline::Place;
 
-pub fn run(args: RegenArgs, quiet: bool) -> Result<()> {
+pub(super) fn run(args: RegenArgs, quiet: bool) -> Result<()> {
     let place = Place::new(
         &args.essay,
         args.out.name.as_deref(),

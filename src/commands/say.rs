@@ -23,7 +23,7 @@ const PLAYERS: &[(&str, &[&str])] = &[
     ("ffplay", &["-nodisp", "-autoexit", "-loglevel", "error"]),
 ];
 
-pub fn run(mut args: SayArgs, quiet: bool) -> Result<()> {
+pub(super) fn run(mut args: SayArgs, quiet: bool) -> Result<()> {
     let system = cfg!(feature = "system") && args.output.is_none();
     let chosen =
         args.settings.layer.backend.is_some() || std::env::var_os("NARRATE_BACKEND").is_some();

@@ -6,7 +6,7 @@ use crate::error::Result;
 /// The environment variable holding the bearer token clients must send (none: no token needed).
 const TOKEN_ENV: &str = "NARRATE_API_TOKEN";
 
-pub fn run(args: ServeArgs, quiet: bool) -> Result<()> {
+pub(super) fn run(args: ServeArgs, quiet: bool) -> Result<()> {
     let settings = args.settings.resolve(None)?;
     let options = crate::serve::Options {
         bind: args.bind,

@@ -8,7 +8,7 @@ use crate::settings::SettingsArgs;
 /// The environment variable holding a fixed session token (none: a random one per run).
 const TOKEN_ENV: &str = "NARRATE_API_TOKEN";
 
-pub fn run(args: StudioArgs, quiet: bool) -> Result<()> {
+pub(super) fn run(args: StudioArgs, quiet: bool) -> Result<()> {
     let options = prepare(&args.essay, &args.out, &args.settings, args.bind, quiet)?;
     let open = args.open;
     crate::studio::run(options, |url| {

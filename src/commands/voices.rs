@@ -8,7 +8,7 @@ use crate::synth;
 const LONG_LIST: usize = 60;
 const SHORT_LIST: usize = 12;
 
-pub fn run(args: VoicesArgs) -> Result<()> {
+pub(super) fn run(args: VoicesArgs) -> Result<()> {
     if let Some(name) = &args.download {
         return download(name, args.from.as_deref());
     }

@@ -14,7 +14,7 @@ use aho_corasick::{AhoCorasick, MatchKind};
 /// letter, matched as written; one for all-lower-case entries, matched in any case): a lexicon of thousands of
 /// entries costs a few megabytes and one pass over each sentence, not a regular expression per entry.
 #[derive(Debug, Clone, Default)]
-pub struct Lexicon {
+pub(crate) struct Lexicon {
     /// Entries with a capital letter, matched case-sensitively.
     exact: Option<AhoCorasick>,
     exact_entries: Vec<usize>,
@@ -52,7 +52,7 @@ fn fold(text: &str) -> String {
 
 impl Lexicon {
     /// Builds a lexicon; where entries overlap in a text, the longer wins (a phrase over a word inside it).
-    pub fn new(table: &BTreeMap<String, String>) -> Result<Lexicon, String> {
+    pub(crate) fn new(table: &BTreeMap<String, String>) -> Result<Lexicon, String> {
         let mut lexicon = Lexicon::default();
         let (mut exact, mut folded) = (Vec::new(), Vec::new());
         for (key, replacement) in table {
@@ -124,7 +124,7 @@ impl Lexicon {
 
     /// Replaces every entry in `text`. Replacements come back protected (the user's spelling is final, and
     /// phoneme input must reach the engine as written), to be put back by `restore` after normalization.
-    pub fn apply(&self, text: &str) -> (String, Vec<String>) {
+    pub(crate) fn apply(&self, text: &str) -> (String, Vec<String>) {
         let mut protected: Vec<String> = Vec::new();
         let mut slots: BTreeMap<usize, usize> = BTreeMap::new();
         let mut out = String::with_capacity(text.len());
@@ -143,7 +143,7 @@ impl Lexicon {
     }
 
     /// Puts protected phoneme input back.
-    pub fn restore(text: &str, protected: &[String]) -> String {
+    pub(crate) fn restore(text: &str, protected: &[String]) -> String {
         if protected.is_empty() {
             return text.to_string();
         }

@@ -3,11 +3,11 @@
 pub(crate) mod edit;
 mod epub;
 mod html;
-pub mod lexicon;
-pub mod normalize;
+pub(crate) mod lexicon;
+pub(crate) mod normalize;
 mod notes;
-pub mod parse;
-pub mod segment;
+pub(crate) mod parse;
+pub(crate) mod segment;
 mod text;
 
 use std::path::Path;
@@ -17,14 +17,14 @@ use serde::{Deserialize, Serialize};
 /// An explicit break written in the essay: `<!-- pause 2s -->` or `[pause 2s]` on its own line, or a
 /// horizontal rule (a section-length pause).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-pub enum Pause {
+pub(crate) enum Pause {
     Millis(u32),
     Section,
 }
 
 /// A heading or title, with the line it came from in the source file.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Heading {
+pub(crate) struct Heading {
     pub text: String,
     pub level: u8,
     pub line: usize,
@@ -34,7 +34,7 @@ pub struct Heading {
 
 /// A paragraph that stands apart from the prose around it, for the listener to hear the difference.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-pub enum Aside {
+pub(crate) enum Aside {
     /// Inside a block quote: a short pause before and after it.
     Quote,
     /// A footnote, moved to the end of the section that refers to it; its text starts with "Note:".
@@ -43,7 +43,7 @@ pub enum Aside {
 
 /// One paragraph of prose (a list item or quotation counts as one too).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Paragraph {
+pub(crate) struct Paragraph {
     pub text: String,
     pub line: usize,
     /// A Markdown list item: part of the paragraph before it, not a new chapter of its own.
@@ -56,14 +56,14 @@ pub struct Paragraph {
 
 /// Text under one heading; the first section may have no heading (an introduction, or a whole op-ed).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Default)]
-pub struct Section {
+pub(crate) struct Section {
     pub heading: Option<Heading>,
     pub paragraphs: Vec<Paragraph>,
 }
 
 /// Something in the source that is not narrated (or not where it was written), and where it is.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Skipped {
+pub(crate) struct Skipped {
     pub line: usize,
     /// What happened, in one line: "code block skipped (code blocks are not narrated)".
     pub what: String,
@@ -87,7 +87,7 @@ impl std::fmt::Display for Skipped {
 
 /// A parsed essay.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Default)]
-pub struct Essay {
+pub(crate) struct Essay {
     pub title: Option<Heading>,
     /// A "By Name" line right under the title.
     pub byline: Option<Paragraph>,
@@ -142,12 +142,12 @@ pub struct BookOptions {
 
 impl Essay {
     /// Whether any section has a heading of its own (below the title).
-    pub fn has_headings(&self) -> bool {
+    pub(crate) fn has_headings(&self) -> bool {
         self.sections.iter().any(|s| s.heading.is_some())
     }
 
     /// The title to use in metadata: the essay's own, or one made from the file name ("stdin" for `-`).
-    pub fn display_title(&self, path: &Path) -> String {
+    pub(crate) fn display_title(&self, path: &Path) -> String {
         match &self.title {
             Some(t) => t.text.clone(),
             None if path.as_os_str() == parse::STDIN => "stdin".into(),
@@ -160,7 +160,7 @@ impl Essay {
 
     /// The author named by the byline, if any ("By Ada Lovelace" gives "Ada Lovelace").
     /// Falls back to the front matter's `author:`.
-    pub fn byline_author(&self) -> Option<String> {
+    pub(crate) fn byline_author(&self) -> Option<String> {
         let from_byline = self.byline.as_ref().and_then(|b| {
             let rest = b
                 .text
@@ -172,7 +172,7 @@ impl Essay {
     }
 
     /// The essay as the `footnotes` setting wants it.
-    pub fn with_footnotes(self, footnotes: Footnotes) -> Essay {
+    pub(crate) fn with_footnotes(self, footnotes: Footnotes) -> Essay {
         match footnotes {
             Footnotes::Read => self,
             Footnotes::Skip => self.without_notes(),
@@ -180,7 +180,7 @@ impl Essay {
     }
 
     /// The essay without its footnotes (`footnotes = "skip"`).
-    pub fn without_notes(mut self) -> Essay {
+    pub(crate) fn without_notes(mut self) -> Essay {
         for s in &mut self.sections {
             s.paragraphs.retain(|p| p.aside != Some(Aside::Note));
         }
@@ -277,7 +277,7 @@ fn is_byline(text: &str) -> bool {
 
 /// Whether a line ends like a sentence (so it is prose, not a heading or title).
 /// A break written on its own line: `<!-- pause 2s -->`, `[pause 2s]`, or a rule (`---`, `***`, `* * *`).
-pub fn pause_mark(line: &str) -> Option<Pause> {
+pub(crate) fn pause_mark(line: &str) -> Option<Pause> {
     let t = line.trim();
     let inner = t
         .strip_prefix("<!--")
@@ -295,13 +295,13 @@ pub fn pause_mark(line: &str) -> Option<Pause> {
     rule.then_some(Pause::Section)
 }
 
-pub fn ends_with_sentence_punctuation(text: &str) -> bool {
+pub(crate) fn ends_with_sentence_punctuation(text: &str) -> bool {
     let trimmed = text.trim_end_matches(['"', '\'', '”', '’', ')', ']', '*', '_']);
     trimmed.ends_with(['.', '!', '?', ':', ';', ',', '…'])
 }
 
 /// Tidies inline text: one space between words, no invisible characters (zero-width, soft hyphen, BOM).
-pub fn tidy(text: &str) -> String {
+pub(crate) fn tidy(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     let mut pending_space = false;
     for c in text.chars() {

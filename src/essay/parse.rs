@@ -12,7 +12,7 @@ use crate::error::{Error, Result};
 
 /// Which parser reads a file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Format {
+pub(crate) enum Format {
     Markdown,
     Text,
     /// A saved web page.
@@ -24,7 +24,7 @@ pub enum Format {
 impl Format {
     /// `.md`, `.markdown`, `.mdown` and `.mkd` are Markdown; `.html`, `.htm` and `.xhtml` are web pages;
     /// `.epub` is a book; everything else is plain text.
-    pub fn from_path(path: &Path) -> Self {
+    pub(crate) fn from_path(path: &Path) -> Self {
         match path
             .extension()
             .and_then(|e| e.to_str())
@@ -40,7 +40,7 @@ impl Format {
 
     /// The format of text that came without a file name (standard input): a web page if it opens with a
     /// doctype or an `<html>` tag, Markdown if it has front matter or a `#` heading line, plain text otherwise.
-    pub fn sniff(text: &str) -> Self {
+    pub(crate) fn sniff(text: &str) -> Self {
         let start = text.trim_start().to_ascii_lowercase();
         if start.starts_with("<!doctype html") || start.starts_with("<html") {
             Format::Html
@@ -57,7 +57,7 @@ impl Format {
 }
 
 /// The path that stands for standard input.
-pub const STDIN: &str = "-";
+pub(crate) const STDIN: &str = "-";
 
 /// An essay file's bytes (`-`: standard input's), read once: only a regular file (a FIFO or a device could block
 /// or never end), and only up to `limit` bytes (a book's file up to `epub::FILE_FACTOR` times that: its text is
@@ -251,7 +251,7 @@ fn decode(path: &Path, bytes: &[u8]) -> Result<String> {
 }
 
 /// Parses essay text in the given format. Never fails: odd input gives fewer paragraphs and some warnings.
-pub fn parse_str(text: &str, format: Format) -> Essay {
+pub(crate) fn parse_str(text: &str, format: Format) -> Essay {
     match format {
         Format::Markdown => parse_markdown(text),
         Format::Text => super::text::parse_text(text),

@@ -25,7 +25,7 @@ const INNER: &[&str] = &[
 
 /// Splits a paragraph into sentences. Every sentence is trimmed and non-empty; their concatenation (with
 /// spaces) is the paragraph.
-pub fn sentences(paragraph: &str) -> Vec<String> {
+pub(crate) fn sentences(paragraph: &str) -> Vec<String> {
     let chars: Vec<(usize, char)> = paragraph.char_indices().collect();
     let mut out = Vec::new();
     let mut start = 0usize; // byte offset
@@ -128,7 +128,7 @@ const SENTENCE_OPENERS: &[&str] = &[
 
 /// Splits a sentence longer than `max` characters: at clause punctuation (`;`, `:`, `,`, dashes) where it can,
 /// at a word boundary where it cannot, and mid-word only for a single word longer than `max`.
-pub fn split_long(sentence: &str, max: usize) -> Vec<String> {
+pub(crate) fn split_long(sentence: &str, max: usize) -> Vec<String> {
     let max = max.max(20);
     let mut out = Vec::new();
     let mut rest = sentence.trim();
@@ -154,12 +154,12 @@ pub fn split_long(sentence: &str, max: usize) -> Vec<String> {
 /// N-th repeat of the same text. An ID depends only on its own text (and how often that text came before), so
 /// editing other sentences never changes it.
 #[derive(Default)]
-pub struct IdMaker {
+pub(crate) struct IdMaker {
     seen: HashMap<String, u32>,
 }
 
 impl IdMaker {
-    pub fn next(&mut self, text: &str) -> String {
+    pub(crate) fn next(&mut self, text: &str) -> String {
         let hash = blake3::hash(super::tidy(text).as_bytes()).to_hex();
         let base = &hash.as_str()[..8];
         let n = self.seen.entry(base.to_string()).or_insert(0);

@@ -3,7 +3,7 @@
 use super::ChapterExporter;
 use crate::edition::Edition;
 
-pub struct Audacity;
+pub(super) struct Audacity;
 
 impl ChapterExporter for Audacity {
     fn name(&self) -> &'static str {

@@ -3,7 +3,7 @@
 use super::ChapterExporter;
 use crate::edition::Edition;
 
-pub struct CueSheet;
+pub(super) struct CueSheet;
 
 fn quoted(text: &str) -> String {
     format!("\"{}\"", text.replace('"', "'"))

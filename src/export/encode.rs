@@ -82,7 +82,7 @@ const MIN_LIMIT_DB: f64 = -24.08;
 /// Lowering the whole level instead would cost loudness and not even work: the overshoot does not fall with
 /// the level. The same WAV always gives the same passes and the same file. Unmastered editions are encoded once,
 /// as they are.
-pub fn encode(
+pub(crate) fn encode(
     wav: &Path,
     edition: &Edition,
     encodings: &[Encoding],
@@ -316,7 +316,7 @@ fn summary_value(log: &str, key: &str) -> Option<f64> {
 }
 
 /// Checks, before any work, that ffmpeg can run when compressed editions are asked for.
-pub fn check_available(encodings: &[Encoding]) -> Result<()> {
+pub(crate) fn check_available(encodings: &[Encoding]) -> Result<()> {
     if encodings.is_empty() {
         return Ok(());
     }

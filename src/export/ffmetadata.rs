@@ -3,10 +3,10 @@
 use super::ChapterExporter;
 use crate::edition::Edition;
 
-pub struct FfMetadata;
+pub(super) struct FfMetadata;
 
 /// Escapes `=`, `;`, `#`, `\` and newlines as ffmpeg's metadata format requires.
-pub fn escape(text: &str) -> String {
+pub(super) fn escape(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for c in text.chars() {
         if matches!(c, '=' | ';' | '#' | '\\' | '\n') {

@@ -15,7 +15,7 @@ use super::ChapterExporter;
 use crate::edition::Edition;
 use crate::values::{PauseList, Pauses};
 
-pub struct Html;
+pub(super) struct Html;
 
 impl ChapterExporter for Html {
     fn name(&self) -> &'static str {

@@ -3,14 +3,14 @@
 
 mod audacity;
 mod cue_sheet;
-pub mod encode;
+pub(crate) mod encode;
 mod ffmetadata;
 mod html;
 mod podcast;
 mod srt;
 mod vtt_captions;
 mod vtt_chapters;
-pub mod wav_cue;
+pub(crate) mod wav_cue;
 
 use std::path::{Path, PathBuf};
 
@@ -53,10 +53,10 @@ pub trait ChapterExporter: Sync {
 }
 
 /// The ffmetadata exporter, which the compressed editions also use for their chapters.
-pub const FFMETADATA: &dyn ChapterExporter = &ffmetadata::FfMetadata;
+pub(crate) const FFMETADATA: &dyn ChapterExporter = &ffmetadata::FfMetadata;
 
 /// Every export format, in the order `--export all` writes them.
-pub const EXPORTERS: &[&dyn ChapterExporter] = &[
+pub(crate) const EXPORTERS: &[&dyn ChapterExporter] = &[
     &cue_sheet::CueSheet,
     &audacity::Audacity,
     &ffmetadata::FfMetadata,
@@ -121,7 +121,7 @@ impl std::fmt::Debug for dyn ChapterExporter {
 }
 
 /// Writes each export beside the edition as `<dir>/<stem><suffix>`, atomically. Returns the paths written.
-pub fn write_all(
+pub(crate) fn write_all(
     edition: &Edition,
     dir: &Path,
     stem: &str,
@@ -169,7 +169,7 @@ pub(crate) mod tests {
     use crate::manifest::{Manifest, ManifestChapter, ManifestSegment};
 
     /// A small manifest every snapshot test renders.
-    pub fn manifest() -> Manifest {
+    pub(crate) fn manifest() -> Manifest {
         let rate = 22050;
         let secs = |s: u64| (s as f64 / rate as f64 * 1000.0).round() / 1000.0;
         let chapter = |index, level, title: &str, start, end| ManifestChapter {

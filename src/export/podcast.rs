@@ -3,7 +3,7 @@
 use super::{nested_titles, ChapterExporter};
 use crate::edition::Edition;
 
-pub struct PodcastChapters;
+pub(super) struct PodcastChapters;
 
 impl ChapterExporter for PodcastChapters {
     fn name(&self) -> &'static str {

@@ -3,7 +3,7 @@
 use super::{clock, ChapterExporter};
 use crate::edition::Edition;
 
-pub struct Srt;
+pub(super) struct Srt;
 
 impl ChapterExporter for Srt {
     fn name(&self) -> &'static str {

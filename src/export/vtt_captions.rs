@@ -3,7 +3,7 @@
 use super::{clock, vtt_text, ChapterExporter};
 use crate::edition::Edition;
 
-pub struct VttCaptions;
+pub(super) struct VttCaptions;
 
 impl ChapterExporter for VttCaptions {
     fn name(&self) -> &'static str {

@@ -3,7 +3,7 @@
 use super::{clock, nested_titles, vtt_text, ChapterExporter};
 use crate::edition::Edition;
 
-pub struct VttChapters;
+pub(super) struct VttChapters;
 
 impl ChapterExporter for VttChapters {
     fn name(&self) -> &'static str {

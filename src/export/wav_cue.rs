@@ -9,13 +9,13 @@ use std::io::{self, Read, Seek, SeekFrom, Write};
 use crate::timeline::Timeline;
 
 /// Metadata for the `INFO` list.
-pub struct Tags<'a> {
+pub(crate) struct Tags<'a> {
     pub title: &'a str,
     pub author: Option<&'a str>,
 }
 
 /// Appends the chapter chunks after the existing chunks of a finished WAV file and fixes the RIFF size.
-pub fn append<F: Read + Write + Seek>(
+pub(crate) fn append<F: Read + Write + Seek>(
     file: &mut F,
     timeline: &Timeline,
     tags: &Tags,
@@ -123,7 +123,7 @@ fn info(tags: &Tags) -> Vec<u8> {
 
 /// The cue points of a WAV file: (cue id, sample offset), read by walking its RIFF chunk headers (the audio
 /// itself is skipped, not read).
-pub fn read_cues(path: &std::path::Path) -> io::Result<Vec<(u32, u32)>> {
+pub(crate) fn read_cues(path: &std::path::Path) -> io::Result<Vec<(u32, u32)>> {
     let mut file = io::BufReader::new(std::fs::File::open(path)?);
     let bad = || io::Error::new(io::ErrorKind::InvalidData, "not a RIFF/WAVE file");
     let mut header = [0u8; 12];

@@ -10,7 +10,7 @@ use std::time::Instant;
 use serde::Serialize;
 
 use super::schedule::{self, Produced};
-pub use super::shard::Shard;
+pub(crate) use super::shard::Shard;
 use super::Job;
 use crate::error::{Error, Result};
 use crate::settings::{Layer, SettingsArgs};
@@ -18,7 +18,7 @@ use crate::synth::{self, Backend};
 
 /// One essay to narrate, where its edition goes, and its own settings (from a list file).
 #[derive(Debug, Clone)]
-pub struct Entry {
+pub(crate) struct Entry {
     pub essay: PathBuf,
     pub out_dir: PathBuf,
     pub layer: Layer,
@@ -28,7 +28,7 @@ const ESSAY_EXTENSIONS: &[&str] = &["md", "markdown", "mdown", "mkd", "txt", "te
 
 /// The essays of a folder (Markdown and text files, sorted by name) or of a list file (`.toml`), each with its
 /// output folder under `out_root` (`out_root/<stem>/`, or the list entry's `output`).
-pub fn discover(input: &Path, out_root: &Path) -> Result<Vec<Entry>> {
+pub(crate) fn discover(input: &Path, out_root: &Path) -> Result<Vec<Entry>> {
     let read_err = |source| Error::ReadEssay {
         path: input.to_owned(),
         source,
@@ -136,7 +136,7 @@ pub fn discover(input: &Path, out_root: &Path) -> Result<Vec<Entry>> {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "kebab-case")]
-pub enum Status {
+pub(crate) enum Status {
     /// Written by this run.
     Done,
     /// Its edition was already current.
@@ -148,7 +148,7 @@ pub enum Status {
 
 /// What happened to one essay.
 #[derive(Debug, Clone, Serialize)]
-pub struct Outcome {
+pub(crate) struct Outcome {
     pub essay: PathBuf,
     pub output: PathBuf,
     pub status: Status,
@@ -164,7 +164,7 @@ pub struct Outcome {
 /// Runs a batch: every essay prepared with its own settings (flags over its list entry over the narrate.toml
 /// beside it), one backend instance per backend, then the one scheduler. Never fails as a whole for one essay's
 /// sake: each essay's result is in its `Outcome`. `warn` is told each essay's parse warnings.
-pub fn run(
+pub(crate) fn run(
     entries: Vec<Entry>,
     settings: &SettingsArgs,
     opts: &schedule::Options,

@@ -3,9 +3,9 @@
 //! derives the whole edition from the plan and the cache: join, master, exports, compressed editions, manifest and
 //! the closing check. `regen` is a build with other takes; nothing else writes an edition.
 
-pub mod batch;
+pub(crate) mod batch;
 mod place;
-pub mod schedule;
+pub(crate) mod schedule;
 mod shape;
 mod shard;
 
@@ -33,10 +33,10 @@ use crate::synth::{self, Backend};
 use crate::timeline::Timeline;
 use shape::Shape;
 
-pub use schedule::SynthStats;
+pub(crate) use schedule::SynthStats;
 
 /// An essay loaded and planned, ready to produce.
-pub struct Job {
+pub(crate) struct Job {
     pub essay_path: PathBuf,
     pub settings: Settings,
     pub essay: Essay,
@@ -59,7 +59,7 @@ pub struct Job {
 }
 
 /// What producing an edition did.
-pub struct Report {
+pub(crate) struct Report {
     pub wav: PathBuf,
     pub manifest_path: PathBuf,
     pub manifest: Manifest,
@@ -71,14 +71,14 @@ pub struct Report {
 
 impl Job {
     /// Loads the essay, its takes and the backend, and plans it.
-    pub fn prepare(essay_path: &Path, settings: Settings) -> Result<Job> {
+    pub(crate) fn prepare(essay_path: &Path, settings: Settings) -> Result<Job> {
         let backend: Arc<dyn Backend> =
             Arc::from(synth::create(settings.backend, &settings.backends)?);
         Job::prepare_with(essay_path, settings, backend)
     }
 
     /// As `prepare`, with a backend shared with other jobs (a batch loads each voice once).
-    pub fn prepare_with(
+    pub(crate) fn prepare_with(
         essay_path: &Path,
         settings: Settings,
         backend: Arc<dyn Backend>,
@@ -148,7 +148,7 @@ impl Job {
 
     /// What to tell the user about the essay before any work: the parser's warnings (skipped tables, code
     /// blocks…) and, for a language without text rules, what is still done.
-    pub fn warnings(&self) -> Vec<String> {
+    pub(crate) fn warnings(&self) -> Vec<String> {
         let mut out: Vec<String> = self
             .essay
             .warnings
@@ -162,7 +162,7 @@ impl Job {
     }
 
     /// Finds a segment by id or unique id prefix.
-    pub fn resolve(&self, wanted: &str) -> Result<String> {
+    pub(crate) fn resolve(&self, wanted: &str) -> Result<String> {
         let segments = &self.plan.segments;
         if let Some(s) = segments.iter().find(|s| s.id == wanted) {
             return Ok(s.id.clone());
@@ -187,7 +187,7 @@ impl Job {
     }
 
     /// The same job with other takes (a regen is a build with these takes).
-    pub fn with_takes(mut self, takes: Takes) -> Job {
+    pub(crate) fn with_takes(mut self, takes: Takes) -> Job {
         self.takes = takes;
         self.replan();
         self
@@ -195,13 +195,13 @@ impl Job {
 
     /// The same job with other takes, which its edition's commit also writes into the takes file (a regen: the
     /// edition and the takes file that chose it change together, or neither does).
-    pub fn choosing(mut self, takes: Takes) -> Job {
+    pub(crate) fn choosing(mut self, takes: Takes) -> Job {
         self.new_takes = Some(takes.clone());
         self.with_takes(takes)
     }
 
     /// The same job narrowed to some segments (a preview of them).
-    pub fn only(mut self, ids: &[String]) -> Job {
+    pub(crate) fn only(mut self, ids: &[String]) -> Job {
         self.plan.segments.retain(|s| ids.contains(&s.id));
         self
     }
@@ -212,7 +212,7 @@ impl Job {
 
     /// The plan the essay file would have if its text were `text` (the studio checks an edit with it before
     /// writing the file): parsed as the file's format, planned with this job's settings, takes and voice.
-    pub fn plan_of_text(&self, text: &str) -> Plan {
+    pub(crate) fn plan_of_text(&self, text: &str) -> Plan {
         let format = essay::parse::Format::from_path(&self.essay_path);
         let essay = essay::parse::parse_str(text, format).with_footnotes(self.settings.footnotes);
         self.plan_of(&essay)
@@ -244,23 +244,23 @@ impl Job {
     }
 
     /// The file stem of the essay, used for output names.
-    pub fn stem(&self) -> String {
+    pub(crate) fn stem(&self) -> String {
         stem(&self.essay_path, self.name.as_deref())
     }
 
     /// The same job with its edition named `name` (`--name`: folder and file names).
-    pub fn named(mut self, name: Option<String>) -> Job {
+    pub(crate) fn named(mut self, name: Option<String>) -> Job {
         self.name = name;
         self
     }
 
-    pub fn manifest_path(&self, dir: &Path) -> PathBuf {
+    pub(crate) fn manifest_path(&self, dir: &Path) -> PathBuf {
         dir.join(format!("{}.json", self.stem()))
     }
 
     /// Creates `dir` and checks that files can be written there and that the edition fits a WAV file, before any
     /// time is spent synthesizing.
-    pub fn prepare_output(&self, dir: &Path) -> Result<()> {
+    pub(crate) fn prepare_output(&self, dir: &Path) -> Result<()> {
         let out_err = |source| Error::Output {
             path: dir.to_owned(),
             source,
@@ -284,7 +284,7 @@ impl Job {
     }
 
     /// Synthesizes what is missing (through the one scheduler, as a batch of one) and writes the edition.
-    pub fn produce(self, dir: &Path, quiet: bool) -> Result<Report> {
+    pub(crate) fn produce(self, dir: &Path, quiet: bool) -> Result<Report> {
         self.prepare_output(dir)?;
         let options = schedule::Options {
             jobs: self.settings.jobs,
@@ -303,7 +303,7 @@ impl Job {
     }
 
     /// Synthesizes what the cache lacks of this plan (through the one scheduler) and writes no edition.
-    pub fn synthesize(self, quiet: bool) -> Result<SynthStats> {
+    pub(crate) fn synthesize(self, quiet: bool) -> Result<SynthStats> {
         let options = schedule::Options {
             jobs: self.settings.jobs,
             retries: self.settings.retries,
@@ -328,18 +328,18 @@ impl Job {
 
     /// The settings that shape this edition, as `narrate.toml` keys: the manifest keeps them, so `regen` redoes
     /// the edition as it was built.
-    pub fn recorded_settings(&self) -> serde_json::Value {
+    pub(crate) fn recorded_settings(&self) -> serde_json::Value {
         self.shape().recorded
     }
 
     /// Every file the edition is made of: the WAV, the manifest, the exports and compressed editions.
-    pub fn outputs(&self, dir: &Path) -> Vec<PathBuf> {
+    pub(crate) fn outputs(&self, dir: &Path) -> Vec<PathBuf> {
         outputs(&self.settings, &self.stem(), dir)
     }
 
     /// A hash of everything that shapes the joined edition (segment audio, pauses, chapters, tags): an output
     /// whose manifest has the same key is up to date.
-    pub fn plan_key(&self) -> String {
+    pub(crate) fn plan_key(&self) -> String {
         let shape: Vec<(&str, u32, usize)> = self
             .plan
             .segments
@@ -367,7 +367,7 @@ impl Job {
 
     /// Whether `dir` already holds this plan's edition: its manifest has the same plan key and every output file
     /// is there. An up-to-date edition is left alone (nothing joined, mastered, encoded or rewritten).
-    pub fn up_to_date(&self, dir: &Path) -> bool {
+    pub(crate) fn up_to_date(&self, dir: &Path) -> bool {
         matches!(Manifest::load(&self.manifest_path(dir)), Ok(Some(m)) if m.plan_key == self.plan_key())
             && untouched(&self.manifest_path(dir), &self.outputs(dir))
     }
@@ -375,7 +375,7 @@ impl Job {
     /// Joins the edition from the cache (every segment must be there) and writes it whole: the WAV, exports,
     /// compressed editions and manifest are made in a staging folder and moved into place together, the manifest
     /// last, under the output folder's lock. A failed step leaves the previous edition as it was.
-    pub fn assemble(&self, dir: &Path, stats: SynthStats) -> Result<Report> {
+    pub(crate) fn assemble(&self, dir: &Path, stats: SynthStats) -> Result<Report> {
         let out_err = |path: &Path| {
             let path = path.to_owned();
             move |source| Error::Output {
@@ -551,7 +551,7 @@ fn check_wav_size(essay: &Path, samples: f64) -> Result<()> {
 
 /// Finishes (or discards) what an interrupted build left of the edition `stem` in `dir`, under the folder's lock:
 /// after it, the folder holds one whole edition, the old or the new. Readers (`check`) call it first.
-pub fn settle(dir: &Path, stem: &str) -> Result<bool> {
+pub(crate) fn settle(dir: &Path, stem: &str) -> Result<bool> {
     let _lock = lock_output(dir)?;
     atomic::recover(dir, stem).map_err(|source| Error::Output {
         path: dir.to_owned(),
@@ -561,7 +561,7 @@ pub fn settle(dir: &Path, stem: &str) -> Result<bool> {
 
 /// Takes the lock of an output folder (the folder itself: no lock file among the edition's), so two narrate processes never write one folder's editions at once (the
 /// second waits, and says so).
-pub fn lock_output(dir: &Path) -> Result<atomic::Lock> {
+pub(crate) fn lock_output(dir: &Path) -> Result<atomic::Lock> {
     let path = dir.to_owned();
     atomic::Lock::acquire(&path, || {
         eprintln!(
@@ -573,7 +573,7 @@ pub fn lock_output(dir: &Path) -> Result<atomic::Lock> {
 }
 
 /// An edition's name: `--name`, else the essay file's stem (`stdin` for standard input), shortened when very long.
-pub fn stem(essay_path: &Path, name: Option<&str>) -> String {
+pub(crate) fn stem(essay_path: &Path, name: Option<&str>) -> String {
     if let Some(name) = name {
         return name.to_string();
     }
@@ -588,7 +588,7 @@ pub fn stem(essay_path: &Path, name: Option<&str>) -> String {
 }
 
 /// Where an edition goes: `dir` if given, else `audio/out/<stem>/`.
-pub fn out_dir(stem: &str, dir: Option<&Path>) -> PathBuf {
+pub(crate) fn out_dir(stem: &str, dir: Option<&Path>) -> PathBuf {
     dir.map_or_else(|| Path::new("audio").join("out").join(stem), Path::to_owned)
 }
 

@@ -22,7 +22,7 @@ use crate::synth::{Backend, SpeechRequest, SynthError};
 
 /// How a plan's segments were obtained.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
-pub struct SynthStats {
+pub(crate) struct SynthStats {
     /// Requests sent to the backend (a sentence repeated word for word is synthesized once).
     pub synthesized: usize,
     /// Segments whose audio was already in the cache.
@@ -33,7 +33,7 @@ pub struct SynthStats {
 
 /// How a run goes.
 #[derive(Debug, Clone)]
-pub struct Options {
+pub(crate) struct Options {
     /// Requests at once over all backends (each backend may cap its own share).
     pub jobs: usize,
     /// Tries again after a transient fault, per segment.
@@ -48,10 +48,10 @@ pub struct Options {
 
 /// After this many failed segments an essay's other segments are not tried: the backend is down, not one
 /// sentence odd.
-pub const GIVE_UP_AFTER: usize = 8;
+pub(crate) const GIVE_UP_AFTER: usize = 8;
 
 /// What a run made of one job.
-pub enum Produced {
+pub(crate) enum Produced {
     /// The edition was written.
     Written(Box<Report>),
     /// Its segments (this shard's share of them) are in the cache; no edition was written.
@@ -82,7 +82,7 @@ impl Slot {
 }
 
 /// Runs jobs through one queue. Never fails as a whole for one job's sake: each job's result is its own.
-pub fn run(
+pub(crate) fn run(
     jobs: Vec<(Job, PathBuf)>,
     opts: &Options,
     progress: &Progress,
@@ -399,7 +399,7 @@ const BACKOFF_CAP: Duration = Duration::from_secs(20);
 /// What ends a request's retries early: its client left (`cancelled`), or its time is up (`deadline`: no retry
 /// starts whose wait would end after it).
 #[derive(Debug, Clone, Copy, Default)]
-pub struct Bounds<'a> {
+pub(crate) struct Bounds<'a> {
     pub cancelled: Option<&'a std::sync::atomic::AtomicBool>,
     pub deadline: Option<std::time::Instant>,
 }
@@ -411,7 +411,7 @@ impl Bounds<'_> {
 }
 
 /// The message of a request given up because its client left.
-pub const CANCELLED: &str = "cancelled: the client went away";
+pub(crate) const CANCELLED: &str = "cancelled: the client went away";
 
 /// One request under the one retry policy: a transient fault is tried again up to `retries` times, after an
 /// exponential backoff with full jitter (or what the backend asked for); anything else fails at once. Audio that
@@ -419,7 +419,7 @@ pub const CANCELLED: &str = "cancelled: the client went away";
 /// is a transient fault: it is tried again, then named, and never reaches the cache. A suspect answer (ending
 /// mid-sound, or off the pace the voice showed so far) that comes again sample for sample as long is what the
 /// voice says, and is accepted.
-pub fn synthesize(
+pub(crate) fn synthesize(
     backend: &dyn Backend,
     request: &SpeechRequest,
     retries: u32,
@@ -429,7 +429,7 @@ pub fn synthesize(
 
 /// [`synthesize`] within `bounds`: no attempt starts once the request is cancelled, and no retry whose wait
 /// ends after the deadline.
-pub fn synthesize_within(
+pub(crate) fn synthesize_within(
     backend: &dyn Backend,
     request: &SpeechRequest,
     retries: u32,
@@ -519,16 +519,16 @@ fn backoff(attempt: u32, retry_after: Option<Duration>) -> Duration {
 }
 
 /// Caps how many requests one backend gets at once (`Backend::max_parallel`), inside a shared pool or a server.
-pub struct Gate {
+pub(crate) struct Gate {
     free: Mutex<usize>,
     freed: Condvar,
 }
 
 /// A place in a gate, given back when dropped.
-pub struct Permit<'a>(&'a Gate);
+pub(crate) struct Permit<'a>(&'a Gate);
 
 impl Gate {
-    pub fn new(capacity: usize) -> Gate {
+    pub(crate) fn new(capacity: usize) -> Gate {
         Gate {
             free: Mutex::new(capacity.max(1)),
             freed: Condvar::new(),
@@ -536,7 +536,7 @@ impl Gate {
     }
 
     /// Waits for a free place.
-    pub fn enter(&self) -> Permit<'_> {
+    pub(crate) fn enter(&self) -> Permit<'_> {
         let mut free = self.free.lock().unwrap_or_else(|e| e.into_inner());
         while *free == 0 {
             free = self.freed.wait(free).unwrap_or_else(|e| e.into_inner());
@@ -556,7 +556,7 @@ impl Drop for Permit<'_> {
 /// Progress on stderr, handed to the scheduler by the command: a bar by characters (with ETA from the measured
 /// rate) on a terminal, a spinner line per essay being synthesized when there are several; with `lines`, one
 /// line per finished essay when stderr is not a terminal; nothing with `--quiet`.
-pub struct Progress {
+pub(crate) struct Progress {
     multi: indicatif::MultiProgress,
     bar: indicatif::ProgressBar,
     essays: Mutex<HashMap<usize, indicatif::ProgressBar>>,
@@ -567,7 +567,7 @@ pub struct Progress {
 }
 
 impl Progress {
-    pub fn new(names: &[String], quiet: bool, lines: bool) -> Progress {
+    pub(crate) fn new(names: &[String], quiet: bool, lines: bool) -> Progress {
         let tty = !quiet && std::io::stderr().is_terminal();
         let multi = indicatif::MultiProgress::with_draw_target(if tty {
             indicatif::ProgressDrawTarget::stderr()

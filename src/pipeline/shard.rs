@@ -4,7 +4,7 @@
 /// A share of the work: shard `index` (from 0) of `count`; written and read as `K/N` with K from 1 to N, as
 /// cargo-nextest's `--partition count:K/N`, Playwright and Jest count.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Shard {
+pub(crate) struct Shard {
     pub index: u64,
     pub count: u64,
 }
@@ -13,7 +13,7 @@ impl Shard {
     /// `K/N`, or `auto`: Slurm job arrays (`SLURM_ARRAY_TASK_ID` from `SLURM_ARRAY_TASK_MIN`, out of
     /// `SLURM_ARRAY_TASK_COUNT`), else a Kubernetes Indexed Job (`JOB_COMPLETION_INDEX`, out of `count`, which
     /// Kubernetes does not pass: give `--shard-count` or `NARRATE_SHARD_COUNT`).
-    pub fn parse(spec: &str, count: Option<u64>) -> std::result::Result<Shard, String> {
+    pub(crate) fn parse(spec: &str, count: Option<u64>) -> std::result::Result<Shard, String> {
         let var = |k: &str| {
             std::env::var(k)
                 .ok()
@@ -76,12 +76,12 @@ impl Shard {
     }
 
     /// The shard as `K/N`, K from 1.
-    pub fn label(&self) -> String {
+    pub(crate) fn label(&self) -> String {
         format!("{}/{}", self.index + 1, self.count)
     }
 
     /// Whether this shard synthesizes the segment with this cache key: the same answer on every machine.
-    pub fn owns(&self, cache_key: &str) -> bool {
+    pub(crate) fn owns(&self, cache_key: &str) -> bool {
         u64::from_str_radix(&cache_key[..16], 16).unwrap_or(0) % self.count == self.index
     }
 }

@@ -3,7 +3,7 @@
 
 use serde::Serialize;
 
-pub mod takes;
+pub(crate) mod takes;
 
 use crate::cache::KeyInput;
 use crate::essay::lexicon::Lexicon;
@@ -51,7 +51,7 @@ pub struct Plan {
 }
 
 /// What a build needs to know besides the essay.
-pub struct PlanInputs<'a> {
+pub(crate) struct PlanInputs<'a> {
     pub title: String,
     pub author: Option<String>,
     pub chapters: ChapterMode,
@@ -100,7 +100,7 @@ const TITLE_WORDS: usize = 6;
 
 /// The first words of a paragraph, as a chapter title: "It was a bright cold day…". The title stops at the end
 /// of the first sentence, and ends with an ellipsis whenever the paragraph goes on.
-pub fn paragraph_title(text: &str) -> String {
+pub(crate) fn paragraph_title(text: &str) -> String {
     let first = segment::sentences(text)
         .into_iter()
         .next()
@@ -117,7 +117,7 @@ pub fn paragraph_title(text: &str) -> String {
 }
 
 /// Builds the plan for an essay.
-pub fn build(essay: &Essay, inputs: &PlanInputs) -> Plan {
+pub(crate) fn build(essay: &Essay, inputs: &PlanInputs) -> Plan {
     let mut drafter = Drafter {
         mode: chapter_mode(essay, inputs.chapters),
         max_chars: inputs.max_chars,

@@ -10,7 +10,7 @@ use crate::error::{Error, Result};
 
 /// One segment's takes.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Entry {
+pub(crate) struct Entry {
     /// The take the build uses.
     pub take: u32,
     /// The highest take made so far; a new take is `latest + 1`.
@@ -21,7 +21,7 @@ pub struct Entry {
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Takes {
+pub(crate) struct Takes {
     #[serde(default)]
     pub segments: BTreeMap<String, Entry>,
 }
@@ -31,14 +31,14 @@ const HEADER: &str =
 # Written by `narrate regen`; safe to edit, or to delete to go back to first takes everywhere.\n\n";
 
 /// The takes file for an essay (a long essay name is shortened with a hash, to stay a legal file name).
-pub fn path_for(essay: &Path) -> PathBuf {
+pub(crate) fn path_for(essay: &Path) -> PathBuf {
     let name = essay.file_name().unwrap_or_default().to_string_lossy();
     essay.with_file_name(format!("{}.takes.toml", atomic::short_name(&name)))
 }
 
 /// Takes the essay's lock (a hidden file beside it), held while a command reads, changes and writes its takes
 /// and the edition that uses them: two `regen`s of one essay run one after the other, and both keep their take.
-pub fn lock(essay: &Path) -> Result<atomic::Lock> {
+pub(crate) fn lock(essay: &Path) -> Result<atomic::Lock> {
     let name = essay.file_name().unwrap_or_default().to_string_lossy();
     let path = essay.with_file_name(format!(".{}.narrate.lock", atomic::short_name(&name)));
     atomic::Lock::acquire(&path, || {
@@ -52,7 +52,7 @@ pub fn lock(essay: &Path) -> Result<atomic::Lock> {
 
 impl Takes {
     /// Loads the takes file; a missing file means every segment uses take 1.
-    pub fn load(path: &Path) -> Result<Takes> {
+    pub(crate) fn load(path: &Path) -> Result<Takes> {
         match std::fs::read_to_string(path) {
             Ok(text) => toml::from_str(&text).map_err(|e| Error::State {
                 path: path.to_owned(),
@@ -66,7 +66,7 @@ impl Takes {
         }
     }
 
-    pub fn save(&self, path: &Path) -> Result<()> {
+    pub(crate) fn save(&self, path: &Path) -> Result<()> {
         let body = toml::to_string(self).expect("takes serialize");
         atomic::write_bytes(path, format!("{HEADER}{body}").as_bytes()).map_err(|source| {
             Error::Output {
@@ -90,13 +90,13 @@ impl Takes {
         tmp.into_temp_path().keep().map_err(|e| err(e.error))
     }
 
-    pub fn take(&self, id: &str) -> u32 {
+    pub(crate) fn take(&self, id: &str) -> u32 {
         self.segments.get(id).map_or(1, |e| e.take.max(1))
     }
 
     /// Records a new take of a segment (the latest + 1) as made, without choosing it: the studio makes takes to
     /// compare and keeps one. Returns its number.
-    pub fn add(&mut self, id: &str, text: &str) -> std::result::Result<u32, String> {
+    pub(crate) fn add(&mut self, id: &str, text: &str) -> std::result::Result<u32, String> {
         let entry = self.segments.entry(id.to_string()).or_insert(Entry {
             take: 1,
             latest: 1,
@@ -115,7 +115,7 @@ impl Takes {
 
     /// Chooses a take for a segment: `Some(n)` goes to take n, `None` makes a new one. Returns the take chosen,
     /// or why there is none (take 0, or no take number left).
-    pub fn choose(
+    pub(crate) fn choose(
         &mut self,
         id: &str,
         text: &str,

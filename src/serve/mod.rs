@@ -34,7 +34,7 @@ use crate::synth::{self, Backend};
 pub(crate) use server::Limits;
 
 /// What `narrate serve` was asked for, resolved.
-pub struct Options {
+pub(crate) struct Options {
     pub bind: SocketAddr,
     /// The settings (narrate.toml and flags): the backend that `model` names tts-1, tts-1-hd and
     /// gpt-4o-mini-tts stand for, its voice, jobs, retries, cache, the text rules and the `[voices]` table.
@@ -80,7 +80,7 @@ pub(crate) struct App {
 /// Runs the server until SIGINT or SIGTERM, with more routes beside the API when `more` gives them (`narrate
 /// serve --studio` nests the studio's page under `/studio/`); `more` and then `listening` are given the address
 /// once bound.
-pub fn run(
+pub(crate) fn run(
     options: Options,
     more: impl FnOnce(&str) -> Option<Router>,
     listening: impl FnOnce(&str),

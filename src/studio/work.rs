@@ -90,7 +90,7 @@ pub(crate) struct Work {
 }
 
 impl Work {
-    pub fn new(options: Options) -> Work {
+    pub(super) fn new(options: Options) -> Work {
         Work {
             options,
             status: Mutex::new(Status {
@@ -105,7 +105,7 @@ impl Work {
         }
     }
 
-    pub fn status(&self) -> Status {
+    pub(super) fn status(&self) -> Status {
         self.status
             .lock()
             .unwrap_or_else(|e| e.into_inner())
@@ -117,7 +117,7 @@ impl Work {
     }
 
     /// Asks the background thread to re-derive the edition (requests made while it works are done once, after).
-    pub fn derive_soon(&self) {
+    pub(super) fn derive_soon(&self) {
         let mut pending = self.pending.lock().unwrap_or_else(|e| e.into_inner());
         *pending = Some(pending.map_or(Task::Derive, |t| t.max(Task::Derive)));
         self.set_status(|s| {
@@ -128,7 +128,7 @@ impl Work {
     }
 
     /// The background thread: waits for a task, does it, and says how it went in the status.
-    pub fn background(self: Arc<Self>) {
+    pub(super) fn background(self: Arc<Self>) {
         loop {
             let task = {
                 let mut pending = self.pending.lock().unwrap_or_else(|e| e.into_inner());
@@ -250,7 +250,7 @@ impl Work {
 
     /// The manifest, each segment's takes, the segments whose audio the edition lacks now (the essay, its takes
     /// or the lexicon changed), and whether the text can be edited here.
-    pub fn describe(&self) -> Result<serde_json::Value> {
+    pub(super) fn describe(&self) -> Result<serde_json::Value> {
         let manifest = self.manifest()?;
         let takes = Takes::load(&takes::path_for(&self.options.essay))?;
         let per_segment: serde_json::Map<String, serde_json::Value> = manifest
@@ -284,7 +284,12 @@ impl Work {
     /// Synthesizes one take of one segment (with a trial pronunciation, if given) into the cache and says where
     /// its audio is; the edition and the kept take stay as they were. A new take is recorded in the takes file
     /// as made (so previous/next take can reach it, from here or the CLI), not as kept.
-    pub fn audition(&self, wanted: &str, take: Take, trial: Option<(String, String)>) -> Done {
+    pub(super) fn audition(
+        &self,
+        wanted: &str,
+        take: Take,
+        trial: Option<(String, String)>,
+    ) -> Done {
         let _lock = takes::lock(&self.options.essay)?;
         let mut settings = self.settings()?;
         if let Some((word, say)) = &trial {
@@ -337,7 +342,7 @@ impl Work {
 
     /// Keeps a take of a segment (the takes file, as `narrate regen ID --take N` writes it), then re-derives the
     /// edition in the background.
-    pub fn keep(&self, wanted: &str, take: u32) -> Done {
+    pub(super) fn keep(&self, wanted: &str, take: u32) -> Done {
         let kept = {
             let _lock = takes::lock(&self.options.essay)?;
             let job = self.job(self.settings()?)?;
@@ -365,7 +370,7 @@ impl Work {
     /// Changes one sentence's text in the essay file (only its span; the previous file kept as `ESSAY.bak`),
     /// then re-derives the edition, which synthesizes just the changed sentence. `was` is the text the page
     /// showed: if the sentence is not that any more, another tab or an editor changed it, and nothing is written.
-    pub fn edit(&self, wanted: &str, was: &str, text: &str) -> Done {
+    pub(super) fn edit(&self, wanted: &str, was: &str, text: &str) -> Done {
         let essay = &self.options.essay;
         let changed = {
             let _lock = takes::lock(essay)?;
@@ -455,7 +460,7 @@ impl Work {
 
     /// Saves a pronunciation into narrate.toml's `[lexicon]` and says which segments it changes (they are marked
     /// for re-synthesis; the page redoes them on request).
-    pub fn save_word(&self, word: &str, say: &str) -> Done {
+    pub(super) fn save_word(&self, word: &str, say: &str) -> Done {
         check_entry(word, say)?;
         let _lock = takes::lock(&self.options.essay)?;
         crate::settings::save_lexicon_entry(&self.options.settings_file, word.trim(), say.trim())?;
@@ -481,7 +486,7 @@ impl Work {
     }
 
     /// A cached segment's audio, by its cache key (as `audition` named it): checked as a build checks it.
-    pub fn audio(&self, key: &str) -> Option<Vec<u8>> {
+    pub(super) fn audio(&self, key: &str) -> Option<Vec<u8>> {
         if key.len() > 128 || !key.bytes().all(|b| b.is_ascii_hexdigit()) {
             return None;
         }

@@ -15,7 +15,7 @@ const BASE_PITCH: i32 = 50;
 const TAKE_PITCH: [i32; 8] = [0, 6, -6, 12, -12, 3, -3, 9];
 
 #[derive(Default)]
-pub struct Espeak {
+pub(crate) struct Espeak {
     version: OnceLock<std::result::Result<String, String>>,
 }
 

@@ -68,16 +68,16 @@ crate::values::named_enum!(ResponseFormat, "response format", [
 const DEFAULT_MODEL: &str = "tts-1";
 const DEFAULT_KEY_ENV: &str = "NARRATE_HTTP_API_KEY";
 /// The voice sent when none is chosen; `narrate serve` reads it as its backend's default voice.
-pub const DEFAULT_VOICE: &str = "default";
+pub(crate) const DEFAULT_VOICE: &str = "default";
 /// The words per minute that `speed = 1.0` stands for, both ways (client and `narrate serve`).
-pub const WPM_AT_SPEED_1: f64 = 175.0;
+pub(crate) const WPM_AT_SPEED_1: f64 = 175.0;
 /// A new take asks for a slightly different speed, the one thing every OpenAI-shaped server varies.
 const TAKE_SPEED: [f64; 6] = [1.0, 0.96, 1.04, 0.92, 1.08, 1.0];
 const MAX_AUDIO_BYTES: u64 = 256 << 20;
 /// Two answers of one sentence whose lengths differ by more than this share disagree: one was cut off.
 const AGREE: f64 = 0.1;
 
-pub struct Http {
+pub(crate) struct Http {
     config: Config,
     agent: ureq::Agent,
     endpoint: std::result::Result<Endpoint, String>,
@@ -128,7 +128,7 @@ impl Endpoint {
 }
 
 impl Http {
-    pub fn new(config: Config) -> Http {
+    pub(crate) fn new(config: Config) -> Http {
         let agent = ureq::Agent::config_builder()
             .http_status_as_error(false)
             .timeout_global(Some(config.timeout))

@@ -1,21 +1,21 @@
 //! Speech backends: one trait, one file per backend, one line each in the registry.
 
-pub mod espeak;
+pub(crate) mod espeak;
 #[cfg(feature = "hibari")]
-pub mod hibari;
-pub mod http;
+pub(crate) mod hibari;
+pub(crate) mod http;
 #[cfg(feature = "piper")]
 pub(crate) mod onnx;
 #[cfg(feature = "piper")]
-pub mod piper;
-pub mod registry;
+pub(crate) mod piper;
+pub(crate) mod registry;
 #[cfg(feature = "system")]
-pub mod system;
-pub mod tone;
+pub(crate) mod system;
+pub(crate) mod tone;
 
-pub use registry::{create, BackendName, BACKENDS};
+pub(crate) use registry::{create, BackendName, BACKENDS};
 
-pub use crate::audio::Audio;
+pub(crate) use crate::audio::Audio;
 
 /// Settings of the backends that need more than a voice (from `narrate.toml` and flags).
 #[derive(Debug, Clone, Default)]
@@ -24,7 +24,7 @@ pub struct BackendConfig {
 }
 
 /// Checks that a backend can run here and render audio files, before a build sends it work.
-pub fn check_renders(backend: &dyn Backend) -> crate::error::Result<()> {
+pub(crate) fn check_renders(backend: &dyn Backend) -> crate::error::Result<()> {
     if !backend.renders() {
         return Err(crate::error::Error::BackendUnavailable {
             backend: backend.name().into(),

@@ -4,10 +4,10 @@ use super::{Backend, BackendConfig};
 use crate::error::{Error, Result};
 
 /// Makes a backend.
-pub type Maker = fn(&BackendConfig) -> Box<dyn Backend>;
+pub(crate) type Maker = fn(&BackendConfig) -> Box<dyn Backend>;
 
 /// Every backend this build knows, by name, in the order `narrate voices` lists them.
-pub const BACKENDS: &[(&str, Maker)] = &[
+pub(crate) const BACKENDS: &[(&str, Maker)] = &[
     #[cfg(feature = "hibari")]
     ("hibari", |_| Box::new(super::hibari::Hibari::default())),
     #[cfg(feature = "piper")]
@@ -20,7 +20,7 @@ pub const BACKENDS: &[(&str, Maker)] = &[
 ];
 
 /// Creates the backend with that name.
-pub fn create(name: &str, config: &BackendConfig) -> Result<Box<dyn Backend>> {
+pub(crate) fn create(name: &str, config: &BackendConfig) -> Result<Box<dyn Backend>> {
     BACKENDS
         .iter()
         .find(|(n, _)| *n == name)
@@ -29,12 +29,12 @@ pub fn create(name: &str, config: &BackendConfig) -> Result<Box<dyn Backend>> {
 }
 
 /// How to install the backend `name` when it cannot run here (the backend says).
-pub fn install_hint(name: &str) -> Option<&'static str> {
+pub(crate) fn install_hint(name: &str) -> Option<&'static str> {
     create(name, &BackendConfig::default()).ok()?.install_hint()
 }
 
 /// Every backend's name, in the registry's order (for help texts and messages).
-pub fn names() -> Vec<&'static str> {
+pub(crate) fn names() -> Vec<&'static str> {
     BACKENDS.iter().map(|(n, _)| *n).collect()
 }
 
@@ -61,11 +61,11 @@ impl<'de> serde::Deserialize<'de> for BackendName {
 }
 
 /// Backends a build uses when none is chosen, best first: the first one installed here wins.
-pub const PREFERRED: &[&str] = &["hibari", "piper", "espeak"];
+pub(crate) const PREFERRED: &[&str] = &["hibari", "piper", "espeak"];
 
 /// The default backend: hibari when its model is installed, else Piper when it and its default voice are,
 /// else espeak-ng.
-pub fn default_name() -> &'static str {
+pub(crate) fn default_name() -> &'static str {
     PREFERRED
         .iter()
         .copied()

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use super::{Audio, Backend, SpeechRequest, SynthError, VoiceInfo};
 use crate::error::{Error, Result};
 
-pub struct System;
+pub(crate) struct System;
 
 /// The voice name meaning "speech-dispatcher's configured default".
 const DEFAULT_VOICE: &str = "default";
@@ -156,6 +156,6 @@ impl Backend for System {
 }
 
 /// Why a build cannot use this backend.
-pub const NO_RENDER: &str =
+pub(crate) const NO_RENDER: &str =
     "speech-dispatcher only speaks aloud; it cannot render audio to a file. \
 Preview with `narrate say`, and build with espeak or piper";

@@ -4,9 +4,9 @@
 
 use super::{Audio, Backend, SpeechRequest, SynthError, VoiceInfo};
 
-pub struct Tone;
+pub(crate) struct Tone;
 
-pub const SAMPLE_RATE: u32 = 22_050;
+pub(crate) const SAMPLE_RATE: u32 = 22_050;
 /// Milliseconds of tone per character of text.
 const MS_PER_CHAR: u32 = 40;
 /// Silence the tone is wrapped in, as real engines do, so the join's trimming is exercised.
@@ -94,9 +94,9 @@ impl Backend for Tone {
 }
 
 /// The word that marks a sentence for [`hold`].
-pub const HOLD_WORD: &str = "Holdfast";
+pub(crate) const HOLD_WORD: &str = "Holdfast";
 /// The environment variable naming the file a held sentence waits for.
-pub const HOLD_ENV: &str = "NARRATE_TONE_HOLD";
+pub(crate) const HOLD_ENV: &str = "NARRATE_TONE_HOLD";
 /// Longest wait for that file before the sentence fails (a test that never creates it fails instead of hanging).
 const HOLD_LIMIT: std::time::Duration = std::time::Duration::from_secs(300);
 

@@ -12,7 +12,7 @@ use std::collections::HashSet;
 /// "and" in numbers ("one hundred and five" in British English) and the order of numeric dates (03/04/2022 is
 /// the third of April in British English, March fourth in American).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum English {
+pub(crate) enum English {
     British,
     #[default]
     American,
@@ -20,7 +20,7 @@ pub enum English {
 
 /// The language an essay is read in.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Language {
+pub(crate) enum Language {
     English(English),
     /// A language narrate has no rules for (its BCP 47 tag): only the language-neutral rules apply
     /// (typography), and [`Language::warning`] says so once.
@@ -35,7 +35,7 @@ impl Default for Language {
 
 /// What a language tag ("en-GB", "en_US", "en", "fr-CA") says.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Tag {
+pub(crate) enum Tag {
     /// English, with the variety when the tag names one (a region such as GB, US, AU or IN).
     English(Option<English>),
     Other(String),
@@ -46,7 +46,7 @@ impl Tag {
     /// that write and say numbers and dates the British way (GB, UK, IE, AU, NZ, IN, ZA, …) are British;
     /// US, CA, PH and PR are American; an unknown region, or none, leaves the variety open. `None` for text
     /// that is not a tag.
-    pub fn parse(tag: &str) -> Option<Tag> {
+    pub(crate) fn parse(tag: &str) -> Option<Tag> {
         let tag = tag.trim().replace('_', "-").to_ascii_lowercase();
         let mut parts = tag.split('-');
         let lang = parts.next()?;
@@ -105,7 +105,7 @@ impl Language {
     /// (narrate.toml or `--language`), the essay's own (front matter `lang:`, HTML `<html lang>`), the voice's
     /// language. English without a region takes its variety from the next source that names one, and is
     /// American when none does. A setting that is not a language tag is an error naming it.
-    pub fn resolve(
+    pub(crate) fn resolve(
         setting: Option<&str>,
         essay: Option<&str>,
         voice: Option<&str>,
@@ -135,7 +135,7 @@ impl Language {
     }
 
     /// The tag narrate writes for the language: `en-GB`, `en-US`, or the other language's own.
-    pub fn tag(&self) -> String {
+    pub(crate) fn tag(&self) -> String {
         match self {
             Language::English(English::British) => "en-GB".into(),
             Language::English(English::American) => "en-US".into(),
@@ -144,7 +144,7 @@ impl Language {
     }
 
     /// The one warning to print for a language without rules, naming what is still done.
-    pub fn warning(&self) -> Option<String> {
+    pub(crate) fn warning(&self) -> Option<String> {
         match self {
             Language::English(_) => None,
             Language::Other(tag) => Some(format!(
@@ -157,7 +157,7 @@ impl Language {
 
 /// Turns written text into spoken text.
 #[derive(Debug, Clone, Default)]
-pub struct Normalizer {
+pub(crate) struct Normalizer {
     pub language: Language,
     /// Extra words to read as words, not letter by letter (added to the built-in list, e.g. NATO).
     pub acronyms: HashSet<String>,
@@ -168,7 +168,7 @@ pub struct Normalizer {
 impl Normalizer {
     /// The spoken form of one segment. `heading` is true for titles and headings (a leading Roman numeral there
     /// is a number: "IV. The Storm").
-    pub fn spoken(&self, text: &str, heading: bool) -> String {
+    pub(crate) fn spoken(&self, text: &str, heading: bool) -> String {
         let out = match &self.language {
             Language::English(variety) => {
                 en::normalize(text, heading, self, *variety == English::British)
@@ -181,13 +181,13 @@ impl Normalizer {
 
 /// Only the typographic part: curly quotes, dashes and ellipses into the plain forms every engine reads as
 /// punctuation (used when normalization is off).
-pub fn typography(text: &str) -> String {
+pub(crate) fn typography(text: &str) -> String {
     clean(text, false)
 }
 
 /// Whether a segment is read other than as written, beyond typography (what `plan --spoken --diff` shows):
 /// "$5" read "five dollars" does, "“Yes”" read "\"Yes\"" does not.
-pub fn reads_differently(written: &str, spoken: &str) -> bool {
+pub(crate) fn reads_differently(written: &str, spoken: &str) -> bool {
     super::tidy(&typography(written)) != super::tidy(spoken)
 }
 

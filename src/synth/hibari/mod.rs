@@ -58,7 +58,7 @@ struct Model {
 }
 
 #[derive(Default)]
-pub struct Hibari {
+pub(crate) struct Hibari {
     model: OnceLock<std::result::Result<Arc<Model>, String>>,
 }
 

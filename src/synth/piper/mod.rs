@@ -31,7 +31,7 @@ use crate::error::{Error, Result};
 use prepare::Prepared;
 use voice::{VoiceConfig, VoiceFiles};
 
-pub const DEFAULT_VOICE: &str = "en_US-joe-medium";
+pub(crate) const DEFAULT_VOICE: &str = "en_US-joe-medium";
 
 /// Roughly how fast Piper voices speak at their configured length_scale, in words a minute.
 const NATURAL_WPM: f32 = 170.0;
@@ -68,7 +68,7 @@ struct Noise {
 }
 
 #[derive(Default)]
-pub struct Piper {
+pub(crate) struct Piper {
     models: Mutex<HashMap<String, Arc<Model>>>,
 }
 
