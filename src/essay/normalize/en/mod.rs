@@ -66,8 +66,10 @@ type Rule = fn(&Captures, &Ctx) -> String;
 
 /// Compiles a pattern, its word boundaries (`\b`) ASCII ones. A Unicode `\b` sends the regex crate to its slow
 /// engines for any text with a character outside ASCII (a curly quote, an accent, an em dash): planning such a
-/// book took 2.7 times as long. Every pattern's `\b` sits beside an ASCII letter, digit or sign, where both kinds
-/// agree; the tables (tests/data/normalize.tsv, with accented words beside the rules) hold the same.
+/// book took 2.7 times as long. The patterns' `\b`s sit beside ASCII letters, digits or signs (numbers, units,
+/// codes, day and month names), where both kinds agree; the one exception is an e-mail host with a letter outside
+/// ASCII, whose match then ends at its last ASCII letter. The tables (tests/data/normalize.tsv, with accented
+/// words beside the rules) and 3,000 sentences of real books read the same either way.
 fn re(pattern: &str) -> Regex {
     Regex::new(&pattern.replace(r"\b", r"(?-u:\b)")).expect("valid pattern")
 }
