@@ -311,13 +311,23 @@ const FIT_FLOOR: f64 = 12.0;
 
 /// Checks an edition, listening to it when asked.
 pub(crate) fn check_with(input: &Path, options: Options) -> Result<Report> {
-    let (manifest, manifest_path, wav) = locate(input)?;
+    check_as(input, None, options)
+}
+
+/// Checks the edition at `input` as if it were at `shown` (a WAV path): the report and the remedies name
+/// `shown`. The build checks its staged edition this way while the compressed editions are encoded.
+pub(crate) fn check_as(input: &Path, shown: Option<&Path>, options: Options) -> Result<Report> {
+    let (manifest, mut manifest_path, wav) = locate(input)?;
     let reader = open_wav(&wav)?;
+    let shown_wav = shown.unwrap_or(&wav).to_owned();
+    if let Some(shown) = shown {
+        manifest_path = shown.with_extension("json");
+    }
     let cx = Context {
         manifest: &manifest,
         wav: &wav,
         rate: reader.spec().sample_rate,
-        fixes: Fixes::new(&manifest, &wav),
+        fixes: Fixes::new(&manifest, &shown_wav),
     };
     let mut findings: Vec<Finding> = length_finding(&cx, u64::from(reader.duration()))
         .into_iter()
@@ -348,7 +358,7 @@ pub(crate) fn check_with(input: &Path, options: Options) -> Result<Report> {
         listened,
         regenerate,
         remedies,
-        wav,
+        wav: shown_wav,
     })
 }
 

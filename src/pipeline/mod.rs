@@ -487,11 +487,23 @@ impl Job {
             .parent()
             .expect("staged files are in the staging folder");
         crate::export::write_all(&edition, staged, &stem, &self.settings.exports)?;
-        crate::export::encode::encode(&wav, &edition, &self.settings.formats, preset)?;
         let manifest = edition.manifest();
         let manifest_name = format!("{stem}.json");
         let staged_manifest = stage.path(&manifest_name);
         std::fs::write(&staged_manifest, manifest.to_json()).map_err(out_err(&staged_manifest))?;
+        // The closing check reads the staged edition while ffmpeg encodes it: two cores, two passes at once.
+        let shown = dir.join(&wav_name);
+        let options = crate::check::Options {
+            listen: self.settings.check == crate::values::CheckMode::Listen,
+        };
+        let (encoded, check) = std::thread::scope(|s| {
+            let check = s.spawn(|| crate::check::check_as(&wav, Some(&shown), options));
+            let encoded =
+                crate::export::encode::encode(&wav, &edition, &self.settings.formats, preset);
+            (encoded, check.join())
+        });
+        encoded?;
+        let check = check.unwrap_or_else(|panic| std::panic::resume_unwind(panic))?;
 
         // Every output made: move them into place, the manifest last (a reader goes by the manifest).
         let order: Vec<String> = self
@@ -512,16 +524,8 @@ impl Job {
                 path: failed.path,
                 source: failed.source,
             })?;
-        let wav = dir.join(&wav_name);
-        let check = crate::check::check_with(
-            &wav,
-            crate::check::Options {
-                listen: self.settings.check == crate::values::CheckMode::Listen,
-            },
-        )?;
-
         Ok(Report {
-            wav,
+            wav: shown,
             manifest_path: self.manifest_path(dir),
             manifest,
             stats,
