@@ -8,7 +8,7 @@ use crate::audio::master::Mastered;
 use crate::essay::Book;
 use crate::manifest::{self, Manifest, ManifestChapter, ManifestSegment};
 use crate::plan::Plan;
-use crate::timeline::Timeline;
+use crate::timeline::{Timeline, WordSpan};
 
 /// A finished edition.
 #[derive(Debug, Clone, PartialEq)]
@@ -60,6 +60,10 @@ pub struct Segment {
     pub cache_key: String,
     pub start_sample: u64,
     pub end_sample: u64,
+    /// Its spoken words, in order, on the edition's clock, each inside the segment's span.
+    pub words: Vec<WordSpan>,
+    /// The words' places are an even spread by characters (the voice did not say where its words are).
+    pub words_estimated: bool,
 }
 
 impl Edition {
@@ -89,7 +93,14 @@ impl Edition {
                 .segments
                 .iter()
                 .zip(&timeline.segments)
-                .map(|(s, span)| Segment {
+                .zip(
+                    timeline
+                        .words
+                        .iter()
+                        .map(Some)
+                        .chain(std::iter::repeat(None)),
+                )
+                .map(|((s, span), words)| Segment {
                     id: s.id.clone(),
                     chapter: s.chapter,
                     line: s.line,
@@ -99,6 +110,8 @@ impl Edition {
                     cache_key: s.cache_key.clone(),
                     start_sample: span.start,
                     end_sample: span.end,
+                    words: words.map(|w| w.spans.clone()).unwrap_or_default(),
+                    words_estimated: words.is_some_and(|w| w.estimated),
                 })
                 .collect(),
             plan_key: String::new(),
@@ -160,6 +173,8 @@ impl Edition {
                     end_seconds: seconds(s.end_sample, rate),
                     take: s.take,
                     cache_key: s.cache_key.clone(),
+                    words: s.words.clone(),
+                    words_estimated: s.words_estimated,
                 })
                 .collect(),
         }
@@ -199,6 +214,8 @@ impl Edition {
                     cache_key: s.cache_key,
                     start_sample: s.start_sample,
                     end_sample: s.end_sample,
+                    words: s.words,
+                    words_estimated: s.words_estimated,
                 })
                 .collect(),
             plan_key: m.plan_key,

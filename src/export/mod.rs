@@ -168,6 +168,21 @@ pub(crate) mod tests {
     use super::*;
     use crate::manifest::{Manifest, ManifestChapter, ManifestSegment};
 
+    /// The words of `text` spread evenly over `start..end` (a gap of a tenth of a word after each).
+    fn spread(text: &str, start: u64, end: u64) -> Vec<crate::audio::WordSpan> {
+        let words = crate::timeline::spoken_words(text);
+        let each = (end - start) / words.len() as u64;
+        words
+            .iter()
+            .enumerate()
+            .map(|(i, w)| crate::audio::WordSpan {
+                text: (*w).to_owned(),
+                start_sample: start + i as u64 * each,
+                end_sample: start + i as u64 * each + each * 9 / 10,
+            })
+            .collect()
+    }
+
     /// A small manifest every snapshot test renders.
     pub(crate) fn manifest() -> Manifest {
         let rate = 22050;
@@ -193,6 +208,8 @@ pub(crate) mod tests {
             end_seconds: secs(end),
             take: 1,
             cache_key: "0".repeat(64),
+            words: spread(text, start, end),
+            words_estimated: chapter == 0,
         };
         Manifest {
             format: crate::manifest::FORMAT.into(),

@@ -401,6 +401,7 @@ impl Job {
                 id: s.id.clone(),
                 path: self.cache.path(&s.cache_key),
                 chapter: s.chapter,
+                spoken: s.spoken.clone(),
                 pause_after_ms: s.pause_after_ms,
             })
             .collect();

@@ -214,6 +214,12 @@ fn equals_a_fresh_build(env: &Env, cell: Cell, essay: &Path, step: usize) {
             );
         }
     }
+    let vtt = out.join(format!("{STEM}.vtt"));
+    let words = check_words(
+        &read_json(out.join(format!("{STEM}.json"))),
+        cell.outputs.then_some(vtt.as_path()),
+    );
+    eprintln!("step {step}: {words} words in place");
     if cell.podcast {
         let (lufs, _) = loudness(&out.join(WAV));
         assert!(
