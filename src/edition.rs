@@ -38,6 +38,9 @@ pub struct Edition {
     pub settings: serde_json::Value,
     /// A book's metadata (EPUB): album, publisher, date, language, identifier and cover tags.
     pub book: Option<Book>,
+    /// Caption cues (SRT, WebVTT) of at most this many words; 0 for one cue per segment (the recorded setting
+    /// `caption_words`).
+    pub caption_words: usize,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -119,6 +122,7 @@ impl Edition {
             loudness: None,
             settings: serde_json::Value::Null,
             book: plan.book.clone(),
+            caption_words: 0,
         }
     }
 
@@ -221,6 +225,11 @@ impl Edition {
             plan_key: m.plan_key,
             inputs_key: m.inputs_key,
             loudness: m.loudness,
+            caption_words: m
+                .settings
+                .get("caption_words")
+                .and_then(serde_json::Value::as_u64)
+                .map_or(0, |n| n as usize),
             settings: m.settings,
             book: m.book,
         }

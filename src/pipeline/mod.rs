@@ -482,6 +482,7 @@ impl Job {
                 .unwrap_or_default(),
             loudness: mastered,
             settings: self.recorded_settings(),
+            caption_words: self.settings.caption_words as usize,
             ..Edition::new(&self.plan, &joined.timeline, &self.essay_path, &wav_name)
         };
         let staged = wav
