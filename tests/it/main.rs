@@ -28,3 +28,4 @@ mod support;
 mod system;
 mod text;
 mod web_edition;
+mod word_timing;
