@@ -1,7 +1,7 @@
 //! The segment cache: audio files named by a BLAKE3 hash of everything that changes the audio.
 //!
 //! Every entry verifies itself: its last chunk, `b3sm`, holds the BLAKE3 of its key and every chunk before it
-//! (format and audio), written in the same atomic step, so an entry is good only under its own key. A cheap look (`contains`: a regular file whose sizes add up) decides
+//! (format, audio and the words' places, `wrds`, when the voice gave them), written in the same atomic step, so an entry is good only under its own key. A cheap look (`contains`: a regular file whose sizes add up) decides
 //! what a plan calls cached; a full read (`verify`) checks the sum before an entry is used. A bad entry is moved
 //! to `quarantine/` and synthesized again; independent WAV readers skip the extra chunk.
 
@@ -17,8 +17,9 @@ use crate::audio::Audio;
 use crate::error::{Error, Result};
 
 /// Bumped when the meaning of cached audio changes (2: entries carry a checksum chunk; 3: the checksum covers the
-/// entry's key, so a whole entry of another sentence put under a key is found out).
-const CACHE_VERSION: u32 = 3;
+/// entry's key, so a whole entry of another sentence put under a key is found out; 4: entries carry their words'
+/// places, `wrds`, when the backend says where its words are, so audio cached before is synthesized again).
+const CACHE_VERSION: u32 = 4;
 
 /// Everything that changes a segment's audio. Its JSON form is hashed into the cache key, as just hashes
 /// serialized recipe inputs.
@@ -189,11 +190,15 @@ fn sum(key: &str, chunks: &[u8]) -> blake3::Hash {
     h.finalize()
 }
 
-/// A segment's file: the WAV hound writes, then the checksum chunk, with the RIFF size covering it.
+/// A segment's file: the WAV hound writes, its words' places (`wrds`) when it has them, then the checksum chunk,
+/// with the RIFF size covering them.
 fn encode(key: &str, audio: &Audio) -> std::result::Result<Vec<u8>, hound::Error> {
     let mut out = std::io::Cursor::new(Vec::new());
     crate::audio::wav::write_to(&mut out, audio)?;
     let mut bytes = out.into_inner();
+    if let Some(words) = &audio.words {
+        bytes.extend_from_slice(&crate::audio::wav::words_chunk(words));
+    }
     let sum = sum(key, &bytes[12..]);
     bytes.extend_from_slice(SUM_CHUNK);
     bytes.extend_from_slice(&32u32.to_le_bytes());
@@ -232,6 +237,7 @@ fn decode(key: &str, bytes: Vec<u8>) -> std::result::Result<Audio, String> {
             "does not match its checksum (damaged after it was written, or another segment's audio)".into(),
         );
     }
+    let words = crate::audio::wav::read_words(&bytes[..end - 40]).map_err(str::to_owned)?;
     let reader = hound::WavReader::new(std::io::Cursor::new(bytes))
         .map_err(|e| format!("cannot be decoded: {e}"))?;
     let spec = reader.spec();
@@ -245,7 +251,7 @@ fn decode(key: &str, bytes: Vec<u8>) -> std::result::Result<Audio, String> {
     Ok(Audio {
         sample_rate: spec.sample_rate,
         samples,
-        words: None,
+        words,
     })
 }
 
@@ -439,6 +445,46 @@ mod tests {
         assert!(cache.contains(&key));
         assert_eq!(crate::audio::wav::read(&cache.path(&key)).unwrap(), audio);
         assert!(matches!(cache.verify(&key), Entry::Good));
+    }
+
+    #[test]
+    fn words_are_stored_under_the_checksum_and_read_back() {
+        let dir = tempfile::tempdir().unwrap();
+        let cache = Cache::new(dir.path());
+        let key = input("two words", 1);
+        let word = |text: &str, start, end| crate::audio::WordSpan {
+            text: text.into(),
+            start_sample: start,
+            end_sample: end,
+        };
+        let audio = Audio {
+            sample_rate: 22_050,
+            samples: (0..3000).map(|n| (n % 100) as i16).collect(),
+            words: Some(vec![word("two", 10, 900), word("words", 1000, 2900)]),
+        };
+        cache.store(&key, &audio).unwrap();
+        assert!(cache.contains(&key));
+        assert!(matches!(cache.verify(&key), Entry::Good));
+        assert_eq!(cache.load(&key).unwrap(), audio);
+        assert_eq!(crate::audio::wav::read(&cache.path(&key)).unwrap(), audio);
+        // A word's place changed after the write: the checksum finds it out.
+        let path = cache.path(&key);
+        let mut bytes = std::fs::read(&path).unwrap();
+        let at = bytes.windows(3).position(|w| w == b"900").unwrap();
+        bytes[at] = b'8';
+        std::fs::write(&path, &bytes).unwrap();
+        assert!(matches!(cache.verify(&key), Entry::Bad(_)));
+        // An entry without words (as hound writes one) reads as audio without them.
+        cache
+            .store(
+                &key,
+                &Audio {
+                    words: None,
+                    ..audio.clone()
+                },
+            )
+            .unwrap();
+        assert_eq!(cache.load(&key).unwrap().words, None);
     }
 
     #[test]

@@ -8,7 +8,7 @@ use crate::audio::master::Mastered;
 use crate::essay::Book;
 use crate::manifest::{self, Manifest, ManifestChapter, ManifestSegment};
 use crate::plan::Plan;
-use crate::timeline::Timeline;
+use crate::timeline::{Timeline, WordSpan};
 
 /// A finished edition.
 #[derive(Debug, Clone, PartialEq)]
@@ -38,6 +38,9 @@ pub struct Edition {
     pub settings: serde_json::Value,
     /// A book's metadata (EPUB): album, publisher, date, language, identifier and cover tags.
     pub book: Option<Book>,
+    /// Caption cues (SRT, WebVTT) of at most this many words; 0 for one cue per segment (the recorded setting
+    /// `caption_words`).
+    pub caption_words: usize,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -60,6 +63,10 @@ pub struct Segment {
     pub cache_key: String,
     pub start_sample: u64,
     pub end_sample: u64,
+    /// Its spoken words, in order, on the edition's clock, each inside the segment's span.
+    pub words: Vec<WordSpan>,
+    /// The words' places are an even spread by characters (the voice did not say where its words are).
+    pub words_estimated: bool,
 }
 
 impl Edition {
@@ -89,7 +96,14 @@ impl Edition {
                 .segments
                 .iter()
                 .zip(&timeline.segments)
-                .map(|(s, span)| Segment {
+                .zip(
+                    timeline
+                        .words
+                        .iter()
+                        .map(Some)
+                        .chain(std::iter::repeat(None)),
+                )
+                .map(|((s, span), words)| Segment {
                     id: s.id.clone(),
                     chapter: s.chapter,
                     line: s.line,
@@ -99,6 +113,8 @@ impl Edition {
                     cache_key: s.cache_key.clone(),
                     start_sample: span.start,
                     end_sample: span.end,
+                    words: words.map(|w| w.spans.clone()).unwrap_or_default(),
+                    words_estimated: words.is_some_and(|w| w.estimated),
                 })
                 .collect(),
             plan_key: String::new(),
@@ -106,6 +122,7 @@ impl Edition {
             loudness: None,
             settings: serde_json::Value::Null,
             book: plan.book.clone(),
+            caption_words: 0,
         }
     }
 
@@ -160,6 +177,8 @@ impl Edition {
                     end_seconds: seconds(s.end_sample, rate),
                     take: s.take,
                     cache_key: s.cache_key.clone(),
+                    words: s.words.clone(),
+                    words_estimated: s.words_estimated,
                 })
                 .collect(),
         }
@@ -199,11 +218,18 @@ impl Edition {
                     cache_key: s.cache_key,
                     start_sample: s.start_sample,
                     end_sample: s.end_sample,
+                    words: s.words,
+                    words_estimated: s.words_estimated,
                 })
                 .collect(),
             plan_key: m.plan_key,
             inputs_key: m.inputs_key,
             loudness: m.loudness,
+            caption_words: m
+                .settings
+                .get("caption_words")
+                .and_then(serde_json::Value::as_u64)
+                .map_or(0, |n| n as usize),
             settings: m.settings,
             book: m.book,
         }

@@ -75,6 +75,13 @@ pub struct ManifestSegment {
     pub end_seconds: f64,
     pub take: u32,
     pub cache_key: String,
+    /// Its spoken words in order, in the edition's samples (the clock of `start_sample`), each inside the
+    /// segment's span; empty in manifests written before words had places.
+    #[serde(default)]
+    pub words: Vec<crate::audio::WordSpan>,
+    /// The words' places are an even spread by characters, not the voice's own timing.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub words_estimated: bool,
 }
 
 impl Manifest {
@@ -150,6 +157,16 @@ impl Manifest {
                 .any(|s| s.end_sample > manifest.total_samples)
         {
             return Err(bad("a chapter or segment ends after the audio".into()));
+        }
+        if let Some(s) = manifest.segments.iter().find(|s| {
+            s.words
+                .iter()
+                .any(|w| w.start_sample > w.end_sample || w.end_sample > manifest.total_samples)
+        }) {
+            return Err(bad(format!(
+                "segment {} has a word that ends before it starts or after the audio",
+                s.id
+            )));
         }
         if let Some(c) = manifest
             .chapters
@@ -263,6 +280,20 @@ mod tests {
         assert!(!old.contains("level: 3"), "{old}");
         let e = load_text(&json(&|v| v["chapters"][1]["level"] = 0.into()));
         assert!(e.contains("chapter 1 has level 0"), "{e}");
+        // A manifest written before words had places is still read, with none.
+        let old = load_text(&json(&|v| {
+            for s in v["segments"].as_array_mut().unwrap() {
+                s.as_object_mut().unwrap().remove("words");
+            }
+        }));
+        assert!(
+            old.starts_with("loaded") && old.contains("words: []"),
+            "{old}"
+        );
+        let e = load_text(&json(&|v| {
+            v["segments"][2]["words"][0]["end_sample"] = 9_000_000.into()
+        }));
+        assert!(e.contains("segment aaaa0003 has a word"), "{e}");
         // Version 1 (before `settings`) is still read.
         assert!(load_text(&json(&|v| {
             v["version"] = 1.into();

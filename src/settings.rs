@@ -17,8 +17,8 @@ use crate::essay::{BookOptions, Footnotes};
 use crate::export::{encode::Encoding, ChapterExporter, Exports};
 use crate::synth::{self, http::ResponseFormat, BackendName};
 use crate::values::{
-    ChapterMode, CheckMode, Count, EssayMb, HttpUrl, List, MaxChars, PauseList, Pauses, Retries,
-    SampleRate, Switch, Timeout, Wpm,
+    CaptionWords, ChapterMode, CheckMode, Count, EssayMb, HttpUrl, List, MaxChars, PauseList,
+    Pauses, Retries, SampleRate, Switch, Timeout, Wpm,
 };
 
 /// Defines a layer struct and its merge from one list of fields: `options` are `Option`s (the upper layer's value
@@ -107,6 +107,10 @@ layer! {
             /// Also write these exports beside the WAV: all, or a list (`narrate build --help` names them).
             #[arg(long, value_name = "LIST")]
             pub export: Option<Exports>,
+            /// Caption cues (srt, vtt exports) of at most this many words, for karaoke-style captions; 0 for one
+            /// cue per sentence [default: 0].
+            #[arg(long, value_name = "N")]
+            pub caption_words: Option<CaptionWords>,
             /// Author written into the WAV and manifest [default: the essay's "By …" line].
             #[arg(long)]
             pub author: Option<String>,
@@ -243,6 +247,8 @@ pub struct Settings {
     pub formats: Vec<Encoding>,
     /// Files written beside each edition.
     pub exports: Vec<&'static dyn ChapterExporter>,
+    /// Words in a caption cue at most (0: one cue per segment).
+    pub caption_words: u32,
     /// Backend-specific settings (`[http]`).
     pub backends: synth::BackendConfig,
 }
@@ -317,6 +323,7 @@ impl Settings {
                 .pause
                 .map_or_else(Pauses::default, |p| Pauses::default().with(&p)),
             author: layer.author,
+            caption_words: layer.caption_words.map_or(0, CaptionWords::get),
             language: layer.language.map(|l| l.0),
             footnotes: layer.footnotes.unwrap_or_default(),
             book: BookOptions {

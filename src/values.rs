@@ -89,6 +89,10 @@ ranged!(
     EssayMb, 1, 4096, " MB"
 );
 ranged!(
+    /// Words in a caption cue (0: the whole sentence).
+    CaptionWords, 0, 100, " words (0 for whole sentences)"
+);
+ranged!(
     /// Tries after a transient backend fault.
     Retries, 0, 20, " retries"
 );

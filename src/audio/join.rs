@@ -1,11 +1,13 @@
 //! The streaming join: segment WAVs in plan order, trimmed of silence, faded at the edges, with pauses between,
-//! written straight to the output so memory holds one segment at a time however long the essay is.
+//! written straight to the output so memory holds one segment at a time however long the essay is. Each
+//! segment's words go with it: scaled when it is resampled, shifted by its trim and placed on the edition's clock
+//! (or, from a voice that does not say where its words are, spread over its speech and marked estimated).
 
 use std::io::{Seek, Write};
 use std::path::{Path, PathBuf};
 
 use crate::error::{Error, Result};
-use crate::timeline::{Chapter, Span, Timeline};
+use crate::timeline::{Chapter, Span, Timeline, WordSpan, Words};
 
 /// One segment to join.
 #[derive(Debug, Clone)]
@@ -14,6 +16,8 @@ pub(crate) struct Piece {
     /// The segment's audio file (from the cache).
     pub path: PathBuf,
     pub chapter: usize,
+    /// What it says (its words' places are spread over its speech when the audio does not carry them).
+    pub spoken: String,
     /// Silence written after it.
     pub pause_after_ms: u32,
 }
@@ -71,6 +75,7 @@ pub(crate) fn join<W: Write + Seek>(
     let mut position = 0u64;
     let mut sample_rate = 0u32;
     let mut segments = Vec::with_capacity(pieces.len());
+    let mut words = Vec::with_capacity(pieces.len());
     let mut chapter_starts: Vec<Option<u64>> = vec![None; chapter_titles.len()];
     let mut warnings = Vec::new();
     let write_err = |e: hound::Error| Error::Output {
@@ -97,6 +102,9 @@ pub(crate) fn join<W: Write + Seek>(
                 super::resample::resample(&audio.samples, audio.sample_rate, sample_rate).map_err(
                     |e| Error::Invalid(format!("segment {}: cannot resample: {e}", piece.id)),
                 )?;
+            if let Some(words) = &mut audio.words {
+                rescale(words, audio.sample_rate, sample_rate);
+            }
             audio.sample_rate = sample_rate;
         }
         let (from, to) = match trim_bounds(&audio.samples, sample_rate) {
@@ -119,6 +127,14 @@ pub(crate) fn join<W: Write + Seek>(
             start,
             end: position,
         });
+        words.push(place_words(
+            audio.words.as_deref(),
+            &piece.spoken,
+            from as u64,
+            start,
+            position - start,
+            sample_rate,
+        ));
         if let Some(slot) = chapter_starts.get_mut(piece.chapter) {
             slot.get_or_insert(if piece.chapter == 0 { 0 } else { start });
         }
@@ -154,9 +170,95 @@ pub(crate) fn join<W: Write + Seek>(
             total_samples: position,
             chapters,
             segments,
+            words,
         },
         warnings,
     })
+}
+
+/// Moves word spans from a segment at `from` Hz to the same places at `to` Hz.
+fn rescale(words: &mut [WordSpan], from: u32, to: u32) {
+    let at = |s: u64| (u128::from(s) * u128::from(to) / u128::from(from.max(1))) as u64;
+    for w in words {
+        w.start_sample = at(w.start_sample);
+        w.end_sample = at(w.end_sample);
+    }
+}
+
+/// A segment's words on the edition's clock: `words` (in the segment's own samples) shifted by its trim (`from`,
+/// the first sample kept) to where it starts (`start`), held inside its `len` samples and in order. Without
+/// `words`, the words of `spoken` spread over the speech (inside the trim's margins) by their characters, marked
+/// estimated.
+pub(crate) fn place_words(
+    words: Option<&[WordSpan]>,
+    spoken: &str,
+    from: u64,
+    start: u64,
+    len: u64,
+    sample_rate: u32,
+) -> Words {
+    let Some(words) = words else {
+        let margin = (u64::from(MARGIN_MS * sample_rate / 1000)).min(len / 4);
+        let spans = spread(spoken, margin, len - margin)
+            .into_iter()
+            .map(|w| WordSpan {
+                start_sample: start + w.start_sample,
+                end_sample: start + w.end_sample,
+                ..w
+            })
+            .collect();
+        return Words {
+            spans,
+            estimated: true,
+        };
+    };
+    let mut last = 0;
+    let spans = words
+        .iter()
+        .map(|w| {
+            let a = w.start_sample.saturating_sub(from).min(len).max(last);
+            let b = w.end_sample.saturating_sub(from).min(len).max(a);
+            last = a;
+            WordSpan {
+                text: w.text.clone(),
+                start_sample: start + a,
+                end_sample: start + b,
+            }
+        })
+        .collect();
+    Words {
+        spans,
+        estimated: false,
+    }
+}
+
+/// The words of `spoken` spread over samples `from..to` by their characters (a word's letters, and one for the
+/// space after it).
+fn spread(spoken: &str, from: u64, to: u64) -> Vec<WordSpan> {
+    let words = crate::timeline::spoken_words(spoken);
+    let weight = |w: &str| w.chars().count() as u64;
+    let total: u64 = words
+        .iter()
+        .map(|w| weight(w) + 1)
+        .sum::<u64>()
+        .saturating_sub(1);
+    let span = to.saturating_sub(from);
+    let at = |chars: u64| from + span * chars / total.max(1);
+    let mut chars = 0;
+    words
+        .into_iter()
+        .map(|w| {
+            let start = at(chars);
+            chars += weight(w);
+            let end = at(chars);
+            chars += 1;
+            WordSpan {
+                text: w.to_owned(),
+                start_sample: start,
+                end_sample: end,
+            }
+        })
+        .collect()
 }
 
 fn write_samples<W: Write + Seek>(
@@ -180,6 +282,27 @@ mod tests {
         let (a, b) = trim_bounds(&s, 10_000).unwrap(); // margin = 200 samples
         assert_eq!((a, b), (200, 800));
         assert!(trim_bounds(&[0, 10, -10], 10_000).is_none());
+    }
+
+    #[test]
+    fn words_follow_the_trim_and_the_clock_and_stay_inside() {
+        let w = |t: &str, a, b| WordSpan {
+            text: t.into(),
+            start_sample: a,
+            end_sample: b,
+        };
+        // Trimmed from sample 100, placed at 5000, 800 samples kept: the last word is held inside.
+        let own = [w("one", 150, 400), w("two", 420, 950)];
+        let placed = place_words(Some(&own), "one two", 100, 5000, 800, 8000);
+        assert!(!placed.estimated);
+        assert_eq!(placed.spans, [w("one", 5050, 5300), w("two", 5320, 5800)]);
+        // No words from the voice: spread by characters inside the margins.
+        let spread = place_words(None, "Hi, there!", 0, 1000, 1000, 8000);
+        assert!(spread.estimated);
+        assert_eq!(spread.spans, [w("Hi", 1160, 1330), w("there", 1415, 1840)]);
+        let mut scaled = own.to_vec();
+        rescale(&mut scaled, 22_050, 44_100);
+        assert_eq!(scaled, [w("one", 300, 800), w("two", 840, 1900)]);
     }
 
     #[test]

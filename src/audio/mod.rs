@@ -16,14 +16,7 @@ pub struct Audio {
     pub words: Option<Vec<WordSpan>>,
 }
 
-/// One spoken word's place in its audio: samples `start_sample..end_sample` say `text` (the word of the
-/// spoken text, punctuation around it trimmed).
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-pub struct WordSpan {
-    pub text: String,
-    pub start_sample: u64,
-    pub end_sample: u64,
-}
+pub(crate) use crate::timeline::WordSpan;
 
 impl Audio {
     pub fn seconds(&self) -> f64 {

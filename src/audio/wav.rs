@@ -3,7 +3,7 @@
 use std::io::{Seek, Write};
 use std::path::Path;
 
-use super::Audio;
+use super::{Audio, WordSpan};
 
 /// The format of every segment and edition narrate writes.
 pub(crate) fn spec(sample_rate: u32) -> hound::WavSpec {
@@ -16,9 +16,42 @@ pub(crate) fn spec(sample_rate: u32) -> hound::WavSpec {
 }
 
 /// Reads a WAV file into mono 16-bit samples (other channel counts are mixed down; other sample formats are
-/// converted).
+/// converted), with the words its `wrds` chunk places (a segment from the cache), or `None` when it has none.
 pub(crate) fn read(path: &Path) -> Result<Audio, hound::Error> {
-    decode(hound::WavReader::open(path)?)
+    let bytes = std::fs::read(path)?;
+    let words = read_words(&bytes).map_err(hound::Error::FormatError)?;
+    let mut audio = decode(hound::WavReader::new(std::io::Cursor::new(bytes))?)?;
+    audio.words = words;
+    Ok(audio)
+}
+
+/// The RIFF chunk that holds a segment's word spans: JSON, `[{"text", "start_sample", "end_sample"}, …]`.
+pub(crate) const WORDS_CHUNK: &[u8; 4] = b"wrds";
+
+/// The `wrds` chunk of `words` (header, JSON body, a pad byte to an even length).
+pub(crate) fn words_chunk(words: &[WordSpan]) -> Vec<u8> {
+    let body = serde_json::to_vec(words).expect("plain data serializes");
+    let mut out = Vec::with_capacity(body.len() + 9);
+    out.extend_from_slice(WORDS_CHUNK);
+    out.extend_from_slice(&(body.len() as u32).to_le_bytes());
+    out.extend_from_slice(&body);
+    if body.len() % 2 == 1 {
+        out.push(0);
+    }
+    out
+}
+
+/// The word spans in a WAV's `wrds` chunk; `None` when it has none.
+pub(crate) fn read_words(bytes: &[u8]) -> Result<Option<Vec<WordSpan>>, &'static str> {
+    let Some((at, size)) = find_chunk(bytes, WORDS_CHUNK) else {
+        return Ok(None);
+    };
+    let body = bytes
+        .get(at + 8..at + 8 + size as usize)
+        .ok_or("the word spans are cut off")?;
+    serde_json::from_slice(body)
+        .map(Some)
+        .map_err(|_| "the word spans cannot be read")
 }
 
 /// Decodes a WAV held in memory (e.g. an HTTP response body or a program's output), like [`read`]. A streaming

@@ -76,6 +76,7 @@ pub(super) fn run(mut args: SayArgs, quiet: bool) -> Result<()> {
             id: s.id.clone(),
             path: cache.path(&s.cache_key),
             chapter: 0,
+            spoken: s.spoken.clone(),
             pause_after_ms: s.pause_after_ms,
         })
         .collect();

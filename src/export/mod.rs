@@ -151,6 +151,141 @@ fn vtt_text(text: &str) -> String {
         .replace('>', "&gt;")
 }
 
+/// A written word of a caption (the segment's text split at white space) and the samples at which the spoken
+/// words it was read as start and end, on the edition's clock (`None`: no spoken word is its own).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct CaptionWord<'a> {
+    pub text: &'a str,
+    pub at: Option<(u64, u64)>,
+}
+
+/// A word as the alignment compares it: lower case, letters and digits only.
+fn plain(word: &str) -> String {
+    word.chars()
+        .filter(|c| c.is_alphanumeric())
+        .flat_map(char::to_lowercase)
+        .collect()
+}
+
+/// The segment's written words, each with where its spoken words are. Written and spoken words are matched in
+/// order where they are the same word (a longest common subsequence); the written words between two matches
+/// share the spoken words between them in order ("$3.5m" between "raised" and "in" takes "three point five
+/// million dollars"); a written word left with none (a dash) has no place of its own.
+pub(crate) fn caption_words(segment: &crate::edition::Segment) -> Vec<CaptionWord<'_>> {
+    let written: Vec<&str> = segment.text.split_whitespace().collect();
+    let spoken = &segment.words;
+    let (w, s): (Vec<String>, Vec<String>) = (
+        written.iter().map(|t| plain(t)).collect(),
+        spoken.iter().map(|t| plain(&t.text)).collect(),
+    );
+    // lcs[i][j]: the longest common subsequence of w[i..] and s[j..].
+    let mut lcs = vec![vec![0u32; s.len() + 1]; w.len() + 1];
+    for i in (0..w.len()).rev() {
+        for j in (0..s.len()).rev() {
+            lcs[i][j] = if !w[i].is_empty() && w[i] == s[j] {
+                lcs[i + 1][j + 1] + 1
+            } else {
+                lcs[i + 1][j].max(lcs[i][j + 1])
+            };
+        }
+    }
+    let mut anchors = Vec::new();
+    let (mut i, mut j) = (0, 0);
+    while i < w.len() && j < s.len() {
+        if !w[i].is_empty() && w[i] == s[j] && lcs[i][j] == lcs[i + 1][j + 1] + 1 {
+            anchors.push((i, j));
+            i += 1;
+            j += 1;
+        } else if lcs[i + 1][j] >= lcs[i][j + 1] {
+            i += 1;
+        } else {
+            j += 1;
+        }
+    }
+    anchors.push((w.len(), s.len()));
+    let mut out: Vec<CaptionWord> = Vec::with_capacity(written.len());
+    let (mut wi, mut sj) = (0, 0);
+    for (ai, aj) in anchors {
+        // The written words wi..ai that are words share the spoken words sj..aj, in order and as evenly as they
+        // go.
+        let n = (wi..ai).filter(|&k| !w[k].is_empty()).count();
+        let m = aj - sj;
+        let mut k = 0;
+        for x in wi..ai {
+            let at = if w[x].is_empty() {
+                None
+            } else {
+                let (a, b) = (sj + k * m / n, sj + (k + 1) * m / n);
+                k += 1;
+                (a < b).then(|| (spoken[a].start_sample, spoken[b - 1].end_sample))
+            };
+            out.push(CaptionWord {
+                text: written[x],
+                at,
+            });
+        }
+        if ai < written.len() {
+            let word = &spoken[aj];
+            out.push(CaptionWord {
+                text: written[ai],
+                at: Some((word.start_sample, word.end_sample)),
+            });
+        }
+        (wi, sj) = (ai + 1, aj + 1);
+    }
+    out
+}
+
+/// A caption cue: its words and the samples it starts and ends at.
+pub(crate) struct Cue<'a> {
+    pub words: Vec<CaptionWord<'a>>,
+    pub start: u64,
+    pub end: u64,
+}
+
+/// A segment's cues: the whole segment, or (with `most` words a cue, above 0) its written words in runs of
+/// `most`, each cue from its first placed word's start to the next cue's start (the last to the segment's end).
+pub(crate) fn cues(segment: &crate::edition::Segment, most: usize) -> Vec<Cue<'_>> {
+    let words = caption_words(segment);
+    let (start, end) = (segment.start_sample, segment.end_sample);
+    if most == 0 || words.len() <= most {
+        return vec![Cue { words, start, end }];
+    }
+    let runs: Vec<Vec<CaptionWord>> = words.chunks(most).map(<[_]>::to_vec).collect();
+    let starts: Vec<Option<u64>> = runs
+        .iter()
+        .map(|r| r.iter().find_map(|w| w.at.map(|a| a.0)))
+        .collect();
+    let mut out: Vec<Cue> = Vec::with_capacity(runs.len());
+    for (k, run) in runs.into_iter().enumerate() {
+        let from = match out.last() {
+            None => start,
+            Some(prev) => starts[k].unwrap_or(prev.end).clamp(prev.end, end),
+        };
+        let to = starts[k + 1..]
+            .iter()
+            .flatten()
+            .next()
+            .copied()
+            .unwrap_or(end)
+            .clamp(from, end);
+        out.push(Cue {
+            words: run,
+            start: from,
+            end: to,
+        });
+    }
+    // A cue that has no time of its own joins the one before it.
+    let mut merged: Vec<Cue> = Vec::with_capacity(out.len());
+    for cue in out {
+        match merged.last_mut() {
+            Some(prev) if cue.end <= cue.start => prev.words.extend(cue.words),
+            _ => merged.push(cue),
+        }
+    }
+    merged
+}
+
 /// `hh:mm:ss.mmm` (WebVTT) or `hh:mm:ss,mmm` (SRT) from seconds.
 fn clock(seconds: f64, decimal: char) -> String {
     let ms = (seconds * 1000.0).round() as u64;
@@ -167,6 +302,21 @@ fn clock(seconds: f64, decimal: char) -> String {
 pub(crate) mod tests {
     use super::*;
     use crate::manifest::{Manifest, ManifestChapter, ManifestSegment};
+
+    /// The words of `text` spread evenly over `start..end` (a gap of a tenth of a word after each).
+    fn spread(text: &str, start: u64, end: u64) -> Vec<crate::audio::WordSpan> {
+        let words = crate::timeline::spoken_words(text);
+        let each = (end - start) / words.len() as u64;
+        words
+            .iter()
+            .enumerate()
+            .map(|(i, w)| crate::audio::WordSpan {
+                text: (*w).to_owned(),
+                start_sample: start + i as u64 * each,
+                end_sample: start + i as u64 * each + each * 9 / 10,
+            })
+            .collect()
+    }
 
     /// A small manifest every snapshot test renders.
     pub(crate) fn manifest() -> Manifest {
@@ -193,6 +343,8 @@ pub(crate) mod tests {
             end_seconds: secs(end),
             take: 1,
             cache_key: "0".repeat(64),
+            words: spread(text, start, end),
+            words_estimated: chapter == 0,
         };
         Manifest {
             format: crate::manifest::FORMAT.into(),
@@ -259,11 +411,83 @@ pub(crate) mod tests {
         assert_eq!(vtt_text("a<b & c --> d"), "a&lt;b &amp; c → d");
     }
 
+    fn segment(text: &str, words: &[(&str, u64)]) -> crate::edition::Segment {
+        crate::edition::Segment {
+            id: "x".into(),
+            chapter: 0,
+            line: 1,
+            text: text.into(),
+            spoken: String::new(),
+            take: 1,
+            cache_key: String::new(),
+            start_sample: 0,
+            end_sample: 1000,
+            words: words
+                .iter()
+                .map(|&(t, a)| crate::audio::WordSpan {
+                    text: t.into(),
+                    start_sample: a,
+                    end_sample: a + 50,
+                })
+                .collect(),
+            words_estimated: false,
+        }
+    }
+
+    #[test]
+    fn written_words_take_the_spoken_words_they_were_read_as() {
+        let s = segment(
+            "They raised $3.5m — in May.",
+            &[
+                ("They", 0),
+                ("raised", 100),
+                ("three", 200),
+                ("point", 300),
+                ("five", 400),
+                ("million", 500),
+                ("dollars", 600),
+                ("in", 700),
+                ("May", 800),
+            ],
+        );
+        let got: Vec<(&str, Option<(u64, u64)>)> =
+            caption_words(&s).iter().map(|w| (w.text, w.at)).collect();
+        assert_eq!(
+            got,
+            [
+                ("They", Some((0, 50))),
+                ("raised", Some((100, 150))),
+                ("$3.5m", Some((200, 650))),
+                ("—", None),
+                ("in", Some((700, 750))),
+                ("May.", Some((800, 850))),
+            ]
+        );
+        let cues = cues(&s, 2);
+        let spans: Vec<(u64, u64, usize)> = cues
+            .iter()
+            .map(|c| (c.start, c.end, c.words.len()))
+            .collect();
+        assert_eq!(spans, [(0, 200, 2), (200, 700, 2), (700, 1000, 2)]);
+        assert_eq!(super::cues(&s, 0).len(), 1);
+    }
+
     #[test]
     fn snapshots() {
         let m = crate::edition::Edition::from_manifest(manifest());
         for e in EXPORTERS {
             insta::assert_snapshot!(e.name(), e.render(&m));
+        }
+        // Karaoke-style captions: cues of at most three words.
+        let short = crate::edition::Edition {
+            caption_words: 3,
+            ..m
+        };
+        for e in EXPORTERS
+            .iter()
+            .filter(|e| ["srt", "vtt"].contains(&e.name()))
+        {
+            insta::assert_snapshot!(format!("{}-3-words", e.name()), e.render(&short));
         }
     }
 }

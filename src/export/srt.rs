@@ -1,6 +1,7 @@
-//! SubRip captions: one caption per segment, timed from where its speech really is in the edition.
+//! SubRip captions: one caption per segment, timed from where its speech really is in the edition; or, with
+//! `caption_words`, captions of a few words each, timed from where those words are.
 
-use super::{clock, ChapterExporter};
+use super::{clock, cues, ChapterExporter};
 use crate::edition::Edition;
 
 pub(super) struct Srt;
@@ -16,14 +17,16 @@ impl ChapterExporter for Srt {
         let rate = f64::from(m.sample_rate);
         m.segments
             .iter()
+            .flat_map(|s| cues(s, m.caption_words))
             .enumerate()
-            .map(|(i, s)| {
+            .map(|(i, cue)| {
+                let words: Vec<&str> = cue.words.iter().map(|w| w.text).collect();
                 format!(
                     "{}\n{} --> {}\n{}\n\n",
                     i + 1,
-                    clock(s.start_sample as f64 / rate, ','),
-                    clock(s.end_sample as f64 / rate, ','),
-                    s.text
+                    clock(cue.start as f64 / rate, ','),
+                    clock(cue.end as f64 / rate, ','),
+                    words.join(" ")
                 )
             })
             .collect()

@@ -171,6 +171,7 @@ mod tests {
             total_samples: 4001,
             chapters: vec![ch("Title", 0, 1000), ch("Odd", 1000, 4001)],
             segments: vec![],
+            words: vec![],
         }
     }
 

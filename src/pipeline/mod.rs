@@ -401,6 +401,7 @@ impl Job {
                 id: s.id.clone(),
                 path: self.cache.path(&s.cache_key),
                 chapter: s.chapter,
+                spoken: s.spoken.clone(),
                 pause_after_ms: s.pause_after_ms,
             })
             .collect();
@@ -481,6 +482,7 @@ impl Job {
                 .unwrap_or_default(),
             loudness: mastered,
             settings: self.recorded_settings(),
+            caption_words: self.settings.caption_words as usize,
             ..Edition::new(&self.plan, &joined.timeline, &self.essay_path, &wav_name)
         };
         let staged = wav

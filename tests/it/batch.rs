@@ -192,6 +192,16 @@ fn three_shards_and_a_join_step_give_the_same_bytes_as_one_process() {
     assert_eq!(code, 0, "{stderr}");
     assert_eq!(joined["synthesized"], 0);
     assert_eq!(tree(&env.path("out")), tree(&env.path("single")));
+    // The join step placed every segment's words from the shards' cache entries.
+    let manifests: Vec<_> = tree(&env.path("out"))
+        .into_iter()
+        .filter(|(name, _)| name.ends_with(".json"))
+        .collect();
+    assert!(!manifests.is_empty());
+    for (name, bytes) in manifests {
+        let words = check_words(&serde_json::from_slice(&bytes).unwrap(), None);
+        assert!(words > 0, "{name}");
+    }
 }
 
 #[test]

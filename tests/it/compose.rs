@@ -214,6 +214,12 @@ fn equals_a_fresh_build(env: &Env, cell: Cell, essay: &Path, step: usize) {
             );
         }
     }
+    let vtt = out.join(format!("{STEM}.vtt"));
+    let words = check_words(
+        &read_json(out.join(format!("{STEM}.json"))),
+        cell.outputs.then_some(vtt.as_path()),
+    );
+    eprintln!("step {step}: {words} words in place");
     if cell.podcast {
         let (lufs, _) = loudness(&out.join(WAV));
         assert!(
@@ -344,4 +350,45 @@ cells! {
     espeak_podcast_44100_outputs:        "espeak", true,  true,  true;
     #[cfg(feature = "piper")]
     piper_podcast_44100_outputs:         "piper",  true,  true,  true;
+}
+
+/// `--caption-words 2`: karaoke-style captions, cues of at most two written words, in order and inside their
+/// segments; regen keeps the setting (it is recorded).
+#[test]
+fn caption_words_makes_short_cues_that_regen_keeps() {
+    let env = Env::new();
+    let essay = env.fixture(ESSAY);
+    let path = essay.to_str().unwrap();
+    narrate(
+        &env,
+        &["build", path, "-o", "out"],
+        &["--export", "srt,vtt", "--caption-words", "2"],
+    );
+    let manifest_path = env.path("out").join(format!("{STEM}.json"));
+    let check = || {
+        let manifest = read_json(&manifest_path);
+        assert_eq!(manifest["settings"]["caption_words"], 2);
+        check_words(&manifest, None);
+        let srt = std::fs::read_to_string(env.path("out").join(format!("{STEM}.srt"))).unwrap();
+        let cues: Vec<&str> = srt.split("\n\n").filter(|c| !c.trim().is_empty()).collect();
+        let segments = manifest["segments"].as_array().unwrap();
+        assert!(cues.len() > segments.len(), "{srt}");
+        let mut last = String::new();
+        for cue in &cues {
+            let lines: Vec<&str> = cue.lines().collect();
+            assert!(lines[2].split_whitespace().count() <= 2, "{cue}");
+            let (from, to) = lines[1].split_once(" --> ").unwrap();
+            assert!(from < to && from >= last.as_str(), "{cue} after {last}");
+            last = to.to_string();
+        }
+        let vtt = std::fs::read_to_string(env.path("out").join(format!("{STEM}.vtt"))).unwrap();
+        assert_eq!(vtt.split("\n\n").count() - 1, cues.len(), "{vtt}");
+    };
+    check();
+    let id = read_json(&manifest_path)["segments"][1]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    narrate(&env, &["regen", path, &id, "-o", "out"], &[]);
+    check();
 }

@@ -28,3 +28,5 @@ mod support;
 mod system;
 mod text;
 mod web_edition;
+#[cfg(feature = "piper")]
+mod word_timing;

@@ -568,3 +568,81 @@ pub fn cache_mix_up(cache: &Path, from: &str, to: &str) {
     std::fs::create_dir_all(entry(to).parent().unwrap()).unwrap();
     std::fs::write(entry(to), bytes).unwrap();
 }
+
+/// The words every segment of a manifest carries: at least one, each inside its segment's span, in order; and, when
+/// the edition has WebVTT captions (`vtt`), each cue's word timestamps (`<hh:mm:ss.mmm>`) are the manifest's
+/// word starts of that segment, in order, to the millisecond. Returns how many words were checked.
+pub fn check_words(manifest: &Value, vtt: Option<&Path>) -> usize {
+    let rate = manifest["sample_rate"].as_u64().unwrap();
+    let ms = |sample: u64| (sample as f64 / rate as f64 * 1000.0).round() as u64;
+    let mut count = 0;
+    let segments = manifest["segments"].as_array().unwrap();
+    for s in segments {
+        let (start, end) = (
+            s["start_sample"].as_u64().unwrap(),
+            s["end_sample"].as_u64().unwrap(),
+        );
+        let words = s["words"].as_array().expect("every segment has `words`");
+        assert!(!words.is_empty(), "segment {} has no words: {s}", s["id"]);
+        let mut last = start;
+        for w in words {
+            let (a, b) = (
+                w["start_sample"].as_u64().unwrap(),
+                w["end_sample"].as_u64().unwrap(),
+            );
+            assert!(
+                last <= a && a <= b && b <= end,
+                "segment {} ({start}..{end}): word {w} is out of place or order (after {last})",
+                s["id"]
+            );
+            assert!(!w["text"].as_str().unwrap().is_empty(), "{w}");
+            last = a;
+            count += 1;
+        }
+    }
+    let Some(vtt) = vtt else {
+        return count;
+    };
+    let text = std::fs::read_to_string(vtt).unwrap();
+    let stamp = regex::Regex::new(r"<(\d\d):(\d\d):(\d\d)\.(\d\d\d)>").unwrap();
+    let cues: Vec<&str> = text.split("\n\n").skip(1).collect();
+    assert_eq!(cues.len(), segments.len(), "one cue per segment: {text}");
+    let mut stamps = 0;
+    for (cue, s) in cues.iter().zip(segments) {
+        let starts: Vec<u64> = s["words"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|w| ms(w["start_sample"].as_u64().unwrap()))
+            .collect();
+        let found: Vec<u64> = stamp
+            .captures_iter(cue)
+            .map(|c| {
+                let n = |i: usize| c[i].parse::<u64>().unwrap();
+                ((n(1) * 60 + n(2)) * 60 + n(3)) * 1000 + n(4)
+            })
+            .collect();
+        // Every stamp is one of the segment's word starts, in order, past the cue's start.
+        let mut from = 0;
+        for f in &found {
+            let at = starts[from..]
+                .iter()
+                .position(|s| s == f)
+                .unwrap_or_else(|| {
+                    panic!("cue {cue:?}: the stamp {f} ms is no word start of {starts:?}")
+                });
+            from += at + 1;
+        }
+        // And most words after the first have one (a written word that is not one spoken word, "$3.5m", has
+        // none).
+        assert!(
+            found.len() * 2 >= starts.len().saturating_sub(1),
+            "cue {cue:?}: {} stamps for {} words",
+            found.len(),
+            starts.len()
+        );
+        stamps += found.len();
+    }
+    assert!(stamps > 0, "the captions have word timestamps: {text}");
+    count
+}
