@@ -238,3 +238,48 @@ fn compressed_editions_stay_under_the_preset_s_ceiling() {
     );
     assert!(first == std::fs::read(env.path("again/headings.m4b")).unwrap());
 }
+
+#[test]
+fn a_long_mastered_edition_is_fitted_on_an_excerpt_and_lands_under_the_ceiling() {
+    // Over three minutes of speech: the encoder's overshoot is measured on an excerpt of the loudest moments and
+    // an even sample of the rest, and the whole book is encoded from what that found.
+    if !have("ffmpeg") || !have("espeak-ng") {
+        return;
+    }
+    let env = Env::new();
+    let essay = env.fixture("op-ed.txt");
+    env.build(
+        &essay,
+        &[
+            "--backend",
+            "espeak",
+            "--master",
+            "podcast",
+            "--format",
+            "m4b,mp3",
+            "-o",
+            "long",
+        ],
+    );
+    let manifest = read_json(env.path("long/op-ed.json"));
+    let expected = manifest["duration_seconds"].as_f64().unwrap();
+    assert!(expected > 180.0, "the essay reads in {expected} s");
+    for ext in ["m4b", "mp3"] {
+        let file = env.path(&format!("long/op-ed.{ext}"));
+        let (lufs, peak) = ebur128(&file);
+        eprintln!("long {ext}: {lufs} LUFS, {peak} dBTP");
+        assert!(peak <= -1.0, "{ext}: true peak {peak} dBTP");
+        assert!((lufs - -16.0).abs() <= 1.0, "{ext}: {lufs} LUFS");
+        let probe = ffprobe(&file);
+        check_probed_chapters(&probe, &manifest, ext);
+        let duration: f64 = probe["format"]["duration"]
+            .as_str()
+            .unwrap()
+            .parse()
+            .unwrap();
+        assert!(
+            (duration - expected).abs() < 0.1,
+            "{ext}: {duration} s, not {expected} s"
+        );
+    }
+}
