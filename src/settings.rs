@@ -14,7 +14,7 @@ use crate::audio::master::Preset;
 use crate::error::{Error, Result};
 use crate::essay::normalize::LanguageTag;
 use crate::essay::{BookOptions, Footnotes};
-use crate::export::{encode::Encoding, ChapterExporter, Exports};
+use crate::export::{encode::Encoding, epub::SyncLevel, ChapterExporter, Exports};
 use crate::synth::{self, http::ResponseFormat, BackendName};
 use crate::values::{
     ChapterMode, CheckMode, Count, EssayMb, HttpUrl, List, MaxChars, PauseList, Pauses, Retries,
@@ -107,6 +107,10 @@ layer! {
             /// Also write these exports beside the WAV: all, or a list (`narrate build --help` names them).
             #[arg(long, value_name = "LIST")]
             pub export: Option<Exports>,
+            /// The read-along EPUB (`--export epub`) highlights each sentence or each word as it is read:
+            /// sentence or word [default: sentence].
+            #[arg(long, value_name = "sentence|word")]
+            pub sync: Option<SyncLevel>,
             /// Author written into the WAV and manifest [default: the essay's "By …" line].
             #[arg(long)]
             pub author: Option<String>,
@@ -243,6 +247,8 @@ pub struct Settings {
     pub formats: Vec<Encoding>,
     /// Files written beside each edition.
     pub exports: Vec<&'static dyn ChapterExporter>,
+    /// What the read-along EPUB's overlays highlight.
+    pub sync: SyncLevel,
     /// Backend-specific settings (`[http]`).
     pub backends: synth::BackendConfig,
 }
@@ -335,6 +341,7 @@ impl Settings {
             sample_rate: layer.sample_rate.map(SampleRate::get),
             formats: dedup(layer.format.map(|l| l.0).unwrap_or_default()),
             exports: layer.export.map(|e| e.0).unwrap_or_default(),
+            sync: layer.sync.unwrap_or_default(),
             backends: synth::BackendConfig {
                 http: synth::http::Config {
                     url: http.url.map(|u| u.0),

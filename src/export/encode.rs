@@ -88,10 +88,26 @@ pub(crate) fn encode(
     encodings: &[Encoding],
     preset: Preset,
 ) -> Result<Vec<PathBuf>> {
-    if encodings.is_empty() {
-        return Ok(Vec::new());
+    let mut written = Vec::new();
+    for &enc in encodings {
+        let target = wav.with_extension(enc.extension());
+        encode_into(wav, edition, enc, preset, &target)?;
+        written.push(target);
     }
-    let dir = wav.parent().unwrap_or(Path::new("."));
+    Ok(written)
+}
+
+/// Encodes `wav` as `enc` into `target` (written under a temporary name beside it and renamed), with the
+/// edition's chapters, tags and cover, and the peaks under `preset`'s ceiling as [`encode`] says. The read-along
+/// EPUB uses it for its audio when the settings made no M4B to take.
+pub(crate) fn encode_into(
+    wav: &Path,
+    edition: &Edition,
+    enc: Encoding,
+    preset: Preset,
+    target: &Path,
+) -> Result<()> {
+    let dir = target.parent().unwrap_or(Path::new("."));
     let out_err = |path: &Path| {
         let path = path.to_owned();
         move |source| Error::Output {
@@ -128,64 +144,59 @@ pub(crate) fn encode(
     };
     let cover = cover.as_ref().map(|f| f.path());
     let mut wav_peak = None;
-    let mut written = Vec::new();
-    for &enc in encodings {
-        let target = wav.with_extension(enc.extension());
-        let partial = crate::atomic::temp_beside(&target).map_err(out_err(dir))?;
-        let mut shape = Shape::default();
-        let mut plain_loudness = None;
-        for pass in 1.. {
-            run_encoder(
-                wav,
-                metadata.path(),
-                cover,
-                enc,
-                &shape,
-                partial.path(),
-                &target,
-            )?;
-            let Some(ceiling) = preset.ceiling_db() else {
-                break;
-            };
-            let (loudness, peak) = ffmpeg_loudness(partial.path(), &target)?;
-            let reference = *plain_loudness.get_or_insert(loudness);
-            // Strictly under: ffmpeg rounds to 0.1 dB, so −1.0 may be a little over −1.
-            let under = peak.is_nan() || peak < ceiling;
-            let quiet = loudness < reference - LOUDNESS_SLACK_LU;
-            if under && (!quiet || pass == MAX_PASSES) {
-                break;
-            }
-            if !under {
-                let wav_peak = match wav_peak {
-                    Some(p) => p,
-                    None => *wav_peak.insert(sample_peak_db(wav)?),
-                };
-                let lowered = shape.lowered_db + peak - ceiling + PEAK_MARGIN_DB;
-                if pass == MAX_PASSES || wav_peak - lowered < MIN_LIMIT_DB {
-                    return Err(Error::Invalid(format!(
-                        "{}: the {} encoder keeps the true peak at {peak:.1} dBTP, over the ceiling of \
-                         {ceiling:.1} dBTP of `--master {}`, even with the peaks limited {:.1} dB lower; \
-                         make the edition without --format and encode it yourself",
-                        target.display(),
-                        enc.extension(),
-                        format!("{preset:?}").to_lowercase(),
-                        shape.lowered_db,
-                    )));
-                }
-                shape.lowered_db = lowered;
-                shape.limit_db = Some(wav_peak - lowered);
-            }
-            if quiet {
-                shape.gain_db += reference - loudness;
-            }
+    let partial = crate::atomic::temp_beside(target).map_err(out_err(dir))?;
+    let mut shape = Shape::default();
+    let mut plain_loudness = None;
+    for pass in 1.. {
+        run_encoder(
+            wav,
+            metadata.path(),
+            cover,
+            enc,
+            &shape,
+            partial.path(),
+            target,
+        )?;
+        let Some(ceiling) = preset.ceiling_db() else {
+            break;
+        };
+        let (loudness, peak) = ffmpeg_loudness(partial.path(), target)?;
+        let reference = *plain_loudness.get_or_insert(loudness);
+        // Strictly under: ffmpeg rounds to 0.1 dB, so −1.0 may be a little over −1.
+        let under = peak.is_nan() || peak < ceiling;
+        let quiet = loudness < reference - LOUDNESS_SLACK_LU;
+        if under && (!quiet || pass == MAX_PASSES) {
+            break;
         }
-        partial.persist(&target).map_err(|e| Error::Output {
-            path: target.clone(),
-            source: e.error,
-        })?;
-        written.push(target);
+        if !under {
+            let wav_peak = match wav_peak {
+                Some(p) => p,
+                None => *wav_peak.insert(sample_peak_db(wav)?),
+            };
+            let lowered = shape.lowered_db + peak - ceiling + PEAK_MARGIN_DB;
+            if pass == MAX_PASSES || wav_peak - lowered < MIN_LIMIT_DB {
+                return Err(Error::Invalid(format!(
+                    "{}: the {} encoder keeps the true peak at {peak:.1} dBTP, over the ceiling of \
+                     {ceiling:.1} dBTP of `--master {}`, even with the peaks limited {:.1} dB lower; \
+                     make the edition without --format and encode it yourself",
+                    target.display(),
+                    enc.extension(),
+                    format!("{preset:?}").to_lowercase(),
+                    shape.lowered_db,
+                )));
+            }
+            shape.lowered_db = lowered;
+            shape.limit_db = Some(wav_peak - lowered);
+        }
+        if quiet {
+            shape.gain_db += reference - loudness;
+        }
     }
-    Ok(written)
+    partial.persist(target).map_err(|e| Error::Output {
+        path: target.to_owned(),
+        source: e.error,
+    })?;
+    Ok(())
 }
 
 /// What a pass does to the WAV before the encoder: a gain, then a look-ahead limiter (none at first).

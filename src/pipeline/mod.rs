@@ -486,8 +486,9 @@ impl Job {
         let staged = wav
             .parent()
             .expect("staged files are in the staging folder");
-        crate::export::write_all(&edition, staged, &stem, &self.settings.exports)?;
+        // The compressed editions first: the read-along EPUB takes the M4B's audio when there is one.
         crate::export::encode::encode(&wav, &edition, &self.settings.formats, preset)?;
+        crate::export::write_all(&edition, staged, staged, &stem, &self.settings.exports)?;
         let manifest = edition.manifest();
         let manifest_name = format!("{stem}.json");
         let staged_manifest = stage.path(&manifest_name);
