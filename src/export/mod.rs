@@ -273,8 +273,11 @@ pub(crate) mod tests {
     #[test]
     fn snapshots() {
         let m = crate::edition::Edition::from_manifest(manifest());
+        // The read-along book's `dcterms:modified` is when it is written.
+        let modified = regex::Regex::new(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ").unwrap();
         for e in EXPORTERS {
-            insta::assert_snapshot!(e.name(), e.render(&m));
+            let text = e.render(&m);
+            insta::assert_snapshot!(e.name(), modified.replace_all(&text, "[modified]"));
         }
     }
 }

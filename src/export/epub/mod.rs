@@ -845,7 +845,8 @@ mod tests {
             (2, "B".into(), "e".into()),
         ];
         let page = nav("en", &toc, "a");
-        let doc = roxmltree::Document::parse(&page.replace("<!DOCTYPE html>\n", "")).unwrap();
+        let page = page.replace("<!DOCTYPE html>\n", "");
+        let doc = roxmltree::Document::parse(&page).unwrap();
         let depth = |text: &str| {
             doc.descendants()
                 .find(|n| n.text() == Some(text))
