@@ -75,7 +75,7 @@ struct Par {
 struct Book {
     /// Overlays in spine order: the content document's path in the zip and its pars.
     overlays: Vec<(String, Vec<Par>)>,
-    /// `media:duration` of each overlay (by content document path) and of the whole book, in ms.
+    /// `media:duration` of each overlay (by its content document's path) and of the whole book, in ms.
     durations: HashMap<String, u64>,
     total_ms: u64,
     /// The audio's length by ffprobe, in ms, and its bytes.
@@ -172,6 +172,7 @@ fn read_book(env: &Env, path: &Path) -> Book {
         .descendants()
         .filter(|n| n.has_tag_name("meta"))
         .collect();
+    let mut smil_durations = HashMap::new();
     let mut durations = HashMap::new();
     let mut total_ms = None;
     for m in &metas {
@@ -184,7 +185,7 @@ fn read_book(env: &Env, path: &Path) -> Book {
             Some(r) => {
                 let mo = r.trim_start_matches('#');
                 let smil = items[mo].attribute("href").unwrap();
-                durations.insert(resolve(&opf_dir, smil), value);
+                smil_durations.insert(resolve(&opf_dir, smil), value);
             }
         }
     }
@@ -236,6 +237,7 @@ fn read_book(env: &Env, path: &Path) -> Book {
             });
         }
         assert!(!pars.is_empty(), "{smil_path} has no par");
+        durations.insert(doc_path.clone(), smil_durations[&smil_path]);
         overlays.push((doc_path, pars));
     }
     assert!(!overlays.is_empty(), "{}: no overlay", path.display());
@@ -307,11 +309,7 @@ fn check_against_manifest(book: &Book, manifest: &Value) -> usize {
                 found += 1;
             }
         }
-        assert_eq!(
-            book.durations[&doc.replace(".xhtml", ".smil")],
-            length,
-            "{doc}"
-        );
+        assert_eq!(book.durations[doc], length, "{doc}");
         sum += length;
     }
     assert_eq!(book.total_ms, sum);
@@ -459,9 +457,8 @@ fn regen_rewrites_the_book_and_moves_later_clips_by_the_new_takes_length() {
     }
     // Its chapter's overlay is longer or shorter by the difference; the others before it are unchanged.
     let doc = &old[at].doc;
-    let smil = doc.replace(".xhtml", ".smil");
-    let d = after.durations[&smil] as i64 - before.durations[&smil] as i64;
-    assert!((d - change).abs() <= 1, "{smil}: {d} ms, take {change} ms");
+    let d = after.durations[doc] as i64 - before.durations[doc] as i64;
+    assert!((d - change).abs() <= 1, "{doc}: {d} ms, take {change} ms");
 }
 
 #[test]
@@ -480,4 +477,94 @@ fn word_sync_without_word_timings_is_one_line_naming_the_way_out() {
     let err = error_of(cmd);
     assert!(err.contains("--sync sentence"), "{err}");
     assert!(err.contains("word timings"), "{err}");
+}
+
+/// epubcheck's messages counted by code (`RSC-005`), fatal errors and errors only.
+fn error_codes(report: &str) -> std::collections::BTreeMap<String, usize> {
+    let mut out = std::collections::BTreeMap::new();
+    for line in report.lines() {
+        if let Some(rest) = line
+            .strip_prefix("ERROR(")
+            .or_else(|| line.strip_prefix("FATAL("))
+        {
+            let code = rest.split(')').next().unwrap_or("").to_string();
+            *out.entry(code).or_default() += 1;
+        }
+    }
+    out
+}
+
+/// Real books (tests/data/corpus/epub-*.toml, made at test time from Debian packages): an EPUB 3 becomes a
+/// read-along book of its own documents, with no epubcheck error it did not have (the four EPUB 3 books of the
+/// corpus are themselves not valid); an EPUB 2 becomes one made from the edition's text, valid.
+#[test]
+fn real_books_become_read_along_books_with_no_new_errors() {
+    if !have_epubcheck() || !have("ffmpeg") || !have("pandoc") || !have("ebook-convert") {
+        return;
+    }
+    let env = Env::new();
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/corpus");
+    let mut books: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| {
+            p.file_name()
+                .unwrap()
+                .to_string_lossy()
+                .starts_with("epub-")
+        })
+        .collect();
+    books.sort();
+    let mut own = 0;
+    for toml_path in books {
+        let name = toml_path
+            .file_stem()
+            .unwrap()
+            .to_string_lossy()
+            .into_owned();
+        let expect: toml::Value =
+            toml::from_str(&std::fs::read_to_string(&toml_path).unwrap()).unwrap();
+        let book = env.path(&format!("{name}.epub"));
+        let made = Command::new("sh")
+            .args(["-c", expect["producer"].as_str().unwrap()])
+            .env("OUT", &book)
+            .output()
+            .unwrap();
+        assert!(made.status.success(), "{name}: {made:?}");
+        env.build(&book, &["--export", "epub", "-o", "out"]);
+        let epub = env.path(&format!("out/{name}.epub"));
+        let manifest = read_json(env.path(&format!("out/{name}.json")));
+        let read = read_book(&env, &epub);
+        let found = check_against_manifest(&read, &manifest);
+        let total = segment_count(&manifest);
+        let (fatal, errors, report) = epubcheck(&epub);
+        if expect["version"].as_integer() == Some(3) {
+            own += 1;
+            let (_, _, before) = epubcheck(&book);
+            let (old, new) = (error_codes(&before), error_codes(&report));
+            for (code, n) in &new {
+                assert!(
+                    old.get(code).is_some_and(|o| o >= n),
+                    "{name}: {n} × {code} in the read-along book, {:?} in the book: {report}",
+                    old.get(code)
+                );
+            }
+            // The book's own documents: its files are all still there.
+            let mut source = zip::ZipArchive::new(std::fs::File::open(&book).unwrap()).unwrap();
+            for i in 0..source.len() {
+                let f = source.by_index(i).unwrap();
+                let n = f.name().unwrap().to_string();
+                if f.is_dir() {
+                    continue;
+                }
+                assert!(read.files.contains_key(&n), "{name}: {n} is gone");
+            }
+            assert!(found > 0, "{name}: no sentence found in the book's text");
+            eprintln!("{name}: {found} of {total} sentences highlighted; epubcheck {fatal} fatal, {errors} errors (the book alone: {old:?})");
+        } else {
+            assert_eq!((fatal, errors), (0, 0), "{name}: {report}");
+            assert_eq!(found, total, "{name}");
+        }
+    }
+    assert!(own >= 4, "at least four EPUB 3 books");
 }

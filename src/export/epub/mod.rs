@@ -464,9 +464,11 @@ fn essay_book(e: &Edition, sync: SyncLevel, modified: &str) -> Result<Book> {
         });
     }
     for d in &docs {
-        let overlay = (!d.pars.is_empty())
-            .then(|| format!(" media-overlay=\"mo-{}\"", d.id))
-            .unwrap_or_default();
+        let overlay = if d.pars.is_empty() {
+            String::new()
+        } else {
+            format!(" media-overlay=\"mo-{}\"", d.id)
+        };
         items.push(format!(
             "<item id=\"{}\" href=\"{}\" media-type=\"application/xhtml+xml\"{overlay}/>",
             d.id,
@@ -548,32 +550,9 @@ fn assemble(
             escape(&join(root, opf))
         )),
     }];
-    // Overlays sit beside the package; their references are relative to it.
-    let mut durations = Vec::new();
-    let mut total = 0u64;
-    for d in docs.iter().filter(|d| !d.pars.is_empty()) {
-        let smil_name = format!("{}.smil", d.id);
-        let smil = overlay(&d.href, &d.pars);
-        let length: u64 = d.pars.iter().map(|p| p.end_ms - p.begin_ms).sum();
-        total += length;
-        durations.push(format!(
-            "<meta property=\"media:duration\" refines=\"#mo-{}\">{}</meta>",
-            d.id,
-            duration(length)
-        ));
-        items.push(format!(
-            "<item id=\"mo-{}\" href=\"{}\" media-type=\"application/smil+xml\"/>",
-            d.id,
-            escape(&smil_name)
-        ));
-        entries.push(Entry {
-            name: join(root, &smil_name),
-            body: Body::Text(smil),
-        });
-    }
-    items.push(format!(
-        "<item id=\"narrate-audio\" href=\"{AUDIO}\" media-type=\"audio/mp4\"/>"
-    ));
+    let (overlays, overlay_items, media) = overlays(e, root, "", docs);
+    entries.extend(overlays);
+    items.extend(overlay_items);
     let mut meta = format!(
         "<dc:identifier id=\"pub-id\">{}</dc:identifier>\n<dc:title>{}</dc:title>\n",
         escape(&m.identifier),
@@ -592,17 +571,9 @@ fn assemble(
     ));
     meta.push_str(&m.extra);
     meta.push_str(&format!(
-        "<meta property=\"dcterms:modified\">{modified}</meta>\n\
-         <meta property=\"media:active-class\">{ACTIVE_CLASS}</meta>\n\
-         <meta property=\"media:narrator\">{}</meta>\n\
-         <meta property=\"media:duration\">{}</meta>\n",
-        escape(&format!("{} ({}, synthetic speech)", e.voice, e.backend)),
-        duration(total)
+        "<meta property=\"dcterms:modified\">{modified}</meta>\n"
     ));
-    for d in &durations {
-        meta.push_str(d);
-        meta.push('\n');
-    }
+    meta.push_str(&media);
     meta.push_str(&accessibility(e, m.all_spoken));
     let package = format!(
         "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n\
@@ -628,6 +599,51 @@ fn assemble(
         body: Body::Audio,
     });
     Book { entries }
+}
+
+/// The overlays of `docs` (files in `root`, ids prefixed with `prefix`), their manifest items and the audio's,
+/// and the media metadata: `media:active-class`, the narrator, `media:duration` in total and per overlay (each
+/// the sum of its clips, the total the sum of those).
+fn overlays(
+    e: &Edition,
+    root: &str,
+    prefix: &str,
+    docs: &[Doc],
+) -> (Vec<Entry>, Vec<String>, String) {
+    let mut entries = Vec::new();
+    let mut items = Vec::new();
+    let mut durations = String::new();
+    let mut total = 0u64;
+    for d in docs.iter().filter(|d| !d.pars.is_empty()) {
+        let smil_name = format!("{prefix}{}.smil", d.id);
+        let length: u64 = d.pars.iter().map(|p| p.end_ms - p.begin_ms).sum();
+        total += length;
+        durations.push_str(&format!(
+            "<meta property=\"media:duration\" refines=\"#{prefix}mo-{}\">{}</meta>\n",
+            d.id,
+            duration(length)
+        ));
+        items.push(format!(
+            "<item id=\"{prefix}mo-{}\" href=\"{}\" media-type=\"application/smil+xml\"/>",
+            d.id,
+            escape(&smil_name)
+        ));
+        entries.push(Entry {
+            name: join(root, &smil_name),
+            body: Body::Text(overlay(&d.href, &d.pars)),
+        });
+    }
+    items.push(format!(
+        "<item id=\"narrate-audio\" href=\"{AUDIO}\" media-type=\"audio/mp4\"/>"
+    ));
+    let media = format!(
+        "<meta property=\"media:active-class\">{ACTIVE_CLASS}</meta>\n\
+         <meta property=\"media:narrator\">{}</meta>\n\
+         <meta property=\"media:duration\">{}</meta>\n{durations}",
+        escape(&format!("{} ({}, synthetic speech)", e.voice, e.backend)),
+        duration(total)
+    );
+    (entries, items, media)
 }
 
 /// A path inside the zip: `file` in the folder `root` (`""`: the top).
@@ -755,7 +771,7 @@ fn nav(lang: &str, toc: &[(u8, String, String)], start: &str) -> String {
 /// overlays are).
 fn overlay(href: &str, pars: &[Par]) -> String {
     let href = escape(href);
-    let mut out = format!(
+    let mut out = String::from(
         "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n\
          <smil xmlns=\"http://www.w3.org/ns/SMIL\" xmlns:epub=\"http://www.idpf.org/2007/ops\" version=\"3.0\">\n\
          <body>\n"
