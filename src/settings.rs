@@ -14,7 +14,7 @@ use crate::audio::master::Preset;
 use crate::error::{Error, Result};
 use crate::essay::normalize::LanguageTag;
 use crate::essay::{BookOptions, Footnotes};
-use crate::export::{encode::Encoding, ChapterExporter, Exports};
+use crate::export::{encode::Encoding, epub::SyncLevel, ChapterExporter, Exports};
 use crate::synth::{self, http::ResponseFormat, BackendName};
 use crate::values::{
     CaptionWords, ChapterMode, CheckMode, Count, EssayMb, HttpUrl, List, MaxChars, PauseList,
@@ -111,6 +111,10 @@ layer! {
             /// cue per sentence [default: 0].
             #[arg(long, value_name = "N")]
             pub caption_words: Option<CaptionWords>,
+            /// The read-along EPUB (`--export epub`) highlights each sentence or each word as it is read:
+            /// sentence or word [default: sentence].
+            #[arg(long, value_name = "sentence|word")]
+            pub sync: Option<SyncLevel>,
             /// Author written into the WAV and manifest [default: the essay's "By …" line].
             #[arg(long)]
             pub author: Option<String>,
@@ -249,6 +253,8 @@ pub struct Settings {
     pub exports: Vec<&'static dyn ChapterExporter>,
     /// Words in a caption cue at most (0: one cue per segment).
     pub caption_words: u32,
+    /// What the read-along EPUB's overlays highlight.
+    pub sync: SyncLevel,
     /// Backend-specific settings (`[http]`).
     pub backends: synth::BackendConfig,
 }
@@ -342,6 +348,7 @@ impl Settings {
             sample_rate: layer.sample_rate.map(SampleRate::get),
             formats: dedup(layer.format.map(|l| l.0).unwrap_or_default()),
             exports: layer.export.map(|e| e.0).unwrap_or_default(),
+            sync: layer.sync.unwrap_or_default(),
             backends: synth::BackendConfig {
                 http: synth::http::Config {
                     url: http.url.map(|u| u.0),

@@ -31,7 +31,11 @@ pub(super) fn run(args: ExportArgs) -> Result<()> {
         .unwrap_or(&manifest.audio)
         .to_string();
     let edition = crate::edition::Edition::from_manifest(manifest);
-    let written = export::write_all(&edition, &dir, &stem, &exporters)?;
+    let audio_dir = match args.manifest.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => std::path::Path::new("."),
+    };
+    let written = export::write_all(&edition, audio_dir, &dir, &stem, &exporters)?;
     let list: Vec<String> = written
         .iter()
         .map(|p| format!("wrote {}\n", p.display()))

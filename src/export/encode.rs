@@ -94,10 +94,26 @@ pub(crate) fn encode(
     encodings: &[Encoding],
     preset: Preset,
 ) -> Result<Vec<PathBuf>> {
-    if encodings.is_empty() {
-        return Ok(Vec::new());
+    let mut written = Vec::new();
+    for &enc in encodings {
+        let target = wav.with_extension(enc.extension());
+        encode_into(wav, edition, enc, preset, &target)?;
+        written.push(target);
     }
-    let dir = wav.parent().unwrap_or(Path::new("."));
+    Ok(written)
+}
+
+/// Encodes `wav` as `enc` into `target` (written under a temporary name beside it and renamed), with the
+/// edition's chapters, tags and cover, and the peaks under `preset`'s ceiling as [`encode`] says. The read-along
+/// EPUB uses it for its audio when the settings made no M4B to take.
+pub(crate) fn encode_into(
+    wav: &Path,
+    edition: &Edition,
+    enc: Encoding,
+    preset: Preset,
+    target: &Path,
+) -> Result<()> {
+    let dir = target.parent().unwrap_or(Path::new("."));
     let out_err = |path: &Path| {
         let path = path.to_owned();
         move |source| Error::Output {
@@ -137,32 +153,21 @@ pub(crate) fn encode(
         metadata: Some(metadata.path()),
         cover,
     };
-    // A long mastered edition is fitted to the ceiling on an excerpt first (its loudest moments and an even
-    // sample of the rest), so the whole book is usually encoded once, not once per pass.
-    let excerpt = match preset.ceiling_db() {
-        Some(_) => Excerpt::of(wav, dir)?,
-        None => None,
-    };
-    let mut written = Vec::new();
-    for &enc in encodings {
-        let target = wav.with_extension(enc.extension());
-        let partial = crate::atomic::temp_beside(&target).map_err(out_err(dir))?;
-        let fit = match preset.ceiling_db() {
-            None => {
-                run_encoder(wav, inputs, enc, &Shape::default(), partial.path(), &target)?;
-                None
-            }
-            Some(ceiling) => Some(Fit {
+    let partial = crate::atomic::temp_beside(target).map_err(out_err(dir))?;
+    match preset.ceiling_db() {
+        None => run_encoder(wav, inputs, enc, &Shape::default(), partial.path(), target)?,
+        Some(ceiling) => {
+            let fit = Fit {
                 enc,
                 ceiling,
                 preset,
-                target: &target,
-            }),
-        };
-        if let Some(fit) = fit {
-            match &excerpt {
+                target,
+            };
+            // A long edition is fitted to the ceiling on an excerpt first (its loudest moments and an even
+            // sample of the rest), so the whole book is usually encoded once, not once per pass.
+            match Excerpt::of(wav, dir)? {
                 Some(excerpt) => {
-                    let trial = crate::atomic::temp_beside(&target).map_err(out_err(dir))?;
+                    let trial = crate::atomic::temp_beside(target).map_err(out_err(dir))?;
                     let no_tags = Inputs {
                         metadata: None,
                         cover: None,
@@ -199,13 +204,12 @@ pub(crate) fn encode(
                 }
             }
         }
-        partial.persist(&target).map_err(|e| Error::Output {
-            path: target.clone(),
-            source: e.error,
-        })?;
-        written.push(target);
     }
-    Ok(written)
+    partial.persist(target).map_err(|e| Error::Output {
+        path: target.to_owned(),
+        source: e.error,
+    })?;
+    Ok(())
 }
 
 /// What ffmpeg is given beside the audio.

@@ -175,7 +175,7 @@ fn encodings(e: &Edition) -> Vec<Encoding> {
 }
 
 /// The language tag when the settings name one ("und", undetermined, when they do not).
-fn language(e: &Edition) -> String {
+pub(super) fn language(e: &Edition) -> String {
     e.settings["language"]
         .as_str()
         .filter(|l| !l.is_empty())
@@ -187,15 +187,15 @@ const UNKNOWN_LANGUAGE: &str = "und";
 
 /// One chapter as the page lays it out: its heading segment (when the chapter's first segment is its title),
 /// then paragraphs of segment indexes.
-struct Block {
-    chapter: usize,
-    heading: Option<usize>,
-    paragraphs: Vec<Vec<usize>>,
+pub(super) struct Block {
+    pub(super) chapter: usize,
+    pub(super) heading: Option<usize>,
+    pub(super) paragraphs: Vec<Vec<usize>>,
 }
 
 /// Chapters and paragraphs from the edition: a new paragraph where the edition pauses longer than between two
 /// sentences (the join puts exactly the plan's pause between segments).
-fn layout(e: &Edition) -> Vec<Block> {
+pub(super) fn layout(e: &Edition) -> Vec<Block> {
     let pauses = e.settings["pause"]
         .as_str()
         .and_then(|p| p.parse::<PauseList>().ok())
@@ -274,7 +274,7 @@ fn url_path(name: &str) -> String {
 }
 
 /// Text for HTML content and double-quoted attributes.
-fn escape(text: &str) -> String {
+pub(super) fn escape(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for c in text.chars() {
         match c {

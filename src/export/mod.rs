@@ -4,6 +4,7 @@
 mod audacity;
 mod cue_sheet;
 pub(crate) mod encode;
+pub(crate) mod epub;
 mod ffmetadata;
 mod html;
 mod podcast;
@@ -49,7 +50,19 @@ pub trait ChapterExporter: Sync {
     fn name(&self) -> &'static str;
     /// What ends the file name: `<stem><suffix>`.
     fn suffix(&self) -> &'static str;
+    /// The file's text (for a binary format, the text it is made from, for snapshots and a look).
     fn render(&self, edition: &Edition) -> String;
+    /// Writes the file to `out`, atomically. `audio_dir` is the folder of the edition's WAV and of the compressed
+    /// editions made with it (a format that carries the audio reads it there). Text formats write `render`.
+    fn write(&self, edition: &Edition, audio_dir: &Path, out: &Path) -> Result<()> {
+        let _ = audio_dir;
+        crate::atomic::write_bytes(out, self.render(edition).as_bytes()).map_err(|source| {
+            Error::Output {
+                path: out.to_owned(),
+                source,
+            }
+        })
+    }
 }
 
 /// The ffmetadata exporter, which the compressed editions also use for their chapters.
@@ -65,6 +78,7 @@ pub(crate) const EXPORTERS: &[&dyn ChapterExporter] = &[
     &srt::Srt,
     &vtt_captions::VttCaptions,
     &html::Html,
+    &epub::ReadAlong,
 ];
 
 /// A choice of exports: `all`, or names separated by commas (`"cue,srt"` or `["cue", "srt"]` in files).
@@ -120,9 +134,11 @@ impl std::fmt::Debug for dyn ChapterExporter {
     }
 }
 
-/// Writes each export beside the edition as `<dir>/<stem><suffix>`, atomically. Returns the paths written.
+/// Writes each export as `<dir>/<stem><suffix>`, atomically; `audio_dir` holds the edition's WAV. Returns the
+/// paths written.
 pub(crate) fn write_all(
     edition: &Edition,
+    audio_dir: &Path,
     dir: &Path,
     stem: &str,
     exporters: &[&dyn ChapterExporter],
@@ -131,12 +147,7 @@ pub(crate) fn write_all(
         .iter()
         .map(|e| {
             let path = dir.join(format!("{stem}{}", e.suffix()));
-            crate::atomic::write_bytes(&path, e.render(edition).as_bytes()).map_err(|source| {
-                Error::Output {
-                    path: path.clone(),
-                    source,
-                }
-            })?;
+            e.write(edition, audio_dir, &path)?;
             Ok(path)
         })
         .collect()
@@ -475,8 +486,11 @@ pub(crate) mod tests {
     #[test]
     fn snapshots() {
         let m = crate::edition::Edition::from_manifest(manifest());
+        // The read-along book's `dcterms:modified` is when it is written.
+        let modified = regex::Regex::new(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ").unwrap();
         for e in EXPORTERS {
-            insta::assert_snapshot!(e.name(), e.render(&m));
+            let text = e.render(&m);
+            insta::assert_snapshot!(e.name(), modified.replace_all(&text, "[modified]"));
         }
         // Karaoke-style captions: cues of at most three words.
         let short = crate::edition::Edition {

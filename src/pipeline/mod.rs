@@ -488,23 +488,32 @@ impl Job {
         let staged = wav
             .parent()
             .expect("staged files are in the staging folder");
-        crate::export::write_all(&edition, staged, &stem, &self.settings.exports)?;
         let manifest = edition.manifest();
         let manifest_name = format!("{stem}.json");
         let staged_manifest = stage.path(&manifest_name);
         std::fs::write(&staged_manifest, manifest.to_json()).map_err(out_err(&staged_manifest))?;
         // The closing check reads the staged edition while ffmpeg encodes it: two cores, two passes at once.
+        // The compressed editions come before the exports: the read-along EPUB takes the M4B's audio.
         let shown = dir.join(&wav_name);
         let options = crate::check::Options {
             listen: self.settings.check == crate::values::CheckMode::Listen,
         };
-        let (encoded, check) = std::thread::scope(|s| {
+        let (made, check) = std::thread::scope(|s| {
             let check = s.spawn(|| crate::check::check_as(&wav, Some(&shown), options));
-            let encoded =
-                crate::export::encode::encode(&wav, &edition, &self.settings.formats, preset);
-            (encoded, check.join())
+            let made =
+                crate::export::encode::encode(&wav, &edition, &self.settings.formats, preset)
+                    .and_then(|_| {
+                        crate::export::write_all(
+                            &edition,
+                            staged,
+                            staged,
+                            &stem,
+                            &self.settings.exports,
+                        )
+                    });
+            (made, check.join())
         });
-        encoded?;
+        made?;
         let check = check.unwrap_or_else(|panic| std::panic::resume_unwind(panic))?;
 
         // Every output made: move them into place, the manifest last (a reader goes by the manifest).

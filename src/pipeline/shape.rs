@@ -38,6 +38,7 @@ impl Shape {
             formats,
             exports,
             caption_words,
+            sync,
             // Read again from narrate.toml by every command, and part of every segment's spoken text.
             lexicon,
             acronyms,
@@ -70,6 +71,7 @@ impl Shape {
             "master": master.name(),
             "export": exports.iter().map(|e| e.name()).collect::<Vec<_>>(),
             "caption_words": caption_words,
+            "sync": sync.name(),
             "author": author,
             "language": language,
             "footnotes": footnotes.name(),
@@ -95,14 +97,14 @@ mod tests {
         let text = "rate = 170\nchapters = \"heading:3\"\nmax_chars = 200\n\
                     pause = \"sentence=300ms,paragraph=800ms,section=2s\"\nnormalize = \"off\"\n\
                     format = [\"m4b\", \"mp3\"]\nsample_rate = 44100\nmaster = \"podcast\"\n\
-                    export = \"srt,vtt\"\ncaption_words = 3\nauthor = \"A. Writer\"\nlanguage = \"en-GB\"\nfootnotes = \"skip\"\n\
+                    export = \"srt,vtt\"\ncaption_words = 3\nsync = \"word\"\nauthor = \"A. Writer\"\nlanguage = \"en-GB\"\nfootnotes = \"skip\"\n\
                     include_matter = true\nalt_text = true\n\
                     backend = \"tone\"\nvoice = \"sine\"\n";
         let layer = crate::settings::parse(std::path::Path::new("narrate.toml"), text).unwrap();
         let settings = Settings::from_layer(layer).unwrap();
         let shape = Shape::of(&settings, "tone", "sine");
         let keys = shape.recorded.as_object().unwrap().len();
-        assert_eq!(keys, 17, "a key was added or lost: {}", shape.recorded);
+        assert_eq!(keys, 18, "a key was added or lost: {}", shape.recorded);
         let back: Layer = serde_json::from_value(shape.recorded.clone()).unwrap();
         let again = Settings::from_layer(back).unwrap();
         assert_eq!(Shape::of(&again, "tone", "sine"), shape);

@@ -18,6 +18,7 @@ mod master;
 mod openai;
 #[cfg(feature = "piper")]
 mod piper;
+mod readalong;
 mod regen;
 pub(crate) mod reliability;
 mod say;
