@@ -376,13 +376,6 @@ impl Job {
     /// compressed editions and manifest are made in a staging folder and moved into place together, the manifest
     /// last, under the output folder's lock. A failed step leaves the previous edition as it was.
     pub(crate) fn assemble(&self, dir: &Path, stats: SynthStats) -> Result<Report> {
-        let out_err = |path: &Path| {
-            let path = path.to_owned();
-            move |source| Error::Output {
-                path: path.clone(),
-                source,
-            }
-        };
         let stem = self.stem();
         let _lock = lock_output(dir)?;
         atomic::recover(dir, &stem).map_err(out_err(dir))?;
@@ -390,81 +383,7 @@ impl Job {
         let stage = atomic::Staging::begin(dir, &stem).map_err(out_err(dir))?;
         let wav_name = format!("{stem}.wav");
         let wav = stage.path(&wav_name);
-        for s in &self.plan.segments {
-            self.cache.touch(&s.cache_key);
-        }
-        let pieces: Vec<Piece> = self
-            .plan
-            .segments
-            .iter()
-            .map(|s| Piece {
-                id: s.id.clone(),
-                path: self.cache.path(&s.cache_key),
-                chapter: s.chapter,
-                spoken: s.spoken.clone(),
-                pause_after_ms: s.pause_after_ms,
-            })
-            .collect();
-        let titles: Vec<String> = self.plan.chapters.iter().map(|c| c.title.clone()).collect();
-        let tags = wav_cue::Tags {
-            title: &self.plan.title,
-            author: self.plan.author.as_deref(),
-        };
-        let preset = self.settings.master;
-        let create = |path: &Path| {
-            std::fs::File::options()
-                .read(true)
-                .write(true)
-                .create_new(true)
-                .open(path)
-                .map_err(out_err(path))
-        };
-        // The exact length, from the segments' headers, at the edition's rate (the first segment's if unset).
-        let lengths: Vec<(u64, u32)> = pieces.iter().map(|p| wav_length(&p.path)).collect();
-        let rate = self
-            .settings
-            .sample_rate
-            .or_else(|| lengths.first().map(|l| l.1))
-            .unwrap_or(ASSUMED_RATE);
-        let samples: f64 = lengths
-            .iter()
-            .map(|&(n, r)| n as f64 * f64::from(rate) / f64::from(r.max(1)))
-            .sum::<f64>()
-            + self
-                .plan
-                .segments
-                .iter()
-                .map(|s| f64::from(s.pause_after_ms) * f64::from(rate) / 1000.0)
-                .sum::<f64>();
-        check_wav_size(&self.essay_path, samples)?;
-        let mut file = create(&wav)?;
-        let (joined, mastered) = if preset == Preset::None {
-            let joined = join::join(
-                BufWriter::new(&mut file),
-                &wav,
-                &pieces,
-                &titles,
-                self.settings.sample_rate,
-            )?;
-            (joined, None)
-        } else {
-            // Join into a temporary file, then master it into the edition: two streaming passes.
-            let raw_path = stage.path(&format!("{stem}.raw.wav"));
-            let joined = join::join(
-                BufWriter::new(create(&raw_path)?),
-                &raw_path,
-                &pieces,
-                &titles,
-                self.settings.sample_rate,
-            )?;
-            let m = master::master(&raw_path, BufWriter::new(&mut file), &wav, preset)?;
-            std::fs::remove_file(&raw_path).map_err(out_err(&raw_path))?;
-            (joined, Some(m))
-        };
-        wav_cue::append(&mut file, &joined.timeline, &tags).map_err(out_err(&wav))?;
-        drop(file);
-        verify(&wav, &joined.timeline)?;
-
+        let (joined, mastered) = self.join_into(&stage, &wav)?;
         let edition = Edition {
             plan_key: self.plan_key(),
             inputs_key: self
@@ -485,36 +404,14 @@ impl Job {
             caption_words: self.settings.caption_words as usize,
             ..Edition::new(&self.plan, &joined.timeline, &self.essay_path, &wav_name)
         };
-        let staged = wav
-            .parent()
-            .expect("staged files are in the staging folder");
         let manifest = edition.manifest();
         let manifest_name = format!("{stem}.json");
         let staged_manifest = stage.path(&manifest_name);
         std::fs::write(&staged_manifest, manifest.to_json()).map_err(out_err(&staged_manifest))?;
-        // The closing check reads the staged edition while ffmpeg encodes it: two cores, two passes at once.
-        // The compressed editions come before the exports: the read-along EPUB takes the M4B's audio.
         let shown = dir.join(&wav_name);
-        let options = crate::check::Options {
-            listen: self.settings.check == crate::values::CheckMode::Listen,
-        };
-        let (made, check) = std::thread::scope(|s| {
-            let check = s.spawn(|| crate::check::check_as(&wav, Some(&shown), options));
-            let made =
-                crate::export::encode::encode(&wav, &edition, &self.settings.formats, preset)
-                    .and_then(|_| {
-                        crate::export::write_all(
-                            &edition,
-                            staged,
-                            staged,
-                            &stem,
-                            &self.settings.exports,
-                        )
-                    });
-            (made, check.join())
-        });
-        made?;
-        let check = check.unwrap_or_else(|panic| std::panic::resume_unwind(panic))?;
+        let check = self.outputs_and_check(&edition, &wav, &shown)?;
+        // Written again, after every other output: a manifest older than none of them says they are its own.
+        std::fs::write(&staged_manifest, manifest.to_json()).map_err(out_err(&staged_manifest))?;
 
         // Every output made: move them into place, the manifest last (a reader goes by the manifest).
         let order: Vec<String> = self
@@ -544,6 +441,138 @@ impl Job {
             check,
         })
     }
+
+    /// Joins the cached segments into the staged WAV at `wav` (through a raw file and mastering when a preset is
+    /// set), with its chapter chunks, and verifies it against the timeline.
+    fn join_into(
+        &self,
+        stage: &atomic::Staging,
+        wav: &Path,
+    ) -> Result<(join::Joined, Option<master::Mastered>)> {
+        for s in &self.plan.segments {
+            self.cache.touch(&s.cache_key);
+        }
+        let pieces: Vec<Piece> = self
+            .plan
+            .segments
+            .iter()
+            .map(|s| Piece {
+                id: s.id.clone(),
+                path: self.cache.path(&s.cache_key),
+                chapter: s.chapter,
+                spoken: s.spoken.clone(),
+                pause_after_ms: s.pause_after_ms,
+            })
+            .collect();
+        let titles: Vec<String> = self.plan.chapters.iter().map(|c| c.title.clone()).collect();
+        let tags = wav_cue::Tags {
+            title: &self.plan.title,
+            author: self.plan.author.as_deref(),
+        };
+        let preset = self.settings.master;
+        check_wav_size(&self.essay_path, self.edition_samples(&pieces))?;
+        let mut file = create_new(wav)?;
+        let (joined, mastered) = if preset == Preset::None {
+            let joined = join::join(
+                BufWriter::new(&mut file),
+                wav,
+                &pieces,
+                &titles,
+                self.settings.sample_rate,
+            )?;
+            (joined, None)
+        } else {
+            // Join into a temporary file, then master it into the edition: two streaming passes.
+            let raw_path = stage.path(&format!("{}.raw.wav", self.stem()));
+            let joined = join::join(
+                BufWriter::new(create_new(&raw_path)?),
+                &raw_path,
+                &pieces,
+                &titles,
+                self.settings.sample_rate,
+            )?;
+            let m = master::master(&raw_path, BufWriter::new(&mut file), wav, preset)?;
+            std::fs::remove_file(&raw_path).map_err(out_err(&raw_path))?;
+            (joined, Some(m))
+        };
+        wav_cue::append(&mut file, &joined.timeline, &tags).map_err(out_err(wav))?;
+        drop(file);
+        verify(wav, &joined.timeline)?;
+        Ok((joined, mastered))
+    }
+
+    /// The edition's exact length in samples, from the segments' headers and the pauses, at the edition's rate
+    /// (the first segment's if unset).
+    fn edition_samples(&self, pieces: &[Piece]) -> f64 {
+        let lengths: Vec<(u64, u32)> = pieces.iter().map(|p| wav_length(&p.path)).collect();
+        let rate = self
+            .settings
+            .sample_rate
+            .or_else(|| lengths.first().map(|l| l.1))
+            .unwrap_or(ASSUMED_RATE);
+        lengths
+            .iter()
+            .map(|&(n, r)| n as f64 * f64::from(rate) / f64::from(r.max(1)))
+            .sum::<f64>()
+            + self
+                .plan
+                .segments
+                .iter()
+                .map(|s| f64::from(s.pause_after_ms) * f64::from(rate) / 1000.0)
+                .sum::<f64>()
+    }
+
+    /// Makes the compressed editions and exports beside the staged WAV at `wav` while the closing check reads it
+    /// (two cores, two passes at once), the check naming the edition `shown` as it will be once committed. The
+    /// compressed editions come before the exports: the read-along EPUB takes the M4B's audio.
+    fn outputs_and_check(
+        &self,
+        edition: &Edition,
+        wav: &Path,
+        shown: &Path,
+    ) -> Result<crate::check::Report> {
+        let staged = wav
+            .parent()
+            .expect("staged files are in the staging folder");
+        let stem = self.stem();
+        let options = crate::check::Options {
+            listen: self.settings.check == crate::values::CheckMode::Listen,
+        };
+        let (made, check) = std::thread::scope(|s| {
+            let check = s.spawn(|| crate::check::check_as(wav, Some(shown), options));
+            let made = crate::export::encode::encode(
+                wav,
+                edition,
+                &self.settings.formats,
+                self.settings.master,
+            )
+            .and_then(|_| {
+                crate::export::write_all(edition, staged, staged, &stem, &self.settings.exports)
+            });
+            (made, check.join())
+        });
+        made?;
+        check.unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+    }
+}
+
+/// The error for a file narrate could not write.
+fn out_err(path: &Path) -> impl Fn(std::io::Error) -> Error {
+    let path = path.to_owned();
+    move |source| Error::Output {
+        path: path.clone(),
+        source,
+    }
+}
+
+/// Creates a file that must not exist yet, for reading and writing.
+fn create_new(path: &Path) -> Result<std::fs::File> {
+    std::fs::File::options()
+        .read(true)
+        .write(true)
+        .create_new(true)
+        .open(path)
+        .map_err(out_err(path))
 }
 
 /// The sample rate assumed before synthesis when none is set (the highest of the usual voices').

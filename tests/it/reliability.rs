@@ -202,7 +202,7 @@ fn an_edition_killed_at_any_rename_is_the_old_or_the_new_one_whole() {
     env.build(essay, &flags);
     let old = files(&dir);
     let outputs = names(&old).len();
-    assert_eq!(outputs, 11, "{:?}", names(&old));
+    assert_eq!(outputs, 12, "{:?}", names(&old));
     assert_ne!(old, new);
     env.essay("lock.md", &ESSAY.replace("seven", "eight"));
     for k in 1..=outputs {

@@ -40,7 +40,7 @@ impl ChapterExporter for ReadAlong {
     }
     /// The book's text files, each after a `==> name <==` line (the audio and images are named only).
     fn render(&self, e: &Edition) -> String {
-        let book = match essay_book(e, sync_level(e), &modified()) {
+        let book = match essay_book(e, sync_level(e), &modified(e)) {
             Ok(b) => b,
             Err(err) => return format!("{err}\n"),
         };
@@ -57,7 +57,7 @@ impl ChapterExporter for ReadAlong {
     }
     fn write(&self, e: &Edition, audio_dir: &Path, out: &Path) -> Result<()> {
         let sync = sync_level(e);
-        let modified = modified();
+        let modified = modified(e);
         let book = match source::open(e)? {
             Some(src) => source::book(e, &src, sync, &modified)?,
             None => essay_book(e, sync, &modified)?,
@@ -279,16 +279,23 @@ fn word_markup(id: &str, text: &str, s: &Segment, rate: u32) -> (String, Vec<Par
     (out, pars)
 }
 
-/// `dcterms:modified`: `SOURCE_DATE_EPOCH` when set (reproducible builds), else now, in UTC to the second.
-fn modified() -> String {
+/// `dcterms:modified`: `SOURCE_DATE_EPOCH` when set (reproducible builds), else when the essay was last changed
+/// (so the same essay and takes make the same book, byte for byte), else now; in UTC to the second.
+fn modified(e: &Edition) -> String {
+    let since_epoch = |t: std::time::SystemTime| {
+        t.duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs() as i64)
+    };
     let secs = std::env::var("SOURCE_DATE_EPOCH")
         .ok()
         .and_then(|s| s.trim().parse::<i64>().ok())
-        .unwrap_or_else(|| {
-            std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map_or(0, |d| d.as_secs() as i64)
-        });
+        .or_else(|| {
+            std::fs::metadata(&e.source)
+                .and_then(|m| m.modified())
+                .ok()
+                .map(since_epoch)
+        })
+        .unwrap_or_else(|| since_epoch(std::time::SystemTime::now()));
     utc(secs)
 }
 
