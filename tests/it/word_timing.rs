@@ -96,7 +96,7 @@ fn deltas(backend: &str) -> Option<(f64, f64, usize)> {
         p90 * 1000.0,
         manifest["segments"][1]["words_estimated"]
     );
-    if backend == "hibari" {
+    if backend == "hibari" || backend == "piper" {
         assert!(manifest["segments"]
             .as_array()
             .unwrap()
@@ -124,9 +124,11 @@ fn hibari_word_starts_match_an_independent_recognizer() {
     within_bounds("hibari");
 }
 
+/// Piper's own word places (its duration predictor's frames, `w_ceil`, 256 samples each). Measured: median
+/// 53 ms, p90 95 ms (an even spread gave 91 and 196 ms). After a silence its words start where their sound does;
+/// inside a phrase PocketSphinx puts many boundaries 50–90 ms earlier than the frames do.
 #[cfg(feature = "piper")]
 #[test]
-#[ignore = "Piper's word places are still an even spread (estimated): median 91 ms, p90 196 ms measured; w_ceil not yet read"]
 fn piper_word_starts_match_an_independent_recognizer() {
     within_bounds("piper");
 }

@@ -314,8 +314,9 @@ impl Tokens {
         starts.push(at);
         let per_step = (graph::FRAMES_PER_STEP * dsp::HOP) as u64;
         let sample = |id: usize| {
-            (offset + (starts[id.min(frames.len())] * per_step).saturating_sub(LEAD_STEPS * per_step))
-                .min(end)
+            (offset
+                + (starts[id.min(frames.len())] * per_step).saturating_sub(LEAD_STEPS * per_step))
+            .min(end)
         };
         words
             .iter()
