@@ -363,6 +363,9 @@ impl Backend for Hibari {
     fn name(&self) -> &'static str {
         "hibari"
     }
+    fn takes_differ(&self) -> bool {
+        true
+    }
     fn describe(&self) -> &'static str {
         "hibari: a Kokoro-class voice in 8 MB (ONNX, natural speech on the CPU)"
     }

@@ -424,6 +424,9 @@ impl Backend for Piper {
     fn name(&self) -> &'static str {
         "piper"
     }
+    fn takes_differ(&self) -> bool {
+        true
+    }
     fn describe(&self) -> &'static str {
         "Piper neural voices (VITS/ONNX, natural speech on the CPU)"
     }
