@@ -15,6 +15,7 @@ use serde::Serialize;
 use crate::audio::master::{db, Meter, Preset};
 use crate::error::{Error, Result};
 use crate::manifest::{Manifest, ManifestSegment};
+use crate::synth::{registry, BackendConfig};
 
 /// What fixes a finding.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -26,6 +27,9 @@ pub(crate) enum Action {
     Master,
     /// Build the edition again (the file is damaged or does not match its manifest).
     Rebuild,
+    /// Edit the text or the lexicon, or build with another voice: a pause of a voice whose takes all read the
+    /// text the same way (espeak-ng, tone) does not go away with a new take.
+    Edit,
 }
 
 /// A finding's fix: what to do and the exact command.
@@ -147,6 +151,10 @@ struct Fixes {
     /// `--backend B --voice V`, so a rebuild uses the same voice whatever narrate.toml says now.
     voice: String,
     preset: Preset,
+    /// The edition's backend, and whether its takes are other readings (`Backend::takes_differ`; an unknown
+    /// backend is given the benefit of the doubt).
+    backend: String,
+    takes_differ: bool,
 }
 
 impl Fixes {
@@ -173,6 +181,39 @@ impl Fixes {
                 quote(&m.voice)
             ),
             preset: m.loudness.as_ref().map_or(Preset::None, |l| l.preset),
+            backend: m.backend.clone(),
+            takes_differ: registry::create(&m.backend, &BackendConfig::default())
+                .map_or(true, |b| b.takes_differ()),
+        }
+    }
+
+    /// The fix for a pause or lost speech inside segment `id`, at line `line`: a new take where the voice's takes
+    /// differ; else an edit of the text or the lexicon, or another voice (the first installed whose takes
+    /// differ).
+    fn pause(&self, id: &str, line: usize) -> Remedy {
+        if self.takes_differ {
+            return self.regen(&[id]);
+        }
+        let other = registry::PREFERRED.iter().find(|&&name| {
+            name != self.backend
+                && registry::create(name, &BackendConfig::default())
+                    .is_ok_and(|b| b.takes_differ() && b.installed())
+        });
+        let build = format!("narrate build {}{}", self.source, self.place);
+        Remedy {
+            action: Action::Edit,
+            command: match other {
+                Some(name) => format!(
+                    "edit line {line} of {} (a comma where the pause belongs, other words) or add a lexicon \
+                     entry, then {build}; or use another voice: {build} --backend {name}",
+                    self.source
+                ),
+                None => format!(
+                    "edit line {line} of {} (a comma where the pause belongs, other words) or add a lexicon \
+                     entry, then {build}",
+                    self.source
+                ),
+            },
         }
     }
 
@@ -954,6 +995,32 @@ impl SegmentJudge<'_> {
         unit: &'static str,
         message: String,
     ) {
+        let remedy = self.cx.fixes.regen(&[&self.s.id]);
+        self.blame_with(kind, span, (value, threshold, unit), message, remedy);
+    }
+
+    /// Like `blame`, for a pause or lost speech: fixed by a new take only where the voice's takes differ.
+    fn blame_pause(
+        &mut self,
+        kind: &'static str,
+        span: (u64, u64),
+        value: f64,
+        threshold: f64,
+        unit: &'static str,
+        message: String,
+    ) {
+        let remedy = self.cx.fixes.pause(&self.s.id, self.s.line);
+        self.blame_with(kind, span, (value, threshold, unit), message, remedy);
+    }
+
+    fn blame_with(
+        &mut self,
+        kind: &'static str,
+        span: (u64, u64),
+        (value, threshold, unit): (f64, f64, &'static str),
+        message: String,
+        remedy: Remedy,
+    ) {
         let (s, rate) = (self.s, self.cx.rate);
         self.findings.push(Finding {
             kind,
@@ -965,7 +1032,7 @@ impl SegmentJudge<'_> {
             threshold: round2(threshold),
             unit,
             message: format!("segment {} (line {}): {message}", s.id, s.line),
-            remedy: self.cx.fixes.regen(&[&s.id]),
+            remedy,
         });
     }
 
@@ -1051,7 +1118,7 @@ impl SegmentJudge<'_> {
             };
             let len = gap.samples as f64 / rate_f;
             if len > limit {
-                self.blame(
+                self.blame_pause(
                     "gap",
                     (gap.start, gap.start + gap.samples),
                     len,
@@ -1071,7 +1138,7 @@ impl SegmentJudge<'_> {
         let (coverage, norm) = (self.st.shape.coverage, self.norms.coverage);
         if coverage < COVERAGE_FACTOR * norm {
             let got = span_seconds(self.s, self.cx.rate);
-            self.blame(
+            self.blame_pause(
                 "sparse",
                 self.whole(),
                 coverage,

@@ -60,6 +60,7 @@ pub(super) fn describe(r: &check::Report) -> String {
             check::Action::Regen => "to redo the segments to blame",
             check::Action::Master => "to fix the level across the edition, master it",
             check::Action::Rebuild => "to replace the damaged file, build the edition again",
+            check::Action::Edit => "a new take of this voice reads the same way",
         };
         out.push_str(&format!("{what}: {}\n", remedy.command));
     }

@@ -26,11 +26,10 @@ pub(super) fn run(args: RegenArgs, quiet: bool) -> Result<()> {
         super::print_json(&summary);
         return Ok(());
     }
-    let span = |m: &Manifest, id: &str| {
-        m.segments
-            .iter()
-            .find(|s| s.id == id)
-            .map(|s| s.end_seconds - s.start_seconds)
+    let segment = |m: &Manifest, id: &str| m.segments.iter().find(|s| s.id == id).cloned();
+    let span = |m: &Manifest, id: &str| segment(m, id).map(|s| s.end_seconds - s.start_seconds);
+    let pause = |m: &Manifest, id: &str| {
+        segment(m, id).and_then(|s| s.longest_pause_seconds(m.sample_rate))
     };
     let mut out = String::new();
     for c in &changes {
@@ -43,7 +42,17 @@ pub(super) fn run(args: RegenArgs, quiet: bool) -> Result<()> {
             (_, Some(b)) => format!("{b:.2} s"),
             _ => String::new(),
         };
-        out.push_str(&format!("{id}: take {old} → {new} ({length})  {text}\n"));
+        let pauses = match (
+            before.as_ref().and_then(|m| pause(m, id)),
+            pause(&report.manifest, id),
+        ) {
+            (Some(a), Some(b)) => format!(", longest pause {a:.2} s → {b:.2} s"),
+            (_, Some(b)) => format!(", longest pause {b:.2} s"),
+            _ => String::new(),
+        };
+        out.push_str(&format!(
+            "{id}: take {old} → {new} ({length}{pauses})  {text}\n"
+        ));
     }
     if let Some(before) = &before {
         let delta = report.manifest.duration_seconds - before.duration_seconds;

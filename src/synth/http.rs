@@ -336,6 +336,9 @@ impl Backend for Http {
     fn name(&self) -> &'static str {
         "http"
     }
+    fn takes_differ(&self) -> bool {
+        true // a take asks for another speed, and a server's voice is rarely the same twice
+    }
     fn describe(&self) -> &'static str {
         "any OpenAI-compatible speech server (/v1/audio/speech), e.g. another machine's `narrate serve`"
     }

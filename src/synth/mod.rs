@@ -76,6 +76,12 @@ pub trait Backend: Send + Sync {
     fn installed(&self) -> bool {
         self.check().is_ok()
     }
+    /// Whether another take is another reading, its timing and pauses drawn anew (hibari's durations, Piper's
+    /// seeded noise, a server's other speed), so `narrate regen` can fix a pause. espeak-ng's takes change only
+    /// the pitch, tone's the pitch and length: a pause found in them needs an edit or another voice.
+    fn takes_differ(&self) -> bool {
+        false
+    }
     /// Whether it can render audio for an edition (a preview-only backend only speaks aloud).
     fn renders(&self) -> bool {
         true

@@ -259,3 +259,54 @@ fn hibari_takes_are_other_readings_each_intelligible_and_the_same_from_any_empty
         "take 2 from an empty cache"
     );
 }
+
+/// `regen` says how the new take differs: its length and its longest pause between words, before → after, as
+/// the manifests' word places give them.
+#[test]
+fn regen_prints_the_longest_pause_between_words_before_and_after() {
+    if installed().is_none() {
+        return;
+    }
+    let env = Env::new();
+    let essay = env.essay(
+        "pause.md",
+        "# Pause\n\nThe kettle boiled twice, and nobody in the house noticed the smoke drifting out of the window.\n",
+    );
+    env.build(&essay, &["--backend", "hibari", "-o", "out"]);
+    let longest = |m: &serde_json::Value, id: &str| {
+        let rate = m["sample_rate"].as_f64().unwrap();
+        let seg = m["segments"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|s| s["id"] == id)
+            .unwrap()
+            .clone();
+        let w = seg["words"].as_array().unwrap();
+        w.windows(2)
+            .map(|p| {
+                p[1]["start_sample"].as_u64().unwrap() as f64
+                    - p[0]["end_sample"].as_u64().unwrap() as f64
+            })
+            .fold(0.0f64, f64::max)
+            / rate
+    };
+    let before = read_json(env.path("out/pause.json"));
+    let id = before["segments"][1]["id"].as_str().unwrap().to_string();
+    let out = env
+        .cmd()
+        .args(["regen", essay.to_str().unwrap(), &id, "-o", "out"])
+        .assert()
+        .success();
+    let stdout = String::from_utf8_lossy(&out.get_output().stdout).to_string();
+    let after = read_json(env.path("out/pause.json"));
+    let want = format!(
+        "longest pause {:.2} s → {:.2} s",
+        longest(&before, &id),
+        longest(&after, &id)
+    );
+    assert!(
+        stdout.contains(&format!("{id}: take 1 → 2 (")) && stdout.contains(&want),
+        "{stdout} (wanted {want})"
+    );
+}

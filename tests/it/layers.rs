@@ -25,7 +25,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
         "export",
         &["edition", "timeline", "audio", "error", "atomic", "values"],
     ),
-    ("check", &["manifest", "export", "audio", "error"]),
+    ("check", &["manifest", "export", "audio", "synth", "error"]),
     (
         "pipeline",
         &[

@@ -96,7 +96,7 @@ fn deltas(backend: &str) -> Option<(f64, f64, usize)> {
         p90 * 1000.0,
         manifest["segments"][1]["words_estimated"]
     );
-    if backend == "hibari" {
+    if backend == "hibari" || backend == "piper" {
         assert!(manifest["segments"]
             .as_array()
             .unwrap()
@@ -116,17 +116,19 @@ fn within_bounds(backend: &str) {
     );
 }
 
-/// hibari's own word places (from its duration predictor). Measured: 65 words, median 78 ms, p90 112 ms: its
-/// word starts sit ~80–100 ms after PocketSphinx's, consistently, so the median is near the bound.
+/// hibari's own word places (from its duration predictor, 3 steps earlier than the grid: the model's sound runs
+/// ahead of its durations). Measured: 65 words, median 15 ms, p90 36 ms (78 and 112 ms on the grid itself).
 #[cfg(feature = "hibari")]
 #[test]
 fn hibari_word_starts_match_an_independent_recognizer() {
     within_bounds("hibari");
 }
 
+/// Piper's own word places (its duration predictor's frames, `w_ceil`, 256 samples each). Measured: median
+/// 53 ms, p90 95 ms (an even spread gave 91 and 196 ms). After a silence its words start where their sound does;
+/// inside a phrase PocketSphinx puts many boundaries 50–90 ms earlier than the frames do.
 #[cfg(feature = "piper")]
 #[test]
-#[ignore = "Piper's word places are still an even spread (estimated): median 91 ms, p90 196 ms measured; w_ceil not yet read"]
 fn piper_word_starts_match_an_independent_recognizer() {
     within_bounds("piper");
 }

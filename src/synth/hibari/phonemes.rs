@@ -10,6 +10,10 @@
 use std::sync::OnceLock;
 
 use crate::synth::piper::phonemize;
+use crate::synth::piper::words::{self, Group};
+
+#[cfg(test)]
+pub(super) use crate::synth::piper::words::edit_distance;
 
 /// The espeak-ng voice whose phonemes the mapping expects.
 const ESPEAK_VOICE: &str = "en-us";
@@ -328,99 +332,15 @@ fn text_words(part: &str) -> Result<Vec<TextWord>, String> {
     Ok(out)
 }
 
-/// Some phoneme words of a part and the text words they say (indices into the part's words, in order).
-#[derive(Debug, PartialEq, Eq)]
-struct Group {
-    phonemes: std::ops::Range<usize>,
-    words: Vec<usize>,
-}
-
-/// The Levenshtein distance between two sequences.
-pub(super) fn edit_distance<T: PartialEq>(a: &[T], b: &[T]) -> usize {
-    let mut row: Vec<usize> = (0..=b.len()).collect();
-    for (i, x) in a.iter().enumerate() {
-        let mut prev = row[0];
-        row[0] = i + 1;
-        for (j, y) in b.iter().enumerate() {
-            let cur = row[j + 1];
-            row[j + 1] = (prev + usize::from(x != y)).min(row[j] + 1).min(cur + 1);
-            prev = cur;
-        }
-    }
-    row[b.len()]
-}
-
 /// Matches the phoneme words espeak wrote for a part of the text to the part's words (each with its IPA read
-/// alone), in order, by the least total edit distance between their IPA: one word to one phoneme word, one word
-/// to up to three (a word espeak spells out), up to three words to one (words espeak runs together: "in the",
-/// "out of", never across punctuation); a word with no phonemes is skipped, phonemes with no word join the word
-/// before them.
+/// alone), in order: `synth::piper::words::align`.
 fn align(words: &[TextWord], pushed: &[Pushed]) -> Vec<Group> {
-    const MAX: usize = 3;
-    let (n, m) = (words.len(), pushed.len());
-    let w: Vec<Vec<char>> = words
+    let w: Vec<(Vec<char>, bool)> = words
         .iter()
-        .map(|(_, ipa, _)| ipa.chars().collect())
+        .map(|(_, ipa, punct)| (ipa.chars().collect(), *punct))
         .collect();
     let p: Vec<Vec<char>> = pushed.iter().map(|x| x.ipa.chars().collect()).collect();
-    let cost = |a: &[Vec<char>], b: &[Vec<char>]| -> f64 {
-        let a: Vec<char> = a.concat();
-        let b: Vec<char> = b.concat();
-        edit_distance(&a, &b) as f64 / a.len().max(b.len()).max(1) as f64
-    };
-    // best[i][j]: the least cost of matching the first i words to the first j phoneme words; from: its step.
-    let mut best = vec![vec![f64::INFINITY; m + 1]; n + 1];
-    let mut from = vec![vec![(0usize, 0usize); m + 1]; n + 1];
-    best[0][0] = 0.0;
-    for i in 0..=n {
-        for j in 0..=m {
-            let here = best[i][j];
-            if !here.is_finite() {
-                continue;
-            }
-            let mut relax = |di: usize, dj: usize, c: f64| {
-                if i + di <= n && j + dj <= m && here + c < best[i + di][j + dj] {
-                    best[i + di][j + dj] = here + c;
-                    from[i + di][j + dj] = (di, dj);
-                }
-            };
-            for k in 1..=MAX {
-                // Words are run together only where no punctuation is between them.
-                if i + k <= n && j < m && words[i..i + k - 1].iter().all(|x| !x.2) {
-                    // k words to one phoneme word (k = 1: one to one); a merge costs a little more.
-                    relax(
-                        k,
-                        1,
-                        cost(&w[i..i + k], &p[j..j + 1]) + 0.05 * (k - 1) as f64,
-                    );
-                }
-                if k > 1 && i < n && j + k <= m {
-                    relax(
-                        1,
-                        k,
-                        cost(&w[i..i + 1], &p[j..j + k]) + 0.05 * (k - 1) as f64,
-                    );
-                }
-            }
-            relax(1, 0, 1.0);
-            relax(0, 1, 1.0);
-        }
-    }
-    let mut groups = Vec::new();
-    let (mut i, mut j) = (n, m);
-    while i > 0 || j > 0 {
-        let (di, dj) = from[i][j];
-        if dj > 0 {
-            groups.push(Group {
-                phonemes: j - dj..j,
-                words: (i - di..i).collect(),
-            });
-        }
-        i -= di;
-        j -= dj;
-    }
-    groups.reverse();
-    groups
+    words::align(&w, &p)
 }
 
 /// Splits one phoneme word among words in proportion to `weights` (the lengths of their IPA read alone), at

@@ -27,7 +27,8 @@ use super::graph::{int64s, make, value_info};
 
 /// The version of the rewrite [`split`] makes: part of the prepared files' names and of the voice's
 /// fingerprint, so a change regenerates them and never mixes audio from two rewrites.
-pub(crate) const DECODER_REWRITE: u32 = 1;
+/// 2: the encoder also gives the frames of each phoneme ID ([`Split::durations`]).
+pub(crate) const DECODER_REWRITE: u32 = 2;
 
 /// A voice split at its decoder.
 #[derive(Debug)]
@@ -39,6 +40,9 @@ pub(crate) struct Split {
     pub links: Vec<String>,
     /// The decoder's output: `[1, 1, 1, hop·T]` samples.
     pub wave: String,
+    /// An encoder output: the latent frames of each phoneme ID (`[1, 1, N]` floats), the output of the duration
+    /// predictor's `Ceil` (VITS's `w_ceil`); their sum is the latent's length `T`.
+    pub durations: String,
     /// Samples per latent frame (the product of the upsampling strides: 256 for every Piper voice so far).
     pub hop: usize,
     /// Channels of each link.
@@ -86,7 +90,9 @@ pub(crate) fn split(mut model: ModelProto) -> Result<Split, String> {
     let links = links(z, &dec, &made, &inits);
     let wave = decoder_result(&graph, &rest, &made)?;
     let (encoder_nodes, after) = drop_after_decoder(rest, &wave)?;
-    let encoder_graph = encoder_graph(&mut graph, encoder_nodes, &after, &links, &inits);
+    let durations = durations(&encoder_nodes)?;
+    let outputs: Vec<String> = links.iter().cloned().chain([durations.clone()]).collect();
+    let encoder_graph = encoder_graph(&mut graph, encoder_nodes, &after, &outputs, &inits);
     let dec_reads: HashSet<String> = dec.iter().flat_map(reads).map(str::to_string).collect();
     inits.retain(|name, _| dec_reads.contains(name));
 
@@ -132,8 +138,24 @@ pub(crate) fn split(mut model: ModelProto) -> Result<Split, String> {
         channels,
         links,
         wave,
+        durations,
         hop: usize::try_from(hop).map_err(|_| unknown("a negative upsampling"))?,
     })
+}
+
+/// The frames of each phoneme ID: the output of the graph's one `Ceil` (VITS rounds its predicted durations up).
+fn durations(nodes: &[NodeProto]) -> Result<String, String> {
+    let mut ceils = nodes.iter().filter(|n| n.op_type() == "Ceil");
+    match (ceils.next(), ceils.next()) {
+        (Some(c), None) => c
+            .output
+            .first()
+            .cloned()
+            .ok_or_else(|| unknown("its `Ceil` has no output")),
+        _ => Err(unknown(
+            "the model has not exactly one `Ceil` (the durations)",
+        )),
+    }
 }
 
 /// The decoder's name prefix (`…/dec/`) and its input, the latent `z`: the input of `/dec/conv_pre/Conv`.
@@ -226,7 +248,7 @@ fn drop_after_decoder(
 }
 
 /// The encoder: the model's inputs, its outputs that do not come from the decoder (the noise counts), and the
-/// links; only the nodes those need. Takes the model's outputs from `graph`.
+/// links and durations (`links`); only the nodes those need. Takes the model's outputs from `graph`.
 fn encoder_graph(
     graph: &mut GraphProto,
     encoder_nodes: Vec<NodeProto>,
@@ -852,6 +874,8 @@ mod tests {
             // As a voice's speaker embedding, `g` is made by the encoder (an output that is a graph input
             // would alias the caller's buffer).
             make("/emb_g", "Mul", ["speaker", "two"], ["g"], []),
+            // As a voice's durations: the one `Ceil`, read by the nodes that make `z` in a real voice.
+            make("/Ceil", "Ceil", ["speaker"], ["/Ceil_output_0"], []),
             conv("/dec/conv_pre/Conv", "z", "pre.w", Some("pre.b"), 7, 3, 1),
             conv("/dec/cond/Conv", "g", "cond.w", Some("cond.b"), 1, 0, 1),
             make(
@@ -978,6 +1002,7 @@ mod tests {
     fn a_multi_speaker_graph_with_other_strides_splits_and_decodes_as_the_original() {
         let split = split(voice_like()).unwrap();
         assert_eq!(split.links, ["z", "g"]);
+        assert_eq!(split.durations, "/Ceil_output_0");
         assert_eq!(split.channels, [6, 3]);
         assert_eq!(split.hop, 8);
         let ops: Vec<&str> = split
@@ -1025,6 +1050,16 @@ mod tests {
                 "speaker" => Tensor::from_array(([1usize, 3, 1], g)).unwrap(),
             ])
             .unwrap();
+        let durations = out[split.durations.as_str()]
+            .try_extract_tensor::<f32>()
+            .unwrap()
+            .1
+            .to_vec();
+        assert_eq!(
+            durations,
+            [1.0, -0.0, 2.0],
+            "the encoder gives the durations"
+        );
         let z = out["z"].try_extract_tensor::<f32>().unwrap().1.to_vec();
         let g = out["g"].try_extract_tensor::<f32>().unwrap().1.to_vec();
         let mut decoder = session(&split.decoder);

@@ -16,6 +16,7 @@ pub(crate) mod noise;
 pub mod phonemize;
 pub(crate) mod prepare;
 pub mod voice;
+pub(crate) mod words;
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -179,8 +180,9 @@ impl Piper {
         Ok(session)
     }
 
-    /// Runs the voice on one sentence's IDs and returns its samples. `speed` scales the speaking rate (1.0: the
-    /// voice's own); the noise is sentence `sentence`'s of the request whose seed is `seed`.
+    /// Runs the voice on one sentence's IDs and returns its samples and the latent frames of each ID (`hop`
+    /// samples each). `speed` scales the speaking rate (1.0: the voice's own); the noise is sentence
+    /// `sentence`'s of the request whose seed is `seed`.
     fn infer(
         &self,
         model: &Model,
@@ -188,7 +190,7 @@ impl Piper {
         speed: f32,
         seed: &[u8; 32],
         sentence: usize,
-    ) -> std::result::Result<Vec<f32>, String> {
+    ) -> std::result::Result<(Vec<f32>, Vec<f32>), String> {
         let prepared = self.prepared(model)?;
         let inf = &model.config.inference;
         let scales = [inf.noise_scale, inf.length_scale / speed, inf.noise_w];
@@ -202,8 +204,14 @@ impl Piper {
                 Some(s) => s,
                 None => self.encoder_session(model)?,
             };
-            let links: Vec<&str> = prepared.manifest.links.iter().map(String::as_str).collect();
-            let result = run_seeded(&mut session, model, ids, scales, seed, sentence, &links);
+            let outputs: Vec<&str> = prepared
+                .manifest
+                .links
+                .iter()
+                .chain([&prepared.manifest.durations])
+                .map(String::as_str)
+                .collect();
+            let result = run_seeded(&mut session, model, ids, scales, seed, sentence, &outputs);
             model
                 .encoders
                 .lock()
@@ -211,6 +219,11 @@ impl Piper {
                 .push(session);
             result?
         };
+        let mut links = links;
+        let (_, durations) = links.pop().ok_or("inference failed: no durations")?;
+        if durations.len() != ids.len() {
+            return Err("inference failed: the durations are not one per phoneme ID".into());
+        }
         if model.engine == engine::Kind::OpenVino {
             let decoder = {
                 let mut ov = model.openvino.lock().unwrap_or_else(|e| e.into_inner());
@@ -225,7 +238,7 @@ impl Piper {
                     }
                 }
             };
-            return decoder.decode(&prepared, &links);
+            return Ok((decoder.decode(&prepared, &links)?, durations));
         }
         let taken = model
             .decoders
@@ -242,7 +255,7 @@ impl Piper {
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .push(session);
-        result
+        Ok((result?, durations))
     }
 }
 
@@ -411,6 +424,9 @@ impl Backend for Piper {
     fn name(&self) -> &'static str {
         "piper"
     }
+    fn takes_differ(&self) -> bool {
+        true
+    }
     fn describe(&self) -> &'static str {
         "Piper neural voices (VITS/ONNX, natural speech on the CPU)"
     }
@@ -483,20 +499,31 @@ impl Backend for Piper {
         // --rate in words a minute, against the ~170 a Piper voice speaks at its own length_scale.
         let speed = request.rate.map_or(1.0, |wpm| wpm as f32 / NATURAL_WPM);
         let seed = noise::seed(request.voice, request.rate, request.text, request.take);
+        let hop = self.prepared(&model)?.manifest.hop as u64;
         let mut samples: Vec<i16> = Vec::new();
+        let mut said: Vec<words::Said> = Vec::new();
         for (i, sentence) in sentences.iter().filter(|s| !s.is_empty()).enumerate() {
             let ids = phoneme_ids(sentence, &model.config.phoneme_id_map);
-            let audio = self.infer(&model, &ids, speed, &seed, i)?;
+            let (audio, durations) = self.infer(&model, &ids, speed, &seed, i)?;
+            let offset = samples.len() as u64;
             samples.extend(
                 audio
                     .iter()
                     .map(|&v| (v * 32767.0).clamp(-32767.0, 32767.0) as i16),
             );
+            said.extend(words::said(
+                sentence,
+                &model.config.phoneme_id_map,
+                &durations,
+                hop,
+                offset..samples.len() as u64,
+            ));
         }
+        let words = words::spans(&model.config.espeak.voice, request.text, &said)?;
         Ok(Audio {
             sample_rate: model.config.audio.sample_rate,
             samples,
-            words: None,
+            words: Some(words),
         })
     }
 }

@@ -27,6 +27,8 @@ pub(crate) struct Manifest {
     pub links: Vec<String>,
     /// The decoder's output.
     pub wave: String,
+    /// The encoder's output of the latent frames of each phoneme ID.
+    pub durations: String,
     /// Samples per latent frame.
     pub hop: usize,
     /// Channels of each link.
@@ -123,6 +125,7 @@ pub(crate) fn prepare(files: &VoiceFiles) -> Result<Prepared, String> {
         noise,
         links: split.links,
         wave: split.wave,
+        durations: split.durations,
         hop: split.hop,
         channels: split.channels,
     };
