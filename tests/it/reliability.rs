@@ -198,6 +198,7 @@ fn an_edition_killed_at_any_rename_is_the_old_or_the_new_one_whole() {
     env.essay("lock.md", &ESSAY.replace("seven", "eight"));
     env.build(essay, &flags);
     let new = files(&dir);
+    std::fs::copy(dir.join("lock.epub"), env.path("new.epub")).unwrap();
     env.essay("lock.md", ESSAY);
     env.build(essay, &flags);
     let old = files(&dir);
@@ -230,7 +231,12 @@ fn an_edition_killed_at_any_rename_is_the_old_or_the_new_one_whole() {
         let now = files(&dir);
         assert_eq!(names(&now), names(&new), "rename {k}");
         for ((name, a), (_, b)) in now.iter().zip(&new) {
-            if !name.ends_with(".m4b") {
+            if name.ends_with(".epub") {
+                assert!(
+                    same_epub(&dir.join(name), &env.path("new.epub")),
+                    "rename {k}: {name} is not the new edition's"
+                );
+            } else if !name.ends_with(".m4b") {
                 assert!(a == b, "rename {k}: {name} is not the new edition's");
             }
         }

@@ -646,3 +646,34 @@ pub fn check_words(manifest: &Value, vtt: Option<&Path>) -> usize {
     assert!(stamps > 0, "the captions have word timestamps: {text}");
     count
 }
+
+/// Whether two read-along EPUBs hold the same book: the same entries in the same order with the same bytes, except
+/// the package's `dcterms:modified` date (when the essay was last written), its identifier (made from the essay's
+/// path) and the audio, which is compared by its length as the M4B editions are.
+pub fn same_epub(a: &Path, b: &Path) -> bool {
+    fn entries(p: &Path) -> Vec<(String, Vec<u8>)> {
+        use std::io::Read;
+        let mut zip = zip::ZipArchive::new(std::fs::File::open(p).unwrap()).unwrap();
+        (0..zip.len())
+            .map(|i| {
+                let mut f = zip.by_index(i).unwrap();
+                let mut bytes = Vec::new();
+                f.read_to_end(&mut bytes).unwrap();
+                let name = f.name().unwrap().to_string();
+                if name.ends_with(".opf") {
+                    let text = String::from_utf8(bytes).unwrap();
+                    let masked: Vec<&str> = text
+                        .lines()
+                        .filter(|l| !l.contains("dcterms:modified") && !l.contains("dc:identifier"))
+                        .collect();
+                    bytes = masked.join("\n").into_bytes();
+                }
+                if name.ends_with(".m4a") || name.ends_with(".mp4") || name.ends_with(".mp3") {
+                    bytes = bytes.len().to_le_bytes().to_vec();
+                }
+                (name, bytes)
+            })
+            .collect()
+    }
+    entries(a) == entries(b)
+}
