@@ -1,6 +1,7 @@
 //! The espeak-ng backend: one `espeak-ng` process per request, so any number can run in parallel safely.
 
 use std::io::Write;
+use std::os::unix::process::CommandExt;
 use std::process::{Command, Stdio};
 use std::sync::OnceLock;
 
@@ -132,6 +133,7 @@ impl Backend for Espeak {
         if let Some(wpm) = request.rate {
             cmd.arg("-s").arg(wpm.to_string());
         }
+        die_with_parent(&mut cmd);
         let mut child = cmd
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
@@ -175,4 +177,22 @@ impl Backend for Espeak {
         }
         Ok(audio)
     }
+}
+
+/// Makes the child killed when the thread that started it ends, so a killed narrate leaves no espeak-ng running
+/// on (Linux's `PR_SET_PDEATHSIG`; elsewhere nothing). The thread waits for its child, so this never cuts one
+/// short.
+fn die_with_parent(cmd: &mut Command) {
+    #[cfg(target_os = "linux")]
+    // SAFETY: prctl is async-signal-safe and touches only the child's own state between fork and exec.
+    unsafe {
+        cmd.pre_exec(|| {
+            if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) == -1 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+    #[cfg(not(target_os = "linux"))]
+    let _ = cmd;
 }
