@@ -999,18 +999,9 @@ impl SegmentJudge<'_> {
         self.blame_with(kind, span, (value, threshold, unit), message, remedy);
     }
 
-    /// Like `blame`, for a pause or lost speech: fixed by a new take only where the voice's takes differ.
-    fn blame_pause(
-        &mut self,
-        kind: &'static str,
-        span: (u64, u64),
-        value: f64,
-        threshold: f64,
-        unit: &'static str,
-        message: String,
-    ) {
-        let remedy = self.cx.fixes.pause(&self.s.id, self.s.line);
-        self.blame_with(kind, span, (value, threshold, unit), message, remedy);
+    /// The remedy for a pause or lost speech: a new take only where the voice's takes differ.
+    fn pause_remedy(&self) -> Remedy {
+        self.cx.fixes.pause(&self.s.id, self.s.line)
     }
 
     fn blame_with(
@@ -1118,16 +1109,16 @@ impl SegmentJudge<'_> {
             };
             let len = gap.samples as f64 / rate_f;
             if len > limit {
-                self.blame_pause(
+                let remedy = self.pause_remedy();
+                self.blame_with(
                     "gap",
                     (gap.start, gap.start + gap.samples),
-                    len,
-                    limit,
-                    "s",
+                    (len, limit, "s"),
                     format!(
                         "{len:.2} s of silence inside the speech at {:.2} s (over {limit:.2} s: {GAP_FACTOR}× {what})",
                         gap.start as f64 / rate_f
                     ),
+                    remedy,
                 );
             }
         }
@@ -1138,17 +1129,17 @@ impl SegmentJudge<'_> {
         let (coverage, norm) = (self.st.shape.coverage, self.norms.coverage);
         if coverage < COVERAGE_FACTOR * norm {
             let got = span_seconds(self.s, self.cx.rate);
-            self.blame_pause(
+            let remedy = self.pause_remedy();
+            self.blame_with(
                 "sparse",
                 self.whole(),
-                coverage,
-                COVERAGE_FACTOR * norm,
-                "of span",
+                (coverage, COVERAGE_FACTOR * norm, "of span"),
                 format!(
                     "speech covers {:.0}% of its {got:.2} s, where the edition's median is {:.0}%",
                     coverage * 100.0,
                     norm * 100.0
                 ),
+                remedy,
             );
         }
     }

@@ -429,78 +429,11 @@ fn read_package(path: &Path, opf_name: &str, text: &str) -> Result<Package> {
 /// them, and its metadata in `Essay::book`.
 pub(crate) fn read(path: &Path, bytes: &[u8], limit: u64, options: BookOptions) -> Result<Essay> {
     let mut zip = Archive::open(path, bytes, limit)?;
-    if !zip.has("META-INF/container.xml") {
-        return Err(problem(
-            path,
-            "has no META-INF/container.xml, so it is not an EPUB",
-            DAMAGED,
-        ));
-    }
-    let container = zip.text("META-INF/container.xml")?;
-    let opf_name = {
-        let doc = xml(path, "META-INF/container.xml", &container)?;
-        let found = doc
-            .descendants()
-            .filter(|n| n.tag_name().name() == "rootfile")
-            .find(|n| {
-                n.attribute("media-type")
-                    .is_none_or(|m| m == "application/oebps-package+xml")
-            })
-            .and_then(|n| n.attribute("full-path"))
-            .map(str::to_string);
-        found.ok_or_else(|| {
-            problem(
-                path,
-                "META-INF/container.xml names no package (OPF) file",
-                DAMAGED,
-            )
-        })?
-    };
-    if !safe_name(&opf_name) {
-        return Err(problem(
-            path,
-            format!("the package file `{opf_name}` points outside the book"),
-            "such a file is unsafe to read; get the book again from its source",
-        ));
-    }
+    let opf_name = package_name(path, &mut zip)?;
     let opf_text = zip.text(&opf_name)?;
     let package = read_package(path, &opf_name, &opf_text)?;
     drop(opf_text);
-    if package.spine.len() > MAX_SPINE {
-        return Err(problem(
-            path,
-            format!(
-                "its spine lists {} documents, more than the {MAX_SPINE} narrate reads",
-                package.spine.len()
-            ),
-            DAMAGED,
-        ));
-    }
-    if package.spine.is_empty() {
-        return Err(problem(
-            path,
-            "its spine lists no documents to read",
-            DAMAGED,
-        ));
-    }
-    let mut spine: Vec<(String, bool)> = Vec::with_capacity(package.spine.len());
-    for (id, linear) in &package.spine {
-        let item = package.items.get(id).ok_or_else(|| {
-            problem(
-                path,
-                format!("the spine item `{id}` is not in the manifest"),
-                DAMAGED,
-            )
-        })?;
-        if !zip.has(&item.href) {
-            return Err(problem(
-                path,
-                format!("the spine item `{}` is missing from the book", item.href),
-                DAMAGED,
-            ));
-        }
-        spine.push((item.href.clone(), *linear));
-    }
+    let spine = spine_files(path, &package, &zip)?;
     check_encryption(&mut zip, &spine)?;
 
     // The table of contents: EPUB 3 nav, else EPUB 2 NCX.
@@ -564,6 +497,83 @@ pub(crate) fn read(path: &Path, bytes: &[u8], limit: u64, options: BookOptions) 
     let mut book = package.book;
     book.cover = cover;
     Ok(Layout::new(&docs, &toc, matter, options).essay(book))
+}
+
+/// The package (OPF) file `META-INF/container.xml` names, checked to be inside the book.
+fn package_name(path: &Path, zip: &mut Archive) -> Result<String> {
+    if !zip.has("META-INF/container.xml") {
+        return Err(problem(
+            path,
+            "has no META-INF/container.xml, so it is not an EPUB",
+            DAMAGED,
+        ));
+    }
+    let container = zip.text("META-INF/container.xml")?;
+    let doc = xml(path, "META-INF/container.xml", &container)?;
+    let opf_name = doc
+        .descendants()
+        .filter(|n| n.tag_name().name() == "rootfile")
+        .find(|n| {
+            n.attribute("media-type")
+                .is_none_or(|m| m == "application/oebps-package+xml")
+        })
+        .and_then(|n| n.attribute("full-path"))
+        .map(str::to_string)
+        .ok_or_else(|| {
+            problem(
+                path,
+                "META-INF/container.xml names no package (OPF) file",
+                DAMAGED,
+            )
+        })?;
+    if !safe_name(&opf_name) {
+        return Err(problem(
+            path,
+            format!("the package file `{opf_name}` points outside the book"),
+            "such a file is unsafe to read; get the book again from its source",
+        ));
+    }
+    Ok(opf_name)
+}
+
+/// The spine's documents in reading order (file, linear), each checked to be in the manifest and the book.
+fn spine_files(path: &Path, package: &Package, zip: &Archive) -> Result<Vec<(String, bool)>> {
+    if package.spine.len() > MAX_SPINE {
+        return Err(problem(
+            path,
+            format!(
+                "its spine lists {} documents, more than the {MAX_SPINE} narrate reads",
+                package.spine.len()
+            ),
+            DAMAGED,
+        ));
+    }
+    if package.spine.is_empty() {
+        return Err(problem(
+            path,
+            "its spine lists no documents to read",
+            DAMAGED,
+        ));
+    }
+    let mut spine: Vec<(String, bool)> = Vec::with_capacity(package.spine.len());
+    for (id, linear) in &package.spine {
+        let item = package.items.get(id).ok_or_else(|| {
+            problem(
+                path,
+                format!("the spine item `{id}` is not in the manifest"),
+                DAMAGED,
+            )
+        })?;
+        if !zip.has(&item.href) {
+            return Err(problem(
+                path,
+                format!("the spine item `{}` is missing from the book", item.href),
+                DAMAGED,
+            ));
+        }
+        spine.push((item.href.clone(), *linear));
+    }
+    Ok(spine)
 }
 
 /// A table-of-contents link to a file the book does not have (some tools write them relative to the wrong
@@ -1203,7 +1213,6 @@ impl<'a> Layout<'a> {
             chunks,
             ..
         } = self;
-        let mut images = 0;
         let mut essay = Essay {
             title: book.title.clone().map(|text| Heading {
                 text,
@@ -1220,26 +1229,13 @@ impl<'a> Layout<'a> {
             ..Essay::default()
         };
         let mut notes = Notes::default();
-        let mut skipped: Vec<String> = Vec::new();
-        let mut warnings: BTreeMap<String, (usize, usize)> = BTreeMap::new();
+        let mut told = Told::default();
         let mut line = 2usize;
         let mut in_matter: Option<(String, String)> = None;
         for chunk in chunks {
             let entry = chunk.toc.map(|i| &toc[i]);
             let title = entry.map_or("", |e| e.title.as_str());
-            let fragment = entry.and_then(|e| e.fragment.clone());
-            let kind = matter
-                .get(&(chunk.file.clone(), fragment.clone()))
-                .or_else(|| matter.get(&(chunk.file.clone(), None)))
-                .map(String::as_str)
-                .or_else(|| matter_by_name(title, &chunk.file))
-                .or((!chunk.linear).then_some("pages outside the reading order"));
-            // A chunk with no entry of its own continues the one before (its matter too).
-            let kind = match (kind, &in_matter, chunk.toc) {
-                (Some(k), _, _) => Some(k.to_string()),
-                (None, Some((file, k)), None) if *file == chunk.file => Some(k.clone()),
-                _ => None,
-            };
+            let kind = matter_kind(&matter, &chunk, entry, &in_matter);
             in_matter = kind.clone().map(|k| (chunk.file.clone(), k));
             if let Some(kind) = kind.filter(|_| !options.include_matter) {
                 let named = if title.is_empty() {
@@ -1249,57 +1245,14 @@ impl<'a> Layout<'a> {
                 } else {
                     format!("{kind} ({title})")
                 };
-                if !skipped.contains(&named) {
-                    skipped.push(named);
+                if !told.skipped.contains(&named) {
+                    told.skipped.push(named);
                 }
                 continue;
             }
-            images += chunk.images;
-            let part = super::html::parse_html(&format!(
-                "<html><body><article>{}</article></body></html>",
-                chunk.html
-            ));
-            if let Some(e) = entry {
-                essay.sections.push(Section {
-                    heading: Some(Heading {
-                        text: e.title.clone(),
-                        level: e.depth.saturating_add(1).min(6),
-                        line,
-                        pause_before: None,
-                    }),
-                    paragraphs: Vec::new(),
-                });
-            }
+            told.images += chunk.images;
+            let last = append_chunk(&mut essay, &chunk, entry, line, &mut told.warnings);
             let section = essay.current_section();
-            let mut last = line;
-            for s in part.sections {
-                // The reader found a heading (none is written, but a page may hold one): read it as a paragraph.
-                let heading = s.heading.map(|h| Paragraph {
-                    text: h.text,
-                    line: h.line,
-                    list_item: false,
-                    pause_before: None,
-                    aside: None,
-                });
-                for mut p in heading.into_iter().chain(s.paragraphs) {
-                    p.line += line;
-                    last = last.max(p.line);
-                    if essay.sections.is_empty() {
-                        essay.sections.push(Section::default());
-                    }
-                    essay
-                        .sections
-                        .last_mut()
-                        .expect("a section was just pushed")
-                        .paragraphs
-                        .push(p);
-                }
-            }
-            for w in part.warnings {
-                let at = w.line + line;
-                let seen = warnings.entry(w.what).or_insert((at, 0));
-                seen.1 += 1;
-            }
             for label in chunk.refs {
                 notes.refer(&label, section, last);
             }
@@ -1315,6 +1268,25 @@ impl<'a> Layout<'a> {
             notes.define(note);
         }
         notes.place(&mut essay);
+        told.into_warnings(&mut essay, &options);
+        essay.book = Some(book);
+        essay
+    }
+}
+
+/// What reading a book tells the user, gathered as it is read.
+#[derive(Default)]
+struct Told {
+    /// Front and back matter skipped, by name.
+    skipped: Vec<String>,
+    /// Images met.
+    images: usize,
+    /// The documents' own warnings, each once: its first line and how many times.
+    warnings: BTreeMap<String, (usize, usize)>,
+}
+
+impl Told {
+    fn into_warnings(mut self, essay: &mut Essay, options: &BookOptions) {
         // A reference to a note the book does not have is not worth a warning per reference.
         let missing = essay
             .warnings
@@ -1325,20 +1297,21 @@ impl<'a> Layout<'a> {
             .warnings
             .retain(|w| !w.what.starts_with("footnote reference"));
         if missing > 0 {
-            warnings.insert(
+            self.warnings.insert(
                 "note links to no note (nothing is read for them)".into(),
                 (1, missing),
             );
         }
-        if !skipped.is_empty() {
+        if !self.skipped.is_empty() {
             essay.warnings.push(Skipped {
                 line: 1,
                 what: format!(
                     "front and back matter skipped: {}; read it with --include-matter",
-                    skipped.join(", ")
+                    self.skipped.join(", ")
                 ),
             });
         }
+        let images = self.images;
         if images > 0 {
             essay.warnings.push(Skipped {
                 line: 1,
@@ -1355,7 +1328,7 @@ impl<'a> Layout<'a> {
                 },
             });
         }
-        for (what, (at, n)) in warnings {
+        for (what, (at, n)) in self.warnings {
             essay.warnings.push(Skipped {
                 line: at,
                 what: if n == 1 {
@@ -1365,9 +1338,87 @@ impl<'a> Layout<'a> {
                 },
             });
         }
-        essay.book = Some(book);
-        essay
     }
+}
+
+/// The kind of front or back matter a chunk is (from the book's landmarks or guide, its title or file name, or
+/// its being outside the reading order), if it is; a chunk with no entry of its own continues the one before
+/// (its matter too).
+fn matter_kind(
+    matter: &HashMap<(String, Option<String>), String>,
+    chunk: &Chunk,
+    entry: Option<&TocEntry>,
+    in_matter: &Option<(String, String)>,
+) -> Option<String> {
+    let title = entry.map_or("", |e| e.title.as_str());
+    let fragment = entry.and_then(|e| e.fragment.clone());
+    let kind = matter
+        .get(&(chunk.file.clone(), fragment))
+        .or_else(|| matter.get(&(chunk.file.clone(), None)))
+        .map(String::as_str)
+        .or_else(|| matter_by_name(title, &chunk.file))
+        .or((!chunk.linear).then_some("pages outside the reading order"));
+    match (kind, in_matter, chunk.toc) {
+        (Some(k), _, _) => Some(k.to_string()),
+        (None, Some((file, k)), None) if *file == chunk.file => Some(k.clone()),
+        _ => None,
+    }
+}
+
+/// Reads a chunk's HTML into the essay, under a section for its table-of-contents entry if it starts one, its
+/// lines counted from `line`; its warnings are gathered. Returns the last line it used.
+fn append_chunk(
+    essay: &mut Essay,
+    chunk: &Chunk,
+    entry: Option<&TocEntry>,
+    line: usize,
+    warnings: &mut BTreeMap<String, (usize, usize)>,
+) -> usize {
+    let part = super::html::parse_html(&format!(
+        "<html><body><article>{}</article></body></html>",
+        chunk.html
+    ));
+    if let Some(e) = entry {
+        essay.sections.push(Section {
+            heading: Some(Heading {
+                text: e.title.clone(),
+                level: e.depth.saturating_add(1).min(6),
+                line,
+                pause_before: None,
+            }),
+            paragraphs: Vec::new(),
+        });
+    }
+    let mut last = line;
+    for s in part.sections {
+        // The reader found a heading (none is written, but a page may hold one): read it as a paragraph.
+        let heading = s.heading.map(|h| Paragraph {
+            text: h.text,
+            line: h.line,
+            list_item: false,
+            pause_before: None,
+            aside: None,
+        });
+        for mut p in heading.into_iter().chain(s.paragraphs) {
+            p.line += line;
+            last = last.max(p.line);
+            if essay.sections.is_empty() {
+                essay.sections.push(Section::default());
+            }
+            essay
+                .sections
+                .last_mut()
+                .expect("a section was just pushed")
+                .paragraphs
+                .push(p);
+        }
+    }
+    for w in part.warnings {
+        let at = w.line + line;
+        let seen = warnings.entry(w.what).or_insert((at, 0));
+        seen.1 += 1;
+    }
+    last
 }
 
 fn plural(n: usize) -> &'static str {

@@ -539,10 +539,6 @@ pub(crate) fn parse_html(text: &str) -> Essay {
     };
     let (html, lines) = html5ever::driver::parse_document(sink, Default::default()).one(text);
     let root = html.tree.root();
-    let find = |name: &str| {
-        root.descendants()
-            .find(|n| n.value().as_element().is_some_and(|e| e.name() == name))
-    };
     let mut reader = Reader {
         lines: &lines,
         essay: Essay::default(),
@@ -558,7 +554,7 @@ pub(crate) fn parse_html(text: &str) -> Essay {
         skipped: BTreeMap::new(),
         first_skipped: None,
     };
-    reader.essay.language = find("html")
+    reader.essay.language = find(root, "html")
         .and_then(|n| n.value().as_element().and_then(|e| e.attr("lang")))
         .map(str::to_string);
     reader.essay.front_matter_author = root
@@ -568,7 +564,24 @@ pub(crate) fn parse_html(text: &str) -> Essay {
         .and_then(|e| e.attr("content"))
         .map(tidy)
         .filter(|a| !a.is_empty());
-    // The article itself when the page marks it; the whole body when it does not.
+    let content = content_of(root);
+    reader.skip_outside(root, content);
+    reader.walk(content);
+    reader.flush();
+    if reader.essay.title.is_none() {
+        reader.essay.title = reader.title_from_page(root);
+    }
+    reader.into_essay()
+}
+
+/// The first element named `name` under `root`.
+fn find<'a>(root: NodeRef<'a, Node>, name: &str) -> Option<NodeRef<'a, Node>> {
+    root.descendants()
+        .find(|n| n.value().as_element().is_some_and(|e| e.name() == name))
+}
+
+/// The article itself when the page marks it; the whole body when it does not; narrowed to where its prose is.
+fn content_of(root: NodeRef<Node>) -> NodeRef<Node> {
     let mut prose = HashMap::new();
     prose_len(root, &mut prose);
     let role_main = root.descendants().find(|n| {
@@ -576,35 +589,45 @@ pub(crate) fn parse_html(text: &str) -> Essay {
             .as_element()
             .is_some_and(|e| e.attr("role") == Some("main"))
     });
-    let content = find("article")
-        .or_else(|| find("main"))
+    let content = find(root, "article")
+        .or_else(|| find(root, "main"))
         .or(role_main)
-        .or_else(|| find("body"))
+        .or_else(|| find(root, "body"))
         .unwrap_or(root);
-    let content = narrow(content, &prose);
-    // Page parts outside the article (the head's scripts and styles too) count as skipped; links and meta
-    // tags are data about the page, not part of it.
-    for d in root.descendants() {
-        let Some(el) = d.value().as_element() else {
-            continue;
-        };
-        let inside = d.ancestors().any(|a| a.id() == content.id());
-        let nested = d.ancestors().any(|a| {
-            a.value()
-                .as_element()
-                .is_some_and(|e| PAGE_PARTS.contains(&e.name()))
-        });
-        let counted = PAGE_PARTS.contains(&el.name()) && !matches!(el.name(), "link" | "meta");
-        if !inside && !nested && counted {
-            let line = reader.line(d);
-            reader.skip_part(el.name(), line);
+    narrow(content, &prose)
+}
+
+impl Reader<'_> {
+    /// Counts the page parts outside the article (the head's scripts and styles too) as skipped; links and meta
+    /// tags are data about the page, not part of it.
+    fn skip_outside(&mut self, root: NodeRef<Node>, content: NodeRef<Node>) {
+        for d in root.descendants() {
+            let Some(el) = d.value().as_element() else {
+                continue;
+            };
+            let inside = d.ancestors().any(|a| a.id() == content.id());
+            let nested = d.ancestors().any(|a| {
+                a.value()
+                    .as_element()
+                    .is_some_and(|e| PAGE_PARTS.contains(&e.name()))
+            });
+            let counted = PAGE_PARTS.contains(&el.name()) && !matches!(el.name(), "link" | "meta");
+            if !inside && !nested && counted {
+                let line = self.line(d);
+                self.skip_part(el.name(), line);
+            }
         }
     }
-    reader.walk(content);
-    reader.flush();
-    // No title at the top of the article: the page's first <h1> outside its furniture, then og:title, then the
-    // <title> without the site's name.
-    if reader.essay.title.is_none() {
+
+    /// The title of a page with none at the top of its article: the page's first `<h1>` outside its furniture,
+    /// then og:title, then the `<title>` without the site's name.
+    fn title_from_page(&self, root: NodeRef<Node>) -> Option<Heading> {
+        let heading = |text: String, line| Heading {
+            text,
+            level: 1,
+            line,
+            pause_before: None,
+        };
         let h1 = root.descendants().find(|n| {
             n.value().as_element().is_some_and(|e| e.name() == "h1")
                 && !n.ancestors().any(|a| {
@@ -613,74 +636,56 @@ pub(crate) fn parse_html(text: &str) -> Essay {
                         .is_some_and(|e| chrome(a, e).is_some())
                 })
         });
-        let og = root
+        if let Some(h1) = h1 {
+            let text = clean_heading(Reader::text_of(h1));
+            if !text.is_empty() {
+                return Some(heading(text, self.line(h1)));
+            }
+        } else if let Some(text) = root
             .descendants()
             .filter_map(|n| n.value().as_element())
             .find(|e| e.name() == "meta" && e.attr("property") == Some("og:title"))
             .and_then(|e| e.attr("content"))
             .map(tidy)
-            .filter(|t| !t.is_empty());
-        if let Some(h1) = h1 {
-            let text = clean_heading(Reader::text_of(h1));
-            if !text.is_empty() {
-                let line = reader.line(h1);
-                reader.essay.title = Some(Heading {
-                    text,
-                    level: 1,
-                    line,
-                    pause_before: None,
-                });
-            }
-        } else if let Some(text) = og {
-            reader.essay.title = Some(Heading {
-                text,
-                level: 1,
-                line: 1,
-                pause_before: None,
-            });
+            .filter(|t| !t.is_empty())
+        {
+            return Some(heading(text, 1));
         }
+        let title = find(root, "title")?;
+        let text = page_title(&Reader::text_of(title));
+        (!text.is_empty()).then(|| heading(text, self.line(title)))
     }
-    if reader.essay.title.is_none() {
-        if let Some(title) = find("title") {
-            let text = page_title(&Reader::text_of(title));
-            if !text.is_empty() {
-                let line = reader.line(title);
-                reader.essay.title = Some(Heading {
-                    text,
-                    level: 1,
+
+    /// The essay read, its notes placed and what was skipped around the article told first.
+    fn into_essay(self) -> Essay {
+        let Reader {
+            mut essay,
+            notes,
+            skipped,
+            first_skipped,
+            ..
+        } = self;
+        notes.place(&mut essay);
+        if let Some(line) = first_skipped {
+            let total: usize = skipped.values().sum();
+            let list = skipped
+                .iter()
+                .map(|(name, n)| format!("{n} {name}"))
+                .collect::<Vec<_>>()
+                .join(", ");
+            essay.warnings.insert(
+                0,
+                Skipped {
                     line,
-                    pause_before: None,
-                });
-            }
+                    what: format!(
+                        "{total} part{} of the page around the article skipped ({list})",
+                        if total == 1 { "" } else { "s" }
+                    ),
+                },
+            );
         }
+        essay
     }
-    let Reader {
-        mut essay,
-        notes,
-        skipped,
-        first_skipped,
-        ..
-    } = reader;
-    notes.place(&mut essay);
-    if let Some(line) = first_skipped {
-        let total: usize = skipped.values().sum();
-        let list = skipped
-            .iter()
-            .map(|(name, n)| format!("{n} {name}"))
-            .collect::<Vec<_>>()
-            .join(", ");
-        essay.warnings.insert(
-            0,
-            Skipped {
-                line,
-                what: format!(
-                    "{total} part{} of the page around the article skipped ({list})",
-                    if total == 1 { "" } else { "s" }
-                ),
-            },
-        );
-    }
-    essay
 }
 
 #[cfg(test)]

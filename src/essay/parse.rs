@@ -272,6 +272,15 @@ struct Markdown {
     /// Inside a footnote definition: its text goes here, not into the essay.
     note: Option<Note>,
     notes: Notes,
+    /// Inside a heading: its level and line.
+    heading: Option<(u8, usize)>,
+    /// Inside a skipped code block, image or table: how deeply (images nest in tables).
+    skip_depth: usize,
+    seen_heading: bool,
+    /// Inside YAML front matter: what it holds so far.
+    front_matter: Option<String>,
+    /// Inside a raw HTML block: where it starts and what it holds.
+    html_block: Option<(usize, String)>,
 }
 
 impl Markdown {
@@ -317,65 +326,76 @@ fn parse_markdown(text: &str) -> Essay {
         .chain(text.match_indices('\n').map(|(i, _)| i + 1))
         .collect();
     let line_at = |offset: usize| line_starts.partition_point(|&s| s <= offset);
-
     let mut md = Markdown::default();
-    let mut heading: Option<(u8, usize)> = None;
-    // Inside a skipped code block, image or table: how deeply (images nest in tables).
-    let mut skip_depth = 0usize;
-    let mut seen_heading = false;
-    let mut front_matter: Option<String> = None;
-    // Inside a raw HTML block: where it starts and what it holds.
-    let mut html_block: Option<(usize, String)> = None;
-
     let options = Options::ENABLE_TABLES
         | Options::ENABLE_STRIKETHROUGH
         | Options::ENABLE_FOOTNOTES
         | Options::ENABLE_YAML_STYLE_METADATA_BLOCKS;
     for (event, range) in Parser::new_ext(text, options).into_offset_iter() {
         let line = line_at(range.start);
-        if skip_depth > 0 {
+        if !md.inside_skipped(&event) {
+            md.event(event, line);
+        }
+    }
+    md.flush();
+    md.notes.place(&mut md.essay);
+    md.essay
+}
+
+impl Markdown {
+    /// Whether the event belongs to something not read as text: a skipped block (code, table, image), front
+    /// matter or a raw HTML block. Those take the event.
+    fn inside_skipped(&mut self, event: &Event) -> bool {
+        if self.skip_depth > 0 {
             match event {
                 Event::Start(Tag::CodeBlock(_) | Tag::Image { .. } | Tag::Table(_)) => {
-                    skip_depth += 1
+                    self.skip_depth += 1
                 }
-                Event::End(TagEnd::CodeBlock | TagEnd::Image | TagEnd::Table) => skip_depth -= 1,
+                Event::End(TagEnd::CodeBlock | TagEnd::Image | TagEnd::Table) => {
+                    self.skip_depth -= 1
+                }
                 _ => {}
             }
-            continue;
+            return true;
         }
-        if let Some(meta) = front_matter.as_mut() {
+        if let Some(meta) = self.front_matter.as_mut() {
             match event {
-                Event::Text(t) => meta.push_str(&t),
+                Event::Text(t) => meta.push_str(t),
                 Event::End(TagEnd::MetadataBlock(_)) => {
-                    let meta = front_matter.take().unwrap_or_default();
-                    read_front_matter(&meta, &mut md.essay);
+                    let meta = self.front_matter.take().unwrap_or_default();
+                    read_front_matter(&meta, &mut self.essay);
                 }
                 _ => {}
             }
-            continue;
+            return true;
         }
-        if let Some((_, html)) = html_block.as_mut() {
+        if let Some((_, html)) = self.html_block.as_mut() {
             match event {
-                Event::Html(t) | Event::Text(t) => html.push_str(&t),
+                Event::Html(t) | Event::Text(t) => html.push_str(t),
                 Event::End(TagEnd::HtmlBlock) => {
-                    let (start, html) = html_block.take().unwrap_or_default();
+                    let (start, html) = self.html_block.take().unwrap_or_default();
                     if let Some(p) = pause_mark(&html) {
-                        md.pause = Some(p);
+                        self.pause = Some(p);
                     } else if !only_comments(&html) {
-                        md.essay
+                        self.essay
                             .warnings
                             .push(Skipped::block(start, "raw HTML block"));
                     }
                 }
                 _ => {}
             }
-            continue;
+            return true;
         }
+        false
+    }
+
+    /// One event of the text read.
+    fn event(&mut self, event: Event, line: usize) {
         match event {
-            Event::Start(Tag::MetadataBlock(_)) => front_matter = Some(String::new()),
+            Event::Start(Tag::MetadataBlock(_)) => self.front_matter = Some(String::new()),
             Event::Start(Tag::HtmlBlock) => {
-                md.flush();
-                html_block = Some((line, String::new()));
+                self.flush();
+                self.html_block = Some((line, String::new()));
             }
             Event::Start(tag @ (Tag::CodeBlock(_) | Tag::Table(_) | Tag::Image { .. })) => {
                 let what = match tag {
@@ -383,83 +403,85 @@ fn parse_markdown(text: &str) -> Essay {
                     Tag::Table(_) => "table",
                     _ => "image",
                 };
-                md.essay.warnings.push(Skipped::block(line, what));
-                skip_depth = 1;
+                self.essay.warnings.push(Skipped::block(line, what));
+                self.skip_depth = 1;
             }
             Event::Start(Tag::Heading { level, .. }) => {
-                md.flush();
-                heading = Some((heading_level(level), line));
+                self.flush();
+                self.heading = Some((heading_level(level), line));
             }
-            Event::End(TagEnd::Heading(_)) => {
-                let (level, hline) = heading.take().unwrap_or((2, line));
-                let text = tidy(&md.buf);
-                md.buf.clear();
-                let heading = Heading {
-                    text,
-                    level,
-                    line: hline,
-                    pause_before: None,
-                };
-                if level == 1 && md.essay.title.is_none() && !seen_heading {
-                    md.essay.title = Some(heading);
-                } else {
-                    md.essay.push_heading(heading, &mut md.pause);
-                }
-                seen_heading = true;
-            }
+            Event::End(TagEnd::Heading(_)) => self.end_heading(line),
             Event::Start(Tag::FootnoteDefinition(label)) => {
-                md.flush();
-                md.note = Some(Note::new(&label, line, md.essay.current_section()));
+                self.flush();
+                self.note = Some(Note::new(&label, line, self.essay.current_section()));
             }
             Event::End(TagEnd::FootnoteDefinition) => {
-                md.flush();
-                if let Some(note) = md.note.take() {
-                    md.notes.define(note);
+                self.flush();
+                if let Some(note) = self.note.take() {
+                    self.notes.define(note);
                 }
             }
             Event::FootnoteReference(label) => {
-                md.notes.refer(&label, md.essay.current_section(), line);
+                self.notes.refer(&label, self.essay.current_section(), line);
             }
             Event::Start(Tag::Paragraph | Tag::Item | Tag::BlockQuote(_) | Tag::List(_)) => {
-                md.flush();
-                md.buf_line = line;
+                self.flush();
+                self.buf_line = line;
                 match event {
-                    Event::Start(Tag::List(_)) => md.list_depth += 1,
-                    Event::Start(Tag::BlockQuote(_)) => md.quote_depth += 1,
+                    Event::Start(Tag::List(_)) => self.list_depth += 1,
+                    Event::Start(Tag::BlockQuote(_)) => self.quote_depth += 1,
                     _ => {}
                 }
             }
             Event::End(
                 TagEnd::Paragraph | TagEnd::Item | TagEnd::BlockQuote(_) | TagEnd::List(_),
             ) => {
-                md.flush();
+                self.flush();
                 match event {
-                    Event::End(TagEnd::List(_)) => md.list_depth = md.list_depth.saturating_sub(1),
+                    Event::End(TagEnd::List(_)) => {
+                        self.list_depth = self.list_depth.saturating_sub(1)
+                    }
                     Event::End(TagEnd::BlockQuote(_)) => {
-                        md.quote_depth = md.quote_depth.saturating_sub(1)
+                        self.quote_depth = self.quote_depth.saturating_sub(1)
                     }
                     _ => {}
                 }
             }
             Event::Text(t) | Event::Code(t) => {
-                if md.buf.is_empty() {
-                    md.buf_line = line;
+                if self.buf.is_empty() {
+                    self.buf_line = line;
                 }
-                md.buf.push_str(&t);
+                self.buf.push_str(&t);
             }
-            Event::SoftBreak | Event::HardBreak => md.buf.push(' '),
+            Event::SoftBreak | Event::HardBreak => self.buf.push(' '),
             Event::Html(html) => {
                 if let Some(p) = pause_mark(&html) {
-                    md.pause = Some(p);
+                    self.pause = Some(p);
                 }
             }
-            Event::Rule => md.pause = Some(Pause::Section),
+            Event::Rule => self.pause = Some(Pause::Section),
             _ => {}
         }
     }
-    md.flush();
-    md.notes.place(&mut md.essay);
-    md.essay
+
+    /// A heading ends: the title if it is the first heading and of level 1, else a section.
+    fn end_heading(&mut self, line: usize) {
+        let (level, hline) = self.heading.take().unwrap_or((2, line));
+        let text = tidy(&self.buf);
+        self.buf.clear();
+        let heading = Heading {
+            text,
+            level,
+            line: hline,
+            pause_before: None,
+        };
+        if level == 1 && self.essay.title.is_none() && !self.seen_heading {
+            self.essay.title = Some(heading);
+        } else {
+            self.essay.push_heading(heading, &mut self.pause);
+        }
+        self.seen_heading = true;
+    }
 }
 
 /// Takes `title:` and `author:` from YAML front matter (simple `key: value` lines; other keys are ignored).

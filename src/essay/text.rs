@@ -226,33 +226,10 @@ pub(crate) fn parse_text(text: &str) -> Essay {
     let unboxed: Vec<String> = text.lines().map(unbox).collect();
     let raw: Vec<&str> = unboxed.iter().map(String::as_str).collect();
     let mut essay = Essay::default();
-    let mut first = 0;
-    let mut last = raw.len();
-    let mut book_title = None;
-    if let Some(g) = gutenberg(&raw) {
-        let after = raw.len() - g.end;
-        essay.warnings.push(Skipped {
-            line: 1,
-            what: format!(
-                "Project Gutenberg header and licence skipped (lines 1-{}{}); the book starts at line {}",
-                g.start,
-                if after > 0 {
-                    format!(" and {}-{}", g.end + 1, raw.len())
-                } else {
-                    String::new()
-                },
-                g.start + 1
-            ),
-        });
-        first = g.start;
-        last = g.end;
-        book_title = g.title;
-        essay.front_matter_author = g.author;
-        essay.language = g.language.filter(|l| l.len() <= 3 || l == "English");
-        if essay.language.as_deref() == Some("English") {
-            essay.language = Some("en".into());
-        }
-    }
+    let (first, last, book_title) = match gutenberg(&raw) {
+        Some(g) => skip_gutenberg(g, raw.len(), &mut essay),
+        None => (0, raw.len(), None),
+    };
     let lines: Vec<Line> = raw[first..last]
         .iter()
         .enumerate()
@@ -262,76 +239,10 @@ pub(crate) fn parse_text(text: &str) -> Essay {
             text: l.trim(),
         })
         .collect();
-
-    // The usual indentation of the text, so that a centred line stands out from it.
-    let mut counts = std::collections::HashMap::new();
-    for l in lines.iter().filter(|l| !l.text.is_empty()) {
-        *counts.entry(l.indent).or_insert(0usize) += 1;
-    }
-    let body_indent = counts
-        .iter()
-        .max_by_key(|(i, c)| (**c, std::cmp::Reverse(**i)))
-        .map_or(0, |(i, _)| *i);
-    // The width the text is wrapped to: where most long lines end.
-    let mut ends: Vec<usize> = lines
-        .iter()
-        .map(|l| l.indent + l.text.chars().count())
-        .filter(|&e| e >= 40)
-        .collect();
-    ends.sort_unstable();
-    let width = ends
-        .get(ends.len() * 9 / 10)
-        .copied()
-        .unwrap_or(72)
-        .min(100);
-    // Centred: well in from the text's own indentation, with about as much space on the right as on the left.
-    let centred = |l: &Line| {
-        let right = width.saturating_sub(l.indent + l.text.chars().count());
-        l.indent >= (body_indent + 6).max(8)
-            && l.indent.abs_diff(right) <= (l.indent * 6 / 10).max(8)
-    };
-
-    // Blocks: runs of non-blank lines. A text with no blank line at all has one paragraph per line.
-    let has_blank = lines
-        .iter()
-        .skip_while(|l| l.text.is_empty())
-        .any(|l| l.text.is_empty());
-    let mut blocks: Vec<Vec<Line>> = Vec::new();
-    let mut current: Vec<Line> = Vec::new();
-    for &l in &lines {
-        if l.text.is_empty() || !has_blank {
-            if !current.is_empty() {
-                blocks.push(std::mem::take(&mut current));
-            }
-            if l.text.is_empty() {
-                continue;
-            }
-        }
-        current.push(l);
-    }
-    if !current.is_empty() {
-        blocks.push(current);
-    }
-
-    // Page numbers standing alone are dropped, with a count.
-    let mut pages = Vec::new();
-    blocks.retain(|b| {
-        let drop = b.iter().all(|l| page_number(l.text));
-        if drop {
-            pages.push(b[0].n);
-        }
-        !drop
-    });
-    if let Some(&line) = pages.first() {
-        essay.warnings.push(Skipped {
-            line,
-            what: format!(
-                "{} page number{} skipped",
-                pages.len(),
-                if pages.len() == 1 { "" } else { "s" }
-            ),
-        });
-    }
+    let layout = Layout::of(&lines);
+    let centred = |l: &Line| layout.centred(l);
+    let mut blocks = blocks_of(&lines);
+    drop_page_numbers(&mut blocks, &mut essay.warnings);
 
     let mut underlines: Vec<char> = Vec::new();
     let mut items: Vec<Item> = Vec::new();
@@ -359,8 +270,125 @@ pub(crate) fn parse_text(text: &str) -> Essay {
             &mut essay.warnings,
         );
     }
+    place_items(&mut essay, items, book_title, first);
+    essay
+}
 
-    // The title: the header's, or a first block that is a heading before any text.
+/// Records a Project Gutenberg header and licence as skipped, with the book's title, author and language from
+/// the header: the lines the book spans (first, end) and its title.
+fn skip_gutenberg(g: Gutenberg, lines: usize, essay: &mut Essay) -> (usize, usize, Option<String>) {
+    let after = lines - g.end;
+    essay.warnings.push(Skipped {
+        line: 1,
+        what: format!(
+            "Project Gutenberg header and licence skipped (lines 1-{}{}); the book starts at line {}",
+            g.start,
+            if after > 0 {
+                format!(" and {}-{}", g.end + 1, lines)
+            } else {
+                String::new()
+            },
+            g.start + 1
+        ),
+    });
+    essay.front_matter_author = g.author;
+    essay.language = g.language.filter(|l| l.len() <= 3 || l == "English");
+    if essay.language.as_deref() == Some("English") {
+        essay.language = Some("en".into());
+    }
+    (g.start, g.end, g.title)
+}
+
+/// How a text is laid out: its usual indentation (so that a centred line stands out from it) and the width it
+/// is wrapped to.
+struct Layout {
+    body_indent: usize,
+    width: usize,
+}
+
+impl Layout {
+    fn of(lines: &[Line]) -> Layout {
+        let mut counts = std::collections::HashMap::new();
+        for l in lines.iter().filter(|l| !l.text.is_empty()) {
+            *counts.entry(l.indent).or_insert(0usize) += 1;
+        }
+        let body_indent = counts
+            .iter()
+            .max_by_key(|(i, c)| (**c, std::cmp::Reverse(**i)))
+            .map_or(0, |(i, _)| *i);
+        // The width: where most long lines end.
+        let mut ends: Vec<usize> = lines
+            .iter()
+            .map(|l| l.indent + l.text.chars().count())
+            .filter(|&e| e >= 40)
+            .collect();
+        ends.sort_unstable();
+        let width = ends
+            .get(ends.len() * 9 / 10)
+            .copied()
+            .unwrap_or(72)
+            .min(100);
+        Layout { body_indent, width }
+    }
+
+    /// Centred: well in from the text's own indentation, with about as much space on the right as on the left.
+    fn centred(&self, l: &Line) -> bool {
+        let right = self.width.saturating_sub(l.indent + l.text.chars().count());
+        l.indent >= (self.body_indent + 6).max(8)
+            && l.indent.abs_diff(right) <= (l.indent * 6 / 10).max(8)
+    }
+}
+
+/// Blocks: runs of non-blank lines. A text with no blank line at all has one paragraph per line.
+fn blocks_of<'a>(lines: &[Line<'a>]) -> Vec<Vec<Line<'a>>> {
+    let has_blank = lines
+        .iter()
+        .skip_while(|l| l.text.is_empty())
+        .any(|l| l.text.is_empty());
+    let mut blocks: Vec<Vec<Line>> = Vec::new();
+    let mut current: Vec<Line> = Vec::new();
+    for &l in lines {
+        if l.text.is_empty() || !has_blank {
+            if !current.is_empty() {
+                blocks.push(std::mem::take(&mut current));
+            }
+            if l.text.is_empty() {
+                continue;
+            }
+        }
+        current.push(l);
+    }
+    if !current.is_empty() {
+        blocks.push(current);
+    }
+    blocks
+}
+
+/// Page numbers standing alone are dropped, with a count.
+fn drop_page_numbers(blocks: &mut Vec<Vec<Line>>, warnings: &mut Vec<Skipped>) {
+    let mut pages = Vec::new();
+    blocks.retain(|b| {
+        let drop = b.iter().all(|l| page_number(l.text));
+        if drop {
+            pages.push(b[0].n);
+        }
+        !drop
+    });
+    if let Some(&line) = pages.first() {
+        warnings.push(Skipped {
+            line,
+            what: format!(
+                "{} page number{} skipped",
+                pages.len(),
+                if pages.len() == 1 { "" } else { "s" }
+            ),
+        });
+    }
+}
+
+/// Puts the items read into the essay: the title (the header's, or a first block that is a heading before any
+/// text), then headings at levels from the kinds this text uses, in rank order from 2, and paragraphs.
+fn place_items(essay: &mut Essay, items: Vec<Item>, book_title: Option<String>, first: usize) {
     let mut items = items.into_iter().peekable();
     if let Some(title) = book_title {
         essay.title = Some(Heading {
@@ -382,8 +410,6 @@ pub(crate) fn parse_text(text: &str) -> Essay {
     }
     let mut items: Vec<Item> = items.collect();
     demote_empty_headings(&mut items);
-
-    // Levels: the kinds this text uses, in rank order, from 2.
     let mut ranks: Vec<Rank> = items
         .iter()
         .filter_map(|i| match i {
@@ -418,7 +444,6 @@ pub(crate) fn parse_text(text: &str) -> Essay {
             } => essay.push_paragraph(text, line, list_item, None, &mut pause),
         }
     }
-    essay
 }
 
 /// A heading that heads nothing (the next heading of its rank or a shallower one follows at once) is read as
@@ -545,6 +570,8 @@ fn run_in_heading(text: &str) -> Option<(usize, String, String)> {
     ))
 }
 
+/// Reads one block of lines into items: a pause, a heading (underlined, a chapter and its title, one line, a
+/// title block, a run-in heading) and what follows it, or paragraphs; a printed table of contents is skipped.
 fn read_block(
     block: &[Line],
     lead_in: bool,
@@ -565,69 +592,14 @@ fn read_block(
             return;
         }
     }
-    // A line underlined with one character: a heading, and the rest of the block after it. An underline above
-    // the title too ("=====\nTitle\n=====") is left out.
-    let over = underline(first.text).is_some() && block.len() >= 3;
-    let (head, rest) = if over { (1, 2) } else { (0, 1) };
-    if let Some(c) = block.get(rest).and_then(|l| underline(l.text)) {
-        if !block[head].text.is_empty() && underline(block[head].text).is_none() {
-            let order = underlines.iter().position(|&u| u == c).unwrap_or_else(|| {
-                underlines.push(c);
-                underlines.len() - 1
-            });
-            items.push(Item::Heading {
-                text: tidy(block[head].text),
-                rank: Rank::Underlined(order as u8),
-                line: block[head].n,
-                numbered: false,
-            });
-            if block.len() > rest + 1 {
-                read_block(
-                    &block[rest + 1..],
-                    lead_in,
-                    centred,
-                    underlines,
-                    items,
-                    warnings,
-                );
-            }
-            return;
+    if let Some(rest) = underlined_heading(block, underlines, items) {
+        if !rest.is_empty() {
+            read_block(rest, lead_in, centred, underlines, items, warnings);
         }
+        return;
     }
-    // A printed table of contents: most lines numbered titles.
-    if block.len() >= 4 {
-        let entries = block
-            .iter()
-            .filter(|l| numbered(l.text).is_some() && !ends_with_sentence_punctuation(l.text))
-            .count();
-        if entries * 5 >= block.len() * 4 {
-            warnings.push(Skipped {
-                line: first.n,
-                what: format!(
-                    "table of contents skipped ({} lines; the headings are read where they are)",
-                    block.len()
-                ),
-            });
-            return;
-        }
-    }
-    // "CHAPTER I." and its title on the next line: one heading.
-    if block.len() == 2 {
-        if let Some(rank @ (Rank::Part | Rank::Chapter)) = keyword(first.text) {
-            let second = block[1].text;
-            if second.chars().count() <= MAX_HEADING_CHARS
-                && !ends_with_sentence_punctuation(second)
-            {
-                let number = first.text.trim_end_matches(['.', ':']);
-                items.push(Item::Heading {
-                    text: tidy(&format!("{number}: {second}")),
-                    rank,
-                    line: first.n,
-                    numbered: false,
-                });
-                return;
-            }
-        }
+    if contents_table(block, warnings) || chapter_and_title(block, items) {
+        return;
     }
     if block.len() == 1 {
         if let Some((rank, numbered)) = heading_rank(first, centred(first), lead_in) {
@@ -678,6 +650,78 @@ fn read_block(
         return;
     }
     paragraphs(block, items);
+}
+
+/// A line underlined with one character: a heading (its rank from the order underline characters first
+/// appear in), and the rest of the block after it. An underline above the title too ("=====\nTitle\n=====") is
+/// left out.
+fn underlined_heading<'b, 'a>(
+    block: &'b [Line<'a>],
+    underlines: &mut Vec<char>,
+    items: &mut Vec<Item>,
+) -> Option<&'b [Line<'a>]> {
+    let over = underline(block[0].text).is_some() && block.len() >= 3;
+    let (head, rest) = if over { (1, 2) } else { (0, 1) };
+    let c = block.get(rest).and_then(|l| underline(l.text))?;
+    if block[head].text.is_empty() || underline(block[head].text).is_some() {
+        return None;
+    }
+    let order = underlines.iter().position(|&u| u == c).unwrap_or_else(|| {
+        underlines.push(c);
+        underlines.len() - 1
+    });
+    items.push(Item::Heading {
+        text: tidy(block[head].text),
+        rank: Rank::Underlined(order as u8),
+        line: block[head].n,
+        numbered: false,
+    });
+    Some(&block[rest + 1..])
+}
+
+/// A printed table of contents (most lines numbered titles): skipped with a warning.
+fn contents_table(block: &[Line], warnings: &mut Vec<Skipped>) -> bool {
+    if block.len() < 4 {
+        return false;
+    }
+    let entries = block
+        .iter()
+        .filter(|l| numbered(l.text).is_some() && !ends_with_sentence_punctuation(l.text))
+        .count();
+    if entries * 5 < block.len() * 4 {
+        return false;
+    }
+    warnings.push(Skipped {
+        line: block[0].n,
+        what: format!(
+            "table of contents skipped ({} lines; the headings are read where they are)",
+            block.len()
+        ),
+    });
+    true
+}
+
+/// "CHAPTER I." and its title on the next line: one heading.
+fn chapter_and_title(block: &[Line], items: &mut Vec<Item>) -> bool {
+    let [first, second] = block else {
+        return false;
+    };
+    let Some(rank @ (Rank::Part | Rank::Chapter)) = keyword(first.text) else {
+        return false;
+    };
+    if second.text.chars().count() > MAX_HEADING_CHARS
+        || ends_with_sentence_punctuation(second.text)
+    {
+        return false;
+    }
+    let number = first.text.trim_end_matches(['.', ':']);
+    items.push(Item::Heading {
+        text: tidy(&format!("{number}: {}", second.text)),
+        rank,
+        line: first.n,
+        numbered: false,
+    });
+    true
 }
 
 /// The paragraphs of a block of prose: a new one where a line starts a list item, where a line is indented like

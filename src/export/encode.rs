@@ -95,9 +95,14 @@ pub(crate) fn encode(
     preset: Preset,
 ) -> Result<Vec<PathBuf>> {
     let mut written = Vec::new();
+    if encodings.is_empty() {
+        return Ok(written);
+    }
+    // The peak scan and the excerpt are made once and serve every encoding.
+    let measured = Measured::of(wav, wav.parent().unwrap_or(Path::new(".")), preset)?;
     for &enc in encodings {
         let target = wav.with_extension(enc.extension());
-        encode_into(wav, edition, enc, preset, &target)?;
+        encode_measured(wav, edition, enc, preset, measured.as_ref(), &target)?;
         written.push(target);
     }
     Ok(written)
@@ -111,6 +116,40 @@ pub(crate) fn encode_into(
     edition: &Edition,
     enc: Encoding,
     preset: Preset,
+    target: &Path,
+) -> Result<()> {
+    let measured = Measured::of(wav, target.parent().unwrap_or(Path::new(".")), preset)?;
+    encode_measured(wav, edition, enc, preset, measured.as_ref(), target)
+}
+
+/// What the fit to a mastered edition's ceiling starts from, measured once per edition.
+enum Measured {
+    /// A long edition's excerpt (which holds its peak).
+    Excerpt(Excerpt),
+    /// A short edition's sample peak, in dBFS.
+    Peak(f64),
+}
+
+impl Measured {
+    /// `None` for an edition whose preset has no ceiling (it is encoded once, as it is).
+    fn of(wav: &Path, dir: &Path, preset: Preset) -> Result<Option<Measured>> {
+        if preset.ceiling_db().is_none() {
+            return Ok(None);
+        }
+        Ok(Some(match Excerpt::of(wav, dir)? {
+            Some(excerpt) => Measured::Excerpt(excerpt),
+            None => Measured::Peak(sample_peak_db(wav)?),
+        }))
+    }
+}
+
+/// [`encode_into`] with the edition already measured.
+fn encode_measured(
+    wav: &Path,
+    edition: &Edition,
+    enc: Encoding,
+    preset: Preset,
+    measured: Option<&Measured>,
     target: &Path,
 ) -> Result<()> {
     let dir = target.parent().unwrap_or(Path::new("."));
@@ -154,19 +193,18 @@ pub(crate) fn encode_into(
         cover,
     };
     let partial = crate::atomic::temp_beside(target).map_err(out_err(dir))?;
-    match preset.ceiling_db() {
-        None => run_encoder(wav, inputs, enc, &Shape::default(), partial.path(), target)?,
-        Some(ceiling) => {
+    match (preset.ceiling_db(), measured) {
+        (Some(ceiling), Some(measured)) => {
             let fit = Fit {
                 enc,
                 ceiling,
                 preset,
                 target,
             };
-            // A long edition is fitted to the ceiling on an excerpt first (its loudest moments and an even
-            // sample of the rest), so the whole book is usually encoded once, not once per pass.
-            match Excerpt::of(wav, dir)? {
-                Some(excerpt) => {
+            match measured {
+                // A long edition is fitted to the ceiling on an excerpt first (its loudest moments and an even
+                // sample of the rest), so the whole book is usually encoded once, not once per pass.
+                Measured::Excerpt(excerpt) => {
                     let trial = crate::atomic::temp_beside(target).map_err(out_err(dir))?;
                     let no_tags = Inputs {
                         metadata: None,
@@ -191,8 +229,7 @@ pub(crate) fn encode_into(
                         partial.path(),
                     )?;
                 }
-                None => {
-                    let peak = sample_peak_db(wav)?;
+                &Measured::Peak(peak) => {
                     fit.passes(
                         wav,
                         inputs,
@@ -204,6 +241,7 @@ pub(crate) fn encode_into(
                 }
             }
         }
+        _ => run_encoder(wav, inputs, enc, &Shape::default(), partial.path(), target)?,
     }
     partial.persist(target).map_err(|e| Error::Output {
         path: target.to_owned(),

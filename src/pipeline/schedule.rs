@@ -88,8 +88,50 @@ pub(crate) fn run(
     progress: &Progress,
 ) -> Vec<Result<Produced>> {
     let workers = opts.jobs.max(1);
+    let (mut slots, queue) = enqueue(jobs, opts, workers);
+    let gates = open_backends(&mut slots, &queue, workers);
+    progress.start(queue.iter().map(|t| t.chars).sum());
+    let run = Run {
+        slots: slots.into_iter().map(Mutex::new).collect(),
+        gates,
+        opts,
+        progress,
+    };
+    let run_all = || {
+        // Jobs with nothing to synthesize are written at once.
+        (0..run.slots.len()).into_par_iter().for_each(|i| {
+            let ready = {
+                let s = run.lock(i);
+                s.job.is_some() && s.remaining == 0
+            };
+            if ready {
+                run.finish(i);
+            }
+        });
+        queue
+            .par_iter()
+            .with_max_len(1)
+            .for_each(|task| run.task(task));
+    };
+    match rayon::ThreadPoolBuilder::new().num_threads(workers).build() {
+        Ok(pool) => pool.install(run_all),
+        Err(_) => run_all(),
+    }
+    progress.finish();
+    run.slots
+        .into_iter()
+        .map(|s| {
+            let s = s.into_inner().unwrap_or_else(|e| e.into_inner());
+            s.result
+                .unwrap_or_else(|| Err(Error::Invalid("not all segments were synthesized".into())))
+        })
+        .collect()
+}
+
+/// Each job's slot, and the shared queue: one task per cache key, longest first (so a run does not end with one
+/// long sentence on one core while the others idle).
+fn enqueue(jobs: Vec<(Job, PathBuf)>, opts: &Options, workers: usize) -> (Vec<Slot>, Vec<Task>) {
     let mut slots: Vec<Slot> = Vec::with_capacity(jobs.len());
-    // The shared queue, one task per cache key.
     let mut queue: Vec<Task> = Vec::new();
     let mut queued: HashMap<String, usize> = HashMap::new();
     for (i, (job, dir)) in jobs.into_iter().enumerate() {
@@ -123,34 +165,42 @@ pub(crate) fn run(
                 "{}: {missing} segment(s) are not in the cache yet; run every shard before the join step",
                 job.essay_path.display()
             ))));
-        } else {
-            if !opts.join_only {
-                for n in owned {
-                    let seg = &job.plan.segments[n];
-                    slot.remaining += 1;
-                    match queued.get(&seg.cache_key) {
-                        Some(&q) => queue[q].owners.push((i, n)),
-                        None => {
-                            queued.insert(seg.cache_key.clone(), queue.len());
-                            queue.push(Task {
-                                chars: seg.spoken.chars().count(),
-                                owners: vec![(i, n)],
-                            });
-                        }
+            slots.push(slot);
+            continue;
+        }
+        if !opts.join_only {
+            for n in owned {
+                let seg = &job.plan.segments[n];
+                slot.remaining += 1;
+                match queued.get(&seg.cache_key) {
+                    Some(&q) => queue[q].owners.push((i, n)),
+                    None => {
+                        queued.insert(seg.cache_key.clone(), queue.len());
+                        queue.push(Task {
+                            chars: seg.spoken.chars().count(),
+                            owners: vec![(i, n)],
+                        });
                     }
                 }
             }
-            slot.job = Some((job, dir));
         }
+        slot.job = Some((job, dir));
         slots.push(slot);
     }
-    // Longest first, so a run does not end with one long sentence on one core while the others idle.
     queue.sort_by_key(|t| std::cmp::Reverse(t.chars));
+    (slots, queue)
+}
 
-    // Each backend that has work: checked once, told the concurrency, given its gate.
+/// Each backend that has work: checked once, told the concurrency, given its gate. The jobs of a backend that
+/// cannot render fail with its reason; the others are told the concurrency they actually get.
+fn open_backends(
+    slots: &mut [Slot],
+    queue: &[Task],
+    workers: usize,
+) -> HashMap<&'static str, Gate> {
     let mut gates: HashMap<&'static str, Gate> = HashMap::new();
     let mut broken: HashMap<&'static str, String> = HashMap::new();
-    for task in &queue {
+    for task in queue {
         let Some((job, _)) = &slots[task.owners[0].0].job else {
             continue;
         };
@@ -176,7 +226,7 @@ pub(crate) fn run(
             }
         }
     }
-    for slot in &mut slots {
+    for slot in slots {
         let name = slot.job.as_ref().map(|(j, _)| j.backend.name());
         if let Some(reason) = name.and_then(|n| broken.get(n)) {
             if slot.remaining > 0 {
@@ -196,13 +246,86 @@ pub(crate) fn run(
                 .max(1);
         }
     }
+    gates
+}
 
-    progress.start(queue.iter().map(|t| t.chars).sum());
-    let slots: Vec<Mutex<Slot>> = slots.into_iter().map(Mutex::new).collect();
-    let lock = |i: usize| slots[i].lock().unwrap_or_else(|e| e.into_inner());
-    let finish = |i: usize| {
+/// A run in progress: the jobs' slots and the backends' gates, shared by the workers.
+struct Run<'a> {
+    slots: Vec<Mutex<Slot>>,
+    gates: HashMap<&'static str, Gate>,
+    opts: &'a Options,
+    progress: &'a Progress,
+}
+
+impl Run<'_> {
+    fn lock(&self, i: usize) -> std::sync::MutexGuard<'_, Slot> {
+        self.slots[i].lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Synthesizes one task's segment (from the first job that needs it and has not given up) and tells every
+    /// job that needs it; a job whose last segment this was is finished.
+    fn task(&self, Task { chars, owners }: &Task) {
+        let found = owners.iter().find_map(|&(o, n)| {
+            let s = self.lock(o);
+            if s.given_up() {
+                return None;
+            }
+            let (job, _) = s.job.as_ref()?;
+            let seg = job.plan.segments[n].clone();
+            Some((
+                seg,
+                job.backend.clone(),
+                job.voice.clone(),
+                job.plan.rate,
+                job.cache.clone(),
+            ))
+        });
+        let result = found.map(|(seg, backend, voice, rate, cache)| {
+            let gate = &self.gates[backend.name()];
+            let _permit = gate.enter();
+            let request = SpeechRequest {
+                text: &seg.spoken,
+                voice: &voice,
+                rate,
+                take: seg.take,
+            };
+            synthesize_segment(backend.as_ref(), &request, &seg, &cache, self.opts.retries)
+        });
+        for &(o, n) in owners {
+            let done = {
+                let mut s = self.lock(o);
+                if s.job.is_none() {
+                    continue;
+                }
+                match &result {
+                    Some(Ok(())) => s.stats.synthesized += 1,
+                    Some(Err(e)) => {
+                        let (id, line) = s
+                            .job
+                            .as_ref()
+                            .map(|(j, _)| &j.plan.segments[n])
+                            .map_or((String::new(), 0), |x| (x.id.clone(), x.line));
+                        let e = e.for_segment(&id, line);
+                        s.failures.push((line, e));
+                    }
+                    None => s.skipped += 1,
+                }
+                s.remaining -= 1;
+                let left = s.remaining;
+                self.progress
+                    .segment_done(o, left, if o == owners[0].0 { *chars } else { 0 });
+                left == 0
+            };
+            if done {
+                self.finish(o);
+            }
+        }
+    }
+
+    /// Ends job `i`: its failures, or its segments in the cache, or its edition written.
+    fn finish(&self, i: usize) {
         let taken = {
-            let mut s = lock(i);
+            let mut s = self.lock(i);
             s.job
                 .take()
                 .map(|j| (j, s.stats, std::mem::take(&mut s.failures), s.skipped))
@@ -210,6 +333,7 @@ pub(crate) fn run(
         let Some(((job, dir), stats, mut failures, skipped)) = taken else {
             return;
         };
+        let opts = self.opts;
         let result = if !failures.is_empty() {
             failures.sort_by_key(|(line, _)| *line);
             let mut errors: Vec<Error> = failures.into_iter().map(|(_, e)| e).collect();
@@ -228,95 +352,9 @@ pub(crate) fn run(
             job.assemble(&dir, stats)
                 .map(|r| Produced::Written(Box::new(r)))
         };
-        progress.essay_done(i, &result);
-        lock(i).result = Some(result);
-    };
-
-    let run_all = || {
-        // Jobs with nothing to synthesize are written at once.
-        (0..slots.len()).into_par_iter().for_each(|i| {
-            let ready = {
-                let s = lock(i);
-                s.job.is_some() && s.remaining == 0
-            };
-            if ready {
-                finish(i);
-            }
-        });
-        queue
-            .par_iter()
-            .with_max_len(1)
-            .for_each(|Task { chars, owners }| {
-                // The segment, from the first job that needs it and has not given up.
-                let found = owners.iter().find_map(|&(o, n)| {
-                    let s = lock(o);
-                    if s.given_up() {
-                        return None;
-                    }
-                    let (job, _) = s.job.as_ref()?;
-                    let seg = job.plan.segments[n].clone();
-                    Some((
-                        seg,
-                        job.backend.clone(),
-                        job.voice.clone(),
-                        job.plan.rate,
-                        job.cache.clone(),
-                    ))
-                });
-                let result = found.map(|(seg, backend, voice, rate, cache)| {
-                    let gate = &gates[backend.name()];
-                    let _permit = gate.enter();
-                    let request = SpeechRequest {
-                        text: &seg.spoken,
-                        voice: &voice,
-                        rate,
-                        take: seg.take,
-                    };
-                    synthesize_segment(backend.as_ref(), &request, &seg, &cache, opts.retries)
-                });
-                for &(o, n) in owners {
-                    let done = {
-                        let mut s = lock(o);
-                        if s.job.is_none() {
-                            continue;
-                        }
-                        match &result {
-                            Some(Ok(())) => s.stats.synthesized += 1,
-                            Some(Err(e)) => {
-                                let (id, line) = s
-                                    .job
-                                    .as_ref()
-                                    .map(|(j, _)| &j.plan.segments[n])
-                                    .map_or((String::new(), 0), |x| (x.id.clone(), x.line));
-                                let e = e.for_segment(&id, line);
-                                s.failures.push((line, e));
-                            }
-                            None => s.skipped += 1,
-                        }
-                        s.remaining -= 1;
-                        let left = s.remaining;
-                        progress.segment_done(o, left, if o == owners[0].0 { *chars } else { 0 });
-                        left == 0
-                    };
-                    if done {
-                        finish(o);
-                    }
-                }
-            });
-    };
-    match rayon::ThreadPoolBuilder::new().num_threads(workers).build() {
-        Ok(pool) => pool.install(run_all),
-        Err(_) => run_all(),
+        self.progress.essay_done(i, &result);
+        self.lock(i).result = Some(result);
     }
-    progress.finish();
-    slots
-        .into_iter()
-        .map(|s| {
-            let s = s.into_inner().unwrap_or_else(|e| e.into_inner());
-            s.result
-                .unwrap_or_else(|| Err(Error::Invalid("not all segments were synthesized".into())))
-        })
-        .collect()
 }
 
 /// A failed segment, before it is told which essay's segment it was.

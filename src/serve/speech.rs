@@ -62,33 +62,7 @@ pub(super) async fn speech(State(app): State<Arc<App>>, request: Request) -> Res
 async fn answer(app: Arc<App>, request: Request) -> Result<Response, ApiError> {
     let number = app.requests.fetch_add(1, Ordering::Relaxed) + 1;
     let deadline = Instant::now() + app.options.limits.deadline;
-    let limit = app.options.max_body;
-    let body = read_body(request, limit, &app.options.limits)
-        .await
-        .map_err(|e| match e {
-            BodyError::TooLarge => api_error(
-                413,
-                "request_too_large",
-                format!("the request body is larger than {limit} bytes"),
-            ),
-            BodyError::TimedOut => api_error(
-                408,
-                "request_timeout",
-                "the request body did not arrive in time",
-            ),
-            BodyError::Broken(e) => api_error(
-                400,
-                "bad_body",
-                format!("cannot read the request body: {e}"),
-            ),
-        })?;
-    let body: SpeechBody = serde_json::from_slice(&body).map_err(|e| {
-        api_error(
-            400,
-            "invalid_json",
-            format!("the body is not a speech request: {e}"),
-        )
-    })?;
+    let body = speech_body(&app, request).await?;
     let (model_name, model) = app.find_model(body.model.as_deref())?;
     let input = body.input.trim().to_string();
     if input.is_empty() {
@@ -126,19 +100,7 @@ async fn answer(app: Arc<App>, request: Request) -> Result<Response, ApiError> {
                 ),
             )
         })?;
-    let rate = match body.speed {
-        None => None,
-        Some(s) if (0.25..=4.0).contains(&s) => {
-            Some(((s * WPM_AT_SPEED_1).round() as u32).clamp(60, 500)).filter(|_| s != 1.0)
-        }
-        Some(s) => {
-            return Err(api_error(
-                400,
-                "invalid_speed",
-                format!("speed {s} is outside 0.25 to 4.0"),
-            ))
-        }
-    };
+    let rate = speed_rate(body.speed)?;
     let mut note = format!("{model_name}/{voice} {format_name} {chars} chars");
     if body.instructions.is_some_and(|i| !i.trim().is_empty()) {
         note.push_str(" (instructions ignored: narrate's voices take none)");
@@ -187,6 +149,52 @@ async fn answer(app: Arc<App>, request: Request) -> Result<Response, ApiError> {
     }
     response.extensions_mut().insert(Note(note));
     Ok(response)
+}
+
+/// The request's body, read within the server's limits and parsed as a speech request.
+async fn speech_body(app: &App, request: Request) -> Result<SpeechBody, ApiError> {
+    let limit = app.options.max_body;
+    let body = read_body(request, limit, &app.options.limits)
+        .await
+        .map_err(|e| match e {
+            BodyError::TooLarge => api_error(
+                413,
+                "request_too_large",
+                format!("the request body is larger than {limit} bytes"),
+            ),
+            BodyError::TimedOut => api_error(
+                408,
+                "request_timeout",
+                "the request body did not arrive in time",
+            ),
+            BodyError::Broken(e) => api_error(
+                400,
+                "bad_body",
+                format!("cannot read the request body: {e}"),
+            ),
+        })?;
+    serde_json::from_slice(&body).map_err(|e| {
+        api_error(
+            400,
+            "invalid_json",
+            format!("the body is not a speech request: {e}"),
+        )
+    })
+}
+
+/// The speaking rate (words per minute) for OpenAI's `speed`: `None` for the voice's own.
+fn speed_rate(speed: Option<f64>) -> Result<Option<u32>, ApiError> {
+    match speed {
+        None => Ok(None),
+        Some(s) if (0.25..=4.0).contains(&s) => {
+            Ok(Some(((s * WPM_AT_SPEED_1).round() as u32).clamp(60, 500)).filter(|_| s != 1.0))
+        }
+        Some(s) => Err(api_error(
+            400,
+            "invalid_speed",
+            format!("speed {s} is outside 0.25 to 4.0"),
+        )),
+    }
 }
 
 /// Refuses, before any work, input that is no text to speak: control characters (other than tabs and line

@@ -10,7 +10,7 @@ use std::io::Write;
 use std::path::Path;
 
 use super::encode::{self, Encoding};
-use super::html::{escape, language, layout};
+use super::html::{escape, language, layout, Block};
 use super::{caption_words, ChapterExporter};
 use crate::audio::master::Preset;
 use crate::edition::{Edition, Segment};
@@ -363,68 +363,14 @@ fn book_language(e: &Edition) -> String {
 /// (headings with their levels, paragraphs where the edition pauses for one), each sentence a span.
 fn essay_book(e: &Edition, sync: SyncLevel, modified: &str) -> Result<Book> {
     let lang = book_language(e);
-    let blocks = layout(e);
     let mut docs = Vec::new();
     let mut files = Vec::new();
     let mut toc = Vec::new();
-    for (n, block) in blocks.iter().enumerate() {
-        let chapter = e.chapters.get(block.chapter);
-        let title = chapter.map_or(e.title.as_str(), |c| c.title.as_str());
-        let level = chapter.map_or(2, |c| c.level).clamp(1, 6);
-        let id = format!("c{n:03}");
-        let href = format!("{id}.xhtml");
-        let mut body = String::new();
-        let mut pars = Vec::new();
-        let kind = if n == 0 && level == 1 {
-            "titlepage"
-        } else {
-            "chapter"
-        };
-        body.push_str(&format!(
-            "<section epub:type=\"{kind}\" id=\"{id}-section\""
-        ));
-        match block.heading {
-            Some(h) => {
-                let (markup, p) = sentence(e, &e.segments[h], sync, &e.segments[h].text)?;
-                body.push_str(&format!(
-                    " aria-labelledby=\"{id}-h\">\n<h{level} id=\"{id}-h\">{markup}</h{level}>\n"
-                ));
-                pars.extend(p);
-            }
-            None => body.push_str(&format!(" aria-label=\"{}\">\n", escape(title))),
-        }
-        if kind == "titlepage" && block.heading.is_some() {
-            if let Some(author) = &e.author {
-                // The author is in the text only where the essay has a byline (then it is a spoken sentence).
-                let spoken = block
-                    .paragraphs
-                    .iter()
-                    .flatten()
-                    .any(|&i| e.segments[i].text.contains(author.as_str()));
-                if !spoken {
-                    body.push_str(&format!(
-                        "<p class=\"narrate-author\">{}</p>\n",
-                        escape(author)
-                    ));
-                }
-            }
-        }
-        for paragraph in &block.paragraphs {
-            let mut spans = Vec::new();
-            for &i in paragraph {
-                let (markup, p) = sentence(e, &e.segments[i], sync, &e.segments[i].text)?;
-                spans.push(markup);
-                pars.extend(p);
-            }
-            body.push_str(&format!("<p>{}</p>\n", spans.join(" ")));
-        }
-        body.push_str("</section>\n");
-        files.push(Entry {
-            name: href.clone(),
-            body: Body::Text(xhtml(&lang, title, &body)),
-        });
-        toc.push((level, title.to_string(), href.clone()));
-        docs.push(Doc { id, href, pars });
+    for (n, block) in layout(e).iter().enumerate() {
+        let chapter = chapter_document(e, n, block, sync, &lang)?;
+        files.push(chapter.entry);
+        toc.push(chapter.toc);
+        docs.push(chapter.doc);
     }
     if docs.is_empty() {
         let href = "c000.xhtml".to_string();
@@ -456,25 +402,9 @@ fn essay_book(e: &Edition, sync: SyncLevel, modified: &str) -> Result<Book> {
             .into(),
         format!("<item id=\"narrate-css\" href=\"{CSS_NAME}\" media-type=\"text/css\"/>"),
     ];
-    if let Some(cover) = e
-        .book
-        .as_ref()
-        .and_then(|b| b.cover.as_ref())
-        .filter(|c| !c.bytes.is_empty())
-    {
-        let name = if cover.media_type == "image/png" {
-            "cover.png"
-        } else {
-            "cover.jpg"
-        };
-        items.push(format!(
-            "<item id=\"cover-image\" href=\"{name}\" media-type=\"{}\" properties=\"cover-image\"/>",
-            escape(&cover.media_type)
-        ));
-        files.push(Entry {
-            name: name.into(),
-            body: Body::Bytes(cover.bytes.clone()),
-        });
+    if let Some((item, entry)) = cover(e) {
+        items.push(item);
+        files.push(entry);
     }
     for d in &docs {
         let overlay = if d.pars.is_empty() {
@@ -510,6 +440,108 @@ fn essay_book(e: &Edition, sync: SyncLevel, modified: &str) -> Result<Book> {
         spine,
         &docs,
         files,
+    ))
+}
+
+/// One chapter of an essay's book: its content document, its table-of-contents line (level, title, href) and
+/// its overlay's pars.
+struct ChapterDocument {
+    entry: Entry,
+    toc: (u8, String, String),
+    doc: Doc,
+}
+
+/// Block `n` of the edition's layout as a content document, each sentence a span with its id.
+fn chapter_document(
+    e: &Edition,
+    n: usize,
+    block: &Block,
+    sync: SyncLevel,
+    lang: &str,
+) -> Result<ChapterDocument> {
+    let chapter = e.chapters.get(block.chapter);
+    let title = chapter.map_or(e.title.as_str(), |c| c.title.as_str());
+    let level = chapter.map_or(2, |c| c.level).clamp(1, 6);
+    let id = format!("c{n:03}");
+    let href = format!("{id}.xhtml");
+    let mut body = String::new();
+    let mut pars = Vec::new();
+    let kind = if n == 0 && level == 1 {
+        "titlepage"
+    } else {
+        "chapter"
+    };
+    body.push_str(&format!(
+        "<section epub:type=\"{kind}\" id=\"{id}-section\""
+    ));
+    match block.heading {
+        Some(h) => {
+            let (markup, p) = sentence(e, &e.segments[h], sync, &e.segments[h].text)?;
+            body.push_str(&format!(
+                " aria-labelledby=\"{id}-h\">\n<h{level} id=\"{id}-h\">{markup}</h{level}>\n"
+            ));
+            pars.extend(p);
+        }
+        None => body.push_str(&format!(" aria-label=\"{}\">\n", escape(title))),
+    }
+    if kind == "titlepage" && block.heading.is_some() {
+        if let Some(author) = &e.author {
+            // The author is in the text only where the essay has a byline (then it is a spoken sentence).
+            let spoken = block
+                .paragraphs
+                .iter()
+                .flatten()
+                .any(|&i| e.segments[i].text.contains(author.as_str()));
+            if !spoken {
+                body.push_str(&format!(
+                    "<p class=\"narrate-author\">{}</p>\n",
+                    escape(author)
+                ));
+            }
+        }
+    }
+    for paragraph in &block.paragraphs {
+        let mut spans = Vec::new();
+        for &i in paragraph {
+            let (markup, p) = sentence(e, &e.segments[i], sync, &e.segments[i].text)?;
+            spans.push(markup);
+            pars.extend(p);
+        }
+        body.push_str(&format!("<p>{}</p>\n", spans.join(" ")));
+    }
+    body.push_str("</section>\n");
+    Ok(ChapterDocument {
+        entry: Entry {
+            name: href.clone(),
+            body: Body::Text(xhtml(lang, title, &body)),
+        },
+        toc: (level, title.to_string(), href.clone()),
+        doc: Doc { id, href, pars },
+    })
+}
+
+/// The book's cover as a manifest item and its file.
+fn cover(e: &Edition) -> Option<(String, Entry)> {
+    let cover = e
+        .book
+        .as_ref()
+        .and_then(|b| b.cover.as_ref())
+        .filter(|c| !c.bytes.is_empty())?;
+    let name = if cover.media_type == "image/png" {
+        "cover.png"
+    } else {
+        "cover.jpg"
+    };
+    let item = format!(
+        "<item id=\"cover-image\" href=\"{name}\" media-type=\"{}\" properties=\"cover-image\"/>",
+        escape(&cover.media_type)
+    );
+    Some((
+        item,
+        Entry {
+            name: name.into(),
+            body: Body::Bytes(cover.bytes.clone()),
+        },
     ))
 }
 

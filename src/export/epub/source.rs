@@ -284,6 +284,32 @@ fn closing_tag(raw: &str, node: roxmltree::Node<'_, '_>) -> Option<usize> {
         .filter(|_| raw[r].ends_with('>'))
 }
 
+impl Source {
+    /// Where the file named `name` is among the book's files.
+    fn position(&self, name: &str) -> Option<usize> {
+        self.files.iter().position(|(n, _)| n == name)
+    }
+}
+
+/// A content document of the spine: its manifest item, its href (from the package) and path (in the book), and
+/// where it is among the book's files.
+struct SpineDoc<'a, 'input> {
+    item: roxmltree::Node<'a, 'input>,
+    href: String,
+    path: String,
+    index: usize,
+}
+
+/// One spine document's text, and the sentences found in it, in order.
+struct Work<'a> {
+    raw: &'a str,
+    doc: roxmltree::Document<'a>,
+    flat: Flat,
+    inserts: Vec<(usize, u8, String)>,
+    pars: Vec<Par>,
+    last_end: usize,
+}
+
 pub(super) fn book(e: &Edition, src: &Source, sync: SyncLevel, modified: &str) -> Result<Book> {
     if sync == SyncLevel::Word {
         if let Some(s) = e.segments.first() {
@@ -295,14 +321,108 @@ pub(super) fn book(e: &Edition, src: &Source, sync: SyncLevel, modified: &str) -
         .rsplit_once('/')
         .map_or("", |(d, _)| d)
         .to_string();
-    let file = |name: &str| src.files.iter().position(|(n, _)| n == name);
-    let opf_text = std::str::from_utf8(&src.files[file(&src.opf_path).expect("read in open")].1)
-        .map_err(|err| unreadable(e, err))?;
+    let opf_index = src.position(&src.opf_path).expect("read in open");
+    let opf_text =
+        std::str::from_utf8(&src.files[opf_index].1).map_err(|err| unreadable(e, err))?;
     let opf = roxmltree::Document::parse(opf_text).map_err(|err| unreadable(e, err))?;
     let items: Vec<roxmltree::Node> = opf
         .descendants()
         .filter(|n| n.tag_name().name() == "item")
         .collect();
+    let spine_docs = spine_documents(src, &opf, &items, &opf_dir);
+    let mut work: Vec<Option<Work>> = spine_docs
+        .iter()
+        .map(|d| {
+            let raw = std::str::from_utf8(&src.files[d.index].1).ok()?;
+            let doc = parse(raw)?;
+            let flat = flatten(raw, &doc);
+            Some(Work {
+                raw,
+                doc,
+                flat,
+                inserts: Vec::new(),
+                pars: Vec::new(),
+                last_end: 0,
+            })
+        })
+        .collect();
+    mark_sentences(e, &mut work);
+
+    // The documents rewritten, the overlays and the package.
+    let css_path = if opf_dir.is_empty() {
+        CSS_NAME.to_string()
+    } else {
+        format!("{opf_dir}/{CSS_NAME}")
+    };
+    let mut replaced: Vec<Option<String>> = vec![None; src.files.len()];
+    let mut docs = Vec::new();
+    for (d, w) in spine_docs.iter().zip(work) {
+        let Some(mut w) = w else { continue };
+        if w.pars.is_empty() {
+            continue;
+        }
+        if let Some(head) = w.doc.descendants().find(|n| n.has_tag_name("head")) {
+            if let Some(at) = closing_tag(w.raw, head) {
+                w.inserts.push((
+                    at,
+                    2,
+                    format!(
+                        "<link rel=\"stylesheet\" type=\"text/css\" href=\"{}\"/>\n",
+                        escape(&relative(&d.path, &css_path))
+                    ),
+                ));
+            }
+        }
+        replaced[d.index] = Some(insert(w.raw, w.inserts));
+        docs.push(Doc {
+            id: d.item.attribute("id").unwrap_or("doc").to_string(),
+            href: d.href.clone(),
+            pars: w.pars,
+        });
+    }
+    let (overlay_entries, mut new_items, media) = overlays(e, &opf_dir, "narrate-", &docs);
+    new_items.push(format!(
+        "<item id=\"narrate-css\" href=\"{CSS_NAME}\" media-type=\"text/css\"/>"
+    ));
+    let package = Package {
+        text: opf_text,
+        opf: &opf,
+        items: &items,
+    };
+    replaced[opf_index] = Some(package.rewritten(e, &docs, &new_items, &media, modified)?);
+
+    let mut entries = Vec::new();
+    for (i, (name, bytes)) in src.files.iter().enumerate() {
+        if name == "mimetype" {
+            continue;
+        }
+        entries.push(Entry {
+            name: name.clone(),
+            body: match replaced[i].take() {
+                Some(t) => Body::Text(t),
+                None => Body::Bytes(bytes.clone()),
+            },
+        });
+    }
+    entries.extend(overlay_entries);
+    entries.push(Entry {
+        name: css_path,
+        body: Body::Text(CSS.into()),
+    });
+    entries.push(Entry {
+        name: super::join(&opf_dir, super::AUDIO),
+        body: Body::Audio,
+    });
+    Ok(Book { entries })
+}
+
+/// The spine's XHTML content documents in reading order (the navigation document left out).
+fn spine_documents<'a, 'input>(
+    src: &Source,
+    opf: &'a roxmltree::Document<'input>,
+    items: &[roxmltree::Node<'a, 'input>],
+    opf_dir: &str,
+) -> Vec<SpineDoc<'a, 'input>> {
     let mut spine_docs = Vec::new();
     for itemref in opf
         .descendants()
@@ -321,36 +441,23 @@ pub(super) fn book(e: &Edition, src: &Source, sync: SyncLevel, modified: &str) -
             continue;
         }
         let href = item.attribute("href").unwrap_or("");
-        let path = resolve(&opf_dir, href);
-        let Some(index) = file(&path) else { continue };
-        spine_docs.push((*item, href.to_string(), path, index));
+        let path = resolve(opf_dir, href);
+        let Some(index) = src.position(&path) else {
+            continue;
+        };
+        spine_docs.push(SpineDoc {
+            item: *item,
+            href: href.to_string(),
+            path,
+            index,
+        });
     }
+    spine_docs
+}
 
-    // Each spine document's text, and the sentences found in it, in order.
-    struct Work<'a> {
-        raw: &'a str,
-        doc: roxmltree::Document<'a>,
-        flat: Flat,
-        inserts: Vec<(usize, u8, String)>,
-        pars: Vec<Par>,
-        last_end: usize,
-    }
-    let mut work: Vec<Option<Work>> = spine_docs
-        .iter()
-        .map(|(_, _, _, index)| {
-            let raw = std::str::from_utf8(&src.files[*index].1).ok()?;
-            let doc = parse(raw)?;
-            let flat = flatten(raw, &doc);
-            Some(Work {
-                raw,
-                doc,
-                flat,
-                inserts: Vec::new(),
-                pars: Vec::new(),
-                last_end: 0,
-            })
-        })
-        .collect();
+/// Finds each of the edition's sentences in the documents, in order, and wraps it in a span with its id (the
+/// span and the overlay's `<par>` go into the document's work).
+fn mark_sentences(e: &Edition, work: &mut [Option<Work>]) {
     let rate = e.sample_rate;
     let (mut doc_at, mut flat_at) = (0usize, 0usize);
     for s in &e.segments {
@@ -358,27 +465,9 @@ pub(super) fn book(e: &Edition, src: &Source, sync: SyncLevel, modified: &str) -
         if k.is_empty() {
             continue;
         }
-        // A short sentence ("Installing") is looked for near the last one found only.
-        let short = k.chars().count() < 20;
-        let mut found = None;
-        for (d, w) in work.iter().enumerate().skip(doc_at) {
-            let Some(w) = w else { continue };
-            let from = if d == doc_at { flat_at } else { 0 };
-            if from > w.flat.flat.len() {
-                continue;
-            }
-            if let Some(p) = w.flat.flat[from..].find(&k) {
-                let p = from + p;
-                if !short || (d == doc_at && p - from < 3000) || (d > doc_at && p < 3000) {
-                    found = Some((d, p));
-                }
-                break;
-            }
-            if short && d > doc_at && !w.flat.flat.is_empty() {
-                break;
-            }
-        }
-        let Some((d, p)) = found else { continue };
+        let Some((d, p)) = find_sentence(work, &k, doc_at, flat_at) else {
+            continue;
+        };
         let w = work[d].as_mut().expect("found in it");
         let first = w.flat.at.partition_point(|x| x.0 < p);
         let last = w.flat.at.partition_point(|x| x.0 < p + k.len()) - 1;
@@ -417,149 +506,147 @@ pub(super) fn book(e: &Edition, src: &Source, sync: SyncLevel, modified: &str) -
             end_ms: ms(s.end_sample, rate),
         });
     }
+}
 
-    // The documents rewritten, the overlays and the package.
-    let css_path = if opf_dir.is_empty() {
-        CSS_NAME.to_string()
-    } else {
-        format!("{opf_dir}/{CSS_NAME}")
-    };
-    let mut replaced: Vec<Option<String>> = vec![None; src.files.len()];
-    let mut docs = Vec::new();
-    for ((item, href, path, index), w) in spine_docs.iter().zip(work) {
-        let Some(mut w) = w else { continue };
-        if w.pars.is_empty() {
+/// Where the sentence with key `k` is, from document `doc_at` at `flat_at` on: (document, offset in its flat
+/// text). A short sentence ("Installing") is looked for near the last one found only.
+fn find_sentence(
+    work: &[Option<Work>],
+    k: &str,
+    doc_at: usize,
+    flat_at: usize,
+) -> Option<(usize, usize)> {
+    let short = k.chars().count() < 20;
+    for (d, w) in work.iter().enumerate().skip(doc_at) {
+        let Some(w) = w else { continue };
+        let from = if d == doc_at { flat_at } else { 0 };
+        if from > w.flat.flat.len() {
             continue;
         }
-        if let Some(head) = w.doc.descendants().find(|n| n.has_tag_name("head")) {
-            if let Some(at) = closing_tag(w.raw, head) {
-                w.inserts.push((
-                    at,
-                    2,
-                    format!(
-                        "<link rel=\"stylesheet\" type=\"text/css\" href=\"{}\"/>\n",
-                        escape(&relative(path, &css_path))
-                    ),
+        if let Some(p) = w.flat.flat[from..].find(k) {
+            let p = from + p;
+            if !short || (d == doc_at && p - from < 3000) || (d > doc_at && p < 3000) {
+                return Some((d, p));
+            }
+            return None;
+        }
+        if short && d > doc_at && !w.flat.flat.is_empty() {
+            return None;
+        }
+    }
+    None
+}
+
+/// The book's package document, as read.
+struct Package<'a, 'input> {
+    text: &'input str,
+    opf: &'a roxmltree::Document<'input>,
+    items: &'a [roxmltree::Node<'a, 'input>],
+}
+
+impl Package<'_, '_> {
+    /// The package with a media-overlay on each document with an overlay, the new items, the media and
+    /// accessibility metadata, and the new modified date.
+    fn rewritten(
+        &self,
+        e: &Edition,
+        docs: &[Doc],
+        new_items: &[String],
+        media: &str,
+        modified: &str,
+    ) -> Result<String> {
+        let (opf, opf_text) = (self.opf, self.text);
+        let mut opf_inserts: Vec<(usize, u8, String)> = Vec::new();
+        for d in docs {
+            if let Some(item) = self
+                .items
+                .iter()
+                .find(|i| i.attribute("id") == Some(d.id.as_str()))
+            {
+                let r = item.range();
+                let name_len = opf_text[r.start + 1..]
+                    .find(|c: char| c.is_whitespace() || c == '/' || c == '>')
+                    .unwrap_or(0);
+                opf_inserts.push((
+                    r.start + 1 + name_len,
+                    0,
+                    format!(" media-overlay=\"narrate-mo-{}\"", d.id),
                 ));
             }
         }
-        replaced[*index] = Some(insert(w.raw, w.inserts));
-        docs.push(Doc {
-            id: item.attribute("id").unwrap_or("doc").to_string(),
-            href: href.clone(),
-            pars: w.pars,
-        });
-    }
-    let (overlay_entries, mut new_items, media) = overlays(e, &opf_dir, "narrate-", &docs);
-    new_items.push(format!(
-        "<item id=\"narrate-css\" href=\"{CSS_NAME}\" media-type=\"text/css\"/>"
-    ));
-
-    // The package: media-overlay on each document with an overlay, the new items, the media and accessibility
-    // metadata, and the new modified date.
-    let mut opf_inserts: Vec<(usize, u8, String)> = Vec::new();
-    for d in &docs {
-        if let Some(item) = items
-            .iter()
-            .find(|i| i.attribute("id") == Some(d.id.as_str()))
-        {
-            let r = item.range();
-            let name_len = opf_text[r.start + 1..]
-                .find(|c: char| c.is_whitespace() || c == '/' || c == '>')
-                .unwrap_or(0);
-            opf_inserts.push((
-                r.start + 1 + name_len,
-                0,
-                format!(" media-overlay=\"narrate-mo-{}\"", d.id),
+        let replace_modified = opf
+            .descendants()
+            .rfind(|m| {
+                m.tag_name().name() == "meta"
+                    && m.attribute("property") == Some("dcterms:modified")
+                    && m.attribute("refines").is_none()
+            })
+            .map(|m| m.range());
+        let mut metas = String::new();
+        if replace_modified.is_none() {
+            metas.push_str(&format!(
+                "<meta property=\"dcterms:modified\">{modified}</meta>\n"
             ));
         }
-    }
-    let mut replace_modified = None;
-    let mut metas = String::new();
-    for m in opf.descendants().filter(|n| n.tag_name().name() == "meta") {
-        if m.attribute("property") == Some("dcterms:modified") && m.attribute("refines").is_none() {
-            replace_modified = Some(m.range());
+        metas.push_str(media);
+        metas.push_str(&self.accessibility_missing(e));
+        let metadata = opf
+            .descendants()
+            .find(|n| n.tag_name().name() == "metadata")
+            .ok_or_else(|| unreadable(e, "no metadata in its package"))?;
+        let manifest = opf
+            .descendants()
+            .find(|n| n.tag_name().name() == "manifest")
+            .ok_or_else(|| unreadable(e, "no manifest in its package"))?;
+        let (Some(meta_end), Some(manifest_end)) = (
+            closing_tag(opf_text, metadata),
+            closing_tag(opf_text, manifest),
+        ) else {
+            return Err(unreadable(e, "an empty metadata or manifest element"));
+        };
+        opf_inserts.push((meta_end, 0, metas));
+        opf_inserts.push((manifest_end, 0, format!("{}\n", new_items.join("\n"))));
+        let mut opf_new = insert(opf_text, opf_inserts);
+        if let Some(r) = replace_modified {
+            // Nothing is inserted before it (the metadata's additions go at its end), so it is where it was.
+            let old = &opf_text[r.clone()];
+            let at = opf_new.find(old).unwrap_or(r.start);
+            opf_new.replace_range(
+                at..at + old.len(),
+                &format!("<meta property=\"dcterms:modified\">{modified}</meta>"),
+            );
         }
+        Ok(opf_new)
     }
-    if replace_modified.is_none() {
-        metas.push_str(&format!(
-            "<meta property=\"dcterms:modified\">{modified}</meta>\n"
-        ));
-    }
-    metas.push_str(&media);
-    let have: Vec<(String, String)> = opf
-        .descendants()
-        .filter(|n| n.tag_name().name() == "meta")
-        .filter_map(|m| {
-            Some((
-                m.attribute("property")?.to_string(),
-                m.text().unwrap_or("").trim().to_string(),
-            ))
-        })
-        .collect();
-    for line in accessibility(e, false).lines() {
-        // Keep the book's own accessibility metadata; add what it does not say (one summary at most).
-        let doc = roxmltree::Document::parse(line).expect("our own markup");
-        let m = doc.root_element();
-        let property = m.attribute("property").unwrap_or("").to_string();
-        let value = m.text().unwrap_or("").to_string();
-        let said = have.iter().any(|(p, v)| {
-            *p == property && (*v == value || property == "schema:accessibilitySummary")
-        });
-        if !said {
-            metas.push_str(line);
-            metas.push('\n');
-        }
-    }
-    let metadata = opf
-        .descendants()
-        .find(|n| n.tag_name().name() == "metadata")
-        .ok_or_else(|| unreadable(e, "no metadata in its package"))?;
-    let manifest = opf
-        .descendants()
-        .find(|n| n.tag_name().name() == "manifest")
-        .ok_or_else(|| unreadable(e, "no manifest in its package"))?;
-    let (Some(meta_end), Some(manifest_end)) = (
-        closing_tag(opf_text, metadata),
-        closing_tag(opf_text, manifest),
-    ) else {
-        return Err(unreadable(e, "an empty metadata or manifest element"));
-    };
-    opf_inserts.push((meta_end, 0, metas));
-    opf_inserts.push((manifest_end, 0, format!("{}\n", new_items.join("\n"))));
-    let mut opf_new = insert(opf_text, opf_inserts);
-    if let Some(r) = replace_modified {
-        // Nothing is inserted before it (the metadata's additions go at its end), so it is where it was.
-        let old = &opf_text[r.clone()];
-        let at = opf_new.find(old).unwrap_or(r.start);
-        opf_new.replace_range(
-            at..at + old.len(),
-            &format!("<meta property=\"dcterms:modified\">{modified}</meta>"),
-        );
-    }
-    replaced[file(&src.opf_path).expect("read in open")] = Some(opf_new);
 
-    let mut entries = Vec::new();
-    for (i, (name, bytes)) in src.files.iter().enumerate() {
-        if name == "mimetype" {
-            continue;
+    /// The accessibility metadata the book does not say already, one line each: the book's own is kept (one
+    /// summary at most).
+    fn accessibility_missing(&self, e: &Edition) -> String {
+        let have: Vec<(String, String)> = self
+            .opf
+            .descendants()
+            .filter(|n| n.tag_name().name() == "meta")
+            .filter_map(|m| {
+                Some((
+                    m.attribute("property")?.to_string(),
+                    m.text().unwrap_or("").trim().to_string(),
+                ))
+            })
+            .collect();
+        let mut metas = String::new();
+        for line in accessibility(e, false).lines() {
+            let doc = roxmltree::Document::parse(line).expect("our own markup");
+            let m = doc.root_element();
+            let property = m.attribute("property").unwrap_or("").to_string();
+            let value = m.text().unwrap_or("").to_string();
+            let said = have.iter().any(|(p, v)| {
+                *p == property && (*v == value || property == "schema:accessibilitySummary")
+            });
+            if !said {
+                metas.push_str(line);
+                metas.push('\n');
+            }
         }
-        entries.push(Entry {
-            name: name.clone(),
-            body: match replaced[i].take() {
-                Some(t) => Body::Text(t),
-                None => Body::Bytes(bytes.clone()),
-            },
-        });
+        metas
     }
-    entries.extend(overlay_entries);
-    entries.push(Entry {
-        name: css_path,
-        body: Body::Text(CSS.into()),
-    });
-    entries.push(Entry {
-        name: super::join(&opf_dir, super::AUDIO),
-        body: Body::Audio,
-    });
-    Ok(Book { entries })
 }

@@ -150,6 +150,9 @@ pub(crate) fn seed_noise(model: &mut ModelProto) -> Result<Vec<NoiseInput>, Stri
     Ok(noise)
 }
 
+/// One step after a random op's noise is gathered: the op, its second operand (none for a cast), its attributes.
+type Step = (&'static str, String, Vec<AttributeProto>);
+
 /// The state of one [`seed_noise`] pass.
 struct Edit<'a> {
     graph: &'a mut GraphProto,
@@ -177,19 +180,7 @@ impl Edit<'_> {
                 self.opset
             ));
         }
-        let (distribution, mean, scale) = match op.as_str() {
-            "RandomNormal" | "RandomNormalLike" => (
-                Distribution::Normal,
-                float_attr(node, "mean").unwrap_or(0.0),
-                float_attr(node, "scale").unwrap_or(1.0),
-            ),
-            "RandomUniform" | "RandomUniformLike" => {
-                let low = float_attr(node, "low").unwrap_or(0.0);
-                let high = float_attr(node, "high").unwrap_or(1.0);
-                (Distribution::Uniform, low, high - low)
-            }
-            _ => return Err(format!("{what}: narrate cannot seed this random op")),
-        };
+        let (distribution, mean, scale) = distribution_of(node, &what)?;
         let [out] = node.output.as_slice() else {
             return Err(format!("{what} has {} outputs, not one", node.output.len()));
         };
@@ -250,31 +241,7 @@ impl Edit<'_> {
         nodes.push(make(&name("needed"), "Identity", [&n], [&needed], []));
 
         // Reshape, then scale, shift and cast as the op would; the last step writes the op's own output.
-        let mut steps: Vec<(&str, String, Vec<AttributeProto>)> = vec![("Reshape", shape, vec![])];
-        if scale != 1.0 {
-            let s = self.name(format!("{p}/scale"))?;
-            self.graph.initializer.push(float_scalar(&s, scale));
-            steps.push(("Mul", s, vec![]));
-        }
-        if mean != 0.0 {
-            let m = self.name(format!("{p}/mean"))?;
-            self.graph.initializer.push(float_scalar(&m, mean));
-            steps.push(("Add", m, vec![]));
-        }
-        match node.attribute.iter().find(|a| a.name() == "dtype") {
-            Some(a) if a.i() == DataType::Float as i64 => {}
-            Some(a) => steps.push(("Cast", String::new(), vec![int_attr("to", a.i())])),
-            None if like && self.opset >= 15 => {
-                steps.push(("CastLike", node.input[0].clone(), vec![]))
-            }
-            None if like => {
-                return Err(format!(
-                "{what} has no dtype; narrate needs one below opset 15 (this model is opset {})",
-                self.opset
-            ))
-            }
-            None => {}
-        }
+        let steps = self.steps(node, &p, shape, (mean, scale), &what)?;
         let mut prev = flat;
         let last = steps.len() - 1;
         for (i, (step, operand, attrs)) in steps.into_iter().enumerate() {
@@ -316,6 +283,60 @@ impl Edit<'_> {
             op: node.name().to_string(),
         });
         Ok(nodes)
+    }
+
+    /// The steps after the noise is gathered: reshape to the op's shape, then scale, shift and cast as the op
+    /// would. Each is an op, its second operand (none for a cast) and its attributes.
+    fn steps(
+        &mut self,
+        node: &NodeProto,
+        p: &str,
+        shape: String,
+        (mean, scale): (f32, f32),
+        what: &str,
+    ) -> Result<Vec<Step>, String> {
+        let like = node.op_type().ends_with("Like");
+        let mut steps: Vec<Step> = vec![("Reshape", shape, vec![])];
+        if scale != 1.0 {
+            let s = self.name(format!("{p}/scale"))?;
+            self.graph.initializer.push(float_scalar(&s, scale));
+            steps.push(("Mul", s, vec![]));
+        }
+        if mean != 0.0 {
+            let m = self.name(format!("{p}/mean"))?;
+            self.graph.initializer.push(float_scalar(&m, mean));
+            steps.push(("Add", m, vec![]));
+        }
+        match node.attribute.iter().find(|a| a.name() == "dtype") {
+            Some(a) if a.i() == DataType::Float as i64 => {}
+            Some(a) => steps.push(("Cast", String::new(), vec![int_attr("to", a.i())])),
+            None if like && self.opset >= 15 => {
+                steps.push(("CastLike", node.input[0].clone(), vec![]))
+            }
+            None if like => return Err(format!(
+                "{what} has no dtype; narrate needs one below opset 15 (this model is opset {})",
+                self.opset
+            )),
+            None => {}
+        }
+        Ok(steps)
+    }
+}
+
+/// A random op's distribution, mean and scale (for a uniform one: its low end and width).
+fn distribution_of(node: &NodeProto, what: &str) -> Result<(Distribution, f32, f32), String> {
+    match node.op_type() {
+        "RandomNormal" | "RandomNormalLike" => Ok((
+            Distribution::Normal,
+            float_attr(node, "mean").unwrap_or(0.0),
+            float_attr(node, "scale").unwrap_or(1.0),
+        )),
+        "RandomUniform" | "RandomUniformLike" => {
+            let low = float_attr(node, "low").unwrap_or(0.0);
+            let high = float_attr(node, "high").unwrap_or(1.0);
+            Ok((Distribution::Uniform, low, high - low))
+        }
+        _ => Err(format!("{what}: narrate cannot seed this random op")),
     }
 }
 
