@@ -473,24 +473,45 @@ struct Measured {
 }
 
 /// One pass over the samples: per-segment statistics and shapes, clicks, per-chapter loudness. Stops at the
-/// first sample that cannot be read.
+/// first sample that cannot be read. The data chunk is read 64 kB at a time and decoded here (hound's
+/// sample-by-sample iterator was a fifth of the check), stopping where hound's would, with its message.
 fn measure<R: std::io::Read>(
-    mut reader: hound::WavReader<R>,
+    reader: hound::WavReader<R>,
     manifest: &Manifest,
     rate: u32,
 ) -> Result<Measured> {
     let mut pass = Pass::new(manifest, rate)?;
+    // Mono: the data chunk's samples; the reader stands at the first.
+    let total = u64::from(reader.len());
+    let mut data = reader.into_inner();
     let mut read = 0u64;
     let mut cut: Option<String> = None;
-    for sample in reader.samples::<i16>() {
-        match sample {
-            Ok(s) => pass.push(read, s)?,
+    let mut buf = vec![0u8; 1 << 16];
+    // Bytes at the start of `buf` left from the last read (half a sample).
+    let mut kept = 0;
+    while read < total {
+        let want = ((total - read) * 2).min(buf.len() as u64) as usize;
+        match data.read(&mut buf[kept..want]) {
+            Ok(0) => {
+                cut = Some("Failed to read enough bytes.".into());
+                break;
+            }
+            Ok(n) => {
+                let end = kept + n;
+                let whole = end - end % 2;
+                for b in buf[..whole].chunks_exact(2) {
+                    pass.push(read, i16::from_le_bytes([b[0], b[1]]))?;
+                    read += 1;
+                }
+                kept = end - whole;
+                buf.copy_within(whole..end, 0);
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
             Err(e) => {
                 cut = Some(e.to_string());
                 break;
             }
         }
-        read += 1;
     }
     Ok(pass.finish(read, cut))
 }

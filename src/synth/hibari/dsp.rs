@@ -12,6 +12,8 @@ use std::sync::Arc;
 use realfft::num_complex::Complex32;
 use realfft::{ComplexToReal, RealFftPlanner, RealToComplex};
 
+use super::math;
+
 /// FFT size, hop (one model frame) and sample rate.
 pub(crate) const N_FFT: usize = 1200;
 pub(crate) const HOP: usize = 300;
@@ -77,193 +79,257 @@ impl Default for Vocoder {
     }
 }
 
-// The float functions are the `libm` crate's (pure Rust): the system's libm picks an FMA or a plain variant by CPU,
-// and a take must give the same samples on every machine.
+/// Frames whose spectra are combined at a time: each bin's row of the model's outputs is read `BLOCK` frames at
+/// a stretch (contiguous, so the exponentials, tanh and sincos of a bin run in SIMD lanes), and the block's
+/// spectra (`BLOCK × BINS` complex values, 150 kB) stay in cache between the forward FFTs, the combination and
+/// the inverse FFTs.
+const BLOCK: usize = 32;
+
+/// The buffers of one thread's vocoder runs, kept between runs so that a segment allocates (and faults in) no
+/// memory of its size after the first few.
+struct Scratch {
+    /// The pulse train with its centre padding.
+    padded: Vec<f32>,
+    /// One block's spectra, frame-major.
+    block: Vec<Complex32>,
+    frame: Vec<f32>,
+    /// The overlap-add of the frames not yet complete: output rows `f..f + 4` while frame `f` is added.
+    acc: Vec<f32>,
+    scratch_f: Vec<Complex32>,
+    scratch_i: Vec<Complex32>,
+}
+
+thread_local! {
+    static SCRATCH: std::cell::RefCell<Option<Scratch>> = const { std::cell::RefCell::new(None) };
+}
+
+// The float functions are `super::math`'s (plain f32 arithmetic): the system's libm picks an FMA or a plain
+// variant by CPU, and a take must give the same samples on every machine.
 
 fn ex(x: f32) -> f32 {
-    exp(x.min(MAX_LOG))
-}
-
-/// e^x for x ≤ 88, within 2 ulp: Cody–Waite reduction to |r| ≤ ln 2 / 2 and a degree-7 Taylor polynomial, in
-/// plain f32 arithmetic (Rust never fuses it into FMA, so it is the same everywhere). The vocoder takes 3.6
-/// million exponentials a second of audio: the `libm` crate's `expf` was a seventh of narrate's time.
-fn exp(x: f32) -> f32 {
-    const LN2_HI: f32 = 0.693_145_75;
-    const LN2_LO: f32 = 1.428_606_8e-6;
-    if x < -87.0 {
-        return 0.0;
-    }
-    // Round to nearest by truncating a half away from zero (`f32::round` is a library call).
-    let t = x * std::f32::consts::LOG2_E;
-    let k = (t + 0.5f32.copysign(t)) as i32 as f32;
-    let r = x - k * LN2_HI - k * LN2_LO;
-    let p = 1.0
-        + r * (1.0
-            + r * (0.5
-                + r * (1.0 / 6.0
-                    + r * (1.0 / 24.0
-                        + r * (1.0 / 120.0 + r * (1.0 / 720.0 + r * (1.0 / 5040.0)))))));
-    p * f32::from_bits(((k as i32 + 127) as u32) << 23)
-}
-
-/// tanh from one exponential; within 1e-7 of it.
-fn tanh(x: f32) -> f32 {
-    if x.abs() > 10.0 {
-        return 1f32.copysign(x);
-    }
-    1.0 - 2.0 / (exp(2.0 * x) + 1.0)
+    math::exp(x.min(MAX_LOG))
 }
 
 impl Vocoder {
     /// The samples for `frames` (`frames × HOP` of them). `noise` holds `BINS × 2·frames` values laid out as the
     /// reference draws them: bin-major, real and imaginary part of each frame side by side.
+    #[cfg(test)]
     pub(crate) fn synth(&self, p: &Frames, noise: &[f32]) -> Vec<f32> {
+        let mut out = Vec::with_capacity(p.count() * HOP);
+        self.render(p, noise, |s| out.extend_from_slice(s));
+        out
+    }
+
+    /// [`Vocoder::synth`], handing the samples to `sink` in order, `HOP` at a time.
+    pub(crate) fn render(&self, p: &Frames, noise: &[f32], mut sink: impl FnMut(&[f32])) {
         let frames = p.count();
         assert!(
             p.consistent() && noise.len() == BINS * 2 * frames,
             "vocoder inputs of mismatched sizes"
         );
         if frames == 0 {
-            return Vec::new();
+            return;
         }
-        // The pulse train, reflect-padded by n_fft/2 on both sides (torch.stft's centre padding).
-        let x = pulses(p.f0);
-        let half = N_FFT / 2;
-        let n = x.len();
-        let mut padded = Vec::with_capacity(n + N_FFT);
-        padded.extend((0..half).map(|i| x[(half - i).min(n - 1)]));
-        padded.extend_from_slice(&x);
-        padded.extend((0..half).map(|k| x[(n as isize - 2 - k as isize).max(0) as usize]));
+        SCRATCH.with_borrow_mut(|s| {
+            let s = s.get_or_insert_with(|| Scratch {
+                padded: Vec::new(),
+                block: vec![Complex32::new(0.0, 0.0); BLOCK * BINS],
+                frame: vec![0.0; N_FFT],
+                acc: vec![0.0; N_FFT],
+                scratch_f: self.forward.make_scratch_vec(),
+                scratch_i: self.inverse.make_scratch_vec(),
+            });
+            self.render_with(p, noise, s, &mut sink);
+        });
+    }
 
-        let mut frame = vec![0.0f32; N_FFT];
-        let mut spectrum = vec![Complex32::new(0.0, 0.0); BINS];
-        let mut scratch_f = self.forward.make_scratch_vec();
-        let mut scratch_i = self.inverse.make_scratch_vec();
-        let blocks = N_FFT / HOP;
-        let mut out = vec![0.0f32; (frames + blocks - 1) * HOP];
-        for f in 0..frames {
-            let start = f * HOP;
-            for ((d, s), w) in frame
-                .iter_mut()
-                .zip(&padded[start..start + N_FFT])
-                .zip(&self.window_src)
-            {
-                *d = s * w;
-            }
-            self.forward
-                .process_with_scratch(&mut frame, &mut spectrum, &mut scratch_f)
-                .expect("buffers of the planned sizes");
-            for (b, e) in spectrum.iter_mut().enumerate() {
-                let i = b * frames + f;
-                let c = tanh(p.theta[i]) * std::f32::consts::PI;
-                let mag = ex(p.lh[i]);
-                let (sin, cos) = libm::sincosf(c);
-                let rot = Complex32::new(cos * mag, sin * mag);
-                let mut s = *e * rot;
-                let g = ex(p.ln[i]);
-                let z = b * 2 * frames + 2 * f;
-                s.re += noise[z] * g;
-                s.im += noise[z + 1] * g;
-                let r = ex(p.lr[i]);
-                let (sin, cos) = libm::sincosf(p.phi[i]);
-                s.re += cos * r;
-                s.im += sin * r;
-                *e = s;
-            }
-            // A real signal's DC and Nyquist bins are real: the inverse ignores their imaginary parts, as numpy's
-            // and scipy's do.
-            spectrum[0].im = 0.0;
-            spectrum[BINS - 1].im = 0.0;
-            self.inverse
-                .process_with_scratch(&mut spectrum, &mut frame, &mut scratch_i)
-                .expect("buffers of the planned sizes");
-            let scale = 1.0 / N_FFT as f32;
-            for ((o, s), w) in out[start..start + N_FFT]
-                .iter_mut()
-                .zip(&frame)
-                .zip(&self.window)
-            {
-                *o += (s * scale) * w;
-            }
+    fn render_with(
+        &self,
+        p: &Frames,
+        noise: &[f32],
+        s: &mut Scratch,
+        sink: &mut dyn FnMut(&[f32]),
+    ) {
+        let frames = p.count();
+        // The pulse train, reflect-padded by n_fft/2 on both sides (torch.stft's centre padding).
+        let half = N_FFT / 2;
+        let n = frames * HOP;
+        s.padded.clear();
+        s.padded.resize(n + N_FFT, 0.0);
+        pulses_into(p.f0, &mut s.padded[half..half + n]);
+        for i in 0..half {
+            s.padded[i] = s.padded[half + (half - i).min(n - 1)];
         }
-        // Normalize by the summed squared window (tapered at the ends), and drop the centre padding.
-        let mut wsum = vec![0.0f32; out.len()];
-        for k in 0..blocks {
-            for row in k..k + frames {
-                for j in 0..HOP {
-                    let w = self.window[k * HOP + j];
-                    wsum[row * HOP + j] += w * w;
+        for k in 0..half {
+            s.padded[half + n + k] = s.padded[half + (n as isize - 2 - k as isize).max(0) as usize];
+        }
+        s.acc.fill(0.0);
+        // Output row r (HOP samples) is complete once frame r is added; the first n_fft/2 samples are the
+        // padding's, and so are those after n.
+        let rows = half / HOP..half / HOP + frames;
+        let mut row_out = [0.0f32; HOP];
+        let mut emit = |r: usize, acc: &[f32]| {
+            if rows.contains(&r) {
+                self.normalize(r, frames, &acc[..HOP], &mut row_out);
+                sink(&row_out);
+            }
+        };
+        let scale = 1.0 / N_FFT as f32;
+        for f0 in (0..frames).step_by(BLOCK) {
+            let kn = BLOCK.min(frames - f0);
+            for k in 0..kn {
+                let start = (f0 + k) * HOP;
+                for ((d, x), w) in s
+                    .frame
+                    .iter_mut()
+                    .zip(&s.padded[start..start + N_FFT])
+                    .zip(&self.window_src)
+                {
+                    *d = x * w;
                 }
+                self.forward
+                    .process_with_scratch(
+                        &mut s.frame,
+                        &mut s.block[k * BINS..(k + 1) * BINS],
+                        &mut s.scratch_f,
+                    )
+                    .expect("buffers of the planned sizes");
+            }
+            combine(p, noise, f0, kn, &mut s.block);
+            for k in 0..kn {
+                let spectrum = &mut s.block[k * BINS..(k + 1) * BINS];
+                // A real signal's DC and Nyquist bins are real: the inverse ignores their imaginary parts, as
+                // numpy's and scipy's do.
+                spectrum[0].im = 0.0;
+                spectrum[BINS - 1].im = 0.0;
+                self.inverse
+                    .process_with_scratch(spectrum, &mut s.frame, &mut s.scratch_i)
+                    .expect("buffers of the planned sizes");
+                for ((o, x), w) in s.acc.iter_mut().zip(&s.frame).zip(&self.window) {
+                    *o += (x * scale) * w;
+                }
+                emit(f0 + k, &s.acc);
+                s.acc.copy_within(HOP.., 0);
+                s.acc[N_FFT - HOP..].fill(0.0);
             }
         }
-        for (o, w) in out.iter_mut().zip(&wsum) {
-            *o *= 1.0 / w.max(1e-11);
+        for i in 0..N_FFT / HOP - 1 {
+            emit(frames + i, &s.acc[i * HOP..]);
         }
-        out.drain(..half);
-        out.truncate(frames * HOP);
-        out
+    }
+
+    /// Output row `r` of the overlap-add of `frames` frames, normalized by the summed squared window over it
+    /// (tapered at the ends), in the order the reference sums it.
+    fn normalize(&self, r: usize, frames: usize, acc: &[f32], out: &mut [f32; HOP]) {
+        let blocks = N_FFT / HOP;
+        let mut wsum = [0.0f32; HOP];
+        for k in (0..blocks).filter(|&k| r >= k && r - k < frames) {
+            for (s, w) in wsum.iter_mut().zip(&self.window[k * HOP..(k + 1) * HOP]) {
+                *s += w * w;
+            }
+        }
+        for ((o, a), w) in out.iter_mut().zip(acc).zip(&wsum) {
+            *o = a * (1.0 / w.max(1e-11));
+        }
+    }
+}
+
+/// Turns the forward spectra `E` of frames `f0..f0 + kn` (frame-major in `block`) into the block's spectra
+/// `S = e^{lh} e^{iπ tanh θ} E + e^{ln} Z + e^{lr} e^{iφ}`, bin by bin: each bin's factors over the block's
+/// frames first (contiguous in the model's bin-major outputs), then the products.
+fn combine(p: &Frames, noise: &[f32], f0: usize, kn: usize, block: &mut [Complex32]) {
+    let frames = p.count();
+    let (mut ar, mut ai, mut cr, mut ci) =
+        ([0f32; BLOCK], [0f32; BLOCK], [0f32; BLOCK], [0f32; BLOCK]);
+    for b in 0..BINS {
+        let at = b * frames + f0..b * frames + f0 + kn;
+        let (lh, theta, ln, lr, phi) = (
+            &p.lh[at.clone()],
+            &p.theta[at.clone()],
+            &p.ln[at.clone()],
+            &p.lr[at.clone()],
+            &p.phi[at],
+        );
+        let z = &noise[b * 2 * frames + 2 * f0..][..2 * kn];
+        let (ar, ai, cr, ci) = (&mut ar[..kn], &mut ai[..kn], &mut cr[..kn], &mut ci[..kn]);
+        for k in 0..kn {
+            let mag = ex(lh[k]);
+            let (sin, cos) = math::sincos(math::tanh(theta[k]) * std::f32::consts::PI);
+            ar[k] = cos * mag;
+            ai[k] = sin * mag;
+            let g = ex(ln[k]);
+            let r = ex(lr[k]);
+            let (sin, cos) = math::sincos(phi[k]);
+            cr[k] = z[2 * k] * g + cos * r;
+            ci[k] = z[2 * k + 1] * g + sin * r;
+        }
+        for k in 0..kn {
+            let e = &mut block[k * BINS + b];
+            let mut s = *e * Complex32::new(ar[k], ai[k]);
+            s.re += cr[k];
+            s.im += ci[k];
+            *e = s;
+        }
     }
 }
 
 /// The band-limited pulse train of an F0 curve (one value per frame), `HOP` samples per frame: every harmonic
 /// below `F_MAX` at unit amplitude, in closed form; zero where unvoiced.
+#[cfg(test)]
 pub(crate) fn pulses(f0: &[f32]) -> Vec<f32> {
+    let mut out = vec![0.0; f0.len() * HOP];
+    pulses_into(f0, &mut out);
+    out
+}
+
+/// [`pulses`] into `out` (`HOP` samples per frame).
+fn pulses_into(f0: &[f32], out: &mut [f32]) {
     let frames = f0.len();
     let half = HOP / 2;
     // Linear interpolation weights (align_corners=False).
-    let u: Vec<f32> = (0..HOP)
-        .map(|j| (((j as f64 + 0.5) / HOP as f64) - 0.5).rem_euclid(1.0) as f32)
-        .collect();
-    let v: Vec<f32> = u.iter().map(|u| 1.0 - u).collect();
+    let mut u = [0.0f32; HOP];
+    let mut v = [0.0f32; HOP];
+    for j in 0..HOP {
+        u[j] = (((j as f64 + 0.5) / HOP as f64) - 0.5).rem_euclid(1.0) as f32;
+        v[j] = 1.0 - u[j];
+    }
     let at = |k: isize| f0[k.clamp(0, frames as isize - 1) as usize];
-    let mut out = Vec::with_capacity(frames * HOP);
     let mut phase = 0.0f64;
-    for k in 0..frames as isize {
+    let (mut freq, mut turn) = ([0.0f32; HOP], [0.0f32; HOP]);
+    for (k, out) in out.chunks_exact_mut(HOP).enumerate() {
+        let k = k as isize;
+        // The phase accumulates in f64, one sample after the other; the rest runs in lanes.
         for j in 0..HOP {
             let (a, b) = if j < half {
                 (at(k - 1), at(k))
             } else {
                 (at(k), at(k + 1))
             };
-            let mut f = a * v[j] + b * u[j];
+            let f = a * v[j] + b * u[j];
+            freq[j] = f;
+            phase += f.max(VOICED) as f64;
+            // The phase is positive, so truncation is `floor`.
+            let cycles = phase * (1.0 / SAMPLE_RATE as f64);
+            turn[j] = ((cycles - cycles as u64 as f64) * (2.0 * std::f64::consts::PI)) as f32;
+        }
+        for ((o, &f), &t) in out.iter_mut().zip(&freq).zip(&turn) {
             let voiced = f > VOICED;
-            f = f.max(VOICED);
-            phase += f as f64;
-            let t = ((phase * (1.0 / SAMPLE_RATE as f64)).fract() * (2.0 * std::f64::consts::PI))
-                as f32;
-            let h = (F_MAX / f).floor() + 0.5;
-            let s = (t * 0.5).sin() * 2.0;
+            // F_MAX / f is positive: truncation is `floor`.
+            let h = (F_MAX / f.max(VOICED)) as u32 as f32 + 0.5;
+            let s = math::sincos(t * 0.5).0 * 2.0;
             let e = if s.abs() <= 2e-3 {
                 h
             } else {
-                (h * t).sin() / s
+                math::sincos(h * t).0 / s
             };
-            out.push(if voiced { e - 0.5 } else { 0.0 });
+            *o = if voiced { e - 0.5 } else { 0.0 };
         }
     }
-    out
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn exp_and_tanh_agree_with_the_system_s() {
-        assert_eq!(exp(-90.0), 0.0);
-        let mut x = -86.9f32;
-        while x <= 20.0 {
-            let (want, got) = (x.exp(), exp(x));
-            assert!(
-                (got - want).abs() <= want * 3e-7 + 1e-38,
-                "exp({x}) = {got}, not {want}"
-            );
-            if x.abs() < 12.0 {
-                assert!((tanh(x) - x.tanh()).abs() < 2e-7, "tanh({x})");
-            }
-            x += 0.0137;
-        }
-    }
 
     #[test]
     fn a_steady_pitch_gives_pulses_at_that_rate() {

@@ -13,6 +13,7 @@
 pub(crate) mod dsp;
 pub(crate) mod durations;
 pub(crate) mod graph;
+pub(crate) mod math;
 pub(crate) mod noise;
 pub(crate) mod phonemes;
 
@@ -190,7 +191,7 @@ impl Hibari {
         speed: f32,
         seed: &[u8; 32],
         chunk: usize,
-    ) -> std::result::Result<(Vec<f32>, Vec<i64>), String> {
+    ) -> std::result::Result<(Vec<i16>, Vec<i64>), String> {
         let taken = model.pool.lock().unwrap_or_else(|e| e.into_inner()).pop();
         let mut session = match taken {
             Some(s) => s,
@@ -206,7 +207,7 @@ impl Hibari {
     }
 }
 
-/// One run of the model and the vocoder: the samples and the duration steps of each ID.
+/// One run of the model and the vocoder: the samples (16-bit) and the duration steps of each ID.
 fn run(
     session: &mut Session,
     ids: &[i64],
@@ -214,7 +215,7 @@ fn run(
     speed: f32,
     seed: &[u8; 32],
     chunk: usize,
-) -> std::result::Result<(Vec<f32>, Vec<i64>), String> {
+) -> std::result::Result<(Vec<i16>, Vec<i64>), String> {
     let failed = |e: ort::Error| format!("inference failed: {e}");
     let per_id = |v: &[f32]| Tensor::from_array(([v.len()], v.to_vec())).map_err(failed);
     let inputs = ort::inputs![
@@ -247,8 +248,19 @@ fn run(
     {
         return Err("inference failed: the model's outputs disagree in length".into());
     }
-    let noise = noise::normal(seed, chunk, dsp::BINS * 2 * frames.f0.len());
-    Ok((vocoder().synth(&frames, &noise), per_id))
+    let mut samples = Vec::with_capacity(frames.f0.len() * dsp::HOP);
+    NOISE.with_borrow_mut(|noise| {
+        noise::fill(seed, chunk, dsp::BINS * 2 * frames.f0.len(), noise);
+        vocoder().render(&frames, noise, |s| {
+            samples.extend(s.iter().map(|&v| (v.clamp(-1.0, 1.0) * 32767.0) as i16))
+        });
+    });
+    Ok((samples, per_id))
+}
+
+thread_local! {
+    /// A worker's noise buffer, kept between runs (a run of 30 s draws 11 MB of it).
+    static NOISE: std::cell::RefCell<Vec<f32>> = const { std::cell::RefCell::new(Vec::new()) };
 }
 
 /// How many duration steps (25 ms each) a word's sound comes before its steps on the model's duration grid.
@@ -439,7 +451,7 @@ impl Backend for Hibari {
             );
             let (audio, frames) = self.render(&model, &tokens.ids, &plan, speed, &seed, i)?;
             let offset = samples.len() as u64;
-            samples.extend(audio.iter().map(|&v| (v.clamp(-1.0, 1.0) * 32767.0) as i16));
+            samples.extend_from_slice(&audio);
             words.extend(tokens.spans(chunk_words, &frames, offset, samples.len() as u64));
         }
         Ok(Audio {
