@@ -158,7 +158,51 @@ impl Job {
         if let Some(w) = self.normalizer.language.warning() {
             out.push(w);
         }
+        out.extend(self.voice_mismatch());
         out
+    }
+
+    /// A text in another language than the voice speaks (a German book, an English voice) is read with the
+    /// voice's sounds: said once, with a voice that speaks the text's language where espeak-ng has one.
+    fn voice_mismatch(&self) -> Option<String> {
+        let Language::Other(tag) = &self.normalizer.language else {
+            return None;
+        };
+        let spoken = self.backend.voice_language(&self.voice)?;
+        let primary = |t: &str| {
+            t.split(['-', '_'])
+                .next()
+                .unwrap_or_default()
+                .to_ascii_lowercase()
+        };
+        let text = primary(tag);
+        if primary(&spoken) == text {
+            return None;
+        }
+        let other = synth::registry::create("espeak", &synth::BackendConfig::default())
+            .ok()
+            .and_then(|b| b.voices().ok())
+            .and_then(|voices| {
+                let mut names: Vec<String> = voices
+                    .into_iter()
+                    .map(|v| v.name)
+                    .filter(|n| primary(n) == text)
+                    .collect();
+                names.sort_by_key(|n| (n.len(), n.clone()));
+                names.into_iter().next()
+            });
+        let remedy = match other {
+            Some(v) => {
+                format!("for a voice that speaks it, build with --backend espeak --voice {v}")
+            }
+            None => "choose a voice that speaks it (`narrate voices` lists them)".into(),
+        };
+        Some(format!(
+            "the text is in `{tag}` but the voice `{}` ({}) speaks `{spoken}`, so it is read with that \
+             language's sounds; {remedy}",
+            self.voice,
+            self.backend.name()
+        ))
     }
 
     /// Finds a segment by id or unique id prefix.

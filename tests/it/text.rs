@@ -597,3 +597,44 @@ fn chapter_depth_levels_nested_export_titles_and_pauses_around_quotes() {
         .collect();
     assert_eq!(starts, podcast_starts);
 }
+
+#[test]
+fn a_text_in_another_language_than_the_voice_names_a_voice_that_speaks_it() {
+    if !have("espeak-ng") {
+        return;
+    }
+    let env = Env::new();
+    env.essay(
+        "brief.md",
+        "---\nlanguage: de\n---\n\n# Ein Brief\n\nDas Wetter war gestern schön. Heute regnet es.\n",
+    );
+    let plan = |extra: &[&str]| {
+        let mut cmd = env.cmd();
+        cmd.args(["plan", "brief.md", "--backend", "espeak"])
+            .args(extra);
+        let out = cmd.output().unwrap();
+        assert!(out.status.success(), "{out:?}");
+        String::from_utf8(out.stderr).unwrap()
+    };
+    // espeak-ng's default voice speaks American English: one warning, naming espeak-ng's German voice.
+    let told = plan(&[]);
+    let lines: Vec<&str> = told.lines().filter(|l| l.contains("speaks")).collect();
+    assert_eq!(lines.len(), 1, "{told}");
+    assert!(
+        lines[0].contains("brief.md")
+            && lines[0].contains("`de`")
+            && lines[0].contains("`en-us`")
+            && lines[0].contains("--backend espeak --voice de"),
+        "{told}"
+    );
+    // A voice that speaks the text's language: nothing to say.
+    assert!(!plan(&["--voice", "de"]).contains("speaks"));
+    // English text on an English voice: nothing to say either.
+    env.essay("letter.md", "# A Letter\n\nThe weather was fine.\n");
+    let mut cmd = env.cmd();
+    let out = cmd
+        .args(["plan", "letter.md", "--backend", "espeak"])
+        .output()
+        .unwrap();
+    assert!(!String::from_utf8_lossy(&out.stderr).contains("speaks"));
+}

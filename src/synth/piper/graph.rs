@@ -313,10 +313,12 @@ impl Edit<'_> {
             None if like && self.opset >= 15 => {
                 steps.push(("CastLike", node.input[0].clone(), vec![]))
             }
-            None if like => return Err(format!(
+            None if like => {
+                return Err(format!(
                 "{what} has no dtype; narrate needs one below opset 15 (this model is opset {})",
                 self.opset
-            )),
+            ))
+            }
             None => {}
         }
         Ok(steps)
