@@ -155,6 +155,10 @@ fn passes() -> &'static Vec<(Regex, Rule)> {
 fn addresses(p: &Pieces) -> Vec<(String, Rule)> {
     let Pieces { tlds, .. } = p;
     vec![
+        // A link in angle brackets (plain text's way of marking one): the brackets are not read.
+        (r"<((?:https?|ftp)://[^\s<>]+|mailto:[^\s<>]+|[\w.+-]+@[\w-]+(?:\.[\w-]+)+)>".into(), |c, _| {
+            c[1].to_string()
+        }),
         // Links and addresses: host and path; the query and fragment are dropped.
         (r"\b(?:https?|ftp)://(?:www\.)?([^\s/?#]+?)((?:/[^\s?#]*?)?)(?:[?#][^\s]*?)?([.,;:!?)]*(?:\s|$))".into(), url),
         (r"\b(?:mailto:)?[\w.+-]+@[\w-]+(?:\.[\w-]+)+\b".into(), email),
@@ -255,6 +259,16 @@ fn amounts(p: &Pieces) -> Vec<(String, Rule)> {
         ..
     } = p;
     vec![
+        // The copyright sign: said once after "Copyright", as the word before a year or a name. "(c)" is the
+        // sign only there (elsewhere it is a list's third item).
+        (
+            r"\b(Copyright|COPYRIGHT|copyright)\s*(?:\([cC]\)|©)".into(),
+            |c, _| c[1].to_string(),
+        ),
+        (r"(^|[\s(\[])\([cC]\)\s?(\d)".into(), |c, _| {
+            format!("{}copyright {}", &c[1], &c[2])
+        }),
+        (r"©\s?".into(), |_, _| "copyright ".into()),
         // Approximations and comparisons in front of a number.
         (r"(^|[\s(])~\s?([\d$£€¥₹])".into(), |c, _| {
             format!("{}about {}", &c[1], &c[2])

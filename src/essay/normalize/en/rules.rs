@@ -12,8 +12,25 @@ use super::Ctx;
 // ---------------------------------------------------------------------------------------------------------
 // Addresses
 
+/// A host name by its labels: "fsf.org" "F S F dot org" (a short label with no vowel is spelled out).
 fn say_domain(domain: &str) -> String {
-    domain.split('.').collect::<Vec<_>>().join(" dot ")
+    domain
+        .split('.')
+        .map(|label| {
+            let letters = label.chars().all(|c| c.is_ascii_alphabetic());
+            let vowel = label.chars().any(|c| "aeiouyAEIOUY".contains(c));
+            if letters && !vowel && (2..=4).contains(&label.len()) {
+                label
+                    .chars()
+                    .map(|c| c.to_ascii_uppercase().to_string())
+                    .collect::<Vec<_>>()
+                    .join(" ")
+            } else {
+                label.to_string()
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(" dot ")
 }
 
 /// One part of a path, as words: "getting-started" "getting started", "index.html" "index dot html",

@@ -56,7 +56,7 @@ pub(crate) const ACRONYMS: &[&str] = &[
     "NATO", "UNESCO", "UNICEF", "NASA", "OPEC", "AIDS", "FIFA", "NAFTA", "ASEAN", "LASER", "RADAR",
     "SCUBA", "ASAP", "FAQ", "GIF", "JPEG", "PIN", "SIM", "COVID", "OFSTED", "OXFAM", "INTERPOL",
     "EUROPOL", "UEFA", "NIMBY", "ZIP", "SARS", "MERS", "ISIS", "NIST", "CERN", "DARPA", "FEMA",
-    "GAAP", "WASP", "YOLO", "SWAT", "NOAA", "OSHA",
+    "GAAP", "WASP", "YOLO", "SWAT", "NOAA", "OSHA", "GNU",
 ];
 
 /// Four- and five-letter upper-case words spelled out even though they have vowels.
