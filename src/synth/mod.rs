@@ -173,6 +173,23 @@ impl std::fmt::Display for SynthError {
     }
 }
 
+/// Whether backends may write notes on stderr (a voice being prepared on its first use); `--quiet` turns them
+/// off for the whole run.
+static NOTES: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(true);
+
+/// Lets backends write notes on stderr, or not (`--quiet`). Set once, by `commands::run`.
+pub(crate) fn set_notes(on: bool) {
+    NOTES.store(on, std::sync::atomic::Ordering::Relaxed);
+}
+
+/// A backend's note on stderr, one line, unless the run is quiet.
+#[cfg_attr(not(feature = "piper"), allow(dead_code))]
+pub(crate) fn note(line: &str) {
+    if NOTES.load(std::sync::atomic::Ordering::Relaxed) {
+        eprintln!("{line}");
+    }
+}
+
 /// Where narrate keeps voice data and runtimes: `$XDG_DATA_HOME/narrate`, else `~/.local/share/narrate`.
 #[cfg(feature = "piper")]
 pub fn data_dir() -> std::path::PathBuf {
