@@ -4,6 +4,7 @@ pub(crate) mod espeak;
 #[cfg(feature = "hibari")]
 pub(crate) mod hibari;
 pub(crate) mod http;
+pub(crate) mod libespeak;
 #[cfg(feature = "piper")]
 pub(crate) mod onnx;
 #[cfg(feature = "piper")]
