@@ -196,6 +196,25 @@ impl Backend for Espeak {
             })
             .collect())
     }
+    fn status(&self) -> Option<String> {
+        self.check().ok()?;
+        Some(match self.start() {
+            Ok(Some(server)) => {
+                self.servers
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .push(server);
+                "each segment spoken by a child forked from one loaded libespeak-ng: the espeak-ng program's \
+                 samples, its word events as the word spans"
+                    .into()
+            }
+            Ok(None) => format!(
+                "one espeak-ng process per segment, words spread evenly: {}",
+                self.unusable.get().map_or("", String::as_str)
+            ),
+            Err(e) => format!("the espeak-ng synthesis server does not start: {e}"),
+        })
+    }
     fn fingerprint(&self, voice: &str) -> Result<String> {
         Ok(format!("{} voice={voice}", self.version()?))
     }
