@@ -265,6 +265,10 @@ pub struct VoicesArgs {
     /// Where to download voices from [default: the public Piper voice repository].
     #[arg(long, env = "NARRATE_VOICE_URL", value_name = "URL")]
     pub from: Option<String>,
+    /// Prepare a Piper voice by name (e.g. en_US-joe-medium) now, so the first build with it does not: its graph
+    /// rewritten once, beside the voice. Says what it did and how long it took.
+    #[arg(long, value_name = "NAME", conflicts_with = "download")]
+    pub prepare: Option<String>,
     /// Print JSON.
     #[arg(long)]
     pub json: bool,
@@ -366,7 +370,8 @@ const COMMANDS: &[(&str, &[&str], &str)] = &[
         "voices",
         &["backend", "http_url", "http_model", "http_api_key_env"],
         "  narrate voices                              every backend and its voices
-  narrate voices --backend piper --json",
+  narrate voices --backend piper --json
+  narrate voices --prepare en_US-joe-medium   prepare a Piper voice before its first build",
     ),
     (
         "batch",

@@ -30,6 +30,9 @@ pub(crate) mod timeline;
 pub(crate) mod values;
 
 pub use error::{Error, Result};
+/// The espeak backend's synthesis server: `main` runs it when started with this first argument.
+#[doc(hidden)]
+pub use synth::espeak::server::{serve as espeak_server, ARG as ESPEAK_SERVER_ARG};
 
 /// The second line under an error, telling the user how to fix it: the error's own, or for a backend that cannot
 /// run here, how to install it (the backend says).

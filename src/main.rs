@@ -3,6 +3,14 @@
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
+    // The espeak backend's synthesis server forks per request, so it starts before anything else runs (no
+    // threads yet).
+    if std::env::args_os()
+        .nth(1)
+        .is_some_and(|a| a == narrate::ESPEAK_SERVER_ARG)
+    {
+        return ExitCode::from(narrate::espeak_server());
+    }
     let cli = match narrate::cli::parse() {
         Ok(cli) => cli,
         Err(e) if !e.use_stderr() => e.exit(), // --help, --version

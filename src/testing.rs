@@ -10,6 +10,17 @@ pub fn tone() -> impl Backend {
     crate::synth::tone::Tone
 }
 
+/// The espeak-ng backend, its synthesis servers started as `narrate __espeak-server` from `narrate` (the binary
+/// under test: the test's own program is not narrate).
+pub fn espeak(narrate: &std::path::Path) -> impl Backend {
+    crate::synth::espeak::Espeak::with_server(narrate.into())
+}
+
+/// One request spoken by one `espeak-ng` process, as the backend does where libespeak-ng cannot be loaded.
+pub fn espeak_program(request: &SpeechRequest) -> Result<Audio, SynthError> {
+    crate::synth::espeak::program(request)
+}
+
 #[cfg(feature = "piper")]
 pub use crate::synth::piper::{phoneme_ids, phonemize, voice};
 

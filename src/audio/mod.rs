@@ -11,8 +11,8 @@ pub(crate) mod wav;
 pub struct Audio {
     pub sample_rate: u32,
     pub samples: Vec<i16>,
-    /// Where each spoken word is in `samples`, in order, from a backend that knows (hibari); `None` from the
-    /// others.
+    /// Where each spoken word is in `samples`, in order, from a backend that knows (hibari, Piper, espeak-ng
+    /// through libespeak-ng); `None` from the others.
     pub words: Option<Vec<WordSpan>>,
 }
 

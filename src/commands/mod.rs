@@ -20,11 +20,12 @@ use crate::error::Result;
 
 /// Runs a parsed command line.
 pub(crate) fn run(cli: Cli) -> Result<()> {
+    crate::synth::set_notes(!cli.quiet);
     match cli.command {
         Command::Build(args) => build::run(args, cli.quiet),
         Command::Plan(args) => plan::run(args),
         Command::Regen(args) => regen::run(args, cli.quiet),
-        Command::Voices(args) => voices::run(args),
+        Command::Voices(args) => voices::run(args, cli.quiet),
         Command::Batch(args) => batch::run(args, cli.quiet),
         Command::Export(args) => export::run(args),
         Command::Check(args) => check::run(args),

@@ -8,7 +8,10 @@ use crate::synth;
 const LONG_LIST: usize = 60;
 const SHORT_LIST: usize = 12;
 
-pub(super) fn run(args: VoicesArgs) -> Result<()> {
+pub(super) fn run(args: VoicesArgs, quiet: bool) -> Result<()> {
+    if let Some(name) = &args.prepare {
+        return prepare(name, args.json, quiet);
+    }
     if let Some(name) = &args.download {
         return download(name, args.from.as_deref());
     }
@@ -115,6 +118,43 @@ fn download(name: &str, from: Option<&str>) -> Result<()> {
         files.config.display()
     ));
     Ok(())
+}
+
+/// `--prepare NAME`: the voice prepared now, each stage on stderr (unless quiet), what was done on stdout.
+#[cfg(feature = "piper")]
+fn prepare(name: &str, json: bool, quiet: bool) -> Result<()> {
+    let done = synth::piper::prepare_voice(name, &mut |line| super::note(quiet, line))
+        .map_err(Error::Invalid)?;
+    if json {
+        super::print_json(&serde_json::json!({
+            "backend": "piper", "voice": done.voice, "prepared_now": done.made, "seconds": done.seconds,
+            "encoder": done.encoder, "decoder": done.decoder,
+        }));
+    } else if done.made {
+        super::print(&format!(
+            "prepared the Piper voice {} in {:.1} s: {} and {}\n",
+            done.voice,
+            done.seconds,
+            done.encoder.display(),
+            done.decoder.display()
+        ));
+    } else {
+        super::print(&format!(
+            "the Piper voice {} is already prepared ({:.1} s to check): {}\n",
+            done.voice,
+            done.seconds,
+            done.decoder.display()
+        ));
+    }
+    Ok(())
+}
+
+#[cfg(not(feature = "piper"))]
+fn prepare(_: &str, _: bool, _: bool) -> Result<()> {
+    Err(Error::Invalid(
+        "this narrate was built without Piper voices; build with `cargo build --features piper`"
+            .into(),
+    ))
 }
 
 #[cfg(not(feature = "piper"))]

@@ -4,6 +4,7 @@ pub(crate) mod espeak;
 #[cfg(feature = "hibari")]
 pub(crate) mod hibari;
 pub(crate) mod http;
+pub(crate) mod libespeak;
 #[cfg(feature = "piper")]
 pub(crate) mod onnx;
 #[cfg(feature = "piper")]
@@ -170,6 +171,23 @@ impl From<&str> for SynthError {
 impl std::fmt::Display for SynthError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(&self.message)
+    }
+}
+
+/// Whether backends may write notes on stderr (a voice being prepared on its first use); `--quiet` turns them
+/// off for the whole run.
+static NOTES: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(true);
+
+/// Lets backends write notes on stderr, or not (`--quiet`). Set once, by `commands::run`.
+pub(crate) fn set_notes(on: bool) {
+    NOTES.store(on, std::sync::atomic::Ordering::Relaxed);
+}
+
+/// A backend's note on stderr, one line, unless the run is quiet.
+#[cfg_attr(not(feature = "piper"), allow(dead_code))]
+pub(crate) fn note(line: &str) {
+    if NOTES.load(std::sync::atomic::Ordering::Relaxed) {
+        eprintln!("{line}");
     }
 }
 

@@ -96,3 +96,103 @@ fn espeak_takes_differ_and_voices_are_listed() {
     );
     assert!(!env.path("bad/tiny.wav").exists());
 }
+
+#[test]
+fn espeak_through_its_server_gives_the_program_s_samples_and_the_same_words_in_any_order() {
+    use narrate::testing::{espeak, espeak_program, Backend, SpeechRequest};
+    if !have("espeak-ng") {
+        return;
+    }
+    let backend = espeak(std::path::Path::new(env!("CARGO_BIN_EXE_narrate")));
+    let cases: [(&str, &str, Option<u32>, u32); 5] = [
+        (
+            "The quick brown fox jumps over the lazy dog.",
+            "en-us",
+            None,
+            1,
+        ),
+        (
+            "Numbers like one thousand two hundred and four are read out; so are dates, slowly.",
+            "en-us",
+            Some(140),
+            2,
+        ),
+        (
+            "A second take moves the pitch, and a British voice reads it.",
+            "en-gb+m2",
+            None,
+            2,
+        ),
+        (
+            "\u{201c}Quotes\u{201d}, dashes \u{2014} and caf\u{e9} accents [[h@'loU]] too.",
+            "en-gb+m2",
+            Some(210),
+            3,
+        ),
+        ("Short.", "en-us", None, 1),
+    ];
+    let request = |i: usize| SpeechRequest {
+        text: cases[i].0,
+        voice: cases[i].1,
+        rate: cases[i].2,
+        take: cases[i].3,
+    };
+    let program: Vec<_> = (0..cases.len())
+        .map(|i| espeak_program(&request(i)).unwrap())
+        .collect();
+    let mut words = vec![None; cases.len()];
+    // Each order also starts from whatever the servers spoke before: the audio must not depend on it.
+    for order in [[0, 1, 2, 3, 4], [4, 3, 2, 1, 0], [2, 4, 0, 3, 1]] {
+        for i in order {
+            let audio = backend.synthesize(&request(i)).unwrap();
+            assert_eq!(audio.sample_rate, program[i].sample_rate);
+            assert!(
+                audio.samples == program[i].samples,
+                "case {i}: {} samples through the server, {} from espeak-ng",
+                audio.samples.len(),
+                program[i].samples.len()
+            );
+            let spans = audio.words.expect("espeak-ng's word events");
+            let spoken: Vec<&str> = spans.iter().map(|w| w.text.as_str()).collect();
+            // The spoken words, as every word span names them.
+            let expected: Vec<&str> = cases[i]
+                .0
+                .split_whitespace()
+                .map(|w| w.trim_matches(|c: char| !c.is_alphanumeric()))
+                .filter(|w| !w.is_empty())
+                .collect();
+            assert_eq!(spoken, expected, "case {i}");
+            assert!(
+                spans
+                    .windows(2)
+                    .all(|w| w[0].start_sample <= w[1].start_sample)
+                    && spans.iter().all(|w| w.start_sample <= w.end_sample
+                        && w.end_sample as usize <= audio.samples.len()),
+                "case {i}: {spans:?}"
+            );
+            match &words[i] {
+                None => words[i] = Some(spans),
+                Some(first) => assert_eq!(first, &spans, "case {i}"),
+            }
+        }
+    }
+    // Two threads at once, each with its own server.
+    let backend = &backend;
+    std::thread::scope(|s| {
+        let jobs: Vec<_> = [1, 3]
+            .into_iter()
+            .map(|i| s.spawn(move || (i, backend_samples(backend, &request(i)))))
+            .collect();
+        for job in jobs {
+            let (i, samples) = job.join().unwrap();
+            assert!(samples == program[i].samples, "case {i} in parallel");
+        }
+    });
+}
+
+fn backend_samples(
+    backend: &impl narrate::testing::Backend,
+    request: &narrate::testing::SpeechRequest,
+) -> Vec<i16> {
+    backend.synthesize(request).unwrap().samples
+}

@@ -526,3 +526,90 @@ fn piper_follows_the_speaking_rate() {
     );
     assert!(s > f * 1.4, "120 wpm took {s} s, 220 wpm {f} s");
 }
+
+/// `narrate voices --prepare` on a copy of the joe voice in a fresh voice folder (linked, not copied): the first
+/// call prepares it beside the link, stage by stage on stderr; the second says it is already prepared, and
+/// `-q` keeps stderr empty.
+#[test]
+fn piper_voices_prepare_ahead_once_and_then_say_so() {
+    if id_map().is_none() {
+        return;
+    }
+    let env = Env::new();
+    let real = voice::find("en_US-joe-medium").unwrap();
+    let voices = env.path("voices");
+    std::fs::create_dir_all(&voices).unwrap();
+    std::os::unix::fs::symlink(&real.model, voices.join("en_US-joe-medium.onnx")).unwrap();
+    std::os::unix::fs::symlink(&real.config, voices.join("en_US-joe-medium.onnx.json")).unwrap();
+    let prepare = |quiet: bool| {
+        let mut cmd = env.cmd();
+        cmd.env("NARRATE_VOICES", &voices)
+            .env("XDG_DATA_HOME", env.path("data"))
+            .args(["voices", "--prepare", "en_US-joe-medium"]);
+        if quiet {
+            cmd.arg("-q");
+        }
+        let out = cmd.assert().success().get_output().clone();
+        (
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    let (stdout, stderr) = prepare(false);
+    assert!(
+        stdout.starts_with("prepared the Piper voice en_US-joe-medium in "),
+        "{stdout}"
+    );
+    let stages: Vec<&str> = stderr.lines().collect();
+    assert!(
+        stages.len() >= 4
+            && stages.iter().all(|l| l
+                .starts_with("preparing the Piper voice en_US-joe-medium (once): ")
+                && l.ends_with(" s)")),
+        "{stderr}"
+    );
+    let prepared: Vec<String> = std::fs::read_dir(&voices)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.contains(".narrate-v"))
+        .collect();
+    assert_eq!(prepared.len(), 3, "{prepared:?}");
+    assert!(
+        std::fs::read_dir(&voices).unwrap().all(|e| !e
+            .unwrap()
+            .file_name()
+            .to_string_lossy()
+            .contains("tmp")),
+        "a temporary file was left behind"
+    );
+    let (stdout, stderr) = prepare(true);
+    assert!(
+        stdout.starts_with("the Piper voice en_US-joe-medium is already prepared"),
+        "{stdout}"
+    );
+    assert_eq!(stderr, "");
+}
+
+/// A voice that is not installed: one line naming it and what to do, exit 2, nothing written.
+#[test]
+fn piper_voices_prepare_names_an_unknown_voice() {
+    let env = Env::new();
+    let out = env
+        .cmd()
+        .env("NARRATE_VOICES", env.path("voices"))
+        .env("XDG_DATA_HOME", env.path("data"))
+        .args(["voices", "--prepare", "en_US-nobody-low"])
+        .assert()
+        .code(2)
+        .get_output()
+        .clone();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(
+        stderr.starts_with("error: no Piper voice `en_US-nobody-low` is installed;")
+            && stderr.contains("narrate voices --backend piper"),
+        "{stderr}"
+    );
+    assert!(out.stdout.is_empty());
+    assert!(!env.path("data").exists());
+}

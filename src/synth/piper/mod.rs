@@ -417,6 +417,40 @@ fn run(
     Ok((floats, used))
 }
 
+/// What `narrate voices --prepare` did: the voice, its prepared graphs, whether they were made now (else found
+/// from an earlier run) and how long it took.
+pub(crate) struct Preparation {
+    pub voice: String,
+    pub encoder: std::path::PathBuf,
+    pub decoder: std::path::PathBuf,
+    pub made: bool,
+    pub seconds: f64,
+}
+
+/// Prepares the installed voice `name` now (`narrate voices --prepare`), each stage handed to `progress`.
+pub(crate) fn prepare_voice(
+    name: &str,
+    progress: &mut dyn FnMut(&str),
+) -> std::result::Result<Preparation, String> {
+    let start = std::time::Instant::now();
+    let by_path = name.ends_with(".onnx") || Path::new(name).components().count() > 1;
+    if !by_path && voice::installed().iter().all(|v| v.name != name) {
+        return Err(format!(
+            "no Piper voice `{name}` is installed; `narrate voices --backend piper` lists the installed ones, \
+             `narrate voices --download {name}` fetches one from the Piper voice repository"
+        ));
+    }
+    let files = voice::find(name)?;
+    let (prepared, made) = prepare::prepare_reporting(&files, progress)?;
+    Ok(Preparation {
+        voice: files.name,
+        encoder: prepared.encoder,
+        decoder: prepared.decoder,
+        made,
+        seconds: start.elapsed().as_secs_f64(),
+    })
+}
+
 impl Backend for Piper {
     fn install_hint(&self) -> Option<&'static str> {
         Some("scripts/fetch-voice installs the en_US-joe-medium voice and ONNX Runtime; or use --backend espeak")

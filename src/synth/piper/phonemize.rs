@@ -1,7 +1,7 @@
 //! Text to phonemes the way Piper does it: libespeak-ng's IPA, clause by clause, with each clause's punctuation
 //! kept, decomposed into Unicode code points (NFD) and grouped by sentence.
 //!
-//! libespeak-ng is loaded at run time (`libespeak-ng.so.1`), so narrate builds without its headers. It keeps
+//! libespeak-ng is loaded at run time (`synth::libespeak`), so narrate builds without its headers. It keeps
 //! global state and is not thread-safe, so every call goes through one lock; a sentence takes well under a
 //! millisecond, so the lock is never where time goes.
 
@@ -10,19 +10,14 @@ use std::sync::{Mutex, OnceLock};
 
 use unicode_normalization::UnicodeNormalization;
 
-type Initialize = unsafe extern "C" fn(c_int, c_int, *const c_char, c_int) -> c_int;
 type SetVoiceByName = unsafe extern "C" fn(*const c_char) -> c_int;
 type TextToPhonemes = unsafe extern "C" fn(*mut *const c_void, c_int, c_int) -> *const c_char;
-type Info = unsafe extern "C" fn(*mut *const c_char) -> *const c_char;
 
-const AUDIO_OUTPUT_SYNCHRONOUS: c_int = 2;
-/// Return errors instead of calling `exit()` when the data cannot be loaded.
-const INITIALIZE_DONT_EXIT: c_int = 0x8000;
 const CHARS_UTF8: c_int = 1;
 const PHONEMES_IPA: c_int = 0x02;
 
 struct Espeak {
-    _lib: libloading::Library,
+    _lib: crate::synth::libespeak::Library,
     set_voice: SetVoiceByName,
     text_to_phonemes: TextToPhonemes,
     voice: Option<String>,
@@ -39,42 +34,21 @@ fn espeak() -> Result<&'static Mutex<Espeak>, String> {
 }
 
 fn load() -> Result<Mutex<Espeak>, String> {
-    let missing = |e: libloading::Error| {
-        format!(
-            "libespeak-ng is not installed ({e}); install it with `apt-get install libespeak-ng1`"
+    let lib = crate::synth::libespeak::Library::load()?;
+    // SAFETY: the symbol types match espeak-ng's speak_lib.h (stable since 1.49).
+    let (set_voice, text_to_phonemes) = unsafe {
+        (
+            lib.get::<SetVoiceByName>(b"espeak_SetVoiceByName\0")?,
+            lib.get::<TextToPhonemes>(b"espeak_TextToPhonemes\0")?,
         )
     };
-    // SAFETY: loading a shared library runs its initializers; libespeak-ng's are plain C.
-    let lib = unsafe { libloading::Library::new("libespeak-ng.so.1") }.map_err(missing)?;
-    // SAFETY: the symbol types match espeak-ng's speak_lib.h (stable since 1.49).
-    unsafe {
-        let initialize: Initialize = *lib.get(b"espeak_Initialize\0").map_err(missing)?;
-        let set_voice: SetVoiceByName = *lib.get(b"espeak_SetVoiceByName\0").map_err(missing)?;
-        let text_to_phonemes: TextToPhonemes =
-            *lib.get(b"espeak_TextToPhonemes\0").map_err(missing)?;
-        let info: Info = *lib.get(b"espeak_Info\0").map_err(missing)?;
-        if initialize(
-            AUDIO_OUTPUT_SYNCHRONOUS,
-            0,
-            std::ptr::null(),
-            INITIALIZE_DONT_EXIT,
-        ) < 0
-        {
-            return Err(
-                "libespeak-ng could not load its data (is espeak-ng-data installed?)".into(),
-            );
-        }
-        let version = CStr::from_ptr(info(std::ptr::null_mut()))
-            .to_string_lossy()
-            .into_owned();
-        Ok(Mutex::new(Espeak {
-            _lib: lib,
-            set_voice,
-            text_to_phonemes,
-            voice: None,
-            version,
-        }))
-    }
+    Ok(Mutex::new(Espeak {
+        version: lib.version.clone(),
+        _lib: lib,
+        set_voice,
+        text_to_phonemes,
+        voice: None,
+    }))
 }
 
 /// libespeak-ng's version, e.g. `1.51`.

@@ -100,13 +100,31 @@ fn dirs(files: &VoiceFiles) -> Vec<PathBuf> {
 }
 
 /// The voice prepared: found from an earlier run, or made now (a few seconds, once per voice and narrate
-/// version; said in one line on stderr).
+/// version), each stage said on stderr as it ends (`synth::note`, silenced by `--quiet`).
 pub(crate) fn prepare(files: &VoiceFiles) -> Result<Prepared, String> {
+    prepare_reporting(files, &mut |line| crate::synth::note(line)).map(|(p, _)| p)
+}
+
+/// Like [`prepare`], with each stage of a preparation (and how long since it began) handed to `progress`; also
+/// says whether the files were made now (`true`) or found from an earlier run.
+pub(crate) fn prepare_reporting(
+    files: &VoiceFiles,
+    progress: &mut dyn FnMut(&str),
+) -> Result<(Prepared, bool), String> {
+    let start = std::time::Instant::now();
     let sha = sha256(&files.model)?;
     let dirs = dirs(files);
     if let Some(found) = dirs.iter().find_map(|d| existing(d, files, &sha)) {
-        return Ok(found);
+        return Ok((found, false));
     }
+    let mut stage = |what: &str| {
+        progress(&format!(
+            "preparing the Piper voice {} (once): {what} ({:.1} s)",
+            files.name,
+            start.elapsed().as_secs_f64()
+        ))
+    };
+    stage("voice file read and checksummed");
     let path = &files.model;
     let bytes = std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()))?;
     let damaged = |e: String| {
@@ -117,8 +135,11 @@ pub(crate) fn prepare(files: &VoiceFiles) -> Result<Prepared, String> {
         )
     };
     let mut proto = graph::decode(bytes).map_err(damaged)?;
+    stage("graph read");
     let noise = graph::seed_noise(&mut proto).map_err(|e| format!("{}: {e}", path.display()))?;
+    stage("noise seeded");
     let split = decoder::split(proto).map_err(|e| format!("{}: {e}", path.display()))?;
+    stage("split at the decoder, decoder rewritten");
     let manifest = Manifest {
         version: version(),
         sha256: sha.clone(),
@@ -141,16 +162,15 @@ pub(crate) fn prepare(files: &VoiceFiles) -> Result<Prepared, String> {
             .and_then(|()| crate::atomic::write_bytes(&man, &json));
         match written {
             Ok(()) => {
-                eprintln!(
-                    "note: prepared the Piper voice {} for faster decoding (once): {}",
-                    files.name,
-                    dec.display()
-                );
-                return Ok(Prepared {
-                    encoder: enc,
-                    decoder: dec,
-                    manifest,
-                });
+                stage(&format!("written to {}", dir.display()));
+                return Ok((
+                    Prepared {
+                        encoder: enc,
+                        decoder: dec,
+                        manifest,
+                    },
+                    true,
+                ));
             }
             Err(e) => failures.push(format!("{}: {e}", dir.display())),
         }
