@@ -852,7 +852,7 @@ fn segment_findings(
         }
         judge.length();
         judge.gaps(marks);
-        judge.sparse();
+        judge.sparse(marks);
         if !(edition_clipping && st.clipped_runs > 0) {
             judge.clicks();
         }
@@ -1145,10 +1145,22 @@ impl SegmentJudge<'_> {
         }
     }
 
-    /// Speech covering far less of its span than in the edition's other segments (speech lost).
-    fn sparse(&mut self) {
+    /// Speech covering far less of its span than in the edition's other segments (speech lost). The pauses its
+    /// own punctuation asks for (the `marks` longest silences) are not held against it: a short heading such as
+    /// "5.3. Procedure" is a third pause.
+    fn sparse(&mut self, marks: usize) {
         let (coverage, norm) = (self.st.shape.coverage, self.norms.coverage);
-        if coverage < COVERAGE_FACTOR * norm {
+        let span = self.s.end_sample.saturating_sub(self.s.start_sample) as f64;
+        let asked: f64 = self.st.shape.silences[..marks.min(self.st.shape.silences.len())]
+            .iter()
+            .map(|s| s.samples as f64)
+            .sum();
+        let unasked = if span - asked > 0.0 {
+            (coverage * span / (span - asked)).min(1.0)
+        } else {
+            1.0
+        };
+        if unasked < COVERAGE_FACTOR * norm {
             let got = span_seconds(self.s, self.cx.rate);
             let remedy = self.pause_remedy();
             self.blame_with(

@@ -112,17 +112,23 @@ fn shape(levels: &[f32], frame: u64, start: u64) -> Shape {
     }
 }
 
-/// How many pauses a segment's own punctuation asks for: clause marks and sentence ends inside it.
+/// How many pauses a segment's own punctuation asks for: clause marks and sentence ends inside it (a sentence
+/// end closed by a bracket or quotation mark too: "what it does.> Copyright").
 pub(crate) fn punctuated_pauses(spoken: &str) -> usize {
     let inner = spoken.trim_end_matches(|c: char| !c.is_alphanumeric());
     let chars: Vec<char> = inner.chars().collect();
+    let sentence_end = |i: usize| {
+        chars[i + 1..]
+            .iter()
+            .find(|c| !matches!(c, ')' | ']' | '}' | '>' | '"' | '\'' | '”' | '’' | '»'))
+            .is_some_and(|n| n.is_whitespace())
+    };
     chars
         .iter()
         .enumerate()
         .filter(|&(i, &c)| {
             matches!(c, ',' | ';' | ':' | '—' | '–' | '(' | ')' | '…')
-                || (matches!(c, '.' | '!' | '?')
-                    && chars.get(i + 1).is_some_and(|n| n.is_whitespace()))
+                || (matches!(c, '.' | '!' | '?') && sentence_end(i))
                 || (c == '-' && i > 0 && chars[i - 1] == ' ')
         })
         .count()
@@ -170,6 +176,9 @@ mod tests {
             ("On the far bank, somebody always waves.", 1),
             ("It rained; we stayed. Then, at noon, we left!", 4),
             ("A well-known fact - or so they say.", 1),
+            ("<one line to say what it does.> Copyright <year>", 1),
+            ("He said \u{201c}Stop.\u{201d} Then he left.", 1),
+            ("Version 3.0 is out.", 0),
         ] {
             assert_eq!(punctuated_pauses(text), n, "{text}");
         }

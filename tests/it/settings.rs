@@ -619,7 +619,8 @@ fn a_settings_file_over_its_limit_and_a_name_that_is_a_path_are_refused_in_one_l
     );
     std::fs::remove_file(env.path("narrate.toml")).unwrap();
     // `--name` names files in the output folder: never a path out of it, never empty or hidden.
-    for name in ["../../x", "", ".hidden", "a/b"] {
+    // (A name no other program uses, so the check below is not fooled by a folder someone left in the temp dir.)
+    for name in ["../../narrate-escaped-name", "", ".hidden", "a/b"] {
         let out = env
             .cmd()
             .args(["build", "headings.md", "--name", name])
@@ -630,5 +631,11 @@ fn a_settings_file_over_its_limit_and_a_name_that_is_a_path_are_refused_in_one_l
         assert!(stderr.contains("--name"), "{name:?}: {stderr}");
     }
     assert!(!env.path("audio").exists(), "nothing was written");
-    assert!(!env.dir.path().parent().unwrap().join("x").exists());
+    assert!(!env
+        .dir
+        .path()
+        .parent()
+        .unwrap()
+        .join("narrate-escaped-name")
+        .exists());
 }
