@@ -34,21 +34,22 @@ pub(super) fn run(args: RegenArgs, quiet: bool) -> Result<()> {
     let mut out = String::new();
     for c in &changes {
         let (id, old, new, text) = (&c.id, c.from, c.to, &c.text);
-        let length = match (
-            before.as_ref().and_then(|m| span(m, id)),
-            span(&report.manifest, id),
-        ) {
+        // Each figure before → after (after only, for a segment the edition did not have).
+        let from_to = |a: Option<f64>, b: Option<f64>| match (a, b) {
             (Some(a), Some(b)) => format!("{a:.2} s → {b:.2} s"),
             (_, Some(b)) => format!("{b:.2} s"),
             _ => String::new(),
         };
-        let pauses = match (
+        let length = from_to(
+            before.as_ref().and_then(|m| span(m, id)),
+            span(&report.manifest, id),
+        );
+        let pauses = match from_to(
             before.as_ref().and_then(|m| pause(m, id)),
             pause(&report.manifest, id),
         ) {
-            (Some(a), Some(b)) => format!(", longest pause {a:.2} s → {b:.2} s"),
-            (_, Some(b)) => format!(", longest pause {b:.2} s"),
-            _ => String::new(),
+            p if p.is_empty() => p,
+            p => format!(", longest pause {p}"),
         };
         out.push_str(&format!(
             "{id}: take {old} → {new} ({length}{pauses})  {text}\n"
