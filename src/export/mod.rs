@@ -247,6 +247,60 @@ pub(crate) fn caption_words(segment: &crate::edition::Segment) -> Vec<CaptionWor
     out
 }
 
+/// A piece of a segment's written text: a written word the voice said, without the punctuation beside it
+/// ("£20", not "May."), with where its spoken words are (`at`, on the edition's clock) and its place among the
+/// written words (`word`, from 0); or the text between two such words (`at` is `None`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Run<'a> {
+    pub text: &'a str,
+    pub at: Option<(u64, u64)>,
+    pub word: usize,
+}
+
+/// `text` (the segment's written text, or the book's text of it) cut into runs whose concatenation is `text`,
+/// each written word the voice said a run of its own: the one place a word's markup (the web edition, the
+/// studio, a read-along book's word spans) finds its text. Written words are paired with spoken ones as the
+/// captions pair them ([`caption_words`]) and found in `text` in order; a word not found is left in the text.
+pub(crate) fn written_runs<'a>(text: &'a str, segment: &crate::edition::Segment) -> Vec<Run<'a>> {
+    const BESIDE: &[char] = &[
+        '.', ',', ';', ':', '!', '?', '"', '\'', '(', ')', '[', ']', '…', '“', '”', '‘', '’', '«',
+        '»', '—', '–', '-',
+    ];
+    let mut out = Vec::new();
+    let mut at = 0;
+    for (n, w) in caption_words(segment).iter().enumerate() {
+        let Some(place) = w.at else { continue };
+        let Some(p) = text[at..].find(w.text).map(|p| at + p) else {
+            continue;
+        };
+        let core = w.text.trim_matches(BESIDE);
+        let core = if core.is_empty() { w.text } else { core };
+        let from = p + w.text.find(core).unwrap_or(0);
+        let to = from + core.len();
+        if from > at {
+            out.push(Run {
+                text: &text[at..from],
+                at: None,
+                word: n,
+            });
+        }
+        out.push(Run {
+            text: &text[from..to],
+            at: Some(place),
+            word: n,
+        });
+        at = to;
+    }
+    if at < text.len() {
+        out.push(Run {
+            text: &text[at..],
+            at: None,
+            word: usize::MAX,
+        });
+    }
+    out
+}
+
 /// A caption cue: its words and the samples it starts and ends at.
 pub(crate) struct Cue<'a> {
     pub words: Vec<CaptionWord<'a>>,

@@ -11,7 +11,7 @@ use std::path::Path;
 
 use super::encode::{self, Encoding};
 use super::html::{escape, language, layout, Block};
-use super::{caption_words, ChapterExporter};
+use super::{written_runs, ChapterExporter};
 use crate::audio::master::Preset;
 use crate::edition::{Edition, Segment};
 use crate::error::{Error, Result};
@@ -221,61 +221,24 @@ fn sentence(e: &Edition, s: &Segment, sync: SyncLevel, text: &str) -> Result<(St
     }
 }
 
-/// The written `text` with a span around each written word the voice said, and their pars. Written and spoken
-/// words are paired as the captions pair them ([`caption_words`]: "£20" takes "twenty pounds"); a word is
-/// found in `text` in order, its span around the word without the punctuation beside it ("£20", not "May.").
+/// The written `text` with a span around each written word the voice said (its runs, [`written_runs`]), and
+/// their pars.
 fn word_markup(id: &str, text: &str, s: &Segment, rate: u32) -> (String, Vec<Par>) {
     let mut out = String::new();
     let mut pars: Vec<Par> = Vec::new();
-    let mut at = 0;
-    for (n, w) in caption_words(s).iter().enumerate() {
-        let Some((start, end)) = w.at else { continue };
-        let Some(p) = text[at..].find(w.text).map(|p| at + p) else {
+    for run in written_runs(text, s) {
+        let Some((start, end)) = run.at else {
+            out.push_str(&escape(run.text));
             continue;
         };
-        let core = w.text.trim_matches(|c: char| {
-            matches!(
-                c,
-                '.' | ','
-                    | ';'
-                    | ':'
-                    | '!'
-                    | '?'
-                    | '"'
-                    | '\''
-                    | '('
-                    | ')'
-                    | '['
-                    | ']'
-                    | '…'
-                    | '“'
-                    | '”'
-                    | '‘'
-                    | '’'
-                    | '«'
-                    | '»'
-                    | '—'
-                    | '–'
-                    | '-'
-            )
-        });
-        let core = if core.is_empty() { w.text } else { core };
-        let from = p + w.text.find(core).unwrap_or(0);
-        let to = from + core.len();
-        out.push_str(&escape(&text[at..from]));
-        let wid = format!("{id}-w{}", n + 1);
-        out.push_str(&format!(
-            "<span id=\"{wid}\">{}</span>",
-            escape(&text[from..to])
-        ));
+        let wid = format!("{id}-w{}", run.word + 1);
+        out.push_str(&format!("<span id=\"{wid}\">{}</span>", escape(run.text)));
         pars.push(Par {
             id: wid,
             begin_ms: ms(start, rate),
             end_ms: ms(end, rate),
         });
-        at = to;
     }
-    out.push_str(&escape(&text[at..]));
     (out, pars)
 }
 
