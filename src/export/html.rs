@@ -1,5 +1,6 @@
 //! The web edition: one self-contained HTML page to publish beside the audio — the player, the chapter list and
-//! the text, each segment a `<span>` timed from the edition, highlighted and scrolled into view as it is spoken.
+//! the text, each segment a `<span>` timed from the edition, highlighted and scrolled into view as it is spoken,
+//! and inside it each word the voice said, highlighted while it is said; a click on a word plays from it.
 //!
 //! The page loads nothing but the audio file beside it: its CSS and JS are inline, the WebVTT captions and
 //! chapters (the `vtt` and `vtt-chapters` exports) are `data:` URLs (browsers refuse `<track src=…>` files
@@ -11,7 +12,7 @@ use base64::Engine as _;
 use super::encode::Encoding;
 use super::vtt_captions::VttCaptions;
 use super::vtt_chapters::VttChapters;
-use super::ChapterExporter;
+use super::{written_runs, ChapterExporter};
 use crate::edition::Edition;
 use crate::values::{PauseList, Pauses};
 
@@ -230,16 +231,28 @@ pub(super) fn layout(e: &Edition) -> Vec<Block> {
     blocks
 }
 
-/// A segment's `<span>`, with where it is in the audio (seconds, to the millisecond).
+/// A segment's `<span>`, with where it is in the audio (seconds, to the millisecond), holding a `<span>` for
+/// each written word the voice said ([`written_runs`]), timed the same way.
 fn span(e: &Edition, i: usize) -> String {
     let s = &e.segments[i];
     let rate = f64::from(e.sample_rate.max(1));
+    let mut words = String::with_capacity(s.text.len() * 3);
+    for run in written_runs(&s.text, s) {
+        match run.at {
+            Some((start, end)) => words.push_str(&format!(
+                "<span class=\"word\" data-start=\"{:.3}\" data-end=\"{:.3}\">{}</span>",
+                start as f64 / rate,
+                end as f64 / rate,
+                escape(run.text)
+            )),
+            None => words.push_str(&escape(run.text)),
+        }
+    }
     format!(
-        "<span class=\"sentence\" id=\"s-{}\" data-start=\"{:.3}\" data-end=\"{:.3}\">{}</span>",
+        "<span class=\"sentence\" id=\"s-{}\" data-start=\"{:.3}\" data-end=\"{:.3}\">{words}</span>",
         escape(&s.id),
         s.start_sample as f64 / rate,
         s.end_sample as f64 / rate,
-        escape(&s.text)
     )
 }
 
@@ -317,6 +330,8 @@ main:focus { outline: none; }
 .sentence { cursor: pointer; border-radius: 0.2rem; }
 .sentence:hover { text-decoration: underline dotted; }
 .sentence.speaking { background: Mark; color: MarkText; box-shadow: 0 0 0 0.15rem Mark; }
+.word { border-radius: 0.15rem; }
+.sentence.speaking .word.now { background: #0b3d91; color: #fff; box-shadow: 0 0 0 0.1rem #0b3d91; }
 footer { padding: 1rem; font: 0.9rem system-ui, sans-serif; color: GrayText; }
 "#;
 
@@ -327,10 +342,14 @@ const JS: &str = r#"
   const header = document.querySelector("header");
   const spans = Array.from(document.querySelectorAll(".sentence"));
   const starts = spans.map((s) => parseFloat(s.dataset.start));
+  const words = Array.from(document.querySelectorAll(".word"));
+  const wordStarts = words.map((w) => parseFloat(w.dataset.start));
+  const wordEnds = words.map((w) => parseFloat(w.dataset.end));
   const links = Array.from(document.querySelectorAll(".chapter-link"));
   const chapterStarts = links.map((b) => parseFloat(b.dataset.start));
   const smooth = !window.matchMedia("(prefers-reduced-motion: reduce)").matches;
   let current = -1;
+  let word = -1;
   let chapter = -1;
 
   // The last item starting at or before t (-1 before the first): the sentence being spoken, or just spoken
@@ -363,6 +382,14 @@ const JS: &str = r#"
         spans[i].classList.add("speaking");
         spans[i].setAttribute("aria-current", "true");
       }
+    }
+    // The word being said: the last to start at or before t, while it lasts (none in the pause after it).
+    let w = indexAt(wordStarts, t);
+    if (w >= 0 && t > wordEnds[w] + 0.001) w = -1;
+    if (w !== word) {
+      if (word >= 0) words[word].classList.remove("now");
+      word = w;
+      if (w >= 0) words[w].classList.add("now");
     }
     if (current >= 0 && (force || !player.paused) && !visible(spans[current])) {
       spans[current].scrollIntoView({ block: "center", behavior: smooth ? "smooth" : "auto" });
@@ -414,9 +441,10 @@ const JS: &str = r#"
   player.addEventListener("loadedmetadata", () => follow(false));
   player.addEventListener("play", () => requestAnimationFrame(tick));
   for (const b of links) b.addEventListener("click", () => seek(parseFloat(b.dataset.start), true));
-  // A click on a sentence plays from it (not when the click ends selecting text to copy).
+  // A click on a word plays from it, on the rest of a sentence from the sentence (not when the click ends
+  // selecting text to copy).
   document.addEventListener("click", (event) => {
-    const s = event.target.closest && event.target.closest(".sentence");
+    const s = event.target.closest && (event.target.closest(".word") || event.target.closest(".sentence"));
     if (!s || String(window.getSelection())) return;
     seek(parseFloat(s.dataset.start), true);
   });

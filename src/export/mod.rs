@@ -217,17 +217,26 @@ pub(crate) fn caption_words(segment: &crate::edition::Segment) -> Vec<CaptionWor
     let mut out: Vec<CaptionWord> = Vec::with_capacity(written.len());
     let (mut wi, mut sj) = (0, 0);
     for (ai, aj) in anchors {
-        // The written words wi..ai that are words share the spoken words sj..aj, in order and as evenly as they
-        // go.
-        let n = (wi..ai).filter(|&k| !w[k].is_empty()).count();
+        // The written words wi..ai that are read aloud (words, and symbols such as "&" or "<") share the spoken
+        // words sj..aj in order, each by its weight: its characters that are not punctuation ("£20" is likelier
+        // "twenty pounds" than "&" is), each at least one spoken word while there are enough.
+        let weight = |k: usize| written[k].chars().filter(|c| !BESIDE.contains(c)).count();
+        let total: usize = (wi..ai).map(weight).sum();
+        let n = (wi..ai).filter(|&k| weight(k) > 0).count();
         let m = aj - sj;
-        let mut k = 0;
+        let (mut k, mut sum, mut from) = (0, 0, 0);
         for x in wi..ai {
-            let at = if w[x].is_empty() {
+            let at = if weight(x) == 0 {
                 None
             } else {
-                let (a, b) = (sj + k * m / n, sj + (k + 1) * m / n);
+                sum += weight(x);
                 k += 1;
+                let mut to = (m * sum + total / 2) / total;
+                if m >= n {
+                    to = to.clamp(from + 1, m - (n - k));
+                }
+                let (a, b) = (sj + from, sj + to.max(from));
+                from = to.max(from);
                 (a < b).then(|| (spoken[a].start_sample, spoken[b - 1].end_sample))
             };
             out.push(CaptionWord {
@@ -247,6 +256,12 @@ pub(crate) fn caption_words(segment: &crate::edition::Segment) -> Vec<CaptionWor
     out
 }
 
+/// Punctuation: never read aloud, and left outside a word's span.
+const BESIDE: &[char] = &[
+    '.', ',', ';', ':', '!', '?', '"', '\'', '(', ')', '[', ']', '…', '“', '”', '‘', '’', '«', '»',
+    '—', '–', '-',
+];
+
 /// A piece of a segment's written text: a written word the voice said, without the punctuation beside it
 /// ("£20", not "May."), with where its spoken words are (`at`, on the edition's clock) and its place among the
 /// written words (`word`, from 0); or the text between two such words (`at` is `None`).
@@ -262,10 +277,6 @@ pub(crate) struct Run<'a> {
 /// studio, a read-along book's word spans) finds its text. Written words are paired with spoken ones as the
 /// captions pair them ([`caption_words`]) and found in `text` in order; a word not found is left in the text.
 pub(crate) fn written_runs<'a>(text: &'a str, segment: &crate::edition::Segment) -> Vec<Run<'a>> {
-    const BESIDE: &[char] = &[
-        '.', ',', ';', ':', '!', '?', '"', '\'', '(', ')', '[', ']', '…', '“', '”', '‘', '’', '«',
-        '»', '—', '–', '-',
-    ];
     let mut out = Vec::new();
     let mut at = 0;
     for (n, w) in caption_words(segment).iter().enumerate() {
@@ -535,6 +546,34 @@ pub(crate) mod tests {
             .collect();
         assert_eq!(spans, [(0, 200, 2), (200, 700, 2), (700, 1000, 2)]);
         assert_eq!(super::cues(&s, 0).len(), 1);
+        // Symbols read aloud take their share by weight: "3 < 4" said "three less than four".
+        let s = segment(
+            "So 3 < 4, and A&B.",
+            &[
+                ("So", 0),
+                ("three", 100),
+                ("less", 200),
+                ("than", 300),
+                ("four", 400),
+                ("and", 500),
+                ("A", 600),
+                ("and", 700),
+                ("B", 800),
+            ],
+        );
+        let got: Vec<(&str, Option<(u64, u64)>)> =
+            caption_words(&s).iter().map(|w| (w.text, w.at)).collect();
+        assert_eq!(
+            got,
+            [
+                ("So", Some((0, 50))),
+                ("3", Some((100, 150))),
+                ("<", Some((200, 350))),
+                ("4,", Some((400, 450))),
+                ("and", Some((500, 550))),
+                ("A&B.", Some((600, 850))),
+            ]
+        );
     }
 
     #[test]

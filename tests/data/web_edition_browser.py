@@ -1,7 +1,8 @@
 """Opens `narrate --export html` pages in headless Chromium (Selenium + chromedriver) for tests/it/web_edition.rs.
 
 Usage: web_edition_browser.py SPEC_JSON
-SPEC_JSON: {"pages": [{"dir": DIR, "name": "x.html", "probes": [[ID, SECONDS], ...]}], "screenshot": PATH}
+SPEC_JSON: {"pages": [{"dir": DIR, "name": "x.html", "probes": [[ID, SECONDS], ...],
+                       "word_probes": [SECONDS, ...]}], "screenshot": PATH}
 Each page is opened three times, from its file:// URL and from two static web servers on 127.0.0.1 serving DIR
 (Python's http.server with byte ranges, as production servers answer, and as it is, without), with no browser
 flag that loosens what a page may load. For each it reports the chapters and sentences
@@ -128,7 +129,28 @@ def set_time(seconds):
     """, seconds)
 
 
-def visit(url, probes, screenshot, plain):
+def word_at(seconds):
+    """Sets the player's time (as `set_time` does) and returns the words highlighted there: their text, their
+    sentence's id and their times."""
+    return driver.execute_async_script("""
+        const [t, done] = arguments;
+        const p = document.getElementById('player');
+        p.pause();
+        const read = () => {
+          if (p.seeking || Math.abs(p.currentTime - t) > 0.01) { p.currentTime = t; return; }
+          p.removeEventListener('seeked', read);
+          const w = Array.from(document.querySelectorAll('.word.now'));
+          done({time: p.currentTime, words: w.map((el) => ({text: el.textContent,
+                sentence: el.closest('.sentence').id.slice(2), start: parseFloat(el.dataset.start),
+                end: parseFloat(el.dataset.end), background: getComputedStyle(el).backgroundColor,
+                sentence_background: getComputedStyle(el.closest('.sentence')).backgroundColor}))});
+        };
+        p.addEventListener('seeked', read);
+        p.currentTime = t;
+    """, seconds)
+
+
+def visit(url, probes, word_probes, screenshot, plain):
     requests()  # forget earlier pages' requests
     report = {"url": url}
     driver.get(url)
@@ -171,6 +193,22 @@ def visit(url, probes, screenshot, plain):
     js("document.getElementById('player').pause()")
     report["sentence_click"] = [sentence.get_attribute("id")[2:], sentence.get_attribute("data-start"),
                                 js("return document.getElementById('player').currentTime")]
+    report["words"] = js("""return Array.from(document.querySelectorAll('.word')).map((w) => ({
+        text: w.textContent, sentence: w.closest('.sentence').id.slice(2), start: parseFloat(w.dataset.start),
+        end: parseFloat(w.dataset.end)}))""")
+    report["word_highlighted"] = [word_at(seconds) for seconds in word_probes]
+    # A click on a word (the third of the second sentence that has three) plays from that word.
+    sentences = [s for s in driver.find_elements(By.CSS_SELECTOR, "main .sentence")
+                 if len(s.find_elements(By.CSS_SELECTOR, ".word")) >= 3]
+    if len(sentences) >= 2:
+        word = sentences[1].find_elements(By.CSS_SELECTOR, ".word")[2]
+        # Where the click's seek lands (read when it lands: the player plays on from there).
+        js("""const p = document.getElementById('player'); window.__landed = null;
+              p.addEventListener('seeked', () => { window.__landed = p.currentTime; }, {once: true});""")
+        word.click()
+        wait.until(lambda d: js("return window.__landed !== null"))
+        js("document.getElementById('player').pause()")
+        report["word_click"] = [word.text, word.get_attribute("data-start"), js("return window.__landed")]
     # 200 % zoom (a 600 × 450 CSS-pixel window): nothing wider than the window, the player still on screen.
     driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride",
                            {"width": 600, "height": 450, "deviceScaleFactor": 2, "mobile": False})
@@ -193,10 +231,10 @@ try:
         try:
             file_url = Path(page["dir"], page["name"]).resolve().as_uri()
             shot = spec["screenshot"] if n == 0 else None
-            visits = {"file": visit(file_url, page["probes"], shot, False)}
+            visits = {"file": visit(file_url, page["probes"], page["word_probes"], shot, False)}
             for kind, server in servers.items():
                 url = f"http://127.0.0.1:{server.server_address[1]}/{page['name']}"
-                visits[kind] = visit(url, page["probes"], None, kind == "http-plain")
+                visits[kind] = visit(url, page["probes"], page["word_probes"], None, kind == "http-plain")
             report["pages"].append(visits)
         finally:
             for server in servers.values():

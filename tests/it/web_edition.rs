@@ -2,8 +2,8 @@
 //! in headless Chromium (Selenium, tests/data/web_edition_browser.py) from its file:// URL and from two static
 //! servers (with and without byte ranges): it lists the chapters and sentences of the manifest, its `<audio>`
 //! plays the compressed edition when there is one and lasts as long as the edition, its caption and chapter
-//! tracks load from the page itself, the sentence highlighted follows `currentTime`, and it loads nothing but
-//! the audio beside it.
+//! tracks load from the page itself, the sentence and the word highlighted follow `currentTime`, a click on a
+//! word plays from it, and it loads nothing but the audio beside it.
 
 use std::path::Path;
 
@@ -117,6 +117,8 @@ fn check_visit(built: &Built, kind: &str, visit: &Value) {
         assert_eq!(h["current"], "true", "{what}: {h}");
     }
 
+    check_words(built, &what, visit);
+
     // The last chapter's button and the second sentence of the text move the player to where they start.
     let last = chapters.last().unwrap();
     let at = f(&visit["chapter_click"][1]);
@@ -164,6 +166,69 @@ fn check_visit(built: &Built, kind: &str, visit: &Value) {
             .iter()
             .any(|r| r.as_str().unwrap().ends_with(built.plays)),
         "{what}: {requests:?}"
+    );
+}
+
+/// The words of the page: each at the manifest's time of the spoken words it was read as, inside its sentence;
+/// the player set inside a word highlights that word (and it shows: its background is not the sentence's); a
+/// click on a word plays from its start.
+fn check_words(built: &Built, what: &str, visit: &Value) {
+    let segments = built.manifest["segments"].as_array().unwrap();
+    let shown = visit["words"].as_array().unwrap();
+    let spoken: usize = segments
+        .iter()
+        .map(|s| s["words"].as_array().unwrap().len())
+        .sum();
+    assert!(
+        !shown.is_empty() && shown.len() <= spoken,
+        "{what}: {} words shown, {spoken} spoken",
+        shown.len()
+    );
+    let mut last_end = 0.0;
+    for w in shown {
+        let seg = segments.iter().find(|s| s["id"] == w["sentence"]).unwrap();
+        let said = seg["words"].as_array().unwrap();
+        let rate = f(&built.manifest["sample_rate"]);
+        let at = |v: &Value| f(v) / rate;
+        let (start, end) = (f(&w["start"]), f(&w["end"]));
+        assert!(
+            said.iter()
+                .any(|x| (at(&x["start_sample"]) - start).abs() < 0.0011)
+                && said
+                    .iter()
+                    .any(|x| (at(&x["end_sample"]) - end).abs() < 0.0011),
+            "{what}: {w} is not where the manifest's words are: {said:?}"
+        );
+        assert!(
+            start >= last_end - 0.0011 && end >= start,
+            "{what}: {w} out of order"
+        );
+        assert!(
+            start >= f(&seg["start_seconds"]) - 0.0011 && end <= f(&seg["end_seconds"]) + 0.0011,
+            "{what}: {w} outside its sentence"
+        );
+        last_end = end;
+    }
+    let probes = visit["word_highlighted"].as_array().unwrap();
+    assert!(!probes.is_empty(), "{what}");
+    for probe in probes {
+        let t = f(&probe["time"]);
+        let lit = probe["words"].as_array().unwrap();
+        assert_eq!(lit.len(), 1, "{what}: at {t} s: {probe}");
+        let w = &lit[0];
+        assert!(
+            f(&w["start"]) <= t + 0.0011 && t <= f(&w["end"]) + 0.0011,
+            "{what}: at {t} s the page highlights {w}"
+        );
+        assert_ne!(w["background"], w["sentence_background"], "{what}: {w}");
+    }
+    let clicked = &visit["word_click"];
+    let start: f64 = clicked[1].as_str().unwrap().parse().unwrap();
+    assert!(
+        (f(&clicked[2]) - start).abs() < 0.01,
+        "{what}: a click on the word {} (at {start} s) moved the player to {}",
+        clicked[0],
+        clicked[2]
     );
 }
 
@@ -230,7 +295,20 @@ fn the_web_edition_plays_follows_the_text_and_loads_nothing_else() {
                     json!([s["id"], middle])
                 })
                 .collect();
-            json!({"dir": b.dir, "name": format!("{stem}.html"), "probes": probes})
+            // The middle of every third spoken word: the page highlights the written word it belongs to.
+            let word_probes: Vec<f64> = b.manifest["segments"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .flat_map(|s| s["words"].as_array().unwrap().iter())
+                .step_by(3)
+                .map(|w| {
+                    let middle = (f(&w["start_sample"]) + f(&w["end_sample"])) / 2.0;
+                    middle / f(&b.manifest["sample_rate"])
+                })
+                .collect();
+            json!({"dir": b.dir, "name": format!("{stem}.html"), "probes": probes,
+                   "word_probes": word_probes})
         })
         .collect();
     let shot = Path::new(env!("CARGO_TARGET_TMPDIR")).join("web-edition.png");

@@ -924,10 +924,19 @@ mod tests {
         let (markup, pars) = word_markup("s", &s.text, &s, 1000);
         assert_eq!(
             markup,
-            "<span id=\"s-w1\">It</span> <span id=\"s-w2\">cost</span> <span id=\"s-w3\">£20</span> &amp; <span id=\"s-w5\">more</span>."
+            "<span id=\"s-w1\">It</span> <span id=\"s-w2\">cost</span> <span id=\"s-w3\">£20</span> <span id=\"s-w4\">&amp;</span> <span id=\"s-w5\">more</span>."
         );
         let clips: Vec<(u64, u64)> = pars.iter().map(|p| (p.begin_ms, p.end_ms)).collect();
-        // "£20" was read as "twenty pounds", and the "and" the "&" became goes with them.
-        assert_eq!(clips, [(0, 1000), (1000, 2000), (2000, 5000), (5000, 6000)]);
+        // "£20" was read as "twenty pounds", and "&" as "and".
+        assert_eq!(
+            clips,
+            [
+                (0, 1000),
+                (1000, 2000),
+                (2000, 4000),
+                (4000, 5000),
+                (5000, 6000)
+            ]
+        );
     }
 }
