@@ -14,8 +14,10 @@ use std::sync::{Arc, Condvar, Mutex};
 use serde::Serialize;
 use serde_json::json;
 
+use crate::edition::Edition;
 use crate::error::{Error, Result};
 use crate::essay::edit::{self, Refusal};
+use crate::export;
 use crate::manifest::Manifest;
 use crate::pipeline::Job;
 use crate::plan::takes::{self, Takes};
@@ -270,9 +272,11 @@ impl Work {
             Ok(job) => (json!(stale(&manifest, &job)), serde_json::Value::Null),
             Err(e) => (json!([]), json!(e.to_string())),
         };
+        let runs = word_runs(&manifest);
         Ok(json!({
             "manifest": manifest,
             "takes": per_segment,
+            "runs": runs,
             "stale": stale,
             "plan_error": plan_error,
             "essay": self.options.essay.display().to_string(),
@@ -502,6 +506,29 @@ impl Options {
     fn takes_path(&self) -> PathBuf {
         takes::path_for(&self.essay)
     }
+}
+
+/// Each segment's written text cut into its spoken words' runs ([`export::written_runs`]), for the page to
+/// highlight the word being spoken and seek to a clicked one: a run is its text, or `[text, start, end]` in
+/// seconds on the edition's clock.
+fn word_runs(manifest: &Manifest) -> serde_json::Map<String, serde_json::Value> {
+    let edition = Edition::from_manifest(manifest.clone());
+    let rate = f64::from(edition.sample_rate.max(1));
+    let seconds = |samples: u64| (samples as f64 / rate * 1000.0).round() / 1000.0;
+    edition
+        .segments
+        .iter()
+        .map(|s| {
+            let runs: Vec<serde_json::Value> = export::written_runs(&s.text, s)
+                .into_iter()
+                .map(|run| match run.at {
+                    Some((start, end)) => json!([run.text, seconds(start), seconds(end)]),
+                    None => json!(run.text),
+                })
+                .collect();
+            (s.id.clone(), json!(runs))
+        })
+        .collect()
 }
 
 /// The edition's segments whose audio the plan no longer has (their text, take or pronunciation changed): what a

@@ -13,6 +13,10 @@ at the first step that fails, with "error" in its report). Steps:
                                                   then "Save to narrate.toml"
   {"do": "fix", "segment": ID, "until": TEXT}     the fix button of the finding on that segment
   {"do": "seek", "seconds": S}                    sets the player's time; reports the highlighted sentence
+  {"do": "seek_word", "seconds": S}               sets the player's time; reports the sentence and the word marked
+                                                  as spoken, the word's times and the two backgrounds
+  {"do": "click_word", "segment": ID, "n": N}      clicks the Nth (from 0) word of a sentence; reports the word's
+                                                  start and where the player landed (at its "seeked" event)
   {"do": "zoom", "factor": 2}                     zooms the page; reports whether anything needs sideways scrolling
   {"do": "screenshot", "path": PATH}
 """
@@ -79,6 +83,17 @@ def read():
     }
 
 
+def seek(seconds):
+    """Pauses the player at `seconds` and waits until the page has followed it."""
+    wait.until(lambda d: d.execute_script("return document.getElementById('player').readyState") >= 1)
+    driver.execute_script("const p = document.getElementById('player'); p.pause(); p.currentTime = arguments[0];",
+                          seconds)
+    wait.until(lambda d: d.execute_script(
+        "const p = document.getElementById('player');"
+        "return !p.seeking && Math.abs(p.currentTime - arguments[0]) < 0.05 && "
+        "document.querySelector('.sentence.speaking') !== null;", seconds))
+
+
 def do(step):
     kind = step["do"]
     if kind == "read":
@@ -132,18 +147,36 @@ def do(step):
         report["check"] = driver.find_element(By.ID, "check-summary").text
         return report
     if kind == "seek":
-        seconds = step["seconds"]
-        wait.until(lambda d: d.execute_script("return document.getElementById('player').readyState") >= 1)
-        driver.execute_script("const p = document.getElementById('player'); p.pause(); p.currentTime = arguments[0];",
-                              seconds)
-        wait.until(lambda d: d.execute_script(
-            "const p = document.getElementById('player');"
-            "return !p.seeking && Math.abs(p.currentTime - arguments[0]) < 0.05 && "
-            "document.querySelector('.sentence.speaking') !== null;", seconds))
+        seek(step["seconds"])
         return {
             "current_time": driver.execute_script("return document.getElementById('player').currentTime"),
             "duration": driver.execute_script("return document.getElementById('player').duration"),
             "highlighted": driver.execute_script("return document.querySelector('.sentence.speaking').dataset.id"),
+        }
+    if kind == "seek_word":
+        seek(step["seconds"])
+        return driver.execute_script(
+            "const p = document.getElementById('player'); const t = p.currentTime;"
+            "const words = [...document.querySelectorAll('.word.now')];"
+            "const s = document.querySelector('.sentence.speaking');"
+            "return {current_time: t, sentence: s && s.dataset.id,"
+            " words: words.map((w) => ({text: w.textContent, start: Number(w.dataset.start),"
+            "  end: Number(w.dataset.end), inside: s !== null && s.contains(w),"
+            "  background: getComputedStyle(w).backgroundColor})),"
+            " sentence_background: s && getComputedStyle(s).backgroundColor};")
+    if kind == "click_word":
+        word = driver.find_elements(By.CSS_SELECTOR, f"#s-{step['segment']} .word")[step["n"]]
+        driver.execute_script(
+            "window.__landed = null; const p = document.getElementById('player');"
+            "p.addEventListener('seeked', () => { if (window.__landed === null) window.__landed = p.currentTime; },"
+            " {once: true});")
+        word.click()
+        wait.until(lambda d: d.execute_script("return window.__landed !== null"))
+        return {
+            "text": word.text,
+            "start": float(word.get_attribute("data-start")),
+            "landed": driver.execute_script("return window.__landed"),
+            "selected": driver.execute_script("return document.querySelector('.sentence.selected').dataset.id"),
         }
     if kind == "zoom":
         driver.execute_script("document.body.style.zoom = arguments[0]", str(step["factor"]))

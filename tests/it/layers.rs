@@ -43,7 +43,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
         "studio",
         &[
             "serve", "pipeline", "plan", "manifest", "settings", "essay", "synth", "cache",
-            "check", "atomic", "error",
+            "check", "atomic", "error", "edition", "export",
         ],
     ),
     (

@@ -2,7 +2,8 @@
 //! and chromedriver, tests/data/studio_browser.py) shows every chapter and sentence; hears new takes of exactly
 //! the clicked sentence and keeps one into an edition identical to `narrate regen`'s; changes a sentence's text in
 //! the essay file only there; saves a pronunciation into narrate.toml that `narrate plan --spoken` shows; shows
-//! the check's findings on their sentences and fixes one with a click; highlights the sentence the player is at.
+//! the check's findings on their sentences and fixes one with a click; highlights the sentence the player is at
+//! and in it the word being spoken, and a click on a word plays from its start.
 //! And the studio refuses requests without its token, from a foreign Origin, or for files outside the edition.
 
 use std::io::{BufRead, BufReader, Read, Write};
@@ -357,18 +358,41 @@ fn the_studio_page_hears_takes_keeps_one_edits_text_fixes_a_word_and_follows_the
     let seconds =
         (at["start_seconds"].as_f64().unwrap() + at["end_seconds"].as_f64().unwrap()) / 2.0;
     let shot = screenshot("studio.png");
-    let r = drive(
-        &python,
-        &studio,
-        json!([
-            {"do": "click", "id": okafor},
-            {"do": "seek", "seconds": seconds},
-            {"do": "press", "button": "pronounce"},
-            {"do": "screenshot", "path": shot},
-        ]),
+    // Inside the sentence, the word being spoken: the player set in the middle of each of its spoken words.
+    let rate = fixed["sample_rate"].as_f64().unwrap();
+    let said: Vec<(f64, f64)> = at["words"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|w| {
+            let s = |k: &str| w[k].as_f64().unwrap() / rate;
+            (s("start_sample"), s("end_sample"))
+        })
+        .collect();
+    assert!(said.len() >= 3, "{at}");
+    let mut steps = vec![
+        json!({"do": "click", "id": okafor}),
+        json!({"do": "seek", "seconds": seconds}),
+    ];
+    steps.extend(
+        said.iter()
+            .map(|(a, b)| json!({"do": "seek_word", "seconds": (a + b) / 2.0})),
     );
+    steps.extend([
+        json!({"do": "click_word", "segment": at["id"], "n": 2}),
+        json!({"do": "press", "button": "pronounce"}),
+        json!({"do": "screenshot", "path": shot}),
+    ]);
+    let r = drive(&python, &studio, json!(steps));
     let r = &r[1..];
     assert_eq!(r[0]["highlighted"], at["id"], "{:#}", r[0]);
+    check_word_highlight(&r[1..=said.len()], &said, &at["id"]);
+    let clicked = &r[said.len() + 1];
+    assert_eq!(clicked["selected"], at["id"], "{clicked:#}");
+    assert!(
+        (clicked["landed"].as_f64().unwrap() - clicked["start"].as_f64().unwrap()).abs() < 0.01,
+        "a click on a word plays from its start: {clicked:#}"
+    );
     let duration = r[0]["duration"].as_f64().unwrap();
     assert!(
         (duration - fixed["duration_seconds"].as_f64().unwrap()).abs() < 0.01,
@@ -376,6 +400,30 @@ fn the_studio_page_hears_takes_keeps_one_edits_text_fixes_a_word_and_follows_the
         r[0]
     );
     assert!(std::fs::metadata(&shot).unwrap().len() > 1000);
+}
+
+/// Each probe (the player paused in the middle of a spoken word of the sentence `id`) marks exactly one word,
+/// inside that sentence, starting where one of its spoken words starts and holding the probe's time, and the
+/// mark shows (its background is not the sentence's).
+fn check_word_highlight(probes: &[Value], said: &[(f64, f64)], id: &Value) {
+    for (probe, (a, b)) in probes.iter().zip(said) {
+        let t = (a + b) / 2.0;
+        assert_eq!(&probe["sentence"], id, "{probe:#}");
+        let lit = probe["words"].as_array().unwrap();
+        assert_eq!(lit.len(), 1, "at {t} s: {probe:#}");
+        let w = &lit[0];
+        let (start, end) = (w["start"].as_f64().unwrap(), w["end"].as_f64().unwrap());
+        assert!(w["inside"].as_bool().unwrap(), "{probe:#}");
+        assert!(
+            start <= t && t <= end,
+            "at {t} s the page marks {w} ({start}–{end} s)"
+        );
+        assert!(
+            said.iter().any(|(s, _)| (s - start).abs() < 0.0011),
+            "{w} starts where no spoken word does: {said:?}"
+        );
+        assert_ne!(w["background"], probe["sentence_background"], "{probe:#}");
+    }
 }
 
 #[test]

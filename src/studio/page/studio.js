@@ -1,5 +1,5 @@
-// narrate studio: renders the edition's chapters and sentences from its manifest and follows the audio; a click
-// plays one sentence. New takes and trial pronunciations are heard first (only that sentence is synthesized);
+// narrate studio: renders the edition's chapters and sentences from its manifest and follows the audio, the
+// word being spoken marked inside its sentence; a click plays one sentence, from the word clicked. New takes and trial pronunciations are heard first (only that sentence is synthesized);
 // "Keep", a text change, a saved pronunciation or "Redo" changes the essay's files and the studio re-derives the
 // edition in the background, while the page shows what it is doing and reloads the player where it was.
 "use strict";
@@ -120,7 +120,7 @@ function render() {
     span.tabIndex = 0;
     span.setAttribute("role", "button");
     span.setAttribute("aria-label", `Play: ${s.text}`);
-    span.textContent = s.text;
+    words(span, s);
     span.addEventListener("click", () => { select(s.id); playSegment(s.id); });
     if (headingSegments.has(s.id)) headingSegments.get(s.id).append(span);
     else paragraphs.get(s.chapter).append(span, " ");
@@ -199,6 +199,27 @@ function showTakes() {
   buttons.pronounce.disabled = !idle;
 }
 
+// A sentence's text, each written word the voice said a span of its own with where it is in the audio
+// (edition.runs: a run is plain text, or [text, start, end] in seconds); a click on a word plays from there.
+function words(span, s) {
+  const runs = (edition.runs && edition.runs[s.id]) || [s.text];
+  for (const run of runs) {
+    if (typeof run === "string") { span.append(run); continue; }
+    const [text, start, end] = run;
+    const word = document.createElement("span");
+    word.className = "word";
+    word.textContent = text;
+    word.dataset.start = start;
+    word.dataset.end = end;
+    word.addEventListener("click", (event) => {
+      event.stopPropagation();
+      select(s.id);
+      playFrom(start, s.end_seconds);
+    });
+    span.append(word);
+  }
+}
+
 function select(id, keepHearing) {
   if (selected !== id || !keepHearing) hearing = null;
   selected = id;
@@ -210,16 +231,19 @@ function select(id, keepHearing) {
 
 function playSegment(id) {
   const s = segment(id);
-  if (!s) return;
+  if (s) playFrom(s.start_seconds, s.end_seconds);
+}
+
+function playFrom(seconds, until) {
   takePlayer.pause();
-  player.currentTime = s.start_seconds;
-  stopAt = s.end_seconds;
+  player.currentTime = seconds;
+  stopAt = until;
   player.play().catch(() => {});
 }
 
 function segmentAt(t) { return segments().find((s) => t >= s.start_seconds && t < s.end_seconds); }
 
-// The sentence being spoken, from the manifest's spans.
+// The sentence being spoken, from the manifest's spans, and in it the word being spoken.
 function highlight() {
   if (!edition) return;
   const t = player.currentTime;
@@ -227,14 +251,32 @@ function highlight() {
   const s = segmentAt(t);
   const id = s ? s.id : null;
   const old = document.querySelector(".sentence.speaking");
-  if (old && old.dataset.id === id) return;
-  if (old) { old.classList.remove("speaking"); old.removeAttribute("aria-current"); }
-  if (id) {
-    const el = $(`s-${id}`);
-    el.classList.add("speaking");
-    el.setAttribute("aria-current", "true");
-    if (!player.paused) el.scrollIntoView({ block: "nearest" });
+  if (!old || old.dataset.id !== id) {
+    if (old) { old.classList.remove("speaking"); old.removeAttribute("aria-current"); }
+    if (id) {
+      const el = $(`s-${id}`);
+      el.classList.add("speaking");
+      el.setAttribute("aria-current", "true");
+      if (!player.paused) el.scrollIntoView({ block: "nearest" });
+    }
   }
+  highlightWord(id ? $(`s-${id}`) : null, t);
+}
+
+// The last word of the sentence starting at or before t, while t is inside it.
+function highlightWord(sentence, t) {
+  let now = null;
+  if (sentence) {
+    for (const word of sentence.querySelectorAll(".word")) {
+      if (Number(word.dataset.start) > t) break;
+      now = word;
+    }
+    if (now && t > Number(now.dataset.end)) now = null;
+  }
+  const old = document.querySelector(".word.now");
+  if (old === now) return;
+  if (old) old.classList.remove("now");
+  if (now) now.classList.add("now");
 }
 
 function step(by) {
