@@ -1,4 +1,5 @@
-//! The composition matrix, through the binary: backend × mastering × sample rate × outputs. Each cell builds an
+//! The composition matrix, through the binary: backend (tone, espeak-ng, Piper, hibari) × mastering × sample rate
+//! × outputs (none, everything with an M4B, everything with an MP3). Each cell builds an
 //! essay, makes a new take of one segment, then goes back to take 1; after every step the edition (WAV, manifest,
 //! every export, the M4B) equals what a fresh build with the same takes makes in an empty cache.
 
@@ -16,8 +17,8 @@ struct Cell {
     podcast: bool,
     /// `--sample-rate 44100` (else the backend's own rate).
     resample: bool,
-    /// `--export all --format m4b` (else the WAV and manifest only).
-    outputs: bool,
+    /// `--export all --format FORMAT` (`m4b` or `mp3`; `""`: the WAV and manifest only).
+    outputs: &'static str,
 }
 
 const ESSAY: &str = "ferry.md";
@@ -36,10 +37,14 @@ impl Cell {
         if self.resample {
             flags.extend(["--sample-rate", "44100"]);
         }
-        if self.outputs {
-            flags.extend(["--export", "all", "--format", "m4b"]);
+        if self.has_outputs() {
+            flags.extend(["--export", "all", "--format", self.outputs]);
         }
         flags
+    }
+
+    fn has_outputs(self) -> bool {
+        !self.outputs.is_empty()
     }
 
     /// Whether the programs this cell needs are installed (under NARRATE_REQUIRE_TOOLS=1 a missing one fails).
@@ -47,9 +52,10 @@ impl Cell {
         let backend = match self.backend {
             "espeak" => have("espeak-ng"),
             "piper" => have_piper(env),
+            "hibari" => have_hibari(),
             _ => true,
         };
-        let media = !(self.podcast || self.outputs) || (have("ffmpeg") && have("ffprobe"));
+        let media = !(self.podcast || self.has_outputs()) || (have("ffmpeg") && have("ffprobe"));
         backend && media
     }
 }
@@ -71,6 +77,21 @@ fn have_piper(env: &Env) -> bool {
             String::from_utf8_lossy(&out.stderr)
         );
         eprintln!("skipping: the Piper joe voice is not installed (scripts/fetch-voice)");
+    }
+    found
+}
+
+/// Whether the hibari voice is installed (the default voice; scripts/fetch-voice installs it).
+fn have_hibari() -> bool {
+    let dir = narrate::testing::voice::data_dir().join("hibari");
+    let found = dir.join("hibari.onnx").is_file();
+    if !found {
+        assert!(
+            std::env::var_os("NARRATE_REQUIRE_TOOLS").is_none(),
+            "the hibari voice is not installed in {}; scripts/fetch-voice installs it",
+            dir.display()
+        );
+        eprintln!("skipping: the hibari voice is not installed (scripts/fetch-voice)");
     }
     found
 }
@@ -149,8 +170,8 @@ fn loudness(file: &Path) -> (f64, f64) {
     (value("I:"), value("Peak:"))
 }
 
-/// The chapters of an M4B as ffprobe reads them: (title, start time, end time).
-fn m4b_chapters(file: &Path) -> Vec<(String, String, String)> {
+/// The chapters of an M4B or MP3 as ffprobe reads them: (title, start time, end time).
+fn chapters_of(file: &Path) -> Vec<(String, String, String)> {
     ffprobe(file)["chapters"]
         .as_array()
         .unwrap()
@@ -166,7 +187,8 @@ fn m4b_chapters(file: &Path) -> Vec<(String, String, String)> {
 }
 
 /// Builds the essay afresh into `fresh-STEP` with a new, empty cache (so the takes must be reproducible) and
-/// checks the edition in `out` equals it: every file byte for byte, the M4B by its chapters and loudness.
+/// checks the edition in `out` equals it: every file byte for byte, the M4B or MP3 by its chapters and loudness;
+/// every word span in place, and the captions' word timestamps the manifest's.
 fn equals_a_fresh_build(env: &Env, cell: Cell, essay: &Path, step: usize) {
     let fresh = format!("fresh-{step}");
     env.cmd()
@@ -182,22 +204,25 @@ fn equals_a_fresh_build(env: &Env, cell: Cell, essay: &Path, step: usize) {
         listing(&fresh),
         "step {step}: the files of the edition and of a fresh build"
     );
-    let wanted = if cell.outputs { 10 } else { 2 };
+    let wanted = if cell.has_outputs() { 10 } else { 2 };
+    let compressed = format!(".{}", cell.outputs);
     assert!(
         names.len() >= wanted && names.iter().any(|n| n == WAV),
         "step {step}: {names:?}"
     );
-    assert_eq!(
-        names.iter().any(|n| n.ends_with(".m4b")),
-        cell.outputs,
-        "{names:?}"
-    );
+    for format in [".m4b", ".mp3"] {
+        assert_eq!(
+            names.iter().any(|n| n.ends_with(format)),
+            compressed == format,
+            "{names:?}"
+        );
+    }
     for name in &names {
         let (a, b) = (out.join(name), fresh.join(name));
-        if name.ends_with(".m4b") {
+        if name.ends_with(".m4b") || name.ends_with(".mp3") {
             assert_eq!(
-                m4b_chapters(&a),
-                m4b_chapters(&b),
+                chapters_of(&a),
+                chapters_of(&b),
                 "step {step}: {name}'s chapters differ from a fresh build's"
             );
             let (la, lb) = (loudness(&a).0, loudness(&b).0);
@@ -217,7 +242,7 @@ fn equals_a_fresh_build(env: &Env, cell: Cell, essay: &Path, step: usize) {
     let vtt = out.join(format!("{STEM}.vtt"));
     let words = check_words(
         &read_json(out.join(format!("{STEM}.json"))),
-        cell.outputs.then_some(vtt.as_path()),
+        cell.has_outputs().then_some(vtt.as_path()),
     );
     eprintln!("step {step}: {words} words in place");
     if cell.podcast {
@@ -226,16 +251,16 @@ fn equals_a_fresh_build(env: &Env, cell: Cell, essay: &Path, step: usize) {
             (lufs + 16.0).abs() <= 1.0,
             "step {step}: the WAV measures {lufs} LUFS, not -16 ± 1"
         );
-        if cell.outputs {
-            let m4b = out.join(format!("{STEM}.m4b"));
-            let (lufs, peak) = loudness(&m4b);
+        if cell.has_outputs() {
+            let file = out.join(format!("{STEM}{compressed}"));
+            let (lufs, peak) = loudness(&file);
             assert!(
                 (lufs + 16.0).abs() <= 1.0,
-                "step {step}: the M4B measures {lufs} LUFS, not -16 ± 1"
+                "step {step}: the {compressed} measures {lufs} LUFS, not -16 ± 1"
             );
             assert!(
                 peak <= -1.0,
-                "step {step}: the M4B's true peak is {peak} dBTP, above the preset's -1 dBTP"
+                "step {step}: the {compressed}'s true peak is {peak} dBTP, above the preset's -1 dBTP"
             );
         }
     }
@@ -332,24 +357,29 @@ macro_rules! cells {
 
 cells! {
     //                                   backend  podcast resample outputs
-    tone_none_native_plain:              "tone",   false, false, false;
-    tone_none_native_outputs:            "tone",   false, false, true;
-    tone_none_44100_plain:               "tone",   false, true,  false;
-    tone_none_44100_outputs:             "tone",   false, true,  true;
-    tone_podcast_native_plain:           "tone",   true,  false, false;
-    tone_podcast_native_outputs:         "tone",   true,  false, true;
-    tone_podcast_44100_plain:            "tone",   true,  true,  false;
-    tone_podcast_44100_outputs:          "tone",   true,  true,  true;
-    espeak_none_native_plain:            "espeak", false, false, false;
-    espeak_none_native_outputs:          "espeak", false, false, true;
-    espeak_none_44100_plain:             "espeak", false, true,  false;
-    espeak_none_44100_outputs:           "espeak", false, true,  true;
-    espeak_podcast_native_plain:         "espeak", true,  false, false;
-    espeak_podcast_native_outputs:       "espeak", true,  false, true;
-    espeak_podcast_44100_plain:          "espeak", true,  true,  false;
-    espeak_podcast_44100_outputs:        "espeak", true,  true,  true;
+    tone_none_native_plain:              "tone",   false, false, "";
+    tone_none_native_outputs:            "tone",   false, false, "m4b";
+    tone_none_44100_plain:               "tone",   false, true,  "";
+    tone_none_44100_outputs:             "tone",   false, true,  "m4b";
+    tone_podcast_native_plain:           "tone",   true,  false, "";
+    tone_podcast_native_outputs:         "tone",   true,  false, "m4b";
+    tone_podcast_44100_plain:            "tone",   true,  true,  "";
+    tone_podcast_44100_outputs:          "tone",   true,  true,  "m4b";
+    espeak_none_native_plain:            "espeak", false, false, "";
+    espeak_none_native_outputs:          "espeak", false, false, "m4b";
+    espeak_none_44100_plain:             "espeak", false, true,  "";
+    espeak_none_44100_outputs:           "espeak", false, true,  "m4b";
+    espeak_podcast_native_plain:         "espeak", true,  false, "";
+    espeak_podcast_native_outputs:       "espeak", true,  false, "m4b";
+    espeak_podcast_44100_plain:          "espeak", true,  true,  "";
+    espeak_podcast_44100_outputs:        "espeak", true,  true,  "m4b";
+    espeak_none_native_mp3:              "espeak", false, false, "mp3";
     #[cfg(feature = "piper")]
-    piper_podcast_44100_outputs:         "piper",  true,  true,  true;
+    piper_podcast_44100_outputs:         "piper",  true,  true,  "m4b";
+    #[cfg(feature = "hibari")]
+    hibari_none_native_plain:            "hibari", false, false, "";
+    #[cfg(feature = "hibari")]
+    hibari_podcast_44100_mp3:            "hibari", true,  true,  "mp3";
 }
 
 /// `--caption-words 2`: karaoke-style captions, cues of at most two written words, in order and inside their
