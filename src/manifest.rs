@@ -84,21 +84,6 @@ pub struct ManifestSegment {
     pub words_estimated: bool,
 }
 
-impl ManifestSegment {
-    /// The longest silence between two of its words, in seconds (at `sample_rate`): `None` when it has fewer
-    /// than two words or their places are estimated (an even spread has no pauses to tell).
-    pub(crate) fn longest_pause_seconds(&self, sample_rate: u32) -> Option<f64> {
-        if self.words_estimated {
-            return None;
-        }
-        self.words
-            .windows(2)
-            .map(|w| w[1].start_sample.saturating_sub(w[0].end_sample))
-            .max()
-            .map(|gap| gap as f64 / f64::from(sample_rate.max(1)))
-    }
-}
-
 impl Manifest {
     /// Reads a manifest; `Ok(None)` when there is none yet.
     pub fn load(path: &Path) -> Result<Option<Manifest>> {

@@ -8,6 +8,8 @@ mod clicks;
 mod listen;
 mod pauses;
 
+pub(crate) use pauses::longest_inside;
+
 use std::path::{Path, PathBuf};
 
 use serde::Serialize;

@@ -78,6 +78,26 @@ impl Frames {
     }
 }
 
+/// The longest silence inside a segment's speech (after its first sound and before its last), in seconds;
+/// `None` when there is none. Measured as the check measures gaps, so a pause inside a word counts as much as
+/// one between words.
+pub(crate) fn longest_inside(samples: &[i16], rate: u32) -> Option<f64> {
+    let mut frames = Frames::new(rate);
+    frames.begin(0);
+    for &s in samples {
+        frames.push(s);
+    }
+    let shape = frames.finish();
+    let end = frames.levels.len() as u64 * u64::from(frames.len);
+    shape
+        .silences
+        .iter()
+        .filter(|s| s.start > 0 && s.start + s.samples < end)
+        .map(|s| s.samples)
+        .max()
+        .map(|n| n as f64 / f64::from(rate.max(1)))
+}
+
 fn shape(levels: &[f32], frame: u64, start: u64) -> Shape {
     if levels.is_empty() {
         return Shape::default();
@@ -167,6 +187,32 @@ mod tests {
             ]
         );
         assert!((s.coverage - 21.0 / 30.0).abs() < 1e-9);
+    }
+
+    #[test]
+    fn the_longest_silence_inside_the_speech_leaves_out_the_edges() {
+        let rate = 8_000;
+        let tone = |secs: f64| -> Vec<i16> {
+            (0..(secs * 8_000.0) as usize)
+                .map(|i| ((i as f64 * 0.3).sin() * 8_000.0) as i16)
+                .collect()
+        };
+        let quiet = |secs: f64| vec![0i16; (secs * 8_000.0) as usize];
+        let mut samples = quiet(0.6);
+        for part in [
+            tone(0.3),
+            quiet(0.2),
+            tone(0.3),
+            quiet(0.45),
+            tone(0.2),
+            quiet(0.8),
+        ] {
+            samples.extend(part);
+        }
+        let got = longest_inside(&samples, rate).unwrap();
+        assert!((got - 0.45).abs() < 0.011, "{got}");
+        assert_eq!(longest_inside(&tone(1.0), rate), None);
+        assert_eq!(longest_inside(&[], rate), None);
     }
 
     #[test]

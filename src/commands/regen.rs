@@ -21,16 +21,16 @@ pub(super) fn run(args: RegenArgs, quiet: bool) -> Result<()> {
         let mut summary = super::build::summary(&report);
         summary["regenerated"] = changes
             .iter()
-            .map(|c| serde_json::json!({"id": c.id, "from_take": c.from, "take": c.to}))
+            .map(|c| {
+                serde_json::json!({"id": c.id, "from_take": c.from, "take": c.to,
+                    "longest_pause_seconds_before": c.pause_from, "longest_pause_seconds": c.pause_to})
+            })
             .collect();
         super::print_json(&summary);
         return Ok(());
     }
     let segment = |m: &Manifest, id: &str| m.segments.iter().find(|s| s.id == id).cloned();
     let span = |m: &Manifest, id: &str| segment(m, id).map(|s| s.end_seconds - s.start_seconds);
-    let pause = |m: &Manifest, id: &str| {
-        segment(m, id).and_then(|s| s.longest_pause_seconds(m.sample_rate))
-    };
     let mut out = String::new();
     for c in &changes {
         let (id, old, new, text) = (&c.id, c.from, c.to, &c.text);
@@ -44,10 +44,7 @@ pub(super) fn run(args: RegenArgs, quiet: bool) -> Result<()> {
             before.as_ref().and_then(|m| span(m, id)),
             span(&report.manifest, id),
         );
-        let pauses = match from_to(
-            before.as_ref().and_then(|m| pause(m, id)),
-            pause(&report.manifest, id),
-        ) {
+        let pauses = match from_to(c.pause_from, c.pause_to) {
             p if p.is_empty() => p,
             p => format!(", longest pause {p}"),
         };

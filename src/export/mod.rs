@@ -220,16 +220,16 @@ pub(crate) fn caption_words(segment: &crate::edition::Segment) -> Vec<CaptionWor
         // The written words wi..ai that are read aloud (words, and symbols such as "&" or "<") share the spoken
         // words sj..aj in order, each by its weight: its characters that are not punctuation ("£20" is likelier
         // "twenty pounds" than "&" is), each at least one spoken word while there are enough.
-        let weight = |k: usize| written[k].chars().filter(|c| !BESIDE.contains(c)).count();
-        let total: usize = (wi..ai).map(weight).sum();
-        let n = (wi..ai).filter(|&k| weight(k) > 0).count();
+        let weight = |word: &str| word.chars().filter(|c| !BESIDE.contains(c)).count();
+        let total: usize = written[wi..ai].iter().map(|w| weight(w)).sum();
+        let n = written[wi..ai].iter().filter(|w| weight(w) > 0).count();
         let m = aj - sj;
         let (mut k, mut sum, mut from) = (0, 0, 0);
-        for x in wi..ai {
-            let at = if weight(x) == 0 {
+        for &text in &written[wi..ai] {
+            let at = if weight(text) == 0 {
                 None
             } else {
-                sum += weight(x);
+                sum += weight(text);
                 k += 1;
                 let mut to = (m * sum + total / 2) / total;
                 if m >= n {
@@ -239,10 +239,7 @@ pub(crate) fn caption_words(segment: &crate::edition::Segment) -> Vec<CaptionWor
                 from = to.max(from);
                 (a < b).then(|| (spoken[a].start_sample, spoken[b - 1].end_sample))
             };
-            out.push(CaptionWord {
-                text: written[x],
-                at,
-            });
+            out.push(CaptionWord { text, at });
         }
         if ai < written.len() {
             let word = &spoken[aj];

@@ -38,6 +38,10 @@ pub(crate) struct Change {
     pub(crate) text: String,
     pub(crate) from: u32,
     pub(crate) to: u32,
+    /// The longest silence inside the segment's speech (seconds), in the take it had (`None`: it had none, or
+    /// the edition did not have the segment) and in the take it has now: how the new reading differs.
+    pub(crate) pause_from: Option<f64>,
+    pub(crate) pause_to: Option<f64>,
 }
 
 /// What `regen` did: the edition before (if there was one), the changes, and the new edition.
@@ -195,9 +199,27 @@ impl Place {
             let to = takes
                 .choose(&id, &text, take)
                 .map_err(|e| Error::Usage(format!("{}: {e}", self.essay.display())))?;
-            changes.push(Change { id, text, from, to });
+            changes.push(Change {
+                id,
+                text,
+                from,
+                to,
+                pause_from: None,
+                pause_to: None,
+            });
         }
+        let cache = job.cache.clone();
         let report = job.choosing(takes).produce(&self.dir, quiet)?;
+        // Measured on each take's own audio, as the check measures gaps (a pause inside a word counts).
+        let pause = |m: &Manifest, id: &str| {
+            let s = m.segments.iter().find(|s| s.id == id)?;
+            let audio = cache.load(&s.cache_key)?;
+            crate::check::longest_inside(&audio.samples, audio.sample_rate)
+        };
+        for c in &mut changes {
+            c.pause_from = before.as_ref().and_then(|m| pause(m, &c.id));
+            c.pause_to = pause(&report.manifest, &c.id);
+        }
         Ok(Regen {
             before,
             changes,

@@ -52,6 +52,7 @@ impl Cell {
         let backend = match self.backend {
             "espeak" => have("espeak-ng"),
             "piper" => have_piper(env),
+            #[cfg(feature = "hibari")]
             "hibari" => have_hibari(),
             _ => true,
         };
@@ -82,6 +83,7 @@ fn have_piper(env: &Env) -> bool {
 }
 
 /// Whether the hibari voice is installed (the default voice; scripts/fetch-voice installs it).
+#[cfg(feature = "hibari")]
 fn have_hibari() -> bool {
     let dir = narrate::testing::voice::data_dir().join("hibari");
     let found = dir.join("hibari.onnx").is_file();

@@ -260,10 +260,12 @@ fn hibari_takes_are_other_readings_each_intelligible_and_the_same_from_any_empty
     );
 }
 
-/// `regen` says how the new take differs: its length and its longest pause between words, before → after, as
-/// the manifests' word places give them.
+/// `regen` says how the new take differs: its length and its longest pause inside the speech, before → after,
+/// measured on the audio (a pause inside a word counts as one between words): here the test's own reading of
+/// the segment's span in the edition's WAV, before and after, 10 ms frames under both -55 dBFS and 35 dB below
+/// the segment's loud frames, the silences before its first sound and after its last left out.
 #[test]
-fn regen_prints_the_longest_pause_between_words_before_and_after() {
+fn regen_prints_the_longest_pause_inside_the_speech_before_and_after() {
     if installed().is_none() {
         return;
     }
@@ -273,8 +275,7 @@ fn regen_prints_the_longest_pause_between_words_before_and_after() {
         "# Pause\n\nThe kettle boiled twice, and nobody in the house noticed the smoke drifting out of the window.\n",
     );
     env.build(&essay, &["--backend", "hibari", "-o", "out"]);
-    let longest = |m: &serde_json::Value, id: &str| {
-        let rate = m["sample_rate"].as_f64().unwrap();
+    let longest = |wav: &[u8], m: &serde_json::Value, id: &str| -> f64 {
         let seg = m["segments"]
             .as_array()
             .unwrap()
@@ -282,16 +283,37 @@ fn regen_prints_the_longest_pause_between_words_before_and_after() {
             .find(|s| s["id"] == id)
             .unwrap()
             .clone();
-        let w = seg["words"].as_array().unwrap();
-        w.windows(2)
-            .map(|p| {
-                p[1]["start_sample"].as_u64().unwrap() as f64
-                    - p[0]["end_sample"].as_u64().unwrap() as f64
+        let reader = hound::WavReader::new(std::io::Cursor::new(wav)).unwrap();
+        let rate = reader.spec().sample_rate as usize;
+        let all: Vec<i16> = reader.into_samples().map(Result::unwrap).collect();
+        let (a, b) = (
+            seg["start_sample"].as_u64().unwrap() as usize,
+            seg["end_sample"].as_u64().unwrap() as usize,
+        );
+        let levels: Vec<f64> = all[a..b]
+            .chunks_exact(rate / 100)
+            .map(|f| {
+                let ms = f
+                    .iter()
+                    .map(|&s| (f64::from(s) / 32768.0).powi(2))
+                    .sum::<f64>()
+                    / f.len() as f64;
+                10.0 * (ms + 1e-12).log10()
             })
-            .fold(0.0f64, f64::max)
-            / rate
+            .collect();
+        let mut sorted = levels.clone();
+        sorted.sort_by(f64::total_cmp);
+        let floor = (sorted[sorted.len() * 9 / 10] - 35.0).max(-55.0);
+        let loud: Vec<usize> = (0..levels.len()).filter(|&i| levels[i] >= floor).collect();
+        let (mut best, mut run) = (0usize, 0usize);
+        for &l in &levels[loud[0]..=*loud.last().unwrap()] {
+            run = if l < floor { run + 1 } else { 0 };
+            best = best.max(run);
+        }
+        best as f64 / 100.0
     };
     let before = read_json(env.path("out/pause.json"));
+    let wav_before = std::fs::read(env.path("out/pause.wav")).unwrap();
     let id = before["segments"][1]["id"].as_str().unwrap().to_string();
     let out = env
         .cmd()
@@ -300,13 +322,24 @@ fn regen_prints_the_longest_pause_between_words_before_and_after() {
         .success();
     let stdout = String::from_utf8_lossy(&out.get_output().stdout).to_string();
     let after = read_json(env.path("out/pause.json"));
-    let want = format!(
-        "longest pause {:.2} s → {:.2} s",
-        longest(&before, &id),
-        longest(&after, &id)
+    let wav_after = std::fs::read(env.path("out/pause.wav")).unwrap();
+    let line = stdout
+        .lines()
+        .find(|l| l.starts_with(&format!("{id}: take 1 → 2 (")))
+        .unwrap_or_else(|| panic!("{stdout}"));
+    let figures = regex::Regex::new(r"longest pause ([0-9.]+) s → ([0-9.]+) s")
+        .unwrap()
+        .captures(line)
+        .unwrap_or_else(|| panic!("{line}"));
+    let said = |k: usize| figures[k].parse::<f64>().unwrap();
+    let (was, now) = (
+        longest(&wav_before, &before, &id),
+        longest(&wav_after, &after, &id),
     );
+    eprintln!("{line}\nmeasured here: {was:.2} s → {now:.2} s");
     assert!(
-        stdout.contains(&format!("{id}: take 1 → 2 (")) && stdout.contains(&want),
-        "{stdout} (wanted {want})"
+        (said(1) - was).abs() <= 0.021 && (said(2) - now).abs() <= 0.021,
+        "{line}: the WAV's segment gives {was:.2} s → {now:.2} s"
     );
+    assert!(was > 0.05, "a sentence with a comma has a pause: {line}");
 }
