@@ -16,7 +16,7 @@ at the first step that fails, with "error" in its report). Steps:
   {"do": "seek_word", "seconds": S}               sets the player's time; reports the sentence and the word marked
                                                   as spoken, the word's times and the two backgrounds
   {"do": "click_word", "segment": ID, "n": N}      clicks the Nth (from 0) word of a sentence; reports the word's
-                                                  start and where the player landed (at its "seeked" event)
+                                                  start and where the player went (at its "seeking" event)
   {"do": "zoom", "factor": 2}                     zooms the page; reports whether anything needs sideways scrolling
   {"do": "screenshot", "path": PATH}
 """
@@ -168,7 +168,7 @@ def do(step):
         word = driver.find_elements(By.CSS_SELECTOR, f"#s-{step['segment']} .word")[step["n"]]
         driver.execute_script(
             "window.__landed = null; const p = document.getElementById('player');"
-            "p.addEventListener('seeked', () => { if (window.__landed === null) window.__landed = p.currentTime; },"
+            "p.addEventListener('seeking', () => { if (window.__landed === null) window.__landed = p.currentTime; },"
             " {once: true});")
         word.click()
         wait.until(lambda d: d.execute_script("return window.__landed !== null"))
