@@ -75,8 +75,8 @@ fn page(e: &Edition) -> String {
     player(e, &lang, &mut out);
     out.push_str(
         "<div class=\"controls\">\
-         <button type=\"button\" id=\"previous\">Previous sentence</button> \
-         <button type=\"button\" id=\"next\">Next sentence</button></div>\n</header>\n\
+         <button type=\"button\" id=\"previous\" data-icon=\"⇤\">Previous sentence</button> \
+         <button type=\"button\" id=\"next\" data-icon=\"⇥\">Next sentence</button></div>\n</header>\n\
          <div class=\"layout\">\n<nav aria-label=\"Chapters\">\n<h2>Chapters</h2>\n<ol id=\"chapters\">\n",
     );
     let rate = f64::from(e.sample_rate.max(1));
@@ -302,38 +302,17 @@ pub(super) fn escape(text: &str) -> String {
     out
 }
 
-const CSS: &str = r#"
-:root { color-scheme: light dark; --accent: #1d5fbf; }
-* { box-sizing: border-box; }
-body { margin: 0; font: 1.1rem/1.65 Georgia, "Times New Roman", serif; }
-.skip { position: absolute; left: -100vw; }
-.skip:focus { left: 1rem; top: 1rem; z-index: 2; background: Canvas; padding: 0.3rem 0.6rem; }
-header { position: sticky; top: 0; z-index: 1; padding: 0.6rem 1rem; background: Canvas; border-bottom: 1px solid #8884; font-family: system-ui, sans-serif; }
-@media (max-height: 34rem) { header { position: static; } }
-h1 { margin: 0; font-size: 1.4rem; line-height: 1.3; }
-.author { margin: 0.1rem 0 0.4rem; }
-audio { width: 100%; }
-.controls { display: flex; flex-wrap: wrap; gap: 0.4rem; margin-top: 0.3rem; }
-button { font: inherit; font-size: 0.95rem; padding: 0.25rem 0.7rem; border-radius: 0.3rem; border: 1px solid #8888; background: ButtonFace; color: ButtonText; cursor: pointer; }
-:focus-visible { outline: 3px solid var(--accent); outline-offset: 2px; }
-.layout { display: flex; flex-wrap: wrap; gap: 1rem 2rem; padding: 1rem; }
-nav { flex: 0 1 17rem; font-family: system-ui, sans-serif; }
-nav h2 { font-size: 1.1rem; margin: 0 0 0.4rem; }
-nav ol { list-style: none; margin: 0; padding: 0; }
-nav button { border: none; background: none; color: LinkText; text-align: left; padding: 0.15rem 0.2rem; width: 100%; }
-nav button[aria-current="true"] { font-weight: bold; }
-nav .at { font-variant-numeric: tabular-nums; color: GrayText; margin-right: 0.3rem; }
+/// narrate's look (shared with the studio), then what is the web edition's own.
+const CSS: &str = concat!(
+    include_str!("look.css"),
+    r#".skip { position: absolute; left: -100vw; }
+.skip:focus { left: 1rem; top: 1rem; z-index: 3; background: var(--surface); color: var(--fg); padding: 0.3rem 0.6rem; }
+.author { margin: 0.1rem 0 0; color: var(--muted); }
+nav .at { font-variant-numeric: tabular-nums; color: var(--muted); order: 2; }
 nav .level-3 { padding-left: 1.2rem; } nav .level-4, nav .level-5, nav .level-6 { padding-left: 2.4rem; }
-main { flex: 1 1 28rem; max-width: 44rem; }
-main:focus { outline: none; }
-.chapter-title { line-height: 1.3; margin: 1.4rem 0 0.5rem; }
-.sentence { cursor: pointer; border-radius: 0.2rem; }
-.sentence:hover { text-decoration: underline dotted; }
-.sentence.speaking { background: Mark; color: MarkText; box-shadow: 0 0 0 0.15rem Mark; }
-.word { border-radius: 0.15rem; }
-.sentence.speaking .word.now { background: #0b3d91; color: #fff; box-shadow: 0 0 0 0.1rem #0b3d91; }
-footer { padding: 1rem; font: 0.9rem system-ui, sans-serif; color: GrayText; }
-"#;
+footer { padding: 1rem clamp(0.6rem, 3vw, 1.5rem); font-size: 0.9rem; color: var(--muted); max-width: 76rem; margin: 0 auto; }
+"#
+);
 
 const JS: &str = r#"
 "use strict";

@@ -28,7 +28,11 @@ use work::{Problem, Take, Work};
 
 const PAGE: &str = include_str!("page/index.html");
 const SCRIPT: &str = include_str!("page/studio.js");
-const STYLE: &str = include_str!("page/studio.css");
+/// narrate's look (shared with the web edition), then the studio's own.
+const STYLE: &str = concat!(
+    include_str!("../export/look.css"),
+    include_str!("page/studio.css")
+);
 
 /// The largest request body the studio reads (a sentence's new text is the largest thing it is sent).
 const MAX_BODY: usize = 32 * 1024;

@@ -17,15 +17,25 @@ at the first step that fails, with "error" in its report). Steps:
                                                   as spoken, the word's times and the two backgrounds
   {"do": "click_word", "segment": ID, "n": N}      clicks the Nth (from 0) word of a sentence; reports the word's
                                                   start and where the player went (at its "seeking" event)
+  {"do": "scheme", "scheme": "dark"|"light"}     the colour scheme the page is shown in (prefers-color-scheme)
+  {"do": "width", "px": 360}                       the window's width
+  {"do": "axe"}                                    runs axe-core (NARRATE_AXE: axe.min.js) in the page; reports
+                                                  its violations (id, impact, help, the first nodes)
+  {"do": "timeline"}                               the timeline strip: each chapter block's width, the strip's,
+                                                  the playhead's offset, the finding marks
+  {"do": "timeline_click", "fraction": F}          clicks the timeline strip at F of its width; reports where the
+                                                  player went
   {"do": "zoom", "factor": 2}                     zooms the page; reports whether anything needs sideways scrolling
   {"do": "screenshot", "path": PATH}
 """
 
 import json
+import os
 import sys
 
 from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
+from selenium.webdriver.common.action_chains import ActionChains
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support.ui import WebDriverWait
@@ -41,6 +51,7 @@ for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--mute-audio",
 driver = webdriver.Chrome(options=options, service=Service(executable_path="/usr/bin/chromedriver"))
 # Generous: the machine may be busy; nothing here depends on how fast it is.
 wait = WebDriverWait(driver, 240, poll_frequency=0.1)
+driver.set_script_timeout(120)
 
 
 def state():
@@ -92,6 +103,17 @@ def seek(seconds):
         "const p = document.getElementById('player');"
         "return !p.seeking && Math.abs(p.currentTime - arguments[0]) < 0.05 && "
         "document.querySelector('.sentence.speaking') !== null;", seconds))
+
+
+def axe():
+    """axe-core's violations in the page as it is now."""
+    with open(os.environ["NARRATE_AXE"], encoding="utf-8") as f:
+        driver.execute_script(f.read())
+    return {"violations": driver.execute_async_script(
+        "const done = arguments[arguments.length - 1];"
+        "axe.run(document).then((r) => done(r.violations.map((v) => ({id: v.id, impact: v.impact, help: v.help,"
+        " nodes: v.nodes.slice(0, 3).map((n) => n.target.join(' ') + ': ' + n.failureSummary)}))),"
+        " (e) => done([{id: 'axe-error', impact: 'critical', help: String(e), nodes: []}]));")}
 
 
 def do(step):
@@ -178,6 +200,40 @@ def do(step):
             "landed": driver.execute_script("return window.__landed"),
             "selected": driver.execute_script("return document.querySelector('.sentence.selected').dataset.id"),
         }
+    if kind == "scheme":
+        driver.execute_cdp_cmd("Emulation.setEmulatedMedia",
+                               {"features": [{"name": "prefers-color-scheme", "value": step["scheme"]}]})
+        return {"background": driver.execute_script("return getComputedStyle(document.body).backgroundColor")}
+    if kind == "width":
+        driver.set_window_size(step["px"], 900)
+        return {"width": driver.execute_script("return document.documentElement.clientWidth"),
+                "sideways": driver.execute_script(
+                    "return document.documentElement.scrollWidth > document.documentElement.clientWidth + 1")}
+    if kind == "axe":
+        return axe()
+    if kind == "timeline":
+        return driver.execute_script(
+            "const box = (el) => el.getBoundingClientRect();"
+            "const strip = document.getElementById('timeline');"
+            "return {width: box(strip).width, left: box(strip).left,"
+            " chapters: [...document.querySelectorAll('.timeline-chapter')].map((c) =>"
+            "  ({index: Number(c.dataset.index), width: box(c).width, current: c.dataset.current === 'true'})),"
+            " playhead: box(document.getElementById('playhead')).left + 1 - box(strip).left,"
+            " marks: [...document.querySelectorAll('#timeline-marks span')].map((m) =>"
+            "  ({segment: m.dataset.segment, at: box(m).left + 1 - box(strip).left})),"
+            " current_time: document.getElementById('player').currentTime};")
+    if kind == "timeline_click":
+        strip = driver.find_element(By.ID, "timeline")
+        width = strip.rect["width"]
+        driver.execute_script(
+            "window.__landed = null; const p = document.getElementById('player');"
+            "p.addEventListener('seeking', () => { if (window.__landed === null) window.__landed = p.currentTime; },"
+            " {once: true});")
+        ActionChains(driver).move_to_element_with_offset(strip, int((step["fraction"] - 0.5) * width), 0).click().perform()
+        wait.until(lambda d: d.execute_script("return window.__landed !== null"))
+        driver.execute_script("document.getElementById('player').pause()")
+        return {"landed": driver.execute_script("return window.__landed"), "width": width,
+                "duration": driver.execute_script("return document.getElementById('player').duration")}
     if kind == "zoom":
         driver.execute_script("document.body.style.zoom = arguments[0]", str(step["factor"]))
         return {"sideways": driver.execute_script(

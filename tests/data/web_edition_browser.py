@@ -2,13 +2,14 @@
 
 Usage: web_edition_browser.py SPEC_JSON
 SPEC_JSON: {"pages": [{"dir": DIR, "name": "x.html", "probes": [[ID, SECONDS], ...],
-                       "word_probes": [SECONDS, ...]}], "screenshot": PATH}
+                       "word_probes": [SECONDS, ...]}], "screenshot": PATH, "axe": true|false}
 Each page is opened three times, from its file:// URL and from two static web servers on 127.0.0.1 serving DIR
 (Python's http.server with byte ranges, as production servers answer, and as it is, without), with no browser
 flag that loosens what a page may load. For each it reports the chapters and sentences
 shown, the audio's duration and source, the tracks and their cues, which sentence is highlighted with the
 player set to each probe's SECONDS, where a chapter button and a sentence click move the player, every request
-the page made (from Chromium's network log) and any Content-Security-Policy violation; prints a JSON report.
+the page made (from Chromium's network log) and any Content-Security-Policy violation, and (first page, from
+its file) axe-core's accessibility violations in the light and the dark scheme; prints a JSON report.
 """
 
 import functools
@@ -150,6 +151,17 @@ def word_at(seconds):
     """, seconds)
 
 
+def axe():
+    """axe-core's violations (NARRATE_AXE: axe.min.js) in the page as it is now."""
+    with open(os.environ["NARRATE_AXE"], encoding="utf-8") as f:
+        js(f.read())
+    return driver.execute_async_script(
+        "const done = arguments[arguments.length - 1];"
+        "axe.run(document).then((r) => done(r.violations.map((v) => ({id: v.id, impact: v.impact, help: v.help,"
+        " nodes: v.nodes.slice(0, 3).map((n) => n.target.join(' ') + ': ' + n.failureSummary)}))),"
+        " (e) => done([{id: 'axe-error', impact: 'critical', help: String(e), nodes: []}]));")
+
+
 def visit(url, probes, word_probes, screenshot, plain):
     requests()  # forget earlier pages' requests
     report = {"url": url}
@@ -204,7 +216,7 @@ def visit(url, probes, word_probes, screenshot, plain):
         word = sentences[1].find_elements(By.CSS_SELECTOR, ".word")[2]
         # Where the click's seek lands (read when it lands: the player plays on from there).
         js("""const p = document.getElementById('player'); window.__landed = null;
-              p.addEventListener('seeked', () => { window.__landed = p.currentTime; }, {once: true});""")
+              p.addEventListener('seeking', () => { window.__landed = p.currentTime; }, {once: true});""")
         word.click()
         wait.until(lambda d: js("return window.__landed !== null"))
         js("document.getElementById('player').pause()")
@@ -219,6 +231,15 @@ def visit(url, probes, word_probes, screenshot, plain):
     if screenshot:
         set_time(probes[len(probes) // 2][1])
         driver.save_screenshot(screenshot)
+    if screenshot and spec.get("axe"):
+        # axe-core's scan, in the light and the dark scheme (a screenshot of the dark one beside the light).
+        report["axe"] = {}
+        for scheme in ("dark", "light"):
+            driver.execute_cdp_cmd("Emulation.setEmulatedMedia",
+                                   {"features": [{"name": "prefers-color-scheme", "value": scheme}]})
+            report["axe"][scheme] = axe()
+            if scheme == "dark":
+                driver.save_screenshot(screenshot.replace(".png", "-dark.png"))
     report["violations"] = js("return window.__violations")
     report["requests"] = requests()
     return report

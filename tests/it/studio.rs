@@ -3,7 +3,8 @@
 //! the clicked sentence and keeps one into an edition identical to `narrate regen`'s; changes a sentence's text in
 //! the essay file only there; saves a pronunciation into narrate.toml that `narrate plan --spoken` shows; shows
 //! the check's findings on their sentences and fixes one with a click; highlights the sentence the player is at
-//! and in it the word being spoken, and a click on a word plays from its start.
+//! and in it the word being spoken, and a click on a word plays from its start; shows the edition on a timeline
+//! strip; and passes axe-core's accessibility scan in both colour schemes and at phone width.
 //! And the studio refuses requests without its token, from a foreign Origin, or for files outside the edition.
 
 use std::io::{BufRead, BufReader, Read, Write};
@@ -426,6 +427,110 @@ fn check_word_highlight(probes: &[Value], said: &[(f64, f64)], id: &Value) {
     }
 }
 
+/// The studio's look: the timeline strip shows the chapters as wide as they are long, the playhead where the
+/// player is, and a click on it plays from there; axe-core finds no serious or critical problem in the light or
+/// the dark scheme or at phone width (360 px, where nothing needs sideways scrolling); the screenshots the docs
+/// show are made here.
+#[test]
+fn the_studio_shows_the_edition_on_a_timeline_and_is_accessible_in_both_schemes_and_on_a_phone() {
+    let Some(python) = selenium_python() else {
+        return;
+    };
+    let axe = have_axe();
+    let env = Env::new();
+    let essay = env.fixture("headings.md");
+    let studio = Studio::start(&env, &essay);
+    let manifest = read_json(env.path("audio/out/headings/headings.json"));
+    let duration = manifest["duration_seconds"].as_f64().unwrap();
+    let chapters = manifest["chapters"].as_array().unwrap();
+    let third = &chapters[2];
+    let inside = (third["start_seconds"].as_f64().unwrap() * 2.0
+        + third["end_seconds"].as_f64().unwrap())
+        / 3.0;
+    let shots = ["studio-light.png", "studio-dark.png", "studio-narrow.png"].map(screenshot);
+    let scan = |steps: &mut Vec<Value>| {
+        if axe {
+            steps.push(json!({"do": "axe"}));
+        }
+    };
+    let mut steps = vec![
+        json!({"do": "seek", "seconds": inside}),
+        json!({"do": "timeline"}),
+        json!({"do": "timeline_click", "fraction": 0.75}),
+        json!({"do": "click", "id": manifest["segments"][4]["id"]}),
+        json!({"do": "seek", "seconds": inside}),
+        json!({"do": "screenshot", "path": shots[0]}),
+        json!({"do": "scheme", "scheme": "dark"}),
+        json!({"do": "screenshot", "path": shots[1]}),
+    ];
+    scan(&mut steps);
+    steps.extend([
+        json!({"do": "scheme", "scheme": "light"}),
+        json!({"do": "width", "px": 360}),
+        json!({"do": "screenshot", "path": shots[2]}),
+    ]);
+    scan(&mut steps);
+    steps.extend([json!({"do": "width", "px": 1200})]);
+    scan(&mut steps);
+    let r = drive(&python, &studio, json!(steps));
+    assert!(r.iter().all(|step| step["error"].is_null()), "{r:#?}");
+
+    let strip = &r[1];
+    let width = strip["width"].as_f64().unwrap();
+    let blocks = strip["chapters"].as_array().unwrap();
+    assert_eq!(blocks.len(), chapters.len(), "{strip:#}");
+    for (block, c) in blocks.iter().zip(chapters) {
+        let long = c["end_seconds"].as_f64().unwrap() - c["start_seconds"].as_f64().unwrap();
+        let want = width * long / duration;
+        assert!(
+            (block["width"].as_f64().unwrap() - want).abs() <= 3.0,
+            "chapter {} is {long:.2} s of {duration:.2} s: {want:.1} px wide, not {block}",
+            c["title"]
+        );
+        assert_eq!(block["current"], c == third, "{strip:#}");
+    }
+    let playhead = strip["playhead"].as_f64().unwrap();
+    assert!(
+        (playhead - width * inside / duration).abs() <= 3.0,
+        "the player at {inside:.2} s of {duration:.2} s: the playhead at {playhead:.1} of {width:.1} px"
+    );
+    let click = &r[2];
+    let landed = click["landed"].as_f64().unwrap();
+    assert!(
+        (landed - 0.75 * duration).abs() <= duration * 2.0 / width + 0.05,
+        "a click at 3/4 of the strip plays from {landed:.2} s of {duration:.2} s"
+    );
+
+    let backgrounds: Vec<&Value> = r.iter().filter_map(|step| step.get("background")).collect();
+    assert_eq!(backgrounds.len(), 2, "{r:#?}");
+    assert_ne!(
+        backgrounds[0], backgrounds[1],
+        "the dark scheme changes the page's colours"
+    );
+    let narrow = r
+        .iter()
+        .find(|step| step["width"].is_number() && step["width"].as_f64().unwrap() <= 360.0);
+    let narrow = narrow.unwrap_or_else(|| panic!("{r:#?}"));
+    assert_eq!(narrow["sideways"], false, "at 360 px: {narrow:#}");
+    if axe {
+        let scans: Vec<&Value> = r
+            .iter()
+            .filter(|step| step["violations"].is_array())
+            .collect();
+        assert_eq!(scans.len(), 3, "{r:#?}");
+        for (scan, what) in scans.iter().zip(["dark", "light at 360 px", "light"]) {
+            assert_accessible(&scan["violations"], &format!("the studio ({what})"));
+        }
+    }
+    for shot in &shots {
+        assert!(
+            std::fs::metadata(shot).unwrap().len() > 1000,
+            "{}",
+            shot.display()
+        );
+    }
+}
+
 #[test]
 fn narrate_serve_offers_the_studio_under_studio_beside_the_speech_api() {
     let Some(python) = selenium_python() else {
@@ -544,11 +649,27 @@ fn the_studio_shows_the_checks_findings_on_their_sentences_and_fixes_one_with_a_
         &studio,
         json!([
             {"do": "read"},
+            {"do": "timeline"},
             {"do": "fix", "segment": id, "until": "kept"},
             {"do": "read"},
+            {"do": "timeline"},
         ]),
     );
-    let page = &r[0];
+    // The finding is marked on the timeline where its sentence starts; fixed, the mark is gone.
+    let strip = &r[1];
+    let marks = strip["marks"].as_array().unwrap();
+    let width = strip["width"].as_f64().unwrap();
+    let at =
+        damaged["start_seconds"].as_f64().unwrap() / manifest["duration_seconds"].as_f64().unwrap();
+    assert!(
+        marks.iter().any(|m| m["segment"] == id.as_str()
+            && (m["at"].as_f64().unwrap() - width * at).abs() <= 3.0),
+        "a mark for {id} at {:.1} px: {strip:#}",
+        width * at
+    );
+    assert!(r[4]["marks"].as_array().unwrap().is_empty(), "{:#}", r[4]);
+    let r = [&r[0], &r[2], &r[3]];
+    let page = r[0];
     let silent = page["findings"]
         .as_array()
         .unwrap()

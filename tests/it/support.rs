@@ -483,6 +483,31 @@ pub fn selenium_python() -> Option<String> {
     ok.then_some(python)
 }
 
+/// Whether axe-core (npm's axe-core, its axe.min.js at `NARRATE_AXE`; scripts/test installs it) is here for the
+/// browser tests' accessibility scans; its absence fails under scripts/test and skips the scan elsewhere.
+pub fn have_axe() -> bool {
+    let ok = std::env::var_os("NARRATE_AXE").is_some_and(|p| Path::new(&p).is_file());
+    if !ok {
+        assert!(
+            std::env::var_os("NARRATE_REQUIRE_TOOLS").is_none(),
+            "NARRATE_AXE does not name axe-core's axe.min.js; scripts/test installs it"
+        );
+        eprintln!("skipping the accessibility scan: no axe-core (scripts/test installs it)");
+    }
+    ok
+}
+
+/// axe-core's report (a list of violations) holds no serious or critical one.
+pub fn assert_accessible(violations: &Value, what: &str) {
+    let bad: Vec<&Value> = violations
+        .as_array()
+        .unwrap_or_else(|| panic!("{what}: no axe report: {violations}"))
+        .iter()
+        .filter(|v| v["impact"] == "serious" || v["impact"] == "critical")
+        .collect();
+    assert!(bad.is_empty(), "{what}: axe-core finds {bad:#?}");
+}
+
 #[cfg(feature = "piper")]
 /// Three sentences of common words for the intelligibility tests: long enough that one misheard word cannot sink
 /// the score.

@@ -313,7 +313,8 @@ fn the_web_edition_plays_follows_the_text_and_loads_nothing_else() {
         .collect();
     let shot = Path::new(env!("CARGO_TARGET_TMPDIR")).join("web-edition.png");
     let _ = std::fs::remove_file(&shot);
-    let spec = json!({"pages": pages, "screenshot": shot});
+    let axe = have_axe();
+    let spec = json!({"pages": pages, "screenshot": shot, "axe": axe});
     let report = data_script(&python, "web_edition_browser.py", &[&spec.to_string()], &[]);
     assert!(report["error"].is_null(), "{report:#}");
     let visited = report["pages"].as_array().unwrap();
@@ -324,6 +325,14 @@ fn the_web_edition_plays_follows_the_text_and_loads_nothing_else() {
         }
     }
     assert!(std::fs::metadata(&shot).unwrap().len() > 1000);
+    if axe {
+        let first = &visited[0]["file"]["axe"];
+        for scheme in ["light", "dark"] {
+            assert_accessible(&first[scheme], &format!("the web edition ({scheme})"));
+        }
+        let dark = shot.with_file_name("web-edition-dark.png");
+        assert!(std::fs::metadata(&dark).unwrap().len() > 1000);
+    }
 }
 
 #[test]

@@ -24,6 +24,13 @@ const buttons = {
   pronounce: $("pronounce"),
   redo: $("redo"),
 };
+// A toolbar button's name: its label (hidden on a phone, where the icon shows) and its tooltip.
+function name(button, text) {
+  (button.querySelector(".label") || button).textContent = text;
+  button.title = text;
+}
+for (const b of document.querySelectorAll(".controls[role=toolbar] button")) b.title = b.textContent.trim();
+
 let edition = null;
 let selected = null;
 // The take of the selected sentence being heard (null: the edition's own).
@@ -100,15 +107,17 @@ function render() {
     jump.type = "button";
     jump.className = "chapter-link";
     jump.textContent = c.title;
-    jump.addEventListener("click", () => {
-      stopAt = null;
-      player.currentTime = c.start_seconds;
-      player.play().catch(() => {});
-    });
-    item.append(jump);
+    jump.addEventListener("click", () => playChapter(c));
+    const length = document.createElement("span");
+    length.className = "duration";
+    length.textContent = clock(c.end_seconds - c.start_seconds);
+    item.append(jump, length);
     nav.append(item);
     section(c.title, c.level, c.index);
   }
+  renderTimeline(m);
+  $("length").textContent = `${clock(m.duration_seconds)} · ${m.chapters.length} chapter${m.chapters.length === 1 ? "" : "s"}` +
+    ` · ${m.segments.length} sentence${m.segments.length === 1 ? "" : "s"}`;
   const stale = new Set(edition.stale || []);
   for (const s of m.segments) {
     if (!paragraphs.has(s.chapter)) section("", 2, s.chapter);
@@ -122,11 +131,19 @@ function render() {
     span.setAttribute("aria-label", `Play: ${s.text}`);
     words(span, s);
     span.addEventListener("click", () => { select(s.id); playSegment(s.id); });
-    if (headingSegments.has(s.id)) headingSegments.get(s.id).append(span);
-    else paragraphs.get(s.chapter).append(span, " ");
+    const where = headingSegments.get(s.id) || paragraphs.get(s.chapter);
+    where.append(span);
+    const made = takesOf(s.id).latest;
+    if (made > 1) {
+      const badge = document.createElement("sup");
+      badge.className = "takes";
+      badge.textContent = `${made} takes`;
+      where.append(badge);
+    }
+    if (!headingSegments.has(s.id)) where.append(" ");
   }
   buttons.redo.hidden = stale.size === 0;
-  buttons.redo.textContent = `Redo ${stale.size} marked sentence${stale.size === 1 ? "" : "s"}`;
+  name(buttons.redo, `Redo ${stale.size} marked sentence${stale.size === 1 ? "" : "s"}`);
   if (edition.plan_error) say(`error: ${edition.plan_error}`);
   if (selected && !segment(selected)) {
     const there = reselectAt !== null ? m.segments[reselectAt] : null;
@@ -138,8 +155,66 @@ function render() {
   highlight();
 }
 
-// The check's findings: listed beside the text, marked on their sentences, each with its fix.
+// `m:ss`, or `h:mm:ss` from an hour on.
+function clock(seconds) {
+  const t = Math.max(0, Math.round(seconds));
+  const [h, m, sec] = [Math.floor(t / 3600), Math.floor((t % 3600) / 60), t % 60];
+  const two = (n) => String(n).padStart(2, "0");
+  return h ? `${h}:${two(m)}:${two(sec)}` : `${m}:${two(sec)}`;
+}
+
+function playChapter(c) {
+  stopAt = null;
+  player.currentTime = c.start_seconds;
+  player.play().catch(() => {});
+}
+
+// The whole edition in one strip: its chapters as blocks as wide as they are long, the check's findings as
+// marks, the playhead. A pointer convenience (the chapter list is the same for keyboards and screen readers):
+// a click plays from that point.
+function renderTimeline(m) {
+  const strip = $("timeline-chapters");
+  strip.replaceChildren();
+  for (const c of m.chapters) {
+    const block = document.createElement("div");
+    block.className = "timeline-chapter";
+    block.dataset.index = c.index;
+    block.style.flexGrow = String(Math.max(c.end_seconds - c.start_seconds, 0.001));
+    block.textContent = c.title;
+    block.title = `${c.title} (${clock(c.end_seconds - c.start_seconds)})`;
+    strip.append(block);
+  }
+}
+
+function renderMarks(findings) {
+  const marks = $("timeline-marks");
+  marks.replaceChildren();
+  const total = edition ? edition.manifest.duration_seconds : 0;
+  if (!total) return;
+  for (const f of findings || []) {
+    const s = f.segment && segment(f.segment);
+    if (!s) continue;
+    const mark = document.createElement("span");
+    mark.dataset.segment = s.id;
+    mark.style.left = `${(100 * s.start_seconds) / total}%`;
+    marks.append(mark);
+  }
+}
+
+function movePlayhead() {
+  const total = edition ? edition.manifest.duration_seconds : 0;
+  if (total) $("playhead").style.left = `${Math.min(100, (100 * player.currentTime) / total)}%`;
+  const c = edition && edition.manifest.chapters.find((c) => player.currentTime >= c.start_seconds && player.currentTime < c.end_seconds);
+  for (const el of document.querySelectorAll(".timeline-chapter[data-current]")) el.removeAttribute("data-current");
+  if (c) {
+    const block = document.querySelector(`.timeline-chapter[data-index="${c.index}"]`);
+    if (block) block.dataset.current = "true";
+  }
+}
+
+// The check's findings: listed beside the text, marked on their sentences and on the timeline, each with its fix.
 function renderFindings(findings) {
+  renderMarks(findings);
   for (const el of document.querySelectorAll(".sentence.finding")) {
     el.classList.remove("finding");
     el.removeAttribute("title");
@@ -261,6 +336,7 @@ function highlight() {
     }
   }
   highlightWord(id ? $(`s-${id}`) : null, t);
+  movePlayhead();
 }
 
 // The last word of the sentence starting at or before t, while t is inside it.
@@ -335,7 +411,7 @@ async function watch() {
         say(`error: ${status.message}`);
         // Whatever failed (an unreadable edition, a backend that was down), building again is the way out.
         buttons.redo.hidden = false;
-        buttons.redo.textContent = "Rebuild the edition";
+        name(buttons.redo, "Rebuild the edition");
       } else {
         if (afterDerive) say(`${afterDerive}; ${status.message}`);
         setState("idle");
@@ -503,6 +579,13 @@ $("edit-cancel").addEventListener("click", () => { $("edit-form").hidden = true;
 $("word-form").addEventListener("submit", saveWord);
 $("word-hear").addEventListener("click", hearWord);
 $("word-cancel").addEventListener("click", () => { $("word-form").hidden = true; });
+$("timeline").addEventListener("click", (event) => {
+  const box = $("timeline").getBoundingClientRect();
+  if (!edition || box.width <= 0) return;
+  stopAt = null;
+  player.currentTime = ((event.clientX - box.left) / box.width) * edition.manifest.duration_seconds;
+  player.play().catch(() => {});
+});
 player.addEventListener("timeupdate", highlight);
 player.addEventListener("seeked", highlight);
 player.addEventListener("play", () => takePlayer.pause());
