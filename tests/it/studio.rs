@@ -692,7 +692,7 @@ fn the_studio_shows_the_checks_findings_on_their_sentences_and_fixes_one_with_a_
     assert!(marked.iter().all(|s| s["id"] == id.as_str()), "{page:#}");
     assert_eq!(marked.len(), 1, "{page:#}");
     assert_eq!(r[1]["button"], "Fix: new take and keep it");
-    says(&r[1], "status", format!("segment {id}: take 1 → 2 kept"));
+    says(r[1], "status", format!("segment {id}: take 1 → 2 kept"));
     assert_eq!(
         r[2]["check"], "no findings: nothing silent, cut short, clipped or clicking",
         "{:#}",
