@@ -330,10 +330,20 @@ impl Work {
             .find(|s| s.id == id)
             .map(|s| s.cache_key.clone())
             .unwrap_or_default();
+        let cache = job.cache.clone();
         let stats = job.only(std::slice::from_ref(&id)).synthesize(true)?;
         if matches!(take, Take::New) {
             takes.save(&self.options.takes_path())?;
         }
+        let (seconds, peaks) = cache
+            .load(&key)
+            .map(|a| {
+                (
+                    a.samples.len() as f64 / f64::from(a.sample_rate.max(1)),
+                    peaks(&a.samples),
+                )
+            })
+            .unwrap_or_default();
         Ok(json!({
             "id": id,
             "take": number,
@@ -341,6 +351,8 @@ impl Work {
             "kept": kept,
             "synthesized": stats.synthesized,
             "audio": format!("api/audio/{key}"),
+            "seconds": (seconds * 1000.0).round() / 1000.0,
+            "peaks": peaks,
         }))
     }
 
@@ -506,6 +518,25 @@ impl Options {
     fn takes_path(&self) -> PathBuf {
         takes::path_for(&self.essay)
     }
+}
+
+/// How many bars a take's waveform has on the page.
+const PEAK_BARS: usize = 64;
+
+/// A take's waveform for the page: the loudest sample of each of [`PEAK_BARS`] equal stretches, 0 to 1
+/// (rounded to hundredths).
+fn peaks(samples: &[i16]) -> Vec<f32> {
+    if samples.is_empty() {
+        return Vec::new();
+    }
+    let stretch = samples.len().div_ceil(PEAK_BARS);
+    samples
+        .chunks(stretch)
+        .map(|c| {
+            let loudest = c.iter().map(|s| s.unsigned_abs()).max().unwrap_or(0);
+            (f32::from(loudest) / 32768.0 * 100.0).round() / 100.0
+        })
+        .collect()
 }
 
 /// Each segment's written text cut into its spoken words' runs ([`export::written_runs`]), for the page to

@@ -25,6 +25,9 @@ at the first step that fails, with "error" in its report). Steps:
                                                   the playhead's offset, the finding marks
   {"do": "timeline_click", "fraction": F}          clicks the timeline strip at F of its width; reports where the
                                                   player went
+  {"do": "takes"}                                  the rows of the takes panel: take, kept, length, waveform peaks
+  {"do": "take_row", "take": N, "button": "play"|"keep", "until": TEXT}
+                                                  clicks a row's button, waits as "press" does; reports the rows
   {"do": "zoom", "factor": 2}                     zooms the page; reports whether anything needs sideways scrolling
   {"do": "screenshot", "path": PATH}
 """
@@ -114,6 +117,17 @@ def axe():
         "axe.run(document).then((r) => done(r.violations.map((v) => ({id: v.id, impact: v.impact, help: v.help,"
         " nodes: v.nodes.slice(0, 3).map((n) => n.target.join(' ') + ': ' + n.failureSummary)}))),"
         " (e) => done([{id: 'axe-error', impact: 'critical', help: String(e), nodes: []}]));")}
+
+
+def take_rows():
+    return driver.execute_script(
+        "return [...document.querySelectorAll('#takes-list .take-row')].map((r) => ({"
+        " take: Number(r.dataset.take), kept: r.classList.contains('kept'), name: r.querySelector('.take-name').textContent,"
+        " length: r.querySelector('.take-length').textContent,"
+        " painted: (() => { const c = r.querySelector('canvas'); const d = c.getContext('2d')"
+        "   .getImageData(0, 0, c.width, c.height).data; let n = 0; for (let i = 3; i < d.length; i += 4) n += d[i] > 0;"
+        "   return n / (c.width * c.height); })(),"
+        " keep_enabled: !r.querySelector('.take-keep').disabled}));")
 
 
 def do(step):
@@ -234,6 +248,16 @@ def do(step):
         driver.execute_script("document.getElementById('player').pause()")
         return {"landed": driver.execute_script("return window.__landed"), "width": width,
                 "duration": driver.execute_script("return document.getElementById('player').duration")}
+    if kind == "takes":
+        return {"rows": take_rows()}
+    if kind == "take_row":
+        row = driver.find_element(By.CSS_SELECTOR, f"#takes-list .take-row[data-take='{step['take']}']")
+        button = row.find_element(By.CSS_SELECTOR, f".take-{step['button']}")
+        wait.until(lambda d: button.is_enabled())
+        button.click()
+        report = settled(step["until"])
+        report["rows"] = take_rows()
+        return report
     if kind == "zoom":
         driver.execute_script("document.body.style.zoom = arguments[0]", str(step["factor"]))
         return {"sideways": driver.execute_script(

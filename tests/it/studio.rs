@@ -531,6 +531,77 @@ fn the_studio_shows_the_edition_on_a_timeline_and_is_accessible_in_both_schemes_
     }
 }
 
+/// Compare takes: the selected sentence's takes side by side (length, waveform, kept), three new ones in one
+/// click (exactly three syntheses), and a row's Keep puts that take in the takes file as `narrate regen --take`
+/// would.
+#[test]
+fn the_studio_compares_takes_side_by_side_makes_three_in_one_click_and_keeps_one() {
+    let Some(python) = selenium_python() else {
+        return;
+    };
+    let env = Env::new();
+    let essay = env.fixture("headings.md");
+    let studio = Studio::start(&env, &essay);
+    let manifest = read_json(env.path("audio/out/headings/headings.json"));
+    let id = segments(&manifest)[3]["id"].as_str().unwrap().to_string();
+    let mut steps = vec![
+        json!({"do": "click", "id": id}),
+        json!({"do": "press", "button": "compare", "until": "1 take to compare"}),
+        json!({"do": "takes"}),
+        json!({"do": "press", "button": "make-three", "until": "3 takes made"}),
+        json!({"do": "takes"}),
+        json!({"do": "take_row", "take": 3, "button": "keep", "until": "kept"}),
+    ];
+    let axe = have_axe();
+    if axe {
+        steps.push(json!({"do": "axe"}));
+    }
+    let r = drive(&python, &studio, json!(steps));
+    assert!(r.iter().all(|step| step["error"].is_null()), "{r:#?}");
+    if axe {
+        assert_accessible(&r[6]["violations"], "the studio with the takes panel open");
+    }
+    let rows = |i: usize| r[i]["rows"].as_array().unwrap().clone();
+    let first = rows(2);
+    assert_eq!(first.len(), 1, "{first:#?}");
+    assert_eq!(first[0]["kept"], true);
+    says(
+        &r[3],
+        "status",
+        format!("segment {id}: 3 takes made (3 synthesized)"),
+    );
+    let made = rows(4);
+    let numbers: Vec<u64> = made
+        .iter()
+        .map(|row| row["take"].as_u64().unwrap())
+        .collect();
+    assert_eq!(numbers, [1, 2, 3, 4], "{made:#?}");
+    let kept: Vec<bool> = made.iter().map(|row| row["kept"] == true).collect();
+    assert_eq!(kept, [true, false, false, false], "{made:#?}");
+    for row in &made {
+        let seconds: f64 = row["length"]
+            .as_str()
+            .unwrap()
+            .trim_end_matches(" s")
+            .parse()
+            .unwrap();
+        assert!(seconds > 0.3, "{row}");
+        let painted = row["painted"].as_f64().unwrap();
+        assert!(painted > 0.05, "the waveform is drawn: {row}");
+        assert_eq!(row["keep_enabled"], row["kept"] == false, "{row}");
+    }
+    says(&r[5], "status", format!("segment {id}: take 1 → 3 kept"));
+    let after = rows(5);
+    let kept: Vec<bool> = after.iter().map(|row| row["kept"] == true).collect();
+    assert_eq!(kept, [false, false, true, false], "{after:#?}");
+    let takes: toml::Value =
+        toml::from_str(&std::fs::read_to_string(env.path("headings.md.takes.toml")).unwrap())
+            .unwrap();
+    let entry = &takes["segments"][&id];
+    assert_eq!(entry["take"].as_integer(), Some(3), "{entry:#?}");
+    assert_eq!(entry["latest"].as_integer(), Some(4), "{entry:#?}");
+}
+
 #[test]
 fn narrate_serve_offers_the_studio_under_studio_beside_the_speech_api() {
     let Some(python) = selenium_python() else {

@@ -20,6 +20,7 @@ const buttons = {
   prevTake: $("prev-take"),
   nextTake: $("next-take"),
   keep: $("keep"),
+  compare: $("compare"),
   edit: $("edit"),
   pronounce: $("pronounce"),
   redo: $("redo"),
@@ -270,6 +271,8 @@ function showTakes() {
   buttons.prevTake.disabled = !idle || heard <= 1;
   buttons.nextTake.disabled = !idle || heard >= t.latest;
   buttons.keep.disabled = !idle || heard === t.take;
+  buttons.compare.disabled = !idle;
+  $("make-three").disabled = !idle;
   buttons.edit.disabled = !idle;
   buttons.pronounce.disabled = !idle;
 }
@@ -296,6 +299,7 @@ function words(span, s) {
 }
 
 function select(id, keepHearing) {
+  if (id !== selected) $("takes-panel").hidden = true;
   if (selected !== id || !keepHearing) hearing = null;
   selected = id;
   for (const el of document.querySelectorAll(".sentence.selected")) el.classList.remove("selected");
@@ -494,6 +498,108 @@ async function keep() {
   showTakes();
 }
 
+// The takes of the selected sentence side by side: each one's length and waveform, played on its own, kept
+// with one click; three new ones made in one.
+async function compareTakes() {
+  if (!selected) return;
+  $("edit-form").hidden = true;
+  $("word-form").hidden = true;
+  $("takes-panel").hidden = false;
+  if (await listTakes(selected)) $("takes-panel").scrollIntoView({ block: "nearest" });
+}
+
+async function listTakes(id) {
+  const rows = [];
+  const done = await act(`reading the takes of segment ${id}…`, async () => {
+    for (let n = 1; n <= takesOf(id).latest; n++) rows.push(await api("api/audition", { id, take: n }));
+    return rows;
+  });
+  if (!done) return false;
+  $("takes-list").replaceChildren(...rows.map((r) => takeRow(id, r)));
+  say(`segment ${id}: ${rows.length} take${rows.length === 1 ? "" : "s"} to compare`);
+  return true;
+}
+
+function takeRow(id, r) {
+  const row = document.createElement("li");
+  row.className = "take-row";
+  row.dataset.take = r.take;
+  const name = document.createElement("span");
+  name.className = "take-name";
+  const wave = document.createElement("canvas");
+  wave.className = "wave";
+  wave.width = 256;
+  wave.height = 40;
+  wave.setAttribute("aria-hidden", "true");
+  drawPeaks(wave, r.peaks);
+  const length = document.createElement("span");
+  length.className = "take-length";
+  length.textContent = `${r.seconds.toFixed(2)} s`;
+  const play = document.createElement("button");
+  play.type = "button";
+  play.className = "take-play";
+  play.dataset.icon = "▶";
+  play.textContent = `Play take ${r.take}`;
+  play.addEventListener("click", () => {
+    hearing = r.take;
+    showTakes();
+    playTake(r.audio);
+    say(`segment ${id}: hearing take ${r.take} (${r.seconds.toFixed(2)} s)`);
+  });
+  const keepIt = document.createElement("button");
+  keepIt.type = "button";
+  keepIt.className = "take-keep";
+  keepIt.dataset.icon = "✓";
+  keepIt.textContent = `Keep take ${r.take}`;
+  keepIt.addEventListener("click", async () => {
+    hearing = r.take;
+    await keep();
+    markKept(id);
+  });
+  row.append(name, wave, length, play, keepIt);
+  markKept(id, row);
+  return row;
+}
+
+// Which row is the kept take (all rows, or just `only`).
+function markKept(id, only) {
+  const kept = takesOf(id).take;
+  for (const row of only ? [only] : document.querySelectorAll("#takes-list .take-row")) {
+    const is = Number(row.dataset.take) === kept;
+    row.classList.toggle("kept", is);
+    row.querySelector(".take-name").textContent = `Take ${row.dataset.take}${is ? " (kept)" : ""}`;
+    row.querySelector(".take-keep").disabled = is;
+  }
+}
+
+function drawPeaks(canvas, peaks) {
+  const g = canvas.getContext("2d");
+  if (!g || !peaks || !peaks.length) return;
+  g.fillStyle = getComputedStyle(document.documentElement).getPropertyValue("--accent").trim() || "#1a56b0";
+  const bar = canvas.width / peaks.length;
+  for (const [i, p] of peaks.entries()) {
+    const h = Math.max(1, p * canvas.height);
+    g.fillRect(i * bar, (canvas.height - h) / 2, Math.max(1, bar - 1), h);
+  }
+}
+
+async function makeThree() {
+  if (!selected) return;
+  const id = selected;
+  let synthesized = 0;
+  const done = await act(`making 3 new takes of segment ${id}…`, async () => {
+    for (let i = 1; i <= 3; i++) {
+      say(`making take ${takesOf(id).latest + 1} of segment ${id} (${i} of 3)…`);
+      const made = await api("api/audition", { id, take: "new" });
+      edition.takes[id] = { take: takesOf(id).take, latest: made.latest };
+      synthesized += made.synthesized;
+    }
+    return true;
+  });
+  if (!done || !(await listTakes(id))) return;
+  say(`segment ${id}: 3 takes made (${synthesized} synthesized); play each, keep one`);
+}
+
 async function fixWithNewTake(id) {
   select(id);
   const made = await hear("new");
@@ -571,6 +677,9 @@ buttons.newTake.addEventListener("click", () => hear("new"));
 buttons.prevTake.addEventListener("click", () => hear((hearing || takesOf(selected).take) - 1));
 buttons.nextTake.addEventListener("click", () => hear((hearing || takesOf(selected).take) + 1));
 buttons.keep.addEventListener("click", keep);
+buttons.compare.addEventListener("click", compareTakes);
+$("make-three").addEventListener("click", makeThree);
+$("takes-close").addEventListener("click", () => { $("takes-panel").hidden = true; });
 buttons.edit.addEventListener("click", openEdit);
 buttons.pronounce.addEventListener("click", openWord);
 buttons.redo.addEventListener("click", () => rederive("re-synthesizing the marked sentences…"));
