@@ -28,6 +28,10 @@ at the first step that fails, with "error" in its report). Steps:
   {"do": "takes"}                                  the rows of the takes panel: take, kept, length, waveform peaks
   {"do": "take_row", "take": N, "button": "play"|"keep", "until": TEXT}
                                                   clicks a row's button, waits as "press" does; reports the rows
+  {"do": "book", "last": S}                        book scale, by the Performance API: when the text was first
+                                                  rendered, the sentence nodes in the DOM while scrolling through
+                                                  the whole text, how long a jump to the last chapter takes until
+                                                  its sentence is on screen, highlighted, and a seek to S
   {"do": "zoom", "factor": 2}                     zooms the page; reports whether anything needs sideways scrolling
   {"do": "screenshot", "path": PATH}
 """
@@ -128,6 +132,49 @@ def take_rows():
         "   .getImageData(0, 0, c.width, c.height).data; let n = 0; for (let i = 3; i < d.length; i += 4) n += d[i] > 0;"
         "   return n / (c.width * c.height); })(),"
         " keep_enabled: !r.querySelector('.take-keep').disabled}));")
+
+
+def book(last):
+    report = {"rendered_ms": driver.execute_script(
+        "const m = performance.getEntriesByName('narrate:rendered'); return m.length ? m[0].startTime : null"),
+        "sentences": driver.execute_script("return document.querySelectorAll('.sentence').length")}
+    # Through the whole text, a screen at a time (the observer fills and empties pages as they pass).
+    most, steps = 0, 0
+    while True:
+        at = driver.execute_script(
+            "window.scrollBy(0, window.innerHeight); return [window.scrollY + window.innerHeight,"
+            " document.documentElement.scrollHeight];")
+        driver.execute_script("return new Promise((done) => requestAnimationFrame(() => requestAnimationFrame(done)))")
+        most = max(most, driver.execute_script("return document.querySelectorAll('.sentence').length"))
+        steps += 1
+        if at[0] >= at[1] - 2 or steps > 5000:
+            break
+    report["most_sentences_scrolling"] = most
+    report["screens"] = steps
+    driver.execute_script("window.scrollTo(0, 0)")
+    # A jump to the last chapter: from the click until its first sentence is highlighted on screen.
+    report["jump"] = driver.execute_async_script(
+        "const done = arguments[arguments.length - 1]; const p = document.getElementById('player');"
+        "const links = document.querySelectorAll('nav .chapter-link'); const t0 = performance.now();"
+        "p.addEventListener('seeked', () => requestAnimationFrame(() => {"
+        "  p.pause(); const s = document.querySelector('.sentence.speaking');"
+        "  const r = s && s.getBoundingClientRect();"
+        "  done({ms: performance.now() - t0, id: s && s.dataset.id, time: p.currentTime,"
+        "        on_screen: !!r && r.bottom > 0 && r.top < window.innerHeight,"
+        "        sentences: document.querySelectorAll('.sentence').length}); }), {once: true});"
+        "links[links.length - 1].click();")
+    # And the player set to the book's last sentence (`last`: seconds), from the top of the page.
+    driver.execute_script("window.scrollTo(0, 0)")
+    report["seek_last"] = driver.execute_async_script(
+        "const done = arguments[arguments.length - 1]; const p = document.getElementById('player');"
+        "const t0 = performance.now();"
+        "p.addEventListener('seeked', () => requestAnimationFrame(() => {"
+        "  const s = document.querySelector('.sentence.speaking'); const r = s && s.getBoundingClientRect();"
+        "  done({ms: performance.now() - t0, id: s && s.dataset.id, time: p.currentTime,"
+        "        on_screen: !!r && r.bottom > 0 && r.top < window.innerHeight,"
+        "        sentences: document.querySelectorAll('.sentence').length}); }), {once: true});"
+        "p.pause(); p.currentTime = arguments[0];", last)
+    return report
 
 
 def do(step):
@@ -258,6 +305,8 @@ def do(step):
         report = settled(step["until"])
         report["rows"] = take_rows()
         return report
+    if kind == "book":
+        return book(step["last"])
     if kind == "zoom":
         driver.execute_script("document.body.style.zoom = arguments[0]", str(step["factor"]))
         return {"sideways": driver.execute_script(

@@ -602,6 +602,77 @@ fn the_studio_compares_takes_side_by_side_makes_three_in_one_click_and_keeps_one
     assert_eq!(entry["latest"].as_integer(), Some(4), "{entry:#?}");
 }
 
+/// Book scale: a generated edition of 10,050 sentences (50 chapters, the tone backend at 8 kHz) opens with a few
+/// hundred sentence nodes in the page, stays under 500 while the whole text is scrolled through a screen at a
+/// time, and a jump to the last chapter or a seek to the last sentence shows it highlighted on screen. The
+/// figures (first render, jump and seek times, by the Performance API) are printed; scripts/bench-studio records
+/// them (speed is a benchmark's business, not a test's).
+#[test]
+fn a_book_of_ten_thousand_sentences_keeps_a_few_hundred_in_the_page_and_finds_its_end() {
+    let Some(python) = selenium_python() else {
+        return;
+    };
+    let env = Env::new();
+    let mut text = String::from("# A Long Ledger\n\n");
+    let mut n = 0;
+    for part in 1..=50 {
+        text.push_str(&format!("## Part {part}\n\n"));
+        for _ in 0..10 {
+            let line: Vec<String> = (0..20)
+                .map(|_| {
+                    n += 1;
+                    format!("Stone {n} rests.")
+                })
+                .collect();
+            text.push_str(&line.join(" "));
+            text.push_str("\n\n");
+        }
+    }
+    let essay = env.essay("ledger.md", &text);
+    env.build(&essay, &["--sample-rate", "8000"]);
+    let manifest = read_json(env.path("audio/out/ledger/ledger.json"));
+    let all = segments(&manifest);
+    assert!(all.len() >= 10_000, "{} segments", all.len());
+    let last = all.last().unwrap();
+    let middle =
+        (last["start_seconds"].as_f64().unwrap() + last["end_seconds"].as_f64().unwrap()) / 2.0;
+    let studio = Studio::start(&env, &essay);
+    let r = drive(&python, &studio, json!([{"do": "book", "last": middle}]));
+    let b = &r[0];
+    assert!(b["error"].is_null(), "{b:#}");
+    let count = |v: &Value| v.as_u64().unwrap_or(u64::MAX);
+    eprintln!(
+        "book scale: {} sentences; first render at {:.0} ms; {} sentence nodes then, at most {} over {} screens; \
+         a jump to the last chapter {:.0} ms, a seek to the last sentence {:.0} ms",
+        all.len(),
+        b["rendered_ms"].as_f64().unwrap_or(f64::NAN),
+        b["sentences"],
+        b["most_sentences_scrolling"],
+        b["screens"],
+        b["jump"]["ms"].as_f64().unwrap_or(f64::NAN),
+        b["seek_last"]["ms"].as_f64().unwrap_or(f64::NAN),
+    );
+    assert!(count(&b["sentences"]) <= 500, "{b:#}");
+    assert!(count(&b["most_sentences_scrolling"]) <= 500, "{b:#}");
+    assert!(
+        count(&b["screens"]) > 50,
+        "the text is scrolled through: {b:#}"
+    );
+    let chapter = manifest["chapters"].as_array().unwrap().last().unwrap();
+    let first_of_last = all
+        .iter()
+        .find(|s| s["chapter"] == chapter["index"])
+        .unwrap();
+    for (what, jump, want) in [
+        ("jump", &b["jump"], first_of_last),
+        ("seek", &b["seek_last"], last),
+    ] {
+        assert_eq!(jump["id"], want["id"], "{what}: {b:#}");
+        assert_eq!(jump["on_screen"], true, "{what}: {b:#}");
+        assert!(count(&jump["sentences"]) <= 500, "{what}: {b:#}");
+    }
+}
+
 #[test]
 fn narrate_serve_offers_the_studio_under_studio_beside_the_speech_api() {
     let Some(python) = selenium_python() else {

@@ -75,6 +75,21 @@ function audioUrl() {
   return withToken(`${root}edition/${encodeURIComponent(edition.manifest.audio)}?v=${version}`);
 }
 
+// Book scale: a chapter's sentences are cut into pages of PAGE; a page's sentences are in the DOM only while it
+// is near the view (an IntersectionObserver fills and empties pages, an empty page keeps its height), so an
+// edition of 10,000 sentences holds a few hundred sentence nodes at once. What a sentence shows (selected,
+// speaking, marked stale, a finding, its takes) is kept here and applied whenever its page is filled.
+const PAGE = 25;
+let pages = [];
+const pageOf = new Map();
+let observer = null;
+// Pixels of text per character, for the height of a page not yet filled (measured on the first one filled).
+let pixelsPerChar = 0.55;
+let measured = false;
+let staleIds = new Set();
+let findingTitles = new Map();
+let speakingId = null;
+
 function render() {
   const m = edition.manifest;
   $("title").textContent = m.title;
@@ -83,25 +98,22 @@ function render() {
   const text = $("text");
   nav.replaceChildren();
   text.replaceChildren();
-  const paragraphs = new Map();
-  // A chapter's spoken heading is a segment too: it is shown as the heading itself (clickable like a sentence).
-  const headingSegments = new Map();
-  const section = (title, level, index) => {
-    const part = document.createElement("section");
-    part.className = "chapter";
-    const heading = document.createElement(level <= 1 ? "h2" : "h3");
-    heading.className = "chapter-title";
-    heading.textContent = title;
-    const first = m.segments.find((s) => s.chapter === index);
-    if (first && first.text === title) {
-      heading.textContent = "";
-      headingSegments.set(first.id, heading);
+  if (observer) observer.disconnect();
+  observer = new IntersectionObserver((entries) => {
+    for (const e of entries) {
+      const page = pages[Number(e.target.dataset.page)];
+      if (e.isIntersecting) fill(page); else empty(page);
     }
-    const p = document.createElement("p");
-    part.append(heading, p);
-    text.append(part);
-    paragraphs.set(index, p);
-  };
+  }, { rootMargin: "100% 0px" });
+  pages = [];
+  pageOf.clear();
+  staleIds = new Set(edition.stale || []);
+  const byChapter = new Map();
+  for (const s of m.segments) {
+    if (!byChapter.has(s.chapter)) byChapter.set(s.chapter, []);
+    byChapter.get(s.chapter).push(s);
+  }
+  const titles = new Map(m.chapters.map((c) => [c.index, c]));
   for (const c of m.chapters) {
     const item = document.createElement("li");
     const jump = document.createElement("button");
@@ -114,46 +126,128 @@ function render() {
     length.textContent = clock(c.end_seconds - c.start_seconds);
     item.append(jump, length);
     nav.append(item);
-    section(c.title, c.level, c.index);
+  }
+  // Chapters in reading order (a segment before any chapter gets a section of its own, untitled).
+  const order = [...new Set([...titles.keys(), ...byChapter.keys()])].sort((a, b) => a - b);
+  for (const index of order) {
+    const c = titles.get(index);
+    text.append(chapterSection(c ? c.title : "", c ? c.level : 2, byChapter.get(index) || []));
   }
   renderTimeline(m);
   $("length").textContent = `${clock(m.duration_seconds)} · ${m.chapters.length} chapter${m.chapters.length === 1 ? "" : "s"}` +
     ` · ${m.segments.length} sentence${m.segments.length === 1 ? "" : "s"}`;
-  const stale = new Set(edition.stale || []);
-  for (const s of m.segments) {
-    if (!paragraphs.has(s.chapter)) section("", 2, s.chapter);
-    const span = document.createElement("span");
-    span.className = "sentence";
-    if (stale.has(s.id)) span.classList.add("stale");
-    span.id = `s-${s.id}`;
-    span.dataset.id = s.id;
-    span.tabIndex = 0;
-    span.setAttribute("role", "button");
-    span.setAttribute("aria-label", `Play: ${s.text}`);
-    words(span, s);
-    span.addEventListener("click", () => { select(s.id); playSegment(s.id); });
-    const where = headingSegments.get(s.id) || paragraphs.get(s.chapter);
-    where.append(span);
-    const made = takesOf(s.id).latest;
-    if (made > 1) {
-      const badge = document.createElement("sup");
-      badge.className = "takes";
-      badge.textContent = `${made} takes`;
-      where.append(badge);
-    }
-    if (!headingSegments.has(s.id)) where.append(" ");
-  }
-  buttons.redo.hidden = stale.size === 0;
-  name(buttons.redo, `Redo ${stale.size} marked sentence${stale.size === 1 ? "" : "s"}`);
+  buttons.redo.hidden = staleIds.size === 0;
+  name(buttons.redo, `Redo ${staleIds.size} marked sentence${staleIds.size === 1 ? "" : "s"}`);
   if (edition.plan_error) say(`error: ${edition.plan_error}`);
   if (selected && !segment(selected)) {
     const there = reselectAt !== null ? m.segments[reselectAt] : null;
     selected = there ? there.id : null;
   }
   reselectAt = null;
+  // The first screens are filled now; the observer fills the rest as they come near.
+  let height = 0;
+  for (const page of pages) {
+    if (height > 3 * window.innerHeight) break;
+    fill(page);
+    height += page.el.getBoundingClientRect().height;
+  }
+  for (const page of pages) observer.observe(page.el);
   if (selected) select(selected, true);
   renderFindings(edition.status && edition.status.findings);
-  highlight();
+  highlight(true);
+  // For the book-scale measurements (Performance API): when the first text was on the page.
+  if (!performance.getEntriesByName("narrate:rendered").length) performance.mark("narrate:rendered");
+}
+
+// A chapter's section: its heading (a spoken heading is its sentence, clickable like one) and its pages.
+function chapterSection(title, level, segs) {
+  const part = document.createElement("section");
+  part.className = "chapter";
+  const heading = document.createElement(level <= 1 ? "h2" : "h3");
+  heading.className = "chapter-title";
+  heading.textContent = title;
+  part.append(heading);
+  let body = segs;
+  if (segs.length && segs[0].text === title) {
+    heading.textContent = "";
+    heading.append(...sentenceNodes(segs[0], false));
+    body = segs.slice(1);
+  }
+  for (let at = 0; at < body.length; at += PAGE) {
+    const el = document.createElement("p");
+    el.className = "page";
+    const page = { el, segs: body.slice(at, at + PAGE), filled: false, chars: 0 };
+    el.dataset.page = pages.length;
+    for (const s of page.segs) {
+      pageOf.set(s.id, pages.length);
+      page.chars += s.text.length + 1;
+    }
+    el.style.height = `${Math.ceil(page.chars * pixelsPerChar)}px`;
+    pages.push(page);
+    part.append(el);
+  }
+  return part;
+}
+
+function fill(page) {
+  if (!page || page.filled) return;
+  const nodes = [];
+  for (const s of page.segs) nodes.push(...sentenceNodes(s, true));
+  page.el.replaceChildren(...nodes);
+  page.el.style.height = "";
+  page.filled = true;
+  if (!measured && page.chars > 200) {
+    measured = true;
+    pixelsPerChar = page.el.getBoundingClientRect().height / page.chars;
+  }
+}
+
+// A page far from the view gives its sentences up, keeping its height (not the one holding the focus).
+function empty(page) {
+  if (!page.filled || page.el.contains(document.activeElement)) return;
+  page.el.style.height = `${page.el.getBoundingClientRect().height}px`;
+  page.el.replaceChildren();
+  page.filled = false;
+}
+
+// The sentence's element, its page filled first.
+function ensure(id) {
+  const at = pageOf.get(id);
+  if (at !== undefined) fill(pages[at]);
+  return $(`s-${id}`);
+}
+
+// A sentence's span (with what it shows now), its takes badge when it has several, and the space after it.
+function sentenceNodes(s, spaced) {
+  const span = document.createElement("span");
+  span.className = "sentence";
+  span.id = `s-${s.id}`;
+  span.dataset.id = s.id;
+  span.tabIndex = 0;
+  span.setAttribute("role", "button");
+  span.setAttribute("aria-label", `Play: ${s.text}`);
+  if (staleIds.has(s.id)) span.classList.add("stale");
+  if (findingTitles.has(s.id)) {
+    span.classList.add("finding");
+    span.title = findingTitles.get(s.id);
+  }
+  if (s.id === selected) span.classList.add("selected");
+  if (s.id === speakingId) {
+    span.classList.add("speaking");
+    span.setAttribute("aria-current", "true");
+  }
+  words(span, s);
+  span.addEventListener("click", () => { select(s.id); playSegment(s.id); });
+  const nodes = [span];
+  const made = takesOf(s.id).latest;
+  if (made > 1) {
+    const badge = document.createElement("sup");
+    badge.className = "takes";
+    badge.textContent = `${made} takes`;
+    nodes.push(badge);
+  }
+  if (spaced) nodes.push(" ");
+  return nodes;
 }
 
 // `m:ss`, or `h:mm:ss` from an hour on.
@@ -216,6 +310,7 @@ function movePlayhead() {
 // The check's findings: listed beside the text, marked on their sentences and on the timeline, each with its fix.
 function renderFindings(findings) {
   renderMarks(findings);
+  findingTitles = new Map();
   for (const el of document.querySelectorAll(".sentence.finding")) {
     el.classList.remove("finding");
     el.removeAttribute("title");
@@ -234,6 +329,7 @@ function renderFindings(findings) {
     const what = document.createElement("span");
     what.textContent = `${f.kind}: ${f.message} `;
     item.append(what);
+    if (f.segment) findingTitles.set(f.segment, `${f.kind}: ${f.message}`);
     const el = f.segment && $(`s-${f.segment}`);
     if (el) {
       el.classList.add("finding");
@@ -322,24 +418,26 @@ function playFrom(seconds, until) {
 
 function segmentAt(t) { return segments().find((s) => t >= s.start_seconds && t < s.end_seconds); }
 
-// The sentence being spoken, from the manifest's spans, and in it the word being spoken.
-function highlight() {
+// The sentence being spoken, from the manifest's spans, and in it the word being spoken; followed into view
+// while playing and after a seek (`jumped`).
+function highlight(jumped) {
   if (!edition) return;
   const t = player.currentTime;
   if (stopAt !== null && t >= stopAt) { player.pause(); stopAt = null; }
   const s = segmentAt(t);
   const id = s ? s.id : null;
+  const follow = jumped === true || !player.paused;
+  const changed = id !== speakingId;
+  speakingId = id;
   const old = document.querySelector(".sentence.speaking");
-  if (!old || old.dataset.id !== id) {
-    if (old) { old.classList.remove("speaking"); old.removeAttribute("aria-current"); }
-    if (id) {
-      const el = $(`s-${id}`);
-      el.classList.add("speaking");
-      el.setAttribute("aria-current", "true");
-      if (!player.paused) el.scrollIntoView({ block: "nearest" });
-    }
+  if (old && old.dataset.id !== id) { old.classList.remove("speaking"); old.removeAttribute("aria-current"); }
+  const el = id ? (follow ? ensure(id) : $(`s-${id}`)) : null;
+  if (el && !el.classList.contains("speaking")) {
+    el.classList.add("speaking");
+    el.setAttribute("aria-current", "true");
   }
-  highlightWord(id ? $(`s-${id}`) : null, t);
+  if (el && follow && (changed || jumped === true)) el.scrollIntoView({ block: "nearest" });
+  highlightWord(el, t);
   movePlayhead();
 }
 
@@ -367,7 +465,7 @@ function step(by) {
   const next = list[Math.min(list.length - 1, Math.max(0, at + by))];
   select(next.id);
   playSegment(next.id);
-  $(`s-${next.id}`).focus();
+  ensure(next.id).focus();
 }
 
 async function load() {
@@ -695,8 +793,8 @@ $("timeline").addEventListener("click", (event) => {
   player.currentTime = ((event.clientX - box.left) / box.width) * edition.manifest.duration_seconds;
   player.play().catch(() => {});
 });
-player.addEventListener("timeupdate", highlight);
-player.addEventListener("seeked", highlight);
+player.addEventListener("timeupdate", () => highlight(false));
+player.addEventListener("seeked", () => highlight(true));
 player.addEventListener("play", () => takePlayer.pause());
 
 document.addEventListener("keydown", (event) => {
