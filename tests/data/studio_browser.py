@@ -32,6 +32,10 @@ at the first step that fails, with "error" in its report). Steps:
                                                   rendered, the sentence nodes in the DOM while scrolling through
                                                   the whole text, how long a jump to the last chapter takes until
                                                   its sentence is on screen, highlighted, and a seek to S
+  {"do": "tab_to", "target": CSS, "back": false}   presses Tab (Shift+Tab when back) until the focus is on an
+                                                  element matching CSS (at most 300 times); reports where the
+                                                  focus went on the way
+  {"do": "enter", "until": TEXT}                   presses Enter on the focused element, waits as "press" does
   {"do": "zoom", "factor": 2}                     zooms the page; reports whether anything needs sideways scrolling
   {"do": "screenshot", "path": PATH}
 """
@@ -307,6 +311,28 @@ def do(step):
         return report
     if kind == "book":
         return book(step["last"])
+    if kind == "tab_to":
+        path = []
+        for _ in range(300):
+            chain = ActionChains(driver)
+            if step.get("back"):
+                chain.key_down(Keys.SHIFT).send_keys(Keys.TAB).key_up(Keys.SHIFT)
+            else:
+                chain.send_keys(Keys.TAB)
+            chain.perform()
+            here = driver.execute_script(
+                "const e = document.activeElement; return [e.id || (e.dataset && e.dataset.id) || e.className,"
+                " e.matches(arguments[0])]", step["target"])
+            path.append(here[0])
+            if here[1]:
+                return {"reached": True, "path": path}
+        return {"reached": False, "path": path}
+    if kind == "enter":
+        ActionChains(driver).send_keys(Keys.ENTER).perform()
+        report = settled(step.get("until", ""))
+        report["selected"] = driver.execute_script(
+            "const s = document.querySelector('.sentence.selected'); return s && s.dataset.id")
+        return report
     if kind == "zoom":
         driver.execute_script("document.body.style.zoom = arguments[0]", str(step["factor"]))
         return {"sideways": driver.execute_script(

@@ -602,6 +602,63 @@ fn the_studio_compares_takes_side_by_side_makes_three_in_one_click_and_keeps_one
     assert_eq!(entry["latest"].as_integer(), Some(4), "{entry:#?}");
 }
 
+/// Keyboard only: Tab reaches the player's buttons, the chapters and the sentences; Enter on a sentence selects
+/// it; Shift+Tab reaches the take buttons, Enter makes a new take; Compare takes and a row's Keep are reached and
+/// used the same way; the takes file then says take 2.
+#[test]
+fn every_action_is_reached_and_used_from_the_keyboard() {
+    let Some(python) = selenium_python() else {
+        return;
+    };
+    let env = Env::new();
+    let essay = env.fixture("headings.md");
+    let studio = Studio::start(&env, &essay);
+    let r = drive(
+        &python,
+        &studio,
+        json!([
+            {"do": "tab_to", "target": "main .sentence"},
+            {"do": "enter"},
+            {"do": "tab_to", "target": "#new-take", "back": true},
+            {"do": "enter", "until": "made"},
+            {"do": "tab_to", "target": "#compare"},
+            {"do": "enter", "until": "2 takes to compare"},
+            {"do": "tab_to", "target": ".take-row[data-take='2'] .take-keep"},
+            {"do": "enter", "until": "kept"},
+            {"do": "tab_to", "target": "#edit", "back": true},
+        ]),
+    );
+    assert!(r.iter().all(|step| step["error"].is_null()), "{r:#?}");
+    for (i, step) in r.iter().enumerate() {
+        if step.get("reached").is_some() {
+            assert_eq!(step["reached"], true, "step {i}: {step:#}");
+        }
+    }
+    let path: Vec<&str> = r[0]["path"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p.as_str().unwrap())
+        .collect();
+    for id in ["play", "prev-sentence", "next-sentence", "chapter-link"] {
+        assert!(path.contains(&id), "Tab never reaches {id}: {path:?}");
+    }
+    let id = r[1]["selected"]
+        .as_str()
+        .unwrap_or_else(|| panic!("{:#}", r[1]))
+        .to_string();
+    says(&r[3], "status", format!("segment {id}: take 2 made"));
+    says(&r[7], "status", format!("segment {id}: take 1 → 2 kept"));
+    let takes: toml::Value =
+        toml::from_str(&std::fs::read_to_string(env.path("headings.md.takes.toml")).unwrap())
+            .unwrap();
+    assert_eq!(
+        takes["segments"][&id]["take"].as_integer(),
+        Some(2),
+        "{takes}"
+    );
+}
+
 /// Book scale: a generated edition of 10,050 sentences (50 chapters, the tone backend at 8 kHz) opens with a few
 /// hundred sentence nodes in the page, stays under 500 while the whole text is scrolled through a screen at a
 /// time, and a jump to the last chapter or a seek to the last sentence shows it highlighted on screen. The
