@@ -111,11 +111,26 @@ fn fix_streamed_sizes(bytes: &mut [u8]) -> Result<(), hound::Error> {
     Ok(())
 }
 
-fn decode<R: std::io::Read>(reader: hound::WavReader<R>) -> Result<Audio, hound::Error> {
+fn decode(reader: hound::WavReader<std::io::Cursor<Vec<u8>>>) -> Result<Audio, hound::Error> {
     let s = reader.spec();
     let channels = usize::from(s.channels.max(1));
     if channels == 1 && s.sample_format == hound::SampleFormat::Int && s.bits_per_sample == 16 {
-        let samples = reader.into_samples::<i16>().collect::<Result<_, _>>()?;
+        // What narrate writes: the data chunk's bytes decoded in one go (hound's sample-by-sample iterator
+        // was most of the join), ending where hound's would, with its error.
+        let len = reader.len() as usize;
+        let cursor = reader.into_inner();
+        let at = usize::try_from(cursor.position()).unwrap_or(usize::MAX);
+        let bytes = cursor.get_ref();
+        let Some(data) = at.checked_add(2 * len).and_then(|end| bytes.get(at..end)) else {
+            return Err(hound::Error::IoError(std::io::Error::new(
+                std::io::ErrorKind::UnexpectedEof,
+                "Failed to read enough bytes.",
+            )));
+        };
+        let samples = data
+            .chunks_exact(2)
+            .map(|b| i16::from_le_bytes([b[0], b[1]]))
+            .collect();
         return Ok(Audio {
             sample_rate: s.sample_rate,
             samples,

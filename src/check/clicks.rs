@@ -28,15 +28,32 @@ const FLOOR_SECOND: f64 = 300.0;
 /// tens a minute, so this bound (56 bytes each, 15 MB) is met only by 40 minutes of clicks without a break.
 const MAX_CANDIDATES: usize = 1 << 18;
 
-/// One difference's ring of residuals.
+/// Residuals kept per difference before the newest window is moved back to the front of its buffer (so a
+/// residual is found by plain indexing, not modulo the ring).
+const RUN: usize = 4096;
+/// A ratio is worked out (a square root and a division) only when a bound that needs neither says it could
+/// pass what it is compared with; the bound is taken this much lower so that rounding in it cannot skip a ratio
+/// the exact formula would put above.
+const SKIP_MARGIN: f64 = 1.0 - 1e-6;
+
+/// Silent samples needed before a sample where a detector may start afresh ([`Clicks::starting_at`]) and after
+/// the last sample another detector took, so that neither one's window reaches a sound the other heard (half a
+/// window, the differences' reach, and a guard): twice this is the pause a pass can be split in.
+pub(crate) fn silence_before_split(rate: u32) -> u64 {
+    ((rate as usize / 200).max(MOST + 6) + MOST + 2) as u64
+}
+
+/// One difference's window of residuals.
 struct Order {
     /// Which difference.
     k: usize,
-    /// The last 2W+1 residuals (a ring; `next` is where the newest goes), and how many have been taken.
-    ring: Vec<i64>,
-    next: usize,
+    /// The residuals taken, the newest last: the window is the last 2W+1 of them (`buf[len - window..len]`).
+    buf: Vec<i64>,
+    len: usize,
+    window: usize,
+    /// How many residuals have been taken (counting the silence the file is taken as preceded by).
     taken: usize,
-    /// Sums of squares over the whole ring and over the guard around its centre (exact: a residual is under
+    /// Sums of squares over the whole window and over the guard around its centre (exact: a residual is under
     /// 2^22 and the window under 2^10 residuals).
     squares: i64,
     guarded: i64,
@@ -44,63 +61,71 @@ struct Order {
     /// Residuals either side of the one judged that are left out of its local level (a click spreads
     /// over k+1 of them).
     guard: usize,
+    /// The residuals the local level is the mean square of, and its inverse.
+    count: f64,
+    per_count: f64,
 }
 
 impl Order {
     fn new(k: usize, half: usize) -> Order {
+        let window = 2 * half + 1;
+        let guard = k + 1;
         Order {
             k,
             // The file is taken as preceded by silence, so its first samples are judged too.
-            ring: vec![0; 2 * half + 1],
-            next: half,
+            buf: vec![0; window + RUN],
+            len: window,
+            window,
             taken: half,
             squares: 0,
             guarded: 0,
             floor: FLOOR_SECOND * f64::from(1u32 << k) / 4.0,
-            guard: k + 1,
+            guard,
+            count: (window - 2 * guard - 1) as f64,
+            per_count: 1.0 / (window - 2 * guard - 1) as f64,
         }
     }
 
-    /// The residual `back` places before the newest.
-    fn back(&self, back: usize) -> i64 {
-        let i = self.next + self.ring.len() - 1 - back;
-        self.ring[if i >= self.ring.len() {
-            i - self.ring.len()
-        } else {
-            i
-        }]
-    }
-
-    /// Takes the next residual (this order's difference at the newest sample); once the ring is full,
-    /// returns how many times the local level the residual at its centre is.
-    fn take(&mut self, e: i64, half: usize) -> Option<f64> {
-        let window = self.ring.len();
-        // The newest replaces the oldest; the guard (centre ± g) moves on by one.
-        let old = self.ring[self.next];
-        self.ring[self.next] = e;
-        self.next = if self.next + 1 == window {
-            0
-        } else {
-            self.next + 1
-        };
+    /// Takes the next residual (this order's difference at the newest sample) and moves the window on by one.
+    #[inline]
+    fn push(&mut self, e: i64, half: usize) {
+        if self.len == self.buf.len() {
+            self.buf.copy_within(self.len - self.window.., 0);
+            self.len = self.window;
+        }
+        let (len, window, guard) = (self.len, self.window, self.guard);
+        let old = self.buf[len - window];
+        self.buf[len] = e;
+        self.len = len + 1;
         self.taken += 1;
         self.squares += e * e - old * old;
-        let entering = self.back(half - self.guard);
+        // The guard (centre ± g) moves on by one: the residual `half - g` places before the newest enters it,
+        // the one `half + g + 1` places before leaves it (outside the window while it is not yet full).
+        let entering = self.buf[len - (half - guard)];
         self.guarded += entering * entering;
-        if half + self.guard + 1 < window {
-            let leaving = self.back(half + self.guard + 1);
+        if half + guard + 1 < window {
+            let leaving = self.buf[len - (half + guard + 1)];
             self.guarded -= leaving * leaving;
         }
-        if self.taken < window {
-            return None;
-        }
-        let centre = self.back(half).unsigned_abs() as f64;
+    }
+
+    /// How many times the local level the residual at the window's centre is; 0 when it is under the floor.
+    /// When `at_most` is positive and the ratio surely does not pass it, 0 is returned without working it out.
+    #[inline]
+    fn ratio(&self, half: usize, at_most: f64) -> f64 {
+        let centre = self.buf[self.len - 1 - half].unsigned_abs() as f64;
         if centre < self.floor {
-            return Some(0.0);
+            return 0.0;
         }
-        let local =
-            ((self.squares - self.guarded) as f64 / (window - 2 * self.guard - 1) as f64).sqrt();
-        Some(centre / (local + self.floor))
+        let squares = (self.squares - self.guarded) as f64;
+        // ratio ≤ L ⟸ centre ≤ L·(√mean + floor) ⟸ centre − L·floor ≤ 0 or (centre − L·floor)² ≤ L²·mean
+        // (the mean taken here by a multiplication, whose rounding the margin covers).
+        let l = at_most * SKIP_MARGIN;
+        let over = centre - l * self.floor;
+        if l > 0.0 && (over <= 0.0 || over * over <= l * l * squares * self.per_count) {
+            return 0.0;
+        }
+        centre / ((squares / self.count).sqrt() + self.floor)
     }
 
     /// How far the k-th difference's peak for a spike lies after the spike.
@@ -187,6 +212,40 @@ impl Clicks {
         }
     }
 
+    /// A detector for a file's samples from `at` on, where the samples before are silent (at least
+    /// [`silence_before_split`] of them): the same state a detector fed from sample 0 has there.
+    pub(crate) fn starting_at(rate: u32, spans: Vec<(u64, u64)>, at: u64) -> Clicks {
+        Clicks {
+            centre: at,
+            ..Clicks::new(rate, spans)
+        }
+    }
+
+    /// The segments' sample spans it was made with.
+    pub(crate) fn spans(&self) -> &[(u64, u64)] {
+        &self.spans
+    }
+
+    /// This detector, which measured a file up to a silence (and was finished there), followed by `later`,
+    /// which measured the rest from inside that silence ([`Clicks::starting_at`]): what one detector fed the
+    /// whole file holds. Silence on both sides keeps their candidates more than 10 ms apart.
+    pub(crate) fn then(self, later: Clicks) -> Clicks {
+        let mut highest = later.highest;
+        for (h, mine) in highest.iter_mut().zip(self.highest) {
+            for (h, mine) in h.iter_mut().zip(mine) {
+                *h = h.max(mine);
+            }
+        }
+        let mut candidates = self.candidates;
+        candidates.extend(later.candidates);
+        candidates.truncate(MAX_CANDIDATES);
+        Clicks {
+            highest,
+            candidates,
+            ..later
+        }
+    }
+
     /// Takes the next sample (and measures the one `W` samples back).
     pub(crate) fn push(&mut self, s: i16) {
         self.take(i64::from(s));
@@ -202,21 +261,19 @@ impl Clicks {
 
     fn take(&mut self, x: i64) {
         let half = self.half;
-        let mut d = [0i64; MOST + 1];
-        d[0] = x;
-        for j in 1..=MOST {
-            d[j] = d[j - 1] - self.last[j - 1];
+        // d_0 = x, d_j = d_j−1 − last_j−1, written in place one by one (a copy of a whole array built on the
+        // stack was read back in halves, a stalled store for every sample).
+        let mut d = x;
+        for last in &mut self.last {
+            let before = *last;
+            *last = d;
+            d -= before;
         }
-        self.last = d;
-        let mut ratios = [0.0; ORDERS.len()];
-        let mut full = false;
-        for (order, r) in self.orders.iter_mut().zip(&mut ratios) {
-            if let Some(ratio) = order.take(d[order.k], half) {
-                *r = ratio;
-                full = true;
-            }
+        for order in &mut self.orders {
+            order.push(self.last[order.k], half);
         }
-        if !full {
+        // Every order has the same window and has taken as many residuals.
+        if self.orders[0].taken < self.orders[0].window {
             return;
         }
         let at = self.centre;
@@ -224,12 +281,17 @@ impl Clicks {
         while self.segment < self.spans.len() && self.spans[self.segment].1 <= at {
             self.segment += 1;
         }
-        if let Some(h) = self
-            .highest
-            .get_mut(self.segment)
-            .filter(|_| self.spans[self.segment].0 <= at)
-        {
-            for (h, r) in h.iter_mut().zip(ratios) {
+        let in_segment = self.segment < self.spans.len() && self.spans[self.segment].0 <= at;
+        // A ratio matters when it raises its segment's highest or passes LOWEST (a candidate): one at most
+        // the lower of the two changes nothing, and is taken as 0.
+        let mut ratios = [0.0; ORDERS.len()];
+        let highest = in_segment.then(|| self.highest[self.segment]);
+        for (i, (order, r)) in self.orders.iter().zip(&mut ratios).enumerate() {
+            let at_most = highest.map_or(LOWEST, |h| h[i].min(LOWEST));
+            *r = order.ratio(half, at_most);
+        }
+        if in_segment {
+            for (h, r) in self.highest[self.segment].iter_mut().zip(ratios) {
                 *h = h.max(r);
             }
         }
@@ -416,6 +478,144 @@ mod tests {
         let mut found = vec![0; 10];
         found[4] = 1;
         assert_eq!(by_segment(&s, 10), found);
+    }
+
+    /// The detector's verdict and per-segment highest ratios worked out the slow way: every centre's window
+    /// summed afresh and every ratio taken exactly, then the same bookkeeping as [`Clicks::take`].
+    fn slow(rate: u32, spans: &[(u64, u64)], signal: &[i16]) -> (String, Vec<[f64; ORDERS.len()]>) {
+        let half = (rate as usize / 200).max(MOST + 6);
+        let n = signal.len();
+        // Residuals of each order at samples 0..n+half (silence before and after).
+        let x = |j: isize| -> i64 {
+            usize::try_from(j)
+                .ok()
+                .and_then(|j| signal.get(j))
+                .map_or(0, |&s| i64::from(s))
+        };
+        let binomial = |k: usize, i: usize| -> i64 {
+            let mut c = 1i64;
+            for m in 0..i {
+                c = c * (k - m) as i64 / (m + 1) as i64;
+            }
+            if i % 2 == 1 {
+                -c
+            } else {
+                c
+            }
+        };
+        // Each order's residuals at samples −pad..n+pad, worked out once.
+        let pad = half as isize + 1;
+        let residuals: Vec<Vec<i64>> = ORDERS
+            .iter()
+            .map(|&(k, _)| {
+                (-pad..n as isize + pad)
+                    .map(|j| (0..=k).map(|i| binomial(k, i) * x(j - i as isize)).sum())
+                    .collect()
+            })
+            .collect();
+        let mut d = Clicks::new(rate, spans.to_vec());
+        for t in 0..n {
+            let mut ratios = [0.0; ORDERS.len()];
+            for ((r, (o, _)), res) in ratios.iter_mut().zip(ORDERS).zip(&residuals) {
+                let floor = FLOOR_SECOND * f64::from(1u32 << o) / 4.0;
+                let e = |j: isize| res[(j + pad) as usize];
+                let t = t as isize;
+                let centre = e(t).unsigned_abs() as f64;
+                if centre < floor {
+                    continue;
+                }
+                let (h, g) = (half as isize, o as isize + 1);
+                let squares: i64 = (t - h..=t + h).map(|j| e(j) * e(j)).sum();
+                let guarded: i64 = (t - g..=t + g).map(|j| e(j) * e(j)).sum();
+                let count = (2 * half + 1 - 2 * (o + 1) - 1) as f64;
+                *r = centre / (((squares - guarded) as f64 / count).sqrt() + floor);
+            }
+            let at = t as u64;
+            d.centre = at + 1;
+            while d.segment < d.spans.len() && d.spans[d.segment].1 <= at {
+                d.segment += 1;
+            }
+            if d.segment < d.spans.len() && d.spans[d.segment].0 <= at {
+                for (h, r) in d.highest[d.segment].iter_mut().zip(ratios) {
+                    *h = h.max(r);
+                }
+            }
+            if ratios.iter().all(|&r| r <= LOWEST) {
+                continue;
+            }
+            match d.candidates.last_mut() {
+                Some(c) if at <= c.start + d.gap => {
+                    for ((best, place), r) in c.ratios.iter_mut().zip(&mut c.at).zip(ratios) {
+                        if r > *best {
+                            (*best, *place) = (r, at);
+                        }
+                    }
+                }
+                _ => d.candidates.push(Candidate {
+                    start: at,
+                    at: [at; ORDERS.len()],
+                    ratios,
+                }),
+            }
+        }
+        let highest = d.highest.clone();
+        (format!("{:?}", d.verdict()), highest)
+    }
+
+    #[test]
+    fn the_streaming_detector_finds_what_the_slow_definition_does() {
+        // Speech-like segments (a gliding tone under a changing level, with noise), silent pauses, spikes and
+        // steps here and there; the window buffer wraps many times.
+        let mut seed = 0x2545_f491_4f6c_dd1du64;
+        let mut noise = move || {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            (seed % 2001) as f64 - 1000.0
+        };
+        for rate in [22_050u32, 24_000] {
+            let mut signal = Vec::new();
+            let mut spans = Vec::new();
+            for seg in 0..12u64 {
+                let len = 1_500 + 700 * (seg as usize % 5);
+                let start = signal.len() as u64;
+                for i in 0..len {
+                    let f = 150.0 + 90.0 * (i as f64 / len as f64) + 13.0 * seg as f64;
+                    let level = 9_000.0 * (std::f64::consts::PI * i as f64 / len as f64).sin();
+                    let v = (i as f64 * 2.0 * std::f64::consts::PI * f / f64::from(rate)).sin()
+                        * level
+                        + noise() * (0.3 + seg as f64 * 0.2);
+                    signal.push(v as i16);
+                }
+                if seg % 3 == 1 {
+                    signal[start as usize + len / 2] =
+                        signal[start as usize + len / 2].saturating_add(7_000);
+                }
+                if seg % 4 == 2 {
+                    for v in &mut signal[start as usize + len / 3..] {
+                        *v = v.saturating_add(3_000);
+                    }
+                }
+                spans.push((start, signal.len() as u64));
+                let pause = if seg % 2 == 0 { 400 } else { 3 };
+                signal.extend(std::iter::repeat_n(0, pause));
+            }
+            let mut d = Clicks::new(rate, spans.clone());
+            for &s in &signal {
+                d.push(s);
+            }
+            d.finish();
+            let highest = d.highest.clone();
+            let fast = format!("{:?}", d.verdict());
+            let (slow_verdict, slow_highest) = slow(rate, &spans, &signal);
+            assert!(
+                fast.contains("count"),
+                "{rate} Hz: the signal has clicks to find"
+            );
+            assert_eq!(fast, slow_verdict, "{rate} Hz");
+            // Ratios a segment's highest does not need may be left unworked; its highest is exact.
+            assert_eq!(highest, slow_highest, "{rate} Hz");
+        }
     }
 
     #[test]

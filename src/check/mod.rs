@@ -115,7 +115,7 @@ const LOUDNESS_RANGE: (f64, f64) = (-35.0, -12.0);
 const DEFAULT_PRESET: Preset = Preset::Podcast;
 
 /// What one segment's samples showed.
-#[derive(Default)]
+#[derive(Debug, Default)]
 struct SegmentStats {
     squares: f64,
     count: u64,
@@ -375,7 +375,7 @@ pub(crate) fn check_as(input: &Path, shown: Option<&Path>, options: Options) -> 
     let mut findings: Vec<Finding> = length_finding(&cx, u64::from(reader.duration()))
         .into_iter()
         .collect();
-    let measured = measure(reader, &manifest, cx.rate)?;
+    let measured = measure(reader, &wav, &manifest, cx.rate)?;
     if let Some(reason) = &measured.cut {
         findings.push(cut_finding(&cx, &measured, reason));
     }
@@ -458,6 +458,7 @@ fn length_finding(cx: &Context, header_samples: u64) -> Option<Finding> {
 }
 
 /// What the one pass over the samples measured.
+#[derive(Debug)]
 struct Measured {
     /// Per segment of the manifest, in order.
     stats: Vec<SegmentStats>,
@@ -475,24 +476,133 @@ struct Measured {
 }
 
 /// One pass over the samples: per-segment statistics and shapes, clicks, per-chapter loudness. Stops at the
-/// first sample that cannot be read. The data chunk is read 64 kB at a time and decoded here (hound's
-/// sample-by-sample iterator was a fifth of the check), stopping where hound's would, with its message.
-fn measure<R: std::io::Read>(
-    reader: hound::WavReader<R>,
+/// first sample that cannot be read. An edition of a minute or more whose chapters meet in silence is read in
+/// two halves at once, one per core, split in the silence before a chapter near its middle (see [`Split`]);
+/// what they measure is what one pass measures, and where the silence is not there the one pass is made.
+fn measure(
+    reader: hound::WavReader<std::io::BufReader<std::fs::File>>,
+    wav: &Path,
     manifest: &Manifest,
     rate: u32,
 ) -> Result<Measured> {
-    let mut pass = Pass::new(manifest, rate)?;
-    // Mono: the data chunk's samples; the reader stands at the first.
     let total = u64::from(reader.len());
-    let mut data = reader.into_inner();
-    let mut read = 0u64;
+    if let Some(split) = Split::of(manifest, rate, total) {
+        if let Some(measured) = measure_halves(reader, wav, manifest, rate, total, &split)? {
+            return Ok(measured);
+        }
+        let reader = open_wav(wav)?;
+        let pass = Pass::new(manifest, rate)?;
+        return Ok(read_part(reader.into_inner(), 0, total, pass)?.judge(manifest));
+    }
+    let pass = Pass::new(manifest, rate)?;
+    Ok(read_part(reader.into_inner(), 0, total, pass)?.judge(manifest))
+}
+
+/// Where an edition is read in two halves: chapter `chapter` starts the second half with segment `segment`
+/// at sample `start`. The click detector's half ends and starts at `detect_from`, inside the pause before it;
+/// the first half checks that the samples from `quiet_from` to `start` are silent, which makes the detector's
+/// state at `detect_from` the one a pass from the start would have there (a window of residuals of silence)
+/// and keeps its candidates apart. Loudness, per chapter, and segment statistics split at `start`.
+struct Split {
+    chapter: usize,
+    segment: usize,
+    start: u64,
+    detect_from: u64,
+    quiet_from: u64,
+}
+
+impl Split {
+    /// The chapter start nearest the middle that follows enough silence, for an edition long enough to gain.
+    fn of(manifest: &Manifest, rate: u32, total: u64) -> Option<Split> {
+        let segs = &manifest.segments;
+        let ordered = segs
+            .windows(2)
+            .all(|w| w[0].end_sample <= w[1].start_sample)
+            && segs.iter().all(|s| s.start_sample <= s.end_sample)
+            && manifest
+                .chapters
+                .windows(2)
+                .all(|w| w[0].start_sample < w[1].start_sample);
+        if total < 60 * u64::from(rate) || !ordered {
+            return None;
+        }
+        let lead = clicks::silence_before_split(rate);
+        manifest
+            .chapters
+            .iter()
+            .enumerate()
+            .skip(1)
+            .filter_map(|(chapter, c)| {
+                let segment = segs.partition_point(|s| s.start_sample < c.start_sample);
+                let start = segs.get(segment)?.start_sample;
+                let before = segs.get(segment.checked_sub(1)?)?.end_sample;
+                (start == c.start_sample && start >= before + 2 * lead && start < total).then_some(
+                    Split {
+                        chapter,
+                        segment,
+                        start,
+                        detect_from: start - lead,
+                        quiet_from: start - 2 * lead,
+                    },
+                )
+            })
+            .min_by_key(|s| s.start.abs_diff(total / 2))
+    }
+}
+
+/// The two halves of the pass, each on a thread; `None` when they cannot stand for one pass (the pause is not
+/// silent, or the file stops short), for the caller to make the one pass.
+fn measure_halves(
+    reader: hound::WavReader<std::io::BufReader<std::fs::File>>,
+    wav: &Path,
+    manifest: &Manifest,
+    rate: u32,
+    total: u64,
+    split: &Split,
+) -> Result<Option<Measured>> {
+    let mut second = open_wav(wav)?;
+    let Ok(at) = u32::try_from(split.detect_from) else {
+        return Ok(None);
+    };
+    if second.seek(at).is_err() {
+        return Ok(None);
+    }
+    let mut first_pass = Pass::new(manifest, rate)?;
+    first_pass.detect_until = split.detect_from;
+    first_pass.quiet_from = split.quiet_from;
+    let mut second_pass = Pass::new(manifest, rate)?;
+    second_pass.chapter = split.chapter;
+    second_pass.seg = split.segment;
+    second_pass.measure_from = split.start;
+    second_pass.detector = clicks::Clicks::starting_at(
+        rate,
+        second_pass.detector.spans().to_vec(),
+        split.detect_from,
+    );
+    let (first, later) = std::thread::scope(|s| {
+        let first = s.spawn(|| read_part(reader.into_inner(), 0, split.start, first_pass));
+        let later = read_part(second.into_inner(), split.detect_from, total, second_pass);
+        (first.join(), later)
+    });
+    let first = first.unwrap_or_else(|panic| std::panic::resume_unwind(panic))?;
+    let later = later?;
+    if first.cut.is_some() || later.cut.is_some() || first.loud_in_pause {
+        return Ok(None);
+    }
+    Ok(Some(first.then(later, split.segment).judge(manifest)))
+}
+
+/// Reads samples `from..to` of the data chunk from `data` (which stands at sample `from`) into `pass`, 64 kB
+/// at a time, decoded here (hound's sample-by-sample iterator was a fifth of the check), stopping where
+/// hound's would, with its message.
+fn read_part<R: std::io::Read>(mut data: R, from: u64, to: u64, mut pass: Pass) -> Result<Part> {
+    let mut read = from;
     let mut cut: Option<String> = None;
     let mut buf = vec![0u8; 1 << 16];
     // Bytes at the start of `buf` left from the last read (half a sample).
     let mut kept = 0;
-    while read < total {
-        let want = ((total - read) * 2).min(buf.len() as u64) as usize;
+    while read < to {
+        let want = ((to - read) * 2).min(buf.len() as u64) as usize;
         match data.read(&mut buf[kept..want]) {
             Ok(0) => {
                 cut = Some("Failed to read enough bytes.".into());
@@ -532,6 +642,70 @@ struct Pass<'a> {
     chapter: usize,
     /// Whether `frames` is inside segment `seg`.
     in_segment: bool,
+    /// Samples from this one on go to the detector only when they are before `detect_until`, and to the rest
+    /// only from `measure_from` (a half of a pass); from `quiet_from` on, a sample that is not 0 is noted.
+    detect_until: u64,
+    measure_from: u64,
+    quiet_from: u64,
+    loud_in_pause: bool,
+}
+
+/// What a pass, or a half of one, measured before its clicks are judged.
+struct Part {
+    stats: Vec<SegmentStats>,
+    chapters: Vec<ChapterLevel>,
+    detector: clicks::Clicks,
+    read: u64,
+    cut: Option<String>,
+    loud_in_pause: bool,
+}
+
+impl Part {
+    /// The first half followed by `later`, the second, which starts with segment `segment`.
+    fn then(self, later: Part, segment: usize) -> Part {
+        let mut stats = self.stats;
+        stats.truncate(segment);
+        stats.extend(later.stats.into_iter().skip(segment));
+        let mut chapters = self.chapters;
+        chapters.extend(later.chapters);
+        Part {
+            stats,
+            chapters,
+            detector: self.detector.then(later.detector),
+            read: later.read,
+            cut: later.cut,
+            loud_in_pause: self.loud_in_pause || later.loud_in_pause,
+        }
+    }
+
+    /// The clicks judged against the whole edition's thresholds, each segment given its own.
+    fn judge(self, manifest: &Manifest) -> Measured {
+        let Part {
+            mut stats,
+            chapters,
+            detector,
+            read,
+            cut,
+            loud_in_pause: _,
+        } = self;
+        let clicks::Verdict {
+            segments: segment_clicks,
+            stray,
+            stray_count,
+        } = detector.verdict();
+        for (st, c) in stats.iter_mut().zip(segment_clicks) {
+            st.clicks = c;
+        }
+        Measured {
+            stats,
+            chapters,
+            stray,
+            stray_count,
+            read,
+            cut,
+            whole: manifest.segments.partition_point(|s| s.end_sample <= read),
+        }
+    }
 }
 
 impl<'a> Pass<'a> {
@@ -553,11 +727,24 @@ impl<'a> Pass<'a> {
             seg: 0,
             chapter: 0,
             in_segment: false,
+            detect_until: u64::MAX,
+            measure_from: 0,
+            quiet_from: u64::MAX,
+            loud_in_pause: false,
         })
     }
 
     /// Takes sample number `n`.
     fn push(&mut self, n: u64, s: i16) -> Result<()> {
+        if n < self.detect_until {
+            self.detector.push(s);
+        }
+        if n >= self.quiet_from && s != 0 {
+            self.loud_in_pause = true;
+        }
+        if n < self.measure_from {
+            return Ok(());
+        }
         let manifest = self.manifest;
         while self.chapter + 1 < manifest.chapters.len()
             && n >= manifest.chapters[self.chapter + 1].start_sample
@@ -568,7 +755,6 @@ impl<'a> Pass<'a> {
             self.chapter += 1;
         }
         self.meter.push(s);
-        self.detector.push(s);
         let segs = &manifest.segments;
         while self.seg < segs.len() && n >= segs[self.seg].end_sample {
             if self.in_segment {
@@ -589,8 +775,8 @@ impl<'a> Pass<'a> {
     }
 
     /// Ends the pass after `read` samples (`cut` says why it stopped early): the segment read to its end gets
-    /// its shape, the detector its verdict, the last chapter its level.
-    fn finish(self, read: u64, cut: Option<String>) -> Measured {
+    /// its shape, the detector the silence after the file, the last chapter its level.
+    fn finish(self, read: u64, cut: Option<String>) -> Part {
         let Pass {
             manifest,
             rate: _,
@@ -602,6 +788,10 @@ impl<'a> Pass<'a> {
             seg,
             chapter,
             in_segment,
+            detect_until: _,
+            measure_from: _,
+            quiet_from: _,
+            loud_in_pause,
         } = self;
         let segs = &manifest.segments;
         if cut.is_none() {
@@ -610,25 +800,16 @@ impl<'a> Pass<'a> {
                 stats[seg].shape = frames.finish();
             }
         }
-        let clicks::Verdict {
-            segments: segment_clicks,
-            stray,
-            stray_count,
-        } = detector.verdict();
-        for (st, c) in stats.iter_mut().zip(segment_clicks) {
-            st.clicks = c;
-        }
         if let Some(c) = manifest.chapters.get(chapter) {
             chapters.push(chapter_level(&c.title, meter));
         }
-        Measured {
+        Part {
             stats,
             chapters,
-            stray,
-            stray_count,
+            detector,
             read,
             cut,
-            whole: segs.partition_point(|s| s.end_sample <= read),
+            loud_in_pause,
         }
     }
 }
@@ -1325,5 +1506,153 @@ fn level_findings(cx: &Context, chapters: &[ChapterLevel], findings: &mut Vec<Fi
                 });
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::manifest::{ManifestChapter, ManifestSegment};
+
+    /// A 67-second edition at 16 kHz: 7 chapters of 5 segments (a gliding tone under a changing level, with
+    /// noise, some with a spike or a step), 300 ms of silence between segments.
+    fn edition(dir: &Path) -> (PathBuf, Manifest) {
+        let rate = 16_000u32;
+        let mut samples: Vec<i16> = Vec::new();
+        let (mut chapters, mut segments) = (Vec::new(), Vec::new());
+        let mut seed = 0x9e37_79b9_7f4a_7c15u64;
+        for c in 0..7usize {
+            let chapter_start = samples.len() as u64;
+            for n in 0..5usize {
+                let len = 24_000 + 1_000 * ((c * 5 + n) % 4);
+                let start = samples.len() as u64;
+                for i in 0..len {
+                    seed ^= seed << 13;
+                    seed ^= seed >> 7;
+                    seed ^= seed << 17;
+                    let f = 120.0 + 20.0 * n as f64 + 60.0 * i as f64 / len as f64;
+                    let level = 8_000.0 * (std::f64::consts::PI * i as f64 / len as f64).sin();
+                    let v = (i as f64 * std::f64::consts::TAU * f / f64::from(rate)).sin() * level
+                        + (seed % 801) as f64
+                        - 400.0;
+                    samples.push(v as i16);
+                }
+                if (c + n) % 3 == 0 {
+                    let at = start as usize + len / 2;
+                    samples[at] = samples[at].saturating_add(9_000);
+                }
+                segments.push(ManifestSegment {
+                    id: format!("s{c}-{n}"),
+                    chapter: c,
+                    line: c * 5 + n + 1,
+                    text: "Words.".into(),
+                    spoken: "Words.".into(),
+                    start_sample: start,
+                    end_sample: samples.len() as u64,
+                    start_seconds: 0.0,
+                    end_seconds: 0.0,
+                    take: 1,
+                    cache_key: String::new(),
+                    words: Vec::new(),
+                    words_estimated: true,
+                });
+                samples.extend(std::iter::repeat_n(0, 4_800));
+            }
+            chapters.push(ManifestChapter {
+                index: c,
+                title: format!("Chapter {c}"),
+                level: 2,
+                start_sample: chapter_start,
+                end_sample: samples.len() as u64,
+                start_seconds: 0.0,
+                end_seconds: 0.0,
+            });
+        }
+        let wav = dir.join("e.wav");
+        let mut w = hound::WavWriter::create(&wav, crate::audio::wav::spec(rate)).unwrap();
+        for &s in &samples {
+            w.write_sample(s).unwrap();
+        }
+        w.finalize().unwrap();
+        let manifest = Manifest {
+            format: crate::manifest::FORMAT.into(),
+            version: crate::manifest::VERSION,
+            title: "T".into(),
+            author: None,
+            source: "e.txt".into(),
+            audio: "e.wav".into(),
+            sample_rate: rate,
+            channels: 1,
+            bits_per_sample: 16,
+            total_samples: samples.len() as u64,
+            duration_seconds: samples.len() as f64 / f64::from(rate),
+            backend: "tone".into(),
+            voice: "default".into(),
+            plan_key: String::new(),
+            inputs_key: String::new(),
+            loudness: None,
+            settings: serde_json::Value::Null,
+            book: None,
+            chapters,
+            segments,
+        };
+        (wav, manifest)
+    }
+
+    #[test]
+    fn two_halves_measure_what_one_pass_does() {
+        let dir = std::env::temp_dir().join(format!("narrate-halves-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let (wav, manifest) = edition(&dir);
+        let rate = manifest.sample_rate;
+        let total = manifest.total_samples;
+        let split =
+            Split::of(&manifest, rate, total).expect("a split in the pause before chapter 4");
+        assert_eq!(split.chapter, 3);
+        let halves = measure_halves(
+            open_wav(&wav).unwrap(),
+            &wav,
+            &manifest,
+            rate,
+            total,
+            &split,
+        )
+        .unwrap()
+        .expect("the pause is silent");
+        let one = read_part(
+            open_wav(&wav).unwrap().into_inner(),
+            0,
+            total,
+            Pass::new(&manifest, rate).unwrap(),
+        )
+        .unwrap()
+        .judge(&manifest);
+        let (halves, one) = (format!("{halves:?}"), format!("{one:?}"));
+        assert!(one.contains("count"), "the edition has clicks to find");
+        assert_eq!(halves, one);
+        // A sound in the pause: the halves decline, and the one pass is made.
+        let mut broken = hound::WavReader::open(&wav)
+            .unwrap()
+            .into_samples::<i16>()
+            .map(Result::unwrap)
+            .collect::<Vec<_>>();
+        broken[split.detect_from as usize] = 1;
+        let again = dir.join("f.wav");
+        let mut w = hound::WavWriter::create(&again, crate::audio::wav::spec(rate)).unwrap();
+        for &s in &broken {
+            w.write_sample(s).unwrap();
+        }
+        w.finalize().unwrap();
+        assert!(measure_halves(
+            open_wav(&again).unwrap(),
+            &again,
+            &manifest,
+            rate,
+            total,
+            &split
+        )
+        .unwrap()
+        .is_none());
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 }
