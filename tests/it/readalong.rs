@@ -623,3 +623,150 @@ fn real_books_become_read_along_books_with_no_new_errors() {
     }
     assert!(own >= 4, "at least four EPUB 3 books");
 }
+
+/// The package's `media:active-class`.
+fn active_class(book: &Book) -> String {
+    let (_, opf) = book
+        .files
+        .iter()
+        .find(|(n, _)| n.ends_with(".opf"))
+        .expect("a package document");
+    let opf = String::from_utf8_lossy(opf).into_owned();
+    let doc = roxmltree::Document::parse(&opf).unwrap();
+    doc.descendants()
+        .find(|n| n.attribute("property") == Some("media:active-class"))
+        .and_then(|n| n.text())
+        .expect("media:active-class")
+        .trim()
+        .to_string()
+}
+
+/// Our own test page (tests/data/readalong_browser.py and readalong_reader.html, not a reading system) in
+/// headless Chromium: it reads the package and the first content document's overlay, plays the book's audio, and
+/// gives the package's active class to the element whose `<par>` holds `currentTime`. Set inside every few pars
+/// (at sentence and at word level) exactly that element carries the class and its background is not its parent's;
+/// set between two clips, nothing does; nothing is loaded from anywhere but the page's own server.
+#[test]
+fn a_test_page_highlights_the_element_whose_clip_holds_the_player_s_time() {
+    let Some(python) = selenium_python() else {
+        return;
+    };
+    if !have("ffmpeg") {
+        return;
+    }
+    let env = Env::new();
+    // A first content document of several sentences (no title: the title would be a document of its own), one
+    // of them with a number read out.
+    let essay = env.essay(
+        "lamps.md",
+        "The harbour lamps are lit at dusk. A keeper walks the quay with a long pole. \
+         He lights 12 lamps in all, one after another.\n\nGulls watch him from the bollards. The last lamp \
+         hangs over the slipway. Then the keeper goes home for his tea.\n\n## Morning\n\nAt dawn he puts \
+         them out again.\n",
+    );
+    for sync in ["sentence", "word"] {
+        env.build(&essay, &["--export", "epub", "--sync", sync, "-o", sync]);
+        let epub = env.path(&format!("{sync}/lamps.epub"));
+        let book = read_book(&env, &epub);
+        page_follows_the_overlay(&env, &python, &epub, &book, sync);
+    }
+}
+
+/// Opens `epub` in the test page, sets the player inside every few pars of its first overlay and between clips,
+/// and checks what is highlighted.
+fn page_follows_the_overlay(env: &Env, python: &str, epub: &Path, book: &Book, what: &str) {
+    let (doc, pars) = &book.overlays[0];
+    assert!(pars.len() >= 5, "{what}: {} pars in {doc}", pars.len());
+    let secs = |ms: u64| ms as f64 / 1000.0;
+    let step = pars.len().div_ceil(24);
+    let inside: Vec<&Par> = pars.iter().step_by(step).chain(pars.last()).collect();
+    let gaps: Vec<f64> = pars
+        .windows(2)
+        .filter(|w| w[1].begin_ms >= w[0].end_ms + 20)
+        .map(|w| secs(w[0].end_ms + w[1].begin_ms) / 2.0)
+        .take(6)
+        .collect();
+    assert!(!gaps.is_empty(), "{what}: no gap between clips");
+    let mut probes: Vec<f64> = inside
+        .iter()
+        .map(|p| secs(p.begin_ms + p.end_ms) / 2.0)
+        .collect();
+    probes.extend(&gaps);
+    let scratch = env.path(&format!("reader-{what}"));
+    std::fs::create_dir_all(&scratch).unwrap();
+    let shot = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("readalong-{what}.png"));
+    let spec =
+        serde_json::json!({"book": epub, "dir": scratch, "probes": probes, "screenshot": shot});
+    let report = data_script(python, "readalong_browser.py", &[&spec.to_string()], &[]);
+    assert!(report["error"].is_null(), "{what}: {report:#}");
+
+    // The page read what our own parse of the book reads.
+    let reader = &report["reader"];
+    assert_eq!(
+        reader["active_class"],
+        active_class(book).as_str(),
+        "{what}"
+    );
+    assert_eq!(
+        reader["document"],
+        format!("/book/{doc}").as_str(),
+        "{what}"
+    );
+    let read: Vec<(String, u64, u64)> = reader["pars"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| {
+            let ms = |v: &Value| (v.as_f64().unwrap() * 1000.0).round() as u64;
+            (
+                p["id"].as_str().unwrap().to_string(),
+                ms(&p["begin"]),
+                ms(&p["end"]),
+            )
+        })
+        .collect();
+    let ours: Vec<(String, u64, u64)> = pars
+        .iter()
+        .map(|p| (p.id.clone(), p.begin_ms, p.end_ms))
+        .collect();
+    assert_eq!(read, ours, "{what}");
+
+    let seen = report["probes"].as_array().unwrap();
+    assert_eq!(seen.len(), probes.len(), "{what}");
+    for (par, probe) in inside.iter().zip(seen) {
+        let lit = probe["active"].as_array().unwrap();
+        assert_eq!(lit.len(), 1, "{what}: {par:?}: {probe}");
+        let el = &lit[0];
+        assert_eq!(el["id"], par.id.as_str(), "{what}: {probe}");
+        assert!(
+            el["text"]
+                .as_str()
+                .unwrap()
+                .chars()
+                .any(char::is_alphanumeric),
+            "{what}: {probe}"
+        );
+        assert_ne!(el["background"], el["parent_background"], "{what}: {probe}");
+        assert_ne!(el["background"], "rgba(0, 0, 0, 0)", "{what}: {probe}");
+    }
+    for probe in &seen[inside.len()..] {
+        assert_eq!(
+            probe["active"],
+            serde_json::json!([]),
+            "{what}: between clips: {probe}"
+        );
+    }
+
+    // Nothing but the page's own server (and the audio it holds in memory).
+    let url = report["url"].as_str().unwrap();
+    let origin = &url[..url.rfind('/').unwrap() + 1];
+    let requests = report["requests"].as_array().unwrap();
+    assert!(requests.len() > 3, "{what}: {requests:?}");
+    for r in requests {
+        let r = r.as_str().unwrap();
+        assert!(
+            r.starts_with(origin) || r.starts_with("blob:") || r.starts_with("data:"),
+            "{what}: the page loaded {r}"
+        );
+    }
+}
