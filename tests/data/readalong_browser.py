@@ -4,7 +4,8 @@ package, shows the first content document with a Media Overlay, plays its audio 
 the package's media:active-class to the element whose <par> clip holds currentTime.
 
 Usage: readalong_browser.py SPEC_JSON
-SPEC_JSON: {"book": EPUB, "dir": SCRATCH_DIR, "probes": [SECONDS, ...], "screenshot": PATH}
+SPEC_JSON: {"book": EPUB, "dir": SCRATCH_DIR, "probes": [SECONDS, ...], "screenshot": PATH,
+            "document": PATH IN THE BOOK (optional: another content document than the first with an overlay)}
 The book is unpacked into SCRATCH_DIR/book/ and the page copied to SCRATCH_DIR/reader.html, served by a static
 server on 127.0.0.1 (Chromium resolves no other host). For each probe the player is set to SECONDS and the report
 gives the elements carrying the active class then, their computed background and their parent's; it also gives
@@ -18,6 +19,7 @@ import json
 import shutil
 import sys
 import threading
+import urllib.parse
 import zipfile
 from pathlib import Path
 
@@ -107,6 +109,8 @@ def at(seconds):
 report = {}
 try:
     url = f"http://127.0.0.1:{server.server_address[1]}/reader.html"
+    if spec.get("document"):
+        url += "?" + urllib.parse.urlencode({"document": spec["document"]})
     report["url"] = url
     driver.get(url)
     wait.until(lambda d: js("return window.reader.ready || window.reader.error !== null"))
