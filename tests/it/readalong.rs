@@ -506,6 +506,8 @@ fn word_sync_gives_each_word_its_par_at_the_manifest_s_time_and_an_old_edition_s
     );
     // Every written word has its par (spoken words the text does not show, as in "3.5", share its par).
     assert_eq!(pars.len(), written);
+    let opf = String::from_utf8_lossy(&book.files["EPUB/package.opf"]).into_owned();
+    assert!(opf.contains("highlight each word as it is read"), "{opf}");
     for p in &pars {
         assert!(
             starts.contains(&p.begin_ms),
