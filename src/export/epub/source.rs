@@ -611,6 +611,17 @@ fn mark_words(
 const RARE: usize = 8;
 /// Most places of one key considered.
 const MOST: usize = 64;
+/// How many bytes of a key are looked for before the whole key is checked.
+const PREFIX: usize = 24;
+
+/// The first [`PREFIX`] bytes of `k`, or fewer to end on a character.
+fn beginning(k: &str) -> &str {
+    let n = (0..=k.len().min(PREFIX))
+        .rev()
+        .find(|&i| k.is_char_boundary(i))
+        .unwrap_or(0);
+    &k[..n]
+}
 
 /// Where each sentence (by its key, [`key`]) is in `text`: the places, in the sentences' order and not overlapping,
 /// that find the most of their letters (a sentence's place counts its key's length). A sentence the text does
@@ -625,14 +636,29 @@ fn align(keys: &[String], text: &str) -> Vec<Option<usize>> {
         .collect();
     unique.sort_unstable();
     unique.dedup();
+    // The keys are looked for by their first letters (an automaton of whole sentences would take memory in
+    // proportion to the book), each place then checked for the whole key. Sorted, the keys that begin alike are
+    // neighbours: one group per beginning.
+    let mut groups: Vec<(&str, usize, usize)> = Vec::new();
+    for (i, k) in unique.iter().enumerate() {
+        match groups.last_mut() {
+            Some(g) if g.0 == beginning(k) => g.2 = i + 1,
+            _ => groups.push((beginning(k), i, i + 1)),
+        }
+    }
     let mut found: Vec<Vec<usize>> = vec![Vec::new(); unique.len()];
     let mut count = vec![0usize; unique.len()];
-    if let Ok(ac) = aho_corasick::AhoCorasick::new(&unique) {
+    let beginnings: Vec<&str> = groups.iter().map(|g| g.0).collect();
+    if let Ok(ac) = aho_corasick::AhoCorasick::new(&beginnings) {
         for m in ac.find_overlapping_iter(text) {
-            let i = m.pattern().as_usize();
-            count[i] += 1;
-            if found[i].len() < MOST {
-                found[i].push(m.start());
+            let (_, from, to) = groups[m.pattern().as_usize()];
+            for i in from..to {
+                if text[m.start()..].starts_with(unique[i]) {
+                    count[i] += 1;
+                    if found[i].len() < MOST {
+                        found[i].push(m.start());
+                    }
+                }
             }
         }
     }
@@ -888,6 +914,18 @@ mod tests {
         let sorted = places.clone();
         places.sort_unstable();
         assert_eq!(places, sorted, "in order");
+    }
+
+    #[test]
+    fn sentences_that_begin_alike_are_each_found_at_their_own_place() {
+        let a = "This element contains a directory name to scan.";
+        let b = "This element contains a directory name to cache.";
+        let text = key(&format!("{b} {a} {b}"));
+        let found = align(&keys(&[a, b]), &text);
+        assert_eq!(
+            found,
+            [Some(key(b).len()), Some(key(b).len() + key(a).len())]
+        );
     }
 
     #[test]
