@@ -506,6 +506,8 @@ fn word_sync_gives_each_word_its_par_at_the_manifest_s_time_and_an_old_edition_s
     );
     // Every written word has its par (spoken words the text does not show, as in "3.5", share its par).
     assert_eq!(pars.len(), written);
+    let opf = String::from_utf8_lossy(&book.files["EPUB/package.opf"]).into_owned();
+    assert!(opf.contains("highlight each word as it is read"), "{opf}");
     for p in &pars {
         assert!(
             starts.contains(&p.begin_ms),
@@ -614,12 +616,276 @@ fn real_books_become_read_along_books_with_no_new_errors() {
                 }
                 assert!(read.files.contains_key(&n), "{name}: {n} is gone");
             }
-            assert!(found > 0, "{name}: no sentence found in the book's text");
             eprintln!("{name}: {found} of {total} sentences highlighted; epubcheck {fatal} fatal, {errors} errors (the book alone: {old:?})");
+            assert!(
+                found * 10 >= total * 9,
+                "{name}: {found} of {total} sentences found in the book's text, under 90 %"
+            );
         } else {
             assert_eq!((fatal, errors), (0, 0), "{name}: {report}");
             assert_eq!(found, total, "{name}");
         }
     }
     assert!(own >= 4, "at least four EPUB 3 books");
+}
+
+/// The package's `media:active-class`.
+fn active_class(book: &Book) -> String {
+    let (_, opf) = book
+        .files
+        .iter()
+        .find(|(n, _)| n.ends_with(".opf"))
+        .expect("a package document");
+    let opf = String::from_utf8_lossy(opf).into_owned();
+    let doc = roxmltree::Document::parse(&opf).unwrap();
+    doc.descendants()
+        .find(|n| n.attribute("property") == Some("media:active-class"))
+        .and_then(|n| n.text())
+        .expect("media:active-class")
+        .trim()
+        .to_string()
+}
+
+/// Our own test page (tests/data/readalong_browser.py and readalong_reader.html, not a reading system) in
+/// headless Chromium: it reads the package and the first content document's overlay, plays the book's audio, and
+/// gives the package's active class to the element whose `<par>` holds `currentTime`. Set inside every few pars
+/// (at sentence and at word level) exactly that element carries the class and its background is not its parent's;
+/// set between two clips, nothing does; nothing is loaded from anywhere but the page's own server.
+#[test]
+fn a_test_page_highlights_the_element_whose_clip_holds_the_player_s_time() {
+    let Some(python) = selenium_python() else {
+        return;
+    };
+    if !have("ffmpeg") {
+        return;
+    }
+    let env = Env::new();
+    // A first content document of several sentences (no title: the title would be a document of its own), one
+    // of them with a number read out.
+    let essay = env.essay(
+        "lamps.md",
+        "The harbour lamps are lit at dusk. A keeper walks the quay with a long pole. \
+         He lights 12 lamps in all, one after another.\n\nGulls watch him from the bollards. The last lamp \
+         hangs over the slipway. Then the keeper goes home for his tea.\n\n## Morning\n\nAt dawn he puts \
+         them out again.\n",
+    );
+    for sync in ["sentence", "word"] {
+        env.build(&essay, &["--export", "epub", "--sync", sync, "-o", sync]);
+        let epub = env.path(&format!("{sync}/lamps.epub"));
+        let book = read_book(&env, &epub);
+        page_follows_the_overlay(&env, &python, &epub, &book, 0, sync);
+    }
+}
+
+/// Opens `epub` in the test page, sets the player inside every few pars of its overlay number `overlay` (0: the
+/// first, which the page opens by itself) and between clips, and checks what is highlighted.
+fn page_follows_the_overlay(
+    env: &Env,
+    python: &str,
+    epub: &Path,
+    book: &Book,
+    overlay: usize,
+    what: &str,
+) {
+    let (doc, pars) = &book.overlays[overlay];
+    assert!(pars.len() >= 5, "{what}: {} pars in {doc}", pars.len());
+    let secs = |ms: u64| ms as f64 / 1000.0;
+    let step = pars.len().div_ceil(24);
+    let inside: Vec<&Par> = pars.iter().step_by(step).chain(pars.last()).collect();
+    let gaps: Vec<f64> = pars
+        .windows(2)
+        .filter(|w| w[1].begin_ms >= w[0].end_ms + 20)
+        .map(|w| secs(w[0].end_ms + w[1].begin_ms) / 2.0)
+        .take(6)
+        .collect();
+    assert!(!gaps.is_empty(), "{what}: no gap between clips");
+    let mut probes: Vec<f64> = inside
+        .iter()
+        .map(|p| secs(p.begin_ms + p.end_ms) / 2.0)
+        .collect();
+    probes.extend(&gaps);
+    let scratch = env.path(&format!("reader-{what}"));
+    std::fs::create_dir_all(&scratch).unwrap();
+    let shot = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("readalong-{what}.png"));
+    let mut spec =
+        serde_json::json!({"book": epub, "dir": scratch, "probes": probes, "screenshot": shot});
+    if overlay > 0 {
+        spec["document"] = doc.as_str().into();
+    }
+    let report = data_script(python, "readalong_browser.py", &[&spec.to_string()], &[]);
+    assert!(report["error"].is_null(), "{what}: {report:#}");
+
+    // The page read what our own parse of the book reads.
+    let reader = &report["reader"];
+    assert_eq!(
+        reader["active_class"],
+        active_class(book).as_str(),
+        "{what}"
+    );
+    assert_eq!(
+        reader["document"],
+        format!("/book/{doc}").as_str(),
+        "{what}"
+    );
+    let read: Vec<(String, u64, u64)> = reader["pars"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| {
+            let ms = |v: &Value| (v.as_f64().unwrap() * 1000.0).round() as u64;
+            (
+                p["id"].as_str().unwrap().to_string(),
+                ms(&p["begin"]),
+                ms(&p["end"]),
+            )
+        })
+        .collect();
+    let ours: Vec<(String, u64, u64)> = pars
+        .iter()
+        .map(|p| (p.id.clone(), p.begin_ms, p.end_ms))
+        .collect();
+    assert_eq!(read, ours, "{what}");
+
+    let seen = report["probes"].as_array().unwrap();
+    assert_eq!(seen.len(), probes.len(), "{what}");
+    for (par, probe) in inside.iter().zip(seen) {
+        let lit = probe["active"].as_array().unwrap();
+        assert_eq!(lit.len(), 1, "{what}: {par:?}: {probe}");
+        let el = &lit[0];
+        assert_eq!(el["id"], par.id.as_str(), "{what}: {probe}");
+        assert!(
+            el["text"]
+                .as_str()
+                .unwrap()
+                .chars()
+                .any(char::is_alphanumeric),
+            "{what}: {probe}"
+        );
+        assert_ne!(el["background"], el["parent_background"], "{what}: {probe}");
+        assert_ne!(el["background"], "rgba(0, 0, 0, 0)", "{what}: {probe}");
+    }
+    for probe in &seen[inside.len()..] {
+        assert_eq!(
+            probe["active"],
+            serde_json::json!([]),
+            "{what}: between clips: {probe}"
+        );
+    }
+
+    // Nothing but the page's own server (and the audio it holds in memory).
+    let url = report["url"].as_str().unwrap();
+    let origin = &url[..url.rfind('/').unwrap() + 1];
+    let requests = report["requests"].as_array().unwrap();
+    assert!(requests.len() > 3, "{what}: {requests:?}");
+    for r in requests {
+        let r = r.as_str().unwrap();
+        assert!(
+            r.starts_with(origin) || r.starts_with("blob:") || r.starts_with("data:"),
+            "{what}: the page loaded {r}"
+        );
+    }
+}
+
+/// A corpus EPUB 3 made at test time from its Debian package (tests/data/corpus/NAME.toml), at `path`.
+fn corpus_book(name: &str, path: &Path) {
+    let toml_path =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("tests/data/corpus/{name}.toml"));
+    let expect: toml::Value = toml::from_str(&std::fs::read_to_string(toml_path).unwrap()).unwrap();
+    let made = Command::new("sh")
+        .args(["-c", expect["producer"].as_str().unwrap()])
+        .env("OUT", path)
+        .output()
+        .unwrap();
+    assert!(made.status.success(), "{name}: {made:?}");
+}
+
+/// `--sync word` on EPUB 3 inputs (pandoc's and calibre's): the book's own documents get a span per written word
+/// the voice said, each its `<par>` (our parse resolves every one), its clip from the start of the first spoken
+/// word it was read as to the end of the last, to the millisecond of the manifest's word spans; words in reading
+/// order; a sentence none of whose words could be marked keeps its sentence's clip; no new epubcheck error; and
+/// the test page highlights the words.
+#[test]
+fn word_sync_marks_each_spoken_word_in_an_epub_3_book_s_own_documents() {
+    if !have_epubcheck() || !have("ffmpeg") || !have("pandoc") || !have("ebook-convert") {
+        return;
+    }
+    let python = selenium_python();
+    let env = Env::new();
+    for name in ["epub-pandoc-readme", "epub-fontconfig-calibre"] {
+        let book = env.path(&format!("{name}.epub"));
+        corpus_book(name, &book);
+        env.build(&book, &["--export", "epub", "--sync", "word", "-o", "out"]);
+        let epub = env.path(&format!("out/{name}.epub"));
+        let manifest = read_json(env.path(&format!("out/{name}.json")));
+        let read = read_book(&env, &epub);
+        let sentences_whole = check_against_manifest(&read, &manifest);
+        let rate = manifest["sample_rate"].as_f64().unwrap();
+        let ms = |samples: &Value| (samples.as_f64().unwrap() / rate * 1000.0).round() as u64;
+        let segments: HashMap<String, &Value> = manifest["segments"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| (format!("narrate-s-{}", s["id"].as_str().unwrap()), s))
+            .collect();
+        let (mut word_pars, mut with_words) = (0, std::collections::HashSet::new());
+        for p in read.overlays.iter().flat_map(|(_, p)| p) {
+            if segments.contains_key(&p.id) {
+                continue;
+            }
+            let (sentence, n) =
+                p.id.rsplit_once("-w")
+                    .unwrap_or_else(|| panic!("{name}: {p:?}"));
+            let n: usize = n.parse().unwrap();
+            let said = segments[sentence]["words"].as_array().unwrap();
+            assert!(
+                said.iter().any(|w| ms(&w["start_sample"]) == p.begin_ms)
+                    && said.iter().any(|w| ms(&w["end_sample"]) == p.end_ms),
+                "{name}: {p:?} is not where the manifest's words are: {said:?}"
+            );
+            let written = segments[sentence]["text"]
+                .as_str()
+                .unwrap()
+                .split_whitespace()
+                .count();
+            assert!(
+                n >= 1 && n <= written,
+                "{name}: {p:?}: word {n} of {written}"
+            );
+            word_pars += 1;
+            with_words.insert(sentence.to_string());
+        }
+        let total = segment_count(&manifest);
+        eprintln!(
+            "{name}: {word_pars} word pars in {} sentences, {sentences_whole} sentences whole, of {total}",
+            with_words.len()
+        );
+        assert!(
+            (with_words.len() + sentences_whole) * 10 >= total * 9,
+            "{name}: under 90 % of the sentences highlighted"
+        );
+        assert!(
+            with_words.len() * 10 >= total * 8,
+            "{name}: {} of {total} sentences have their words marked",
+            with_words.len()
+        );
+        let (_, _, before) = epubcheck(&book);
+        let (_, _, report) = epubcheck(&epub);
+        let (old, new) = (error_codes(&before), error_codes(&report));
+        for (code, n) in &new {
+            assert!(
+                old.get(code).is_some_and(|o| o >= n),
+                "{name}: {n} × {code} in the read-along book, {:?} in the book: {report}",
+                old.get(code)
+            );
+        }
+        if let Some(python) = &python {
+            // The first document with a few sentences' words (the first may be a title page).
+            let many = read
+                .overlays
+                .iter()
+                .position(|(_, p)| p.len() >= 20)
+                .unwrap();
+            page_follows_the_overlay(&env, python, &epub, &read, many, name);
+        }
+    }
 }

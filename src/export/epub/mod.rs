@@ -692,11 +692,15 @@ fn accessibility(e: &Edition, all_spoken: bool) -> String {
     } else {
         "The book's front and back matter, images and other parts not read aloud are in the text only."
     };
+    let unit = match sync_level(e) {
+        SyncLevel::Sentence => "sentence",
+        SyncLevel::Word => "word",
+    };
     meta(
         "accessibilitySummary",
         &format!(
             "The text is synchronized with a narration in synthetic speech ({} voice {}): reading systems that \
-             support EPUB Media Overlays highlight each sentence as it is read. {unspoken}",
+             support EPUB Media Overlays highlight each {unit} as it is read. {unspoken}",
             e.backend, e.voice
         ),
     );

@@ -3,9 +3,11 @@
 //! style sheet, and the overlays, audio and media metadata added to its package. The reader sees the book's text,
 //! not the spoken text.
 //!
-//! Sentences are found by their letters and digits (case aside) in the text of each spine document after the last
-//! one found, so markup, entities, whitespace and punctuation between them do not matter. A span is added only
-//! where it keeps the document well-formed and valid: inside one text node, or over sibling phrasing content
+//! Sentences are found by their letters and digits (case aside) in the spine documents' text, so markup, entities,
+//! whitespace, soft hyphens and punctuation between them do not matter; all of them at once, in order, as the
+//! places that find the most of their letters (`align`), so a sentence the text lacks where it is read (a title
+//! from the contents, a heading read twice) does not pull the others after a later mention of it. A span is added
+//! only where it keeps the document well-formed and valid: inside one text node, or over sibling phrasing content
 //! (a sentence ending inside an `<em>` takes the whole `<em>`); a sentence that cannot be wrapped so (or is not
 //! found: a title from the metadata, a note read elsewhere) has no `<par>`, and its audio plays without a
 //! highlight. EPUB 2 books get the book made from the edition's text (`open` returns `None`).
@@ -14,9 +16,10 @@ use std::io::Read;
 
 use super::{accessibility, ms, CSS, CSS_NAME};
 use super::{
-    escape, overlays, sentence_id, words_or_error, Body, Book, Doc, Entry, Par, SyncLevel,
+    escape, overlays, sentence_id, words_or_error, written_runs, Body, Book, Doc, Entry, Par,
+    SyncLevel,
 };
-use crate::edition::Edition;
+use crate::edition::{Edition, Segment};
 use crate::error::{Error, Result};
 
 /// Largest source book read again, and largest entry in it.
@@ -110,10 +113,13 @@ fn parse(text: &str) -> Option<roxmltree::Document<'_>> {
     roxmltree::Document::parse_with_options(text, options).ok()
 }
 
-/// Elements a `<span>` may hold and that may stand between a sentence's first and last words.
+/// Elements a `<span>` may hold and that may stand between a sentence's first and last words (with HTML 4's
+/// inline `tt`, `big` and `font`, which converters such as calibre keep: a span around one adds no error the book
+/// did not have).
 const PHRASING: &[&str] = &[
-    "a", "abbr", "b", "bdi", "bdo", "br", "cite", "code", "data", "dfn", "em", "i", "img", "kbd",
-    "mark", "q", "s", "samp", "small", "span", "strong", "sub", "sup", "time", "u", "var", "wbr",
+    "a", "abbr", "b", "bdi", "bdo", "big", "br", "cite", "code", "data", "dfn", "em", "font", "i",
+    "img", "kbd", "mark", "q", "s", "samp", "small", "span", "strong", "sub", "sup", "time", "tt",
+    "u", "var", "wbr",
 ];
 /// Elements whose text is not read (and where a span may not go).
 const NOT_TEXT: &[&str] = &[
@@ -157,43 +163,52 @@ fn flatten(raw: &str, doc: &roxmltree::Document<'_>) -> Flat {
         }
         let index = out.nodes.len();
         out.nodes.push(node.id());
-        let mut chars = slice.char_indices().peekable();
-        while let Some((i, c)) = chars.next() {
-            let (decoded, end) = if c == '&' {
-                let Some(semi) = slice[i..].find(';') else {
-                    continue;
-                };
-                let entity = &slice[i + 1..i + semi];
-                let d = match entity {
-                    "amp" => Some('&'),
-                    "lt" => Some('<'),
-                    "gt" => Some('>'),
-                    "quot" => Some('"'),
-                    "apos" => Some('\''),
-                    _ if entity.starts_with("#x") || entity.starts_with("#X") => {
-                        u32::from_str_radix(&entity[2..], 16)
-                            .ok()
-                            .and_then(char::from_u32)
-                    }
-                    _ if entity.starts_with('#') => {
-                        entity[1..].parse().ok().and_then(char::from_u32)
-                    }
-                    _ => None,
-                };
-                while chars.peek().is_some_and(|&(j, _)| j <= i + semi) {
-                    chars.next();
-                }
-                (d, i + semi + 1)
-            } else {
-                (Some(c), i + c.len_utf8())
-            };
-            if let Some(d) = decoded.filter(|d| d.is_alphanumeric()) {
+        for (d, a, b) in decode(slice) {
+            if d.is_alphanumeric() {
                 for l in d.to_lowercase() {
                     out.at
-                        .push((out.flat.len(), index, range.start + i, range.start + end));
+                        .push((out.flat.len(), index, range.start + a, range.start + b));
                     out.flat.push(l);
                 }
             }
+        }
+    }
+    out
+}
+
+/// A text node's raw text as characters, each with the bytes of `slice` it was written as (a character reference
+/// `&amp;`, `&#233;` is one character; an unknown one is left out).
+fn decode(slice: &str) -> Vec<(char, usize, usize)> {
+    let mut out = Vec::with_capacity(slice.len());
+    let mut chars = slice.char_indices().peekable();
+    while let Some((i, c)) = chars.next() {
+        if c != '&' {
+            out.push((c, i, i + c.len_utf8()));
+            continue;
+        }
+        let Some(semi) = slice[i..].find(';') else {
+            continue;
+        };
+        let entity = &slice[i + 1..i + semi];
+        let d = match entity {
+            "amp" => Some('&'),
+            "lt" => Some('<'),
+            "gt" => Some('>'),
+            "quot" => Some('"'),
+            "apos" => Some('\''),
+            _ if entity.starts_with("#x") || entity.starts_with("#X") => {
+                u32::from_str_radix(&entity[2..], 16)
+                    .ok()
+                    .and_then(char::from_u32)
+            }
+            _ if entity.starts_with('#') => entity[1..].parse().ok().and_then(char::from_u32),
+            _ => None,
+        };
+        while chars.peek().is_some_and(|&(j, _)| j <= i + semi) {
+            chars.next();
+        }
+        if let Some(d) = d {
+            out.push((d, i, i + semi + 1));
         }
     }
     out
@@ -346,7 +361,7 @@ pub(super) fn book(e: &Edition, src: &Source, sync: SyncLevel, modified: &str) -
             })
         })
         .collect();
-    mark_sentences(e, &mut work);
+    mark_sentences(e, &mut work, sync);
 
     // The documents rewritten, the overlays and the package.
     let css_path = if opf_dir.is_empty() {
@@ -455,25 +470,30 @@ fn spine_documents<'a, 'input>(
     spine_docs
 }
 
-/// Finds each of the edition's sentences in the documents, in order, and wraps it in a span with its id (the
+/// Finds each of the edition's sentences in the documents ([`align`]) and wraps it in a span with its id (the
 /// span and the overlay's `<par>` go into the document's work).
-fn mark_sentences(e: &Edition, work: &mut [Option<Work>]) {
+fn mark_sentences(e: &Edition, work: &mut [Option<Work>], sync: SyncLevel) {
     let rate = e.sample_rate;
-    let (mut doc_at, mut flat_at) = (0usize, 0usize);
-    for s in &e.segments {
-        let k = key(&s.text);
-        if k.is_empty() {
-            continue;
+    let keys: Vec<String> = e.segments.iter().map(|s| key(&s.text)).collect();
+    // The documents' letters one after another (a line break between two, so no sentence is found across them).
+    let mut whole = String::new();
+    let mut starts = Vec::with_capacity(work.len());
+    for w in work.iter() {
+        starts.push(whole.len());
+        if let Some(w) = w {
+            whole.push_str(&w.flat.flat);
         }
-        let Some((d, p)) = find_sentence(work, &k, doc_at, flat_at) else {
-            continue;
-        };
+        whole.push('\n');
+    }
+    for ((s, k), at) in e.segments.iter().zip(&keys).zip(align(&keys, &whole)) {
+        let Some(g) = at else { continue };
+        let d = starts.partition_point(|&x| x <= g) - 1;
+        let p = g - starts[d];
         let w = work[d].as_mut().expect("found in it");
         let first = w.flat.at.partition_point(|x| x.0 < p);
         let last = w.flat.at.partition_point(|x| x.0 < p + k.len()) - 1;
         let (_, na, mut start, _) = w.flat.at[first];
         let (_, nb, _, mut end) = w.flat.at[last];
-        (doc_at, flat_at) = (d, p + k.len());
         // Take in the punctuation next to the sentence (quotes, the full stop) within its text nodes.
         let ra = w.doc.get_node(w.flat.nodes[na]).expect("a node").range();
         let rb = w.doc.get_node(w.flat.nodes[nb]).expect("a node").range();
@@ -497,44 +517,255 @@ fn mark_sentences(e: &Edition, work: &mut [Option<Work>]) {
             continue;
         }
         let id = sentence_id(s);
-        w.inserts.push((start, 1, format!("<span id=\"{id}\">")));
-        w.inserts.push((end, 0, "</span>".into()));
+        w.inserts
+            .push((start, SENTENCE_OPEN, format!("<span id=\"{id}\">")));
+        w.inserts.push((end, SENTENCE_CLOSE, "</span>".into()));
         w.last_end = end;
-        w.pars.push(Par {
-            id,
-            begin_ms: ms(s.start_sample, rate),
-            end_ms: ms(s.end_sample, rate),
-        });
+        let words = match sync {
+            SyncLevel::Word => mark_words(w, s, &id, (start, end), rate),
+            SyncLevel::Sentence => Vec::new(),
+        };
+        if words.is_empty() {
+            // At word level too, a sentence none of whose words could be marked is highlighted whole.
+            w.pars.push(Par {
+                id,
+                begin_ms: ms(s.start_sample, rate),
+                end_ms: ms(s.end_sample, rate),
+            });
+        }
+        w.pars.extend(words);
     }
 }
 
-/// Where the sentence with key `k` is, from document `doc_at` at `flat_at` on: (document, offset in its flat
-/// text). A short sentence ("Installing") is looked for near the last one found only.
-fn find_sentence(
-    work: &[Option<Work>],
-    k: &str,
-    doc_at: usize,
-    flat_at: usize,
-) -> Option<(usize, usize)> {
-    let short = k.chars().count() < 20;
-    for (d, w) in work.iter().enumerate().skip(doc_at) {
-        let Some(w) = w else { continue };
-        let from = if d == doc_at { flat_at } else { 0 };
-        if from > w.flat.flat.len() {
-            continue;
+/// The order of insertions at one place: a word's span closes, then its sentence's, then the next sentence's
+/// opens, then its first word's.
+const WORD_CLOSE: u8 = 0;
+const SENTENCE_CLOSE: u8 = 1;
+const SENTENCE_OPEN: u8 = 2;
+const WORD_OPEN: u8 = 3;
+
+/// The written words of sentence `s`, found in the book's text between raw bytes `range` (its span's content),
+/// each in a span of its own (`ID-wN`, as in a book made from an essay) where one can go without crossing
+/// markup or another word: the book's text of the sentence is cut into runs by [`written_runs`], which pairs each
+/// written word with the spoken words it was read as. Returns their pars.
+fn mark_words(
+    w: &mut Work,
+    s: &Segment,
+    id: &str,
+    (start, end): (usize, usize),
+    rate: u32,
+) -> Vec<Par> {
+    // The sentence as the book writes it, each character with its text node and raw bytes.
+    let mut text = String::new();
+    let mut at: Vec<(usize, roxmltree::NodeId, usize, usize)> = Vec::new();
+    let range = |n: roxmltree::NodeId| w.doc.get_node(n).expect("a node").range();
+    let from = w.flat.nodes.partition_point(|&n| range(n).end <= start);
+    for &node in &w.flat.nodes[from..] {
+        let r = range(node);
+        if r.start >= end {
+            break;
         }
-        if let Some(p) = w.flat.flat[from..].find(k) {
-            let p = from + p;
-            if !short || (d == doc_at && p - from < 3000) || (d > doc_at && p < 3000) {
-                return Some((d, p));
+        for (c, a, b) in decode(&w.raw[r.clone()]) {
+            let (a, b) = (r.start + a, r.start + b);
+            if a >= start && b <= end {
+                at.push((text.len(), node, a, b));
+                text.push(c);
             }
-            return None;
-        }
-        if short && d > doc_at && !w.flat.flat.is_empty() {
-            return None;
         }
     }
-    None
+    let mut pars = Vec::new();
+    let mut last = start;
+    for run in written_runs(&text, s) {
+        let Some((first_sample, last_sample)) = run.at else {
+            continue;
+        };
+        let from = run.text.as_ptr() as usize - text.as_ptr() as usize;
+        let to = from + run.text.len();
+        if from == to {
+            continue;
+        }
+        let (_, na, a, _) = at[at.partition_point(|x| x.0 < from)];
+        let (_, nb, _, b) = at[at.partition_point(|x| x.0 < to) - 1];
+        let Some((a, b)) = wrappable(&w.doc, na, nb, a, b) else {
+            continue;
+        };
+        if a < last || b > end {
+            continue;
+        }
+        let wid = format!("{id}-w{}", run.word + 1);
+        w.inserts
+            .push((a, WORD_OPEN, format!("<span id=\"{wid}\">")));
+        w.inserts.push((b, WORD_CLOSE, "</span>".into()));
+        last = b;
+        pars.push(Par {
+            id: wid,
+            begin_ms: ms(first_sample, rate),
+            end_ms: ms(last_sample, rate),
+        });
+    }
+    pars
+}
+
+/// A key found this many times or fewer is placed in the first pass; one found more often ("a", "1") only
+/// between the places of the sentences around it.
+const RARE: usize = 8;
+/// Most places of one key considered.
+const MOST: usize = 64;
+/// How many bytes of a key are looked for before the whole key is checked.
+const PREFIX: usize = 24;
+
+/// The first [`PREFIX`] bytes of `k`, or fewer to end on a character.
+fn beginning(k: &str) -> &str {
+    let n = (0..=k.len().min(PREFIX))
+        .rev()
+        .find(|&i| k.is_char_boundary(i))
+        .unwrap_or(0);
+    &k[..n]
+}
+
+/// Where each sentence (by its key, [`key`]) is in `text`: the places, in the sentences' order and not overlapping,
+/// that find the most of their letters (a sentence's place counts its key's length). A sentence the text does
+/// not hold where it should (a title from the metadata, a heading read twice, a note read elsewhere) has none,
+/// and does not pull the others after a later mention of it, as a search from the last place found would.
+/// Rare keys are placed first; a common one is then looked for between the places of its neighbours.
+fn align(keys: &[String], text: &str) -> Vec<Option<usize>> {
+    let mut unique: Vec<&str> = keys
+        .iter()
+        .map(String::as_str)
+        .filter(|k| !k.is_empty())
+        .collect();
+    unique.sort_unstable();
+    unique.dedup();
+    // The keys are looked for by their first letters (an automaton of whole sentences would take memory in
+    // proportion to the book), each place then checked for the whole key. Sorted, the keys that begin alike are
+    // neighbours: one group per beginning.
+    let mut groups: Vec<(&str, usize, usize)> = Vec::new();
+    for (i, k) in unique.iter().enumerate() {
+        match groups.last_mut() {
+            Some(g) if g.0 == beginning(k) => g.2 = i + 1,
+            _ => groups.push((beginning(k), i, i + 1)),
+        }
+    }
+    let mut found: Vec<Vec<usize>> = vec![Vec::new(); unique.len()];
+    let mut count = vec![0usize; unique.len()];
+    let beginnings: Vec<&str> = groups.iter().map(|g| g.0).collect();
+    if let Ok(ac) = aho_corasick::AhoCorasick::new(&beginnings) {
+        for m in ac.find_overlapping_iter(text) {
+            let (_, from, to) = groups[m.pattern().as_usize()];
+            for i in from..to {
+                if text[m.start()..].starts_with(unique[i]) {
+                    count[i] += 1;
+                    if found[i].len() < MOST {
+                        found[i].push(m.start());
+                    }
+                }
+            }
+        }
+    }
+    let pattern = |k: &str| unique.binary_search(&k).ok();
+    // Pass 1: the rare keys.
+    let rare: Vec<Vec<usize>> = keys
+        .iter()
+        .map(|k| match pattern(k) {
+            Some(i) if count[i] <= RARE => found[i].clone(),
+            _ => Vec::new(),
+        })
+        .collect();
+    let anchors = chain(keys, &rare);
+    // Pass 2: every key, a common one between the anchors around it.
+    let mut candidates = rare;
+    let mut before = 0;
+    for (n, k) in keys.iter().enumerate() {
+        if let Some(p) = anchors[n] {
+            before = p + k.len();
+            continue;
+        }
+        let Some(i) = pattern(k) else { continue };
+        if count[i] <= RARE {
+            continue;
+        }
+        let after = anchors[n + 1..]
+            .iter()
+            .flatten()
+            .next()
+            .copied()
+            .unwrap_or(text.len());
+        if after < before + k.len() {
+            continue;
+        }
+        candidates[n] = if count[i] <= MOST {
+            found[i]
+                .iter()
+                .copied()
+                .filter(|&p| p >= before && p + k.len() <= after)
+                .collect()
+        } else {
+            text[before..after]
+                .match_indices(k.as_str())
+                .take(MOST)
+                .map(|(p, _)| before + p)
+                .collect()
+        };
+    }
+    chain(keys, &candidates)
+}
+
+/// The heaviest chain of places, one or none per key, in the keys' order and not overlapping, each weighing its
+/// key's length: for each key's places in turn, the best chain ending before it (a Fenwick tree of the best
+/// chain by where it ends), then the chain traced back from the best end.
+fn chain(keys: &[String], candidates: &[Vec<usize>]) -> Vec<Option<usize>> {
+    let mut ends: Vec<usize> = candidates
+        .iter()
+        .zip(keys)
+        .flat_map(|(c, k)| c.iter().map(move |p| p + k.len()))
+        .collect();
+    ends.sort_unstable();
+    ends.dedup();
+    // tree[i]: the best (weight, node) over a range of ends; nodes are (key, place, previous node).
+    let mut tree: Vec<(usize, usize)> = vec![(0, usize::MAX); ends.len() + 1];
+    let mut nodes: Vec<(usize, usize, usize)> = Vec::new();
+    let best_before = |tree: &[(usize, usize)], place: usize| {
+        let mut i = ends.partition_point(|&e| e <= place);
+        let mut best = (0, usize::MAX);
+        while i > 0 {
+            if tree[i].0 > best.0 {
+                best = tree[i];
+            }
+            i &= i - 1;
+        }
+        best
+    };
+    let mut overall = (0, usize::MAX);
+    for (n, (places, k)) in candidates.iter().zip(keys).enumerate() {
+        let scored: Vec<(usize, usize)> = places
+            .iter()
+            .map(|&p| {
+                let (weight, previous) = best_before(&tree, p);
+                nodes.push((n, p, previous));
+                (weight + k.chars().count(), nodes.len() - 1)
+            })
+            .collect();
+        for ((weight, node), &p) in scored.into_iter().zip(places) {
+            if weight > overall.0 {
+                overall = (weight, node);
+            }
+            let mut i = ends.partition_point(|&e| e < p + k.len()) + 1;
+            while i < tree.len() {
+                if weight > tree[i].0 {
+                    tree[i] = (weight, node);
+                }
+                i += i & i.wrapping_neg();
+            }
+        }
+    }
+    let mut out = vec![None; keys.len()];
+    let mut node = overall.1;
+    while node != usize::MAX {
+        let (n, p, previous) = nodes[node];
+        out[n] = Some(p);
+        node = previous;
+    }
+    out
 }
 
 /// The book's package document, as read.
@@ -648,5 +879,66 @@ impl Package<'_, '_> {
             }
         }
         metas
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn keys(sentences: &[&str]) -> Vec<String> {
+        sentences.iter().map(|s| key(s)).collect()
+    }
+
+    #[test]
+    fn a_sentence_the_text_lacks_where_it_should_be_does_not_pull_the_others_after_a_later_mention()
+    {
+        // The chapter's title is read twice (from the contents and as its heading) and named again later.
+        let text = key(
+            "Debugging Applications. To help, it is built with debugging left on. Set a number. \
+             Output goes to stdout. Lang Tags. Each font lists its languages. See Debugging Applications.",
+        );
+        let sentences = [
+            "Debugging Applications",
+            "Debugging Applications",
+            "To help, it is built with debugging left on.",
+            "Set a number.",
+            "Output goes to stdout.",
+            "Lang Tags",
+            "Each font lists its languages.",
+        ];
+        let found = align(&keys(&sentences), &text);
+        assert_eq!(found.iter().filter(|f| f.is_some()).count(), 6, "{found:?}");
+        assert!(found[2..].iter().all(Option::is_some), "{found:?}");
+        let mut places: Vec<usize> = found.iter().flatten().copied().collect();
+        let sorted = places.clone();
+        places.sort_unstable();
+        assert_eq!(places, sorted, "in order");
+    }
+
+    #[test]
+    fn sentences_that_begin_alike_are_each_found_at_their_own_place() {
+        let a = "This element contains a directory name to scan.";
+        let b = "This element contains a directory name to cache.";
+        let text = key(&format!("{b} {a} {b}"));
+        let found = align(&keys(&[a, b]), &text);
+        assert_eq!(
+            found,
+            [Some(key(b).len()), Some(key(b).len() + key(a).len())]
+        );
+    }
+
+    #[test]
+    fn a_common_key_is_found_between_its_neighbours() {
+        // "A." is everywhere; the one meant is between the sentences around it.
+        let text =
+            key("a a a a a a a a a a First one here. A. Second one there. a a a a a a a a a");
+        let found = align(
+            &keys(&["First one here.", "A.", "Second one there."]),
+            &text,
+        );
+        let first = key("a a a a a a a a a a First one here.").len();
+        assert_eq!(found[1], Some(first), "{found:?} in {text}");
+        assert!(found[0].is_some() && found[2].is_some());
     }
 }
