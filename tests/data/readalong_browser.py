@@ -23,9 +23,9 @@ import urllib.parse
 import zipfile
 from pathlib import Path
 
-from selenium import webdriver
-from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.support.ui import WebDriverWait
+
+import chromium
 
 spec = json.loads(sys.argv[1])
 root = Path(spec["dir"]).resolve()
@@ -58,30 +58,12 @@ class Files(http.server.SimpleHTTPRequestHandler):
 server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(Files, directory=str(root)))
 threading.Thread(target=server.serve_forever, daemon=True).start()
 
-options = webdriver.ChromeOptions()
-options.binary_location = "/usr/bin/chromium"
-for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--mute-audio", "--disable-dev-shm-usage",
-             "--autoplay-policy=no-user-gesture-required", "--window-size=1000,800",
-             # Nothing from the network: every host name fails to resolve (127.0.0.1 is an address, not a name).
-             "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1"):
-    options.add_argument(flag)
-options.set_capability("goog:loggingPrefs", {"performance": "ALL"})
-driver = webdriver.Chrome(options=options, service=Service(executable_path="/usr/bin/chromedriver"))
-driver.execute_cdp_cmd("Network.enable", {})
-driver.set_script_timeout(120)
+driver = chromium.start(window="1000,800", log_requests=True, extra=(
+    # Nothing from the network: every host name fails to resolve (127.0.0.1 is an address, not a name).
+    "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1",))
 # Generous: the machine may be busy; nothing here depends on how fast it is.
 wait = WebDriverWait(driver, 120, poll_frequency=0.05)
 js = driver.execute_script
-
-
-def requests():
-    urls = []
-    for entry in driver.get_log("performance"):
-        message = json.loads(entry["message"])["message"]
-        if message.get("method") == "Network.requestWillBeSent":
-            url = message["params"]["request"]["url"]
-            urls.append(url[:30] if url.startswith("data:") else url)
-    return urls
 
 
 def at(seconds):
@@ -122,7 +104,7 @@ try:
         report["probes"] = [at(seconds) for seconds in spec["probes"]]
         if spec.get("screenshot"):
             driver.save_screenshot(spec["screenshot"])
-    report["requests"] = requests()
+    report["requests"] = chromium.requests(driver)
 except Exception as e:  # the report says what went wrong; the Rust test fails on it
     report["error"] = f"{type(e).__name__}: {e}"
 finally:

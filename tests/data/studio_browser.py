@@ -41,28 +41,20 @@ at the first step that fails, with "error" in its report). Steps:
 """
 
 import json
-import os
 import sys
 
-from selenium import webdriver
-from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.action_chains import ActionChains
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support.ui import WebDriverWait
 
+import chromium
+
 url, steps = sys.argv[1], json.loads(sys.argv[2])
 
-options = webdriver.ChromeOptions()
-options.binary_location = "/usr/bin/chromium"
-for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--mute-audio",
-             "--disable-dev-shm-usage", "--autoplay-policy=no-user-gesture-required",
-             "--window-size=1200,900"):
-    options.add_argument(flag)
-driver = webdriver.Chrome(options=options, service=Service(executable_path="/usr/bin/chromedriver"))
+driver = chromium.start()
 # Generous: the machine may be busy; nothing here depends on how fast it is.
 wait = WebDriverWait(driver, 240, poll_frequency=0.1)
-driver.set_script_timeout(120)
 
 
 def state():
@@ -114,17 +106,6 @@ def seek(seconds):
         "const p = document.getElementById('player');"
         "return !p.seeking && Math.abs(p.currentTime - arguments[0]) < 0.05 && "
         "document.querySelector('.sentence.speaking') !== null;", seconds))
-
-
-def axe():
-    """axe-core's violations in the page as it is now."""
-    with open(os.environ["NARRATE_AXE"], encoding="utf-8") as f:
-        driver.execute_script(f.read())
-    return {"violations": driver.execute_async_script(
-        "const done = arguments[arguments.length - 1];"
-        "axe.run(document).then((r) => done(r.violations.map((v) => ({id: v.id, impact: v.impact, help: v.help,"
-        " nodes: v.nodes.slice(0, 3).map((n) => n.target.join(' ') + ': ' + n.failureSummary)}))),"
-        " (e) => done([{id: 'axe-error', impact: 'critical', help: String(e), nodes: []}]));")}
 
 
 def take_rows():
@@ -275,7 +256,7 @@ def do(step):
                 "sideways": driver.execute_script(
                     "return document.documentElement.scrollWidth > document.documentElement.clientWidth + 1")}
     if kind == "axe":
-        return axe()
+        return {"violations": chromium.axe(driver)}
     if kind == "timeline":
         return driver.execute_script(
             "const box = (el) => el.getBoundingClientRect();"

@@ -20,10 +20,10 @@ import sys
 import threading
 from pathlib import Path
 
-from selenium import webdriver
-from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import WebDriverWait
+
+import chromium
 
 spec = json.loads(sys.argv[1])
 
@@ -82,15 +82,7 @@ def serve(directory, handler):
     return server
 
 
-options = webdriver.ChromeOptions()
-options.binary_location = "/usr/bin/chromium"
-for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--mute-audio", "--disable-dev-shm-usage",
-             "--autoplay-policy=no-user-gesture-required", "--window-size=1200,900"):
-    options.add_argument(flag)
-options.set_capability("goog:loggingPrefs", {"performance": "ALL"})
-driver = webdriver.Chrome(options=options, service=Service(executable_path="/usr/bin/chromedriver"))
-driver.execute_cdp_cmd("Network.enable", {})
-driver.set_script_timeout(120)
+driver = chromium.start(log_requests=True)
 driver.execute_cdp_cmd("Page.addScriptToEvaluateOnNewDocument", {"source": """
   window.__violations = [];
   document.addEventListener("securitypolicyviolation",
@@ -99,16 +91,6 @@ driver.execute_cdp_cmd("Page.addScriptToEvaluateOnNewDocument", {"source": """
 # Generous: the machine may be busy; nothing here depends on how fast it is.
 wait = WebDriverWait(driver, 120, poll_frequency=0.05)
 js = driver.execute_script
-
-
-def requests():
-    urls = []
-    for entry in driver.get_log("performance"):
-        message = json.loads(entry["message"])["message"]
-        if message.get("method") == "Network.requestWillBeSent":
-            url = message["params"]["request"]["url"]
-            urls.append(url[:30] if url.startswith("data:") else url)
-    return urls
 
 
 def set_time(seconds):
@@ -151,19 +133,8 @@ def word_at(seconds):
     """, seconds)
 
 
-def axe():
-    """axe-core's violations (NARRATE_AXE: axe.min.js) in the page as it is now."""
-    with open(os.environ["NARRATE_AXE"], encoding="utf-8") as f:
-        js(f.read())
-    return driver.execute_async_script(
-        "const done = arguments[arguments.length - 1];"
-        "axe.run(document).then((r) => done(r.violations.map((v) => ({id: v.id, impact: v.impact, help: v.help,"
-        " nodes: v.nodes.slice(0, 3).map((n) => n.target.join(' ') + ': ' + n.failureSummary)}))),"
-        " (e) => done([{id: 'axe-error', impact: 'critical', help: String(e), nodes: []}]));")
-
-
 def visit(url, probes, word_probes, screenshot, plain):
-    requests()  # forget earlier pages' requests
+    chromium.requests(driver)  # forget earlier pages' requests
     report = {"url": url}
     driver.get(url)
     wait.until(lambda d: js("const p = document.getElementById('player'); return p.readyState >= 1 || p.error !== null"
@@ -237,11 +208,11 @@ def visit(url, probes, word_probes, screenshot, plain):
         for scheme in ("dark", "light"):
             driver.execute_cdp_cmd("Emulation.setEmulatedMedia",
                                    {"features": [{"name": "prefers-color-scheme", "value": scheme}]})
-            report["axe"][scheme] = axe()
+            report["axe"][scheme] = chromium.axe(driver)
             if scheme == "dark":
                 driver.save_screenshot(screenshot.replace(".png", "-dark.png"))
     report["violations"] = js("return window.__violations")
-    report["requests"] = requests()
+    report["requests"] = chromium.requests(driver)
     return report
 
 
