@@ -93,9 +93,9 @@ wait = WebDriverWait(driver, 120, poll_frequency=0.05)
 js = driver.execute_script
 
 
-def set_time(seconds):
-    """Sets the player's time and returns the sentences highlighted once it is there: read in a `seeked`
-    listener added after the page's own, so the page has followed the seek (no waiting on the clock)."""
+def seek_and_read(seconds, read):
+    """Sets the player's time and returns what the JS expression `read` gives once it is there: read in a
+    `seeked` listener added after the page's own, so the page has followed the seek (no waiting on the clock)."""
     return driver.execute_async_script("""
         const [t, done] = arguments;
         const p = document.getElementById('player');
@@ -103,34 +103,29 @@ def set_time(seconds):
         const read = () => {
           if (p.seeking || Math.abs(p.currentTime - t) > 0.01) { p.currentTime = t; return; }
           p.removeEventListener('seeked', read);
-          const s = document.querySelectorAll('.sentence.speaking');
-          done({count: s.length, id: s.length ? s[0].id.slice(2) : null,
-                current: s.length ? s[0].getAttribute('aria-current') : null, time: p.currentTime});
+          done((() => { %s })());
         };
         p.addEventListener('seeked', read);
         p.currentTime = t;
-    """, seconds)
+    """ % read, seconds)
+
+
+def set_time(seconds):
+    """The sentences highlighted with the player at `seconds`."""
+    return seek_and_read(seconds, """
+        const s = document.querySelectorAll('.sentence.speaking');
+        return {count: s.length, id: s.length ? s[0].id.slice(2) : null,
+                current: s.length ? s[0].getAttribute('aria-current') : null, time: p.currentTime};""")
 
 
 def word_at(seconds):
-    """Sets the player's time (as `set_time` does) and returns the words highlighted there: their text, their
-    sentence's id and their times."""
-    return driver.execute_async_script("""
-        const [t, done] = arguments;
-        const p = document.getElementById('player');
-        p.pause();
-        const read = () => {
-          if (p.seeking || Math.abs(p.currentTime - t) > 0.01) { p.currentTime = t; return; }
-          p.removeEventListener('seeked', read);
-          const w = Array.from(document.querySelectorAll('.word.now'));
-          done({time: p.currentTime, words: w.map((el) => ({text: el.textContent,
+    """The words highlighted with the player at `seconds`: their text, their sentence's id and their times."""
+    return seek_and_read(seconds, """
+        const w = Array.from(document.querySelectorAll('.word.now'));
+        return {time: p.currentTime, words: w.map((el) => ({text: el.textContent,
                 sentence: el.closest('.sentence').id.slice(2), start: parseFloat(el.dataset.start),
                 end: parseFloat(el.dataset.end), background: getComputedStyle(el).backgroundColor,
-                sentence_background: getComputedStyle(el.closest('.sentence')).backgroundColor}))});
-        };
-        p.addEventListener('seeked', read);
-        p.currentTime = t;
-    """, seconds)
+                sentence_background: getComputedStyle(el.closest('.sentence')).backgroundColor}))};""")
 
 
 def visit(url, probes, word_probes, screenshot, plain):

@@ -551,6 +551,25 @@ fn error_codes(report: &str) -> std::collections::BTreeMap<String, usize> {
     out
 }
 
+/// epubcheck's report on a read-along book (`report`) has no error the book it was made from did not have as
+/// often; the book's own error counts by code.
+fn no_new_errors(
+    name: &str,
+    book: &Path,
+    report: &str,
+) -> std::collections::BTreeMap<String, usize> {
+    let (_, _, before) = epubcheck(book);
+    let (old, new) = (error_codes(&before), error_codes(report));
+    for (code, n) in &new {
+        assert!(
+            old.get(code).is_some_and(|o| o >= n),
+            "{name}: {n} × {code} in the read-along book, {:?} in the book: {report}",
+            old.get(code)
+        );
+    }
+    old
+}
+
 /// Real books (tests/data/corpus/epub-*.toml, made at test time from Debian packages): an EPUB 3 becomes a
 /// read-along book of its own documents, with no epubcheck error it did not have (the four EPUB 3 books of the
 /// corpus are themselves not valid); an EPUB 2 becomes one made from the edition's text, valid.
@@ -597,15 +616,7 @@ fn real_books_become_read_along_books_with_no_new_errors() {
         let (fatal, errors, report) = epubcheck(&epub);
         if expect["version"].as_integer() == Some(3) {
             own += 1;
-            let (_, _, before) = epubcheck(&book);
-            let (old, new) = (error_codes(&before), error_codes(&report));
-            for (code, n) in &new {
-                assert!(
-                    old.get(code).is_some_and(|o| o >= n),
-                    "{name}: {n} × {code} in the read-along book, {:?} in the book: {report}",
-                    old.get(code)
-                );
-            }
+            let old = no_new_errors(&name, &book, &report);
             // The book's own documents: its files are all still there.
             let mut source = zip::ZipArchive::new(std::fs::File::open(&book).unwrap()).unwrap();
             for i in 0..source.len() {
@@ -868,16 +879,8 @@ fn word_sync_marks_each_spoken_word_in_an_epub_3_book_s_own_documents() {
             "{name}: {} of {total} sentences have their words marked",
             with_words.len()
         );
-        let (_, _, before) = epubcheck(&book);
         let (_, _, report) = epubcheck(&epub);
-        let (old, new) = (error_codes(&before), error_codes(&report));
-        for (code, n) in &new {
-            assert!(
-                old.get(code).is_some_and(|o| o >= n),
-                "{name}: {n} × {code} in the read-along book, {:?} in the book: {report}",
-                old.get(code)
-            );
-        }
+        no_new_errors(name, &book, &report);
         if let Some(python) = &python {
             // The first document with a few sentences' words (the first may be a title page).
             let many = read
