@@ -138,28 +138,40 @@ def book(last):
     report["screens"] = steps
     driver.execute_script("window.scrollTo(0, 0)")
     # A jump to the last chapter: from the click until its first sentence is highlighted on screen.
-    report["jump"] = driver.execute_async_script(
+    report["jump"] = until_shown(
+        "const links = document.querySelectorAll('nav .chapter-link'); links[links.length - 1].click();")
+    # And the player set to the book's last sentence (`last`: seconds), from the top of the page.
+    driver.execute_script("window.scrollTo(0, 0)")
+    report["seek_last"] = until_shown("p.currentTime = arguments[0];", last)
+    return report
+
+
+def until_shown(action, *args):
+    """Runs the JS `action` (the player is `p`, `args` are its arguments) and reports, once the player has
+    sought and the page has drawn a frame, how long that took, the sentence highlighted, whether it is on screen
+    and how many sentence nodes the page holds; the player is left paused."""
+    return driver.execute_async_script(
         "const done = arguments[arguments.length - 1]; const p = document.getElementById('player');"
-        "const links = document.querySelectorAll('nav .chapter-link'); const t0 = performance.now();"
+        "const t0 = performance.now();"
         "p.addEventListener('seeked', () => requestAnimationFrame(() => {"
         "  p.pause(); const s = document.querySelector('.sentence.speaking');"
         "  const r = s && s.getBoundingClientRect();"
         "  done({ms: performance.now() - t0, id: s && s.dataset.id, time: p.currentTime,"
         "        on_screen: !!r && r.bottom > 0 && r.top < window.innerHeight,"
         "        sentences: document.querySelectorAll('.sentence').length}); }), {once: true});"
-        "links[links.length - 1].click();")
-    # And the player set to the book's last sentence (`last`: seconds), from the top of the page.
-    driver.execute_script("window.scrollTo(0, 0)")
-    report["seek_last"] = driver.execute_async_script(
-        "const done = arguments[arguments.length - 1]; const p = document.getElementById('player');"
-        "const t0 = performance.now();"
-        "p.addEventListener('seeked', () => requestAnimationFrame(() => {"
-        "  const s = document.querySelector('.sentence.speaking'); const r = s && s.getBoundingClientRect();"
-        "  done({ms: performance.now() - t0, id: s && s.dataset.id, time: p.currentTime,"
-        "        on_screen: !!r && r.bottom > 0 && r.top < window.innerHeight,"
-        "        sentences: document.querySelectorAll('.sentence').length}); }), {once: true});"
-        "p.pause(); p.currentTime = arguments[0];", last)
-    return report
+        "p.pause();" + action, *args)
+
+
+def landing(act):
+    """Does `act` (a click) and returns where the player went: its position at the `seeking` event that
+    follows (the new position, before playback moves it)."""
+    driver.execute_script(
+        "window.__landed = null; const p = document.getElementById('player');"
+        "p.addEventListener('seeking', () => { if (window.__landed === null) window.__landed = p.currentTime; },"
+        " {once: true});")
+    act()
+    wait.until(lambda d: d.execute_script("return window.__landed !== null"))
+    return driver.execute_script("return window.__landed")
 
 
 def do(step):
@@ -234,16 +246,11 @@ def do(step):
             " sentence_background: s && getComputedStyle(s).backgroundColor};")
     if kind == "click_word":
         word = driver.find_elements(By.CSS_SELECTOR, f"#s-{step['segment']} .word")[step["n"]]
-        driver.execute_script(
-            "window.__landed = null; const p = document.getElementById('player');"
-            "p.addEventListener('seeking', () => { if (window.__landed === null) window.__landed = p.currentTime; },"
-            " {once: true});")
-        word.click()
-        wait.until(lambda d: d.execute_script("return window.__landed !== null"))
+        landed = landing(word.click)
         return {
             "text": word.text,
             "start": float(word.get_attribute("data-start")),
-            "landed": driver.execute_script("return window.__landed"),
+            "landed": landed,
             "selected": driver.execute_script("return document.querySelector('.sentence.selected').dataset.id"),
         }
     if kind == "scheme":
@@ -271,14 +278,10 @@ def do(step):
     if kind == "timeline_click":
         strip = driver.find_element(By.ID, "timeline")
         width = strip.rect["width"]
-        driver.execute_script(
-            "window.__landed = null; const p = document.getElementById('player');"
-            "p.addEventListener('seeking', () => { if (window.__landed === null) window.__landed = p.currentTime; },"
-            " {once: true});")
-        ActionChains(driver).move_to_element_with_offset(strip, int((step["fraction"] - 0.5) * width), 0).click().perform()
-        wait.until(lambda d: d.execute_script("return window.__landed !== null"))
+        offset = int((step["fraction"] - 0.5) * width)
+        landed = landing(lambda: ActionChains(driver).move_to_element_with_offset(strip, offset, 0).click().perform())
         driver.execute_script("document.getElementById('player').pause()")
-        return {"landed": driver.execute_script("return window.__landed"), "width": width,
+        return {"landed": landed, "width": width,
                 "duration": driver.execute_script("return document.getElementById('player').duration")}
     if kind == "takes":
         return {"rows": take_rows()}
