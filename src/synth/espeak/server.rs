@@ -359,30 +359,40 @@ fn parse_request(body: &[u8]) -> Result<(u32, i32, String, Vec<u8>), String> {
     Ok((rate, pitch, voice, f.0.to_vec()))
 }
 
-/// Speaks one request as `espeak-ng -v VOICE -p PITCH [-s RATE] --stdin` does (in a fresh child).
-fn speak(engine: &Engine, body: &[u8]) -> Result<Rendered, String> {
-    let (rate, pitch, voice, text) = parse_request(body)?;
-    let c_voice = CString::new(voice.clone()).map_err(|_| "bad voice name".to_string())?;
-    // SAFETY: valid C strings and the engine's own functions, in its only thread.
+/// Makes `voice` the engine's voice, by name or else by language (as the program's `-v` does).
+fn set_voice(engine: &Engine, voice: &str) -> Result<(), String> {
+    let c_voice = CString::new(voice).map_err(|_| "bad voice name".to_string())?;
+    // SAFETY: a valid C string and the engine's own functions, in its only thread.
     unsafe {
-        if (engine.set_voice)(c_voice.as_ptr()) != 0 {
-            let mut spec = VoiceSpec {
-                name: std::ptr::null(),
-                languages: c_voice.as_ptr(),
-                identifier: std::ptr::null(),
-                gender: 0,
-                age: 0,
-                variant: 0,
-                xx1: 0,
-                score: 0,
-                spare: std::ptr::null_mut(),
-            };
-            if (engine.set_voice_by_properties)(&mut spec) != 0 {
-                return Err(format!(
-                    "espeak-ng has no voice `{voice}`; run `narrate voices` to list voices"
-                ));
-            }
+        if (engine.set_voice)(c_voice.as_ptr()) == 0 {
+            return Ok(());
         }
+        let mut spec = VoiceSpec {
+            name: std::ptr::null(),
+            languages: c_voice.as_ptr(),
+            identifier: std::ptr::null(),
+            gender: 0,
+            age: 0,
+            variant: 0,
+            xx1: 0,
+            score: 0,
+            spare: std::ptr::null_mut(),
+        };
+        if (engine.set_voice_by_properties)(&mut spec) == 0 {
+            return Ok(());
+        }
+    }
+    Err(format!(
+        "espeak-ng has no voice `{voice}`; run `narrate voices` to list voices"
+    ))
+}
+
+/// Speaks one request as `espeak-ng -v VOICE -p PITCH [-s RATE] --stdin` does (in a fresh child of a server
+/// whose engine already has the request's voice: setting a voice reads every voice file espeak-ng has, so it is
+/// done once in the server, not once a segment).
+fn speak(engine: &Engine, rate: u32, pitch: i32, text: &[u8]) -> Result<Rendered, String> {
+    // SAFETY: the engine's own functions, in its only thread.
+    unsafe {
         if rate > 0 {
             (engine.set_parameter)(RATE, rate as c_int, 0);
         }
@@ -436,21 +446,39 @@ pub fn serve() -> u8 {
     if write_frame(&mut stdout, &hello).is_err() {
         return 1;
     }
+    // The voice the engine has (set in the server, so every child starts with it).
+    let mut voice_set: Option<String> = None;
     loop {
         let body = match read_frame(&mut stdin) {
             Ok(Some(body)) => body,
             Ok(None) => return 0,
             Err(_) => return 1,
         };
-        let answer = fork_and_speak(&engine, &body);
+        let answer = answer(&engine, &mut voice_set, &body);
         if write_frame(&mut stdout, &answer).is_err() {
             return 1;
         }
     }
 }
 
-/// Speaks `body` in a forked child and returns its answer, or an error body saying how the child failed.
-fn fork_and_speak(engine: &Engine, body: &[u8]) -> Vec<u8> {
+/// The answer to one request: its voice set in the engine if it is not the one there, then its text spoken.
+fn answer(engine: &Engine, voice_set: &mut Option<String>, body: &[u8]) -> Vec<u8> {
+    let (rate, pitch, voice, text) = match parse_request(body) {
+        Ok(request) => request,
+        Err(message) => return error_body(&message),
+    };
+    if voice_set.as_deref() != Some(voice.as_str()) {
+        *voice_set = None;
+        if let Err(message) = set_voice(engine, &voice) {
+            return error_body(&message);
+        }
+        *voice_set = Some(voice);
+    }
+    fork_and_speak(engine, rate, pitch, &text)
+}
+
+/// Speaks `text` in a forked child and returns its answer, or an error body saying how the child failed.
+fn fork_and_speak(engine: &Engine, rate: u32, pitch: i32, text: &[u8]) -> Vec<u8> {
     let mut fds = [0 as c_int; 2];
     // SAFETY: plain system calls; the process has one thread, so the child may do anything the parent could.
     unsafe {
@@ -474,7 +502,7 @@ fn fork_and_speak(engine: &Engine, body: &[u8]) -> Vec<u8> {
             libc::close(read_fd);
             #[cfg(target_os = "linux")]
             libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
-            let answer = match speak(engine, body) {
+            let answer = match speak(engine, rate, pitch, text) {
                 Ok(rendered) => encode_rendered(&rendered),
                 Err(message) => error_body(&message),
             };
