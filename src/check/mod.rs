@@ -599,6 +599,7 @@ fn read_part<R: std::io::Read>(mut data: R, from: u64, to: u64, mut pass: Pass) 
     let mut read = from;
     let mut cut: Option<String> = None;
     let mut buf = vec![0u8; 1 << 16];
+    let mut samples: Vec<i16> = Vec::with_capacity(buf.len() / 2);
     // Bytes at the start of `buf` left from the last read (half a sample).
     let mut kept = 0;
     while read < to {
@@ -611,10 +612,14 @@ fn read_part<R: std::io::Read>(mut data: R, from: u64, to: u64, mut pass: Pass) 
             Ok(n) => {
                 let end = kept + n;
                 let whole = end - end % 2;
-                for b in buf[..whole].chunks_exact(2) {
-                    pass.push(read, i16::from_le_bytes([b[0], b[1]]))?;
-                    read += 1;
-                }
+                samples.clear();
+                samples.extend(
+                    buf[..whole]
+                        .chunks_exact(2)
+                        .map(|b| i16::from_le_bytes([b[0], b[1]])),
+                );
+                pass.push_all(read, &samples)?;
+                read += samples.len() as u64;
                 kept = end - whole;
                 buf.copy_within(whole..end, 0);
             }
@@ -734,11 +739,22 @@ impl<'a> Pass<'a> {
         })
     }
 
-    /// Takes sample number `n`.
-    fn push(&mut self, n: u64, s: i16) -> Result<()> {
-        if n < self.detect_until {
-            self.detector.push(s);
+    /// Takes the samples from number `first` on: the click detector those of them it is to measure, in one go,
+    /// then every other measure one by one.
+    fn push_all(&mut self, first: u64, samples: &[i16]) -> Result<()> {
+        let detected = self
+            .detect_until
+            .saturating_sub(first)
+            .min(samples.len() as u64);
+        self.detector.push_all(&samples[..detected as usize]);
+        for (n, &s) in (first..).zip(samples) {
+            self.push(n, s)?;
         }
+        Ok(())
+    }
+
+    /// Takes sample number `n` (for every measure but the click detector).
+    fn push(&mut self, n: u64, s: i16) -> Result<()> {
         if n >= self.quiet_from && s != 0 {
             self.loud_in_pause = true;
         }
