@@ -69,7 +69,20 @@ fn page(e: &Edition) -> String {
         Some(s) => out.push_str(&format!("<h1 id=\"title\">{}</h1>\n", span(e, s))),
         None => out.push_str(&format!("<h1 id=\"title\">{title}</h1>\n")),
     }
-    if let Some(author) = &e.author {
+    // An essay whose byline is read aloud ("By Ada Fenwick") shows it as the text's first line: the author is
+    // not shown a second time above it.
+    let byline_read = blocks
+        .first()
+        .and_then(|b| b.paragraphs.first())
+        .is_some_and(|p| {
+            p.iter().any(|&s| {
+                let text = e.segments[s].text.trim();
+                text.strip_prefix("By ")
+                    .zip(e.author.as_deref())
+                    .is_some_and(|(named, author)| named.trim_end_matches('.') == author)
+            })
+        });
+    if let Some(author) = e.author.as_ref().filter(|_| !byline_read) {
         out.push_str(&format!("<p class=\"author\">{}</p>\n", escape(author)));
     }
     player(e, &lang, &mut out);
@@ -488,6 +501,29 @@ mod tests {
         let page = super::page(&e);
         assert!(!page.contains("<source src=\"rivers.mp3\""));
         assert!(page.contains("<html lang=\"und\">"));
+    }
+
+    #[test]
+    fn the_author_is_shown_once_when_the_byline_is_read() {
+        let mut e = Edition::from_manifest(crate::export::tests::manifest());
+        assert_eq!(
+            page(&e).matches("Ada Fenwick").count(),
+            2,
+            "the meta tag and the author line"
+        );
+        let mut byline = e.segments[0].clone();
+        byline.id = "aaaa0010".into();
+        byline.text = "By Ada Fenwick".into();
+        (byline.start_sample, byline.end_sample) = (70_000, 90_000);
+        byline.words = Vec::new();
+        e.segments.insert(1, byline);
+        let page = page(&e);
+        assert_eq!(
+            page.matches("Ada Fenwick").count(),
+            2,
+            "the meta tag and the read byline: {page}"
+        );
+        assert!(!page.contains("class=\"author\""));
     }
 
     #[test]
