@@ -196,3 +196,28 @@ fn backend_samples(
 ) -> Vec<i16> {
     backend.synthesize(request).unwrap().samples
 }
+
+#[test]
+fn an_espeak_voice_s_language_is_what_espeak_ng_lists_for_it_found_without_the_listing_where_a_file_names_it(
+) {
+    use narrate::testing::{espeak, Backend};
+    if !have("espeak-ng") {
+        return;
+    }
+    let backend = espeak(std::path::Path::new(env!("CARGO_BIN_EXE_narrate")));
+    // Every voice espeak-ng lists is known by its name, with itself as its language.
+    let listed = backend.voices().unwrap();
+    assert!(listed.len() > 50);
+    for v in &listed {
+        assert_eq!(
+            backend.voice_language(&v.name).as_deref(),
+            Some(v.name.as_str()),
+            "{}",
+            v.name
+        );
+    }
+    assert_eq!(backend.voice_language("en-us+f3").as_deref(), Some("en-us"));
+    // Plain `en` (the file gmw/en) speaks British English; a voice espeak-ng lacks says nothing.
+    assert_eq!(backend.voice_language("en").as_deref(), Some("en-GB"));
+    assert_eq!(backend.voice_language("xx-nonsense"), None);
+}

@@ -127,6 +127,31 @@ impl Espeak {
     }
 }
 
+impl Espeak {
+    /// Where espeak-ng's data is, as `espeak-ng --version` says ("… Data at: /usr/lib/…/espeak-ng-data").
+    fn data_folder(&self) -> Option<PathBuf> {
+        let version = self.version().ok()?;
+        let (_, at) = version.split_once("Data at:")?;
+        Some(PathBuf::from(at.trim()))
+    }
+}
+
+/// Whether a file named `name` (case aside) is in `folder` or its subfolders down to `depth` levels: a voice
+/// file, which names the voice.
+fn has_voice_file(folder: &std::path::Path, name: &str, depth: u32) -> bool {
+    let Ok(entries) = std::fs::read_dir(folder) else {
+        return false;
+    };
+    entries.flatten().any(|entry| match entry.file_type() {
+        Ok(t) if t.is_dir() => depth > 0 && has_voice_file(&entry.path(), name, depth - 1),
+        Ok(t) if t.is_file() => entry
+            .file_name()
+            .to_string_lossy()
+            .eq_ignore_ascii_case(name),
+        _ => false,
+    })
+}
+
 impl Backend for Espeak {
     fn install_hint(&self) -> Option<&'static str> {
         Some("install it with `apt-get install espeak-ng` (scripts/demo does this), or use --backend tone to test")
@@ -162,7 +187,12 @@ impl Backend for Espeak {
         // espeak-ng's voices are named by language (`en-us`, `fr`, `en+f3` for a variant); its plain `en` speaks
         // British English. Only a voice espeak-ng has says anything: a misspelt one is its own error later.
         let lang = voice.split('+').next().unwrap_or(voice);
-        let known = self.voices().ok()?.iter().any(|v| v.name == lang);
+        // Most voices are files of their own name (`en-US` is `en-us`): a look at the folder names settles
+        // those; the listing reads every voice file, about 35 ms, so it is asked only for the rest.
+        let known = self
+            .data_folder()
+            .is_some_and(|d| has_voice_file(&d.join("lang"), lang, 3))
+            || self.voices().ok()?.iter().any(|v| v.name == lang);
         known.then(|| {
             if lang == "en" {
                 "en-GB".into()
