@@ -102,6 +102,8 @@ pub(crate) struct Work {
     watch: Mutex<Option<Arc<Watch>>>,
     /// Each segment's waveform by cache key (the audio of a key never changes): computed once per segment.
     waves: Mutex<HashMap<String, Vec<f32>>>,
+    /// The cache's folder, for the waveforms.
+    cache_dir: std::sync::OnceLock<PathBuf>,
 }
 
 impl Work {
@@ -130,6 +132,7 @@ impl Work {
             backend: Mutex::new(None),
             watch: Mutex::new(None),
             waves: Mutex::new(HashMap::new()),
+            cache_dir: std::sync::OnceLock::new(),
         }
     }
 
@@ -610,10 +613,15 @@ impl Work {
     /// and kept (a key's audio never changes), so a book scrolled through twice reads each segment once. A key
     /// the cache lacks (or not a key) has none.
     pub(super) fn waves(&self, keys: &[&str]) -> serde_json::Value {
-        let cache = self
-            .settings()
-            .ok()
-            .map(|s| crate::cache::Cache::new(&s.cache_dir));
+        // The cache's folder, found once (the settings read the manifest: a book's is megabytes).
+        let dir = match self.cache_dir.get() {
+            Some(dir) => Some(dir.clone()),
+            None => self
+                .settings()
+                .ok()
+                .map(|s| self.cache_dir.get_or_init(|| s.cache_dir).clone()),
+        };
+        let cache = dir.map(|dir| crate::cache::Cache::new(&dir));
         let mut out = serde_json::Map::new();
         for &key in keys.iter().filter(|k| is_key(k)) {
             let known = self
