@@ -74,13 +74,13 @@ fn the_studio_of_a_folder_lists_each_editions_state_opens_one_and_builds_a_stale
     let shot = screenshot("studio-catalogue.png");
     let mut steps = vec![
         json!({"do": "catalogue"}),
+        json!({"do": "screenshot", "path": shot}),
         json!({"do": "open", "n": 0}),
         json!({"do": "back"}),
         json!({"do": "catalogue_build", "n": 1, "release": hold}),
         json!({"do": "tab_to", "target": "#build-2"}),
         json!({"do": "enter", "until": "c.md: built"}),
         json!({"do": "catalogue"}),
-        json!({"do": "screenshot", "path": shot}),
     ];
     if axe {
         steps.extend([
@@ -105,23 +105,23 @@ fn the_studio_of_a_folder_lists_each_editions_state_opens_one_and_builds_a_stale
     assert_eq!(row(rows, "c.md")["buttons"], json!(["Build"]), "{rows:#}");
     assert!(row(rows, "a.md")["buttons"].as_array().unwrap().is_empty());
 
-    assert_eq!(r[1]["title"], "Alpha", "{:#}", r[1]);
-    assert_eq!(r[1]["state"], "idle", "{:#}", r[1]);
-    assert_eq!(r[2]["rows"].as_array().unwrap().len(), 3);
+    assert_eq!(r[2]["title"], "Alpha", "{:#}", r[2]);
+    assert_eq!(r[2]["state"], "idle", "{:#}", r[2]);
+    assert_eq!(r[3]["rows"].as_array().unwrap().len(), 3);
 
-    let progress = &r[3]["progress"];
+    let progress = &r[4]["progress"];
     says(progress, "text", "synthesizing 0 of 1 sentences");
     assert_eq!(progress["max"], 1, "{progress:#}");
     assert_eq!(progress["cancel"], "Cancel", "{progress:#}");
-    assert_eq!(row(&r[3]["rows"], "b.md")["state"], "built", "{:#}", r[3]);
-    says(&r[3], "status", "b.md: built");
-    let path = r[4]["path"].as_array().unwrap();
+    assert_eq!(row(&r[4]["rows"], "b.md")["state"], "built", "{:#}", r[4]);
+    says(&r[4], "status", "b.md: built");
+    let path = r[5]["path"].as_array().unwrap();
     assert!(
         path.iter()
             .any(|p| p.as_str().unwrap().starts_with("open-")),
         "{path:?}"
     );
-    assert_eq!(row(&r[6]["rows"], "c.md")["state"], "built", "{:#}", r[6]);
+    assert_eq!(row(&r[7]["rows"], "c.md")["state"], "built", "{:#}", r[7]);
     let b = read_json(env.path("audio/out/b/b.json"));
     assert!(b["segments"]
         .as_array()
