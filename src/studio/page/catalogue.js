@@ -95,7 +95,10 @@ function row(e) {
   const actions = document.createElement("td");
   actions.className = "actions";
   if (e.state === "working") {
-    actions.append(button("Cancel", `cancel-${e.n}`, () => act(e, "api/cancel", `cancelling ${e.essay}…`)));
+    // A build can be cancelled (the check of an edition as it is, at start, is short and changes nothing).
+    if (e.phase !== "checking") {
+      actions.append(button("Cancel", `cancel-${e.n}`, () => act(e, "api/cancel", `cancelling ${e.essay}…`)));
+    }
   } else if (e.state !== "built") {
     const what = e.state === "not-built" ? "Build" : "Rebuild";
     actions.append(button(what, `build-${e.n}`, () => act(e, "api/derive", `building ${e.essay}…`)));

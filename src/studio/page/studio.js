@@ -1,7 +1,8 @@
 // narrate studio: renders the edition's chapters and sentences from its manifest and follows the audio, the
 // word being spoken marked inside its sentence; a click plays one sentence, from the word clicked. New takes and trial pronunciations are heard first (only that sentence is synthesized);
 // "Keep", a text change, a saved pronunciation or "Redo" changes the essay's files and the studio re-derives the
-// edition in the background, while the page shows what it is doing and reloads the player where it was.
+// edition in the background, while the page shows what it is doing and how far it is (with Cancel) and reloads
+// the player where it was. Each sentence shows a small waveform of its audio, fetched a page at a time.
 "use strict";
 
 const token = new URLSearchParams(location.search).get("token") || "";
