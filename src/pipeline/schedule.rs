@@ -853,3 +853,48 @@ mod tests {
         assert_eq!(b.calls.load(Ordering::SeqCst), 1);
     }
 }
+
+#[cfg(test)]
+mod watch_tests {
+    use std::sync::Arc;
+
+    use super::{Watch, STOPPED};
+    use crate::pipeline::Job;
+    use crate::settings::Settings;
+
+    /// An essay of three sentences with the tone backend and a cache of its own, in `dir`.
+    fn job(dir: &std::path::Path) -> Job {
+        let essay = dir.join("e.md");
+        std::fs::write(&essay, "# Title\n\nOne sentence. Two sentences here.\n").unwrap();
+        let text = format!("backend = \"tone\"\ncache = {:?}\n", dir.join("cache"));
+        let layer = crate::settings::parse(&dir.join("narrate.toml"), &text).unwrap();
+        let settings = Settings::from_layer(layer).unwrap();
+        let backend = Arc::new(crate::testing::tone());
+        Job::prepare_with(&essay, settings, backend).unwrap()
+    }
+
+    #[test]
+    fn a_watched_run_counts_its_segments_and_a_cancelled_one_writes_no_edition() {
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("out");
+        let watch = Arc::new(Watch::default());
+        watch.cancel();
+        let e = job(dir.path())
+            .produce_watched(&out, true, Some(watch.clone()))
+            .err()
+            .unwrap();
+        assert_eq!(e.to_string(), STOPPED);
+        assert_eq!(watch.counts(), (0, 3));
+        assert!(!watch.joining());
+        assert!(!out.join("e.json").exists() && !out.join("e.wav").exists());
+
+        let watch = Arc::new(Watch::default());
+        let report = job(dir.path())
+            .produce_watched(&out, true, Some(watch.clone()))
+            .unwrap();
+        assert_eq!(report.stats.synthesized, 3);
+        assert_eq!(watch.counts(), (3, 3));
+        assert!(watch.joining() && !watch.cancelled());
+        assert!(out.join("e.json").is_file());
+    }
+}
