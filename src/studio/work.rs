@@ -238,7 +238,7 @@ impl Work {
                 .lock()
                 .unwrap_or_else(|e| e.into_inner())
                 .is_some();
-            self.set_status(|s| s.phase = "");
+            self.set_status(|s| s.phase = if more { "waiting" } else { "" });
             self.settle_status(outcome, more);
         }
     }
