@@ -1,7 +1,9 @@
 //! `narrate studio`: a local web page for one essay and its edition: the text follows the audio, a click plays a
 //! sentence; new takes, trial pronunciations and text changes are heard first (only that segment synthesized),
 //! and what is kept goes into the same files the CLI uses (takes file, essay, narrate.toml) and the edition is
-//! re-derived in the background through the one path (`pipeline::Job::produce`); see [`work`].
+//! re-derived in the background through the one path (`pipeline::Job::produce`), showing its progress, with a
+//! Cancel; each sentence shows a small waveform from the cache; see [`work`]. Given a folder, [`catalogue`] lists
+//! its essays' editions and serves each essay's studio under `/e/N/`.
 //!
 //! Runs on the serve stack ([`crate::serve::server`]). Every request but the page's script and style sheet needs
 //! the session token (`?token=` or the `X-Narrate-Token` header); a state-changing request also needs no Origin

@@ -998,6 +998,7 @@ fn the_studio_refuses_requests_without_its_token_from_other_sites_or_for_other_f
         ),
         ("/api/lexicon", json!({"word": "rivers", "say": "rivvers"})),
         ("/api/derive", json!({})),
+        ("/api/cancel", json!({})),
     ];
 
     // Reading: the page, the edition and its files need the token.
@@ -1005,6 +1006,7 @@ fn the_studio_refuses_requests_without_its_token_from_other_sites_or_for_other_f
     assert_eq!(get("/?token=0123"), 401);
     assert_eq!(get("/api/edition"), 401);
     assert_eq!(get("/edition/headings.wav"), 401);
+    assert_eq!(get("/api/waves?keys=00"), 401);
     assert_eq!(get(&format!("/?token={token}")), 200);
     assert_eq!(get(&format!("/edition/headings.wav?token={token}")), 200);
     // Nothing but the edition's own files: encoded and raw `../`, other names.
