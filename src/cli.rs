@@ -51,6 +51,7 @@ pub enum Command {
 
 #[derive(Debug, Args)]
 pub struct StudioArgs {
+    /// The essay file; or a folder of essays (as `narrate batch` takes), for a catalogue of their editions.
     pub essay: PathBuf,
     /// Address and port to listen on (loopback by default); port 0 picks a free one. The page's address, with
     /// its session token, is printed on stdout.
@@ -400,7 +401,8 @@ const COMMANDS: &[(&str, &[&str], &str)] = &[
         "studio",
         &["all"],
         "  narrate studio essay.md                     open the printed address in a browser
-  narrate studio essay.md --open --backend piper",
+  narrate studio essay.md --open --backend piper
+  narrate studio essays/                      a folder: its essays' editions, each opened or built from the page",
     ),
     (
         "check",

@@ -9,7 +9,7 @@ pub(crate) mod schedule;
 mod shape;
 mod shard;
 
-pub(crate) use place::{Built, Place};
+pub(crate) use place::{Built, Judged, Place};
 
 use std::io::BufWriter;
 use std::path::{Path, PathBuf};
@@ -329,6 +329,17 @@ impl Job {
 
     /// Synthesizes what is missing (through the one scheduler, as a batch of one) and writes the edition.
     pub(crate) fn produce(self, dir: &Path, quiet: bool) -> Result<Report> {
+        self.produce_watched(dir, quiet, None)
+    }
+
+    /// [`Job::produce`], telling `watch` how far it is and stopping (with no edition written) when it is
+    /// cancelled.
+    pub(crate) fn produce_watched(
+        self,
+        dir: &Path,
+        quiet: bool,
+        watch: Option<Arc<schedule::Watch>>,
+    ) -> Result<Report> {
         self.prepare_output(dir)?;
         let options = schedule::Options {
             jobs: self.settings.jobs,
@@ -337,7 +348,10 @@ impl Job {
             join_only: false,
             synthesize_only: false,
         };
-        let progress = schedule::Progress::new(&[self.stem()], quiet, false);
+        let mut progress = schedule::Progress::new(&[self.stem()], quiet, false);
+        if let Some(watch) = watch {
+            progress = progress.watched(watch);
+        }
         let mut results = schedule::run(vec![(self, dir.to_owned())], &options, &progress);
         match results.pop() {
             Some(Ok(schedule::Produced::Written(report))) => Ok(*report),

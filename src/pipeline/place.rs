@@ -32,6 +32,17 @@ pub(crate) enum Built {
     Written(Box<Report>),
 }
 
+/// Whether an edition is current ([`Place::judge`]).
+pub(crate) enum Judged {
+    /// Nothing it is made from changed since it was built.
+    Current {
+        /// The edition's number of segments.
+        segments: usize,
+    },
+    /// It is missing or stale: the job that makes it.
+    Needed(Box<Job>),
+}
+
 /// One segment a `regen` changed: its id and text, and the take before and after.
 pub(crate) struct Change {
     pub(crate) id: String,
@@ -134,6 +145,21 @@ impl Place {
         self.settle()?;
         let backend: Arc<dyn Backend> =
             Arc::from(synth::create(settings.backend, &settings.backends)?);
+        match self.judge(settings, backend, warn)? {
+            Judged::Current { segments } => Ok(Built::UpToDate { segments }),
+            Judged::Needed(job) => Ok(Built::Written(Box::new(job.produce(&self.dir, quiet)?))),
+        }
+    }
+
+    /// Whether the edition is current with `settings` (the one freshness decision: `build` and the studio's
+    /// catalogue ask it), else the job that makes it. `warn` is given what the essay's parser skipped, when the
+    /// essay was parsed.
+    pub(crate) fn judge(
+        &self,
+        settings: Settings,
+        backend: Arc<dyn Backend>,
+        warn: impl FnOnce(&[String]),
+    ) -> Result<Judged> {
         let inputs = Inputs::read(&self.essay, &settings, backend)?;
         let whole = self
             .manifest()
@@ -144,7 +170,7 @@ impl Place {
         // planning.
         if let (Some(m), Some(key)) = (&whole, inputs.key(&settings)) {
             if m.inputs_key == key {
-                return Ok(Built::UpToDate {
+                return Ok(Judged::Current {
                     segments: m.segments.len(),
                 });
             }
@@ -152,11 +178,11 @@ impl Place {
         let job = Job::from_inputs(inputs, settings)?.named(self.name.clone());
         warn(&job.warnings());
         if whole.is_some_and(|m| m.plan_key == job.plan_key()) {
-            return Ok(Built::UpToDate {
+            return Ok(Judged::Current {
                 segments: job.plan.segments.len(),
             });
         }
-        Ok(Built::Written(Box::new(job.produce(&self.dir, quiet)?)))
+        Ok(Judged::Needed(Box::new(job)))
     }
 
     /// The edition with other takes of some segments (`take`: that take, else a new one), made exactly as a

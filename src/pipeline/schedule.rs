@@ -6,8 +6,8 @@
 use std::collections::{HashMap, HashSet};
 use std::io::IsTerminal;
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Condvar, Mutex};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Condvar, Mutex};
 use std::time::Duration;
 
 use rayon::prelude::*;
@@ -50,6 +50,44 @@ pub(crate) struct Options {
 /// sentence odd.
 pub(crate) const GIVE_UP_AFTER: usize = 8;
 
+/// What a caller sees of a run while it goes, and how it stops one (the studio's progress and Cancel): the
+/// segments synthesized of those to synthesize, whether the edition is being joined, and a flag that, once set,
+/// has the segments not yet started skipped and no edition written (the cache keeps what was made; the previous
+/// edition stays as it was, since an edition is only ever written whole).
+#[derive(Debug, Default)]
+pub(crate) struct Watch {
+    done: AtomicUsize,
+    total: AtomicUsize,
+    joining: AtomicBool,
+    cancel: AtomicBool,
+}
+
+impl Watch {
+    /// `(done, total)` segments to synthesize.
+    pub(crate) fn counts(&self) -> (usize, usize) {
+        (
+            self.done.load(Ordering::Relaxed),
+            self.total.load(Ordering::Relaxed),
+        )
+    }
+
+    pub(crate) fn joining(&self) -> bool {
+        self.joining.load(Ordering::Relaxed)
+    }
+
+    /// Asks the run to stop at the next segment.
+    pub(crate) fn cancel(&self) {
+        self.cancel.store(true, Ordering::Relaxed);
+    }
+
+    pub(crate) fn cancelled(&self) -> bool {
+        self.cancel.load(Ordering::Relaxed)
+    }
+}
+
+/// The error of a run stopped by [`Watch::cancel`].
+pub(crate) const STOPPED: &str = "cancelled; the edition is as it was";
+
 /// What a run made of one job.
 pub(crate) enum Produced {
     /// The edition was written.
@@ -90,7 +128,7 @@ pub(crate) fn run(
     let workers = opts.jobs.max(1);
     let (mut slots, queue) = enqueue(jobs, opts, workers);
     let gates = open_backends(&mut slots, &queue, workers);
-    progress.start(queue.iter().map(|t| t.chars).sum());
+    progress.start(queue.iter().map(|t| t.chars).sum(), queue.len());
     let run = Run {
         slots: slots.into_iter().map(Mutex::new).collect(),
         gates,
@@ -266,6 +304,9 @@ impl Run<'_> {
     /// job that needs it; a job whose last segment this was is finished.
     fn task(&self, Task { chars, owners }: &Task) {
         let found = owners.iter().find_map(|&(o, n)| {
+            if self.progress.cancelled() {
+                return None;
+            }
             let s = self.lock(o);
             if s.given_up() {
                 return None;
@@ -312,8 +353,10 @@ impl Run<'_> {
                 }
                 s.remaining -= 1;
                 let left = s.remaining;
+                let first = o == owners[0].0;
+                let made = first && matches!(result, Some(Ok(())));
                 self.progress
-                    .segment_done(o, left, if o == owners[0].0 { *chars } else { 0 });
+                    .segment_done(o, left, if first { *chars } else { 0 }, made);
                 left == 0
             };
             if done {
@@ -334,7 +377,9 @@ impl Run<'_> {
             return;
         };
         let opts = self.opts;
-        let result = if !failures.is_empty() {
+        let result = if self.progress.cancelled() {
+            Err(Error::Invalid(STOPPED.into()))
+        } else if !failures.is_empty() {
             failures.sort_by_key(|(line, _)| *line);
             let mut errors: Vec<Error> = failures.into_iter().map(|(_, e)| e).collect();
             if errors.len() == 1 && skipped == 0 {
@@ -349,6 +394,9 @@ impl Run<'_> {
         } else if (opts.shard.is_some() && !opts.join_only) || opts.synthesize_only {
             Ok(Produced::Synthesized(stats))
         } else {
+            if let Some(w) = &self.progress.watch {
+                w.joining.store(true, Ordering::Relaxed);
+            }
             job.assemble(&dir, stats)
                 .map(|r| Produced::Written(Box::new(r)))
         };
@@ -602,6 +650,7 @@ pub(crate) struct Progress {
     tty: bool,
     lines: bool,
     finished: AtomicUsize,
+    watch: Option<Arc<Watch>>,
 }
 
 impl Progress {
@@ -628,18 +677,37 @@ impl Progress {
             tty,
             lines: lines && !quiet && !tty,
             finished: AtomicUsize::new(0),
+            watch: None,
         }
     }
 
-    fn start(&self, chars: usize) {
+    /// The same, told to `watch` too (counts, and a cancel flag the run obeys).
+    pub(crate) fn watched(mut self, watch: Arc<Watch>) -> Progress {
+        self.watch = Some(watch);
+        self
+    }
+
+    fn cancelled(&self) -> bool {
+        self.watch.as_ref().is_some_and(|w| w.cancelled())
+    }
+
+    fn start(&self, chars: usize, segments: usize) {
+        if let Some(w) = &self.watch {
+            w.total.store(segments, Ordering::Relaxed);
+            w.done.store(0, Ordering::Relaxed);
+        }
         if chars > 0 {
             self.bar.set_length(chars as u64);
         }
     }
 
-    /// A segment of `essay` (which has `left` still to do) was synthesized.
-    fn segment_done(&self, essay: usize, left: usize, chars: usize) {
+    /// A segment of `essay` (which has `left` still to do) was done with: `made` when it was synthesized (not
+    /// failed, not skipped).
+    fn segment_done(&self, essay: usize, left: usize, chars: usize, made: bool) {
         self.bar.inc(chars as u64);
+        if let (Some(w), true) = (&self.watch, made) {
+            w.done.fetch_add(1, Ordering::Relaxed);
+        }
         if !self.tty || self.names.len() < 2 {
             return;
         }
@@ -783,5 +851,50 @@ mod tests {
             "bad voice"
         );
         assert_eq!(b.calls.load(Ordering::SeqCst), 1);
+    }
+}
+
+#[cfg(test)]
+mod watch_tests {
+    use std::sync::Arc;
+
+    use super::{Watch, STOPPED};
+    use crate::pipeline::Job;
+    use crate::settings::Settings;
+
+    /// An essay of three sentences with the tone backend and a cache of its own, in `dir`.
+    fn job(dir: &std::path::Path) -> Job {
+        let essay = dir.join("e.md");
+        std::fs::write(&essay, "# Title\n\nOne sentence. Two sentences here.\n").unwrap();
+        let text = format!("backend = \"tone\"\ncache = {:?}\n", dir.join("cache"));
+        let layer = crate::settings::parse(&dir.join("narrate.toml"), &text).unwrap();
+        let settings = Settings::from_layer(layer).unwrap();
+        let backend = Arc::new(crate::testing::tone());
+        Job::prepare_with(&essay, settings, backend).unwrap()
+    }
+
+    #[test]
+    fn a_watched_run_counts_its_segments_and_a_cancelled_one_writes_no_edition() {
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("out");
+        let watch = Arc::new(Watch::default());
+        watch.cancel();
+        let e = job(dir.path())
+            .produce_watched(&out, true, Some(watch.clone()))
+            .err()
+            .unwrap();
+        assert_eq!(e.to_string(), STOPPED);
+        assert_eq!(watch.counts(), (0, 3));
+        assert!(!watch.joining());
+        assert!(!out.join("e.json").exists() && !out.join("e.wav").exists());
+
+        let watch = Arc::new(Watch::default());
+        let report = job(dir.path())
+            .produce_watched(&out, true, Some(watch.clone()))
+            .unwrap();
+        assert_eq!(report.stats.synthesized, 3);
+        assert_eq!(watch.counts(), (3, 3));
+        assert!(watch.joining() && !watch.cancelled());
+        assert!(out.join("e.json").is_file());
     }
 }

@@ -1,13 +1,18 @@
 //! `narrate studio`: a local web page for one essay and its edition: the text follows the audio, a click plays a
 //! sentence; new takes, trial pronunciations and text changes are heard first (only that segment synthesized),
 //! and what is kept goes into the same files the CLI uses (takes file, essay, narrate.toml) and the edition is
-//! re-derived in the background through the one path (`pipeline::Job::produce`); see [`work`].
+//! re-derived in the background through the one path (`pipeline::Job::produce`), showing its progress, with a
+//! Cancel; each sentence shows a small waveform from the cache; see [`work`]. Given a folder, [`catalogue`] lists
+//! its essays' editions and serves each essay's studio under `/e/N/`.
 //!
 //! Runs on the serve stack ([`crate::serve::server`]). Every request but the page's script and style sheet needs
 //! the session token (`?token=` or the `X-Narrate-Token` header); a state-changing request also needs no Origin
 //! or the studio's own. Only the edition's own files (`STEM.*` in its folder) can be read; nothing else on disk.
 
+mod catalogue;
 mod work;
+
+pub(crate) use catalogue::run as run_catalogue;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -52,10 +57,12 @@ pub(crate) struct Options {
     pub bind: SocketAddr,
     pub token: String,
     pub quiet: bool,
+    /// Held while background work runs: a catalogue's essays share one, so one essay's work runs at a time.
+    pub turn: Arc<Mutex<()>>,
 }
 
 pub(crate) struct Studio {
-    work: Arc<Work>,
+    pub(super) work: Arc<Work>,
     token: String,
     /// `http://ADDRESS` once bound: the one Origin a browser may send with a state-changing request.
     origin: OnceLock<String>,
@@ -125,7 +132,7 @@ pub(crate) fn router(studio: &Arc<Studio>, address: &str) -> Router {
 }
 
 /// The routes under `prefix` (the page asks for everything relative to its own address).
-fn routes(studio: &Arc<Studio>, address: &str, prefix: &str) -> Router {
+pub(super) fn routes(studio: &Arc<Studio>, address: &str, prefix: &str) -> Router {
     let _ = studio.origin.set(format!("http://{address}"));
     let at = |path: &str| format!("{prefix}{path}");
     Router::new()
@@ -137,12 +144,14 @@ fn routes(studio: &Arc<Studio>, address: &str, prefix: &str) -> Router {
         .route(&at("/api/text"), post(text))
         .route(&at("/api/lexicon"), post(lexicon))
         .route(&at("/api/derive"), post(derive))
+        .route(&at("/api/cancel"), post(cancel))
+        .route(&at("/api/waves"), get(waves))
         .route(&at("/api/audio/{key}"), get(audio))
         .route(&at("/edition/{file}"), get(file))
         .with_state(studio.clone())
 }
 
-fn refuse(status: StatusCode, message: &str) -> Response {
+pub(super) fn refuse(status: StatusCode, message: &str) -> Response {
     (status, Json(json!({ "error": message }))).into_response()
 }
 
@@ -156,24 +165,33 @@ fn token_of<'a>(headers: &'a HeaderMap, query: Option<&'a str>) -> Option<&'a st
         .find_map(|pair| pair.strip_prefix("token="))
 }
 
+/// `None` when the request carries the session token `token`, else the refusal.
+pub(super) fn check_token(
+    token: &str,
+    headers: &HeaderMap,
+    query: Option<&str>,
+) -> Option<Response> {
+    let given = token_of(headers, query).unwrap_or("");
+    let wanted = token.as_bytes();
+    // The same time whatever the first wrong byte.
+    let same = given.len() == wanted.len()
+        && given
+            .bytes()
+            .zip(wanted)
+            .fold(0u8, |acc, (a, b)| acc | (a ^ b))
+            == 0;
+    (!same).then(|| {
+        refuse(
+            StatusCode::UNAUTHORIZED,
+            "this request needs the studio's token (open the address narrate studio printed)",
+        )
+    })
+}
+
 impl Studio {
     /// `None` when the request carries the session token, else the refusal.
     fn check_token(&self, headers: &HeaderMap, query: Option<&str>) -> Option<Response> {
-        let given = token_of(headers, query).unwrap_or("");
-        let wanted = self.token.as_bytes();
-        // The same time whatever the first wrong byte.
-        let same = given.len() == wanted.len()
-            && given
-                .bytes()
-                .zip(wanted)
-                .fold(0u8, |acc, (a, b)| acc | (a ^ b))
-                == 0;
-        (!same).then(|| {
-            refuse(
-                StatusCode::UNAUTHORIZED,
-                "this request needs the studio's token (open the address narrate studio printed)",
-            )
-        })
+        check_token(&self.token, headers, query)
     }
 
     /// `None` when a state-changing request may go on: the token, and no Origin or the studio's own.
@@ -193,16 +211,19 @@ impl Studio {
 /// The page with its style and script inlined (one request; the same page wherever the studio is mounted).
 fn page_text() -> &'static str {
     static TEXT: OnceLock<String> = OnceLock::new();
-    TEXT.get_or_init(|| {
-        PAGE.replace(
-            r#"<link rel="stylesheet" href="studio.css">"#,
-            &format!("<style>\n{STYLE}</style>"),
-        )
-        .replace(
-            r#"<script src="studio.js"></script>"#,
-            &format!("<script>\n{SCRIPT}</script>"),
-        )
-    })
+    TEXT.get_or_init(|| inline(PAGE, SCRIPT))
+}
+
+/// A page of the studio with narrate's style and its script inlined in place of their links.
+pub(super) fn inline(page: &str, script: &str) -> String {
+    page.replace(
+        r#"<link rel="stylesheet" href="studio.css">"#,
+        &format!("<style>\n{STYLE}</style>"),
+    )
+    .replace(
+        r#"<script src="studio.js"></script>"#,
+        &format!("<script>\n{script}</script>"),
+    )
 }
 
 async fn page(State(studio): State<Arc<Studio>>, request: Request) -> Response {
@@ -418,6 +439,55 @@ async fn derive(State(studio): State<Arc<Studio>>, request: Request) -> Response
     }
     studio.work.derive_soon();
     Json(studio.work.status()).into_response()
+}
+
+/// `POST /api/cancel {}`: the background work stops at its next segment (the edition stays as it was).
+async fn cancel(State(studio): State<Arc<Studio>>, request: Request) -> Response {
+    if let Err(refused) = change::<serde_json::Value>(&studio, request, "{}").await {
+        return refused;
+    }
+    let stopping = studio.work.cancel();
+    Json(json!({ "cancelling": stopping, "status": studio.work.status() })).into_response()
+}
+
+/// The most segments one `api/waves` request may ask for (a page of sentences is 25).
+const MAX_WAVES: usize = 100;
+
+/// `GET /api/waves?keys=K1,K2,…`: each segment's small waveform by cache key, from the cache (computed once).
+async fn waves(State(studio): State<Arc<Studio>>, request: Request) -> Response {
+    if let Some(refused) = studio.check_token(request.headers(), request.uri().query()) {
+        return refused;
+    }
+    let keys: Vec<String> = request
+        .uri()
+        .query()
+        .unwrap_or("")
+        .split('&')
+        .find_map(|pair| pair.strip_prefix("keys="))
+        .unwrap_or("")
+        .split(',')
+        .filter(|k| !k.is_empty())
+        .map(str::to_owned)
+        .collect();
+    if keys.len() > MAX_WAVES {
+        return refuse(
+            StatusCode::BAD_REQUEST,
+            &format!("ask for at most {MAX_WAVES} segments' waveforms at once"),
+        );
+    }
+    let work = studio.work.clone();
+    match tokio::task::spawn_blocking(move || {
+        let keys: Vec<&str> = keys.iter().map(String::as_str).collect();
+        work.waves(&keys)
+    })
+    .await
+    {
+        Ok(value) => Json(json!({ "waves": value })).into_response(),
+        Err(_) => refuse(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "reading the waveforms failed",
+        ),
+    }
 }
 
 /// `GET /api/audio/KEY`: a segment's audio from the cache, as an audition named it.

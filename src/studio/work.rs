@@ -7,7 +7,7 @@
 //! Every change holds the essay's lock (the one `narrate regen` takes) for its read–change–write, so two tabs,
 //! or a tab and the CLI, never tear a file: the last write of a sentence wins.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Condvar, Mutex};
 
@@ -19,6 +19,7 @@ use crate::error::{Error, Result};
 use crate::essay::edit::{self, Refusal};
 use crate::export;
 use crate::manifest::Manifest;
+use crate::pipeline::schedule::{Watch, STOPPED};
 use crate::pipeline::Job;
 use crate::plan::takes::{self, Takes};
 use crate::settings::Settings;
@@ -71,6 +72,14 @@ pub(crate) struct Status {
     pub version: u64,
     /// The findings of the last check of the edition (`narrate check`'s), when one has run.
     pub findings: Option<serde_json::Value>,
+    /// While working: `checking`, `waiting` (for another essay's work in the catalogue), `preparing`,
+    /// `synthesizing` or `joining`; `cancelling` once Cancel was asked; else empty.
+    pub phase: &'static str,
+    /// Segments synthesized so far of those the work synthesizes (0 of 0 when it synthesizes none).
+    pub done: usize,
+    pub total: usize,
+    /// Whether the last work was cancelled (the edition is as it was).
+    pub cancelled: bool,
 }
 
 /// The work the background thread has been asked for.
@@ -89,29 +98,93 @@ pub(crate) struct Work {
     wake: Condvar,
     /// The backend, made once and kept while the settings ask for the same one (a neural voice loads once).
     backend: Mutex<Option<(String, Arc<dyn Backend>)>>,
+    /// The re-derivation under way: its progress and its cancel flag.
+    watch: Mutex<Option<Arc<Watch>>>,
+    /// Each segment's waveform by cache key (the audio of a key never changes): computed once per segment.
+    waves: Mutex<HashMap<String, Vec<f32>>>,
+    /// The cache's folder, for the waveforms.
+    cache_dir: std::sync::OnceLock<PathBuf>,
 }
 
 impl Work {
+    /// The work of an edition; its first task is to check it (an edition not built yet waits to be built).
     pub(super) fn new(options: Options) -> Work {
+        let built = options.dir.join(format!("{}.json", options.stem)).is_file();
         Work {
             options,
             status: Mutex::new(Status {
-                state: "working",
-                message: "checking the edition…".into(),
+                state: if built { "working" } else { "idle" },
+                message: if built {
+                    "checking the edition…"
+                } else {
+                    "not built yet"
+                }
+                .into(),
                 version: 0,
                 findings: None,
+                phase: if built { "checking" } else { "" },
+                done: 0,
+                total: 0,
+                cancelled: false,
             }),
-            pending: Mutex::new(Some(Task::Check)),
+            pending: Mutex::new(built.then_some(Task::Check)),
             wake: Condvar::new(),
             backend: Mutex::new(None),
+            watch: Mutex::new(None),
+            waves: Mutex::new(HashMap::new()),
+            cache_dir: std::sync::OnceLock::new(),
         }
     }
 
+    /// The status, with the re-derivation's progress as it is now.
     pub(super) fn status(&self) -> Status {
-        self.status
+        let mut status = self
+            .status
             .lock()
             .unwrap_or_else(|e| e.into_inner())
-            .clone()
+            .clone();
+        if let Some(watch) = self
+            .watch
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .as_ref()
+        {
+            (status.done, status.total) = watch.counts();
+            status.phase = if watch.cancelled() {
+                "cancelling"
+            } else if watch.joining() {
+                "joining"
+            } else if status.total == 0 {
+                // Reading the essay, planning, looking in the cache: the count is not known yet.
+                "preparing"
+            } else {
+                "synthesizing"
+            };
+        }
+        status
+    }
+
+    /// Stops the work under way at its next segment, and drops what was asked after it; the cache keeps what
+    /// was synthesized, the edition, essay and takes stay as they are. Whether there was anything to stop.
+    pub(super) fn cancel(&self) -> bool {
+        let dropped = self
+            .pending
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .take_if(|t| *t == Task::Derive)
+            .is_some();
+        let running = self.watch.lock().unwrap_or_else(|e| e.into_inner()).clone();
+        if let Some(watch) = &running {
+            watch.cancel();
+        }
+        if dropped && running.is_none() {
+            self.set_status(|s| {
+                s.state = "idle";
+                s.message = STOPPED.into();
+                s.cancelled = true;
+            });
+        }
+        dropped || running.is_some()
     }
 
     fn set_status(&self, change: impl FnOnce(&mut Status)) {
@@ -125,6 +198,9 @@ impl Work {
         self.set_status(|s| {
             s.state = "working";
             s.message = "re-deriving the edition…".into();
+            s.phase = "waiting";
+            s.cancelled = false;
+            (s.done, s.total) = (0, 0);
         });
         self.wake.notify_all();
     }
@@ -141,46 +217,78 @@ impl Work {
                     pending = self.wake.wait(pending).unwrap_or_else(|e| e.into_inner());
                 }
             };
-            let outcome = match task {
-                Task::Check => self.check().map(|findings| (findings, None)),
-                Task::Derive => self.derive(),
+            let outcome = {
+                // One essay's work at a time in a catalogue (a studio of one essay has the turn to itself).
+                let _turn = self.options.turn.lock().unwrap_or_else(|e| e.into_inner());
+                match task {
+                    Task::Check => {
+                        self.set_status(|s| s.phase = "checking");
+                        self.check().map(|findings| (findings, None))
+                    }
+                    Task::Derive => self.derive(),
+                }
             };
+            // How far it got stays in the status (a cancelled build says how many it had made).
+            if let Some(watch) = self.watch.lock().unwrap_or_else(|e| e.into_inner()).take() {
+                let (done, total) = watch.counts();
+                self.set_status(|s| (s.done, s.total) = (done, total));
+            }
             let more = self
                 .pending
                 .lock()
                 .unwrap_or_else(|e| e.into_inner())
                 .is_some();
-            self.set_status(|s| match outcome {
-                Ok((findings, derived)) => {
-                    s.findings = Some(findings);
-                    if let Some(message) = derived {
-                        s.version += 1;
-                        s.message = message;
-                    } else if s.state != "error" {
-                        s.message = "ready".into();
-                    }
-                    if !more {
-                        s.state = "idle";
-                    }
-                }
-                Err(e) => {
-                    s.state = "error";
-                    s.message = e.to_string();
-                }
-            });
+            self.set_status(|s| s.phase = if more { "waiting" } else { "" });
+            self.settle_status(outcome, more);
         }
+    }
+
+    /// The status once a task is done: its findings and what it did, the error, or that it was cancelled.
+    fn settle_status(&self, outcome: Result<(serde_json::Value, Option<String>)>, more: bool) {
+        self.set_status(|s| match outcome {
+            Err(Error::Invalid(m)) if m == STOPPED => {
+                s.cancelled = true;
+                s.message = m;
+                if !more {
+                    s.state = "idle";
+                }
+            }
+            Ok((findings, derived)) => {
+                s.findings = Some(findings);
+                if let Some(message) = derived {
+                    s.version += 1;
+                    s.message = message;
+                } else if s.state != "error" {
+                    s.message = "ready".into();
+                }
+                if !more {
+                    s.state = "idle";
+                }
+            }
+            Err(e) => {
+                s.state = "error";
+                s.message = e.to_string();
+            }
+        });
     }
 
     /// The settings a change uses now: the edition's recorded settings under the flags given, narrate.toml read
     /// again (a lexicon entry saved a moment ago counts).
-    fn settings(&self) -> Result<Settings> {
+    pub(super) fn settings(&self) -> Result<Settings> {
         (self.options.settings)()
     }
 
     /// The essay planned with `settings`, on the studio's backend.
     fn job(&self, settings: Settings) -> Result<Job> {
+        let backend = self.backend(&settings)?;
+        Ok(Job::prepare_with(&self.options.essay, settings, backend)?
+            .named(self.options.name.clone()))
+    }
+
+    /// The backend `settings` ask for: the one kept, or a new one (then kept).
+    pub(super) fn backend(&self, settings: &Settings) -> Result<Arc<dyn Backend>> {
         let wanted = format!("{} {:?}", settings.backend, settings.backends);
-        let backend = {
+        Ok({
             let mut kept = self.backend.lock().unwrap_or_else(|e| e.into_inner());
             match kept.as_ref() {
                 Some((key, b)) if *key == wanted => b.clone(),
@@ -191,9 +299,7 @@ impl Work {
                     made
                 }
             }
-        };
-        Ok(Job::prepare_with(&self.options.essay, settings, backend)?
-            .named(self.options.name.clone()))
+        })
     }
 
     fn manifest(&self) -> Result<Manifest> {
@@ -215,6 +321,8 @@ impl Work {
     /// Produces the edition again through the one path, as `narrate build` would with these takes, text and
     /// lexicon; returns the check's findings and what was done.
     fn derive(&self) -> Result<(serde_json::Value, Option<String>)> {
+        let watch = Arc::new(Watch::default());
+        *self.watch.lock().unwrap_or_else(|e| e.into_inner()) = Some(watch.clone());
         let _lock = takes::lock(&self.options.essay)?;
         let job = self.job(self.settings()?)?;
         let missing = job
@@ -233,7 +341,7 @@ impl Work {
                 )
             }
         });
-        let report = job.produce(&self.options.dir, true)?;
+        let report = job.produce_watched(&self.options.dir, true, Some(watch))?;
         if !self.options.quiet {
             eprintln!(
                 "narrate studio: edition {} re-derived ({} synthesized)",
@@ -501,9 +609,49 @@ impl Work {
         }))
     }
 
+    /// Each segment's waveform by its cache key (from the cache, [`SENTENCE_BARS`] bars): computed once per key
+    /// and kept (a key's audio never changes), so a book scrolled through twice reads each segment once. A key
+    /// the cache lacks (or not a key) has none.
+    pub(super) fn waves(&self, keys: &[&str]) -> serde_json::Value {
+        // The cache's folder, found once (the settings read the manifest: a book's is megabytes).
+        let dir = match self.cache_dir.get() {
+            Some(dir) => Some(dir.clone()),
+            None => self
+                .settings()
+                .ok()
+                .map(|s| self.cache_dir.get_or_init(|| s.cache_dir).clone()),
+        };
+        let cache = dir.map(|dir| crate::cache::Cache::new(&dir));
+        let mut out = serde_json::Map::new();
+        for &key in keys.iter().filter(|k| is_key(k)) {
+            let known = self
+                .waves
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .get(key)
+                .cloned();
+            let wave = match known {
+                Some(w) => w,
+                None => {
+                    let Some(audio) = cache.as_ref().and_then(|c| c.load(key)) else {
+                        continue;
+                    };
+                    let w = peaks_of(&audio.samples, SENTENCE_BARS);
+                    self.waves
+                        .lock()
+                        .unwrap_or_else(|e| e.into_inner())
+                        .insert(key.to_string(), w.clone());
+                    w
+                }
+            };
+            out.insert(key.to_string(), json!(wave));
+        }
+        serde_json::Value::Object(out)
+    }
+
     /// A cached segment's audio, by its cache key (as `audition` named it): checked as a build checks it.
     pub(super) fn audio(&self, key: &str) -> Option<Vec<u8>> {
-        if key.len() > 128 || !key.bytes().all(|b| b.is_ascii_hexdigit()) {
+        if !is_key(key) {
             return None;
         }
         let cache = crate::cache::Cache::new(&self.settings().ok()?.cache_dir);
@@ -520,16 +668,27 @@ impl Options {
     }
 }
 
+/// Whether `key` can be a cache key (hex, not too long): nothing else names a file in the cache.
+fn is_key(key: &str) -> bool {
+    !key.is_empty() && key.len() <= 128 && key.bytes().all(|b| b.is_ascii_hexdigit())
+}
+
 /// How many bars a take's waveform has on the page.
 const PEAK_BARS: usize = 64;
+/// How many bars a sentence's small waveform beside its text has.
+pub(super) const SENTENCE_BARS: usize = 24;
 
-/// A take's waveform for the page: the loudest sample of each of [`PEAK_BARS`] equal stretches, 0 to 1
-/// (rounded to hundredths).
+/// A take's waveform for the page (see [`peaks_of`]).
 fn peaks(samples: &[i16]) -> Vec<f32> {
+    peaks_of(samples, PEAK_BARS)
+}
+
+/// A waveform: the loudest sample of each of `bars` equal stretches, 0 to 1 (rounded to hundredths).
+fn peaks_of(samples: &[i16], bars: usize) -> Vec<f32> {
     if samples.is_empty() {
         return Vec::new();
     }
-    let stretch = samples.len().div_ceil(PEAK_BARS);
+    let stretch = samples.len().div_ceil(bars.max(1));
     samples
         .chunks(stretch)
         .map(|c| {

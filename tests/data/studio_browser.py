@@ -38,6 +38,23 @@ at the first step that fails, with "error" in its report). Steps:
   {"do": "enter", "until": TEXT}                   presses Enter on the focused element, waits as "press" does
   {"do": "zoom", "factor": 2}                     zooms the page; reports whether anything needs sideways scrolling
   {"do": "screenshot", "path": PATH}
+  {"do": "catalogue"}                              the catalogue's rows (once no essay is working): essay, title,
+                                                  state, findings, length, the buttons
+  {"do": "catalogue_build", "n": N, "release": PATH?}
+                                                  clicks the essay's Build, waits until its row shows progress,
+                                                  then creates PATH (a held sentence goes on: NARRATE_TONE_HOLD)
+                                                  and waits until no essay is working; reports the progress seen
+                                                  and the rows
+  {"do": "open", "n": N}                           follows the essay's link to its studio; reports `read`
+  {"do": "back"}                                   "All essays": back to the catalogue; reports its rows
+  {"do": "press_only", "button": ID}               clicks a button without waiting for the work it starts
+  {"do": "progress", "until": TEXT}                waits until the status line says TEXT while the page works;
+                                                  reports it, the progress bar and whether Cancel is shown
+  {"do": "enter_only"}                             presses Enter on the focused element, waiting for nothing
+  {"do": "settled", "until": TEXT}                 waits as "press" does
+  {"do": "touch", "path": PATH}                    creates the file PATH (releases a held sentence)
+  {"do": "waves"}                                  once every sentence on screen has its waveform drawn: each
+                                                  one's id, cache key, peaks and share of painted pixels
 """
 
 import json
@@ -70,7 +87,8 @@ def settled(until):
     wait.until(lambda d: state() == "error" or (state() == "idle" and until in status()))
     if state() == "error":
         raise RuntimeError(f"the page reports: {status()}")
-    return {"status": status(), "take_info": driver.find_element(By.ID, "take-info").text}
+    info = driver.find_elements(By.ID, "take-info")  # none on the catalogue
+    return {"status": status(), "take_info": info[0].text if info else None}
 
 
 def read():
@@ -160,6 +178,49 @@ def until_shown(action, *args):
         "        on_screen: !!r && r.bottom > 0 && r.top < window.innerHeight,"
         "        sentences: document.querySelectorAll('.sentence').length}); }), {once: true});"
         "p.pause();" + action, *args)
+
+
+def catalogue_rows():
+    return driver.execute_script(
+        "return [...document.querySelectorAll('#essays tr')].map((r) => ({n: Number(r.dataset.n),"
+        " state: r.dataset.state, essay: r.querySelector('.essay-file').textContent,"
+        " title: (r.querySelector('.essay-link') || {}).textContent || null,"
+        " state_text: r.querySelector('.state').textContent, findings: r.querySelector('.findings').textContent,"
+        " length: r.querySelector('.length').textContent,"
+        " buttons: [...r.querySelectorAll('button')].map((b) => b.textContent)}));")
+
+
+def catalogue_build(n, release):
+    wait.until(lambda d: state() == "idle")
+    driver.find_element(By.ID, f"build-{n}").click()
+    # Its row shows the work and its progress bar (a held sentence keeps it there until `release` exists).
+    wait.until(lambda d: d.execute_script(
+        "const r = document.querySelector(`#essays tr[data-n='${arguments[0]}']`);"
+        "return r && r.dataset.state === 'working' && r.querySelector('progress') !== null"
+        " && r.querySelector('.progress-text').textContent.startsWith('synthesizing')", n))
+    seen = driver.execute_script(
+        "const r = document.querySelector(`#essays tr[data-n='${arguments[0]}']`);"
+        "const p = r.querySelector('progress');"
+        "return {text: r.querySelector('.progress-text').textContent, value: p.value, max: p.max,"
+        " cancel: r.querySelector('button') && r.querySelector('button').textContent}", n)
+    if release:
+        open(release, "w").close()
+    wait.until(lambda d: state() == "idle")
+    return {"progress": seen, "rows": catalogue_rows(), "status": status()}
+
+
+def waves():
+    script = (
+        "const seen = [...document.querySelectorAll('.sentence')].filter((s) => {"
+        " const r = s.getBoundingClientRect(); return r.bottom > 0 && r.top < window.innerHeight; });"
+        "return seen.map((s) => { const c = s.nextElementSibling;"
+        " if (!c || c.tagName !== 'CANVAS') return {id: s.dataset.id, drawn: false};"
+        " const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data; let n = 0;"
+        " for (let i = 3; i < d.length; i += 4) n += d[i] > 0;"
+        " return {id: s.dataset.id, key: c.dataset.key, drawn: c.dataset.drawn === 'true',"
+        "  peaks: (c.dataset.peaks || '').split(',').filter((p) => p).map(Number), painted: n / (c.width * c.height)}; });")
+    wait.until(lambda d: all(w["drawn"] for w in d.execute_script(script)))
+    return {"sentences": driver.execute_script(script)}
 
 
 def landing(act):
@@ -324,6 +385,40 @@ def do(step):
     if kind == "screenshot":
         driver.save_screenshot(step["path"])
         return {"path": step["path"]}
+    if kind == "catalogue":
+        wait.until(lambda d: state() == "idle")
+        return {"rows": catalogue_rows(), "summary": driver.find_element(By.ID, "summary").text}
+    if kind == "catalogue_build":
+        return catalogue_build(step["n"], step.get("release"))
+    if kind == "open":
+        driver.find_element(By.ID, f"open-{step['n']}").click()
+        wait.until(lambda d: state() in ("idle", "error") and d.find_elements(By.ID, "player"))
+        return read()
+    if kind == "back":
+        driver.find_element(By.ID, "to-catalogue").click()
+        wait.until(lambda d: d.find_elements(By.ID, "essays") and state() == "idle")
+        return {"rows": catalogue_rows()}
+    if kind == "press_only":
+        wait.until(lambda d: d.find_element(By.ID, step["button"]).is_displayed()
+                   and d.find_element(By.ID, step["button"]).is_enabled())
+        driver.find_element(By.ID, step["button"]).click()
+        return {"status": status()}
+    if kind == "progress":
+        wait.until(lambda d: state() == "working" and step["until"] in status())
+        bar = driver.find_element(By.ID, "work-progress")
+        return {"status": status(), "progress_shown": bar.is_displayed(),
+                "value": float(bar.get_attribute("value")), "max": float(bar.get_attribute("max")),
+                "cancel_shown": driver.find_element(By.ID, "cancel-work").is_displayed()}
+    if kind == "enter_only":
+        ActionChains(driver).send_keys(Keys.ENTER).perform()
+        return {"status": status()}
+    if kind == "settled":
+        return settled(step["until"])
+    if kind == "touch":
+        open(step["path"], "w").close()
+        return {"path": step["path"]}
+    if kind == "waves":
+        return waves()
     raise ValueError(f"unknown step {kind}")
 
 

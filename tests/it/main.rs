@@ -24,6 +24,7 @@ pub(crate) mod reliability;
 mod say;
 mod settings;
 mod studio;
+mod studio_catalogue;
 mod support;
 #[cfg(feature = "system")]
 mod system;

@@ -18,17 +18,17 @@ use crate::http::agent;
 use crate::support::*;
 
 /// `narrate studio ESSAY` on a free loopback port; stopped with SIGTERM when dropped.
-struct Studio {
+pub(crate) struct Studio {
     child: Child,
     /// The page's address, with the token.
-    url: String,
+    pub(crate) url: String,
     /// `http://127.0.0.1:PORT`.
-    base: String,
-    token: String,
+    pub(crate) base: String,
+    pub(crate) token: String,
 }
 
 impl Studio {
-    fn start(env: &Env, essay: &Path) -> Studio {
+    pub(crate) fn start(env: &Env, essay: &Path) -> Studio {
         Studio::started(
             env,
             &["studio", essay.to_str().unwrap(), "--bind", "127.0.0.1:0"],
@@ -39,9 +39,20 @@ impl Studio {
     /// Runs narrate with `args`; the page's address is the last line it prints first (`narrate serve` prints
     /// its own address before), split into the base and the token at `marker`.
     fn started(env: &Env, args: &[&str], marker: &str) -> Studio {
+        Studio::started_with(env, args, marker, &[])
+    }
+
+    /// [`Studio::started`] with environment variables `vars` set.
+    pub(crate) fn started_with(
+        env: &Env,
+        args: &[&str],
+        marker: &str,
+        vars: &[(&str, &str)],
+    ) -> Studio {
         let mut child = env
             .std_cmd()
             .args(args)
+            .envs(vars.iter().copied())
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
             .spawn()
@@ -76,12 +87,12 @@ impl Drop for Studio {
     }
 }
 
-fn segments(manifest: &Value) -> Vec<Value> {
+pub(crate) fn segments(manifest: &Value) -> Vec<Value> {
     manifest["segments"].as_array().unwrap().clone()
 }
 
 /// Runs the browser steps (tests/data/studio_browser.py) against the studio; one report per step.
-fn drive(python: &str, studio: &Studio, steps: Value) -> Vec<Value> {
+pub(crate) fn drive(python: &str, studio: &Studio, steps: Value) -> Vec<Value> {
     let steps_text = steps.to_string();
     let reports = data_script(
         python,
@@ -102,7 +113,7 @@ fn drive(python: &str, studio: &Studio, steps: Value) -> Vec<Value> {
 }
 
 /// Asserts that a step's report says `text` in its `field` (the status line, or what was heard).
-fn says(report: &Value, field: &str, text: impl AsRef<str>) {
+pub(crate) fn says(report: &Value, field: &str, text: impl AsRef<str>) {
     let said = report[field].as_str().unwrap_or_default();
     assert!(said.contains(text.as_ref()), "{report:#}");
 }
@@ -117,7 +128,7 @@ fn segment_with<'a>(manifest: &'a Value, text: &str) -> &'a Value {
 }
 
 /// A test run's screenshot (not committed; the README shows one made this way).
-fn screenshot(name: &str) -> std::path::PathBuf {
+pub(crate) fn screenshot(name: &str) -> std::path::PathBuf {
     Path::new(env!("CARGO_TARGET_TMPDIR")).join(name)
 }
 
@@ -907,7 +918,7 @@ fn the_studio_shows_the_checks_findings_on_their_sentences_and_fixes_one_with_a_
 }
 
 /// Sends raw bytes (so that no client tidies the path) and returns the status code.
-fn raw_status(base: &str, request: &str) -> u16 {
+pub(crate) fn raw_status(base: &str, request: &str) -> u16 {
     let address = base.strip_prefix("http://").unwrap();
     let mut stream = TcpStream::connect(address).unwrap();
     stream.write_all(request.as_bytes()).unwrap();
@@ -921,7 +932,7 @@ fn raw_status(base: &str, request: &str) -> u16 {
 }
 
 /// Every file under the scratch folder but the cache and the essay's lock file, with a hash of its contents.
-fn snapshot(dir: &Path) -> Vec<(std::path::PathBuf, u64)> {
+pub(crate) fn snapshot(dir: &Path) -> Vec<(std::path::PathBuf, u64)> {
     use std::hash::{Hash, Hasher};
     let mut out = Vec::new();
     let mut stack = vec![dir.to_path_buf()];
@@ -987,6 +998,7 @@ fn the_studio_refuses_requests_without_its_token_from_other_sites_or_for_other_f
         ),
         ("/api/lexicon", json!({"word": "rivers", "say": "rivvers"})),
         ("/api/derive", json!({})),
+        ("/api/cancel", json!({})),
     ];
 
     // Reading: the page, the edition and its files need the token.
@@ -994,6 +1006,7 @@ fn the_studio_refuses_requests_without_its_token_from_other_sites_or_for_other_f
     assert_eq!(get("/?token=0123"), 401);
     assert_eq!(get("/api/edition"), 401);
     assert_eq!(get("/edition/headings.wav"), 401);
+    assert_eq!(get("/api/waves?keys=00"), 401);
     assert_eq!(get(&format!("/?token={token}")), 200);
     assert_eq!(get(&format!("/edition/headings.wav?token={token}")), 200);
     // Nothing but the edition's own files: encoded and raw `../`, other names.
@@ -1177,7 +1190,7 @@ fn an_edit_that_would_swallow_the_essay_is_refused_and_a_linked_essay_is_edited_
 }
 
 /// GETs the studio's status (JSON).
-fn status_of(studio: &Studio) -> Value {
+pub(crate) fn status_of(studio: &Studio) -> Value {
     let text = agent()
         .get(format!("{}/api/status", studio.base))
         .header("X-Narrate-Token", &studio.token)

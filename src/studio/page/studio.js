@@ -1,7 +1,8 @@
 // narrate studio: renders the edition's chapters and sentences from its manifest and follows the audio, the
 // word being spoken marked inside its sentence; a click plays one sentence, from the word clicked. New takes and trial pronunciations are heard first (only that sentence is synthesized);
 // "Keep", a text change, a saved pronunciation or "Redo" changes the essay's files and the studio re-derives the
-// edition in the background, while the page shows what it is doing and reloads the player where it was.
+// edition in the background, while the page shows what it is doing and how far it is (with Cancel) and reloads
+// the player where it was. Each sentence shows a small waveform of its audio, fetched a page at a time.
 "use strict";
 
 const token = new URLSearchParams(location.search).get("token") || "";
@@ -68,6 +69,11 @@ async function api(path, body) {
 
 function withToken(url) { return `${url}${url.includes("?") ? "&" : "?"}token=${encodeURIComponent(token)}`; }
 function segments() { return edition ? edition.manifest.segments : []; }
+// Under a catalogue (`narrate studio FOLDER`) this essay's studio is at …/e/N/: a link back to the list.
+if (/\/e\/\d+\/$/.test(root)) {
+  $("to-catalogue").href = `${root.replace(/e\/\d+\/$/, "")}?token=${encodeURIComponent(token)}`;
+  $("to-catalogue").hidden = false;
+}
 function segment(id) { return segments().find((s) => s.id === id); }
 function takesOf(id) { return (edition && edition.takes[id]) || { take: 1, latest: 1 }; }
 
@@ -196,9 +202,35 @@ function fill(page) {
   page.el.replaceChildren(...nodes);
   page.el.style.height = "";
   page.filled = true;
+  wavesFor(page);
   if (!measured && page.chars > 200) {
     measured = true;
     pixelsPerChar = page.el.getBoundingClientRect().height / page.chars;
+  }
+}
+
+// Each segment's small waveform by cache key, fetched a page at a time as pages are filled (the studio computes
+// each once, from the cache); a key's audio never changes, so what is here stays good.
+const waves = new Map();
+const asked = new Set();
+
+async function wavesFor(page) {
+  // The page's chapter: its filled pages and its heading (a spoken heading is a sentence too).
+  const part = page.el.parentElement || page.el;
+  const undrawn = () => [...part.querySelectorAll("canvas.sentence-wave:not([data-drawn])")];
+  const keys = [...new Set(undrawn().map((c) => c.dataset.key))].filter((k) => k && !waves.has(k) && !asked.has(k));
+  if (keys.length) {
+    keys.forEach((k) => asked.add(k));
+    try {
+      const answer = await api(`api/waves?keys=${keys.join(",")}`);
+      for (const [k, peaks] of Object.entries(answer.waves)) waves.set(k, peaks);
+    } catch (e) {
+      keys.forEach((k) => asked.delete(k));
+      return;
+    }
+  }
+  for (const c of undrawn()) {
+    if (waves.has(c.dataset.key)) drawPeaks(c, waves.get(c.dataset.key), "--muted");
   }
 }
 
@@ -239,6 +271,15 @@ function sentenceNodes(s, spaced) {
   words(span, s);
   span.addEventListener("click", () => { select(s.id); playSegment(s.id); });
   const nodes = [span];
+  // Its small waveform (drawn once the page's waveforms are fetched: wavesFor).
+  const wave = document.createElement("canvas");
+  wave.className = "sentence-wave";
+  wave.width = 48;
+  wave.height = 14;
+  wave.dataset.key = s.cache_key;
+  wave.setAttribute("aria-hidden", "true");
+  if (waves.has(s.cache_key)) drawPeaks(wave, waves.get(s.cache_key), "--muted");
+  nodes.push(wave);
   const made = takesOf(s.id).latest;
   if (made > 1) {
     const badge = document.createElement("sup");
@@ -493,9 +534,10 @@ async function watch() {
     for (;;) {
       watchAgain = false;
       const status = await api("api/status");
+      showProgress(status);
       if (status.state === "working") {
         setState("working");
-        say(status.message);
+        say(progressText(status));
         showTakes();
         await new Promise((r) => setTimeout(r, 300));
         continue;
@@ -508,6 +550,12 @@ async function watch() {
         renderFindings(status.findings);
       }
       if (watchAgain) continue;
+      if (status.cancelled && status.state !== "error") {
+        setState("idle");
+        say(status.message);
+        afterDerive = null;
+        break;
+      }
       if (status.state === "error") {
         setState("error");
         say(`error: ${status.message}`);
@@ -527,6 +575,39 @@ async function watch() {
   } finally {
     watching = false;
     showTakes();
+  }
+}
+
+// What the background work is doing, with how far it is (segments synthesized of those to synthesize).
+function progressText(status) {
+  if (status.phase === "cancelling") return "cancelling: stopping after the sentence being synthesized…";
+  if (status.phase === "synthesizing" && status.total > 0) {
+    return `${status.message} (${status.done} of ${status.total} synthesized)`;
+  }
+  return status.message;
+}
+
+// The progress bar and Cancel, shown while the edition is re-derived.
+function showProgress(status) {
+  const deriving = status.state === "working" && ["preparing", "synthesizing", "joining", "waiting", "cancelling"].includes(status.phase);
+  const bar = $("work-progress");
+  bar.hidden = !deriving;
+  bar.max = Math.max(1, status.total);
+  bar.value = status.phase === "joining" ? bar.max : status.done;
+  const cancel = $("cancel-work");
+  const hadFocus = document.activeElement === cancel;
+  cancel.hidden = !deriving;
+  cancel.disabled = status.phase === "cancelling";
+  if (hadFocus && cancel.hidden) $("text").focus();
+}
+
+async function cancelWork() {
+  $("cancel-work").disabled = true;
+  try {
+    const answer = await api("api/cancel", {});
+    say(progressText(answer.status));
+  } catch (e) {
+    say(`error: ${e.message}`);
   }
 }
 
@@ -670,10 +751,14 @@ function markKept(id, only) {
   }
 }
 
-function drawPeaks(canvas, peaks) {
+// A waveform's bars (peaks 0 to 1) in `colour` (a CSS variable: the accent unless said).
+function drawPeaks(canvas, peaks, colour) {
   const g = canvas.getContext("2d");
   if (!g || !peaks || !peaks.length) return;
-  g.fillStyle = getComputedStyle(document.documentElement).getPropertyValue("--accent").trim() || "#1a56b0";
+  canvas.dataset.drawn = "true";
+  canvas.dataset.peaks = peaks.join(",");
+  g.clearRect(0, 0, canvas.width, canvas.height);
+  g.fillStyle = getComputedStyle(document.documentElement).getPropertyValue(colour || "--accent").trim() || "#1a56b0";
   const bar = canvas.width / peaks.length;
   for (const [i, p] of peaks.entries()) {
     const h = Math.max(1, p * canvas.height);
@@ -775,6 +860,7 @@ buttons.newTake.addEventListener("click", () => hear("new"));
 buttons.prevTake.addEventListener("click", () => hear((hearing || takesOf(selected).take) - 1));
 buttons.nextTake.addEventListener("click", () => hear((hearing || takesOf(selected).take) + 1));
 buttons.keep.addEventListener("click", keep);
+$("cancel-work").addEventListener("click", cancelWork);
 buttons.compare.addEventListener("click", compareTakes);
 $("make-three").addEventListener("click", makeThree);
 $("takes-close").addEventListener("click", () => { $("takes-panel").hidden = true; });
