@@ -106,6 +106,7 @@ thread_local! {
 // The float functions are `super::math`'s (plain f32 arithmetic): the system's libm picks an FMA or a plain
 // variant by CPU, and a take must give the same samples on every machine.
 
+#[inline(always)]
 fn ex(x: f32) -> f32 {
     math::exp(x.min(MAX_LOG))
 }
@@ -237,7 +238,28 @@ impl Vocoder {
 /// Turns the forward spectra `E` of frames `f0..f0 + kn` (frame-major in `block`) into the block's spectra
 /// `S = e^{lh} e^{iπ tanh θ} E + e^{ln} Z + e^{lr} e^{iφ}`, bin by bin: each bin's factors over the block's
 /// frames first (contiguous in the model's bin-major outputs), then the products.
+///
+/// On an x86-64 CPU with AVX2 the same code is compiled for 8-lane vectors (no FMA, which would round
+/// differently): the same operations on each lane, so the same bits (a test compares the two).
 fn combine(p: &Frames, noise: &[f32], f0: usize, kn: usize, block: &mut [Complex32]) {
+    #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("avx2") {
+        // SAFETY: the CPU has AVX2.
+        return unsafe { combine_avx2(p, noise, f0, kn, block) };
+    }
+    combine_here(p, noise, f0, kn, block);
+}
+
+/// [`combine`] compiled with AVX2 enabled.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+unsafe fn combine_avx2(p: &Frames, noise: &[f32], f0: usize, kn: usize, block: &mut [Complex32]) {
+    combine_here(p, noise, f0, kn, block);
+}
+
+/// [`combine`] for whatever the code around it is compiled for.
+#[inline(always)]
+fn combine_here(p: &Frames, noise: &[f32], f0: usize, kn: usize, block: &mut [Complex32]) {
     let frames = p.count();
     let (mut ar, mut ai, mut cr, mut ci) =
         ([0f32; BLOCK], [0f32; BLOCK], [0f32; BLOCK], [0f32; BLOCK]);
@@ -330,6 +352,64 @@ fn pulses_into(f0: &[f32], out: &mut [f32]) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_spectra_combined_with_avx2_are_the_same_bits_as_without() {
+        #[cfg(target_arch = "x86_64")]
+        {
+            if !std::arch::is_x86_feature_detected!("avx2") {
+                return;
+            }
+            let frames = 40;
+            let mut seed = 0x2545_f491_4f6c_dd1du64;
+            let mut value = |scale: f32| {
+                seed ^= seed << 13;
+                seed ^= seed >> 7;
+                seed ^= seed << 17;
+                ((seed >> 40) as f32 / (1u64 << 24) as f32 - 0.5) * scale
+            };
+            // Log magnitudes past the clamp (7) too, angles over several turns.
+            let mut array = |scale: f32| {
+                (0..BINS * frames)
+                    .map(|_| value(scale))
+                    .collect::<Vec<f32>>()
+            };
+            let (lh, theta, ln, lr, phi) = (
+                array(20.0),
+                array(8.0),
+                array(20.0),
+                array(20.0),
+                array(40.0),
+            );
+            let noise = array(4.0)
+                .into_iter()
+                .chain(array(4.0))
+                .collect::<Vec<f32>>();
+            let f0 = vec![120.0; frames];
+            let p = Frames {
+                lh: &lh,
+                theta: &theta,
+                ln: &ln,
+                lr: &lr,
+                phi: &phi,
+                f0: &f0,
+            };
+            let spectra: Vec<Complex32> = (0..BLOCK * BINS)
+                .map(|i| Complex32::new((i % 97) as f32 - 48.0, (i % 89) as f32 * 0.5))
+                .collect();
+            for (f0, kn) in [(0, BLOCK), (BLOCK, frames - BLOCK)] {
+                let (mut plain, mut wide) = (spectra.clone(), spectra.clone());
+                combine_here(&p, &noise, f0, kn, &mut plain);
+                // SAFETY: the CPU has AVX2.
+                unsafe { combine_avx2(&p, &noise, f0, kn, &mut wide) };
+                let bits = |v: &[Complex32]| -> Vec<(u32, u32)> {
+                    v.iter().map(|c| (c.re.to_bits(), c.im.to_bits())).collect()
+                };
+                assert!(bits(&plain) == bits(&wide), "frames {f0}..{}", f0 + kn);
+                assert!(plain != spectra);
+            }
+        }
+    }
 
     #[test]
     fn a_steady_pitch_gives_pulses_at_that_rate() {
