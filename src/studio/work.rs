@@ -72,6 +72,8 @@ pub(crate) struct Status {
     pub version: u64,
     /// The findings of the last check of the edition (`narrate check`'s), when one has run.
     pub findings: Option<serde_json::Value>,
+    /// Each chapter's loudness and true peak as that check measured them, in chapter order.
+    pub levels: Option<serde_json::Value>,
     /// While working: `checking`, `waiting` (for another essay's work in the catalogue), `preparing`,
     /// `synthesizing` or `joining`; `cancelling` once Cancel was asked; else empty.
     pub phase: &'static str,
@@ -80,6 +82,21 @@ pub(crate) struct Status {
     pub total: usize,
     /// Whether the last work was cancelled (the edition is as it was).
     pub cancelled: bool,
+}
+
+/// What the page is told of a check: its findings and each chapter's level.
+pub(crate) struct Checked {
+    findings: serde_json::Value,
+    levels: serde_json::Value,
+}
+
+impl Checked {
+    fn of(report: &crate::check::Report) -> Checked {
+        Checked {
+            findings: serde_json::to_value(&report.findings).unwrap_or_default(),
+            levels: serde_json::to_value(&report.chapters).unwrap_or_default(),
+        }
+    }
 }
 
 /// The work the background thread has been asked for.
@@ -122,6 +139,7 @@ impl Work {
                 .into(),
                 version: 0,
                 findings: None,
+                levels: None,
                 phase: if built { "checking" } else { "" },
                 done: 0,
                 total: 0,
@@ -223,7 +241,7 @@ impl Work {
                 match task {
                     Task::Check => {
                         self.set_status(|s| s.phase = "checking");
-                        self.check().map(|findings| (findings, None))
+                        self.check().map(|checked| (checked, None))
                     }
                     Task::Derive => self.derive(),
                 }
@@ -244,7 +262,7 @@ impl Work {
     }
 
     /// The status once a task is done: its findings and what it did, the error, or that it was cancelled.
-    fn settle_status(&self, outcome: Result<(serde_json::Value, Option<String>)>, more: bool) {
+    fn settle_status(&self, outcome: Result<(Checked, Option<String>)>, more: bool) {
         self.set_status(|s| match outcome {
             Err(Error::Invalid(m)) if m == STOPPED => {
                 s.cancelled = true;
@@ -253,8 +271,9 @@ impl Work {
                     s.state = "idle";
                 }
             }
-            Ok((findings, derived)) => {
-                s.findings = Some(findings);
+            Ok((checked, derived)) => {
+                s.findings = Some(checked.findings);
+                s.levels = Some(checked.levels);
                 if let Some(message) = derived {
                     s.version += 1;
                     s.message = message;
@@ -311,16 +330,16 @@ impl Work {
     }
 
     /// The check of the edition as it is on disk.
-    fn check(&self) -> Result<serde_json::Value> {
+    fn check(&self) -> Result<Checked> {
         let wav = self.options.dir.join(format!("{}.wav", self.options.stem));
         crate::pipeline::settle(&self.options.dir, &self.options.stem)?;
         let report = crate::check::check_with(&wav, crate::check::Options { listen: false })?;
-        Ok(serde_json::to_value(&report.findings).unwrap_or_default())
+        Ok(Checked::of(&report))
     }
 
     /// Produces the edition again through the one path, as `narrate build` would with these takes, text and
     /// lexicon; returns the check's findings and what was done.
-    fn derive(&self) -> Result<(serde_json::Value, Option<String>)> {
+    fn derive(&self) -> Result<(Checked, Option<String>)> {
         let watch = Arc::new(Watch::default());
         *self.watch.lock().unwrap_or_else(|e| e.into_inner()) = Some(watch.clone());
         let _lock = takes::lock(&self.options.essay)?;
@@ -348,9 +367,8 @@ impl Work {
                 self.options.stem, report.stats.synthesized
             );
         }
-        let findings = serde_json::to_value(&report.check.findings).unwrap_or_default();
         Ok((
-            findings,
+            Checked::of(&report.check),
             Some(format!(
                 "the edition is re-derived ({} synthesized)",
                 report.stats.synthesized

@@ -97,6 +97,7 @@ def read():
         "status": status(),
         "title": driver.find_element(By.ID, "title").text,
         "chapters": [b.text for b in driver.find_elements(By.CSS_SELECTOR, "nav .chapter-link")],
+        "levels": [span.get_attribute("textContent") for span in driver.find_elements(By.CSS_SELECTOR, "nav .level")],
         "headings": [h.text for h in driver.find_elements(By.CSS_SELECTOR, "main .chapter-title") if h.is_displayed()],
         "sentences": [
             {"id": s.get_attribute("data-id"), "text": s.text, "visible": s.is_displayed(),

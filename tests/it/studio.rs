@@ -467,6 +467,7 @@ fn the_studio_shows_the_edition_on_a_timeline_and_is_accessible_in_both_schemes_
     let mut steps = vec![
         json!({"do": "seek", "seconds": inside}),
         json!({"do": "timeline"}),
+        json!({"do": "read"}),
         json!({"do": "timeline_click", "fraction": 0.75}),
         json!({"do": "click", "id": manifest["segments"][4]["id"]}),
         json!({"do": "seek", "seconds": inside}),
@@ -486,6 +487,27 @@ fn the_studio_shows_the_edition_on_a_timeline_and_is_accessible_in_both_schemes_
     let r = drive(&python, &studio, json!(steps));
     assert!(r.iter().all(|step| step["error"].is_null()), "{r:#?}");
 
+    // Each chapter's loudness and true peak beside it: what `narrate check` measures.
+    let checked = env.json(&[
+        "check",
+        env.path("audio/out/headings/headings.wav")
+            .to_str()
+            .unwrap(),
+    ]);
+    let want: Vec<String> = checked["chapters"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| {
+            format!(
+                "{:.1} LUFS · peak {:.1} dBTP",
+                c["integrated_lufs"].as_f64().unwrap(),
+                c["true_peak_dbtp"].as_f64().unwrap()
+            )
+        })
+        .collect();
+    assert_eq!(want.len(), chapters.len());
+    assert_eq!(r[2]["levels"], json!(want), "{:#}", r[2]);
     let strip = &r[1];
     let width = strip["width"].as_f64().unwrap();
     let blocks = strip["chapters"].as_array().unwrap();
@@ -505,7 +527,7 @@ fn the_studio_shows_the_edition_on_a_timeline_and_is_accessible_in_both_schemes_
         (playhead - width * inside / duration).abs() <= 3.0,
         "the player at {inside:.2} s of {duration:.2} s: the playhead at {playhead:.1} of {width:.1} px"
     );
-    let click = &r[2];
+    let click = &r[3];
     let landed = click["landed"].as_f64().unwrap();
     assert!(
         (landed - 0.75 * duration).abs() <= duration * 2.0 / width + 0.05,

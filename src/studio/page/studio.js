@@ -130,7 +130,11 @@ function render() {
     const length = document.createElement("span");
     length.className = "duration";
     length.textContent = clock(c.end_seconds - c.start_seconds);
-    item.append(jump, length);
+    // Its loudness and true peak, once the check has measured them (renderLevels).
+    const level = document.createElement("span");
+    level.className = "level";
+    level.dataset.chapter = String(m.chapters.indexOf(c));
+    item.append(jump, length, level);
     nav.append(item);
   }
   // Chapters in reading order (a segment before any chapter gets a section of its own, untitled).
@@ -160,6 +164,7 @@ function render() {
   for (const page of pages) observer.observe(page.el);
   if (selected) select(selected, true);
   renderFindings(edition.status && edition.status.findings);
+  renderLevels(edition.status && edition.status.levels);
   highlight(true);
   // For the book-scale measurements (Performance API): when the first text was on the page.
   if (!performance.getEntriesByName("narrate:rendered").length) performance.mark("narrate:rendered");
@@ -345,6 +350,16 @@ function movePlayhead() {
   if (c) {
     const block = document.querySelector(`.timeline-chapter[data-index="${c.index}"]`);
     if (block) block.dataset.current = "true";
+  }
+}
+
+// Each chapter's loudness (integrated, LUFS) and true peak (dBTP) as the check measured them, beside its length.
+function renderLevels(levels) {
+  for (const span of document.querySelectorAll("#chapters .level")) {
+    const l = (levels || [])[Number(span.dataset.chapter)];
+    span.textContent = l && Number.isFinite(l.integrated_lufs) && Number.isFinite(l.true_peak_dbtp)
+      ? `${l.integrated_lufs.toFixed(1)} LUFS · peak ${l.true_peak_dbtp.toFixed(1)} dBTP` : "";
+    span.title = l ? "loudness over the chapter, and its highest true peak" : "";
   }
 }
 
@@ -548,6 +563,7 @@ async function watch() {
         reloadPlayer();
       } else {
         renderFindings(status.findings);
+        renderLevels(status.levels);
       }
       if (watchAgain) continue;
       if (status.cancelled && status.state !== "error") {
