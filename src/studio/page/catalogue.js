@@ -1,10 +1,7 @@
 // narrate studio's catalogue: each essay of the folder with its edition's state, findings and length, a link to
 // its studio (under e/N/), and Build (with its progress) and Cancel for the editions not built or stale. The
 // list is asked for again while any essay's work goes on.
-"use strict";
-
-const token = new URLSearchParams(location.search).get("token") || "";
-const $ = (id) => document.getElementById(id);
+// (common.js, before it: token, root, $, api, clock.)
 const STATES = {
   "built": "Built",
   "stale": "Stale: the essay or settings changed",
@@ -14,26 +11,6 @@ const STATES = {
 };
 // The list being followed (a promise that ends when no essay is working), or null.
 let following = null;
-
-async function api(path, body) {
-  const init = { headers: { "X-Narrate-Token": token } };
-  if (body !== undefined) {
-    init.method = "POST";
-    init.headers["Content-Type"] = "application/json";
-    init.body = JSON.stringify(body);
-  }
-  const response = await fetch(path, init);
-  const answer = await response.json().catch(() => ({}));
-  if (!response.ok) throw new Error(answer.error || response.statusText);
-  return answer;
-}
-
-function clock(seconds) {
-  const t = Math.max(0, Math.round(seconds));
-  const [h, m, s] = [Math.floor(t / 3600), Math.floor((t % 3600) / 60), t % 60];
-  const two = (n) => String(n).padStart(2, "0");
-  return h ? `${h}:${two(m)}:${two(s)}` : `${m}:${two(s)}`;
-}
 
 function button(text, id, action) {
   const b = document.createElement("button");

@@ -3,12 +3,7 @@
 // "Keep", a text change, a saved pronunciation or "Redo" changes the essay's files and the studio re-derives the
 // edition in the background, while the page shows what it is doing and how far it is (with Cancel) and reloads
 // the player where it was. Each sentence shows a small waveform of its audio, fetched a page at a time.
-"use strict";
-
-const token = new URLSearchParams(location.search).get("token") || "";
-// Where the studio is: `/` of its own server, or `/studio/` under narrate serve.
-const root = location.pathname.endsWith("/") ? location.pathname : `${location.pathname}/`;
-const $ = (id) => document.getElementById(id);
+// (common.js, before it: token, root, $, api, clock.)
 const player = $("player");
 const takePlayer = $("take-player");
 const statusLine = $("status");
@@ -49,23 +44,6 @@ let reselectAt = null;
 
 function say(text) { statusLine.textContent = text; }
 function setState(state) { document.body.dataset.state = state; }
-
-async function api(path, body) {
-  const init = { headers: { "X-Narrate-Token": token } };
-  if (body !== undefined) {
-    init.method = "POST";
-    init.headers["Content-Type"] = "application/json";
-    init.body = JSON.stringify(body);
-  }
-  const response = await fetch(root + path, init);
-  const answer = await response.json().catch(() => ({}));
-  if (!response.ok) {
-    const error = new Error(answer.error || response.statusText);
-    error.status = response.status;
-    throw error;
-  }
-  return answer;
-}
 
 function withToken(url) { return `${url}${url.includes("?") ? "&" : "?"}token=${encodeURIComponent(token)}`; }
 function segments() { return edition ? edition.manifest.segments : []; }
@@ -294,14 +272,6 @@ function sentenceNodes(s, spaced) {
   }
   if (spaced) nodes.push(" ");
   return nodes;
-}
-
-// `m:ss`, or `h:mm:ss` from an hour on.
-function clock(seconds) {
-  const t = Math.max(0, Math.round(seconds));
-  const [h, m, sec] = [Math.floor(t / 3600), Math.floor((t % 3600) / 60), t % 60];
-  const two = (n) => String(n).padStart(2, "0");
-  return h ? `${h}:${two(m)}:${two(sec)}` : `${m}:${two(sec)}`;
 }
 
 function playChapter(c) {
