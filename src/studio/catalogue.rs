@@ -23,7 +23,10 @@ use crate::pipeline::{Judged, Place};
 use crate::serve::server::{self, Limits};
 
 const PAGE: &str = include_str!("page/catalogue.html");
-const SCRIPT: &str = concat!(include_str!("page/common.js"), include_str!("page/catalogue.js"));
+const SCRIPT: &str = concat!(
+    include_str!("page/common.js"),
+    include_str!("page/catalogue.js")
+);
 
 /// The essays' studios, in the catalogue's order.
 struct Catalogue {

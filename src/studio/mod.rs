@@ -32,7 +32,10 @@ use crate::settings::Settings;
 use work::{Problem, Take, Work};
 
 const PAGE: &str = include_str!("page/index.html");
-const SCRIPT: &str = concat!(include_str!("page/common.js"), include_str!("page/studio.js"));
+const SCRIPT: &str = concat!(
+    include_str!("page/common.js"),
+    include_str!("page/studio.js")
+);
 /// narrate's look (shared with the web edition), then the studio's own.
 const STYLE: &str = concat!(
     include_str!("../export/look.css"),
