@@ -92,6 +92,48 @@ pub(crate) fn agent() -> ureq::Agent {
         .into()
 }
 
+/// Requests to a server at `base`, answered by their status code (for the studios' refusal tests).
+pub(crate) struct Asker {
+    agent: ureq::Agent,
+    base: String,
+}
+
+impl Asker {
+    pub(crate) fn new(base: &str) -> Asker {
+        Asker {
+            agent: agent(),
+            base: base.to_string(),
+        }
+    }
+
+    /// A GET of `path`.
+    pub(crate) fn get(&self, path: &str) -> u16 {
+        let url = format!("{}{path}", self.base);
+        self.agent.get(url).call().unwrap().status().as_u16()
+    }
+
+    /// A POST of the JSON `body` to `path`, with the token and the Origin given.
+    pub(crate) fn post(
+        &self,
+        path: &str,
+        token: Option<&str>,
+        origin: Option<&str>,
+        body: &str,
+    ) -> u16 {
+        let mut request = self
+            .agent
+            .post(format!("{}{path}", self.base))
+            .content_type("application/json");
+        if let Some(t) = token {
+            request = request.header("X-Narrate-Token", t);
+        }
+        if let Some(o) = origin {
+            request = request.header("Origin", o);
+        }
+        request.send(body).unwrap().status().as_u16()
+    }
+}
+
 /// POSTs a speech request; returns the status, the content type and the body.
 pub(crate) fn post(url: &str, token: Option<&str>, body: &str) -> (u16, String, Vec<u8>) {
     let mut request = agent()

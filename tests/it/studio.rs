@@ -988,26 +988,10 @@ fn the_studio_refuses_requests_without_its_token_from_other_sites_or_for_other_f
     let id = manifest["segments"][1]["id"].as_str().unwrap().to_string();
     let before = snapshot(env.dir.path());
     let (base, token) = (&studio.base, &studio.token);
-    let agent = agent();
-    let get = |path: &str| {
-        agent
-            .get(format!("{base}{path}"))
-            .call()
-            .unwrap()
-            .status()
-            .as_u16()
-    };
+    let asker = crate::http::Asker::new(base);
+    let get = |path: &str| asker.get(path);
     let post = |path: &str, token: Option<&str>, origin: Option<&str>, body: &str| {
-        let mut request = agent
-            .post(format!("{base}{path}"))
-            .content_type("application/json");
-        if let Some(t) = token {
-            request = request.header("X-Narrate-Token", t);
-        }
-        if let Some(o) = origin {
-            request = request.header("Origin", o);
-        }
-        request.send(body).unwrap().status().as_u16()
+        asker.post(path, token, origin, body)
     };
     let text = manifest["segments"][1]["text"].as_str().unwrap();
     // Every request that changes something, each with a body it would act on.

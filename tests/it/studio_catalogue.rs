@@ -8,7 +8,7 @@ use std::path::Path;
 
 use serde_json::{json, Value};
 
-use crate::http::agent;
+use crate::http::Asker;
 use crate::studio::{drive, raw_status, says, screenshot, snapshot, status_of, Studio};
 use crate::support::*;
 
@@ -295,26 +295,10 @@ fn the_studio_of_a_folder_refuses_without_its_token_from_other_sites_and_beyond_
     std::fs::write(env.path("secret.txt"), "not for the studio").unwrap();
     let studio = catalogue(&env, &[]);
     let (base, token) = (&studio.base, &studio.token);
-    let agent = agent();
-    let get = |path: &str| {
-        agent
-            .get(format!("{base}{path}"))
-            .call()
-            .unwrap()
-            .status()
-            .as_u16()
-    };
+    let asker = Asker::new(base);
+    let get = |path: &str| asker.get(path);
     let post = |path: &str, token: Option<&str>, origin: Option<&str>| {
-        let mut request = agent
-            .post(format!("{base}{path}"))
-            .content_type("application/json");
-        if let Some(t) = token {
-            request = request.header("X-Narrate-Token", t);
-        }
-        if let Some(o) = origin {
-            request = request.header("Origin", o);
-        }
-        request.send("{}").unwrap().status().as_u16()
+        asker.post(path, token, origin, "{}")
     };
     let before = snapshot(env.dir.path());
     for path in [
