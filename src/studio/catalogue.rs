@@ -20,7 +20,6 @@ use super::{check_token, refuse, routes, Options, Studio};
 use crate::error::Result;
 use crate::manifest::Manifest;
 use crate::pipeline::{Judged, Place};
-use crate::serve::server::{self, Limits};
 
 const PAGE: &str = include_str!("page/catalogue.html");
 const SCRIPT: &str = concat!(
@@ -47,19 +46,13 @@ pub(crate) fn run(
         .map(super::start)
         .collect::<Result<Vec<_>>>()?;
     let catalogue = Arc::new(Catalogue { studios, token });
-    let limits = Limits {
-        max_connections: 32,
-        ..Limits::default()
-    };
-    server::run(bind, limits, |address| {
-        if !bind.ip().is_loopback() {
-            eprintln!(
-                "warning: the studio listens on {address}, not only this computer; anyone with the token can change the editions"
-            );
-        }
-        listening(&format!("http://{address}/?token={}", catalogue.token));
-        router(&catalogue, address)
-    })
+    super::serve(
+        bind,
+        &catalogue.token,
+        "the editions",
+        listening,
+        |address| router(&catalogue, address),
+    )
 }
 
 /// The catalogue's page and list, and each essay's studio under `/e/N/` (`/e/N` is sent there).

@@ -76,19 +76,34 @@ pub(crate) struct Studio {
 /// Runs the studio until SIGINT or SIGTERM; `listening` is told the page's address (with the token) once bound.
 pub(crate) fn run(options: Options, listening: impl FnOnce(&str)) -> Result<()> {
     let bind = options.bind;
+    let studio = start(options)?;
+    serve(bind, &studio.token, "the edition", listening, |address| {
+        router(&studio, address)
+    })
+}
+
+/// Serves the routes `routes` makes for the bound address until SIGINT or SIGTERM, saying when they are
+/// reachable from other computers (anyone with the token can then change `changes`); `listening` is told the
+/// page's address with `token`.
+pub(super) fn serve(
+    bind: SocketAddr,
+    token: &str,
+    changes: &str,
+    listening: impl FnOnce(&str),
+    routes: impl FnOnce(&str) -> Router,
+) -> Result<()> {
     let limits = Limits {
         max_connections: 32,
         ..Limits::default()
     };
-    let studio = start(options)?;
     server::run(bind, limits, |address| {
         if !bind.ip().is_loopback() {
             eprintln!(
-                "warning: the studio listens on {address}, not only this computer; anyone with the token can change the edition"
+                "warning: the studio listens on {address}, not only this computer; anyone with the token can change {changes}"
             );
         }
-        listening(&format!("http://{address}/?token={}", studio.token));
-        router(&studio, address)
+        listening(&format!("http://{address}/?token={token}"));
+        routes(address)
     })
 }
 
