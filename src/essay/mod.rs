@@ -161,11 +161,13 @@ impl Essay {
     /// The author named by the byline, if any ("By Ada Lovelace" gives "Ada Lovelace").
     /// Falls back to the front matter's `author:`.
     pub(crate) fn byline_author(&self) -> Option<String> {
-        let from_byline = self
-            .byline
-            .as_ref()
-            .and_then(|b| byline_name(&b.text))
-            .map(str::to_string);
+        let from_byline = self.byline.as_ref().and_then(|b| {
+            let rest = b
+                .text
+                .strip_prefix("By ")
+                .or_else(|| b.text.strip_prefix("by "))?;
+            Some(rest.trim().to_string())
+        });
         from_byline.or_else(|| self.front_matter_author.clone())
     }
 
@@ -267,16 +269,8 @@ impl Essay {
     }
 }
 
-/// The name a byline gives, worded as one ("By Ada Lovelace" or "by Ada Lovelace" gives "Ada Lovelace").
-pub(crate) fn byline_name(text: &str) -> Option<&str> {
-    let rest = text
-        .strip_prefix("By ")
-        .or_else(|| text.strip_prefix("by "))?;
-    Some(rest.trim())
-}
-
 fn is_byline(text: &str) -> bool {
-    byline_name(text).is_some()
+    (text.starts_with("By ") || text.starts_with("by "))
         && text.chars().count() <= 60
         && !ends_with_sentence_punctuation(text)
 }

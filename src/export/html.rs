@@ -76,8 +76,8 @@ fn page(e: &Edition) -> String {
         .and_then(|b| b.paragraphs.first())
         .is_some_and(|p| {
             p.iter().any(|&s| {
-                let named = crate::essay::byline_name(e.segments[s].text.trim());
-                named
+                let text = e.segments[s].text.trim();
+                text.strip_prefix("By ")
                     .zip(e.author.as_deref())
                     .is_some_and(|(named, author)| named.trim_end_matches('.') == author)
             })
