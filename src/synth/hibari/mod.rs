@@ -49,8 +49,9 @@ pub(crate) fn model_dir() -> PathBuf {
     voice::data_dir().join("hibari")
 }
 
-/// The loaded model: its bytes, with the duration predictor opened (sessions are opened from them), vocabulary
-/// and a pool of sessions.
+/// The loaded model: its file's bytes (checked against the published sha256; the duration predictor is opened
+/// in a copy of them only when ONNX Runtime has to optimize the graph again, `onnx::open_optimized`),
+/// vocabulary and a pool of sessions.
 struct Model {
     bytes: Vec<u8>,
     vocab: HashMap<char, i64>,
@@ -95,10 +96,6 @@ fn load() -> std::result::Result<Model, String> {
             &MODEL_SHA256[..12]
         ));
     }
-    // The duration predictor opened (module `graph`); the file itself is never changed.
-    let bytes = piper_graph::decode(bytes)
-        .and_then(|mut m| graph::open_durations(&mut m).map(|()| piper_graph::encode(&m)))
-        .map_err(|e| format!("{}: {e}; {FIX} again", path.display()))?;
     let vocab_path = dir.join("vocab.json");
     let text = std::fs::read_to_string(&vocab_path)
         .map_err(|e| format!("{}: {e}; {FIX}", vocab_path.display()))?;
@@ -146,6 +143,23 @@ pub(crate) fn ids(phonemes: &str, vocab: &HashMap<char, i64>) -> Vec<i64> {
     ids
 }
 
+impl Model {
+    /// The model with its duration predictor opened (module `graph`), in memory: the file is never changed.
+    fn edited(&self) -> std::result::Result<Vec<u8>, String> {
+        piper_graph::decode(self.bytes.clone())
+            .and_then(|mut m| graph::open_durations(&mut m).map(|()| piper_graph::encode(&m)))
+    }
+
+    /// Where the optimized copies of the edited model are kept, and what they are made of.
+    fn optimized<'a>(&self, dir: &'a std::path::Path) -> onnx::Optimized<'a> {
+        onnx::Optimized {
+            dir,
+            name: "hibari",
+            identity: format!("{} durations v{}", self.sha256, graph::REWRITE),
+        }
+    }
+}
+
 impl Hibari {
     fn model(&self) -> std::result::Result<Arc<Model>, String> {
         self.model.get_or_init(|| load().map(Arc::new)).clone()
@@ -153,15 +167,17 @@ impl Hibari {
 
     fn new_session(&self, model: &Model) -> std::result::Result<Session, String> {
         let env = onnx::environment()?;
-        let path = model_dir().join("hibari.onnx");
-        let session = onnx::builder(env)
-            .and_then(|mut b| b.commit_from_memory(&model.bytes))
-            .map_err(|e| {
-                format!(
-                    "{}: cannot load the model ({e}); {FIX} again",
-                    path.display()
-                )
-            })?;
+        let dir = model_dir();
+        let path = dir.join("hibari.onnx");
+        let session = onnx::open_optimized(env, &model.optimized(&dir), || {
+            model.edited().map(std::borrow::Cow::Owned)
+        })
+        .map_err(|e| {
+            format!(
+                "{}: cannot load the model ({e}); {FIX} again",
+                path.display()
+            )
+        })?;
         let inputs: Vec<&str> = session.inputs().iter().map(|i| i.name()).collect();
         let outputs: Vec<&str> = session.outputs().iter().map(|o| o.name()).collect();
         if INPUTS
@@ -624,6 +640,77 @@ mod tests {
             compared += 1;
         }
         assert!(compared >= 2);
+    }
+
+    /// The optimized copy stands for the model: a session from it gives the same outputs, bit for bit, as one
+    /// that optimizes the graph itself; it is made once and then used; a damaged copy is removed and made again.
+    #[test]
+    fn a_session_from_the_optimized_copy_gives_the_same_bits() {
+        let Some((_, model)) = model() else { return };
+        let env = onnx::environment().unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let copy = model.optimized(dir.path());
+        let made = std::cell::Cell::new(0);
+        let open = || {
+            onnx::open_optimized(env, &copy, || {
+                made.set(made.get() + 1);
+                model.edited().map(std::borrow::Cow::Owned)
+            })
+            .unwrap()
+        };
+        let copies = || -> Vec<std::path::PathBuf> {
+            std::fs::read_dir(dir.path())
+                .unwrap()
+                .map(|e| e.unwrap().path())
+                .collect()
+        };
+        let bits = |session: &mut Session| -> Vec<Vec<u32>> {
+            let mut all = Vec::new();
+            for ids in [
+                "həlˈO.",
+                "ðə ɹˈAn kˈɛpt fˈɔlɪŋ, ænd nˈOb\u{0259}di mˈInd\u{0259}d.",
+            ]
+            .map(|p| ids(p, &model.vocab))
+            {
+                let n = ids.len();
+                let inputs = ort::inputs![
+                    "ids" => Tensor::from_array(([1usize, n], ids)).unwrap(),
+                    "speed" => Tensor::from_array(([1usize], vec![1.0f32])).unwrap(),
+                    graph::SCALE => Tensor::from_array(([n], vec![1.1f32; n])).unwrap(),
+                    graph::OFFSET => Tensor::from_array(([n], vec![0.25f32; n])).unwrap(),
+                    graph::CAP => Tensor::from_array(([n], vec![f32::INFINITY; n])).unwrap(),
+                ];
+                let outputs = session.run(inputs).unwrap();
+                for name in OUTPUTS {
+                    let (_, v) = outputs[name].try_extract_tensor::<f32>().unwrap();
+                    all.push(v.iter().map(|x| x.to_bits()).collect());
+                }
+            }
+            all
+        };
+        // The model optimized in the session, as every start did before copies were kept.
+        let mut own = onnx::builder(env)
+            .unwrap()
+            .commit_from_memory(&model.edited().unwrap())
+            .unwrap();
+        let want = bits(&mut own);
+        assert!(want.iter().all(|v| !v.is_empty()));
+        assert_eq!(bits(&mut open()), want, "the session that makes the copy");
+        assert_eq!((made.get(), copies().len()), (1, 1));
+        assert_eq!(bits(&mut open()), want, "a session from the copy");
+        assert_eq!(made.get(), 1, "the copy is used, not made again");
+        // A damaged copy: found by its hash, removed, made again.
+        let path = copies().remove(0);
+        let mut bytes = std::fs::read(&path).unwrap();
+        let middle = bytes.len() / 2;
+        bytes[middle] ^= 0x40;
+        std::fs::write(&path, bytes).unwrap();
+        assert_eq!(bits(&mut open()), want, "after the damaged copy");
+        assert_eq!(made.get(), 2);
+        // The same graph again, so the same name; and used from then on.
+        assert_eq!(copies(), vec![path]);
+        assert_eq!(bits(&mut open()), want);
+        assert_eq!(made.get(), 2);
     }
 
     #[test]
