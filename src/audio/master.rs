@@ -10,6 +10,7 @@ use std::path::Path;
 use ebur128::{EbuR128, Mode};
 use serde::{Deserialize, Serialize};
 
+use super::true_peak::TruePeak;
 use crate::error::{Error, Result};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Hash)]
@@ -90,6 +91,8 @@ const SHORT_TERM_HOPS: usize = 30;
 /// Streams samples into the loudness measurements.
 pub(crate) struct Meter {
     ebu: EbuR128,
+    /// The true peak, measured apart: only where it can change the figure (`true_peak`).
+    peak: TruePeak,
     rate: u32,
     hop: Vec<i16>,
     /// The K-weighted mean square of each of the last 30 hops (3 s, the short-term window), oldest first.
@@ -104,14 +107,11 @@ pub(crate) struct Meter {
 
 impl Meter {
     pub(crate) fn new(rate: u32) -> Result<Meter> {
-        let ebu = EbuR128::new(
-            1,
-            rate,
-            Mode::I | Mode::S | Mode::TRUE_PEAK | Mode::HISTOGRAM,
-        )
-        .map_err(|e| Error::Invalid(format!("cannot measure loudness: {e}")))?;
+        let failed = |e: ebur128::Error| Error::Invalid(format!("cannot measure loudness: {e}"));
+        let ebu = EbuR128::new(1, rate, Mode::I | Mode::S | Mode::HISTOGRAM).map_err(failed)?;
         Ok(Meter {
             ebu,
+            peak: TruePeak::new(rate).map_err(failed)?,
             rate,
             hop: Vec::with_capacity(rate as usize / 10),
             hops: VecDeque::with_capacity(SHORT_TERM_HOPS),
@@ -149,6 +149,7 @@ impl Meter {
         }
         let len = self.hop.len();
         let _ = self.ebu.add_frames_i16(&self.hop);
+        let _ = self.peak.push_all(&self.hop);
         self.hop.clear();
         // The short-term loudness (3 s) every 100 ms, from the last 30 hops' energies: asking the meter for it
         // would sum 3 s of samples at every hop, 30 sums per sample, which was a fifth of a mastered build.
@@ -181,7 +182,7 @@ impl Meter {
                 .unwrap_or(f64::NEG_INFINITY)
                 .max(-120.0),
             short_term_max_lufs: self.short_term_max.max(-120.0),
-            true_peak_dbtp: db(self.ebu.true_peak(0).unwrap_or(0.0)),
+            true_peak_dbtp: db(self.peak.peak()),
             rms_dbfs: db(rms),
             noise_floor_dbfs: if self.floor.is_finite() {
                 db(self.floor)

@@ -4,6 +4,7 @@ pub(crate) mod join;
 pub(crate) mod master;
 pub(crate) mod plausible;
 pub(crate) mod resample;
+pub(crate) mod true_peak;
 pub(crate) mod wav;
 
 /// Mono 16-bit audio at a given sample rate.
