@@ -145,10 +145,17 @@ impl Place {
         self.settle()?;
         let backend: Arc<dyn Backend> =
             Arc::from(synth::create(settings.backend, &settings.backends)?);
-        match self.judge(settings, backend, warn)? {
-            Judged::Current { segments } => Ok(Built::UpToDate { segments }),
-            Judged::Needed(job) => Ok(Built::Written(Box::new(job.produce(&self.dir, quiet)?))),
-        }
+        // Once the essay has to be planned, the backend opens what synthesis needs on another core meanwhile.
+        std::thread::scope(|s| {
+            let warm = || {
+                let backend = backend.clone();
+                s.spawn(move || backend.warm_up());
+            };
+            match self.judge_warming(settings, backend.clone(), warn, warm)? {
+                Judged::Current { segments } => Ok(Built::UpToDate { segments }),
+                Judged::Needed(job) => Ok(Built::Written(Box::new(job.produce(&self.dir, quiet)?))),
+            }
+        })
     }
 
     /// Whether the edition is current with `settings` (the one freshness decision: `build` and the studio's
@@ -159,6 +166,18 @@ impl Place {
         settings: Settings,
         backend: Arc<dyn Backend>,
         warn: impl FnOnce(&[String]),
+    ) -> Result<Judged> {
+        self.judge_warming(settings, backend, warn, || {})
+    }
+
+    /// [`Place::judge`], calling `planning` when the essay has to be planned (so that what synthesis needs can
+    /// be opened meanwhile).
+    fn judge_warming(
+        &self,
+        settings: Settings,
+        backend: Arc<dyn Backend>,
+        warn: impl FnOnce(&[String]),
+        planning: impl FnOnce(),
     ) -> Result<Judged> {
         let inputs = Inputs::read(&self.essay, &settings, backend)?;
         let whole = self
@@ -175,6 +194,7 @@ impl Place {
                 });
             }
         }
+        planning();
         let job = Job::from_inputs(inputs, settings)?.named(self.name.clone());
         warn(&job.warnings());
         if whole.is_some_and(|m| m.plan_key == job.plan_key()) {
@@ -203,7 +223,26 @@ impl Place {
             None => Layer::default(),
         };
         let settings = self.settings_over(flags, recorded)?;
-        let job = Job::prepare(&self.essay, settings)?.named(self.name.clone());
+        let backend: Arc<dyn Backend> =
+            Arc::from(synth::create(settings.backend, &settings.backends)?);
+        // A new take is synthesized: the backend opens what that needs while the essay is planned.
+        std::thread::scope(|s| {
+            let warming = backend.clone();
+            s.spawn(move || warming.warm_up());
+            let job = Job::prepare_with(&self.essay, settings, backend)?.named(self.name.clone());
+            self.regen_job(job, before, wanted, take, quiet)
+        })
+    }
+
+    /// [`Place::regen`] once the essay is planned: the takes chosen and the edition made.
+    fn regen_job(
+        &self,
+        job: Job,
+        before: Option<Manifest>,
+        wanted: &[String],
+        take: Option<u32>,
+        quiet: bool,
+    ) -> Result<Regen> {
         let mut ids: Vec<String> = Vec::new();
         for w in wanted {
             let id = job.resolve(w)?;

@@ -19,7 +19,7 @@ pub(crate) mod phonemes;
 
 use std::collections::HashMap;
 use std::path::PathBuf;
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, OnceLock};
 
 use ort::session::Session;
 use ort::value::Tensor;
@@ -56,7 +56,17 @@ struct Model {
     bytes: Vec<u8>,
     vocab: HashMap<char, i64>,
     sha256: String,
-    pool: Mutex<Vec<Session>>,
+    pool: Mutex<Pool>,
+    /// Signalled when a session opened ahead of need is in the pool.
+    opened: Condvar,
+}
+
+/// The sessions not in use, and how many are being opened ahead of need ([`Backend::warm_up`]) and waited for.
+#[derive(Default)]
+struct Pool {
+    idle: Vec<Session>,
+    opening: usize,
+    waiting: usize,
 }
 
 #[derive(Default)]
@@ -124,7 +134,8 @@ fn load() -> std::result::Result<Model, String> {
         bytes,
         vocab,
         sha256,
-        pool: Mutex::new(Vec::new()),
+        pool: Mutex::new(Pool::default()),
+        opened: Condvar::new(),
     })
 }
 
@@ -144,6 +155,27 @@ pub(crate) fn ids(phonemes: &str, vocab: &HashMap<char, i64>) -> Vec<i64> {
 }
 
 impl Model {
+    fn pool(&self) -> MutexGuard<'_, Pool> {
+        self.pool.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// An idle session, waiting for one being opened ahead of need when no other request waits for it; `None`:
+    /// open one.
+    fn take_session(&self) -> Option<Session> {
+        let mut pool = self.pool();
+        loop {
+            if let Some(session) = pool.idle.pop() {
+                return Some(session);
+            }
+            if pool.opening <= pool.waiting {
+                return None;
+            }
+            pool.waiting += 1;
+            pool = self.opened.wait(pool).unwrap_or_else(|e| e.into_inner());
+            pool.waiting -= 1;
+        }
+    }
+
     /// The model with its duration predictor opened (module `graph`), in memory: the file is never changed.
     fn edited(&self) -> std::result::Result<Vec<u8>, String> {
         piper_graph::decode(self.bytes.clone())
@@ -208,17 +240,12 @@ impl Hibari {
         seed: &[u8; 32],
         chunk: usize,
     ) -> std::result::Result<(Vec<i16>, Vec<i64>), String> {
-        let taken = model.pool.lock().unwrap_or_else(|e| e.into_inner()).pop();
-        let mut session = match taken {
+        let mut session = match model.take_session() {
             Some(s) => s,
             None => self.new_session(model)?,
         };
         let result = run(&mut session, ids, plan, speed, seed, chunk);
-        model
-            .pool
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .push(session);
+        model.pool().idle.push(session);
         result
     }
 }
@@ -393,6 +420,25 @@ impl Backend for Hibari {
     }
     fn takes_differ(&self) -> bool {
         true
+    }
+    fn warm_up(&self) {
+        let Ok(model) = self.model() else { return };
+        {
+            let mut pool = model.pool();
+            if !pool.idle.is_empty() || pool.opening > 0 {
+                return;
+            }
+            pool.opening += 1;
+        }
+        // A failure is left to the first request, which opens a session again and says why.
+        let opened = self.new_session(&model);
+        let mut pool = model.pool();
+        pool.opening -= 1;
+        if let Ok(session) = opened {
+            pool.idle.push(session);
+        }
+        drop(pool);
+        model.opened.notify_all();
     }
     fn describe(&self) -> &'static str {
         "hibari: a Kokoro-class voice in 8 MB (ONNX, natural speech on the CPU)"
@@ -711,6 +757,34 @@ mod tests {
         assert_eq!(copies(), vec![path]);
         assert_eq!(bits(&mut open()), want);
         assert_eq!(made.get(), 2);
+    }
+
+    /// A session opened ahead of need (while a build plans) is the one the first request uses: it waits for it
+    /// rather than opening a second, and the samples are those of a backend that opened its own.
+    #[test]
+    fn a_request_waits_for_the_session_opened_ahead_and_sounds_the_same() {
+        let Some((fresh, _)) = model() else { return };
+        let request = SpeechRequest {
+            text: "The ferry left at noon.",
+            voice: VOICE,
+            rate: None,
+            take: 1,
+        };
+        let want = fresh.synthesize(&request).unwrap();
+        let hibari = Hibari::default();
+        let model = hibari.model().unwrap();
+        let got = std::thread::scope(|s| {
+            s.spawn(|| hibari.warm_up());
+            while model.pool().opening == 0 && model.pool().idle.is_empty() {
+                std::thread::yield_now();
+            }
+            hibari.synthesize(&request).unwrap()
+        });
+        assert_eq!(got, want);
+        assert_eq!(model.pool().idle.len(), 1, "one session, opened once");
+        // Warmed again with a session idle: nothing more is opened.
+        hibari.warm_up();
+        assert_eq!(model.pool().idle.len(), 1);
     }
 
     #[test]
