@@ -147,9 +147,9 @@ impl Place {
             Arc::from(synth::create(settings.backend, &settings.backends)?);
         // Once the essay has to be planned, the backend opens what synthesis needs on another core meanwhile.
         std::thread::scope(|s| {
-            let warm = || {
-                let backend = backend.clone();
-                s.spawn(move || backend.warm_up());
+            let warm = |voice: &str| {
+                let (backend, voice) = (backend.clone(), voice.to_owned());
+                s.spawn(move || backend.warm_up(&voice));
             };
             match self.judge_warming(settings, backend.clone(), warn, warm)? {
                 Judged::Current { segments } => Ok(Built::UpToDate { segments }),
@@ -167,17 +167,17 @@ impl Place {
         backend: Arc<dyn Backend>,
         warn: impl FnOnce(&[String]),
     ) -> Result<Judged> {
-        self.judge_warming(settings, backend, warn, || {})
+        self.judge_warming(settings, backend, warn, |_| {})
     }
 
-    /// [`Place::judge`], calling `planning` when the essay has to be planned (so that what synthesis needs can
-    /// be opened meanwhile).
+    /// [`Place::judge`], calling `planning` with the voice when the essay has to be planned (so that what
+    /// synthesis needs can be opened meanwhile).
     fn judge_warming(
         &self,
         settings: Settings,
         backend: Arc<dyn Backend>,
         warn: impl FnOnce(&[String]),
-        planning: impl FnOnce(),
+        planning: impl FnOnce(&str),
     ) -> Result<Judged> {
         let inputs = Inputs::read(&self.essay, &settings, backend)?;
         let whole = self
@@ -194,7 +194,7 @@ impl Place {
                 });
             }
         }
-        planning();
+        planning(&inputs.voice);
         let job = Job::from_inputs(inputs, settings)?.named(self.name.clone());
         warn(&job.warnings());
         if whole.is_some_and(|m| m.plan_key == job.plan_key()) {
@@ -225,11 +225,12 @@ impl Place {
         let settings = self.settings_over(flags, recorded)?;
         let backend: Arc<dyn Backend> =
             Arc::from(synth::create(settings.backend, &settings.backends)?);
+        let inputs = Inputs::read(&self.essay, &settings, backend.clone())?;
         // A new take is synthesized: the backend opens what that needs while the essay is planned.
         std::thread::scope(|s| {
-            let warming = backend.clone();
-            s.spawn(move || warming.warm_up());
-            let job = Job::prepare_with(&self.essay, settings, backend)?.named(self.name.clone());
+            let (warming, voice) = (backend, inputs.voice.clone());
+            s.spawn(move || warming.warm_up(&voice));
+            let job = Job::from_inputs(inputs, settings)?.named(self.name.clone());
             self.regen_job(job, before, wanted, take, quiet)
         })
     }

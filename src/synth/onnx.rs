@@ -4,7 +4,7 @@
 
 use std::borrow::Cow;
 use std::path::{Path, PathBuf};
-use std::sync::OnceLock;
+use std::sync::{Condvar, Mutex, MutexGuard, OnceLock};
 
 use ort::environment::Environment;
 use ort::session::builder::{GraphOptimizationLevel, SessionBuilder};
@@ -38,6 +38,88 @@ pub(crate) fn builder(env: &Environment) -> ort::Result<SessionBuilder> {
         .with_intra_threads(1)?
         .with_inter_threads(1)?
         .with_config_entry("session.intra_op.allow_spinning", "0")?)
+}
+
+/// The sessions of one model not in use, shared by the workers (ONNX Runtime's `Run` is not called on one session
+/// from two threads at once): a worker takes one or opens one, runs, and puts it back. A session can be opened
+/// ahead of need ([`Pool::open_ahead`], while a build plans its essay); a worker that finds none idle waits for
+/// one being opened ahead when no other worker waits for it already, rather than open another.
+#[derive(Default)]
+pub(crate) struct Pool {
+    state: Mutex<PoolState>,
+    opened: Condvar,
+}
+
+#[derive(Default)]
+struct PoolState {
+    idle: Vec<Session>,
+    opening: usize,
+    waiting: usize,
+}
+
+impl Pool {
+    fn state(&self) -> MutexGuard<'_, PoolState> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// An idle session (perhaps one being opened ahead, waited for), else one `open` makes.
+    pub(crate) fn take(
+        &self,
+        open: impl FnOnce() -> Result<Session, String>,
+    ) -> Result<Session, String> {
+        let mut state = self.state();
+        loop {
+            if let Some(session) = state.idle.pop() {
+                return Ok(session);
+            }
+            if state.opening <= state.waiting {
+                break;
+            }
+            state.waiting += 1;
+            state = self.opened.wait(state).unwrap_or_else(|e| e.into_inner());
+            state.waiting -= 1;
+        }
+        drop(state);
+        open()
+    }
+
+    /// Gives a session back for the next request.
+    pub(crate) fn put(&self, session: Session) {
+        self.state().idle.push(session);
+    }
+
+    /// Opens a session with `open` for the first request, unless one is idle or being opened already. A failure
+    /// is left to that request, which opens one again and says why.
+    pub(crate) fn open_ahead(&self, open: impl FnOnce() -> Result<Session, String>) {
+        {
+            let mut state = self.state();
+            if !state.idle.is_empty() || state.opening > 0 {
+                return;
+            }
+            state.opening += 1;
+        }
+        let opened = open();
+        let mut state = self.state();
+        state.opening -= 1;
+        if let Ok(session) = opened {
+            state.idle.push(session);
+        }
+        drop(state);
+        self.opened.notify_all();
+    }
+
+    /// How many sessions are idle.
+    #[cfg(test)]
+    pub(crate) fn idle(&self) -> usize {
+        self.state().idle.len()
+    }
+
+    /// Whether a session is idle or being opened.
+    #[cfg(test)]
+    pub(crate) fn opening_or_idle(&self) -> bool {
+        let state = self.state();
+        state.opening > 0 || !state.idle.is_empty()
+    }
 }
 
 /// Where a model's optimized copies are kept, and what names them.

@@ -528,8 +528,8 @@ fn piper_follows_the_speaking_rate() {
 }
 
 /// `narrate voices --prepare` on a copy of the joe voice in a fresh voice folder (linked, not copied): the first
-/// call prepares it beside the link, stage by stage on stderr; the second says it is already prepared, and
-/// `-q` keeps stderr empty.
+/// call prepares it beside the link, stage by stage on stderr, with the encoder's graph as ONNX Runtime optimizes
+/// it for this CPU; the second says it is already prepared, and `-q` keeps stderr empty.
 #[test]
 fn piper_voices_prepare_ahead_once_and_then_say_so() {
     if id_map().is_none() {
@@ -545,6 +545,7 @@ fn piper_voices_prepare_ahead_once_and_then_say_so() {
         let mut cmd = env.cmd();
         cmd.env("NARRATE_VOICES", &voices)
             .env("XDG_DATA_HOME", env.path("data"))
+            .env("ORT_DYLIB_PATH", voice::onnxruntime_library().unwrap())
             .args(["voices", "--prepare", "en_US-joe-medium"]);
         if quiet {
             cmd.arg("-q");
@@ -573,7 +574,15 @@ fn piper_voices_prepare_ahead_once_and_then_say_so() {
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
         .filter(|n| n.contains(".narrate-v"))
         .collect();
-    assert_eq!(prepared.len(), 3, "{prepared:?}");
+    assert_eq!(prepared.len(), 4, "{prepared:?}");
+    assert_eq!(
+        prepared
+            .iter()
+            .filter(|n| n.contains(".encoder.optimized-") && n.ends_with(".onnx"))
+            .count(),
+        1,
+        "{prepared:?}"
+    );
     assert!(
         std::fs::read_dir(&voices).unwrap().all(|e| !e
             .unwrap()

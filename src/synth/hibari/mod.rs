@@ -19,7 +19,7 @@ pub(crate) mod phonemes;
 
 use std::collections::HashMap;
 use std::path::PathBuf;
-use std::sync::{Arc, Condvar, Mutex, MutexGuard, OnceLock};
+use std::sync::{Arc, OnceLock};
 
 use ort::session::Session;
 use ort::value::Tensor;
@@ -56,17 +56,7 @@ struct Model {
     bytes: Vec<u8>,
     vocab: HashMap<char, i64>,
     sha256: String,
-    pool: Mutex<Pool>,
-    /// Signalled when a session opened ahead of need is in the pool.
-    opened: Condvar,
-}
-
-/// The sessions not in use, and how many are being opened ahead of need ([`Backend::warm_up`]) and waited for.
-#[derive(Default)]
-struct Pool {
-    idle: Vec<Session>,
-    opening: usize,
-    waiting: usize,
+    pool: onnx::Pool,
 }
 
 #[derive(Default)]
@@ -134,8 +124,7 @@ fn load() -> std::result::Result<Model, String> {
         bytes,
         vocab,
         sha256,
-        pool: Mutex::new(Pool::default()),
-        opened: Condvar::new(),
+        pool: onnx::Pool::default(),
     })
 }
 
@@ -155,27 +144,6 @@ pub(crate) fn ids(phonemes: &str, vocab: &HashMap<char, i64>) -> Vec<i64> {
 }
 
 impl Model {
-    fn pool(&self) -> MutexGuard<'_, Pool> {
-        self.pool.lock().unwrap_or_else(|e| e.into_inner())
-    }
-
-    /// An idle session, waiting for one being opened ahead of need when no other request waits for it; `None`:
-    /// open one.
-    fn take_session(&self) -> Option<Session> {
-        let mut pool = self.pool();
-        loop {
-            if let Some(session) = pool.idle.pop() {
-                return Some(session);
-            }
-            if pool.opening <= pool.waiting {
-                return None;
-            }
-            pool.waiting += 1;
-            pool = self.opened.wait(pool).unwrap_or_else(|e| e.into_inner());
-            pool.waiting -= 1;
-        }
-    }
-
     /// The model with its duration predictor opened (module `graph`), in memory: the file is never changed.
     fn edited(&self) -> std::result::Result<Vec<u8>, String> {
         piper_graph::decode(self.bytes.clone())
@@ -240,12 +208,9 @@ impl Hibari {
         seed: &[u8; 32],
         chunk: usize,
     ) -> std::result::Result<(Vec<i16>, Vec<i64>), String> {
-        let mut session = match model.take_session() {
-            Some(s) => s,
-            None => self.new_session(model)?,
-        };
+        let mut session = model.pool.take(|| self.new_session(model))?;
         let result = run(&mut session, ids, plan, speed, seed, chunk);
-        model.pool().idle.push(session);
+        model.pool.put(session);
         result
     }
 }
@@ -421,24 +386,10 @@ impl Backend for Hibari {
     fn takes_differ(&self) -> bool {
         true
     }
-    fn warm_up(&self) {
-        let Ok(model) = self.model() else { return };
-        {
-            let mut pool = model.pool();
-            if !pool.idle.is_empty() || pool.opening > 0 {
-                return;
-            }
-            pool.opening += 1;
+    fn warm_up(&self, _voice: &str) {
+        if let Ok(model) = self.model() {
+            model.pool.open_ahead(|| self.new_session(&model));
         }
-        // A failure is left to the first request, which opens a session again and says why.
-        let opened = self.new_session(&model);
-        let mut pool = model.pool();
-        pool.opening -= 1;
-        if let Ok(session) = opened {
-            pool.idle.push(session);
-        }
-        drop(pool);
-        model.opened.notify_all();
     }
     fn describe(&self) -> &'static str {
         "hibari: a Kokoro-class voice in 8 MB (ONNX, natural speech on the CPU)"
@@ -774,17 +725,17 @@ mod tests {
         let hibari = Hibari::default();
         let model = hibari.model().unwrap();
         let got = std::thread::scope(|s| {
-            s.spawn(|| hibari.warm_up());
-            while model.pool().opening == 0 && model.pool().idle.is_empty() {
+            s.spawn(|| hibari.warm_up(VOICE));
+            while !model.pool.opening_or_idle() {
                 std::thread::yield_now();
             }
             hibari.synthesize(&request).unwrap()
         });
         assert_eq!(got, want);
-        assert_eq!(model.pool().idle.len(), 1, "one session, opened once");
+        assert_eq!(model.pool.idle(), 1, "one session, opened once");
         // Warmed again with a session idle: nothing more is opened.
-        hibari.warm_up();
-        assert_eq!(model.pool().idle.len(), 1);
+        hibari.warm_up(VOICE);
+        assert_eq!(model.pool.idle(), 1);
     }
 
     #[test]

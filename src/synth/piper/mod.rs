@@ -50,11 +50,11 @@ struct Model {
     prepared: Mutex<Option<Arc<Prepared>>>,
     /// The noise inputs of the encoder (set when the voice is prepared).
     noise: OnceLock<Vec<Noise>>,
-    encoders: Mutex<Vec<Session>>,
+    encoders: super::onnx::Pool,
     /// The engine that decodes (fixed for the process, as the fingerprint says).
     engine: engine::Kind,
     /// ONNX Runtime decoder sessions (engine `Ort`).
-    decoders: Mutex<Vec<Session>>,
+    decoders: super::onnx::Pool,
     /// The OpenVINO decoder (engine `OpenVino`), compiled on first use.
     openvino: Mutex<Option<Arc<engine::OpenVinoDecoder>>>,
 }
@@ -131,9 +131,9 @@ impl Piper {
             fingerprint,
             prepared: Mutex::new(None),
             noise: OnceLock::new(),
-            encoders: Mutex::new(Vec::new()),
+            encoders: super::onnx::Pool::default(),
             engine: engine.kind,
-            decoders: Mutex::new(Vec::new()),
+            decoders: super::onnx::Pool::default(),
             openvino: Mutex::new(None),
         });
         models.insert(name.to_string(), model.clone());
@@ -195,15 +195,7 @@ impl Piper {
         let inf = &model.config.inference;
         let scales = [inf.noise_scale, inf.length_scale / speed, inf.noise_w];
         let links = {
-            let taken = model
-                .encoders
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .pop();
-            let mut session = match taken {
-                Some(s) => s,
-                None => self.encoder_session(model)?,
-            };
+            let mut session = model.encoders.take(|| self.encoder_session(model))?;
             let outputs: Vec<&str> = prepared
                 .manifest
                 .links
@@ -212,11 +204,7 @@ impl Piper {
                 .map(String::as_str)
                 .collect();
             let result = run_seeded(&mut session, model, ids, scales, seed, sentence, &outputs);
-            model
-                .encoders
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .push(session);
+            model.encoders.put(session);
             result?
         };
         let mut links = links;
@@ -225,38 +213,48 @@ impl Piper {
             return Err("inference failed: the durations are not one per phoneme ID".into());
         }
         if model.engine == engine::Kind::OpenVino {
-            let decoder = {
-                let mut ov = model.openvino.lock().unwrap_or_else(|e| e.into_inner());
-                match &*ov {
-                    Some(d) => d.clone(),
-                    None => {
-                        let d = Arc::new(engine::OpenVinoDecoder::new(&prepared).map_err(|e| {
-                            format!("{e}; set NARRATE_PIPER_ENGINE=ort to decode with ONNX Runtime")
-                        })?);
-                        *ov = Some(d.clone());
-                        d
-                    }
-                }
-            };
+            let decoder = openvino_decoder(model, &prepared)?;
             return Ok((decoder.decode(&prepared, &links)?, durations));
         }
-        let taken = model
-            .decoders
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .pop();
-        let mut session = match taken {
-            Some(s) => s,
-            None => open_session(&prepared.decoder)?,
-        };
+        let mut session = model.decoders.take(|| open_session(&prepared.decoder))?;
         let result = decode(&mut session, &prepared.manifest, links).map_err(inference_failed);
-        model
-            .decoders
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .push(session);
+        model.decoders.put(session);
         Ok((result?, durations))
     }
+
+    /// Opens the voice's encoder and decoder ahead of its first request (preparing the voice first if it is
+    /// not yet).
+    fn open_ahead(&self, voice: &str) {
+        let Ok(model) = self.model(voice) else { return };
+        let Ok(prepared) = self.prepared(&model) else {
+            return;
+        };
+        model.encoders.open_ahead(|| self.encoder_session(&model));
+        if model.engine == engine::Kind::OpenVino {
+            let _ = openvino_decoder(&model, &prepared);
+        } else {
+            model
+                .decoders
+                .open_ahead(|| open_session(&prepared.decoder));
+        }
+    }
+}
+
+/// The voice's OpenVINO decoder, compiled on first use (a request made meanwhile waits for it).
+fn openvino_decoder(
+    model: &Model,
+    prepared: &Prepared,
+) -> std::result::Result<Arc<engine::OpenVinoDecoder>, String> {
+    let mut ov = model.openvino.lock().unwrap_or_else(|e| e.into_inner());
+    if let Some(d) = &*ov {
+        return Ok(d.clone());
+    }
+    let d =
+        Arc::new(engine::OpenVinoDecoder::new(prepared).map_err(|e| {
+            format!("{e}; set NARRATE_PIPER_ENGINE=ort to decode with ONNX Runtime")
+        })?);
+    *ov = Some(d.clone());
+    Ok(d)
 }
 
 /// A session on a prepared graph. One intra-op thread, whatever the cores and --jobs: ONNX Runtime's
@@ -264,10 +262,31 @@ impl Piper {
 /// sentence in six), and a take must give the same samples everywhere. Parallelism comes from one session per
 /// worker, which measured faster on 2 cores anyway (docs/BENCHMARKS.md); spinning threads would only burn the
 /// other worker's core.
+///
+/// The graph ONNX Runtime optimizes is kept beside the prepared file (`super::onnx::open_optimized`), named by
+/// the prepared file's name (its voice's hash and the rewrites' versions) and length.
 fn open_session(path: &Path) -> std::result::Result<Session, String> {
+    open_session_keeping(path, path.parent().unwrap_or(Path::new(".")))
+}
+
+/// [`open_session`], keeping the optimized graph in `dir`.
+fn open_session_keeping(path: &Path, dir: &Path) -> std::result::Result<Session, String> {
     let env = environment()?;
-    let open = || -> ort::Result<Session> { super::onnx::builder(env)?.commit_from_file(path) };
-    open().map_err(|e| {
+    let name = path
+        .file_stem()
+        .map_or_else(String::new, |n| n.to_string_lossy().into_owned());
+    let length = std::fs::metadata(path).map_or(0, |m| m.len());
+    let copy = super::onnx::Optimized {
+        dir,
+        name: &name,
+        identity: format!("{name} {length}"),
+    };
+    super::onnx::open_optimized(env, &copy, || {
+        std::fs::read(path)
+            .map(std::borrow::Cow::Owned)
+            .map_err(|e| e.to_string())
+    })
+    .map_err(|e| {
         format!(
             "{}: cannot load the prepared voice ({e}); delete it and run again to prepare the voice anew",
             path.display()
@@ -442,6 +461,9 @@ pub(crate) fn prepare_voice(
     }
     let files = voice::find(name)?;
     let (prepared, made) = prepare::prepare_reporting(&files, progress)?;
+    // The encoder's graph optimized for this CPU too (kept beside it; a fraction of a second), so the first
+    // build starts as fast as later ones. Without ONNX Runtime here yet, the first build makes it instead.
+    let _ = open_session(&prepared.encoder);
     Ok(Preparation {
         voice: files.name,
         encoder: prepared.encoder,
@@ -452,6 +474,9 @@ pub(crate) fn prepare_voice(
 }
 
 impl Backend for Piper {
+    fn warm_up(&self, voice: &str) {
+        self.open_ahead(voice);
+    }
     fn install_hint(&self) -> Option<&'static str> {
         Some("scripts/fetch-voice installs the en_US-joe-medium voice and ONNX Runtime; or use --backend espeak")
     }
@@ -628,6 +653,48 @@ pub(super) mod tests {
             .map(|(&w, &g)| (w as f64 - g as f64).powi(2))
             .sum();
         10.0 * (signal / noise.max(1e-30)).log10()
+    }
+
+    /// Sessions on the prepared encoder and decoder from their optimized copies (made in a fresh folder, then
+    /// loaded from it) give the same bits as sessions that optimize the graphs themselves.
+    #[test]
+    fn sessions_from_the_optimized_copies_give_the_same_bits() {
+        let Some((piper, model)) = joe() else { return };
+        let prepared = piper.prepared(&model).unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let own = |path: &Path| {
+            super::super::onnx::builder(runtime().unwrap())
+                .unwrap()
+                .commit_from_file(path)
+                .unwrap()
+        };
+        let inf = &model.config.inference;
+        let scales = [inf.noise_scale, inf.length_scale, inf.noise_w];
+        let links: Vec<&str> = prepared.manifest.links.iter().map(String::as_str).collect();
+        let text = "The kettle boiled twice before anyone noticed.";
+        let seed = noise::seed(DEFAULT_VOICE, None, text, 1);
+        let ids = ids(&model, text);
+        let bits = |encoder: &mut Session, decoder: &mut Session| -> Vec<u32> {
+            let split = run_seeded(encoder, &model, &ids, scales, &seed, 0, &links).unwrap();
+            let mut all: Vec<u32> = split
+                .iter()
+                .flat_map(|(_, v)| v.iter().map(|x| x.to_bits()))
+                .collect();
+            let wave = decode(decoder, &prepared.manifest, split).unwrap();
+            assert!(wave.len() > 10_000);
+            all.extend(wave.iter().map(|x| x.to_bits()));
+            all
+        };
+        let want = bits(&mut own(&prepared.encoder), &mut own(&prepared.decoder));
+        for round in ["makes the copies", "loads them"] {
+            let mut encoder = open_session_keeping(&prepared.encoder, dir.path()).unwrap();
+            let mut decoder = open_session_keeping(&prepared.decoder, dir.path()).unwrap();
+            assert!(
+                bits(&mut encoder, &mut decoder) == want,
+                "the session that {round}"
+            );
+            assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 2);
+        }
     }
 
     #[test]
