@@ -59,6 +59,17 @@ pub(crate) fn write_bytes(path: &Path, bytes: &[u8]) -> io::Result<()> {
     write(path, |f| io::Write::write_all(f, bytes), |e| e)
 }
 
+/// Writes bytes atomically (temporary name, rename) without waiting for them to reach the disk: for files that
+/// carry their own checksum and are checked before use, where a power cut's short or empty file is found and
+/// made again (the segment cache), not trusted. A killed process leaves the old file or the whole new one, as
+/// with [`write_bytes`].
+pub(crate) fn write_bytes_unsynced(path: &Path, bytes: &[u8]) -> io::Result<()> {
+    let mut tmp = temp_beside(path)?;
+    io::Write::write_all(tmp.as_file_mut(), bytes)?;
+    tmp.persist(path).map_err(|e| e.error)?;
+    Ok(())
+}
+
 /// Writes bytes atomically with the permissions `like` has, when it exists (a user's file that narrate rewrites
 /// — an essay, its backup, a narrate.toml — keeps its mode; a private file stays private). A `path` that is a
 /// symbolic link is written through it: its target is replaced (atomically, in the target's own folder) and the
