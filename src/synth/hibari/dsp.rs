@@ -81,9 +81,9 @@ impl Default for Vocoder {
 
 /// Frames whose spectra are combined at a time: each bin's row of the model's outputs is read `BLOCK` frames at
 /// a stretch (contiguous, so the exponentials, tanh and sincos of a bin run in SIMD lanes), and the block's
-/// spectra (`BLOCK × BINS` complex values, 150 kB) stay in cache between the forward FFTs, the combination and
+/// spectra (`BLOCK × BINS` complex values, 300 kB) stay in cache between the forward FFTs, the combination and
 /// the inverse FFTs.
-const BLOCK: usize = 32;
+const BLOCK: usize = 64;
 
 /// The buffers of one thread's vocoder runs, kept between runs so that a segment allocates (and faults in) no
 /// memory of its size after the first few.
