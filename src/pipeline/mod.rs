@@ -715,10 +715,7 @@ impl Inputs {
         settings: &Settings,
         backend: Arc<dyn Backend>,
     ) -> Result<Inputs> {
-        let voice = settings
-            .voice
-            .clone()
-            .unwrap_or_else(|| backend.default_voice());
+        let voice = Inputs::voice(settings, backend.as_ref());
         let fingerprint = backend.fingerprint(&voice)?;
         let bytes = essay::parse::read(essay_path, settings.max_essay_bytes)?;
         let digest = (essay_path != Path::new(essay::parse::STDIN))
@@ -735,6 +732,14 @@ impl Inputs {
             voice,
             fingerprint,
         })
+    }
+
+    /// The voice `settings` ask `backend` for (its default when they name none).
+    pub(crate) fn voice(settings: &Settings, backend: &dyn Backend) -> String {
+        settings
+            .voice
+            .clone()
+            .unwrap_or_else(|| backend.default_voice())
     }
 
     /// The inputs key of an edition made from these inputs with `settings` (`None` for standard input).

@@ -179,6 +179,14 @@ impl Place {
         warn: impl FnOnce(&[String]),
         planning: impl FnOnce(&str),
     ) -> Result<Judged> {
+        // No edition yet: it will be planned, so what synthesis needs can be opened from the start (while the
+        // backend loads its voice and the essay is read).
+        let mut planning = Some(planning);
+        if !self.manifest_path().exists() {
+            if let Some(planning) = planning.take() {
+                planning(&Inputs::voice(&settings, backend.as_ref()));
+            }
+        }
         let inputs = Inputs::read(&self.essay, &settings, backend)?;
         let whole = self
             .manifest()
@@ -194,7 +202,9 @@ impl Place {
                 });
             }
         }
-        planning(&inputs.voice);
+        if let Some(planning) = planning.take() {
+            planning(&inputs.voice);
+        }
         let job = Job::from_inputs(inputs, settings)?.named(self.name.clone());
         warn(&job.warnings());
         if whole.is_some_and(|m| m.plan_key == job.plan_key()) {

@@ -360,7 +360,7 @@ mod tests {
             if !std::arch::is_x86_feature_detected!("avx2") {
                 return;
             }
-            let frames = 40;
+            let frames = BLOCK + 8;
             let mut seed = 0x2545_f491_4f6c_dd1du64;
             let mut value = |scale: f32| {
                 seed ^= seed << 13;

@@ -19,7 +19,7 @@ pub(crate) mod phonemes;
 
 use std::collections::HashMap;
 use std::path::PathBuf;
-use std::sync::{Arc, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock};
 
 use ort::session::Session;
 use ort::value::Tensor;
@@ -161,8 +161,22 @@ impl Model {
 }
 
 impl Hibari {
+    /// The model, loaded once per process: every backend value shares it and its idle sessions, so a studio's
+    /// or a server's next build opens none, and the end of a build frees none (the process's end does, at once).
+    /// A failure is not kept: a later backend value tries again.
     fn model(&self) -> std::result::Result<Arc<Model>, String> {
-        self.model.get_or_init(|| load().map(Arc::new)).clone()
+        static LOADED: Mutex<Option<Arc<Model>>> = Mutex::new(None);
+        self.model
+            .get_or_init(|| {
+                let mut loaded = LOADED.lock().unwrap_or_else(|e| e.into_inner());
+                if let Some(model) = &*loaded {
+                    return Ok(model.clone());
+                }
+                let model = Arc::new(load()?);
+                *loaded = Some(model.clone());
+                Ok(model)
+            })
+            .clone()
     }
 
     fn new_session(&self, model: &Model) -> std::result::Result<Session, String> {
@@ -387,6 +401,10 @@ impl Backend for Hibari {
         true
     }
     fn warm_up(&self, _voice: &str) {
+        // ONNX Runtime's library first: it does not need the model, which the caller may be loading meanwhile.
+        if onnx::environment().is_err() {
+            return;
+        }
         if let Ok(model) = self.model() {
             model.pool.open_ahead(|| self.new_session(&model));
         }
@@ -722,8 +740,11 @@ mod tests {
             take: 1,
         };
         let want = fresh.synthesize(&request).unwrap();
-        let hibari = Hibari::default();
-        let model = hibari.model().unwrap();
+        // A model of its own (not the process's), so that its pool starts empty.
+        let model = Arc::new(load().unwrap());
+        let hibari = Hibari {
+            model: OnceLock::from(Ok(model.clone())),
+        };
         let got = std::thread::scope(|s| {
             s.spawn(|| hibari.warm_up(VOICE));
             while !model.pool.opening_or_idle() {
@@ -750,7 +771,7 @@ mod tests {
         let first = hibari.synthesize(&request(1)).unwrap();
         assert!(first.samples.len() > 24_000 * 2, "{}", first.samples.len());
         assert_eq!(first.sample_rate, 24_000);
-        // Another backend value (new sessions) gives the same samples.
+        // Another backend value gives the same samples.
         assert_eq!(Hibari::default().synthesize(&request(1)).unwrap(), first);
         let second = hibari.synthesize(&request(2)).unwrap();
         assert_ne!(second.samples, first.samples);
@@ -890,7 +911,7 @@ mod tests {
         }
         let lengths: Vec<usize> = takes.iter().map(|a| a.samples.len()).collect();
         assert!(lengths.iter().any(|&l| l != lengths[0]), "{lengths:?}");
-        // Made again by a fresh backend (new sessions), each take is the same.
+        // Made again by a fresh backend, each take is the same.
         let again = Hibari::default();
         for (t, audio) in takes.iter().enumerate() {
             assert_eq!(&again.synthesize(&request(t as u32 + 1)).unwrap(), audio);
