@@ -19,6 +19,11 @@ pub struct Audio {
 
 pub(crate) use crate::timeline::WordSpan;
 
+/// The largest magnitude among `samples` (0 for none).
+pub(crate) fn peak(samples: &[i16]) -> u16 {
+    samples.iter().map(|s| s.unsigned_abs()).max().unwrap_or(0)
+}
+
 impl Audio {
     pub fn seconds(&self) -> f64 {
         self.samples.len() as f64 / self.sample_rate as f64

@@ -160,12 +160,7 @@ pub(crate) fn voice_key(backend: &str, voice: &str, rate: Option<u32>) -> String
 
 /// The edges of an answer's sound: seconds from its first to its last sound, and the quiet after the last.
 fn edges(audio: &Audio) -> (f64, f64) {
-    let peak = audio
-        .samples
-        .iter()
-        .map(|s| s.unsigned_abs())
-        .max()
-        .unwrap_or(0);
+    let peak = super::peak(&audio.samples);
     let quiet = (f64::from(peak) * QUIET_SHARE).max(16.0) as u16;
     let loud = |s: &i16| s.unsigned_abs() > quiet;
     let first = audio.samples.iter().position(loud);

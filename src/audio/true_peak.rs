@@ -53,14 +53,8 @@ impl TruePeak {
 
     pub(crate) fn push_all(&mut self, samples: &[i16]) -> Result<(), ebur128::Error> {
         for stretch in samples.chunks(STRETCH) {
-            let loudest = stretch.iter().map(|s| s.unsigned_abs()).max().unwrap_or(0);
-            let before = self
-                .before
-                .iter()
-                .map(|s| s.unsigned_abs())
-                .max()
-                .unwrap_or(0);
-            let largest = f64::from(loudest.max(before)) / 32_768.0;
+            let loudest = super::peak(stretch);
+            let largest = f64::from(loudest.max(super::peak(&self.before))) / 32_768.0;
             self.sample_peak = self.sample_peak.max(f64::from(loudest) / 32_768.0);
             let start = self.seen;
             if largest * self.gain > self.sample_peak.max(self.true_peak) {
