@@ -581,7 +581,8 @@ impl Job {
     }
 
     /// Makes the compressed editions and exports beside the staged WAV at `wav` while the closing check reads it
-    /// (two cores, two passes at once), the check naming the edition `shown` as it will be once committed. The
+    /// (two cores, two passes at once) and the WAV is written to disk, the check naming the edition `shown` as it
+    /// will be once committed. The
     /// compressed editions come before the exports: the read-along EPUB takes the M4B's audio.
     fn outputs_and_check(
         &self,
@@ -597,6 +598,9 @@ impl Job {
             listen: self.settings.check == crate::values::CheckMode::Listen,
         };
         let (made, check) = std::thread::scope(|s| {
+            // The WAV on its way to the disk meanwhile (the commit syncs every file; this one is the largest, and
+            // then has little left to write). An error here is the commit's to report.
+            s.spawn(|| std::fs::File::open(wav).and_then(|f| f.sync_data()));
             let check = s.spawn(|| crate::check::check_as(wav, Some(shown), options));
             let made = crate::export::encode::encode(
                 wav,
