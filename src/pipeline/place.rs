@@ -145,7 +145,8 @@ impl Place {
         self.settle()?;
         let backend: Arc<dyn Backend> =
             Arc::from(synth::create(settings.backend, &settings.backends)?);
-        // Once the essay has to be planned, the backend opens what synthesis needs on another core meanwhile.
+        // When the essay will be planned (no edition yet, or its inputs changed), the backend opens what synthesis
+        // needs on another core meanwhile.
         std::thread::scope(|s| {
             let warm = |voice: &str| {
                 let (backend, voice) = (backend.clone(), voice.to_owned());
