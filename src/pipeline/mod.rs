@@ -582,8 +582,8 @@ impl Job {
 
     /// Makes the compressed editions and exports beside the staged WAV at `wav` while the closing check reads it
     /// (two cores, two passes at once) and the WAV is written to disk, the check naming the edition `shown` as it
-    /// will be once committed. The
-    /// compressed editions come before the exports: the read-along EPUB takes the M4B's audio.
+    /// will be once committed. The compressed editions come before the exports: the read-along EPUB takes the
+    /// M4B's audio.
     fn outputs_and_check(
         &self,
         edition: &Edition,

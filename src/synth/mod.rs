@@ -114,8 +114,8 @@ pub trait Backend: Send + Sync {
     /// Told how many requests will run at once, before the first one.
     fn prepare(&self, _jobs: usize) {}
     /// Told that a synthesis with `voice` is probably coming (a build has to plan its essay): opens what the
-    /// first request needs (for a model, a session), on the calling thread, while the caller plans on another. Requests made
-    /// meanwhile wait for it rather than open another. Does nothing where nothing is slow to open.
+    /// first request needs (for a model, a session), on the calling thread, while the caller plans on another.
+    /// Requests made meanwhile wait for it rather than open another. Does nothing where nothing is slow to open.
     fn warm_up(&self, _voice: &str) {}
     /// Most requests it takes at once (`None`: as many as there are jobs).
     fn max_parallel(&self) -> Option<usize> {

@@ -151,13 +151,9 @@ pub(crate) fn open_optimized<'m>(
 ) -> Result<Session, String> {
     let key = optimized_key(&copy.identity);
     let prefix = format!("{}.optimized-{key}-", copy.name);
-    for (path, bytes) in optimized_copies(copy.dir, &prefix) {
-        let named = path
-            .file_name()
-            .and_then(|n| n.to_str())
-            .and_then(|n| n.strip_prefix(&prefix)?.strip_suffix(".onnx"))
-            .unwrap_or_default()
-            .to_owned();
+    for (path, named) in optimized_copies(copy.dir, &prefix) {
+        // Read one at a time: the first whole copy is the one used.
+        let bytes = std::fs::read(&path).unwrap_or_default();
         let opened = (named == content_hash(&bytes))
             .then(|| {
                 builder(env)
@@ -196,19 +192,19 @@ pub(crate) fn open_optimized<'m>(
     Ok(session)
 }
 
-/// The optimized copies in `dir` whose names start with `prefix`, with their bytes.
-fn optimized_copies(dir: &Path, prefix: &str) -> Vec<(PathBuf, Vec<u8>)> {
+/// The optimized copies in `dir` whose names start with `prefix` (`PREFIX` `HASH` `.onnx`), with the HASH each
+/// name gives.
+fn optimized_copies(dir: &Path, prefix: &str) -> Vec<(PathBuf, String)> {
     let Ok(entries) = std::fs::read_dir(dir) else {
         return Vec::new();
     };
     entries
         .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| {
-            p.file_name()
-                .and_then(|n| n.to_str())
-                .is_some_and(|n| n.starts_with(prefix) && n.ends_with(".onnx"))
+        .filter_map(|p| {
+            let name = p.file_name()?.to_str()?;
+            let named = name.strip_prefix(prefix)?.strip_suffix(".onnx")?.to_owned();
+            Some((p, named))
         })
-        .filter_map(|p| Some((p.clone(), std::fs::read(&p).ok()?)))
         .collect()
 }
 
