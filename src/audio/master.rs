@@ -85,14 +85,52 @@ pub(crate) fn db(linear: f64) -> f64 {
     }
 }
 
+/// A stretch's integrated loudness and true peak (what a chapter's level is), measured as [`Meter`] measures
+/// them; samples are taken a slice at a time, in any chunks.
+pub(crate) struct Level {
+    ebu: EbuR128,
+    /// The true peak, measured apart: only where it can change the figure (`true_peak`).
+    peak: TruePeak,
+}
+
+impl Level {
+    pub(crate) fn new(rate: u32) -> Result<Level> {
+        let failed = |e: ebur128::Error| Error::Invalid(format!("cannot measure loudness: {e}"));
+        // The short-term mode too, which `Meter` needs: it sets how much filtered audio the meter keeps, and
+        // with it the order a 400 ms block's energy is summed in, so the two give the same figures.
+        let ebu = EbuR128::new(1, rate, Mode::I | Mode::S | Mode::HISTOGRAM).map_err(failed)?;
+        Ok(Level {
+            ebu,
+            peak: TruePeak::new(rate).map_err(failed)?,
+        })
+    }
+
+    pub(crate) fn push_all(&mut self, samples: &[i16]) {
+        // Neither fails for mono samples.
+        let _ = self.ebu.add_frames_i16(samples);
+        let _ = self.peak.push_all(samples);
+    }
+
+    /// Integrated loudness (LUFS, −120 for silence).
+    pub(crate) fn integrated_lufs(&self) -> f64 {
+        self.ebu
+            .loudness_global()
+            .unwrap_or(f64::NEG_INFINITY)
+            .max(-120.0)
+    }
+
+    /// True peak (dBTP, −120 for silence).
+    pub(crate) fn true_peak_dbtp(&self) -> f64 {
+        db(self.peak.peak())
+    }
+}
+
 /// The short-term window (3 s) in 100 ms hops.
 const SHORT_TERM_HOPS: usize = 30;
 
 /// Streams samples into the loudness measurements.
 pub(crate) struct Meter {
-    ebu: EbuR128,
-    /// The true peak, measured apart: only where it can change the figure (`true_peak`).
-    peak: TruePeak,
+    level: Level,
     rate: u32,
     hop: Vec<i16>,
     /// The K-weighted mean square of each of the last 30 hops (3 s, the short-term window), oldest first.
@@ -107,11 +145,8 @@ pub(crate) struct Meter {
 
 impl Meter {
     pub(crate) fn new(rate: u32) -> Result<Meter> {
-        let failed = |e: ebur128::Error| Error::Invalid(format!("cannot measure loudness: {e}"));
-        let ebu = EbuR128::new(1, rate, Mode::I | Mode::S | Mode::HISTOGRAM).map_err(failed)?;
         Ok(Meter {
-            ebu,
-            peak: TruePeak::new(rate).map_err(failed)?,
+            level: Level::new(rate)?,
             rate,
             hop: Vec::with_capacity(rate as usize / 10),
             hops: VecDeque::with_capacity(SHORT_TERM_HOPS),
@@ -148,13 +183,12 @@ impl Meter {
             return;
         }
         let len = self.hop.len();
-        let _ = self.ebu.add_frames_i16(&self.hop);
-        let _ = self.peak.push_all(&self.hop);
+        self.level.push_all(&self.hop);
         self.hop.clear();
         // The short-term loudness (3 s) every 100 ms, from the last 30 hops' energies: asking the meter for it
         // would sum 3 s of samples at every hop, 30 sums per sample, which was a fifth of a mastered build.
         let hop_ms = (len as u64 * 1000 / u64::from(self.rate)).max(1) as u32;
-        let energy = self.ebu.loudness_window(hop_ms).map_or(0.0, |l| {
+        let energy = self.level.ebu.loudness_window(hop_ms).map_or(0.0, |l| {
             if l.is_finite() {
                 10f64.powf((l + 0.691) / 10.0)
             } else {
@@ -176,13 +210,9 @@ impl Meter {
         self.flush_hop();
         let rms = (self.sum_squares / self.count.max(1) as f64).sqrt();
         Loudness {
-            integrated_lufs: self
-                .ebu
-                .loudness_global()
-                .unwrap_or(f64::NEG_INFINITY)
-                .max(-120.0),
+            integrated_lufs: self.level.integrated_lufs(),
             short_term_max_lufs: self.short_term_max.max(-120.0),
-            true_peak_dbtp: db(self.peak.peak()),
+            true_peak_dbtp: self.level.true_peak_dbtp(),
             rms_dbfs: db(rms),
             noise_floor_dbfs: if self.floor.is_finite() {
                 db(self.floor)

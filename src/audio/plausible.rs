@@ -82,11 +82,13 @@ pub(crate) fn judge(audio: &Audio, text: &str, rate: Option<u32>) -> Option<Stri
         ));
     }
     let n = audio.samples.len() as f64;
-    let squares: f64 = audio
+    // Summed exactly in 16-bit units (a sum the compiler vectorizes), then in full-scale units.
+    let squares = audio
         .samples
         .iter()
-        .map(|&s| (f64::from(s) / 32768.0).powi(2))
-        .sum();
+        .map(|&s| (i64::from(s) * i64::from(s)) as u64)
+        .sum::<u64>() as f64
+        / (32768.0 * 32768.0);
     let level = 10.0 * (squares / n).max(1e-20).log10();
     if level < SILENT_DB {
         return Some(format!("its audio is silent ({level:.0} dBFS)"));

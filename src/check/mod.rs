@@ -14,7 +14,7 @@ use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
-use crate::audio::master::{db, Meter, Preset};
+use crate::audio::master::{db, Level, Preset};
 use crate::error::{Error, Result};
 use crate::manifest::{Manifest, ManifestSegment};
 use crate::synth::{registry, BackendConfig};
@@ -117,7 +117,8 @@ const DEFAULT_PRESET: Preset = Preset::Podcast;
 /// What one segment's samples showed.
 #[derive(Debug, Default)]
 struct SegmentStats {
-    squares: f64,
+    /// The sum of the squares of its samples, in 16-bit units (exact).
+    squares: u64,
     count: u64,
     clipped_runs: u32,
     first_clip: Option<u64>,
@@ -126,22 +127,40 @@ struct SegmentStats {
     shape: pauses::Shape,
 }
 
+/// A sample at least this far from 0 is at full scale.
+const FULL_SCALE: u16 = 32_700;
+
 impl SegmentStats {
-    /// Takes sample number `n`, one of the segment's: its energy, and whether it clips (3 samples in a row at
-    /// full scale).
-    fn push(&mut self, n: u64, s: i16) {
-        let v = f64::from(s) / 32768.0;
-        self.squares += v * v;
-        self.count += 1;
-        if s.unsigned_abs() >= 32_700 {
-            self.run += 1;
-            if self.run == 3 {
-                self.clipped_runs += 1;
-                self.first_clip.get_or_insert(n);
-            }
-        } else {
+    /// Takes samples of the segment, the first of them number `first`: their energy, and whether they clip
+    /// (3 samples in a row at full scale).
+    fn push_all(&mut self, first: u64, samples: &[i16]) {
+        self.squares += samples
+            .iter()
+            .map(|&s| (i64::from(s) * i64::from(s)) as u64)
+            .sum::<u64>();
+        self.count += samples.len() as u64;
+        // Most stretches have no sample at full scale: found without a branch per sample.
+        let loudest = samples.iter().fold(0u16, |m, s| m.max(s.unsigned_abs()));
+        if loudest < FULL_SCALE {
             self.run = 0;
+            return;
         }
+        for (n, s) in (first..).zip(samples) {
+            if s.unsigned_abs() >= FULL_SCALE {
+                self.run += 1;
+                if self.run == 3 {
+                    self.clipped_runs += 1;
+                    self.first_clip.get_or_insert(n);
+                }
+            } else {
+                self.run = 0;
+            }
+        }
+    }
+
+    /// The segment's RMS, in dBFS.
+    fn level_db(&self) -> f64 {
+        db((self.squares as f64 / (32768.0 * 32768.0) / self.count.max(1) as f64).sqrt())
     }
 }
 
@@ -640,7 +659,7 @@ struct Pass<'a> {
     stats: Vec<SegmentStats>,
     chapters: Vec<ChapterLevel>,
     /// The loudness of the chapter being read.
-    meter: Meter,
+    level: Level,
     frames: pauses::Frames,
     detector: clicks::Clicks,
     seg: usize,
@@ -721,7 +740,7 @@ impl<'a> Pass<'a> {
             rate,
             stats: segs.iter().map(|_| SegmentStats::default()).collect(),
             chapters: Vec::with_capacity(manifest.chapters.len()),
-            meter: Meter::new(rate)?,
+            level: Level::new(rate)?,
             frames: pauses::Frames::new(rate),
             detector: clicks::Clicks::new(
                 rate,
@@ -740,37 +759,46 @@ impl<'a> Pass<'a> {
     }
 
     /// Takes the samples from number `first` on: the click detector those of them it is to measure, in one go,
-    /// then every other measure one by one.
+    /// then every other measure run by run (a run ends where a chapter or a segment starts or ends, or where
+    /// the half's bounds are), each run in one go.
     fn push_all(&mut self, first: u64, samples: &[i16]) -> Result<()> {
         let detected = self
             .detect_until
             .saturating_sub(first)
             .min(samples.len() as u64);
         self.detector.push_all(&samples[..detected as usize]);
-        for (n, &s) in (first..).zip(samples) {
-            self.push(n, s)?;
+        let end = first + samples.len() as u64;
+        let mut n = first;
+        while n < end {
+            let until = self.enter(n)?.min(end);
+            self.push_run(n, &samples[(n - first) as usize..(until - first) as usize]);
+            n = until;
         }
         Ok(())
     }
 
-    /// Takes sample number `n` (for every measure but the click detector).
-    fn push(&mut self, n: u64, s: i16) -> Result<()> {
-        if n >= self.quiet_from && s != 0 {
-            self.loud_in_pause = true;
+    /// Moves the pass to sample number `n`: the chapters and segments that end before it are closed, the one
+    /// it starts is begun. Returns where the run that `n` starts ends: the next sample where that happens
+    /// again, or where a bound of the half is.
+    fn enter(&mut self, n: u64) -> Result<u64> {
+        let mut until = u64::MAX;
+        if n < self.quiet_from {
+            until = self.quiet_from;
         }
         if n < self.measure_from {
-            return Ok(());
+            return Ok(until.min(self.measure_from));
         }
         let manifest = self.manifest;
-        while self.chapter + 1 < manifest.chapters.len()
-            && n >= manifest.chapters[self.chapter + 1].start_sample
-        {
-            let done = std::mem::replace(&mut self.meter, Meter::new(self.rate)?);
+        let chapters = &manifest.chapters;
+        while self.chapter + 1 < chapters.len() && n >= chapters[self.chapter + 1].start_sample {
+            let done = std::mem::replace(&mut self.level, Level::new(self.rate)?);
             self.chapters
-                .push(chapter_level(&manifest.chapters[self.chapter].title, done));
+                .push(chapter_level(&chapters[self.chapter].title, done));
             self.chapter += 1;
         }
-        self.meter.push(s);
+        if let Some(next) = chapters.get(self.chapter + 1) {
+            until = until.min(next.start_sample);
+        }
         let segs = &manifest.segments;
         while self.seg < segs.len() && n >= segs[self.seg].end_sample {
             if self.in_segment {
@@ -779,15 +807,34 @@ impl<'a> Pass<'a> {
             }
             self.seg += 1;
         }
-        if self.seg < segs.len() && n >= segs[self.seg].start_sample {
-            if !self.in_segment {
-                self.frames.begin(n);
-                self.in_segment = true;
+        if let Some(s) = segs.get(self.seg) {
+            if n >= s.start_sample {
+                if !self.in_segment {
+                    self.frames.begin(n);
+                    self.in_segment = true;
+                }
+                until = until.min(s.end_sample);
+            } else {
+                until = until.min(s.start_sample);
             }
-            self.frames.push(s);
-            self.stats[self.seg].push(n, s);
         }
-        Ok(())
+        Ok(until)
+    }
+
+    /// Takes `run`, samples from number `n` on that [`Pass::enter`] found in one chapter and one segment (or
+    /// one pause), for every measure but the click detector.
+    fn push_run(&mut self, n: u64, run: &[i16]) {
+        if n >= self.quiet_from && run.iter().any(|&s| s != 0) {
+            self.loud_in_pause = true;
+        }
+        if n < self.measure_from {
+            return;
+        }
+        self.level.push_all(run);
+        if self.in_segment {
+            self.frames.push_all(run);
+            self.stats[self.seg].push_all(n, run);
+        }
     }
 
     /// Ends the pass after `read` samples (`cut` says why it stopped early): the segment read to its end gets
@@ -798,7 +845,7 @@ impl<'a> Pass<'a> {
             rate: _,
             mut stats,
             mut chapters,
-            meter,
+            level,
             mut frames,
             mut detector,
             seg,
@@ -817,7 +864,7 @@ impl<'a> Pass<'a> {
             }
         }
         if let Some(c) = manifest.chapters.get(chapter) {
-            chapters.push(chapter_level(&c.title, meter));
+            chapters.push(chapter_level(&c.title, level));
         }
         Part {
             stats,
@@ -831,12 +878,11 @@ impl<'a> Pass<'a> {
 }
 
 /// A chapter's loudness, at a tenth of a unit.
-fn chapter_level(title: &str, meter: Meter) -> ChapterLevel {
-    let l = meter.finish();
+fn chapter_level(title: &str, level: Level) -> ChapterLevel {
     ChapterLevel {
         title: title.to_string(),
-        integrated_lufs: (l.integrated_lufs * 10.0).round() / 10.0,
-        true_peak_dbtp: (l.true_peak_dbtp * 10.0).round() / 10.0,
+        integrated_lufs: (level.integrated_lufs() * 10.0).round() / 10.0,
+        true_peak_dbtp: (level.true_peak_dbtp() * 10.0).round() / 10.0,
     }
 }
 
@@ -1254,7 +1300,7 @@ impl SegmentJudge<'_> {
     /// Whether the segment is silent (nothing else about it is judged then).
     fn silent(&mut self) -> bool {
         let st = self.st;
-        let level = db((st.squares / st.count.max(1) as f64).sqrt());
+        let level = st.level_db();
         if level < SILENT_DB {
             self.blame(
                 "silent",

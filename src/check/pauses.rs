@@ -28,7 +28,8 @@ pub(crate) struct Shape {
 /// Frame levels of the segment being read.
 pub(crate) struct Frames {
     len: u32,
-    squares: f64,
+    /// The sum of the squares of the frame's samples so far, in 16-bit units (exact).
+    squares: u64,
     count: u32,
     levels: Vec<f32>,
     start: u64,
@@ -38,7 +39,7 @@ impl Frames {
     pub(crate) fn new(rate: u32) -> Frames {
         Frames {
             len: (rate / 100).max(1),
-            squares: 0.0,
+            squares: 0,
             count: 0,
             levels: Vec::new(),
             start: 0,
@@ -48,24 +49,34 @@ impl Frames {
     /// Starts a segment at sample `start`.
     pub(crate) fn begin(&mut self, start: u64) {
         self.levels.clear();
-        self.squares = 0.0;
+        self.squares = 0;
         self.count = 0;
         self.start = start;
     }
 
-    pub(crate) fn push(&mut self, s: i16) {
-        let v = f64::from(s) / 32768.0;
-        self.squares += v * v;
-        self.count += 1;
-        if self.count == self.len {
-            self.close_frame();
+    /// Takes the segment's next samples.
+    pub(crate) fn push_all(&mut self, mut samples: &[i16]) {
+        while !samples.is_empty() {
+            let take = ((self.len - self.count) as usize).min(samples.len());
+            let (now, rest) = samples.split_at(take);
+            self.squares += now
+                .iter()
+                .map(|&s| (i64::from(s) * i64::from(s)) as u64)
+                .sum::<u64>();
+            self.count += take as u32;
+            if self.count == self.len {
+                self.close_frame();
+            }
+            samples = rest;
         }
     }
 
     fn close_frame(&mut self) {
-        let ms = self.squares / f64::from(self.count.max(1));
+        // The mean square in full-scale units; the sum is exact, as a sum of each sample's square in those
+        // units would be (a frame is under 2^23 samples).
+        let ms = self.squares as f64 / (32768.0 * 32768.0) / f64::from(self.count.max(1));
         self.levels.push((10.0 * (ms + 1e-12).log10()) as f32);
-        self.squares = 0.0;
+        self.squares = 0;
         self.count = 0;
     }
 
@@ -84,9 +95,7 @@ impl Frames {
 pub(crate) fn longest_inside(samples: &[i16], rate: u32) -> Option<f64> {
     let mut frames = Frames::new(rate);
     frames.begin(0);
-    for &s in samples {
-        frames.push(s);
-    }
+    frames.push_all(samples);
     let shape = frames.finish();
     let end = frames.levels.len() as u64 * u64::from(frames.len);
     shape
