@@ -84,15 +84,10 @@ impl TruePeak {
     }
 }
 
-/// The most an interpolated sample of the crate's interpolator at `rate` can be, per unit of the largest input
-/// sample in its window: the largest sum of absolute weights over its phases.
-///
-/// The weights are the crate's documented filter (a Hann-windowed sinc of 48 taps, 4× below 96 kHz, else 2×),
-/// worked out here as it does, and checked against the crate itself through its interface: an impulse, then one
-/// silent sample at a time, each call's true peak being the largest weight of the tap that sample meets. Should
-/// they ever differ (another version of the crate), the bound is the sum of those measured largest weights
-/// instead, which holds whatever the filter is (looser: fewer stretches are passed over).
-fn weights(rate: u32) -> Result<f64, ebur128::Error> {
+/// The crate's interpolator at `rate` (a Hann-windowed sinc of 48 taps, 4× below 96 kHz, else 2×): the factor,
+/// and `filter[k][p]`, the weight of the input sample `k` samples back in the output of phase `p`. The output of
+/// every phase stands for the signal `24 / factor` samples back, a fraction of a sample on.
+pub(crate) fn interpolator(rate: u32) -> (usize, Vec<Vec<f64>>) {
     const TAPS: usize = 48;
     let factor = if rate < 96_000 { 4 } else { 2 };
     let coeff = |j: usize| -> f32 {
@@ -103,14 +98,26 @@ fn weights(rate: u32) -> Result<f64, ebur128::Error> {
         let x = m * std::f64::consts::PI / f64::from(factor as u32);
         (if m.abs() > 1e-6 { w * x.sin() / x } else { w }) as f32
     };
-    // filter[k][p]: tap k (k samples back) of phase p.
-    let filter: Vec<Vec<f64>> = (0..TAPS / factor)
+    let filter = (0..TAPS / factor)
         .map(|k| {
             (0..factor)
-                .map(|p| f64::from(coeff(k * factor + p).abs()))
+                .map(|p| f64::from(coeff(k * factor + p)))
                 .collect()
         })
         .collect();
+    (factor, filter)
+}
+
+/// The most an interpolated sample of the crate's interpolator at `rate` can be, per unit of the largest input
+/// sample in its window: the largest sum of absolute weights over its phases.
+///
+/// The weights are the crate's documented filter (a Hann-windowed sinc of 48 taps, 4× below 96 kHz, else 2×),
+/// worked out here as it does, and checked against the crate itself through its interface: an impulse, then one
+/// silent sample at a time, each call's true peak being the largest weight of the tap that sample meets. Should
+/// they ever differ (another version of the crate), the bound is the sum of those measured largest weights
+/// instead, which holds whatever the filter is (looser: fewer stretches are passed over).
+fn weights(rate: u32) -> Result<f64, ebur128::Error> {
+    let (factor, filter) = interpolator(rate);
     let mut ebu = EbuR128::new(1, rate, Mode::TRUE_PEAK)?;
     ebu.add_frames_f32(&[1.0])?;
     let mut measured = vec![ebu.prev_true_peak(0)?];
@@ -121,7 +128,7 @@ fn weights(rate: u32) -> Result<f64, ebur128::Error> {
     let largest = |k: usize| {
         filter
             .get(k)
-            .map_or(0.0, |w| w.iter().copied().fold(0.0, f64::max))
+            .map_or(0.0, |w| w.iter().map(|c| c.abs()).fold(0.0, f64::max))
     };
     let same = measured
         .iter()
@@ -130,7 +137,7 @@ fn weights(rate: u32) -> Result<f64, ebur128::Error> {
         .all(|(k, &m)| m == largest(k));
     Ok(if same {
         (0..factor)
-            .map(|p| filter.iter().map(|w| w[p]).sum::<f64>())
+            .map(|p| filter.iter().map(|w| w[p].abs()).sum::<f64>())
             .fold(0.0, f64::max)
     } else {
         measured.iter().sum()

@@ -85,9 +85,10 @@ const MIN_LIMIT_DB: f64 = -24.08;
 /// edition is encoded again through ffmpeg's `alimiter` (look-ahead, delay compensated, no auto level) holding
 /// the peaks further under the WAV's own by the overshoot plus [`PEAK_MARGIN_DB`]; while limiting leaves it more
 /// than [`LOUDNESS_SLACK_LU`] quieter than the plain encode, a gain in front of the limiter makes up the loss.
-/// Lowering the whole level instead would cost loudness and not even work: the overshoot does not fall with
-/// the level. The same WAV always gives the same passes and the same file. Unmastered editions are encoded once,
-/// as they are.
+/// Lowering the whole level costs loudness (the overshoot, in decibels, does not fall with the level), so it is
+/// the last resort: only where a lower limit did not move the peak (the encoder overshoots in a bright passage
+/// whose samples stand under the limit) is the level lowered by the excess, and then no gain is made up. The
+/// same WAV always gives the same passes and the same file. Unmastered editions are encoded once, as they are.
 pub(crate) fn encode(
     wav: &Path,
     edition: &Edition,
@@ -285,35 +286,49 @@ impl Fit<'_> {
     ) -> Result<Shape> {
         let (enc, ceiling, target) = (self.enc, self.ceiling, self.target);
         let mut reference = None;
+        let mut last_peak = f64::INFINITY;
+        // Whether the level in front of the limiter was lowered: then no gain is made up.
+        let mut by_level = false;
         for pass in 1.. {
             run_encoder(wav, inputs, enc, &shape, out, target)?;
             let (loudness, peak) = ffmpeg_loudness(out, target)?;
             let reference = *reference.get_or_insert(loudness);
             // Strictly under: ffmpeg rounds to 0.1 dB, so −1.0 may be a little over −1.
             let under = peak.is_nan() || peak < ceiling;
-            let quiet = makeup == Makeup::Yes && loudness < reference - LOUDNESS_SLACK_LU;
+            let quiet =
+                makeup == Makeup::Yes && !by_level && loudness < reference - LOUDNESS_SLACK_LU;
             if under && (!quiet || pass == MAX_PASSES) {
                 break;
             }
             if !under {
-                let lowered = shape.lowered_db + peak - ceiling + PEAK_MARGIN_DB;
-                if pass == MAX_PASSES || peak_db - lowered < MIN_LIMIT_DB {
+                if pass == MAX_PASSES {
                     return Err(Error::Invalid(format!(
                         "{}: the {} encoder keeps the true peak at {peak:.1} dBTP, over the ceiling of \
-                         {ceiling:.1} dBTP of `--master {}`, even with the peaks limited {:.1} dB lower; \
-                         make the edition without --format and encode it yourself",
+                         {ceiling:.1} dBTP of `--master {}`, even with the peaks limited {:.1} dB lower \
+                         and the level {:.1} dB lower; make the edition without --format and encode it yourself",
                         target.display(),
                         enc.extension(),
                         format!("{:?}", self.preset).to_lowercase(),
                         shape.lowered_db,
+                        -shape.gain_db.min(0.0),
                     )));
                 }
-                shape.lowered_db = lowered;
-                shape.limit_db = Some(peak_db - lowered);
-            }
-            if quiet {
+                let lowered = shape.lowered_db + peak - ceiling + PEAK_MARGIN_DB;
+                // A limit lowered without moving the peak does not reach where the encoder overshoots (a
+                // bright passage whose samples stand under the limit, its peaks between them): the level in
+                // front of the limiter comes down by the excess instead.
+                let stuck = shape.limit_db.is_some() && peak > last_peak - 0.05;
+                if stuck || peak_db - lowered < MIN_LIMIT_DB {
+                    shape.gain_db -= peak - ceiling + PEAK_MARGIN_DB;
+                    by_level = true;
+                } else {
+                    shape.lowered_db = lowered;
+                    shape.limit_db = Some(peak_db - lowered);
+                }
+            } else if quiet {
                 shape.gain_db += reference - loudness;
             }
+            last_peak = peak;
         }
         Ok(shape)
     }
@@ -440,16 +455,17 @@ struct Shape {
 impl Shape {
     /// ffmpeg's audio filter for it, if it does anything.
     fn filter(&self) -> Option<String> {
-        let limit = self.limit_db?;
-        let mut filter = String::new();
+        let mut steps = Vec::new();
         if self.gain_db != 0.0 {
-            filter.push_str(&format!("volume={:.2}dB,", self.gain_db));
+            steps.push(format!("volume={:.2}dB", self.gain_db));
         }
-        filter.push_str(&format!(
-            "alimiter=limit={:.6}:attack=2:release=20:level=false:latency=true",
-            10f64.powf(limit / 20.0)
-        ));
-        Some(filter)
+        if let Some(limit) = self.limit_db {
+            steps.push(format!(
+                "alimiter=limit={:.6}:attack=2:release=20:level=false:latency=true",
+                10f64.powf(limit / 20.0)
+            ));
+        }
+        (!steps.is_empty()).then(|| steps.join(","))
     }
 }
 
