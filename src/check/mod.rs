@@ -1513,9 +1513,11 @@ fn level_findings(cx: &Context, chapters: &[ChapterLevel], findings: &mut Vec<Fi
     };
     match manifest.loudness.as_ref().map(|m| m.preset) {
         Some(preset) if preset != Preset::None => {
+            // The limiter holds the true peak (between samples too) half a decibel under the ceiling, so a
+            // chapter over the ceiling itself, at a tenth of a decibel, was not mastered as this narrate masters.
             let ceiling = preset.ceiling_db().unwrap_or(0.0);
             for (i, c) in chapters.iter().enumerate() {
-                if c.true_peak_dbtp > ceiling + 0.5 {
+                if c.true_peak_dbtp > ceiling {
                     let (a, b) = span(i);
                     findings.push(Finding {
                         kind: "peak",
@@ -1524,7 +1526,7 @@ fn level_findings(cx: &Context, chapters: &[ChapterLevel], findings: &mut Vec<Fi
                         start_seconds: a,
                         end_seconds: b,
                         value: c.true_peak_dbtp,
-                        threshold: ceiling + 0.5,
+                        threshold: ceiling,
                         unit: "dBTP",
                         message: format!(
                             "chapter {} \"{}\": true peak {:.1} dBTP, over the {} ceiling of {ceiling} dBTP",
