@@ -13,6 +13,10 @@ use serde::{Deserialize, Serialize};
 use super::true_peak::TruePeak;
 use crate::error::{Error, Result};
 
+/// The version of mastering's rules, in a mastered edition's plan key: a build makes again an edition that
+/// earlier rules mastered. 2: the limiter holds the peaks between samples too.
+pub(crate) const RULES: u32 = 2;
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Hash)]
 pub enum Preset {
     /// Leave the level as the backend made it.

@@ -410,7 +410,7 @@ impl Job {
             .iter()
             .map(|c| (c.title.as_str(), c.level))
             .collect();
-        let json = serde_json::to_vec(&(
+        let mut json = serde_json::to_vec(&(
             crate::manifest::VERSION,
             self.shape().recorded,
             &self.plan.title,
@@ -420,6 +420,10 @@ impl Job {
             shape,
         ))
         .expect("plain data serializes");
+        // A mastered edition is made again when mastering's rules change (an unmastered one's key is as it was).
+        if self.settings.master != Preset::None {
+            json.extend_from_slice(format!("master rules {}", master::RULES).as_bytes());
+        }
         blake3::hash(&json).to_hex()[..32].to_string()
     }
 
