@@ -255,13 +255,18 @@ fn read_err(path: &Path, e: hound::Error) -> Error {
 struct Oversampled {
     /// `filter[k][p]`: the weight of the sample `k` back in phase `p` (the meter's interpolator).
     filter: Vec<Vec<f32>>,
-    /// The last samples, newest first.
-    recent: VecDeque<f32>,
+    /// The last `taps` samples, each written twice (at `i` and `i + taps`) so that they are always one slice,
+    /// oldest first, from `at`.
+    ring: Vec<f32>,
+    at: usize,
+    taps: usize,
     /// The most an interpolated value can be per unit of the largest sample in the window.
     bound: f32,
     delay: usize,
     /// Samples taken so far, up to `delay`.
     taken: usize,
+    /// For how many more samples the window holds one that could take an interpolated value over the ceiling.
+    loud_for: usize,
 }
 
 impl Oversampled {
@@ -278,10 +283,13 @@ impl Oversampled {
         let taps = filter.len();
         Oversampled {
             filter,
-            recent: std::iter::repeat_n(0.0, taps).collect(),
+            ring: vec![0.0; 2 * taps],
+            at: 0,
+            taps,
             bound,
             delay: 24 / factor,
             taken: 0,
+            loud_for: 0,
         }
     }
 
@@ -289,15 +297,23 @@ impl Oversampled {
     /// when it may be over the ceiling; otherwise its own magnitude, which is enough to know it is not),
     /// `None` while the first samples are still to come.
     fn push(&mut self, x: f32, ceiling: f32) -> Option<(f32, f32)> {
-        self.recent.pop_back();
-        self.recent.push_front(x);
+        let taps = self.taps;
+        self.ring[self.at] = x;
+        self.ring[self.at + taps] = x;
+        self.at = (self.at + 1) % taps;
+        self.loud_for = if x.abs() * self.bound > ceiling {
+            taps
+        } else {
+            self.loud_for.saturating_sub(1)
+        };
         if self.taken < self.delay {
             self.taken += 1;
             return None;
         }
-        let centre = self.recent[self.delay];
-        let largest = self.recent.iter().fold(0.0f32, |m, v| m.max(v.abs()));
-        if largest * self.bound <= ceiling {
+        // Oldest first: the sample `k` back is `window[taps - 1 - k]`.
+        let window = &self.ring[self.at..self.at + taps];
+        let centre = window[taps - 1 - self.delay];
+        if self.loud_for == 0 {
             return Some((centre, centre.abs()));
         }
         let phases = self.filter[0].len();
@@ -305,7 +321,7 @@ impl Oversampled {
             .map(|p| {
                 self.filter
                     .iter()
-                    .zip(&self.recent)
+                    .zip(window.iter().rev())
                     .map(|(w, v)| w[p] * v)
                     .sum::<f32>()
                     .abs()
