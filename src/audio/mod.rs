@@ -24,6 +24,16 @@ pub(crate) fn peak(samples: &[i16]) -> u16 {
     samples.iter().map(|s| s.unsigned_abs()).max().unwrap_or(0)
 }
 
+/// The sum of the squares of `samples`, in 16-bit units: exact (for fewer than 2^33 samples), in a sum the
+/// compiler vectorizes. Divided by 2^30 it is the sum in full-scale units, exactly where that sum in f64 would be
+/// exact (under 2^23 samples).
+pub(crate) fn sum_squares(samples: &[i16]) -> u64 {
+    samples
+        .iter()
+        .map(|&s| (i64::from(s) * i64::from(s)) as u64)
+        .sum()
+}
+
 impl Audio {
     pub fn seconds(&self) -> f64 {
         self.samples.len() as f64 / self.sample_rate as f64

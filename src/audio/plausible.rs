@@ -82,13 +82,7 @@ pub(crate) fn judge(audio: &Audio, text: &str, rate: Option<u32>) -> Option<Stri
         ));
     }
     let n = audio.samples.len() as f64;
-    // Summed exactly in 16-bit units (a sum the compiler vectorizes), then in full-scale units.
-    let squares = audio
-        .samples
-        .iter()
-        .map(|&s| (i64::from(s) * i64::from(s)) as u64)
-        .sum::<u64>() as f64
-        / (32768.0 * 32768.0);
+    let squares = super::sum_squares(&audio.samples) as f64 / (32768.0 * 32768.0);
     let level = 10.0 * (squares / n).max(1e-20).log10();
     if level < SILENT_DB {
         return Some(format!("its audio is silent ({level:.0} dBFS)"));

@@ -134,10 +134,7 @@ impl SegmentStats {
     /// Takes samples of the segment, the first of them number `first`: their energy, and whether they clip
     /// (3 samples in a row at full scale).
     fn push_all(&mut self, first: u64, samples: &[i16]) {
-        self.squares += samples
-            .iter()
-            .map(|&s| (i64::from(s) * i64::from(s)) as u64)
-            .sum::<u64>();
+        self.squares += crate::audio::sum_squares(samples);
         self.count += samples.len() as u64;
         // Most stretches have no sample at full scale: found without a branch per sample.
         let loudest = samples.iter().fold(0u16, |m, s| m.max(s.unsigned_abs()));

@@ -59,10 +59,7 @@ impl Frames {
         while !samples.is_empty() {
             let take = ((self.len - self.count) as usize).min(samples.len());
             let (now, rest) = samples.split_at(take);
-            self.squares += now
-                .iter()
-                .map(|&s| (i64::from(s) * i64::from(s)) as u64)
-                .sum::<u64>();
+            self.squares += crate::audio::sum_squares(now);
             self.count += take as u32;
             if self.count == self.len {
                 self.close_frame();
