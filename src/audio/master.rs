@@ -271,15 +271,12 @@ struct Oversampled {
 
 impl Oversampled {
     fn new(rate: u32) -> Oversampled {
-        let (factor, filter) = super::true_peak::interpolator(rate);
+        let filter = super::true_peak::interpolator(rate);
+        let bound = super::true_peak::largest_gain(&filter) as f32 * 1.001;
         let filter: Vec<Vec<f32>> = filter
             .iter()
             .map(|w| w.iter().map(|&c| c as f32).collect())
             .collect();
-        let bound = (0..factor)
-            .map(|p| filter.iter().map(|w| w[p].abs()).sum::<f32>())
-            .fold(0.0, f32::max)
-            * 1.001;
         let taps = filter.len();
         Oversampled {
             filter,
@@ -287,7 +284,8 @@ impl Oversampled {
             at: 0,
             taps,
             bound,
-            delay: 24 / factor,
+            // The filter is symmetric about its middle tap: every phase stands for the signal there.
+            delay: taps / 2,
             taken: 0,
             loud_for: 0,
         }
@@ -343,6 +341,8 @@ impl Oversampled {
 /// within the look-ahead before a peak arrives and recovers with a 50 ms release.
 struct Limiter {
     ceiling: f32,
+    /// Each sample's level (its true peak), `levels.delay` samples late.
+    levels: Oversampled,
     delay: VecDeque<f32>,
     /// (index, required gain), increasing gains: the front is the minimum over the look-ahead window.
     window: VecDeque<(u64, f32)>,
@@ -357,6 +357,7 @@ impl Limiter {
         let lookahead = (rate / 200) as usize; // 5 ms
         Limiter {
             ceiling,
+            levels: Oversampled::new(rate),
             delay: VecDeque::with_capacity(lookahead + 1),
             window: VecDeque::new(),
             lookahead,
@@ -366,15 +367,15 @@ impl Limiter {
         }
     }
 
-    /// Takes one sample, returns one `lookahead` samples late (None while the delay line fills).
-    #[cfg(test)]
+    /// Takes one sample, returns one the detector's delay plus `lookahead` samples late (None while they fill).
     fn push(&mut self, x: f32) -> Option<f32> {
-        self.push_at(x, x.abs())
+        let (x, level) = self.levels.push(x, self.ceiling)?;
+        self.limit(x, level)
     }
 
     /// Takes one sample and its `level` (at least its magnitude), returns one `lookahead` samples late (None
     /// while the delay line fills).
-    fn push_at(&mut self, x: f32, level: f32) -> Option<f32> {
+    fn limit(&mut self, x: f32, level: f32) -> Option<f32> {
         let need = if level > self.ceiling {
             self.ceiling / level
         } else {
@@ -406,12 +407,14 @@ impl Limiter {
         Some(y.clamp(-self.ceiling, self.ceiling))
     }
 
+    /// The samples still inside: the detector's, then the look-ahead's (the stream taken as followed by silence).
     fn drain(&mut self) -> Vec<f32> {
         let mut out = Vec::new();
+        for (x, level) in self.levels.drain(self.ceiling) {
+            out.extend(self.limit(x, level));
+        }
         for _ in 0..self.lookahead {
-            if let Some(y) = self.push_at(0.0, 0.0) {
-                out.push(y);
-            }
+            out.extend(self.limit(0.0, 0.0));
         }
         out
     }
@@ -428,9 +431,7 @@ fn process(
     let rate = reader.spec().sample_rate;
     let gain = 10f32.powf(gain_db as f32 / 20.0);
     // Half a decibel under the ceiling leaves room for the gain's movement and the encoders' overshoot.
-    let limit = 10f32.powf((ceiling_db as f32 - 0.5) / 20.0);
-    let mut limiter = Limiter::new(limit, rate);
-    let mut levels = Oversampled::new(rate);
+    let mut limiter = Limiter::new(10f32.powf((ceiling_db as f32 - 0.5) / 20.0), rate);
     let mut meter = Meter::new(rate)?;
     let mut emit = |y: f32| -> Result<()> {
         let s = (y * 32767.0).round() as i16;
@@ -439,14 +440,7 @@ fn process(
     };
     for s in reader.samples::<i16>() {
         let x = f32::from(s.map_err(|e| read_err(raw, e))?) / 32768.0 * gain;
-        if let Some((x, level)) = levels.push(x, limit) {
-            if let Some(y) = limiter.push_at(x, level) {
-                emit(y)?;
-            }
-        }
-    }
-    for (x, level) in levels.drain(limit) {
-        if let Some(y) = limiter.push_at(x, level) {
+        if let Some(y) = limiter.push(x) {
             emit(y)?;
         }
     }
@@ -547,7 +541,6 @@ mod tests {
     fn the_limiter_holds_the_peaks_between_samples_under_its_ceiling() {
         for rate in [24_000, 44_100, 48_000, 96_000] {
             let limit = 10f32.powf(-1.5 / 20.0);
-            let mut levels = Oversampled::new(rate);
             let mut l = Limiter::new(limit, rate);
             let input: Vec<f32> = (0..rate as usize)
                 .map(|i| {
@@ -562,14 +555,7 @@ mod tests {
                 })
                 .collect();
             assert!(input.iter().all(|x| x.abs() < limit));
-            let mut out: Vec<f32> = input
-                .iter()
-                .filter_map(|&x| levels.push(x, limit))
-                .filter_map(|(x, level)| l.push_at(x, level))
-                .collect();
-            for (x, level) in levels.drain(limit) {
-                out.extend(l.push_at(x, level));
-            }
+            let mut out: Vec<f32> = input.iter().filter_map(|&x| l.push(x)).collect();
             out.extend(l.drain());
             assert_eq!(out.len(), input.len(), "{rate} Hz");
             let samples: Vec<i16> = out.iter().map(|y| (y * 32767.0).round() as i16).collect();

@@ -84,10 +84,10 @@ impl TruePeak {
     }
 }
 
-/// The crate's interpolator at `rate` (a Hann-windowed sinc of 48 taps, 4× below 96 kHz, else 2×): the factor,
-/// and `filter[k][p]`, the weight of the input sample `k` samples back in the output of phase `p`. The output of
-/// every phase stands for the signal `24 / factor` samples back, a fraction of a sample on.
-pub(crate) fn interpolator(rate: u32) -> (usize, Vec<Vec<f64>>) {
+/// The crate's interpolator at `rate` (a Hann-windowed sinc of 48 taps, 4× below 96 kHz, else 2×):
+/// `filter[k][p]`, the weight of the input sample `k` samples back in the output of phase `p` (one per step of
+/// the factor). The output of every phase stands for the signal at the middle tap, a fraction of a sample on.
+pub(crate) fn interpolator(rate: u32) -> Vec<Vec<f64>> {
     const TAPS: usize = 48;
     let factor = if rate < 96_000 { 4 } else { 2 };
     let coeff = |j: usize| -> f32 {
@@ -98,14 +98,22 @@ pub(crate) fn interpolator(rate: u32) -> (usize, Vec<Vec<f64>>) {
         let x = m * std::f64::consts::PI / f64::from(factor as u32);
         (if m.abs() > 1e-6 { w * x.sin() / x } else { w }) as f32
     };
-    let filter = (0..TAPS / factor)
+    (0..TAPS / factor)
         .map(|k| {
             (0..factor)
                 .map(|p| f64::from(coeff(k * factor + p)))
                 .collect()
         })
-        .collect();
-    (factor, filter)
+        .collect()
+}
+
+/// The most an output of `filter` (as [`interpolator`] gives it) can be per unit of the largest input sample in
+/// its window: the largest sum of absolute weights over its phases.
+pub(crate) fn largest_gain(filter: &[Vec<f64>]) -> f64 {
+    let phases = filter.first().map_or(0, Vec::len);
+    (0..phases)
+        .map(|p| filter.iter().map(|w| w[p].abs()).sum::<f64>())
+        .fold(0.0, f64::max)
 }
 
 /// The most an interpolated sample of the crate's interpolator at `rate` can be, per unit of the largest input
@@ -117,7 +125,7 @@ pub(crate) fn interpolator(rate: u32) -> (usize, Vec<Vec<f64>>) {
 /// they ever differ (another version of the crate), the bound is the sum of those measured largest weights
 /// instead, which holds whatever the filter is (looser: fewer stretches are passed over).
 fn weights(rate: u32) -> Result<f64, ebur128::Error> {
-    let (factor, filter) = interpolator(rate);
+    let filter = interpolator(rate);
     let mut ebu = EbuR128::new(1, rate, Mode::TRUE_PEAK)?;
     ebu.add_frames_f32(&[1.0])?;
     let mut measured = vec![ebu.prev_true_peak(0)?];
@@ -136,9 +144,7 @@ fn weights(rate: u32) -> Result<f64, ebur128::Error> {
         .skip(1)
         .all(|(k, &m)| m == largest(k));
     Ok(if same {
-        (0..factor)
-            .map(|p| filter.iter().map(|w| w[p].abs()).sum::<f64>())
-            .fold(0.0, f64::max)
+        largest_gain(&filter)
     } else {
         measured.iter().sum()
     })
