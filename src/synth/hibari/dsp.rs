@@ -26,28 +26,25 @@ const F_MAX: f32 = 11_000.0;
 /// The reference clamps every log-magnitude at 7 before `exp`.
 const MAX_LOG: f32 = 7.0;
 
-/// The model's outputs for one run: five `[BINS, frames]` arrays (bin-major, as ONNX Runtime returns them) and
-/// the F0 curve, one value per frame.
+/// The model's outputs for one run: its five spectra, frame-major (each frame's `lh`, `theta`, `ln`, `lr` and
+/// `phi` rows of `BINS` values one after the other, as the model's head computes them), and the F0 curve, one
+/// value per frame.
 pub(crate) struct Frames<'a> {
-    pub lh: &'a [f32],
-    pub theta: &'a [f32],
-    pub ln: &'a [f32],
-    pub lr: &'a [f32],
-    pub phi: &'a [f32],
+    pub spectra: &'a [f32],
     pub f0: &'a [f32],
 }
+
+/// One frame's values in [`Frames::spectra`].
+pub(crate) const ROW: usize = 5 * BINS;
 
 impl Frames<'_> {
     fn count(&self) -> usize {
         self.f0.len()
     }
 
-    /// Whether every array has the size the F0 curve implies.
+    /// Whether the spectra have the size the F0 curve implies.
     pub(crate) fn consistent(&self) -> bool {
-        let n = BINS * self.count();
-        [self.lh, self.theta, self.ln, self.lr, self.phi]
-            .iter()
-            .all(|a| a.len() == n)
+        self.spectra.len() == ROW * self.count()
     }
 }
 
@@ -92,6 +89,8 @@ struct Scratch {
     padded: Vec<f32>,
     /// One block's spectra, frame-major.
     block: Vec<Complex32>,
+    /// One block's noise, frame-major: real and imaginary parts.
+    noise: [Vec<f32>; 2],
     frame: Vec<f32>,
     /// The overlap-add of the frames not yet complete: output rows `f..f + 4` while frame `f` is added.
     acc: Vec<f32>,
@@ -135,6 +134,7 @@ impl Vocoder {
             let s = s.get_or_insert_with(|| Scratch {
                 padded: Vec::new(),
                 block: vec![Complex32::new(0.0, 0.0); BLOCK * BINS],
+                noise: [vec![0.0; BLOCK * BINS], vec![0.0; BLOCK * BINS]],
                 frame: vec![0.0; N_FFT],
                 acc: vec![0.0; N_FFT],
                 scratch_f: self.forward.make_scratch_vec(),
@@ -196,7 +196,7 @@ impl Vocoder {
                     )
                     .expect("buffers of the planned sizes");
             }
-            combine(p, noise, f0, kn, &mut s.block);
+            combine(p, noise, f0, kn, &mut s.noise, &mut s.block);
             for k in 0..kn {
                 let spectrum = &mut s.block[k * BINS..(k + 1) * BINS];
                 // A real signal's DC and Nyquist bins are real: the inverse ignores their imaginary parts, as
@@ -236,60 +236,85 @@ impl Vocoder {
 }
 
 /// Turns the forward spectra `E` of frames `f0..f0 + kn` (frame-major in `block`) into the block's spectra
-/// `S = e^{lh} e^{iπ tanh θ} E + e^{ln} Z + e^{lr} e^{iφ}`, bin by bin: each bin's factors over the block's
-/// frames first (contiguous in the model's bin-major outputs), then the products.
+/// `S = e^{lh} e^{iπ tanh θ} E + e^{ln} Z + e^{lr} e^{iφ}`, frame by frame, each over its bins in SIMD lanes. The
+/// noise is drawn bin-major (as the reference draws it): the block's share is first laid out frame-major in
+/// `z`.
 ///
 /// On an x86-64 CPU with AVX2 the same code is compiled for 8-lane vectors (no FMA, which would round
 /// differently): the same operations on each lane, so the same bits (a test compares the two).
-fn combine(p: &Frames, noise: &[f32], f0: usize, kn: usize, block: &mut [Complex32]) {
+fn combine(
+    p: &Frames,
+    noise: &[f32],
+    f0: usize,
+    kn: usize,
+    z: &mut [Vec<f32>; 2],
+    block: &mut [Complex32],
+) {
     #[cfg(target_arch = "x86_64")]
     if std::arch::is_x86_feature_detected!("avx2") {
         // SAFETY: the CPU has AVX2.
-        return unsafe { combine_avx2(p, noise, f0, kn, block) };
+        return unsafe { combine_avx2(p, noise, f0, kn, z, block) };
     }
-    combine_here(p, noise, f0, kn, block);
+    combine_here(p, noise, f0, kn, z, block);
 }
 
 /// [`combine`] compiled with AVX2 enabled.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2")]
-unsafe fn combine_avx2(p: &Frames, noise: &[f32], f0: usize, kn: usize, block: &mut [Complex32]) {
-    combine_here(p, noise, f0, kn, block);
+unsafe fn combine_avx2(
+    p: &Frames,
+    noise: &[f32],
+    f0: usize,
+    kn: usize,
+    z: &mut [Vec<f32>; 2],
+    block: &mut [Complex32],
+) {
+    combine_here(p, noise, f0, kn, z, block);
 }
 
 /// [`combine`] for whatever the code around it is compiled for.
 #[inline(always)]
-fn combine_here(p: &Frames, noise: &[f32], f0: usize, kn: usize, block: &mut [Complex32]) {
+fn combine_here(
+    p: &Frames,
+    noise: &[f32],
+    f0: usize,
+    kn: usize,
+    z: &mut [Vec<f32>; 2],
+    block: &mut [Complex32],
+) {
     let frames = p.count();
-    let (mut ar, mut ai, mut cr, mut ci) =
-        ([0f32; BLOCK], [0f32; BLOCK], [0f32; BLOCK], [0f32; BLOCK]);
+    let [zr, zi] = z;
     for b in 0..BINS {
-        let at = b * frames + f0..b * frames + f0 + kn;
-        let (lh, theta, ln, lr, phi) = (
-            &p.lh[at.clone()],
-            &p.theta[at.clone()],
-            &p.ln[at.clone()],
-            &p.lr[at.clone()],
-            &p.phi[at],
-        );
-        let z = &noise[b * 2 * frames + 2 * f0..][..2 * kn];
-        let (ar, ai, cr, ci) = (&mut ar[..kn], &mut ai[..kn], &mut cr[..kn], &mut ci[..kn]);
-        for k in 0..kn {
-            let mag = ex(lh[k]);
-            let (sin, cos) = math::sincos(math::tanh(theta[k]) * std::f32::consts::PI);
-            ar[k] = cos * mag;
-            ai[k] = sin * mag;
-            let g = ex(ln[k]);
-            let r = ex(lr[k]);
-            let (sin, cos) = math::sincos(phi[k]);
-            cr[k] = z[2 * k] * g + cos * r;
-            ci[k] = z[2 * k + 1] * g + sin * r;
+        let drawn = &noise[b * 2 * frames + 2 * f0..][..2 * kn];
+        for (k, pair) in drawn.chunks_exact(2).enumerate() {
+            zr[k * BINS + b] = pair[0];
+            zi[k * BINS + b] = pair[1];
         }
-        for k in 0..kn {
-            let e = &mut block[k * BINS + b];
-            let mut s = *e * Complex32::new(ar[k], ai[k]);
-            s.re += cr[k];
-            s.im += ci[k];
+    }
+    let (mut ar, mut ai, mut cr, mut ci) = ([0f32; BINS], [0f32; BINS], [0f32; BINS], [0f32; BINS]);
+    for k in 0..kn {
+        let row = &p.spectra[(f0 + k) * ROW..][..ROW];
+        let (lh, row) = row.split_at(BINS);
+        let (theta, row) = row.split_at(BINS);
+        let (ln, row) = row.split_at(BINS);
+        let (lr, phi) = row.split_at(BINS);
+        let (zr, zi) = (&zr[k * BINS..][..BINS], &zi[k * BINS..][..BINS]);
+        for b in 0..BINS {
+            let mag = ex(lh[b]);
+            let (sin, cos) = math::sincos(math::tanh(theta[b]) * std::f32::consts::PI);
+            ar[b] = cos * mag;
+            ai[b] = sin * mag;
+            let g = ex(ln[b]);
+            let r = ex(lr[b]);
+            let (sin, cos) = math::sincos(phi[b]);
+            cr[b] = zr[b] * g + cos * r;
+            ci[b] = zi[b] * g + sin * r;
+        }
+        let spectrum = &mut block[k * BINS..][..BINS];
+        for (b, e) in spectrum.iter_mut().enumerate() {
+            let mut s = *e * Complex32::new(ar[b], ai[b]);
+            s.re += cr[b];
+            s.im += ci[b];
             *e = s;
         }
     }
@@ -374,34 +399,35 @@ mod tests {
                     .map(|_| value(scale))
                     .collect::<Vec<f32>>()
             };
-            let (lh, theta, ln, lr, phi) = (
+            let rows = [
                 array(20.0),
                 array(8.0),
                 array(20.0),
                 array(20.0),
                 array(40.0),
-            );
+            ];
+            let spectra_in: Vec<f32> = (0..frames)
+                .flat_map(|f| rows.iter().flat_map(move |r| &r[f * BINS..][..BINS]))
+                .copied()
+                .collect();
             let noise = array(4.0)
                 .into_iter()
                 .chain(array(4.0))
                 .collect::<Vec<f32>>();
             let f0 = vec![120.0; frames];
             let p = Frames {
-                lh: &lh,
-                theta: &theta,
-                ln: &ln,
-                lr: &lr,
-                phi: &phi,
+                spectra: &spectra_in,
                 f0: &f0,
             };
+            let z = || [vec![0.0; BLOCK * BINS], vec![0.0; BLOCK * BINS]];
             let spectra: Vec<Complex32> = (0..BLOCK * BINS)
                 .map(|i| Complex32::new((i % 97) as f32 - 48.0, (i % 89) as f32 * 0.5))
                 .collect();
             for (f0, kn) in [(0, BLOCK), (BLOCK, frames - BLOCK)] {
                 let (mut plain, mut wide) = (spectra.clone(), spectra.clone());
-                combine_here(&p, &noise, f0, kn, &mut plain);
+                combine_here(&p, &noise, f0, kn, &mut z(), &mut plain);
                 // SAFETY: the CPU has AVX2.
-                unsafe { combine_avx2(&p, &noise, f0, kn, &mut wide) };
+                unsafe { combine_avx2(&p, &noise, f0, kn, &mut z(), &mut wide) };
                 let bits = |v: &[Complex32]| -> Vec<(u32, u32)> {
                     v.iter().map(|c| (c.re.to_bits(), c.im.to_bits())).collect()
                 };
@@ -434,20 +460,17 @@ mod tests {
         // 2·e^{lr}/n_fft, windowed once and normalized by the summed squared window (Σw = 2, Σw² = 1.5 at hop
         // n_fft/4), so the inner frames carry 4/3 of it.
         let frames = 16;
-        let zeros = vec![0.0f32; BINS * frames];
-        let mut lr = vec![-30.0f32; BINS * frames];
+        // Each frame's rows: lh, theta, ln, lr, phi.
+        let mut spectra = vec![0.0f32; ROW * frames];
         let bin = 40; // 800 Hz
-        for f in 0..frames {
-            lr[bin * frames + f] = (N_FFT as f32 / 2.0).ln();
+        for row in spectra.chunks_exact_mut(ROW) {
+            row[..BINS].fill(-30.0);
+            row[2 * BINS..4 * BINS].fill(-30.0);
+            row[3 * BINS + bin] = (N_FFT as f32 / 2.0).ln();
         }
-        let very_low = vec![-30.0f32; BINS * frames];
         let f0 = vec![0.0f32; frames];
         let p = Frames {
-            lh: &very_low,
-            theta: &zeros,
-            ln: &very_low,
-            lr: &lr,
-            phi: &zeros,
+            spectra: &spectra,
             f0: &f0,
         };
         let y = Vocoder::default().synth(&p, &vec![0.0; BINS * 2 * frames]);

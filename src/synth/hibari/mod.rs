@@ -40,9 +40,9 @@ pub(crate) const MODEL_SHA256: &str =
     "5f70741d4e900f4e85d0037498736cc1b3e1b9a63a13546a5da1e63abf4fccd8";
 /// How fast the voice speaks at speed 1.0, in words a minute (measured on a ~900-word essay).
 const NATURAL_WPM: f32 = 154.0;
-/// The model's inputs and outputs.
+/// The model's inputs and outputs (with the edits of module `graph`: the five spectra in one frame-major output).
 const INPUTS: [&str; 2] = ["ids", "speed"];
-const OUTPUTS: [&str; 6] = ["lh", "theta", "ln", "lr", "phi", "f0"];
+const OUTPUTS: [&str; 2] = [graph::SPECTRA, "f0"];
 
 /// Where `scripts/fetch-voice` installs the model, its vocabulary and its licence and notice.
 pub(crate) fn model_dir() -> PathBuf {
@@ -144,10 +144,13 @@ pub(crate) fn ids(phonemes: &str, vocab: &HashMap<char, i64>) -> Vec<i64> {
 }
 
 impl Model {
-    /// The model with its duration predictor opened (module `graph`), in memory: the file is never changed.
+    /// The model with its duration predictor opened and its spectra in one frame-major output (module
+    /// `graph`), in memory: the file is never changed.
     fn edited(&self) -> std::result::Result<Vec<u8>, String> {
-        piper_graph::decode(self.bytes.clone())
-            .and_then(|mut m| graph::open_durations(&mut m).map(|()| piper_graph::encode(&m)))
+        let mut model = piper_graph::decode(self.bytes.clone())?;
+        graph::open_durations(&mut model)?;
+        graph::expose_spectra(&mut model)?;
+        Ok(piper_graph::encode(&model))
     }
 
     /// Where the optimized copies of the edited model are kept, and what they are made of.
@@ -155,7 +158,12 @@ impl Model {
         onnx::Optimized {
             dir,
             name: "hibari",
-            identity: format!("{} durations v{}", self.sha256, graph::REWRITE),
+            identity: format!(
+                "{} durations v{} spectra v{}",
+                self.sha256,
+                graph::REWRITE,
+                graph::LAYOUT
+            ),
         }
     }
 }
@@ -252,11 +260,7 @@ fn run(
         Ok(outputs[name].try_extract_tensor::<f32>().map_err(failed)?.1)
     };
     let frames = dsp::Frames {
-        lh: get("lh")?,
-        theta: get("theta")?,
-        ln: get("ln")?,
-        lr: get("lr")?,
-        phi: get("phi")?,
+        spectra: get(graph::SPECTRA)?,
         f0: get("f0")?,
     };
     let per_id = outputs[graph::FRAMES]
@@ -619,11 +623,7 @@ mod tests {
             let outputs = session.run(inputs).unwrap();
             let get = |name: &str| outputs[name].try_extract_tensor::<f32>().unwrap().1;
             let frames = dsp::Frames {
-                lh: get("lh"),
-                theta: get("theta"),
-                ln: get("ln"),
-                lr: get("lr"),
-                phi: get("phi"),
+                spectra: get(graph::SPECTRA),
                 f0: get("f0"),
             };
             assert_eq!(frames.f0.len() as u64, case["frames"].as_u64().unwrap());
