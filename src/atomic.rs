@@ -224,7 +224,9 @@ impl Staging {
     /// Moves the staged files into place in the order given (the last one is the group's commit point: the
     /// manifest), after syncing them and writing the journal. `outside` are files of the same group that live in
     /// another folder (a takes file beside its essay): each already written to a temporary name beside its final
-    /// one (`(temporary, final)`), moved into place just before the last staged file.
+    /// one (`(temporary, final)`), moved into place just before the last staged file. `retired` are files in
+    /// `dir` the group had and has no more (a compressed edition of another format): moved into the staging
+    /// folder after the last staged file, and gone with it.
     ///
     /// All or nothing: each file replaced is first linked into the staging folder, so when a rename fails the
     /// ones already made are undone (the previous files put back, new ones removed) and the error names the file.
@@ -232,6 +234,7 @@ impl Staging {
     pub(crate) fn commit(
         mut self,
         order: &[String],
+        retired: &[String],
         outside: &[(std::path::PathBuf, std::path::PathBuf)],
     ) -> Result<(), Failed> {
         let failed = |path: &Path| {
@@ -244,7 +247,9 @@ impl Staging {
                 .and_then(|f| f.sync_all())
                 .map_err(failed(&path))?;
         }
-        let moves = self.moves(order, outside);
+        let moves = self.moves(order, retired, outside);
+        let gone = self.stage.join(RETIRED);
+        std::fs::create_dir(&gone).map_err(failed(&gone))?;
         let journal = Journal { moves: &moves };
         let journal_path = self.stage.join(JOURNAL);
         write_bytes(&journal_path, &journal.to_bytes()).map_err(failed(&journal_path))?;
@@ -267,21 +272,28 @@ impl Staging {
             match step() {
                 Ok(kept) => done.push((i, kept)),
                 Err(source) => {
-                    // Undo, newest first: the previous file back, or the new one removed.
+                    // Undo, newest first: each file back where it came from (a new one into the staging
+                    // folder, a retired one into place), then the one it replaced.
                     for (j, kept) in done.into_iter().rev() {
-                        let to = &moves[j].1;
-                        let _ = match kept {
-                            Some(kept) => std::fs::rename(kept, to),
-                            None => std::fs::remove_file(to),
-                        };
+                        let (from, to) = &moves[j];
+                        let _ = std::fs::rename(to, from);
+                        if let Some(kept) = kept {
+                            let _ = std::fs::rename(kept, to);
+                        }
                     }
                     let _ = std::fs::remove_file(&journal_path);
                     for (from, _) in outside {
                         let _ = std::fs::remove_file(from);
                     }
                     let _ = std::fs::remove_dir_all(&self.stage);
+                    // A retired file's move is named by the file, not by its place in the staging folder.
+                    let path = if to.starts_with(&self.stage) {
+                        from
+                    } else {
+                        to
+                    };
                     return Err(Failed {
-                        path: to.clone(),
+                        path: path.clone(),
                         source,
                     });
                 }
@@ -302,6 +314,7 @@ impl Staging {
     fn moves(
         &self,
         order: &[String],
+        retired: &[String],
         outside: &[(std::path::PathBuf, std::path::PathBuf)],
     ) -> Vec<(std::path::PathBuf, std::path::PathBuf)> {
         let staged = |name: &String| (self.stage.join(name), self.dir.join(name));
@@ -313,6 +326,11 @@ impl Staging {
             .map(staged)
             .chain(outside.iter().cloned())
             .chain(last.map(staged))
+            .chain(
+                retired
+                    .iter()
+                    .map(|name| (self.dir.join(name), self.stage.join(RETIRED).join(name))),
+            )
             .collect()
     }
 }
@@ -326,6 +344,8 @@ pub(crate) struct Failed {
 
 /// The folder in a staging folder where the files a commit replaces are linked, to be put back if it fails.
 const OLD: &str = "replaced";
+/// The folder in a staging folder where a commit moves the files the group has no more.
+const RETIRED: &str = "retired";
 
 /// A commit's journal: every rename, as (from, to) paths, one pair per two lines (JSON strings, so any path
 /// fits on a line).
@@ -542,7 +562,8 @@ mod tests {
         for f in ["a.wav", "a.json"] {
             std::fs::write(s.path(f), b"new").unwrap();
         }
-        s.commit(&["a.wav".into(), "a.json".into()], &[]).unwrap();
+        s.commit(&["a.wav".into(), "a.json".into()], &[], &[])
+            .unwrap();
         assert_eq!(std::fs::read(d.join("a.json")).unwrap(), b"new");
         assert_eq!(std::fs::read_dir(d).unwrap().count(), 2);
         // A commit cut after its first rename (as a kill would leave it), from a process now gone.

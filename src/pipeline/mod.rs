@@ -395,6 +395,25 @@ impl Job {
         outputs(&self.settings, &self.stem(), dir)
     }
 
+    /// The files the edition's manifest in `dir` says it was made of and the new edition (`made`, file names) is
+    /// not: an MP3 after `--format m4b`, a caption file no longer exported. Left in place they would look current
+    /// and hold the old takes; the commit retires them. None when there is no manifest or it cannot be read.
+    fn retired(&self, dir: &Path, made: &[String]) -> Vec<String> {
+        let path = self.manifest_path(dir);
+        let Ok(Some(before)) = Manifest::load(&path) else {
+            return Vec::new();
+        };
+        let Ok(settings) = place::recorded(&before, &path).and_then(Settings::from_layer) else {
+            return Vec::new();
+        };
+        outputs(&settings, &self.stem(), dir)
+            .iter()
+            .filter(|p| p.is_file())
+            .filter_map(|p| Some(p.file_name()?.to_string_lossy().into_owned()))
+            .filter(|n| !made.contains(n))
+            .collect()
+    }
+
     /// A hash of everything that shapes the joined edition (segment audio, pauses, chapters, tags): an output
     /// whose manifest has the same key is up to date.
     pub(crate) fn plan_key(&self) -> String {
@@ -483,13 +502,14 @@ impl Job {
             .filter(|n| *n != manifest_name)
             .chain([manifest_name.clone()])
             .collect();
+        let retired = self.retired(dir, &order);
         // A regen's takes file is part of the edition it chose: committed with it, or not at all.
         let outside = match &self.new_takes {
             Some(takes) => vec![(takes.stage(&self.takes_path)?, self.takes_path.clone())],
             None => Vec::new(),
         };
         stage
-            .commit(&order, &outside)
+            .commit(&order, &retired, &outside)
             .map_err(|failed| Error::Output {
                 path: failed.path,
                 source: failed.source,

@@ -312,7 +312,7 @@ impl Place {
 }
 
 /// The settings an edition was built with, as a settings layer (checked as narrate.toml is).
-fn recorded(manifest: &Manifest, path: &Path) -> Result<Layer> {
+pub(super) fn recorded(manifest: &Manifest, path: &Path) -> Result<Layer> {
     if manifest.settings.is_null() {
         return Ok(Layer::default());
     }

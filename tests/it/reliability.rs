@@ -685,3 +685,69 @@ fn takes_manifests_and_sizes_are_checked() {
     let report = env.stdout(&["cache", "stats"]);
     assert!(report.contains(": 12 segments"), "{report}");
 }
+
+/// A rebuild in another format, or with fewer exports, leaves no file of the older edition beside the new one
+/// (an MP3 that would hold the old takes); the retiring is part of the commit: a failed commit keeps the old
+/// files, a killed one is finished by the next reader.
+#[test]
+fn an_edition_rebuilt_in_another_format_leaves_no_stale_files_even_when_its_commit_fails_or_is_killed(
+) {
+    if !have("ffmpeg") {
+        return;
+    }
+    let env = Env::new();
+    let essay = env.essay("lock.md", ESSAY);
+    let dir = env.path("audio/out/lock");
+    let old = ["--format", "mp3", "--export", "srt,vtt"];
+    let new = ["--format", "m4b", "--export", "srt"];
+    env.build(&essay, &old);
+    let before = files(&dir);
+    assert_eq!(
+        names(&before),
+        ["lock.json", "lock.mp3", "lock.srt", "lock.vtt", "lock.wav"]
+    );
+    // The commit's renames: the WAV, the captions, the M4B, the manifest, then the two retired files. The sixth
+    // fails: every earlier one is undone, the retired VTT put back.
+    let out = env
+        .cmd()
+        .env("NARRATE_TEST_FAIL_RENAME", "6")
+        .args(["build", "lock.md"])
+        .args(new)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("audio/out/lock/lock.mp3"), "{stderr}");
+    assert_eq!(files(&dir), before, "the previous edition, byte for byte");
+    // Killed right after the manifest's rename: the next reader finishes the commit, retiring both.
+    let out = env
+        .cmd()
+        .env("NARRATE_TEST_KILL_AFTER_RENAME", "4")
+        .args(["build", "lock.md"])
+        .args(new)
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    env.cmd()
+        .args(["check", "audio/out/lock/lock.wav"])
+        .assert()
+        .success();
+    let after = files(&dir);
+    assert_eq!(
+        names(&after),
+        ["lock.json", "lock.m4b", "lock.srt", "lock.wav"]
+    );
+    // And plainly: back to the MP3 and the VTT, without the M4B.
+    env.build(&essay, &old);
+    assert_eq!(
+        names(&files(&dir)),
+        ["lock.json", "lock.mp3", "lock.srt", "lock.vtt", "lock.wav"]
+    );
+    // A file the edition's manifest never listed is not the edition's to remove, whatever its name.
+    std::fs::write(dir.join("lock.m4b"), b"a listener's own file").unwrap();
+    env.build(&essay, &["--export", "srt"]);
+    assert_eq!(
+        names(&files(&dir)),
+        ["lock.json", "lock.m4b", "lock.srt", "lock.wav"]
+    );
+}
