@@ -13,7 +13,7 @@
 //! A second edit ([`expose_spectra`]) hands the vocoder the model's five spectra as its head computes them,
 //! frame by frame ([`SPECTRA`]), instead of the five bin-major outputs the model makes of them with a
 //! transpose and a split: the same values in the order the vocoder reads them, without a copy of the largest
-//! tensor of the run (a sixth of ONNX Runtime's time went to that transpose and split).
+//! tensor of the run (about a seventh of ONNX Runtime's time on this model went to that transpose and split).
 
 use crate::synth::piper::graph::onnx::tensor_proto::DataType;
 use crate::synth::piper::graph::onnx::tensor_shape_proto::{dimension, Dimension};
