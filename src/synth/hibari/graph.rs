@@ -277,40 +277,45 @@ mod tests {
     use crate::synth::piper::graph::onnx::{GraphProto, OperatorSetIdProto};
     use crate::synth::piper::graph::{decode, encode};
 
-    /// A model with the duration tail of hibari's graph: `x` and `speed` in, frames out.
-    fn tail() -> ModelProto {
-        let f = |n: &str| value_info(n, DataType::Float, vec![]);
+    /// A model of opset 17 (hibari's) around `graph`.
+    fn opset17(graph: GraphProto) -> ModelProto {
         ModelProto {
             ir_version: Some(8),
             opset_import: vec![OperatorSetIdProto {
                 domain: Some(String::new()),
                 version: Some(17),
             }],
-            graph: Some(GraphProto {
-                name: Some("tail".into()),
-                node: vec![
-                    make("/Div_40", "Div", ["x", "speed"], ["d"], []),
-                    make("/Round", "Round", ["d"], ["r"], []),
-                    make("/Clip", "Clip", ["r", "one"], ["c"], []),
-                    make(
-                        "/Cast_32",
-                        "Cast",
-                        ["c"],
-                        ["n"],
-                        [crate::synth::piper::graph::int_attr(
-                            "to",
-                            DataType::Int64 as i64,
-                        )],
-                    ),
-                    make("/ReduceSum", "ReduceSum", ["n"], ["total"], []),
-                ],
-                initializer: vec![crate::synth::piper::graph::float_scalar("one", 1.0)],
-                input: vec![f("x"), f("speed")],
-                output: vec![value_info("total", DataType::Int64, vec![])],
-                ..Default::default()
-            }),
+            graph: Some(graph),
             ..Default::default()
         }
+    }
+
+    /// A model with the duration tail of hibari's graph: `x` and `speed` in, frames out.
+    fn tail() -> ModelProto {
+        let f = |n: &str| value_info(n, DataType::Float, vec![]);
+        opset17(GraphProto {
+            name: Some("tail".into()),
+            node: vec![
+                make("/Div_40", "Div", ["x", "speed"], ["d"], []),
+                make("/Round", "Round", ["d"], ["r"], []),
+                make("/Clip", "Clip", ["r", "one"], ["c"], []),
+                make(
+                    "/Cast_32",
+                    "Cast",
+                    ["c"],
+                    ["n"],
+                    [crate::synth::piper::graph::int_attr(
+                        "to",
+                        DataType::Int64 as i64,
+                    )],
+                ),
+                make("/ReduceSum", "ReduceSum", ["n"], ["total"], []),
+            ],
+            initializer: vec![crate::synth::piper::graph::float_scalar("one", 1.0)],
+            input: vec![f("x"), f("speed")],
+            output: vec![value_info("total", DataType::Int64, vec![])],
+            ..Default::default()
+        })
     }
 
     #[test]
@@ -348,13 +353,8 @@ mod tests {
         let bytes = encode(&model);
         assert_eq!(decode(bytes.clone()).unwrap(), model);
 
-        let env = match crate::synth::onnx::environment() {
-            Ok(env) => env,
-            Err(e) => {
-                assert!(std::env::var_os("NARRATE_REQUIRE_TOOLS").is_none(), "{e}");
-                eprintln!("skipping: {e}");
-                return;
-            }
+        let Some(env) = crate::synth::piper::tests::runtime() else {
+            return;
         };
         let mut session = ort::session::Session::builder(env)
             .unwrap()
@@ -409,36 +409,28 @@ mod tests {
                 t: Some(sizes),
                 ..Default::default()
             });
-        ModelProto {
-            ir_version: Some(8),
-            opset_import: vec![OperatorSetIdProto {
-                domain: Some(String::new()),
-                version: Some(17),
-            }],
-            graph: Some(GraphProto {
-                name: Some("head".into()),
-                node: vec![
-                    make("/head/Add", "Add", ["x", "bias"], ["head"], []),
-                    make("/Transpose_58", "Transpose", ["head"], ["t"], [perm]),
-                    constant,
-                    make(
-                        "/Split",
-                        "Split",
-                        ["t", "sizes"],
-                        HEAD,
-                        [crate::synth::piper::graph::int_attr("axis", 1)],
-                    ),
-                ],
-                initializer: vec![crate::synth::piper::graph::float_scalar("bias", 0.5)],
-                input: vec![value_info("x", DataType::Float, dims(&[1, -1, 10]))],
-                output: HEAD
-                    .iter()
-                    .map(|n| value_info(n, DataType::Float, dims(&[1, 2, -1])))
-                    .collect(),
-                ..Default::default()
-            }),
+        opset17(GraphProto {
+            name: Some("head".into()),
+            node: vec![
+                make("/head/Add", "Add", ["x", "bias"], ["head"], []),
+                make("/Transpose_58", "Transpose", ["head"], ["t"], [perm]),
+                constant,
+                make(
+                    "/Split",
+                    "Split",
+                    ["t", "sizes"],
+                    HEAD,
+                    [crate::synth::piper::graph::int_attr("axis", 1)],
+                ),
+            ],
+            initializer: vec![crate::synth::piper::graph::float_scalar("bias", 0.5)],
+            input: vec![value_info("x", DataType::Float, dims(&[1, -1, 10]))],
+            output: HEAD
+                .iter()
+                .map(|n| value_info(n, DataType::Float, dims(&[1, 2, -1])))
+                .collect(),
             ..Default::default()
-        }
+        })
     }
 
     #[test]
@@ -454,13 +446,8 @@ mod tests {
             .unwrap_err()
             .contains("no Split writes"));
 
-        let env = match crate::synth::onnx::environment() {
-            Ok(env) => env,
-            Err(e) => {
-                assert!(std::env::var_os("NARRATE_REQUIRE_TOOLS").is_none(), "{e}");
-                eprintln!("skipping: {e}");
-                return;
-            }
+        let Some(env) = crate::synth::piper::tests::runtime() else {
+            return;
         };
         let frames = 3;
         let x: Vec<f32> = (0..frames * 10).map(|i| i as f32).collect();

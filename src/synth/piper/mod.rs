@@ -593,7 +593,7 @@ pub(super) mod tests {
 
     /// ONNX Runtime, or `None` (the test skips) where it is not installed; scripts/test installs it and sets
     /// NARRATE_REQUIRE_TOOLS, which makes its absence a failure.
-    pub(super) fn runtime() -> Option<&'static ort::environment::Environment> {
+    pub(in crate::synth) fn runtime() -> Option<&'static ort::environment::Environment> {
         match environment() {
             Ok(env) => Some(env),
             Err(e) => {
