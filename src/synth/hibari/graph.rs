@@ -17,8 +17,8 @@
 
 use crate::synth::piper::graph::onnx::tensor_proto::DataType;
 use crate::synth::piper::graph::onnx::tensor_shape_proto::{dimension, Dimension};
-use crate::synth::piper::graph::onnx::{ModelProto, NodeProto};
-use crate::synth::piper::graph::{make, value_info};
+use crate::synth::piper::graph::onnx::{GraphProto, ModelProto, NodeProto};
+use crate::synth::piper::graph::{int, ints, make, value_info};
 
 /// The new input: a multiplier per phoneme ID (float32 `[L]`), applied to the predicted duration before
 /// rounding.
@@ -47,7 +47,22 @@ pub(crate) const SPECTRA: &str = "narrate_spectra";
 pub(crate) const LAYOUT: u32 = 1;
 
 fn unknown(what: impl std::fmt::Display) -> String {
-    format!("{what}; narrate does not know this model's duration layout")
+    unknown_in(what, "duration")
+}
+
+/// The error for a model whose graph is not laid out as the edit of `part` expects.
+fn unknown_in(what: impl std::fmt::Display, part: &str) -> String {
+    format!("{what}; narrate does not know this model's {part} layout")
+}
+
+/// Whether `graph` already has a value named `name` (written by a node, an input or an initializer).
+fn taken(graph: &GraphProto, name: &str) -> bool {
+    graph
+        .node
+        .iter()
+        .any(|x| x.output.iter().any(|o| o == name))
+        || graph.input.iter().any(|i| i.name() == name)
+        || graph.initializer.iter().any(|t| t.name() == name)
 }
 
 /// The one node that writes `value`.
@@ -115,14 +130,9 @@ pub(crate) fn open_durations(model: &mut ModelProto) -> Result<(), String> {
     let scaled = "narrate_durations/scaled".to_string();
     let shifted = "narrate_durations/shifted".to_string();
     let capped = "narrate_durations/capped".to_string();
-    let taken = |n: &str| {
-        graph.node.iter().any(|x| x.output.iter().any(|o| o == n))
-            || graph.input.iter().any(|i| i.name() == n)
-            || graph.initializer.iter().any(|t| t.name() == n)
-    };
     if let Some(n) = [SCALE, OFFSET, CAP, FRAMES, &scaled, &shifted, &capped]
         .into_iter()
-        .find(|n| taken(n))
+        .find(|n| taken(graph, n))
     {
         return Err(format!("the model already has a value named `{n}`"));
     }
@@ -174,7 +184,7 @@ pub(crate) fn open_durations(model: &mut ModelProto) -> Result<(), String> {
 /// `[1, 5 · bins, frames]` and the split into the five [`HEAD`] outputs of `[1, bins, frames]`, which it
 /// removes (with the split's sizes, when nothing else reads them).
 pub(crate) fn expose_spectra(model: &mut ModelProto) -> Result<(), String> {
-    let unknown = |what: &str| format!("{what}; narrate does not know this model's output layout");
+    let unknown = |what: &str| unknown_in(what, "output");
     let graph = model.graph.as_mut().ok_or("the model has no graph")?;
     let nodes = &graph.node;
     let (split, split_node) = nodes
@@ -182,19 +192,11 @@ pub(crate) fn expose_spectra(model: &mut ModelProto) -> Result<(), String> {
         .enumerate()
         .find(|(_, n)| n.op_type() == "Split" && n.output.iter().eq(HEAD.iter()))
         .ok_or_else(|| unknown("no Split writes lh, theta, ln, lr and phi"))?;
-    let axis = split_node
-        .attribute
-        .iter()
-        .find(|a| a.name() == "axis")
-        .and_then(|a| a.i);
+    let axis = int(split_node, "axis");
     let transposed = split_node.input.first().cloned().unwrap_or_default();
     let (transpose, transpose_node) =
         writer(nodes, &transposed).ok_or_else(|| unknown("the Split's input has no writer"))?;
-    let perm = transpose_node
-        .attribute
-        .iter()
-        .find(|a| a.name() == "perm")
-        .map(|a| a.ints.clone());
+    let perm = ints(transpose_node, "perm");
     if axis != Some(1) || transpose_node.op_type() != "Transpose" || perm != Some(vec![0, 2, 1]) {
         return Err(unknown(
             "the outputs are not split on axis 1 of a [0, 2, 1] transpose",
@@ -208,12 +210,7 @@ pub(crate) fn expose_spectra(model: &mut ModelProto) -> Result<(), String> {
     {
         return Err(unknown("the head has other readers"));
     }
-    if graph
-        .node
-        .iter()
-        .any(|x| x.output.iter().any(|o| o == SPECTRA))
-        || graph.input.iter().any(|i| i.name() == SPECTRA)
-    {
+    if taken(graph, SPECTRA) {
         return Err(format!("the model already has a value named `{SPECTRA}`"));
     }
     let sizes = split_node.input.get(1).cloned();
@@ -274,7 +271,7 @@ pub(crate) fn expose_spectra(model: &mut ModelProto) -> Result<(), String> {
 mod tests {
     use super::*;
     use crate::synth::piper::graph::onnx::tensor_shape_proto::{dimension, Dimension};
-    use crate::synth::piper::graph::onnx::{GraphProto, OperatorSetIdProto};
+    use crate::synth::piper::graph::onnx::OperatorSetIdProto;
     use crate::synth::piper::graph::{decode, encode};
 
     /// A model of opset 17 (hibari's) around `graph`.
@@ -392,11 +389,7 @@ mod tests {
                 })
                 .collect()
         };
-        let mut perm = crate::synth::piper::graph::int_attr("perm", 0);
-        perm.ints = vec![0, 2, 1];
-        perm.i = None;
-        perm.r#type =
-            Some(crate::synth::piper::graph::onnx::attribute_proto::AttributeType::Ints as i32);
+        let perm = crate::synth::piper::graph::ints_attr("perm", vec![0, 2, 1]);
         let sizes = crate::synth::piper::graph::int64s("sizes", &[2; 5], false);
         let mut constant = make("/Constant_175", "Constant", [""; 0], ["sizes"], []);
         constant

@@ -19,11 +19,10 @@ use std::collections::{HashMap, HashSet};
 
 use prost::bytes::Bytes;
 
-use super::graph::onnx::attribute_proto::AttributeType;
 use super::graph::onnx::tensor_proto::DataType;
 use super::graph::onnx::tensor_shape_proto::{dimension, Dimension};
-use super::graph::onnx::{AttributeProto, GraphProto, ModelProto, NodeProto, TensorProto};
-use super::graph::{int64s, make, value_info};
+use super::graph::onnx::{GraphProto, ModelProto, NodeProto, TensorProto};
+use super::graph::{int, int64s, int_attr, ints, ints_attr, make, value_info};
 
 /// The version of the rewrite [`split`] makes: part of the prepared files' names and of the voice's
 /// fingerprint, so a change regenerates them and never mixes audio from two rewrites.
@@ -346,33 +345,6 @@ struct Rewrite {
     /// Convolution weights already given their unit H axis.
     reshaped: HashSet<String>,
     nodes: Vec<NodeProto>,
-}
-
-fn ints(node: &NodeProto, name: &str) -> Option<Vec<i64>> {
-    node.attribute
-        .iter()
-        .find(|a| a.name() == name)
-        .map(|a| a.ints.clone())
-}
-
-fn int(node: &NodeProto, name: &str) -> Option<i64> {
-    node.attribute
-        .iter()
-        .find(|a| a.name() == name)
-        .and_then(|a| a.i)
-}
-
-fn ints_attr(name: &str, values: Vec<i64>) -> AttributeProto {
-    AttributeProto {
-        name: Some(name.into()),
-        r#type: Some(AttributeType::Ints as i32),
-        ints: values,
-        ..Default::default()
-    }
-}
-
-fn int_attr(name: &str, value: i64) -> AttributeProto {
-    super::graph::int_attr(name, value)
 }
 
 /// A float tensor's values (raw little-endian data or `float_data`).
@@ -790,7 +762,8 @@ fn polyphase(w: &[f32], [cin, cout, k]: [i64; 3], s: i64, p: i64) -> Polyphase {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::synth::piper::graph::onnx::OperatorSetIdProto;
+    use crate::synth::piper::graph::onnx::attribute_proto::AttributeType;
+    use crate::synth::piper::graph::onnx::{AttributeProto, OperatorSetIdProto};
     use ort::session::Session;
     use ort::value::Tensor;
     use prost::Message;

@@ -205,12 +205,7 @@ impl Edit<'_> {
             nodes.push(make(&name("shape"), "Shape", [x], [&shape], []));
             nodes.push(make(&name("size"), "Size", [x], [&n], []));
         } else {
-            let dims = node
-                .attribute
-                .iter()
-                .find(|a| a.name() == "shape")
-                .map(|a| a.ints.clone())
-                .ok_or_else(|| format!("{what} has no shape"))?;
+            let dims = ints(node, "shape").ok_or_else(|| format!("{what} has no shape"))?;
             let count = dims
                 .iter()
                 .try_fold(1i64, |acc, &d| {
@@ -347,6 +342,31 @@ pub(crate) fn float_attr(node: &NodeProto, name: &str) -> Option<f32> {
         .iter()
         .find(|a| a.name() == name)
         .and_then(|a| a.f)
+}
+
+/// An integer attribute of `node`.
+pub(crate) fn int(node: &NodeProto, name: &str) -> Option<i64> {
+    node.attribute
+        .iter()
+        .find(|a| a.name() == name)
+        .and_then(|a| a.i)
+}
+
+/// A list-of-integers attribute of `node`.
+pub(crate) fn ints(node: &NodeProto, name: &str) -> Option<Vec<i64>> {
+    node.attribute
+        .iter()
+        .find(|a| a.name() == name)
+        .map(|a| a.ints.clone())
+}
+
+pub(crate) fn ints_attr(name: &str, values: Vec<i64>) -> AttributeProto {
+    AttributeProto {
+        name: Some(name.into()),
+        r#type: Some(AttributeType::Ints as i32),
+        ints: values,
+        ..Default::default()
+    }
 }
 
 pub(crate) fn int_attr(name: &str, value: i64) -> AttributeProto {
